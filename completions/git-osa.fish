@@ -1,0 +1,76 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_git_osa_global_optspecs
+    string join \n inventory= lxc-path= haproxy-socket= config= container= service= dry-run allow-public-index= restore-on-exit h/help V/version
+end
+
+function __fish_git_osa_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_git_osa_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_git_osa_using_subcommand
+    set -l cmd (__fish_git_osa_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c git-osa -n "__fish_git_osa_needs_command" -l inventory -d 'OSA inventory to read the containers from' -r -F
+complete -c git-osa -n "__fish_git_osa_needs_command" -l lxc-path -d 'LXC path of the containers (lxc-* -P); the LXC default when unset' -r -F
+complete -c git-osa -n "__fish_git_osa_needs_command" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg)' -r -F
+complete -c git-osa -n "__fish_git_osa_needs_command" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_needs_command" -l container -d 'The container to use when the service has several (see `git osa status`)' -r
+complete -c git-osa -n "__fish_git_osa_needs_command" -l service -d 'Only swap this unit of the project (repeatable), e.g. `--service heat-engine`' -r
+complete -c git-osa -n "__fish_git_osa_needs_command" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
+complete -c git-osa -n "__fish_git_osa_needs_command" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
+complete -c git-osa -n "__fish_git_osa_needs_command" -l restore-on-exit -d 'Restore production as soon as the dev process stops'
+complete -c git-osa -n "__fish_git_osa_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c git-osa -n "__fish_git_osa_needs_command" -s V -l version -d 'Print version'
+complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "run" -d 'Swap the checkout into its container and run it in the foreground (the default)'
+complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'
+complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "restore" -d 'Put production back: stop the dev process, restore the venv, start the units'
+complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l container -d 'The container to use when the service has several (see `git osa status`)' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l service -d 'Only swap this unit of the project (repeatable), e.g. `--service heat-engine`' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l inventory -d 'OSA inventory to read the containers from' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l lxc-path -d 'LXC path of the containers (lxc-* -P); the LXC default when unset' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg)' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l restore-on-exit -d 'Restore production as soon as the dev process stops'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s h -l help -d 'Print help'
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l inventory -d 'OSA inventory to read the containers from' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l lxc-path -d 'LXC path of the containers (lxc-* -P); the LXC default when unset' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg)' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s h -l help -d 'Print help'
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l container -d 'Only restore this container' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l inventory -d 'OSA inventory to read the containers from' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l lxc-path -d 'LXC path of the containers (lxc-* -P); the LXC default when unset' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg)' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l all -d 'Restore every dev session on this host, not only the current project\'s'
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l dry-run -d 'Print the plan and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore help" -f -a "run" -d 'Swap the checkout into its container and run it in the foreground (the default)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore help" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore help" -f -a "restore" -d 'Put production back: stop the dev process, restore the venv, start the units'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+
+# `git osa ...`: register the subcommand and its completions on git itself.
+complete -c git -n '__fish_git_needs_command' -f -a osa -d 'Run an OpenStack service from this checkout in its OSA container'
+complete -c git -n '__fish_seen_subcommand_from osa; and not __fish_seen_subcommand_from run status restore help' -f -a 'run status restore'
+complete -c git -n '__fish_seen_subcommand_from osa' -l container -r -d 'The container to use'
+complete -c git -n '__fish_seen_subcommand_from osa' -l service -r -d 'Only swap this unit'
+complete -c git -n '__fish_seen_subcommand_from osa' -l dry-run -d 'Print the plan and change nothing'
+complete -c git -n '__fish_seen_subcommand_from osa' -l all -d 'Every dev session on this host (restore)'

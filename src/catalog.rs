@@ -1,0 +1,309 @@
+//! The catalog: which OpenStack services OSA deploys and how, as data.
+//!
+//! The facts live in `catalog.toml` (embedded in the binary); this module only reads them,
+//! merges the user's additions from the config file (an entry with the same `name`
+//! replaces the built-in one), checks them, and answers "which service is this checkout?".
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::project::ProjectId;
+
+const BUILTIN: &str = include_str!("catalog.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub name: String,
+    pub projects: Vec<String>,
+    pub packages: Vec<String>,
+    pub user: String,
+    #[serde(default)]
+    pub venv: Option<String>,
+    #[serde(default)]
+    pub config: Option<String>,
+    #[serde(default)]
+    pub migrations: Vec<String>,
+    #[serde(default)]
+    pub db_sync: Vec<Vec<String>>,
+    #[serde(rename = "unit")]
+    pub units: Vec<Unit>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unit {
+    pub name: String,
+    pub groups: Vec<String>,
+    pub runs: Runs,
+    #[serde(default)]
+    pub haproxy: Option<String>,
+    #[serde(default)]
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runs {
+    Uwsgi,
+    Console,
+    Apache,
+}
+
+impl Service {
+    /// The venv's name before the tag: `/openstack/venvs/<venv_name>-<tag>`.
+    pub fn venv_name(&self) -> &str {
+        self.venv.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The HAProxy backend of a unit, in OSA's naming (`<service>-back`).
+    pub fn backend(unit: &Unit) -> Option<String> {
+        unit.haproxy.as_ref().map(|h| format!("{h}-back"))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub services: Vec<Service>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    #[serde(default, rename = "service")]
+    services: Vec<Service>,
+}
+
+/// Lower-case, with runs of `-`, `_` and `.` made one `-` (PEP 503).
+pub fn normalize_package(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut sep = false;
+    for c in name.trim().chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+fn normalize_project(name: &str) -> String {
+    let name = name.trim().trim_end_matches('/');
+    name.strip_suffix(".git").unwrap_or(name).to_lowercase()
+}
+
+impl Catalog {
+    pub fn builtin() -> Catalog {
+        Catalog::parse(BUILTIN, "the built-in catalog").expect("the built-in catalog is valid")
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Catalog> {
+        let file: CatalogFile = toml::from_str(text)
+            .map_err(|e| Error::user(format!("{origin} is not a valid catalog: {e}")))?;
+        let catalog = Catalog {
+            services: file.services,
+        };
+        catalog.validate(origin)?;
+        Ok(catalog)
+    }
+
+    /// Adds the services of `other`, replacing built-in entries of the same name.
+    pub fn merge(&mut self, other: Catalog) {
+        for svc in other.services {
+            match self.services.iter_mut().find(|s| s.name == svc.name) {
+                Some(existing) => *existing = svc,
+                None => self.services.push(svc),
+            }
+        }
+    }
+
+    fn validate(&self, origin: &str) -> Result<()> {
+        let bad = |what: String| Err(Error::user(format!("{origin}: {what}")));
+        let mut names = std::collections::HashSet::new();
+        for s in &self.services {
+            if !names.insert(&s.name) {
+                return bad(format!("service `{}` appears twice", s.name));
+            }
+            if s.projects.is_empty() && s.packages.is_empty() {
+                return bad(format!(
+                    "service `{}` needs `projects` or `packages` so a checkout can match it",
+                    s.name
+                ));
+            }
+            if s.units.is_empty() {
+                return bad(format!("service `{}` has no [[service.unit]]", s.name));
+            }
+            for u in &s.units {
+                if u.groups.is_empty() {
+                    return bad(format!("unit `{}` of `{}` has no groups", u.name, s.name));
+                }
+            }
+            if s.db_sync.iter().any(|c| c.is_empty()) {
+                return bad(format!("service `{}` has an empty db_sync command", s.name));
+            }
+        }
+        Ok(())
+    }
+
+    /// The service a checkout belongs to: by Gerrit project, then by Python package name,
+    /// then by the path of its remote URL.
+    pub fn find(&self, id: &ProjectId) -> Option<&Service> {
+        let by_project = |p: &str| {
+            let p = normalize_project(p);
+            self.services
+                .iter()
+                .find(|s| s.projects.iter().any(|q| normalize_project(q) == p))
+        };
+        if let Some(s) = id.gerrit_project.as_deref().and_then(by_project) {
+            return Some(s);
+        }
+        if let Some(pkg) = &id.package {
+            let pkg = normalize_package(pkg);
+            if let Some(s) = self
+                .services
+                .iter()
+                .find(|s| s.packages.iter().any(|p| normalize_package(p) == pkg))
+            {
+                return Some(s);
+            }
+        }
+        id.remote_project.as_deref().and_then(by_project)
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(gerrit: Option<&str>, pkg: Option<&str>, remote: Option<&str>) -> ProjectId {
+        ProjectId {
+            gerrit_project: gerrit.map(String::from),
+            package: pkg.map(String::from),
+            remote_project: remote.map(String::from),
+        }
+    }
+
+    #[test]
+    fn builtin_catalog_parses_and_covers_the_default_aio() {
+        let c = Catalog::builtin();
+        for name in ["keystone", "heat"] {
+            assert!(c.by_name(name).is_some(), "{name} missing");
+        }
+    }
+
+    #[test]
+    fn every_builtin_unit_says_how_it_runs_and_balanced_units_have_ports() {
+        for s in Catalog::builtin().services {
+            for u in &s.units {
+                if u.haproxy.is_some() {
+                    assert!(
+                        u.port.is_some(),
+                        "{}/{} balanced without a port",
+                        s.name,
+                        u.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn finds_by_gerrit_project_with_or_without_dot_git() {
+        let c = Catalog::builtin();
+        let s = c
+            .find(&id(Some("openstack/keystone.git"), None, None))
+            .unwrap();
+        assert_eq!(s.name, "keystone");
+        let s = c.find(&id(Some("openstack/heat"), None, None)).unwrap();
+        assert_eq!(s.name, "heat");
+    }
+
+    #[test]
+    fn finds_by_normalized_package_name() {
+        let c = Catalog::builtin();
+        let s = c.find(&id(None, Some("OpenStack_Heat"), None)).unwrap();
+        assert_eq!(s.name, "heat");
+    }
+
+    #[test]
+    fn falls_back_to_remote_path() {
+        let c = Catalog::builtin();
+        let s = c.find(&id(None, None, Some("openstack/keystone"))).unwrap();
+        assert_eq!(s.name, "keystone");
+        assert!(
+            c.find(&id(Some("x/unknown"), Some("unknown"), None))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn user_entries_add_and_replace() {
+        let mut c = Catalog::builtin();
+        let extra = Catalog::parse(
+            r#"
+            [[service]]
+            name = "keystone"
+            projects = ["me/keystone-fork"]
+            packages = ["keystone"]
+            user = "ks"
+            [[service.unit]]
+            name = "keystone-dev"
+            groups = ["keystone_all"]
+            runs = "console"
+
+            [[service]]
+            name = "mylib"
+            projects = ["openstack/mylib"]
+            packages = ["mylib"]
+            user = "root"
+            [[service.unit]]
+            name = "thing"
+            groups = ["thing_all"]
+            runs = "console"
+            "#,
+            "test",
+        )
+        .unwrap();
+        let before = c.services.len();
+        c.merge(extra);
+        assert_eq!(c.services.len(), before + 1);
+        assert_eq!(c.by_name("keystone").unwrap().user, "ks");
+        assert_eq!(
+            c.find(&id(Some("openstack/mylib"), None, None))
+                .unwrap()
+                .name,
+            "mylib"
+        );
+    }
+
+    #[test]
+    fn invalid_entries_are_rejected_with_the_reason() {
+        let err = Catalog::parse(
+            "[[service]]\nname='x'\nprojects=['a/x']\npackages=['x']\nuser='x'\nunit=[]\n",
+            "cfg.toml",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("cfg.toml: service `x` has no [[service.unit]]")
+        );
+        let err = Catalog::parse("[[service]]\nname='x'\nbogus=1\n", "cfg.toml").unwrap_err();
+        assert!(err.to_string().contains("unknown field `bogus`"), "{err}");
+    }
+
+    #[test]
+    fn package_names_normalize_like_pep503() {
+        assert_eq!(normalize_package("Openstack_Heat"), "openstack-heat");
+        assert_eq!(normalize_package("oslo.config"), "oslo-config");
+        assert_eq!(normalize_package("a--b__c"), "a-b-c");
+    }
+}

@@ -1,0 +1,3 @@
+//! One module per command; each handler takes the context and its own arguments.
+
+pub mod status;

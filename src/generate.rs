@@ -1,0 +1,113 @@
+//! Shell completions and the man page, generated from the clap definition.
+//!
+//! The generated files are committed (packagers and `make install` need no Rust), and
+//! `tests/generated.rs` fails when they are stale; `GIT_OSA_BLESS=1 cargo test` rewrites
+//! them.
+
+use std::path::PathBuf;
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+use crate::cli::Cli;
+
+/// Git's bash completion calls `_git_<subcommand>` for `git <subcommand> <TAB>`; this hands
+/// the words to the function clap generates for `git-osa`.
+const BASH_GIT_GLUE: &str = r#"
+# `git osa <TAB>`: git's completion calls _git_osa; hand the words to the git-osa function.
+_git_osa() {
+    local -a words=(git-osa "${COMP_WORDS[@]:2}")
+    local cword=$((COMP_CWORD - 1))
+    COMP_WORDS=("${words[@]}")
+    COMP_CWORD=$cword
+    _git__osa git-osa "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+}
+"#;
+
+/// fish completes `git osa ...` only through completions registered on `git`.
+const FISH_GIT_GLUE: &str = r#"
+# `git osa ...`: register the subcommand and its completions on git itself.
+complete -c git -n '__fish_git_needs_command' -f -a osa -d 'Run an OpenStack service from this checkout in its OSA container'
+complete -c git -n '__fish_seen_subcommand_from osa; and not __fish_seen_subcommand_from run status restore help' -f -a 'run status restore'
+complete -c git -n '__fish_seen_subcommand_from osa' -l container -r -d 'The container to use'
+complete -c git -n '__fish_seen_subcommand_from osa' -l service -r -d 'Only swap this unit'
+complete -c git -n '__fish_seen_subcommand_from osa' -l dry-run -d 'Print the plan and change nothing'
+complete -c git -n '__fish_seen_subcommand_from osa' -l all -d 'Every dev session on this host (restore)'
+"#;
+
+const MAN_EXTRA: &str = r#".SH "THE CYCLE"
+\fBgit osa\fR (or \fBgit osa run\fR) maps the checkout to its service through its \fI.gitreview\fR,
+its Python package name or its remote URL, finds the service's containers in OSA's
+inventory, and then, in the chosen container: moves HAProxy traffic to it (once it is
+healthy), stops the production units, syncs the checkout as it is on disk (committed or
+not, minus what git ignores; only changed files after the first time), keeps an exact copy
+of the production venv, installs the checkout editable into the venv (skipped when nothing
+that affects the install changed), runs the service's db sync (skipped when no migration
+changed; a schema upgrade is \fBnot\fR undone by restore), and runs the unit's own command
+in the foreground as the unit's user with the logs on the terminal. Ctrl-C (or SIGINT or
+SIGTERM to git-osa) stops the dev process and re-enables the other HAProxy servers; the
+container stays in dev mode until \fBgit osa restore\fR.
+.SH FILES
+.TP
+\fI/etc/openstack_deploy/openstack_inventory.json\fR
+OSA's inventory: which containers run which service.
+.TP
+\fI/var/lib/git-osa/<service>/\fR (in the container)
+The dev session: its state, the synced source, the install's constraints. A second
+terminal or another developer sees it; \fBgit osa restore\fR finishes from it after a crash.
+.TP
+\fI/etc/git-osa/config.toml\fR, \fI~/.config/git-osa/config.toml\fR
+Optional. \fBpublic_index = "URL"\fR is the index offered when the repo server lacks a
+requirement. \fB[[service]]\fR entries, in the format of the built-in catalog, add services
+(plugins, libraries, unusual layouts) or replace built-in ones of the same name.
+.SH ENVIRONMENT
+\fBGIT_OSA_INVENTORY\fR, \fBGIT_OSA_LXC_PATH\fR, \fBGIT_OSA_HAPROXY_SOCKET\fR,
+\fBGIT_OSA_CONFIG\fR: defaults of the options of the same names.
+.SH "EXIT STATUS"
+0 on success; 1 when a command git-osa ran failed; 2 when the request cannot be done as
+asked (not a checkout, unknown project, stopped container...); 75 when another git-osa
+holds the container; 130/143 when the dev run was ended by SIGINT/SIGTERM.
+.SH EXAMPLES
+.nf
+~/src/keystone$ git osa status
+~/src/keystone$ git osa --container aio1-keystone-container-b7d24e95
+~/src/keystone$ git osa --dry-run
+~/src/keystone$ git osa restore
+.fi
+"#;
+
+/// Every generated file, with its path relative to the repository root.
+pub fn render_all() -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    for (shell, name) in [
+        (Shell::Bash, "completions/git-osa.bash"),
+        (Shell::Zsh, "completions/_git-osa"),
+        (Shell::Fish, "completions/git-osa.fish"),
+    ] {
+        let mut buf = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "git-osa", &mut buf);
+        let mut text = String::from_utf8(buf).expect("completions are UTF-8");
+        match shell {
+            Shell::Bash => {
+                // clap_complete names the subcommand arms inconsistently for hyphenated
+                // binaries (clap-rs/clap#6421); align them with the dispatch code.
+                text = text.replace("git__subcmd__osa__subcmd__", "git__osa__subcmd__");
+                text.push_str(BASH_GIT_GLUE);
+            }
+            Shell::Fish => text.push_str(FISH_GIT_GLUE),
+            _ => {}
+        }
+        files.push((PathBuf::from(name), text.into_bytes()));
+    }
+    let cmd = Cli::command();
+    let man = clap_mangen::Man::new(cmd)
+        .title("GIT-OSA")
+        .section("1")
+        .manual("Git Manual");
+    let mut page = Vec::new();
+    man.render(&mut page)
+        .expect("rendering to memory cannot fail");
+    page.extend_from_slice(MAN_EXTRA.as_bytes());
+    files.push((PathBuf::from("man/git-osa.1"), page));
+    files
+}

@@ -1,0 +1,179 @@
+//! HAProxy's admin socket (`stats socket ... level admin`; `/var/run/haproxy.stat` on OSA),
+//! spoken to directly: one connection per command, the command line in, the answer out.
+//!
+//! Server names in OSA are inventory hostnames, backends are `<service>-back`. Runtime
+//! changes made here are not persisted by HAProxy across a reload, which is why git-osa
+//! records every change it makes in the session state and undoes it itself.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::error::Result;
+
+#[derive(Debug, Clone)]
+pub struct Haproxy {
+    pub socket: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    pub backend: String,
+    pub name: String,
+    /// `UP`, `DOWN`, `MAINT`, `DRAIN`, `no check`, or a transition like `UP 1/2`.
+    pub status: String,
+    pub addr: Option<String>,
+}
+
+impl Server {
+    /// Up and receiving traffic (not in maintenance, not draining, not on its way down).
+    pub fn is_up(&self) -> bool {
+        self.status == "UP" || self.status == "no check"
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.status.starts_with("MAINT")
+    }
+}
+
+impl Haproxy {
+    pub fn new(socket: &Path) -> Haproxy {
+        Haproxy {
+            socket: socket.to_path_buf(),
+        }
+    }
+
+    pub fn available(&self) -> bool {
+        self.socket.exists()
+    }
+
+    /// Sends one command and returns HAProxy's answer.
+    pub fn command(&self, command: &str) -> Result<String> {
+        if command.contains(['\n', '\r', ';']) {
+            return Err(
+                anyhow::anyhow!("refusing a multi-command HAProxy request: {command:?}").into(),
+            );
+        }
+        let mut s = UnixStream::connect(&self.socket)
+            .with_context(|| format!("connecting to HAProxy's socket {}", self.socket.display()))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        s.write_all(format!("{command}\n").as_bytes())?;
+        s.shutdown(std::net::Shutdown::Write)?;
+        let mut answer = String::new();
+        s.read_to_string(&mut answer)
+            .with_context(|| format!("reading HAProxy's answer to `{command}`"))?;
+        Ok(answer)
+    }
+
+    /// Every server of every backend, from `show stat`.
+    pub fn servers(&self) -> Result<Vec<Server>> {
+        let csv = self.command("show stat")?;
+        parse_stat(&csv).map_err(Into::into)
+    }
+
+    pub fn set_enabled(&self, backend: &str, server: &str, enabled: bool) -> Result<()> {
+        check_name(backend)?;
+        check_name(server)?;
+        let verb = if enabled { "enable" } else { "disable" };
+        let answer = self.command(&format!("{verb} server {backend}/{server}"))?;
+        if !answer.trim().is_empty() {
+            return Err(anyhow::anyhow!(
+                "HAProxy refused `{verb} server {backend}/{server}`: {}",
+                answer.trim()
+            )
+            .into());
+        }
+        Ok(())
+    }
+}
+
+fn check_name(name: &str) -> anyhow::Result<()> {
+    if name.is_empty()
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '/' || c == ';')
+    {
+        bail!("not a HAProxy backend or server name: {name:?}");
+    }
+    Ok(())
+}
+
+/// Parses `show stat` CSV, keeping server rows only.
+pub fn parse_stat(csv: &str) -> anyhow::Result<Vec<Server>> {
+    let mut lines = csv.lines();
+    let header = lines
+        .next()
+        .and_then(|h| h.strip_prefix("# "))
+        .context("HAProxy's `show stat` answer has no header (is this an admin socket?)")?;
+    let cols: Vec<&str> = header.split(',').collect();
+    let col = |name: &str| cols.iter().position(|c| *c == name);
+    let (px, sv, st) = match (col("pxname"), col("svname"), col("status")) {
+        (Some(a), Some(b), Some(c)) => (a, b, c),
+        _ => bail!("HAProxy's `show stat` header lacks pxname/svname/status"),
+    };
+    let addr = col("addr");
+    let mut servers = Vec::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() <= st || matches!(f[sv], "FRONTEND" | "BACKEND") {
+            continue;
+        }
+        servers.push(Server {
+            backend: f[px].to_string(),
+            name: f[sv].to_string(),
+            status: f[st].to_string(),
+            addr: addr
+                .and_then(|i| f.get(i))
+                .filter(|a| !a.is_empty())
+                .map(|a| a.to_string()),
+        });
+    }
+    Ok(servers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STAT: &str = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,addr\n\
+keystone_service-front-1,FRONTEND,,,0,1,262124,3,0,0,0,0,0,,,,,OPEN,,\n\
+keystone_service-back,aio1_keystone_container-6c0f3a1e,0,0,0,1,,2,0,0,,0,,0,0,0,0,UP,1,172.29.236.11:5000\n\
+keystone_service-back,aio1-keystone-container-b7d24e95,0,0,0,1,,1,0,0,,0,,0,0,0,0,MAINT,1,172.29.236.12:5000\n\
+keystone_service-back,BACKEND,0,0,0,1,,3,0,0,0,0,,0,0,0,0,UP,1,\n";
+
+    #[test]
+    fn parses_servers_and_skips_frontends_and_backend_totals() {
+        let s = parse_stat(STAT).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].name, "aio1_keystone_container-6c0f3a1e");
+        assert!(s[0].is_up());
+        assert_eq!(s[0].addr.as_deref(), Some("172.29.236.11:5000"));
+        assert!(s[1].is_disabled() && !s[1].is_up());
+    }
+
+    #[test]
+    fn transitions_are_not_up() {
+        let s = Server {
+            backend: "b".into(),
+            name: "s".into(),
+            status: "DOWN 1/2".into(),
+            addr: None,
+        };
+        assert!(!s.is_up());
+    }
+
+    #[test]
+    fn rejects_answers_that_are_not_stat_csv() {
+        assert!(parse_stat("Unknown command.\n").is_err());
+    }
+
+    #[test]
+    fn names_cannot_smuggle_commands() {
+        assert!(check_name("back; shutdown").is_err());
+        assert!(check_name("a b").is_err());
+        assert!(check_name("keystone_service-back").is_ok());
+    }
+}

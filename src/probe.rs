@@ -1,0 +1,158 @@
+//! One round trip that reads what git-osa needs to know about a target: the units'
+//! systemd properties, a few files (session state, OSA's facts, constraints) and the
+//! service's venvs. Each `lxc-attach` costs ~6 ms; asking once per container keeps
+//! `status` and the start of a run fast.
+
+use std::collections::HashMap;
+
+use crate::error::Result;
+use crate::lxc::Target;
+use crate::systemd::{self, UnitInfo};
+
+/// Constant script; units, files and the venv glob arrive as arguments.
+const SCRIPT: &str = r#"
+props=$1; units=$2; venvs=$3; shift 3
+out=$(
+  if command -v systemctl >/dev/null 2>&1; then
+    # unit names are checked by git-osa to hold no blanks: word splitting is intended
+    [ -n "$units" ] && systemctl show --no-pager -p "$props" $units 2>/dev/null
+  fi
+)
+printf '@@systemd %s\n%s' "$(printf %s "$out" | wc -c)" "$out"
+for f in "$@"; do
+  if [ -f "$f" ]; then printf '@@file %s %s\n' "$(wc -c < "$f")" "$f"; cat "$f"
+  else printf '@@missing 0 %s\n' "$f"; fi
+done
+ls -d -- $venvs 2>/dev/null | sed 's/^/@@venv 0 /'
+exit 0
+"#;
+
+#[derive(Debug, Default)]
+pub struct Probe {
+    pub units: Vec<UnitInfo>,
+    pub files: HashMap<String, Vec<u8>>,
+    pub venvs: Vec<String>,
+}
+
+impl Probe {
+    pub fn unit(&self, name: &str) -> Option<&UnitInfo> {
+        let id = unit_id(name);
+        self.units.iter().find(|u| u.id == id)
+    }
+
+    pub fn file(&self, path: &str) -> Option<&[u8]> {
+        self.files.get(path).map(Vec::as_slice)
+    }
+}
+
+/// `name.service` unless the name already has a unit type suffix.
+pub fn unit_id(name: &str) -> String {
+    if [".service", ".scope", ".socket", ".target", ".timer"]
+        .iter()
+        .any(|s| name.ends_with(s))
+    {
+        name.to_string()
+    } else {
+        format!("{name}.service")
+    }
+}
+
+/// Reads `units`, `files` and the venvs matching `venv_glob` in one call.
+pub fn probe(
+    target: &Target,
+    units: &[String],
+    files: &[String],
+    venv_glob: &str,
+) -> Result<Probe> {
+    for u in units {
+        if u.is_empty() || u.chars().any(|c| c.is_whitespace() || "*?[".contains(c)) {
+            return Err(anyhow::anyhow!("not a systemd unit name: {u:?}").into());
+        }
+    }
+    if venv_glob.chars().any(char::is_whitespace) {
+        return Err(anyhow::anyhow!("venv pattern with blanks: {venv_glob:?}").into());
+    }
+    let ids: Vec<String> = units.iter().map(|u| unit_id(u)).collect();
+    let mut argv: Vec<String> = vec![
+        "sh".into(),
+        "-c".into(),
+        SCRIPT.into(),
+        "git-osa-probe".into(),
+        systemd::PROPERTIES.into(),
+        ids.join(" "),
+        venv_glob.into(),
+    ];
+    argv.extend(files.iter().cloned());
+    let out = target.run(&argv, None)?;
+    parse(&out.stdout).map_err(|e| anyhow::anyhow!("{e} (probing {})", target.name).into())
+}
+
+fn parse(mut data: &[u8]) -> std::result::Result<Probe, String> {
+    let mut probe = Probe::default();
+    while !data.is_empty() {
+        let nl = data
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("truncated probe answer")?;
+        let header = String::from_utf8_lossy(&data[..nl]).into_owned();
+        data = &data[nl + 1..];
+        let mut parts = header.splitn(3, ' ');
+        let (kind, len, name) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        let len: usize = len
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad probe header {header:?}"))?;
+        if len > data.len() {
+            return Err("truncated probe answer".into());
+        }
+        let (body, rest) = data.split_at(len);
+        data = rest;
+        match kind {
+            "@@systemd" => probe.units = systemd::parse_show(&String::from_utf8_lossy(body)),
+            "@@file" => {
+                probe.files.insert(name.to_string(), body.to_vec());
+            }
+            "@@missing" => {}
+            "@@venv" => probe.venvs.push(name.to_string()),
+            _ => return Err(format!("bad probe header {header:?}")),
+        }
+    }
+    Ok(probe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sections_with_binary_safe_lengths() {
+        let show = "Id=a.service\nLoadState=loaded\nActiveState=active\nSubState=running";
+        let file = "x@@file 3 y\nz";
+        let answer = format!(
+            "@@systemd {}\n{show}@@file {} /etc/f\n{file}@@missing 0 /nope\n@@venv 0 /openstack/venvs/keystone-30.0.0\n",
+            show.len(),
+            file.len()
+        );
+        let p = parse(answer.as_bytes()).unwrap();
+        assert_eq!(p.unit("a").unwrap().active_state, "active");
+        assert_eq!(p.file("/etc/f"), Some(file.as_bytes()));
+        assert_eq!(p.file("/nope"), None);
+        assert_eq!(p.venvs, ["/openstack/venvs/keystone-30.0.0"]);
+    }
+
+    #[test]
+    fn truncated_answers_are_errors() {
+        assert!(parse(b"@@file 10 /f\nabc").is_err());
+        assert!(parse(b"@@systemd x\n").is_err());
+    }
+
+    #[test]
+    fn unit_ids_get_a_suffix_once() {
+        assert_eq!(unit_id("heat-engine"), "heat-engine.service");
+        assert_eq!(unit_id("git-osa-dev.scope"), "git-osa-dev.scope");
+    }
+}

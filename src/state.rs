@@ -1,0 +1,162 @@
+//! The dev session's state, kept on the target (`/var/lib/git-osa/<service>/`), so a second
+//! terminal or another developer sees it, and `restore` can finish the job after git-osa
+//! was killed at any point.
+//!
+//! The record is written *before* each change it describes (write-ahead): a crash between
+//! the record and the change leaves a step that restore undoes idempotently.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::lxc::Target;
+
+pub const ROOT: &str = "/var/lib/git-osa";
+
+/// Where git-osa keeps one service's session in a container.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub dir: String,
+}
+
+impl Paths {
+    pub fn new(service: &str) -> Paths {
+        Paths {
+            dir: format!("{ROOT}/{service}"),
+        }
+    }
+    pub fn session(&self) -> String {
+        format!("{}/session.json", self.dir)
+    }
+    pub fn lock(&self) -> String {
+        format!("{}/lock", self.dir)
+    }
+    pub fn src(&self) -> String {
+        format!("{}/src", self.dir)
+    }
+    pub fn manifest(&self) -> String {
+        format!("{}/manifest", self.dir)
+    }
+    pub fn constraints(&self) -> String {
+        format!("{}/constraints.txt", self.dir)
+    }
+}
+
+/// A HAProxy server git-osa disabled, to enable again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disabled {
+    pub backend: String,
+    pub server: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Session {
+    pub service: String,
+    pub project: String,
+    pub container: String,
+    /// Unix seconds.
+    pub started_at: u64,
+    pub started_by: String,
+    pub commit: Option<String>,
+    pub dirty: bool,
+    pub synced_at: Option<u64>,
+    /// Production units git-osa stopped (started again on restore).
+    #[serde(default)]
+    pub stopped_units: Vec<String>,
+    pub venv: Option<String>,
+    /// The exact copy of the production venv, renamed back on restore.
+    pub venv_backup: Option<String>,
+    #[serde(default)]
+    pub dropins: Vec<String>,
+    #[serde(default)]
+    pub disabled_servers: Vec<Disabled>,
+    /// Fingerprint of what the last install depended on.
+    pub install_hash: Option<String>,
+    /// Fingerprint of the migrations at the last db sync.
+    pub migrations_hash: Option<String>,
+    /// Transient units (scopes) of the dev processes.
+    #[serde(default)]
+    pub dev_units: Vec<String>,
+    /// Steps applied so far, in order, for `status`.
+    #[serde(default)]
+    pub applied: Vec<String>,
+}
+
+impl Session {
+    pub fn parse(bytes: &[u8]) -> Result<Session> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| anyhow::anyhow!("unreadable git-osa session state: {e}").into())
+    }
+
+    pub fn mark(&mut self, step: &str) {
+        if !self.applied.iter().any(|s| s == step) {
+            self.applied.push(step.to_string());
+        }
+    }
+
+    /// Writes the state atomically (temp file + rename) in the target.
+    pub fn save(&self, target: &Target, paths: &Paths) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(anyhow::Error::from)?;
+        target.run(
+            &[
+                "sh",
+                "-c",
+                r#"mkdir -p -m 0755 "$1" && cat > "$2.tmp" && mv -f "$2.tmp" "$2""#,
+                "git-osa-save",
+                &paths.dir,
+                &paths.session(),
+            ],
+            Some(&json),
+        )?;
+        Ok(())
+    }
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `3 min ago` style ages for status.
+pub fn age(since: u64) -> String {
+    let secs = now().saturating_sub(since);
+    match secs {
+        0..=59 => format!("{secs} s ago"),
+        60..=3599 => format!("{} min ago", secs / 60),
+        3600..=86399 => format!("{} h {} min ago", secs / 3600, secs % 3600 / 60),
+        _ => format!("{} days ago", secs / 86400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_and_tolerates_missing_lists() {
+        let mut s = Session {
+            service: "keystone".into(),
+            container: "c1".into(),
+            ..Default::default()
+        };
+        s.mark("units stopped");
+        s.mark("units stopped");
+        assert_eq!(s.applied, ["units stopped"]);
+        let back = Session::parse(&serde_json::to_vec(&s).unwrap()).unwrap();
+        assert_eq!(back.applied, s.applied);
+        let old =
+            br#"{"service":"k","project":"p","container":"c","started_at":1,"started_by":"me",
+                       "commit":null,"dirty":false,"synced_at":null,"venv":null,"venv_backup":null,
+                       "install_hash":null,"migrations_hash":null}"#;
+        assert!(Session::parse(old).unwrap().stopped_units.is_empty());
+        assert!(Session::parse(b"not json").is_err());
+    }
+
+    #[test]
+    fn paths_live_under_one_folder_per_service() {
+        let p = Paths::new("heat");
+        assert_eq!(p.session(), "/var/lib/git-osa/heat/session.json");
+        assert_eq!(p.src(), "/var/lib/git-osa/heat/src");
+    }
+}

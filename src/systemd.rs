@@ -1,0 +1,216 @@
+//! Service control: what a systemd unit runs and in which state it is, read from
+//! `systemctl show`, and the argv that start and stop it.
+//!
+//! The dev run takes the production unit's own command line, user, group, environment
+//! and working directory from here, so nothing about how OSA runs a service is
+//! hard-coded in git-osa.
+
+use std::collections::HashMap;
+
+/// The properties `systemctl show` is asked for.
+pub const PROPERTIES: &str = "Id,LoadState,ActiveState,SubState,User,Group,ExecStart,Environment,WorkingDirectory,KillSignal";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitInfo {
+    pub id: String,
+    pub load_state: String,
+    pub active_state: String,
+    pub sub_state: String,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub exec_start: Vec<String>,
+    pub environment: Vec<String>,
+    pub working_directory: Option<String>,
+    pub kill_signal: Option<String>,
+}
+
+impl UnitInfo {
+    pub fn exists(&self) -> bool {
+        self.load_state == "loaded"
+    }
+
+    pub fn active(&self) -> bool {
+        self.active_state == "active" || self.active_state == "activating"
+    }
+
+    /// `active (running)` as `systemctl status` shows it.
+    pub fn state(&self) -> String {
+        if !self.exists() {
+            return self.load_state.clone();
+        }
+        format!("{} ({})", self.active_state, self.sub_state)
+    }
+}
+
+/// Parses the output of `systemctl show -p ... UNIT...` (blocks separated by blank lines).
+pub fn parse_show(text: &str) -> Vec<UnitInfo> {
+    let mut units = Vec::new();
+    for block in text.split("\n\n") {
+        let props: HashMap<&str, &str> = block.lines().filter_map(|l| l.split_once('=')).collect();
+        if props.is_empty() {
+            continue;
+        }
+        let opt = |k: &str| {
+            props
+                .get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let signal = opt("KillSignal").map(|s| signal_name(&s));
+        units.push(UnitInfo {
+            id: opt("Id").unwrap_or_default(),
+            load_state: opt("LoadState").unwrap_or_default(),
+            active_state: opt("ActiveState").unwrap_or_default(),
+            sub_state: opt("SubState").unwrap_or_default(),
+            user: opt("User"),
+            group: opt("Group"),
+            exec_start: props
+                .get("ExecStart")
+                .map(|v| parse_exec(v))
+                .unwrap_or_default(),
+            environment: props
+                .get("Environment")
+                .map(|v| split_words(v))
+                .unwrap_or_default(),
+            working_directory: opt("WorkingDirectory").filter(|w| w != "!/" && w != "/"),
+            kill_signal: signal,
+        });
+    }
+    units
+}
+
+/// systemctl prints KillSignal as a number on older releases and as a name on newer.
+fn signal_name(s: &str) -> String {
+    match s {
+        "1" => "SIGHUP".into(),
+        "2" => "SIGINT".into(),
+        "3" => "SIGQUIT".into(),
+        "9" => "SIGKILL".into(),
+        "15" => "SIGTERM".into(),
+        other if other.starts_with("SIG") => other.into(),
+        other => format!("SIG{other}"),
+    }
+}
+
+/// The argv of the first command in `ExecStart={ path=... ; argv[]=... ; ... }`.
+pub fn parse_exec(value: &str) -> Vec<String> {
+    let Some(start) = value.find("argv[]=") else {
+        return Vec::new();
+    };
+    let rest = &value[start + "argv[]=".len()..];
+    let end = rest.find(" ; ").unwrap_or(rest.len());
+    split_words(&rest[..end])
+}
+
+/// Splits a command line with systemd's (and the shell's) quoting rules: single and
+/// double quotes group, backslash escapes.
+pub fn split_words(s: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                for c in chars.by_ref() {
+                    if c == '\'' {
+                        break;
+                    }
+                    cur.push(c);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => {
+                            if let Some(n) = chars.next() {
+                                cur.push(n);
+                            }
+                        }
+                        c => cur.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHOW: &str = "Id=keystone-wsgi-public.service\n\
+LoadState=loaded\nActiveState=active\nSubState=running\nUser=keystone\nGroup=keystone\n\
+ExecStart={ path=/openstack/venvs/uwsgi-30.0.0-python3/bin/uwsgi ; argv[]=/openstack/venvs/uwsgi-30.0.0-python3/bin/uwsgi --autoload --ini /etc/uwsgi/keystone-wsgi-public.ini ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n\
+Environment=PYTHONUNBUFFERED=1 \"GREETING=hello world\"\nWorkingDirectory=!/\nKillSignal=3\n\n\
+Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\nUser=\nGroup=\nExecStart=\nEnvironment=\nWorkingDirectory=\nKillSignal=15\n";
+
+    #[test]
+    fn parses_units_from_one_show_call() {
+        let units = parse_show(SHOW);
+        assert_eq!(units.len(), 2);
+        let ks = &units[0];
+        assert_eq!(ks.id, "keystone-wsgi-public.service");
+        assert!(ks.exists() && ks.active());
+        assert_eq!(ks.state(), "active (running)");
+        assert_eq!(ks.user.as_deref(), Some("keystone"));
+        assert_eq!(
+            ks.exec_start,
+            [
+                "/openstack/venvs/uwsgi-30.0.0-python3/bin/uwsgi",
+                "--autoload",
+                "--ini",
+                "/etc/uwsgi/keystone-wsgi-public.ini"
+            ]
+        );
+        assert_eq!(
+            ks.environment,
+            ["PYTHONUNBUFFERED=1", "GREETING=hello world"]
+        );
+        assert_eq!(ks.working_directory, None);
+        assert_eq!(ks.kill_signal.as_deref(), Some("SIGQUIT"));
+        let heat = &units[1];
+        assert!(!heat.exists());
+        assert_eq!(heat.state(), "not-found");
+        assert!(heat.exec_start.is_empty() && heat.user.is_none());
+    }
+
+    #[test]
+    fn quoted_arguments_stay_whole() {
+        assert_eq!(
+            split_words(r#"uwsgi --pyargv "--config-file /etc/neutron/neutron.conf" 'a b' c\ d"#),
+            [
+                "uwsgi",
+                "--pyargv",
+                "--config-file /etc/neutron/neutron.conf",
+                "a b",
+                "c d"
+            ]
+        );
+        assert_eq!(split_words("  "), Vec::<String>::new());
+        assert_eq!(split_words("''"), [""]);
+    }
+}

@@ -1,0 +1,103 @@
+//! What the user sees: step lines, progress, prompts.
+//!
+//! One `Ui` value is passed down to everything that talks to the user, so output is never
+//! a global side effect and tests see exactly what a user sees. Step lines go to stderr
+//! (stdout is kept for the answer a command gives, like `status`). Progress spinners are
+//! drawn only when stderr is a terminal; in hooks and CI logs they stay silent.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub struct Ui {
+    /// stderr is a terminal: draw progress.
+    pub progress: bool,
+    /// stdin and stderr are terminals: prompts are possible.
+    pub interactive: bool,
+}
+
+impl Ui {
+    pub fn from_env() -> Ui {
+        let err_tty = std::io::stderr().is_terminal();
+        Ui {
+            progress: err_tty,
+            interactive: err_tty && std::io::stdin().is_terminal(),
+        }
+    }
+
+    /// A line saying what git-osa is doing now.
+    pub fn step(&self, msg: impl AsRef<str>) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "git-osa: {}", msg.as_ref());
+    }
+
+    /// A warning the user must not miss.
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "git-osa: warning: {}", msg.as_ref());
+    }
+
+    /// Starts a spinner for a long step; it is cleared when the returned value drops.
+    pub fn progress(&self, label: &str) -> Progress {
+        let start = Instant::now();
+        if !self.progress {
+            return Progress {
+                start,
+                stop: None,
+                thread: None,
+            };
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let label = label.to_string();
+        let thread = std::thread::spawn(move || {
+            const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
+            let mut i = 0;
+            while !flag.load(Ordering::Relaxed) {
+                let mut err = std::io::stderr().lock();
+                let _ = write!(
+                    err,
+                    "\r\x1b[2K{} {} ({:.1}s)",
+                    FRAMES[i % 4],
+                    label,
+                    start.elapsed().as_secs_f32()
+                );
+                let _ = err.flush();
+                drop(err);
+                i += 1;
+                std::thread::sleep(Duration::from_millis(120));
+            }
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
+        });
+        Progress {
+            start,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+pub struct Progress {
+    start: Instant,
+    stop: Option<Arc<AtomicBool>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Progress {
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(stop) = &self.stop {
+            stop.store(true, Ordering::Relaxed);
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

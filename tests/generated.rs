@@ -1,0 +1,58 @@
+//! The committed completions and man page must be what the CLI definition generates.
+//! `GIT_OSA_BLESS=1 cargo test --test generated` rewrites them.
+
+use std::path::Path;
+
+#[test]
+fn committed_completions_and_man_page_are_fresh() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bless = std::env::var_os("GIT_OSA_BLESS").is_some();
+    let mut stale = Vec::new();
+    for (rel, want) in git_osa::generate::render_all() {
+        let path = root.join(&rel);
+        let have = std::fs::read(&path).unwrap_or_default();
+        if have == want {
+            continue;
+        }
+        if bless {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &want).unwrap();
+        } else {
+            stale.push(rel.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "stale generated files: {} (run `GIT_OSA_BLESS=1 cargo test --test generated` and commit them)",
+        stale.join(", ")
+    );
+}
+
+#[test]
+fn bash_completion_completes_git_osa_subcommands() {
+    // Drive git's real bash completion the way a shell does for `git osa st<TAB>`.
+    let git_completion = ["/usr/share/bash-completion/completions/git", "/usr/share/bash-completion/completions/git.bash"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(git_completion) = git_completion else {
+        panic!("git's bash completion is not installed (apt-get install bash-completion git)");
+    };
+    let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/git-osa.bash");
+    let script = r#"
+        source "$1"; source "$2"
+        COMP_WORDS=(git osa st); COMP_CWORD=2; COMP_LINE="git osa st"; COMP_POINT=${#COMP_LINE}
+        __git_wrap__git_main; printf '%s\n' "${COMPREPLY[@]}"
+        COMP_WORDS=(git osa restore --); COMP_CWORD=3; COMP_LINE="git osa restore --"; COMP_POINT=${#COMP_LINE}
+        COMPREPLY=(); __git_wrap__git_main; printf '%s\n' "${COMPREPLY[@]}"
+    "#;
+    let out = std::process::Command::new("bash")
+        .args(["-c", script, "bash", git_completion])
+        .arg(&ours)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    assert!(words.contains(&"status"), "{text} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(words.contains(&"--all"), "{text}");
+    assert!(words.contains(&"--dry-run"), "{text}");
+}
