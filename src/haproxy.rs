@@ -37,6 +37,12 @@ impl Server {
     pub fn is_disabled(&self) -> bool {
         self.status.starts_with("MAINT")
     }
+
+    /// Its health check passes, whether or not it takes traffic (`DRAIN` is up and
+    /// draining).
+    pub fn is_healthy(&self) -> bool {
+        self.is_up() || self.status == "DRAIN"
+    }
 }
 
 impl Haproxy {
@@ -74,19 +80,41 @@ impl Haproxy {
         parse_stat(&csv).map_err(Into::into)
     }
 
-    pub fn set_enabled(&self, backend: &str, server: &str, enabled: bool) -> Result<()> {
+    /// `set server <backend>/<server> state|health ...`: the runtime change, checked.
+    pub fn set(&self, backend: &str, server: &str, change: Change) -> Result<()> {
         check_name(backend)?;
         check_name(server)?;
-        let verb = if enabled { "enable" } else { "disable" };
-        let answer = self.command(&format!("{verb} server {backend}/{server}"))?;
+        let command = format!("set server {backend}/{server} {}", change.words());
+        let answer = self.command(&command)?;
         if !answer.trim().is_empty() {
-            return Err(anyhow::anyhow!(
-                "HAProxy refused `{verb} server {backend}/{server}`: {}",
-                answer.trim()
-            )
-            .into());
+            return Err(anyhow::anyhow!("HAProxy refused `{command}`: {}", answer.trim()).into());
         }
         Ok(())
+    }
+}
+
+/// A runtime change to one server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Takes traffic again.
+    Ready,
+    /// No new traffic, health checks go on (so the dev code's health can be seen).
+    Drain,
+    /// No traffic, no checks.
+    Maint,
+    /// Marks the server down now instead of after `fall` failed checks; the next passing
+    /// check brings it up, so "up" afterwards means a check passed against the new code.
+    HealthDown,
+}
+
+impl Change {
+    pub fn words(self) -> &'static str {
+        match self {
+            Change::Ready => "state ready",
+            Change::Drain => "state drain",
+            Change::Maint => "state maint",
+            Change::HealthDown => "health down",
+        }
     }
 }
 

@@ -8,14 +8,21 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod context;
+pub mod devrun;
 pub mod error;
 pub mod generate;
 pub mod haproxy;
+pub mod health;
+pub mod install;
 pub mod inventory;
+pub mod lock;
 pub mod lxc;
+pub mod pbr;
+pub mod plan;
 pub mod probe;
 pub mod project;
 pub mod state;
+pub mod sync;
 pub mod systemd;
 pub mod ui;
 
@@ -47,9 +54,9 @@ fn dispatch(cli: Cli, inventory_explicit: bool) -> Result<ExitCode> {
         Some(Command::Status(args)) => {
             commands::status::run(&ctx, &args).map(|_| ExitCode::SUCCESS)
         }
-        Some(Command::Run(_)) | Some(Command::Restore(_)) | None => Err(Error::user(
-            "this git-osa cannot swap code yet; only `git osa status` works",
-        )),
+        Some(Command::Run(args)) => commands::run::run(&ctx, &args),
+        None => commands::run::run(&ctx, &cli.run),
+        Some(Command::Restore(args)) => commands::restore::run(&ctx, &args),
     }
 }
 

@@ -1,6 +1,6 @@
 //! One round trip that reads what git-osa needs to know about a target: the units'
-//! systemd properties, a few files (session state, OSA's facts, constraints) and the
-//! service's venvs. Each `lxc-attach` costs ~6 ms; asking once per container keeps
+//! systemd properties, a few files (session state, OSA's facts, constraints) and which
+//! of some paths exist (the service's venvs). Each `lxc-attach` costs ~6 ms; asking once per container keeps
 //! `status` and the start of a run fast.
 
 use std::collections::HashMap;
@@ -9,9 +9,9 @@ use crate::error::Result;
 use crate::lxc::Target;
 use crate::systemd::{self, UnitInfo};
 
-/// Constant script; units, files and the venv glob arrive as arguments.
+/// Constant script; units, files and globs arrive as arguments.
 const SCRIPT: &str = r#"
-props=$1; units=$2; venvs=$3; shift 3
+props=$1; units=$2; globs=$3; shift 3
 out=$(
   if command -v systemctl >/dev/null 2>&1; then
     # unit names are checked by git-osa to hold no blanks: word splitting is intended
@@ -23,7 +23,7 @@ for f in "$@"; do
   if [ -f "$f" ]; then printf '@@file %s %s\n' "$(wc -c < "$f")" "$f"; cat "$f"
   else printf '@@missing 0 %s\n' "$f"; fi
 done
-ls -d -- $venvs 2>/dev/null | sed 's/^/@@venv 0 /'
+[ -n "$globs" ] && ls -d -- $globs 2>/dev/null | sed 's/^/@@path 0 /'
 exit 0
 "#;
 
@@ -31,7 +31,8 @@ exit 0
 pub struct Probe {
     pub units: Vec<UnitInfo>,
     pub files: HashMap<String, Vec<u8>>,
-    pub venvs: Vec<String>,
+    /// Existing paths that matched the globs.
+    pub paths: Vec<String>,
 }
 
 impl Probe {
@@ -57,20 +58,12 @@ pub fn unit_id(name: &str) -> String {
     }
 }
 
-/// Reads `units`, `files` and the venvs matching `venv_glob` in one call.
-pub fn probe(
-    target: &Target,
-    units: &[String],
-    files: &[String],
-    venv_glob: &str,
-) -> Result<Probe> {
+/// Reads `units`, `files` and which paths match `globs` (blank-separated) in one call.
+pub fn probe(target: &Target, units: &[String], files: &[String], globs: &str) -> Result<Probe> {
     for u in units {
         if u.is_empty() || u.chars().any(|c| c.is_whitespace() || "*?[".contains(c)) {
             return Err(anyhow::anyhow!("not a systemd unit name: {u:?}").into());
         }
-    }
-    if venv_glob.chars().any(char::is_whitespace) {
-        return Err(anyhow::anyhow!("venv pattern with blanks: {venv_glob:?}").into());
     }
     let ids: Vec<String> = units.iter().map(|u| unit_id(u)).collect();
     let mut argv: Vec<String> = vec![
@@ -80,7 +73,7 @@ pub fn probe(
         "git-osa-probe".into(),
         systemd::PROPERTIES.into(),
         ids.join(" "),
-        venv_glob.into(),
+        globs.into(),
     ];
     argv.extend(files.iter().cloned());
     let out = target.run(&argv, None)?;
@@ -117,7 +110,7 @@ fn parse(mut data: &[u8]) -> std::result::Result<Probe, String> {
                 probe.files.insert(name.to_string(), body.to_vec());
             }
             "@@missing" => {}
-            "@@venv" => probe.venvs.push(name.to_string()),
+            "@@path" => probe.paths.push(name.to_string()),
             _ => return Err(format!("bad probe header {header:?}")),
         }
     }
@@ -133,7 +126,7 @@ mod tests {
         let show = "Id=a.service\nLoadState=loaded\nActiveState=active\nSubState=running";
         let file = "x@@file 3 y\nz";
         let answer = format!(
-            "@@systemd {}\n{show}@@file {} /etc/f\n{file}@@missing 0 /nope\n@@venv 0 /openstack/venvs/keystone-30.0.0\n",
+            "@@systemd {}\n{show}@@file {} /etc/f\n{file}@@missing 0 /nope\n@@path 0 /openstack/venvs/keystone-30.0.0\n",
             show.len(),
             file.len()
         );
@@ -141,7 +134,7 @@ mod tests {
         assert_eq!(p.unit("a").unwrap().active_state, "active");
         assert_eq!(p.file("/etc/f"), Some(file.as_bytes()));
         assert_eq!(p.file("/nope"), None);
-        assert_eq!(p.venvs, ["/openstack/venvs/keystone-30.0.0"]);
+        assert_eq!(p.paths, ["/openstack/venvs/keystone-30.0.0"]);
     }
 
     #[test]

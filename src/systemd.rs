@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 /// The properties `systemctl show` is asked for.
-pub const PROPERTIES: &str = "Id,LoadState,ActiveState,SubState,User,Group,ExecStart,Environment,WorkingDirectory,KillSignal";
+pub const PROPERTIES: &str = "Id,LoadState,ActiveState,SubState,User,Group,ExecStart,Environment,WorkingDirectory,KillSignal,RuntimeDirectory";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnitInfo {
@@ -22,6 +22,8 @@ pub struct UnitInfo {
     pub environment: Vec<String>,
     pub working_directory: Option<String>,
     pub kill_signal: Option<String>,
+    /// Folders under /run that systemd creates for the unit (and removes when it stops).
+    pub runtime_directory: Vec<String>,
 }
 
 impl UnitInfo {
@@ -74,6 +76,10 @@ pub fn parse_show(text: &str) -> Vec<UnitInfo> {
                 .unwrap_or_default(),
             working_directory: opt("WorkingDirectory").filter(|w| w != "!/" && w != "/"),
             kill_signal: signal,
+            runtime_directory: props
+                .get("RuntimeDirectory")
+                .map(|v| split_words(v))
+                .unwrap_or_default(),
         });
     }
     units

@@ -1,3 +1,5 @@
 //! One module per command; each handler takes the context and its own arguments.
 
+pub mod restore;
+pub mod run;
 pub mod status;

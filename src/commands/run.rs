@@ -1,0 +1,828 @@
+//! `git osa` / `git osa run`: swap the checkout into its container and run it.
+//!
+//! Reads first (one probe per container), then builds the whole cycle as a list of
+//! [`Step`] values, which `--dry-run` prints and a real run executes.
+
+use std::process::ExitCode;
+
+use crate::catalog::{Runs, Service, Unit};
+use crate::cli::RunArgs;
+use crate::commands::{restore, status};
+use crate::context::{Context, Placement, Project};
+use crate::devrun::{self, DevUnit, Pin};
+use crate::error::{Error, Result};
+use crate::haproxy::Change;
+use crate::install;
+use crate::lock::{self, Lock};
+use crate::lxc::{LxcState, Target};
+use crate::pbr;
+use crate::plan::{self, Action, Record, Runner, Step};
+use crate::probe::{self, Probe};
+use crate::state::{self, Disabled, Paths, Session};
+use crate::sync;
+use crate::systemd::UnitInfo;
+
+const FACTS: &str = "/etc/ansible/facts.d/openstack_ansible.fact";
+const DROPIN: &str = "99-git-osa-dev.conf";
+const DROPIN_TEXT: &str = "# Written by git-osa for a dev run: log to the terminal, not the journal.\n\
+# `git osa restore` removes this file.\n[DEFAULT]\nuse_journal = false\nuse_stderr = true\n";
+
+pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
+    let project = ctx.project()?;
+    let service = &project.service;
+    let (placements, _) = ctx.placements(service)?;
+    let placement = choose(ctx, &placements, args)?;
+    let units = select_units(&placement, &args.services)?;
+    if !placement.host.metal {
+        let st = ctx.lxc.state(&placement.host.container_name)?;
+        if st != LxcState::Running {
+            return Err(Error::user(format!(
+                "container {} is {st}: nothing was changed",
+                placement.host.container_name
+            ))
+            .hint(format!(
+                "start it with `lxc-start -n {}`",
+                placement.host.container_name
+            )));
+        }
+    }
+    let target = placement.target(&ctx.lxc);
+    let paths = Paths::new(&service.name);
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(Lock::acquire(&target, &paths, "run")?)
+    };
+
+    let facts = read_target(&target, service, &units, &paths)?;
+    let tree = sync::scan(&project.checkout)?;
+    let built = build(
+        ctx, &project, &placement, &target, &units, &facts, &tree, args,
+    )?;
+
+    if args.dry_run {
+        print!("{}", plan::print(&built.steps, &ctx.haproxy));
+        println!(
+            "{:>2}. run in the foreground until Ctrl-C",
+            built.steps.len() + 1
+        );
+        for u in &built.dev_units {
+            println!(
+                "    in {} as {}: {}",
+                target.name,
+                u.user,
+                crate::lxc::shell_words(&u.argv)
+            );
+        }
+        if let Some(p) = &built.pin {
+            println!(
+                "    once {} is healthy in HAProxy: set it ready, put {} in maintenance (undone when the run ends)",
+                p.target,
+                p.others.join(", ")
+            );
+        }
+        println!("dry run: nothing was changed");
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let mut runner = Runner {
+        ui: &ctx.ui,
+        haproxy: &ctx.haproxy,
+        paths: paths.clone(),
+        session: facts.session.clone().unwrap_or_else(|| Session {
+            service: service.name.clone(),
+            project: project.id.display(),
+            container: target.name.clone(),
+            started_at: state::now(),
+            started_by: lock::whoami(),
+            ..Session::default()
+        }),
+        keep_record: true,
+    };
+    if facts.session.is_none() {
+        runner.save(&target)?;
+    }
+    let mut allowed_index = args.allow_public_index.clone();
+    for step in &built.steps {
+        let result = runner.run(step);
+        let Err(err) = result else { continue };
+        if built
+            .install_step
+            .as_ref()
+            .is_some_and(|i| i.title == step.title)
+        {
+            allowed_index = install_failed(
+                ctx,
+                &mut runner,
+                step,
+                err,
+                allowed_index.as_deref(),
+                &built,
+            )?;
+            continue;
+        }
+        return Err(in_dev_mode(err, &target));
+    }
+    if service.db_sync.is_empty() {
+        ctx.ui.step(format!("{} has no db sync", service.name));
+    } else if built.db_synced {
+        ctx.ui
+            .warn("the database schema was upgraded: `git osa restore` does not undo that");
+    }
+
+    let outcome = devrun::run(&mut runner, &target, &built.dev_units, built.pin.clone())?;
+    if args.restore_on_exit {
+        restore::restore_target(ctx, &target, &paths, runner.session, &facts.probe)?;
+    } else {
+        ctx.ui.step(format!(
+            "{} stays in dev mode (production units stopped, dev code installed): `git osa restore` puts production back",
+            target.name
+        ));
+    }
+    Ok(match outcome.signal {
+        Some(_) => ExitCode::from(outcome.code as u8),
+        None if outcome.code == 0 => ExitCode::SUCCESS,
+        None => {
+            return Err(Error::user(format!(
+                "the dev process exited with status {}",
+                outcome.code
+            ))
+            .hint("its output is above; fix and run `git osa` again"));
+        }
+    })
+}
+
+/// A failed step leaves the container in dev mode; say so and how to get out.
+fn in_dev_mode(err: Error, target: &Target) -> Error {
+    err.hint(format!(
+        "{} is in dev mode as far as the cycle got (`git osa status` shows which steps); `git osa restore` puts production back",
+        target.name
+    ))
+}
+
+fn choose(ctx: &Context, placements: &[Placement], args: &RunArgs) -> Result<Placement> {
+    let names: Vec<&str> = placements
+        .iter()
+        .map(|p| p.host.container_name.as_str())
+        .collect();
+    if let Some(want) = &args.container {
+        return placements
+            .iter()
+            .find(|p| &p.host.container_name == want || &p.host.inventory_name == want)
+            .cloned()
+            .ok_or_else(|| {
+                Error::user(format!(
+                    "{want} is not one of the service's containers: {}",
+                    names.join(", ")
+                ))
+                .hint("pick one with --container NAME (see `git osa status`)")
+            });
+    }
+    if placements.len() == 1 {
+        return Ok(placements[0].clone());
+    }
+    if ctx.ui.interactive {
+        let choice = dialoguer::Select::new()
+            .with_prompt("Which container should run your checkout?")
+            .items(&names)
+            .default(0)
+            .interact_opt()
+            .map_err(|e| Error::user(format!("no container chosen: {e}")))?;
+        return match choice {
+            Some(i) => Ok(placements[i].clone()),
+            None => Err(Error::user("no container chosen: nothing was changed")),
+        };
+    }
+    Err(Error::user(format!(
+        "the service runs in {} containers: {}",
+        placements.len(),
+        names.join(", ")
+    ))
+    .hint(format!(
+        "pick one with --container NAME, e.g. `git osa --container {}`",
+        names[0]
+    )))
+}
+
+fn select_units(p: &Placement, wanted: &[String]) -> Result<Vec<Unit>> {
+    if wanted.is_empty() {
+        return Ok(p.units.clone());
+    }
+    let mut out = Vec::new();
+    for w in wanted {
+        let w = w.trim_end_matches(".service");
+        match p.units.iter().find(|u| u.name == w) {
+            Some(u) => out.push(u.clone()),
+            None => {
+                let names: Vec<&str> = p.units.iter().map(|u| u.name.as_str()).collect();
+                return Err(Error::user(format!(
+                    "{w} is not a unit of this service in {}: {}",
+                    p.host.container_name,
+                    names.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What the target says about itself, read in two round trips.
+pub struct Facts {
+    pub probe: Probe,
+    pub session: Option<Session>,
+    pub venv: String,
+    pub manifest: sync::Manifest,
+    pub constraints: Option<Vec<u8>>,
+    pub dropin_dir_exists: bool,
+}
+
+fn read_target(target: &Target, service: &Service, units: &[Unit], paths: &Paths) -> Result<Facts> {
+    let mut unit_names: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
+    unit_names.extend(units.iter().map(|u| status::dev_scope(&u.name)));
+    let venv_glob = format!("/openstack/venvs/{}-*", service.venv_name());
+    let dropin_dir = dropin_dir(service);
+    let globs = match &dropin_dir {
+        Some(d) => format!("{venv_glob} {d}"),
+        None => venv_glob,
+    };
+    let p = probe::probe(
+        target,
+        &unit_names,
+        &[paths.session(), FACTS.into(), paths.manifest()],
+        &globs,
+    )?;
+    let session = p.file(&paths.session()).map(Session::parse).transpose()?;
+    for u in units {
+        if !p.unit(&u.name).is_some_and(|i| i.exists()) {
+            return Err(Error::user(format!(
+                "{} has no unit {}: nothing was changed",
+                target.name, u.name
+            ))
+            .hint("is this the right container? `git osa status` shows the units found"));
+        }
+    }
+    let venv = match session.as_ref().and_then(|s| s.venv.clone()) {
+        Some(v) => v,
+        None => find_venv(target, service, &p)?,
+    };
+    let manifest = p
+        .file(&paths.manifest())
+        .map(sync::decode_manifest)
+        .unwrap_or_default();
+    let c = probe::probe(target, &[], &[format!("{venv}/constraints.txt")], "")?;
+    Ok(Facts {
+        dropin_dir_exists: dropin_dir
+            .as_ref()
+            .is_some_and(|d| p.paths.iter().any(|x| x == d)),
+        constraints: c
+            .file(&format!("{venv}/constraints.txt"))
+            .map(<[u8]>::to_vec),
+        probe: p,
+        session,
+        venv,
+        manifest,
+    })
+}
+
+fn dropin_dir(service: &Service) -> Option<String> {
+    service.config.as_ref().map(|c| format!("{c}.d"))
+}
+
+/// The service venv: from OSA's facts (`venv_tag`), else the only `/openstack/venvs/<name>-*`.
+fn find_venv(target: &Target, service: &Service, p: &Probe) -> Result<String> {
+    let prefix = format!("/openstack/venvs/{}-", service.venv_name());
+    let candidates: Vec<&String> = p.paths.iter().filter(|x| x.starts_with(&prefix)).collect();
+    if let Some(tag) = p.file(FACTS).and_then(|f| {
+        crate::project::ini_value(&String::from_utf8_lossy(f), &service.name, "venv_tag")
+    }) {
+        let v = format!("{prefix}{tag}");
+        if candidates.iter().any(|c| **c == v) {
+            return Ok(v);
+        }
+    }
+    match candidates.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(Error::user(format!(
+            "{} has no {}* venv: is {} installed from source there?",
+            target.name, prefix, service.name
+        ))),
+        many => Err(Error::user(format!(
+            "{} has several {} venvs ({}) and {FACTS} does not say which one is in use",
+            target.name,
+            service.name,
+            many.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+pub struct Built {
+    pub steps: Vec<Step>,
+    pub dev_units: Vec<DevUnit>,
+    pub pin: Option<Pin>,
+    pub install_step: Option<Step>,
+    pub db_synced: bool,
+    pbr_version: Option<String>,
+    src: String,
+    pip: String,
+    constraints: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    ctx: &Context,
+    project: &Project,
+    placement: &Placement,
+    target: &Target,
+    units: &[Unit],
+    facts: &Facts,
+    tree: &sync::Tree,
+    args: &RunArgs,
+) -> Result<Built> {
+    let service = &project.service;
+    let paths = Paths::new(&service.name);
+    let session = facts.session.clone().unwrap_or_default();
+    let infos: Vec<&UnitInfo> = units
+        .iter()
+        .filter_map(|u| facts.probe.unit(&u.name))
+        .collect();
+    let user = infos
+        .iter()
+        .find_map(|i| i.user.clone())
+        .unwrap_or_else(|| service.user.clone());
+    let group = infos
+        .iter()
+        .find_map(|i| i.group.clone())
+        .unwrap_or_else(|| user.clone());
+    let mut steps = Vec::new();
+
+    // HAProxy: drain the target while it is swapped, if others can take its traffic.
+    let servers = if ctx.haproxy.available() {
+        ctx.haproxy.servers()?
+    } else {
+        Vec::new()
+    };
+    let mine = status::servers_of(&servers, placement);
+    let mut pin = None;
+    for s in &mine {
+        let others: Vec<String> = servers
+            .iter()
+            .filter(|o| o.backend == s.backend && o.name != s.name && o.is_up())
+            .map(|o| o.name.clone())
+            .collect();
+        if others.is_empty() {
+            continue;
+        }
+        let d = Disabled {
+            backend: s.backend.clone(),
+            server: s.name.clone(),
+        };
+        let already = session.disabled_servers.contains(&d);
+        steps.push(
+            Step::new(
+                format!("drain {} in HAProxy while it is swapped", s.name),
+                target,
+                Action::Server {
+                    backend: s.backend.clone(),
+                    server: s.name.clone(),
+                    change: Change::Drain,
+                },
+            )
+            .skip_if(already.then(|| "already drained by this session".into()))
+            .before(Record::Disable(d)),
+        );
+        pin = Some(Pin {
+            backend: s.backend.clone(),
+            target: s.name.clone(),
+            others,
+        });
+    }
+
+    // Stop production.
+    let active: Vec<String> = units
+        .iter()
+        .filter(|u| facts.probe.unit(&u.name).is_some_and(|i| i.active()))
+        .map(|u| u.name.clone())
+        .collect();
+    let mut stop = vec!["systemctl".to_string(), "stop".into()];
+    stop.extend(active.iter().map(|u| probe::unit_id(u)));
+    steps.push(
+        Step::new(
+            format!(
+                "stop production {}",
+                units
+                    .iter()
+                    .map(|u| u.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            target,
+            Action::Exec {
+                argv: stop,
+                user: None,
+                env: vec![],
+                stdin: None,
+                long: false,
+            },
+        )
+        .skip_if(active.is_empty().then(|| "not running".into()))
+        .before(Record::StoppedUnits(
+            units.iter().map(|u| u.name.clone()).collect(),
+        ))
+        .after(Record::Mark("production stopped")),
+    );
+    if let Some(p) = &pin {
+        steps.push(
+            Step::new(
+                format!(
+                    "mark {} down in HAProxy until a health check passes against the dev code",
+                    p.target
+                ),
+                target,
+                Action::Server {
+                    backend: p.backend.clone(),
+                    server: p.target.clone(),
+                    change: Change::HealthDown,
+                },
+            )
+            .skip_if(
+                active
+                    .is_empty()
+                    .then(|| "production was not running".into()),
+            ),
+        );
+    }
+
+    // Keep the production venv.
+    let backup = backup_path(&facts.venv);
+    let have_backup = session.venv_backup.is_some();
+    steps.push(
+        Step::new(
+            format!("keep an exact copy of the production venv {}", facts.venv),
+            target,
+            Action::exec(&[
+                "sh",
+                "-c",
+                r#"rm -rf "$2.tmp" && cp -a "$1" "$2.tmp" && mv "$2.tmp" "$2""#,
+                "git-osa-keep",
+                &facts.venv,
+                &backup,
+            ]),
+        )
+        .skip_if(have_backup.then(|| format!("kept at {backup} when this session began")))
+        .before(Record::VenvBackup {
+            venv: facts.venv.clone(),
+            backup: backup.clone(),
+        })
+        .after(Record::Mark("production venv kept")),
+    );
+    if let Step {
+        action: Action::Exec { long, .. },
+        ..
+    } = steps.last_mut().unwrap()
+    {
+        *long = true;
+    }
+
+    // Sync.
+    let delta = sync::delta(tree, &facts.manifest);
+    let own: Vec<String> = service
+        .packages
+        .iter()
+        .cloned()
+        .chain(project.id.package.clone())
+        .collect();
+    let constraints = facts
+        .constraints
+        .as_ref()
+        .map(|c| install::filter_constraints(&String::from_utf8_lossy(c), &own).into_bytes());
+    let mut extra: Vec<(&str, &[u8])> = Vec::new();
+    if let Some(c) = &constraints {
+        extra.push(("constraints.txt", c));
+    }
+    let stream = sync::stream(&project.checkout.root, tree, &delta, &extra)?;
+    let changed_bytes: u64 = delta
+        .changed
+        .iter()
+        .filter_map(|p| tree.files.get(p))
+        .map(|m| m.size)
+        .sum();
+    let owner = format!("{user}:{group}");
+    steps.push(
+        Step::new(
+            format!(
+                "sync the checkout to {} ({} changed, {} deleted, {} bytes)",
+                paths.src(),
+                delta.changed.len(),
+                delta.deleted.len(),
+                changed_bytes
+            ),
+            target,
+            Action::Exec {
+                argv: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    sync::UNPACK.into(),
+                    "git-osa-sync".into(),
+                    paths.dir.clone(),
+                    owner,
+                ],
+                user: None,
+                env: vec![],
+                stdin: Some(stream),
+                long: true,
+            },
+        )
+        .skip_if(
+            (delta.is_empty() && session.synced_at.is_some())
+                .then(|| "nothing changed since the last sync".into()),
+        )
+        .after(Record::Synced {
+            commit: tree.commit.clone(),
+            dirty: tree.dirty,
+        })
+        .after(Record::Mark("synced")),
+    );
+
+    // Install.
+    let mut inputs: Vec<Vec<u8>> = vec![
+        facts.venv.as_bytes().to_vec(),
+        constraints.clone().unwrap_or_default(),
+    ];
+    for f in install::INSTALL_INPUTS {
+        inputs.push(f.as_bytes().to_vec());
+        inputs.push(std::fs::read(project.checkout.root.join(f)).unwrap_or_default());
+    }
+    let refs: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+    let install_hash = sync::fingerprint(&refs);
+    let pbr_version = pbr::version(&project.checkout.repo);
+    let pip = format!("{}/bin/pip", facts.venv);
+    let mut built = Built {
+        steps: Vec::new(),
+        dev_units: Vec::new(),
+        pin,
+        install_step: None,
+        db_synced: false,
+        pbr_version,
+        src: paths.src(),
+        pip,
+        constraints: constraints.is_some(),
+    };
+    let install = built
+        .install_step(&paths, args.allow_public_index.as_deref(), target)
+        .skip_if(
+            (session.install_hash.as_deref() == Some(install_hash.as_str()))
+                .then(|| "requirements, packaging metadata and entry points unchanged since the last install".into()),
+        )
+        .before(Record::InstallHash(None))
+        .after(Record::InstallHash(Some(install_hash)))
+        .after(Record::Mark("installed"));
+    built.install_step = Some(install.clone());
+    steps.push(install);
+
+    // Logging to the terminal.
+    if let Some(dir) = dropin_dir(service) {
+        let file = format!("{dir}/{DROPIN}");
+        let mut created = vec![file.clone()];
+        if !facts.dropin_dir_exists {
+            created.push(format!("{dir}/"));
+        }
+        steps.push(
+            Step::new(
+                format!("send {}'s logs to the terminal ({file})", service.name),
+                target,
+                Action::Exec {
+                    argv: vec![
+                        "sh".into(),
+                        "-c".into(),
+                        r#"mkdir -p "$1" && cat > "$2" && chmod 0644 "$2""#.into(),
+                        "git-osa-dropin".into(),
+                        dir.clone(),
+                        file.clone(),
+                    ],
+                    user: None,
+                    env: vec![],
+                    stdin: Some(DROPIN_TEXT.as_bytes().to_vec()),
+                    long: false,
+                },
+            )
+            .skip_if(session.dropins.contains(&file).then(|| "in place".into()))
+            .before(Record::Dropins(created))
+            .after(Record::Mark("log drop-in")),
+        );
+    }
+
+    // db sync.
+    let migrations: Vec<Vec<u8>> = tree
+        .files
+        .iter()
+        .filter(|(p, _)| {
+            service
+                .migrations
+                .iter()
+                .any(|m| p.starts_with(m.trim_end_matches('/')))
+        })
+        .flat_map(|(p, m)| {
+            [
+                p.as_bytes().to_vec(),
+                format!("{}:{}", m.size, m.mtime_ns).into_bytes(),
+            ]
+        })
+        .collect();
+    let migrations: Vec<&[u8]> = migrations.iter().map(Vec::as_slice).collect();
+    let migrations_hash = sync::fingerprint(&migrations);
+    let unchanged = session.migrations_hash.as_deref() == Some(migrations_hash.as_str())
+        && !service.migrations.is_empty();
+    for (i, cmd) in service.db_sync.iter().enumerate() {
+        let mut argv = cmd.clone();
+        if !argv[0].starts_with('/') {
+            argv[0] = format!("{}/bin/{}", facts.venv, argv[0]);
+        }
+        let mut step = Step::new(
+            format!("db sync: {}", cmd.join(" ")),
+            target,
+            Action::Exec {
+                argv,
+                user: Some(user.clone()),
+                env: vec![],
+                stdin: None,
+                long: true,
+            },
+        )
+        .skip_if(unchanged.then(|| "no migration changed since the last db sync".into()));
+        if i + 1 == service.db_sync.len() {
+            step = step
+                .after(Record::MigrationsHash(migrations_hash.clone()))
+                .after(Record::Mark("db synced"));
+        }
+        steps.push(step);
+    }
+    built.db_synced = !service.db_sync.is_empty() && !unchanged;
+
+    // Runtime folders systemd would have made for the units.
+    let mut dirs = Vec::new();
+    for i in &infos {
+        for d in &i.runtime_directory {
+            dirs.push(format!("/run/{d}"));
+        }
+    }
+    if !dirs.is_empty() {
+        let mut argv = vec![
+            "install".to_string(),
+            "-d".into(),
+            "-o".into(),
+            user.clone(),
+            "-g".into(),
+            group.clone(),
+        ];
+        argv.extend(dirs);
+        steps.push(Step::new(
+            "create the units' runtime folders",
+            target,
+            Action::Exec {
+                argv,
+                user: None,
+                env: vec![],
+                stdin: None,
+                long: false,
+            },
+        ));
+    }
+
+    for (u, info) in units.iter().zip(&infos) {
+        if u.runs == Runs::Apache {
+            return Err(Error::user(format!(
+                "{} runs inside Apache (mod_wsgi); git-osa cannot run it in the foreground",
+                u.name
+            ))
+            .hint("use --service to pick the service's other units"));
+        }
+        if info.exec_start.is_empty() {
+            return Err(Error::user(format!(
+                "{} in {} has no ExecStart to run",
+                u.name, target.name
+            )));
+        }
+        let scope = status::dev_scope(&u.name);
+        built.dev_units.push(DevUnit {
+            unit: u.name.clone(),
+            argv: devrun::dev_argv(info, &scope),
+            scope,
+            user: info.user.clone().unwrap_or_else(|| "root".into()),
+        });
+    }
+    built.steps = steps;
+    Ok(built)
+}
+
+/// Where the exact copy of the production venv lives: beside it (a rename away), hidden
+/// from `/openstack/venvs/<service>-*`.
+pub fn backup_path(venv: &str) -> String {
+    match venv.rsplit_once('/') {
+        Some((dir, name)) => format!("{dir}/.git-osa-prod-{name}"),
+        None => format!(".git-osa-prod-{venv}"),
+    }
+}
+
+impl Built {
+    fn install_step(&self, paths: &Paths, index: Option<&str>, target: &Target) -> Step {
+        let mut argv = vec![
+            self.pip.clone(),
+            "install".into(),
+            "--no-input".into(),
+            "--disable-pip-version-check".into(),
+            "--no-build-isolation".into(),
+        ];
+        let mut env = Vec::new();
+        match index {
+            // pip.conf may say no-index (OSA before Stein, and the lab); the environment
+            // outranks the config file.
+            Some(url) => {
+                argv.extend(["--index-url".into(), url.to_string()]);
+                env.push(("PIP_NO_INDEX".to_string(), "0".to_string()));
+            }
+            None => argv.push("--no-index".into()),
+        }
+        if self.constraints {
+            argv.extend(["-c".into(), paths.constraints()]);
+        }
+        argv.extend(["-e".into(), self.src.clone()]);
+        if let Some(v) = &self.pbr_version {
+            env.push(("PBR_VERSION".into(), v.clone()));
+        }
+        Step::new(
+            match index {
+                Some(url) => format!("install the checkout into the venv (pip may use {url})"),
+                None => "install the checkout into the venv".into(),
+            },
+            target,
+            Action::Exec {
+                argv,
+                user: None,
+                env,
+                stdin: None,
+                long: true,
+            },
+        )
+    }
+}
+
+/// The install failed: if the repo server lacks requirements, name them and offer the
+/// other index (prompt on a terminal, the flag otherwise). Returns the index now allowed.
+fn install_failed(
+    ctx: &Context,
+    runner: &mut Runner,
+    step: &Step,
+    err: Error,
+    allowed: Option<&str>,
+    built: &Built,
+) -> Result<Option<String>> {
+    let missing = install::missing_requirements(&err.to_string());
+    if missing.is_empty() {
+        return Err(in_dev_mode(err, &step.target));
+    }
+    let names = missing.join(", ");
+    if let Some(url) = allowed {
+        return Err(in_dev_mode(
+            Error::user(format!(
+                "pip found no {names}, neither on the repo server nor on {url}"
+            )),
+            &step.target,
+        ));
+    }
+    let offer = ctx
+        .config
+        .public_index
+        .clone()
+        .unwrap_or_else(|| "https://pypi.org/simple".into());
+    if ctx.ui.interactive {
+        let yes = dialoguer::Confirm::new()
+            .with_prompt(format!(
+                "The repo server has no {names}. Let pip use {offer} for it?"
+            ))
+            .default(false)
+            .interact()
+            .unwrap_or(false);
+        if yes {
+            let paths = runner.paths.clone();
+            let mut retry = built.install_step(&paths, Some(&offer), &step.target);
+            retry.before = step.before.clone();
+            retry.after = step.after.clone();
+            runner
+                .run(&retry)
+                .map_err(|e| in_dev_mode(e, &step.target))?;
+            return Ok(Some(offer));
+        }
+    }
+    Err(in_dev_mode(
+        Error::user(format!(
+            "the checkout needs {names}, which the deployment's repo server does not have"
+        ))
+        .hint(format!(
+            "rerun with `--allow-public-index URL` (e.g. --allow-public-index {offer}) to let pip fetch it, or add it to the repo server"
+        )),
+        &step.target,
+    ))
+}

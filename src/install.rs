@@ -1,0 +1,90 @@
+//! Installing the synced checkout into the service's venv the way OSA installs services:
+//! pip, OSA's constraints (minus the service's own pin, which the checkout replaces),
+//! `--no-build-isolation`, and a `PBR_VERSION` since pbr cannot see `.git` in the
+//! container. Packages come only from the deployment's own sources unless the user allows
+//! another index: a requirement the repo server lacks is named, never fetched silently.
+
+use crate::catalog::normalize_package;
+
+/// OSA's constraints without the lines that pin the service itself.
+pub fn filter_constraints(text: &str, own: &[String]) -> String {
+    let own: Vec<String> = own.iter().map(|p| normalize_package(p)).collect();
+    let mut out = String::new();
+    for line in text.lines() {
+        let name: String = line
+            .trim()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .collect();
+        if !name.is_empty() && own.contains(&normalize_package(&name)) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The requirements pip could not find, from its error output.
+pub fn missing_requirements(pip_output: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in pip_output.lines() {
+        let rest = line
+            .split_once("No matching distribution found for ")
+            .map(|(_, r)| r)
+            .or_else(|| {
+                line.split_once("Could not find a version that satisfies the requirement ")
+                    .map(|(_, r)| r)
+            });
+        if let Some(rest) = rest {
+            let name: String = rest
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+            if !name.is_empty() && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// Files whose change means the install must run again: requirements, packaging
+/// metadata and entry points (which pbr and setuptools read from setup.cfg).
+pub const INSTALL_INPUTS: [&str; 5] = [
+    "requirements.txt",
+    "setup.cfg",
+    "setup.py",
+    "pyproject.toml",
+    "MANIFEST.in",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_only_the_services_own_pin() {
+        let c = "keystone==30.0.0\nkeystonemiddleware==10.9.0\nKeystone_Client==1\noslo.config===9.6.0\n";
+        let out = filter_constraints(c, &["keystone".into()]);
+        assert_eq!(
+            out,
+            "keystonemiddleware==10.9.0\nKeystone_Client==1\noslo.config===9.6.0\n"
+        );
+        let out = filter_constraints(
+            "openstack_heat==23.0.0\nheat-translator==1\n",
+            &["openstack-heat".into()],
+        );
+        assert_eq!(out, "heat-translator==1\n");
+    }
+
+    #[test]
+    fn names_what_the_repo_server_lacks() {
+        let pip = "Looking in links: http://172.29.236.1:8181/\n\
+ERROR: Could not find a version that satisfies the requirement pyjokes>=0.6 (from keystone) (from versions: none)\n\
+ERROR: No matching distribution found for pyjokes>=0.6\n";
+        assert_eq!(missing_requirements(pip), ["pyjokes"]);
+        assert!(missing_requirements("ERROR: some other failure").is_empty());
+    }
+}

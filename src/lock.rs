@@ -1,0 +1,100 @@
+//! One git-osa at a time per service and container.
+//!
+//! The lock is an `flock` held inside the container by a small process whose stdin is a
+//! pipe from this git-osa: when git-osa ends, however it ends (even SIGKILL), the pipe
+//! closes, the holder exits and the lock is free. A second git-osa is refused with the
+//! first one's identity.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use anyhow::Context;
+
+use crate::error::{Error, Result};
+use crate::lxc::Target;
+use crate::state::Paths;
+
+const HOLD: &str = r#"
+mkdir -p -m 0755 "$1" || exit 1
+exec 9>>"$2"
+if ! flock -n 9; then cat "$2.owner" 2>/dev/null; exit 75; fi
+printf '%s\n' "$3" > "$2.owner"
+echo locked
+exec cat >/dev/null
+"#;
+
+pub struct Lock {
+    child: Child,
+}
+
+/// `user@host (pid N)`: who holds a lock or started a session.
+pub fn whoami() -> String {
+    let user = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "root".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{user}@{host} (pid {})", std::process::id())
+}
+
+impl Lock {
+    pub fn acquire(target: &Target, paths: &Paths, doing: &str) -> Result<Lock> {
+        let owner = format!(
+            "{} running `git osa {doing}` since {}",
+            whoami(),
+            crate::state::now()
+        );
+        let mut child = target
+            .command(&[
+                "sh",
+                "-c",
+                HOLD,
+                "git-osa-lock",
+                &paths.dir,
+                &paths.lock(),
+                &owner,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting the lock holder")?;
+        let mut first = String::new();
+        let mut out = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        out.read_line(&mut first)?;
+        if first.trim() == "locked" {
+            return Ok(Lock { child });
+        }
+        drop(child.stdin.take());
+        let status = child.wait()?;
+        if status.code() == Some(75) {
+            let holder = first.trim();
+            let (who, since) = match holder.rsplit_once(" since ") {
+                Some((w, s)) => (
+                    w.to_string(),
+                    s.parse().map(crate::state::age).unwrap_or_default(),
+                ),
+                None => (holder.to_string(), String::new()),
+            };
+            return Err(Error::busy(format!(
+                "{} is in use by another git-osa: {who}{}",
+                target.name,
+                if since.is_empty() { String::new() } else { format!(", {since}") }
+            ))
+            .hint("wait for it to finish (or stop it with Ctrl-C in its terminal), then run this again"));
+        }
+        Err(anyhow::anyhow!(
+            "could not take the git-osa lock in {} ({status})",
+            target.name
+        )
+        .into())
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}

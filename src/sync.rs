@@ -1,0 +1,263 @@
+//! Sync: the checkout as it is on disk (committed or not, minus what git ignores) into the
+//! container, sending only what changed since the last sync.
+//!
+//! The container keeps a manifest of what it received (path, size, mtime, mode); the next
+//! sync stats the checkout, compares, and sends one tar stream with the changed files, the
+//! list of deleted ones and the new manifest through a single `lxc-attach` (measured:
+//! ~6 ms a round trip, 11.5 ms for a one-file change, against 150 ms for rsync). The
+//! user's working tree is only read.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::error::Result;
+use crate::project::Checkout;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    pub mtime_ns: i128,
+    pub size: u64,
+    pub mode: u32,
+}
+
+/// The files of the checkout that get synced, with what identifies their version.
+#[derive(Debug, Default)]
+pub struct Tree {
+    pub files: BTreeMap<String, Meta>,
+    /// HEAD, when the repository has a commit.
+    pub commit: Option<String>,
+    /// Tracked files differ from HEAD or untracked files exist.
+    pub dirty: bool,
+}
+
+/// Lists the tracked files that exist on disk plus the untracked ones git does not ignore.
+pub fn scan(checkout: &Checkout) -> Result<Tree> {
+    let repo = &checkout.repo;
+    let mut tree = Tree {
+        commit: repo
+            .head()
+            .ok()
+            .and_then(|h| h.target())
+            .map(|o| o.to_string()),
+        ..Tree::default()
+    };
+    let mut paths: Vec<String> = Vec::new();
+    let index = repo.index().context("reading the git index")?;
+    for entry in index.iter() {
+        // 0o160000: a submodule (gitlink); its content is not this checkout's.
+        if entry.mode & 0o170000 == 0o160000 {
+            continue;
+        }
+        paths.push(String::from_utf8_lossy(&entry.path).into_owned());
+    }
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .exclude_submodules(true);
+    let statuses = repo
+        .statuses(Some(&mut opts))
+        .context("reading git status")?;
+    for s in statuses.iter() {
+        tree.dirty = true;
+        if s.status().contains(git2::Status::WT_NEW)
+            && let Ok(p) = s.path()
+        {
+            paths.push(p.to_string());
+        }
+    }
+    for p in paths {
+        let Ok(md) = std::fs::symlink_metadata(checkout.root.join(&p)) else {
+            continue; // deleted in the working tree
+        };
+        if !(md.is_file() || md.file_type().is_symlink()) {
+            continue;
+        }
+        tree.files.insert(
+            p,
+            Meta {
+                mtime_ns: md.mtime() as i128 * 1_000_000_000 + md.mtime_nsec() as i128,
+                size: md.size(),
+                mode: md.permissions().mode(),
+            },
+        );
+    }
+    Ok(tree)
+}
+
+/// What the container has, as recorded at the last sync.
+pub type Manifest = BTreeMap<String, Meta>;
+
+/// NUL-terminated records `mtime_ns size mode_octal path`.
+pub fn encode_manifest(files: &BTreeMap<String, Meta>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(files.len() * 64);
+    for (p, m) in files {
+        out.extend_from_slice(format!("{} {} {:o} {p}\0", m.mtime_ns, m.size, m.mode).as_bytes());
+    }
+    out
+}
+
+/// Reads a manifest; a damaged one reads as empty, which means a full sync.
+pub fn decode_manifest(data: &[u8]) -> Manifest {
+    let mut m = Manifest::new();
+    for rec in data.split(|&b| b == 0) {
+        if rec.is_empty() {
+            continue;
+        }
+        let rec = String::from_utf8_lossy(rec);
+        let mut parts = rec.splitn(4, ' ');
+        let parsed = (|| {
+            let mtime_ns = parts.next()?.parse().ok()?;
+            let size = parts.next()?.parse().ok()?;
+            let mode = u32::from_str_radix(parts.next()?, 8).ok()?;
+            let path = parts.next()?.to_string();
+            Some((
+                path,
+                Meta {
+                    mtime_ns,
+                    size,
+                    mode,
+                },
+            ))
+        })();
+        match parsed {
+            Some((p, meta)) => {
+                m.insert(p, meta);
+            }
+            None => return Manifest::new(),
+        }
+    }
+    m
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Delta {
+    pub changed: Vec<String>,
+    pub deleted: Vec<String>,
+}
+
+impl Delta {
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.deleted.is_empty()
+    }
+}
+
+pub fn delta(tree: &Tree, manifest: &Manifest) -> Delta {
+    Delta {
+        changed: tree
+            .files
+            .iter()
+            .filter(|(p, m)| manifest.get(*p) != Some(m))
+            .map(|(p, _)| p.clone())
+            .collect(),
+        deleted: manifest
+            .keys()
+            .filter(|p| !tree.files.contains_key(*p))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// The in-container side: unpack, delete, install the manifest, hand the tree to the
+/// service user (so Python can write its bytecode cache next to the sources).
+pub const UNPACK: &str = r#"
+set -eu
+dir=$1; owner=$2
+mkdir -p -m 0755 "$dir/src"
+rm -rf "$dir/meta"
+tar -x --no-same-owner -C "$dir" -f -
+if [ -s "$dir/meta/deleted" ]; then (cd "$dir/src" && xargs -0 rm -f -- < "$dir/meta/deleted"); fi
+for f in "$dir"/meta/*; do [ -e "$f" ] && [ "${f##*/}" != deleted ] && mv -f "$f" "$dir/"; done
+rm -rf "$dir/meta"
+chown -R "$owner" "$dir/src"
+"#;
+
+/// The tar stream: `src/<changed files>`, `meta/deleted`, `meta/manifest`, and `extra`
+/// files that land next to the manifest (e.g. the install's constraints).
+pub fn stream(root: &Path, tree: &Tree, delta: &Delta, extra: &[(&str, &[u8])]) -> Result<Vec<u8>> {
+    let mut b = tar::Builder::new(Vec::new());
+    b.follow_symlinks(false);
+    for p in &delta.changed {
+        b.append_path_with_name(root.join(p), format!("src/{p}"))
+            .with_context(|| format!("reading {p} from the checkout"))?;
+    }
+    let mut deleted = Vec::new();
+    for p in &delta.deleted {
+        deleted.extend_from_slice(p.as_bytes());
+        deleted.push(0);
+    }
+    let manifest = encode_manifest(&tree.files);
+    let mut meta: Vec<(&str, &[u8])> = vec![("deleted", &deleted), ("manifest", &manifest)];
+    meta.extend_from_slice(extra);
+    for (name, data) in meta {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(crate::state::now());
+        h.set_cksum();
+        b.append_data(&mut h, format!("meta/{name}"), data)?;
+    }
+    Ok(b.into_inner()?)
+}
+
+/// FNV-1a, 64 bits: a stable fingerprint for "did this change since last time".
+pub fn fingerprint(parts: &[&[u8]]) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for part in parts {
+        for b in part.iter().chain(std::iter::once(&0xffu8)) {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(t: i128, s: u64) -> Meta {
+        Meta {
+            mtime_ns: t,
+            size: s,
+            mode: 0o100644,
+        }
+    }
+
+    #[test]
+    fn manifest_round_trips_paths_with_spaces() {
+        let mut files = BTreeMap::new();
+        files.insert(
+            "a b/c d.py".to_string(),
+            meta(1_700_000_000_123_456_789, 10),
+        );
+        files.insert("x.py".to_string(), meta(5, 0));
+        assert_eq!(decode_manifest(&encode_manifest(&files)), files);
+        assert!(decode_manifest(b"garbage\0").is_empty());
+    }
+
+    #[test]
+    fn delta_sends_changed_and_new_files_and_deletes_missing_ones() {
+        let mut tree = Tree::default();
+        tree.files.insert("same.py".into(), meta(1, 1));
+        tree.files.insert("edited.py".into(), meta(2, 1));
+        tree.files.insert("new.py".into(), meta(1, 1));
+        let mut m = Manifest::new();
+        m.insert("same.py".into(), meta(1, 1));
+        m.insert("edited.py".into(), meta(1, 1));
+        m.insert("gone.py".into(), meta(1, 1));
+        let d = delta(&tree, &m);
+        assert_eq!(d.changed, ["edited.py", "new.py"]);
+        assert_eq!(d.deleted, ["gone.py"]);
+        assert!(delta(&tree, &tree.files.clone()).is_empty());
+    }
+
+    #[test]
+    fn fingerprints_separate_parts() {
+        assert_ne!(fingerprint(&[b"ab", b"c"]), fingerprint(&[b"a", b"bc"]));
+        assert_eq!(fingerprint(&[b"x"]), fingerprint(&[b"x"]));
+    }
+}
