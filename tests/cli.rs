@@ -1,0 +1,238 @@
+//! The binary's answers to bad input, with real git repositories and no containers:
+//! each names the problem, says what to do, exits non-zero and changes nothing.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn git(dir: &Path, args: &[&str]) {
+    let st = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .status()
+        .unwrap();
+    assert!(st.success(), "git {args:?}");
+}
+
+/// A checkout whose .gitreview names `project`.
+fn checkout(project: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "master"]);
+    std::fs::write(
+        dir.path().join(".gitreview"),
+        format!("[gerrit]\nhost=review.opendev.org\nport=29418\nproject={project}.git\n"),
+    )
+    .unwrap();
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "init"]);
+    dir
+}
+
+fn git_osa(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-osa"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("GIT_OSA_INVENTORY")
+        .env_remove("GIT_OSA_LXC_PATH");
+    cmd.env_remove("GIT_OSA_HAPROXY_SOCKET")
+        .env("XDG_CONFIG_HOME", dir.join(".no-config"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const TWO_KEYSTONES: &str = r#"{
+  "_meta": {"hostvars": {
+    "aio1_keystone_container-6c0f3a1e": {"container_name": "aio1_keystone_container-6c0f3a1e",
+       "physical_host": "aio1", "container_address": "172.29.236.11"},
+    "aio1-keystone-container-b7d24e95": {"container_name": "aio1-keystone-container-b7d24e95",
+       "physical_host": "aio1", "management_address": "172.29.236.12"}}},
+  "keystone_all": {"children": ["keystone"], "hosts": []},
+  "keystone": {"hosts": ["aio1_keystone_container-6c0f3a1e", "aio1-keystone-container-b7d24e95"]}
+}"#;
+
+#[test]
+fn outside_a_checkout_every_command_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["status"][..], &[], &["restore"]] {
+        let o = git_osa(dir.path(), args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&o).contains("is not in a git checkout"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).contains("hint: run git osa from a checkout"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn unknown_project_names_what_it_saw_and_the_known_services() {
+    let repo = checkout("openstack/not-a-service");
+    let o = git_osa(repo.path(), &["status"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("is not a project git-osa knows (.gitreview project openstack/not-a-service"),
+        "{e}"
+    );
+    assert!(
+        e.contains("known services:") && e.contains("keystone"),
+        "{e}"
+    );
+    assert!(e.contains("[[service]]"), "{e}");
+}
+
+#[test]
+fn a_config_entry_makes_an_unknown_project_known() {
+    let repo = checkout("openstack/mylib");
+    let cfg = repo.path().join("cfg.toml");
+    std::fs::write(
+        &cfg,
+        "[[service]]\nname='mylib'\nprojects=['openstack/mylib']\npackages=['mylib']\nuser='root'\n\
+         [[service.unit]]\nname='mylib-api'\ngroups=['mylib_all']\nruns='console'\n",
+    )
+    .unwrap();
+    let inv = repo.path().join("inv.json");
+    std::fs::write(&inv, TWO_KEYSTONES).unwrap();
+    let o = git_osa(
+        repo.path(),
+        &[
+            "status",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--inventory",
+            inv.to_str().unwrap(),
+        ],
+        &[],
+    );
+    // Known now: the error is about the inventory, which has no mylib hosts.
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("has no hosts in mylib_all (the groups of mylib)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_inventory_given_but_missing_is_an_error() {
+    let repo = checkout("openstack/keystone");
+    let o = git_osa(
+        repo.path(),
+        &["status"],
+        &[("GIT_OSA_INVENTORY", "/nonexistent/openstack_inventory.json")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("cannot read the OSA inventory /nonexistent/openstack_inventory.json"),
+        "{e}"
+    );
+    assert!(e.contains("GIT_OSA_INVENTORY"), "{e}");
+}
+
+#[test]
+fn without_inventory_or_matching_containers_the_error_names_both() {
+    let repo = checkout("openstack/keystone");
+    let empty = tempfile::tempdir().unwrap();
+    assert!(
+        !Path::new("/etc/openstack_deploy/openstack_inventory.json").exists(),
+        "this test needs a host without a real OSA inventory"
+    );
+    let o = git_osa(
+        repo.path(),
+        &["status"],
+        &[("GIT_OSA_LXC_PATH", empty.path().to_str().unwrap())],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("no OSA inventory at /etc/openstack_deploy/openstack_inventory.json and no LXC container named like *_keystone_*_container-*"),
+        "{e}"
+    );
+}
+
+#[test]
+fn several_containers_without_a_terminal_lists_them_and_the_flag() {
+    let repo = checkout("openstack/keystone");
+    let inv = repo.path().join("inv.json");
+    std::fs::write(&inv, TWO_KEYSTONES).unwrap();
+    let o = git_osa(repo.path(), &["--inventory", inv.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("the service runs in 2 containers: aio1-keystone-container-b7d24e95, aio1_keystone_container-6c0f3a1e"),
+        "{e}"
+    );
+    assert!(e.contains("--container NAME"), "{e}");
+    let o = git_osa(
+        repo.path(),
+        &[
+            "run",
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--container",
+            "nope",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("nope is not one of the service's containers"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn an_inventory_that_is_not_json_is_named() {
+    let repo = checkout("openstack/keystone");
+    let inv = repo.path().join("inv.json");
+    std::fs::write(&inv, "not json").unwrap();
+    let o = git_osa(
+        repo.path(),
+        &["status", "--inventory", inv.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("is not an OSA inventory"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn the_working_tree_is_untouched_by_failed_runs() {
+    let repo = checkout("openstack/keystone");
+    std::fs::write(repo.path().join("local.py"), "uncommitted = 1\n").unwrap();
+    let before = Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let inv = elsewhere.path().join("inv.json");
+    std::fs::write(&inv, TWO_KEYSTONES).unwrap();
+    let o = git_osa(repo.path(), &["--inventory", inv.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let after = Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert_eq!(before.stdout, after.stdout);
+}
