@@ -31,9 +31,12 @@ fn committed_completions_and_man_page_are_fresh() {
 #[test]
 fn bash_completion_completes_git_osa_subcommands() {
     // Drive git's real bash completion the way a shell does for `git osa st<TAB>`.
-    let git_completion = ["/usr/share/bash-completion/completions/git", "/usr/share/bash-completion/completions/git.bash"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
+    let git_completion = [
+        "/usr/share/bash-completion/completions/git",
+        "/usr/share/bash-completion/completions/git.bash",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists());
     let Some(git_completion) = git_completion else {
         panic!("git's bash completion is not installed (apt-get install bash-completion git)");
     };
@@ -52,7 +55,11 @@ fn bash_completion_completes_git_osa_subcommands() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let words: Vec<&str> = text.split_whitespace().collect();
-    assert!(words.contains(&"status"), "{text} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        words.contains(&"status"),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(words.contains(&"--all"), "{text}");
     assert!(words.contains(&"--dry-run"), "{text}");
 }

@@ -293,7 +293,7 @@ fn find_venv(target: &Target, service: &Service, p: &Probe) -> Result<String> {
     let prefix = format!("/openstack/venvs/{}-", service.venv_name());
     let candidates: Vec<&String> = p.paths.iter().filter(|x| x.starts_with(&prefix)).collect();
     if let Some(tag) = p.file(FACTS).and_then(|f| {
-        crate::project::ini_value(&String::from_utf8_lossy(f), &service.name, "venv_tag")
+        crate::project::ini_value(&String::from_utf8_lossy(f), service.venv_name(), "venv_tag")
     }) {
         let v = format!("{prefix}{tag}");
         if candidates.iter().any(|c| **c == v) {
