@@ -99,8 +99,10 @@ pub enum Action {
         user: Option<String>,
         env: Vec<(String, String)>,
         stdin: Option<Vec<u8>>,
-        /// Shown with a spinner on a terminal: it takes seconds.
-        long: bool,
+        /// Long steps (seconds: copies, pip, db sync) run in this transient scope, so that
+        /// restore can stop whatever a killed git-osa left running before it touches the
+        /// venv; on a terminal they get a spinner.
+        scope: Option<String>,
     },
     /// A runtime change through HAProxy's admin socket.
     Server {
@@ -122,7 +124,7 @@ impl Action {
             user: None,
             env: Vec::new(),
             stdin: None,
-            long: false,
+            scope: None,
         }
     }
 
@@ -131,8 +133,18 @@ impl Action {
         argv: &[String],
         user: &Option<String>,
         env: &[(String, String)],
+        scope: &Option<String>,
     ) -> Vec<String> {
         let mut full = Vec::new();
+        if let Some(s) = scope {
+            full.extend(
+                ["systemd-run", "--scope", "--quiet", "--collect"]
+                    .iter()
+                    .map(|a| a.to_string()),
+            );
+            full.push(format!("--unit={s}"));
+            full.push("--".into());
+        }
         if let Some(u) = user {
             full.extend(["runuser".to_string(), "-u".into(), u.clone(), "--".into()]);
         }
@@ -191,9 +203,9 @@ impl Step {
                 user,
                 env,
                 stdin,
-                ..
+                scope,
             } => {
-                let full = Action::full_argv(argv, user, env);
+                let full = Action::full_argv(argv, user, env, scope);
                 let who = user.as_deref().unwrap_or("root");
                 let mut s = format!(
                     "{} as {who}: {}",
@@ -289,10 +301,10 @@ impl Runner<'_> {
                 user,
                 env,
                 stdin,
-                long,
+                scope,
             } => {
-                let full = Action::full_argv(argv, user, env);
-                let progress = long.then(|| self.ui.progress(&step.title));
+                let full = Action::full_argv(argv, user, env, scope);
+                let progress = scope.is_some().then(|| self.ui.progress(&step.title));
                 let out = step.target.output(&full, stdin.as_deref())?;
                 drop(progress);
                 step.target.check(&full, out)?;
@@ -330,7 +342,7 @@ mod tests {
                     user: Some("keystone".into()),
                     env: vec![],
                     stdin: None,
-                    long: true,
+                    scope: None,
                 },
             ),
             Step::new("install", &t, Action::exec(&["pip", "install"]))

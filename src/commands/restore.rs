@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use crate::cli::RestoreArgs;
-use crate::commands::status;
+use crate::commands::{run, status};
 use crate::context::Context;
 use crate::devrun;
 use crate::error::Result;
@@ -64,6 +64,7 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
         let mut units: Vec<String> = session.stopped_units.clone();
         units.extend(session.stopped_units.iter().map(|u| status::dev_scope(u)));
         units.extend(session.dev_units.iter().cloned());
+        units.push(run::step_scope(&session.service));
         let p = probe::probe(&target, &units, &[], "")?;
         if args.dry_run {
             let steps = steps(ctx, &target, &paths, &session, &p)?;
@@ -119,6 +120,9 @@ fn steps(
     let mut steps = Vec::new();
     let mut scopes: Vec<String> = s.dev_units.clone();
     scopes.extend(s.stopped_units.iter().map(|u| status::dev_scope(u)));
+    // A git-osa killed mid-step may have left its pip or copy running: stop it before the
+    // venv is touched.
+    scopes.push(run::step_scope(&s.service));
     scopes.sort();
     scopes.dedup();
     let running: Vec<String> = scopes
@@ -129,14 +133,14 @@ fn steps(
     stop.extend(running.iter().cloned());
     steps.push(
         Step::new(
-            "stop the dev process",
+            "stop the dev process and anything git-osa left running",
             target,
             Action::Exec {
                 argv: stop,
                 user: None,
                 env: vec![],
                 stdin: None,
-                long: false,
+                scope: None,
             },
         )
         .skip_if(running.is_empty().then(|| "not running".into()))
@@ -160,7 +164,7 @@ fn steps(
                     user: None,
                     env: vec![],
                     stdin: None,
-                    long: true,
+                    scope: None,
                 },
             )
             .after(Record::Undone(Undone::Venv)),
@@ -186,7 +190,7 @@ fn steps(
                     user: None,
                     env: vec![],
                     stdin: None,
-                    long: false,
+                    scope: None,
                 },
             )
             .after(Record::Undone(Undone::Dropins)),
@@ -204,7 +208,7 @@ fn steps(
                     user: None,
                     env: vec![],
                     stdin: None,
-                    long: false,
+                    scope: None,
                 },
             )
             .after(Record::Undone(Undone::Units)),

@@ -328,6 +328,7 @@ pub struct Built {
     src: String,
     pip: String,
     constraints: bool,
+    scope: String,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -424,7 +425,7 @@ fn build(
                 user: None,
                 env: vec![],
                 stdin: None,
-                long: false,
+                scope: None,
             },
         )
         .skip_if(active.is_empty().then(|| "not running".into()))
@@ -479,11 +480,11 @@ fn build(
         .after(Record::Mark("production venv kept")),
     );
     if let Step {
-        action: Action::Exec { long, .. },
+        action: Action::Exec { scope, .. },
         ..
     } = steps.last_mut().unwrap()
     {
-        *long = true;
+        *scope = Some(step_scope(&service.name));
     }
 
     // Sync.
@@ -532,7 +533,7 @@ fn build(
                 user: None,
                 env: vec![],
                 stdin: Some(stream),
-                long: true,
+                scope: Some(step_scope(&service.name)),
             },
         )
         .skip_if(
@@ -569,6 +570,7 @@ fn build(
         src: paths.src(),
         pip,
         constraints: constraints.is_some(),
+        scope: step_scope(&service.name),
     };
     let install = built
         .install_step(&paths, args.allow_public_index.as_deref(), target)
@@ -605,7 +607,7 @@ fn build(
                     user: None,
                     env: vec![],
                     stdin: Some(DROPIN_TEXT.as_bytes().to_vec()),
-                    long: false,
+                    scope: None,
                 },
             )
             .skip_if(session.dropins.contains(&file).then(|| "in place".into()))
@@ -648,7 +650,7 @@ fn build(
                 user: Some(user.clone()),
                 env: vec![],
                 stdin: None,
-                long: true,
+                scope: Some(step_scope(&service.name)),
             },
         )
         .skip_if(unchanged.then(|| "no migration changed since the last db sync".into()));
@@ -686,7 +688,7 @@ fn build(
                 user: None,
                 env: vec![],
                 stdin: None,
-                long: false,
+                scope: None,
             },
         ));
     }
@@ -715,6 +717,11 @@ fn build(
     }
     built.steps = steps;
     Ok(built)
+}
+
+/// The transient scope long steps of `service` run in (see [`Action::Exec`]).
+pub fn step_scope(service: &str) -> String {
+    format!("git-osa-step-{service}.scope")
 }
 
 /// Where the exact copy of the production venv lives: beside it (a rename away), hidden
@@ -763,7 +770,7 @@ impl Built {
                 user: None,
                 env,
                 stdin: None,
-                long: true,
+                scope: Some(self.scope.clone()),
             },
         )
     }
