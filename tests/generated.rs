@@ -63,3 +63,46 @@ fn bash_completion_completes_git_osa_subcommands() {
     assert!(words.contains(&"--all"), "{text}");
     assert!(words.contains(&"--dry-run"), "{text}");
 }
+
+#[test]
+fn git_help_osa_opens_the_installed_man_page() {
+    // Installed as install.sh does: PREFIX/bin/git-osa beside PREFIX/share/man/man1/git-osa.1;
+    // man-db finds the page from PATH, git runs `man git-osa` for `git help osa`.
+    let prefix = tempfile::tempdir().unwrap();
+    let bin = prefix.path().join("bin");
+    let man1 = prefix.path().join("share/man/man1");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&man1).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_git-osa"), bin.join("git-osa")).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("man/git-osa.1"),
+        man1.join("git-osa.1"),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for args in [&["help", "osa"][..], &["osa", "--help"]] {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .env("PATH", &path)
+            .env_remove("MANPATH")
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat")
+            .env("MANWIDTH", "100")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("GIT-OSA(1)") && text.contains("THE CYCLE"),
+            "git {args:?}:\n{text}"
+        );
+    }
+}
