@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::haproxy::Change;
 use crate::lxc::Target;
 use crate::plan::{Record, Runner};
@@ -159,7 +159,7 @@ pub fn run(
             got_signal = Some(sig);
             ui.step(format!("stopping the dev process ({})", signal_name(sig)));
             stop_at = Some(Instant::now());
-            stop_scopes(target, &scopes)?;
+            stop_quietly(ui, target, &scopes);
         }
         let mut all_done = true;
         for (unit, child) in children.iter_mut() {
@@ -181,7 +181,7 @@ pub fn run(
         // One unit ended on its own: end the others too, the run is over.
         if exit_code.is_some() && stop_at.is_none() {
             stop_at = Some(Instant::now());
-            stop_scopes(target, &scopes)?;
+            stop_quietly(ui, target, &scopes);
         }
         if let Some(t) = stop_at
             && t.elapsed() > Duration::from_secs(30)
@@ -197,7 +197,17 @@ pub fn run(
             && last_pin_check.elapsed() >= Duration::from_millis(250)
         {
             last_pin_check = Instant::now();
-            let servers = runner.haproxy.servers()?;
+            let servers = match runner.haproxy.servers() {
+                Ok(s) => s,
+                Err(e) => {
+                    ui.warn(format!(
+                        "HAProxy: {e}; traffic is not pinned to {}",
+                        p.target
+                    ));
+                    pin = None;
+                    continue;
+                }
+            };
             if servers
                 .iter()
                 .any(|s| s.backend == p.backend && s.name == p.target && s.is_healthy())
@@ -231,11 +241,17 @@ pub fn run(
         std::thread::sleep(Duration::from_millis(50));
     }
     handle.close();
-    // Whatever ended the run, nothing of it may stay in the container.
-    stop_scopes(target, &scopes)?;
+    // Whatever ended the run, nothing of it may stay in the container, and the other
+    // servers take traffic again; a failure here is reported after every cleanup ran.
+    let mut failed: Option<Error> = stop_scopes(target, &scopes).err();
     for d in &pinned {
-        runner.haproxy.set(&d.backend, &d.server, Change::Ready)?;
-        runner.record(target, &[Record::Enable(d.clone())])?;
+        match runner.haproxy.set(&d.backend, &d.server, Change::Ready) {
+            Ok(()) => runner.record(target, &[Record::Enable(d.clone())])?,
+            Err(e) => failed = failed.or(Some(e)),
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e.hint("`git osa restore` stops what is left and puts HAProxy back"));
     }
     if !pinned.is_empty() {
         let names: Vec<&str> = pinned.iter().map(|d| d.server.as_str()).collect();
@@ -249,6 +265,12 @@ pub fn run(
         },
         signal: got_signal,
     })
+}
+
+fn stop_quietly(ui: &crate::ui::Ui, target: &Target, scopes: &[String]) {
+    if let Err(e) = stop_scopes(target, scopes) {
+        ui.warn(format!("could not stop the dev process yet: {e}"));
+    }
 }
 
 fn signal_name(sig: i32) -> &'static str {
