@@ -102,7 +102,6 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     if facts.session.is_none() {
         runner.save(&target)?;
     }
-    let mut allowed_index = args.allow_public_index.clone();
     for step in &built.steps {
         let result = runner.run(step);
         let Err(err) = result else { continue };
@@ -111,12 +110,12 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
             .as_ref()
             .is_some_and(|i| i.title == step.title)
         {
-            allowed_index = install_failed(
+            install_failed(
                 ctx,
                 &mut runner,
                 step,
                 err,
-                allowed_index.as_deref(),
+                args.allow_public_index.as_deref(),
                 &built,
             )?;
             continue;
@@ -777,7 +776,7 @@ impl Built {
 }
 
 /// The install failed: if the repo server lacks requirements, name them and offer the
-/// other index (prompt on a terminal, the flag otherwise). Returns the index now allowed.
+/// other index (prompt on a terminal, the flag otherwise); a yes retries the install.
 fn install_failed(
     ctx: &Context,
     runner: &mut Runner,
@@ -785,7 +784,7 @@ fn install_failed(
     err: Error,
     allowed: Option<&str>,
     built: &Built,
-) -> Result<Option<String>> {
+) -> Result<()> {
     let missing = install::missing_requirements(&err.to_string());
     if missing.is_empty() {
         return Err(in_dev_mode(err, &step.target));
@@ -817,10 +816,7 @@ fn install_failed(
             let mut retry = built.install_step(&paths, Some(&offer), &step.target);
             retry.before = step.before.clone();
             retry.after = step.after.clone();
-            runner
-                .run(&retry)
-                .map_err(|e| in_dev_mode(e, &step.target))?;
-            return Ok(Some(offer));
+            return runner.run(&retry).map_err(|e| in_dev_mode(e, &step.target));
         }
     }
     Err(in_dev_mode(
