@@ -98,7 +98,16 @@ pub fn run(ctx: &Context, _args: &StatusArgs) -> Result<()> {
         project.id.display(),
         project.service.name
     );
-    let _ = writeln!(out, "checkout   {}", project.checkout.root.display());
+    let _ = writeln!(
+        out,
+        "checkout   {}",
+        project
+            .checkout
+            .root
+            .display()
+            .to_string()
+            .trim_end_matches('/')
+    );
     match source {
         Source::Inventory(p) => {
             let _ = writeln!(out, "inventory  {}", p.display());
