@@ -521,7 +521,7 @@ fn the_cycle_swaps_the_checkout_in_runs_it_and_restores_production_exactly() {
     // keystone's own log lines are on git-osa's output: a failed login makes keystone log
     // a warning (oslo.log's format: time, pid, level, logger).
     let o = Command::new("curl")
-        .args(["-s", "-m", "10", "-H", "Content-Type: application/json", "-d"])
+        .args(["-s", "--noproxy", "*", "-m", "10", "-H", "Content-Type: application/json", "-d"])
         .arg(r#"{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"wrong"}}}}}"#)
         .arg(format!("{}/v3/auth/tokens", lab.frontend))
         .output()
