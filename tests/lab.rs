@@ -101,7 +101,7 @@ impl Lab {
     /// HTTP GET with curl: (status line + headers, body).
     fn http(&self, url: &str) -> (String, String) {
         let o = Command::new("curl")
-            .args(["-s", "-m", "10", "-D", "-", url])
+            .args(["-s", "--noproxy", "*", "-m", "10", "-D", "-", url])
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&o.stdout).into_owned();
