@@ -138,6 +138,15 @@ impl Lab {
             .unwrap_or_default()
     }
 
+    /// The server is UP (a health check has passed since it was last enabled).
+    fn wait_up(&self, name: &str) {
+        self.wait(
+            &format!("{name} UP in HAProxy"),
+            Duration::from_secs(30),
+            || self.server(name) == "UP",
+        );
+    }
+
     fn pip_freeze(&self, container: &str) -> String {
         let pip = format!("{}/bin/pip", self.venv());
         let o = self.attach(
@@ -454,6 +463,7 @@ fn the_cycle_swaps_the_checkout_in_runs_it_and_restores_production_exactly() {
     let other = OLD;
     let freeze_before = lab.pip_freeze(target);
     let original = lab.direct_v3(target);
+    let original_other = lab.direct_v3(other);
     assert!(original.contains("\"status\": \"stable\""), "{original}");
 
     // --dry-run prints the plan and leaves the container exactly as it was.
@@ -473,7 +483,7 @@ fn the_cycle_swaps_the_checkout_in_runs_it_and_restores_production_exactly() {
     );
     assert!(
         plan.contains(&format!(
-            "in {target} as keystone: runuser -u keystone -- {}/bin/keystone-manage db_sync",
+            "in {target} as keystone: systemd-run --scope --quiet --collect --unit=git-osa-step-keystone.scope -- runuser -u keystone -- {}/bin/keystone-manage db_sync",
             lab.venv()
         )),
         "{plan}"
@@ -581,7 +591,7 @@ fn the_cycle_swaps_the_checkout_in_runs_it_and_restores_production_exactly() {
         "",
         "keystone processes left"
     );
-    assert_eq!(lab.server(other), "UP");
+    lab.wait_up(other);
     assert_eq!(
         lab.unit_state(target, UNIT),
         "inactive",
@@ -622,10 +632,10 @@ fn the_cycle_swaps_the_checkout_in_runs_it_and_restores_production_exactly() {
     let o = lab.run(&repo, &["restore"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(lab.direct_v3(target), original);
-    assert_eq!(lab.direct_v3(other), original);
+    assert_eq!(lab.direct_v3(other), original_other);
     assert_eq!(lab.unit_state(target, UNIT), "active");
-    assert_eq!(lab.server(target), "UP");
-    assert_eq!(lab.server(other), "UP");
+    lab.wait_up(target);
+    lab.wait_up(other);
     assert_eq!(lab.pip_freeze(target), freeze_before);
     assert_eq!(
         lab.sh(
@@ -727,8 +737,8 @@ fn restore_finishes_the_job_after_git_osa_was_killed_during_the_install() {
     assert_eq!(lab.pip_freeze(NEW), freeze_before);
     assert_eq!(lab.direct_v3(NEW), original);
     assert_eq!(lab.unit_state(NEW, UNIT), "active");
-    assert_eq!(lab.server(NEW), "UP");
-    assert_eq!(lab.server(OLD), "UP");
+    lab.wait_up(NEW);
+    lab.wait_up(OLD);
     assert_eq!(lab.sh(NEW, "pgrep -f 'pip install' || true").trim(), "");
 }
 
@@ -843,7 +853,7 @@ fn on_a_terminal_it_prompts_for_the_container_and_ctrl_c_stops_the_run() {
     assert!(out.contains("stays in dev mode"), "{out} {status}");
     assert_ne!(lab.unit_state(NEW, SCOPE), "active");
     assert_eq!(lab.sh(NEW, "pgrep -u keystone -l || true").trim(), "");
-    assert_eq!(lab.server(OLD), "UP");
+    lab.wait_up(OLD);
     let o = lab.run(&repo, &["restore", "--all"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(lab.unit_state(NEW, UNIT), "active");

@@ -259,7 +259,14 @@ fn steps(
     steps.push(Step::new(
         "end the dev session (its state and synced source)",
         target,
-        Action::exec(&["rm", "-rf", &paths.dir]),
+        Action::exec(&[
+            "sh",
+            "-c",
+            r#"rm -rf "$1"; rmdir "$2" 2>/dev/null; exit 0"#,
+            "git-osa-end",
+            &paths.dir,
+            state::ROOT,
+        ]),
     ));
     Ok(steps)
 }
