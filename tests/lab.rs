@@ -351,7 +351,7 @@ const PINNED: &str = "now goes to it";
 #[ignore = "needs the lab: tests/run"]
 fn status_shows_both_keystone_containers_their_units_and_haproxy_servers() {
     let lab = Lab::get();
-    let dir = lab.checkout("stable");
+    let dir = lab.checkout("status-only");
     let repo = dir.path().join("keystone");
     let o = lab.run(&repo, &["status"]);
     let out = String::from_utf8_lossy(&o.stdout);
@@ -728,6 +728,8 @@ fn restore_finishes_the_job_after_git_osa_was_killed_during_the_install() {
     std::thread::sleep(Duration::from_millis(1500));
     run.signal(libc::SIGKILL);
     run.finish(Duration::from_secs(10));
+    // pip outlives the killed git-osa: restore must stop it before it touches the venv.
+    assert_eq!(lab.unit_state(NEW, "git-osa-step-keystone.scope"), "active");
     // status says what is half done.
     let o = lab.run(&repo, &["status"]);
     let st = String::from_utf8_lossy(&o.stdout);
@@ -739,7 +741,11 @@ fn restore_finishes_the_job_after_git_osa_was_killed_during_the_install() {
     assert_eq!(lab.unit_state(NEW, UNIT), "active");
     lab.wait_up(NEW);
     lab.wait_up(OLD);
-    assert_eq!(lab.sh(NEW, "pgrep -f 'pip install' || true").trim(), "");
+    assert_ne!(lab.unit_state(NEW, "git-osa-step-keystone.scope"), "active");
+    assert_eq!(
+        lab.sh(NEW, "pgrep -f '[b]in/pip install' || true").trim(),
+        ""
+    );
 }
 
 /// A pseudo-terminal for the prompt and Ctrl-C, as a user at a terminal has.
