@@ -118,14 +118,47 @@ pub enum Action {
 }
 
 impl Action {
-    pub fn exec(argv: &[&str]) -> Action {
+    /// `argv` in the target, as root, with nothing on stdin.
+    pub fn argv(argv: Vec<String>) -> Action {
         Action::Exec {
-            argv: argv.iter().map(|s| s.to_string()).collect(),
+            argv,
             user: None,
             env: Vec::new(),
             stdin: None,
             scope: None,
         }
+    }
+
+    pub fn exec(argv: &[&str]) -> Action {
+        Action::argv(argv.iter().map(|s| s.to_string()).collect())
+    }
+
+    pub fn as_user(mut self, u: String) -> Action {
+        if let Action::Exec { user, .. } = &mut self {
+            *user = Some(u);
+        }
+        self
+    }
+
+    pub fn with_env(mut self, e: Vec<(String, String)>) -> Action {
+        if let Action::Exec { env, .. } = &mut self {
+            *env = e;
+        }
+        self
+    }
+
+    pub fn with_stdin(mut self, data: Vec<u8>) -> Action {
+        if let Action::Exec { stdin, .. } = &mut self {
+            *stdin = Some(data);
+        }
+        self
+    }
+
+    pub fn in_scope(mut self, s: String) -> Action {
+        if let Action::Exec { scope, .. } = &mut self {
+            *scope = Some(s);
+        }
+        self
     }
 
     /// The argv actually run in the target.

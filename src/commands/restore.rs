@@ -135,13 +135,7 @@ fn steps(
         Step::new(
             "stop the dev process and anything git-osa left running",
             target,
-            Action::Exec {
-                argv: stop,
-                user: None,
-                env: vec![],
-                stdin: None,
-                scope: None,
-            },
+            Action::argv(stop),
         )
         .skip_if(running.is_empty().then(|| "not running".into()))
         .after(Record::Undone(Undone::DevProcess)),
@@ -151,21 +145,15 @@ fn steps(
             Step::new(
                 format!("put the production venv back ({venv})"),
                 target,
-                Action::Exec {
-                    argv: vec![
-                        "sh".into(),
-                        "-c".into(),
-                        r#"if [ -d "$2" ]; then rm -rf "$1" && mv "$2" "$1"; fi; rm -rf "$2.tmp""#
-                            .into(),
-                        "git-osa-venv".into(),
-                        venv.clone(),
-                        backup.clone(),
-                    ],
-                    user: None,
-                    env: vec![],
-                    stdin: None,
-                    scope: None,
-                },
+                Action::argv(vec![
+                    "sh".into(),
+                    "-c".into(),
+                    r#"if [ -d "$2" ]; then rm -rf "$1" && mv "$2" "$1"; fi; rm -rf "$2.tmp""#
+                        .into(),
+                    "git-osa-venv".into(),
+                    venv.clone(),
+                    backup.clone(),
+                ]),
             )
             .after(Record::Undone(Undone::Venv)),
         );
@@ -182,18 +170,8 @@ fn steps(
         ];
         argv.extend(items);
         steps.push(
-            Step::new(
-                "remove the log drop-ins",
-                target,
-                Action::Exec {
-                    argv,
-                    user: None,
-                    env: vec![],
-                    stdin: None,
-                    scope: None,
-                },
-            )
-            .after(Record::Undone(Undone::Dropins)),
+            Step::new("remove the log drop-ins", target, Action::argv(argv))
+                .after(Record::Undone(Undone::Dropins)),
         );
     }
     if !s.stopped_units.is_empty() {
@@ -203,13 +181,7 @@ fn steps(
             Step::new(
                 format!("start production {}", s.stopped_units.join(", ")),
                 target,
-                Action::Exec {
-                    argv,
-                    user: None,
-                    env: vec![],
-                    stdin: None,
-                    scope: None,
-                },
+                Action::argv(argv),
             )
             .after(Record::Undone(Undone::Units)),
         );

@@ -419,13 +419,7 @@ fn build(
                     .join(", ")
             ),
             target,
-            Action::Exec {
-                argv: stop,
-                user: None,
-                env: vec![],
-                stdin: None,
-                scope: None,
-            },
+            Action::argv(stop),
         )
         .skip_if(active.is_empty().then(|| "not running".into()))
         .before(Record::StoppedUnits(
@@ -469,7 +463,8 @@ fn build(
                 "git-osa-keep",
                 &facts.venv,
                 &backup,
-            ]),
+            ])
+            .in_scope(step_scope(&service.name)),
         )
         .skip_if(have_backup.then(|| format!("kept at {backup} when this session began")))
         .before(Record::VenvBackup {
@@ -478,13 +473,6 @@ fn build(
         })
         .after(Record::Mark("production venv kept")),
     );
-    if let Step {
-        action: Action::Exec { scope, .. },
-        ..
-    } = steps.last_mut().unwrap()
-    {
-        *scope = Some(step_scope(&service.name));
-    }
 
     // Sync.
     let delta = sync::delta(tree, &facts.manifest);
@@ -520,20 +508,16 @@ fn build(
                 changed_bytes
             ),
             target,
-            Action::Exec {
-                argv: vec![
-                    "sh".into(),
-                    "-c".into(),
-                    sync::UNPACK.into(),
-                    "git-osa-sync".into(),
-                    paths.dir.clone(),
-                    owner,
-                ],
-                user: None,
-                env: vec![],
-                stdin: Some(stream),
-                scope: Some(step_scope(&service.name)),
-            },
+            Action::argv(vec![
+                "sh".into(),
+                "-c".into(),
+                sync::UNPACK.into(),
+                "git-osa-sync".into(),
+                paths.dir.clone(),
+                owner,
+            ])
+            .with_stdin(stream)
+            .in_scope(step_scope(&service.name)),
         )
         .skip_if(
             (delta.is_empty() && session.synced_at.is_some())
@@ -594,20 +578,15 @@ fn build(
             Step::new(
                 format!("send {}'s logs to the terminal ({file})", service.name),
                 target,
-                Action::Exec {
-                    argv: vec![
-                        "sh".into(),
-                        "-c".into(),
-                        r#"mkdir -p "$1" && cat > "$2" && chmod 0644 "$2""#.into(),
-                        "git-osa-dropin".into(),
-                        dir.clone(),
-                        file.clone(),
-                    ],
-                    user: None,
-                    env: vec![],
-                    stdin: Some(DROPIN_TEXT.as_bytes().to_vec()),
-                    scope: None,
-                },
+                Action::argv(vec![
+                    "sh".into(),
+                    "-c".into(),
+                    r#"mkdir -p "$1" && cat > "$2" && chmod 0644 "$2""#.into(),
+                    "git-osa-dropin".into(),
+                    dir.clone(),
+                    file.clone(),
+                ])
+                .with_stdin(DROPIN_TEXT.as_bytes().to_vec()),
             )
             .skip_if(session.dropins.contains(&file).then(|| "in place".into()))
             .before(Record::Dropins(created))
@@ -644,13 +623,9 @@ fn build(
         let mut step = Step::new(
             format!("db sync: {}", cmd.join(" ")),
             target,
-            Action::Exec {
-                argv,
-                user: Some(user.clone()),
-                env: vec![],
-                stdin: None,
-                scope: Some(step_scope(&service.name)),
-            },
+            Action::argv(argv)
+                .as_user(user.clone())
+                .in_scope(step_scope(&service.name)),
         )
         .skip_if(unchanged.then(|| "no migration changed since the last db sync".into()));
         if i + 1 == service.db_sync.len() {
@@ -682,13 +657,7 @@ fn build(
         steps.push(Step::new(
             "create the units' runtime folders",
             target,
-            Action::Exec {
-                argv,
-                user: None,
-                env: vec![],
-                stdin: None,
-                scope: None,
-            },
+            Action::argv(argv),
         ));
     }
 
@@ -764,13 +733,9 @@ impl Built {
                 None => "install the checkout into the venv".into(),
             },
             target,
-            Action::Exec {
-                argv,
-                user: None,
-                env,
-                stdin: None,
-                scope: Some(self.scope.clone()),
-            },
+            Action::argv(argv)
+                .with_env(env)
+                .in_scope(self.scope.clone()),
         )
     }
 }
