@@ -864,3 +864,44 @@ fn on_a_terminal_it_prompts_for_the_container_and_ctrl_c_stops_the_run() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(lab.unit_state(NEW, UNIT), "active");
 }
+
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn restore_on_exit_puts_production_back_when_the_run_ends() {
+    let lab = Lab::get();
+    let dir = lab.checkout("git-osa-once");
+    let repo = dir.path().join("keystone");
+    let freeze_before = lab.pip_freeze(OLD);
+    let mut run = Running::spawn({
+        let mut c = lab.git_osa(&repo);
+        c.args(["--container", OLD, "--restore-on-exit"]);
+        c
+    });
+    run.wait_for(PINNED, Duration::from_secs(240));
+    assert!(lab.direct_v3(OLD).contains("git-osa-once"));
+    run.signal(libc::SIGINT);
+    assert_eq!(
+        run.finish(Duration::from_secs(120)),
+        130,
+        "{}",
+        run.output()
+    );
+    assert!(
+        run.output()
+            .contains(&format!("{OLD} runs production again")),
+        "{}",
+        run.output()
+    );
+    assert_eq!(lab.unit_state(OLD, UNIT), "active");
+    assert!(lab.direct_v3(OLD).contains("\"status\": \"stable\""));
+    assert_eq!(lab.pip_freeze(OLD), freeze_before);
+    lab.wait_up(OLD);
+    lab.wait_up(NEW);
+    let o = lab.run(&repo, &["status"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout)
+            .matches("dev      none (production)")
+            .count(),
+        2
+    );
+}
