@@ -5,6 +5,9 @@
 //! description of the cycle, not two code paths.
 
 use std::fmt::Write as _;
+use std::process::{Child, Stdio};
+
+use anyhow::Context;
 
 use crate::error::Result;
 use crate::haproxy::{Change, Haproxy};
@@ -115,6 +118,8 @@ pub enum Action {
         units: Vec<String>,
         servers: Vec<Disabled>,
     },
+    /// Wait for the steps started in the background, and fail if one failed.
+    Join,
 }
 
 impl Action {
@@ -197,6 +202,8 @@ pub struct Step {
     pub action: Action,
     /// Why the step is not needed this time; it is shown, not run.
     pub skip: Option<String>,
+    /// Started, not waited for: it overlaps the next steps until an [`Action::Join`].
+    pub background: bool,
     pub before: Vec<Record>,
     pub after: Vec<Record>,
 }
@@ -208,9 +215,15 @@ impl Step {
             target: target.clone(),
             action,
             skip: None,
+            background: false,
             before: Vec::new(),
             after: Vec::new(),
         }
+    }
+
+    pub fn in_background(mut self) -> Step {
+        self.background = true;
+        self
     }
 
     pub fn skip_if(mut self, reason: Option<String>) -> Step {
@@ -272,6 +285,7 @@ impl Step {
                 );
                 format!("wait until {}", parts.join(", "))
             }
+            Action::Join => "wait for the steps running in the background".into(),
         }
     }
 }
@@ -287,6 +301,9 @@ pub fn print(steps: &[Step], haproxy: &Haproxy) -> String {
             }
             None => {
                 let _ = writeln!(out, "    {}", s.describe(haproxy));
+                if s.background {
+                    let _ = writeln!(out, "    (in the background, while the next steps run)");
+                }
             }
         }
     }
@@ -301,9 +318,28 @@ pub struct Runner<'a> {
     pub session: Session,
     /// False for restore's last step, which removes the record itself.
     pub keep_record: bool,
+    pending: Vec<Pending>,
 }
 
-impl Runner<'_> {
+/// A background step on its way.
+struct Pending {
+    step: Step,
+    argv: Vec<String>,
+    child: Child,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(ui: &'a Ui, haproxy: &'a Haproxy, paths: Paths, session: Session) -> Runner<'a> {
+        Runner {
+            ui,
+            haproxy,
+            paths,
+            session,
+            keep_record: true,
+            pending: Vec::new(),
+        }
+    }
+
     pub fn save(&self, target: &Target) -> Result<()> {
         if self.keep_record {
             self.session.save(target, &self.paths)?;
@@ -328,6 +364,31 @@ impl Runner<'_> {
         }
         self.ui.step(&step.title);
         self.record(&step.target, &step.before)?;
+        if step.background
+            && let Action::Exec {
+                argv,
+                user,
+                env,
+                scope,
+                ..
+            } = &step.action
+        {
+            let full = Action::full_argv(argv, user, env, scope);
+            let child = step
+                .target
+                .command(&full)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .with_context(|| format!("starting {}", step.target.describe(&full)))?;
+            self.pending.push(Pending {
+                step: step.clone(),
+                argv: full,
+                child,
+            });
+            return Ok(());
+        }
         match &step.action {
             Action::Exec {
                 argv,
@@ -349,6 +410,14 @@ impl Runner<'_> {
             } => self.haproxy.set(backend, server, *change)?,
             Action::WaitHealthy { units, servers } => {
                 crate::health::wait(self.ui, &step.target, self.haproxy, units, servers)?
+            }
+            Action::Join => {
+                let _p = self.ui.progress(&step.title);
+                for p in std::mem::take(&mut self.pending) {
+                    let out = p.child.wait_with_output()?;
+                    p.step.target.check(&p.argv, out)?;
+                    self.record(&p.step.target, &p.step.after)?;
+                }
             }
         }
         self.record(&step.target, &step.after)

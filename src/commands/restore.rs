@@ -65,6 +65,7 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
         units.extend(session.stopped_units.iter().map(|u| status::dev_scope(u)));
         units.extend(session.dev_units.iter().cloned());
         units.push(run::step_scope(&session.service));
+        units.push(run::keep_scope(&session.service));
         let p = probe::probe(&target, &units, &[], "")?;
         if args.dry_run {
             let steps = steps(ctx, &target, &paths, &session, &p)?;
@@ -123,6 +124,7 @@ fn steps(
     // A git-osa killed mid-step may have left its pip or copy running: stop it before the
     // venv is touched.
     scopes.push(run::step_scope(&s.service));
+    scopes.push(run::keep_scope(&s.service));
     scopes.sort();
     scopes.dedup();
     let running: Vec<String> = scopes
@@ -251,13 +253,7 @@ pub fn restore_target(
     p: &Probe,
 ) -> Result<()> {
     let steps = steps(ctx, target, paths, &session, p)?;
-    let mut runner = Runner {
-        ui: &ctx.ui,
-        haproxy: &ctx.haproxy,
-        paths: paths.clone(),
-        session,
-        keep_record: true,
-    };
+    let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, paths.clone(), session);
     let last = steps.len() - 1;
     for (i, step) in steps.iter().enumerate() {
         if i == last {

@@ -85,11 +85,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let mut runner = Runner {
-        ui: &ctx.ui,
-        haproxy: &ctx.haproxy,
-        paths: paths.clone(),
-        session: facts.session.clone().unwrap_or_else(|| Session {
+    let mut runner = Runner::new(
+        &ctx.ui,
+        &ctx.haproxy,
+        paths.clone(),
+        facts.session.clone().unwrap_or_else(|| Session {
             service: service.name.clone(),
             project: project.id.display(),
             container: target.name.clone(),
@@ -97,8 +97,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
             started_by: lock::whoami(),
             ..Session::default()
         }),
-        keep_record: true,
-    };
+    );
     if facts.session.is_none() {
         runner.save(&target)?;
     }
@@ -358,6 +357,34 @@ fn build(
         .unwrap_or_else(|| user.clone());
     let mut steps = Vec::new();
 
+    // Keep the production venv: the copy (seconds) overlaps draining, stopping and
+    // syncing; production does not write to its venv (it is root's, the service runs as
+    // its own user), so the copy is exact.
+    let backup = backup_path(&facts.venv);
+    let have_backup = session.venv_backup.is_some();
+    steps.push(
+        Step::new(
+            format!("keep an exact copy of the production venv {}", facts.venv),
+            target,
+            Action::exec(&[
+                "sh",
+                "-c",
+                r#"rm -rf "$2.tmp" && cp -a "$1" "$2.tmp" && mv "$2.tmp" "$2""#,
+                "git-osa-keep",
+                &facts.venv,
+                &backup,
+            ])
+            .in_scope(keep_scope(&service.name)),
+        )
+        .in_background()
+        .skip_if(have_backup.then(|| format!("kept at {backup} when this session began")))
+        .before(Record::VenvBackup {
+            venv: facts.venv.clone(),
+            backup: backup.clone(),
+        })
+        .after(Record::Mark("production venv kept")),
+    );
+
     // HAProxy: drain the target while it is swapped, if others can take its traffic.
     let servers = if ctx.haproxy.available() {
         ctx.haproxy.servers()?
@@ -449,31 +476,6 @@ fn build(
         );
     }
 
-    // Keep the production venv.
-    let backup = backup_path(&facts.venv);
-    let have_backup = session.venv_backup.is_some();
-    steps.push(
-        Step::new(
-            format!("keep an exact copy of the production venv {}", facts.venv),
-            target,
-            Action::exec(&[
-                "sh",
-                "-c",
-                r#"rm -rf "$2.tmp" && cp -a "$1" "$2.tmp" && mv "$2.tmp" "$2""#,
-                "git-osa-keep",
-                &facts.venv,
-                &backup,
-            ])
-            .in_scope(step_scope(&service.name)),
-        )
-        .skip_if(have_backup.then(|| format!("kept at {backup} when this session began")))
-        .before(Record::VenvBackup {
-            venv: facts.venv.clone(),
-            backup: backup.clone(),
-        })
-        .after(Record::Mark("production venv kept")),
-    );
-
     // Sync.
     let delta = sync::delta(tree, &facts.manifest);
     let own: Vec<String> = service
@@ -555,6 +557,14 @@ fn build(
         constraints: constraints.is_some(),
         scope: step_scope(&service.name),
     };
+    steps.push(
+        Step::new(
+            "wait for the copy of the production venv",
+            target,
+            Action::Join,
+        )
+        .skip_if(have_backup.then(|| "kept earlier".into())),
+    );
     let install = built
         .install_step(&paths, args.allow_public_index.as_deref(), target)
         .skip_if(
@@ -690,6 +700,11 @@ fn build(
 /// The transient scope long steps of `service` run in (see [`Action::Exec`]).
 pub fn step_scope(service: &str) -> String {
     format!("git-osa-step-{service}.scope")
+}
+
+/// The transient scope of the venv copy, which runs beside the other steps.
+pub fn keep_scope(service: &str) -> String {
+    format!("git-osa-keep-{service}.scope")
 }
 
 /// Where the exact copy of the production venv lives: beside it (a rename away), hidden
