@@ -236,3 +236,45 @@ fn the_working_tree_is_untouched_by_failed_runs() {
         .unwrap();
     assert_eq!(before.stdout, after.stdout);
 }
+
+#[test]
+fn containers_the_inventory_names_but_lxc_lacks_are_reported_missing() {
+    let repo = checkout("openstack/keystone");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let inv = elsewhere.path().join("inv.json");
+    std::fs::write(&inv, TWO_KEYSTONES).unwrap();
+    let o = git_osa(
+        repo.path(),
+        &["status", "--inventory", inv.to_str().unwrap()],
+        &[("GIT_OSA_LXC_PATH", elsewhere.path().to_str().unwrap())],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}{e}");
+    assert_eq!(out.matches("lxc      MISSING").count(), 2, "{out}");
+    assert!(
+        e.contains("container aio1-keystone-container-b7d24e95 does not exist: rebuild it with `openstack-ansible openstack.osa.containers_lxc_create"),
+        "{e}"
+    );
+    assert!(
+        e.contains("aio1_keystone_container-6c0f3a1e does not exist"),
+        "{e}"
+    );
+    let o = git_osa(
+        repo.path(),
+        &[
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--container",
+            "aio1_keystone_container-6c0f3a1e",
+        ],
+        &[("GIT_OSA_LXC_PATH", elsewhere.path().to_str().unwrap())],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o)
+            .contains("container aio1_keystone_container-6c0f3a1e is MISSING: nothing was changed"),
+        "{}",
+        stderr(&o)
+    );
+}

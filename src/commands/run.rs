@@ -40,10 +40,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
                 "container {} is {st}: nothing was changed",
                 placement.host.container_name
             ))
-            .hint(format!(
-                "start it with `lxc-start -n {}`",
-                placement.host.container_name
-            )));
+            .hint(status::what_to_do(&placement.host.container_name, &st)));
         }
     }
     let target = placement.target(&ctx.lxc);

@@ -135,6 +135,16 @@ pub fn run(ctx: &Context, _args: &StatusArgs) -> Result<()> {
     Err(err)
 }
 
+/// How to get a container that is not running back.
+pub fn what_to_do(name: &str, state: &LxcState) -> String {
+    match state {
+        LxcState::Missing => format!(
+            "rebuild it with `openstack-ansible openstack.osa.containers_lxc_create --limit localhost,lxc_hosts,{name}` and rerun the service's playbook"
+        ),
+        _ => format!("start it with `lxc-start -n {name}`"),
+    }
+}
+
 fn render(out: &mut String, st: &TargetStatus, problems: &mut Vec<String>) {
     let h = &st.placement.host;
     let _ = writeln!(out);
@@ -157,12 +167,15 @@ fn render(out: &mut String, st: &TargetStatus, problems: &mut Vec<String>) {
     match st.lxc {
         LxcState::Running => {}
         LxcState::Missing => problems.push(format!(
-            "container {} does not exist: rebuild it with `openstack-ansible openstack.osa.containers_lxc_create --limit localhost,lxc_hosts,{}` and rerun the service's playbook",
-            h.container_name, h.container_name
+            "container {} does not exist: {}",
+            h.container_name,
+            what_to_do(&h.container_name, &st.lxc)
         )),
         _ => problems.push(format!(
-            "container {} is {}: start it with `lxc-start -n {}`",
-            h.container_name, st.lxc, h.container_name
+            "container {} is {}: {}",
+            h.container_name,
+            st.lxc,
+            what_to_do(&h.container_name, &st.lxc)
         )),
     }
     for u in &st.placement.units {
