@@ -106,3 +106,28 @@ fn git_help_osa_opens_the_installed_man_page() {
         );
     }
 }
+
+#[test]
+fn fish_completes_git_osa_subcommands_and_options() {
+    let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/git-osa.fish");
+    let script = format!(
+        "source {}; complete -C 'git osa st'; complete -C 'git osa --cont'; complete -C 'git-osa restore --a'",
+        ours.display()
+    );
+    let out = std::process::Command::new("fish")
+        .args(["--no-config", "-c", &script])
+        .output()
+        .expect("fish is installed (apt-get install fish)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let words: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or(""))
+        .collect();
+    for want in ["status", "--container", "--all"] {
+        assert!(
+            words.contains(&want),
+            "{want} not offered:\n{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
