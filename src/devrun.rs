@@ -212,29 +212,15 @@ pub fn run(
                 .iter()
                 .any(|s| s.backend == p.backend && s.name == p.target && s.is_healthy())
             {
-                runner.haproxy.set(&p.backend, &p.target, Change::Ready)?;
-                runner.record(
-                    target,
-                    &[Record::Enable(Disabled {
-                        backend: p.backend.clone(),
-                        server: p.target.clone(),
-                    })],
-                )?;
-                for other in &p.others {
-                    let d = Disabled {
-                        backend: p.backend.clone(),
-                        server: other.clone(),
-                    };
-                    runner.record(target, &[Record::Disable(d.clone())])?;
-                    runner.haproxy.set(&p.backend, other, Change::Maint)?;
-                    pinned.push(d);
+                match pin_traffic(runner, target, p, &mut pinned) {
+                    Ok(()) => ui.step(format!(
+                        "HAProxy: {} is UP with the dev code; all of {} now goes to it ({} disabled)",
+                        p.target,
+                        p.backend,
+                        p.others.join(", ")
+                    )),
+                    Err(e) => ui.warn(format!("HAProxy: {e}; traffic is not pinned to {}", p.target)),
                 }
-                ui.step(format!(
-                    "HAProxy: {} is UP with the dev code; all of {} now goes to it ({} disabled)",
-                    p.target,
-                    p.backend,
-                    p.others.join(", ")
-                ));
                 pin = None;
             }
         }
@@ -265,6 +251,33 @@ pub fn run(
         },
         signal: got_signal,
     })
+}
+
+/// The target takes traffic, the others none. Each change is recorded before it is made.
+fn pin_traffic(
+    runner: &mut Runner,
+    target: &Target,
+    p: &Pin,
+    pinned: &mut Vec<Disabled>,
+) -> Result<()> {
+    runner.haproxy.set(&p.backend, &p.target, Change::Ready)?;
+    runner.record(
+        target,
+        &[Record::Enable(Disabled {
+            backend: p.backend.clone(),
+            server: p.target.clone(),
+        })],
+    )?;
+    for other in &p.others {
+        let d = Disabled {
+            backend: p.backend.clone(),
+            server: other.clone(),
+        };
+        runner.record(target, &[Record::Disable(d.clone())])?;
+        runner.haproxy.set(&p.backend, other, Change::Maint)?;
+        pinned.push(d);
+    }
+    Ok(())
 }
 
 fn stop_quietly(ui: &crate::ui::Ui, target: &Target, scopes: &[String]) {

@@ -905,3 +905,51 @@ fn restore_on_exit_puts_production_back_when_the_run_ends() {
         2
     );
 }
+
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn a_rerun_after_git_osa_was_killed_stops_the_orphans_and_carries_on() {
+    let lab = Lab::get();
+    let dir = lab.checkout("git-osa-rerun");
+    let repo = dir.path().join("keystone");
+    let mut run = Running::spawn({
+        let mut c = lab.git_osa(&repo);
+        c.args(["--container", NEW]);
+        c
+    });
+    run.wait_for(PINNED, Duration::from_secs(240));
+    run.signal(libc::SIGKILL);
+    run.finish(Duration::from_secs(10));
+    // The dev process outlives git-osa, still serving, the other server still out.
+    assert_eq!(lab.unit_state(NEW, SCOPE), "active");
+    assert_eq!(lab.server(OLD), "MAINT");
+    let o = lab.run(&repo, &["status"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("process  running: keystone-wsgi-public"));
+
+    edit(&repo, "git-osa-rerun-2");
+    let mut again = Running::spawn({
+        let mut c = lab.git_osa(&repo);
+        c.args(["--container", NEW]);
+        c
+    });
+    again.wait_for(PINNED, Duration::from_secs(240));
+    let out = again.output();
+    assert!(
+        out.contains("git-osa: stop what an interrupted git-osa left running"),
+        "{out}"
+    );
+    lab.wait("the rerun's /v3", Duration::from_secs(30), || {
+        lab.http(&format!("{}/v3", lab.frontend))
+            .1
+            .contains("git-osa-rerun-2")
+    });
+    assert_eq!(lab.server(OLD), "MAINT");
+    again.signal(libc::SIGINT);
+    assert_eq!(again.finish(Duration::from_secs(60)), 130);
+    // This run's end gives the other server back, though an earlier run took it.
+    lab.wait_up(OLD);
+    let o = lab.run(&repo, &["restore"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(lab.unit_state(NEW, UNIT), "active");
+    lab.wait_up(NEW);
+}

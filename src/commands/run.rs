@@ -234,6 +234,8 @@ pub struct Facts {
 fn read_target(target: &Target, service: &Service, units: &[Unit], paths: &Paths) -> Result<Facts> {
     let mut unit_names: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
     unit_names.extend(units.iter().map(|u| status::dev_scope(&u.name)));
+    unit_names.push(step_scope(&service.name));
+    unit_names.push(keep_scope(&service.name));
     let venv_glob = format!("/openstack/venvs/{}-*", service.venv_name());
     let dropin_dir = dropin_dir(service);
     let globs = match &dropin_dir {
@@ -354,6 +356,21 @@ fn build(
         .unwrap_or_else(|| user.clone());
     let mut steps = Vec::new();
 
+    // We hold the lock: anything of an earlier git-osa still running was orphaned when it
+    // was killed (a pip, a copy, a dev process holding the port). Stop it first.
+    let mut leftovers: Vec<String> = units.iter().map(|u| status::dev_scope(&u.name)).collect();
+    leftovers.extend([step_scope(&service.name), keep_scope(&service.name)]);
+    leftovers.retain(|u| facts.probe.unit(u).is_some_and(|i| i.active()));
+    if !leftovers.is_empty() {
+        let mut argv = vec!["systemctl".to_string(), "stop".into()];
+        argv.extend(leftovers);
+        steps.push(Step::new(
+            "stop what an interrupted git-osa left running",
+            target,
+            Action::argv(argv),
+        ));
+    }
+
     // Keep the production venv: the copy (seconds) overlaps draining, stopping and
     // syncing; production does not write to its venv (it is root's, the service runs as
     // its own user), so the copy is exact.
@@ -391,9 +408,18 @@ fn build(
     let mine = status::servers_of(&servers, placement);
     let mut pin = None;
     for s in &mine {
+        // The others: those taking traffic now, and those this session put in maintenance
+        // (a killed git-osa left them so), which the end of this run gives back.
         let others: Vec<String> = servers
             .iter()
-            .filter(|o| o.backend == s.backend && o.name != s.name && o.is_up())
+            .filter(|o| o.backend == s.backend && o.name != s.name)
+            .filter(|o| {
+                o.is_up()
+                    || session.disabled_servers.contains(&Disabled {
+                        backend: o.backend.clone(),
+                        server: o.name.clone(),
+                    })
+            })
             .map(|o| o.name.clone())
             .collect();
         if others.is_empty() {
