@@ -16,6 +16,12 @@ pub enum Error {
     User { message: String, hints: Vec<String> },
     /// Another git-osa holds the target: retry later.
     Busy { message: String, hints: Vec<String> },
+    /// The user stopped git-osa (SIGINT, SIGTERM, SIGHUP) between or during steps.
+    Interrupted {
+        message: String,
+        signal: i32,
+        hints: Vec<String>,
+    },
     /// A failure of the machine or of a command git-osa ran.
     Internal(anyhow::Error),
 }
@@ -51,6 +57,18 @@ impl Error {
                 message: format!("{err:#}"),
                 hints: vec![hint.into()],
             },
+            Error::Interrupted {
+                message,
+                signal,
+                mut hints,
+            } => {
+                hints.push(hint.into());
+                Error::Interrupted {
+                    message,
+                    signal,
+                    hints,
+                }
+            }
         }
     }
 
@@ -60,12 +78,15 @@ impl Error {
             Error::Internal(_) => 1,
             Error::User { .. } => 2,
             Error::Busy { .. } => 75,
+            Error::Interrupted { signal, .. } => (128 + signal) as u8,
         }
     }
 
     pub fn hints(&self) -> &[String] {
         match self {
-            Error::User { hints, .. } | Error::Busy { hints, .. } => hints,
+            Error::User { hints, .. }
+            | Error::Busy { hints, .. }
+            | Error::Interrupted { hints, .. } => hints,
             Error::Internal(_) => &[],
         }
     }
@@ -74,7 +95,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::User { message, .. } | Error::Busy { message, .. } => f.write_str(message),
+            Error::User { message, .. }
+            | Error::Busy { message, .. }
+            | Error::Interrupted { message, .. } => f.write_str(message),
             Error::Internal(err) => write!(f, "{err:#}"),
         }
     }

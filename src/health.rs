@@ -12,13 +12,15 @@ use crate::ui::Ui;
 
 pub const TIMEOUT: Duration = Duration::from_secs(180);
 
+/// Returns false when `stop` turned true before production was healthy.
 pub fn wait(
+    stop: &dyn Fn() -> bool,
     ui: &Ui,
     target: &Target,
     haproxy: &Haproxy,
     units: &[String],
     servers: &[Disabled],
-) -> Result<()> {
+) -> Result<bool> {
     let _p = ui.progress("waiting for production to be healthy");
     let start = Instant::now();
     let mut units_ok = units.is_empty();
@@ -59,7 +61,10 @@ pub fn wait(
             })
         };
         if units_ok && servers_ok {
-            return Ok(());
+            return Ok(true);
+        }
+        if stop() {
+            return Ok(false);
         }
         if start.elapsed() > TIMEOUT {
             return Err(Error::user(format!(

@@ -169,6 +169,63 @@ impl Target {
         Ok(child.wait_with_output()?)
     }
 
+    /// Like [`Target::output`], watching `stop` while the command runs: once it is true,
+    /// `abort` is called (it must make the command end, e.g. by stopping its scope in the
+    /// container) and the wait goes on. Returns the output and whether it was aborted.
+    pub fn output_unless<S: AsRef<OsStr>>(
+        &self,
+        argv: &[S],
+        stdin: Option<&[u8]>,
+        stop: &dyn Fn() -> bool,
+        abort: &dyn Fn(),
+    ) -> Result<(Output, bool)> {
+        let mut child = self
+            .command(argv)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", self.describe(argv)))?;
+        let writer = stdin.map(|data| {
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            let data = data.to_vec();
+            std::thread::spawn(move || pipe.write_all(&data))
+        });
+        let read = |mut r: Box<dyn std::io::Read + Send>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = r.read_to_end(&mut buf);
+                buf
+            })
+        };
+        let out = read(Box::new(child.stdout.take().expect("stdout is piped")));
+        let err = read(Box::new(child.stderr.take().expect("stderr is piped")));
+        let mut aborted = false;
+        let status = loop {
+            if let Some(st) = child.try_wait()? {
+                break st;
+            }
+            if !aborted && stop() {
+                abort();
+                aborted = true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        if let Some(w) = writer {
+            let _ = w.join();
+        }
+        let output = Output {
+            status,
+            stdout: out.join().unwrap_or_default(),
+            stderr: err.join().unwrap_or_default(),
+        };
+        Ok((output, aborted))
+    }
+
     /// Runs `argv` and fails, naming the target and showing stderr, unless it succeeds.
     pub fn run<S: AsRef<OsStr>>(&self, argv: &[S], stdin: Option<&[u8]>) -> Result<Output> {
         let out = self.output(argv, stdin)?;

@@ -6,10 +6,14 @@
 
 use std::fmt::Write as _;
 use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use anyhow::Context;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::haproxy::{Change, Haproxy};
 use crate::lxc::{Target, shell_words};
 use crate::state::{Disabled, Paths, Session};
@@ -290,6 +294,16 @@ impl Step {
     }
 }
 
+/// From now on SIGINT, SIGTERM and SIGHUP do not kill git-osa: they are noted, and the
+/// runner stops at the next safe point (between steps, or by stopping a long step's scope).
+fn watch_signals() -> Arc<AtomicUsize> {
+    let flag = Arc::new(AtomicUsize::new(0));
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        let _ = signal_hook::flag::register_usize(sig, flag.clone(), sig as usize);
+    }
+    flag
+}
+
 /// Prints a plan for `--dry-run`.
 pub fn print(steps: &[Step], haproxy: &Haproxy) -> String {
     let mut out = String::new();
@@ -319,6 +333,8 @@ pub struct Runner<'a> {
     /// False for restore's last step, which removes the record itself.
     pub keep_record: bool,
     pending: Vec<Pending>,
+    /// The signal that asked git-osa to stop (0: none yet).
+    interrupted: Arc<AtomicUsize>,
 }
 
 /// A background step on its way.
@@ -337,6 +353,18 @@ impl<'a> Runner<'a> {
             session,
             keep_record: true,
             pending: Vec::new(),
+            interrupted: watch_signals(),
+        }
+    }
+
+    fn check_interrupted(&self, during: &str) -> Result<()> {
+        match self.interrupted.load(Ordering::Relaxed) {
+            0 => Ok(()),
+            sig => Err(Error::Interrupted {
+                message: format!("interrupted {during}"),
+                signal: sig as i32,
+                hints: Vec::new(),
+            }),
         }
     }
 
@@ -358,6 +386,7 @@ impl<'a> Runner<'a> {
     }
 
     pub fn run(&mut self, step: &Step) -> Result<()> {
+        self.check_interrupted(&format!("before: {}", step.title))?;
         if let Some(why) = &step.skip {
             self.ui.step(format!("{}: skipped ({why})", step.title));
             return Ok(());
@@ -399,8 +428,22 @@ impl<'a> Runner<'a> {
             } => {
                 let full = Action::full_argv(argv, user, env, scope);
                 let progress = scope.is_some().then(|| self.ui.progress(&step.title));
-                let out = step.target.output(&full, stdin.as_deref())?;
+                // A long step stops at once when the user asks: its scope is stopped in
+                // the container (a short one just finishes).
+                let flag = self.interrupted.clone();
+                let stop = || scope.is_some() && flag.load(Ordering::Relaxed) != 0;
+                let abort = || {
+                    if let Some(s) = scope {
+                        let _ = step.target.output(&["systemctl", "stop", s.as_str()], None);
+                    }
+                };
+                let (out, aborted) =
+                    step.target
+                        .output_unless(&full, stdin.as_deref(), &stop, &abort)?;
                 drop(progress);
+                if aborted {
+                    self.check_interrupted(&format!("during: {}", step.title))?;
+                }
                 step.target.check(&full, out)?;
             }
             Action::Server {
@@ -409,7 +452,12 @@ impl<'a> Runner<'a> {
                 change,
             } => self.haproxy.set(backend, server, *change)?,
             Action::WaitHealthy { units, servers } => {
-                crate::health::wait(self.ui, &step.target, self.haproxy, units, servers)?
+                let flag = self.interrupted.clone();
+                let stop = move || flag.load(Ordering::Relaxed) != 0;
+                if !crate::health::wait(&stop, self.ui, &step.target, self.haproxy, units, servers)?
+                {
+                    self.check_interrupted(&format!("during: {}", step.title))?;
+                }
             }
             Action::Join => {
                 let _p = self.ui.progress(&step.title);
