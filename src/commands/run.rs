@@ -832,3 +832,48 @@ fn install_failed(
         &step.target,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::inventory::Host;
+
+    fn heat_placement() -> Placement {
+        Placement {
+            host: Host {
+                inventory_name: "aio1-heat-api-container-36e270c9".into(),
+                container_name: "aio1-heat-api-container-36e270c9".into(),
+                physical_host: Some("aio1".into()),
+                address: None,
+                metal: false,
+            },
+            units: Catalog::builtin().by_name("heat").unwrap().units.clone(),
+        }
+    }
+
+    #[test]
+    fn service_narrows_the_units_and_unknown_ones_are_named() {
+        let p = heat_placement();
+        let all = select_units(&p, &[]).unwrap();
+        assert_eq!(all.len(), 3);
+        let engine = select_units(&p, &["heat-engine.service".into()]).unwrap();
+        assert_eq!(
+            engine.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+            ["heat-engine"]
+        );
+        let err = select_units(&p, &["nova-api".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nova-api is not a unit of this service in aio1-heat-api-container-36e270c9: heat-api, heat-api-cfn, heat-engine"), "{err}");
+    }
+
+    #[test]
+    fn the_venv_copy_sits_beside_the_venv_hidden_from_its_glob() {
+        assert_eq!(
+            backup_path("/openstack/venvs/keystone-30.0.0"),
+            "/openstack/venvs/.git-osa-prod-keystone-30.0.0"
+        );
+        assert!(!backup_path("/openstack/venvs/heat-33.0.1").starts_with("/openstack/venvs/heat-"));
+    }
+}
