@@ -66,7 +66,7 @@ requirement. \fB[[service]]\fR entries, in the format of the built-in catalog, a
 .SH "EXIT STATUS"
 0 on success; 1 when a command git-osa ran failed; 2 when the request cannot be done as
 asked (not a checkout, unknown project, stopped container...); 75 when another git-osa
-holds the container; 130/143 when the dev run was ended by SIGINT/SIGTERM.
+holds the container; 128+N when signal N (SIGINT, SIGTERM, SIGHUP) stopped it: 130 for Ctrl-C.
 .SH EXAMPLES
 .nf
 ~/src/keystone$ git osa status
