@@ -129,20 +129,28 @@ pub fn run(
             u.user,
             target.name,
             if units.len() > 1 {
-                "; logs of all units follow"
+                "; each of their log lines starts with the unit"
             } else {
                 ""
             }
         ));
         let mut cmd = target.command(&u.argv);
-        if on_terminal {
-            cmd.stdin(Stdio::inherit());
+        cmd.stdin(if on_terminal {
+            Stdio::inherit()
         } else {
-            cmd.stdin(Stdio::null());
+            Stdio::null()
+        });
+        let several = units.len() > 1;
+        if several {
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         }
-        let child = cmd
+        let mut child = cmd
             .spawn()
             .with_context(|| format!("starting {}", target.describe(&u.argv)))?;
+        if several {
+            prefix_lines(&u.unit, child.stdout.take());
+            prefix_lines(&u.unit, child.stderr.take());
+        }
         children.push((u.unit.clone(), child));
     }
 
@@ -278,6 +286,24 @@ fn pin_traffic(
         pinned.push(d);
     }
     Ok(())
+}
+
+/// With several units running at once, each line of their output says whose it is.
+fn prefix_lines(unit: &str, stream: Option<impl std::io::Read + Send + 'static>) {
+    let Some(stream) = stream else { return };
+    let unit = unit.to_string();
+    std::thread::spawn(move || {
+        use std::io::{BufRead, Write};
+        for line in std::io::BufReader::new(stream)
+            .split(b'\n')
+            .map_while(|l| l.ok())
+        {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "{unit}| ");
+            let _ = err.write_all(&line);
+            let _ = err.write_all(b"\n");
+        }
+    });
 }
 
 fn stop_quietly(ui: &crate::ui::Ui, target: &Target, scopes: &[String]) {
