@@ -550,6 +550,8 @@ fn the_cycle_swaps_the_checkout_in_runs_it_and_restores_production_exactly() {
                 .any(|l| l.contains(" WARNING keystone.") && l.contains("Authorization failed"))
         },
     );
+    // Without a terminal, no progress is drawn.
+    assert!(!run.output().contains("\x1b[2K"), "{}", run.output());
     // A second git-osa on the same container is refused, not interleaved.
     let o = lab.run(&repo, &["--container", target]);
     assert_eq!(
@@ -858,6 +860,12 @@ fn on_a_terminal_it_prompts_for_the_container_and_ctrl_c_stops_the_run() {
     };
     let out = pty.out.lock().unwrap().clone();
     assert!(out.contains("stays in dev mode"), "{out} {status}");
+    // On a terminal, long steps show a spinner with their elapsed time.
+    assert!(
+        out.contains("\r\x1b[2K| keep an exact copy")
+            || out.contains("\x1b[2K| install the checkout"),
+        "no progress drawn:\n{out}"
+    );
     assert_ne!(lab.unit_state(NEW, SCOPE), "active");
     assert_eq!(lab.sh(NEW, "pgrep -u keystone -l || true").trim(), "");
     lab.wait_up(OLD);
