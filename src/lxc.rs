@@ -104,20 +104,10 @@ pub struct Target {
 impl Target {
     /// The command that runs `argv` in the target, with a clean environment.
     pub fn command<S: AsRef<OsStr>>(&self, argv: &[S]) -> Command {
-        self.command_env(argv, &[])
-    }
-
-    /// Like [`Target::command`], with extra environment variables for `argv`.
-    pub fn command_env<S: AsRef<OsStr>>(&self, argv: &[S], env: &[(&str, &str)]) -> Command {
-        let mut base: Vec<(&str, &str)> =
-            vec![("PATH", PATH), ("LANG", "C.UTF-8"), ("HOME", "/root")];
-        base.extend_from_slice(env);
+        let env = [("PATH", PATH), ("LANG", "C.UTF-8"), ("HOME", "/root")];
         if self.metal {
             let mut cmd = Command::new(argv[0].as_ref());
-            cmd.args(&argv[1..]).env_clear();
-            for (k, v) in base {
-                cmd.env(k, v);
-            }
+            cmd.args(&argv[1..]).env_clear().envs(env);
             return cmd;
         }
         let mut cmd = Command::new("lxc-attach");
@@ -125,7 +115,7 @@ impl Target {
             cmd.arg("-P").arg(p);
         }
         cmd.args(["-n", &self.name, "--clear-env"]);
-        for (k, v) in base {
+        for (k, v) in env {
             let mut kv = OsString::from(k);
             kv.push("=");
             kv.push(v);
@@ -137,36 +127,8 @@ impl Target {
 
     /// Runs `argv`, feeding `stdin`, and returns its output whatever its exit status.
     pub fn output<S: AsRef<OsStr>>(&self, argv: &[S], stdin: Option<&[u8]>) -> Result<Output> {
-        self.output_env(argv, &[], stdin)
-    }
-
-    pub fn output_env<S: AsRef<OsStr>>(
-        &self,
-        argv: &[S],
-        env: &[(&str, &str)],
-        stdin: Option<&[u8]>,
-    ) -> Result<Output> {
-        let mut cmd = self.command_env(argv, env);
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("starting {}", self.describe(argv)))?;
-        if let Some(data) = stdin {
-            let mut pipe = child.stdin.take().expect("stdin is piped");
-            let data = data.to_vec();
-            // A writer thread: the child may fill its stdout before reading all of stdin.
-            let writer = std::thread::spawn(move || pipe.write_all(&data));
-            let out = child.wait_with_output()?;
-            let _ = writer.join();
-            return Ok(out);
-        }
-        Ok(child.wait_with_output()?)
+        let (out, _) = self.collect(argv, stdin, |child| Ok((child.wait()?, false)))?;
+        Ok(out)
     }
 
     /// Like [`Target::output`], watching `stop` while the command runs: once it is true,
@@ -178,6 +140,29 @@ impl Target {
         stdin: Option<&[u8]>,
         stop: &dyn Fn() -> bool,
         abort: &dyn Fn(),
+    ) -> Result<(Output, bool)> {
+        self.collect(argv, stdin, |child| {
+            let mut aborted = false;
+            loop {
+                if let Some(st) = child.try_wait()? {
+                    return Ok((st, aborted));
+                }
+                if !aborted && stop() {
+                    abort();
+                    aborted = true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        })
+    }
+
+    /// Spawns `argv` with stdin fed and stdout/stderr collected by threads (so neither
+    /// side can block the other), and lets `wait` decide how to wait for it.
+    fn collect<S: AsRef<OsStr>>(
+        &self,
+        argv: &[S],
+        stdin: Option<&[u8]>,
+        wait: impl FnOnce(&mut std::process::Child) -> Result<(std::process::ExitStatus, bool)>,
     ) -> Result<(Output, bool)> {
         let mut child = self
             .command(argv)
@@ -204,17 +189,7 @@ impl Target {
         };
         let out = read(Box::new(child.stdout.take().expect("stdout is piped")));
         let err = read(Box::new(child.stderr.take().expect("stderr is piped")));
-        let mut aborted = false;
-        let status = loop {
-            if let Some(st) = child.try_wait()? {
-                break st;
-            }
-            if !aborted && stop() {
-                abort();
-                aborted = true;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        };
+        let (status, aborted) = wait(&mut child)?;
         if let Some(w) = writer {
             let _ = w.join();
         }

@@ -430,20 +430,24 @@ impl<'a> Runner<'a> {
                 let progress = scope.is_some().then(|| self.ui.progress(&step.title));
                 // A long step stops at once when the user asks: its scope is stopped in
                 // the container (a short one just finishes).
-                let flag = self.interrupted.clone();
-                let stop = || scope.is_some() && flag.load(Ordering::Relaxed) != 0;
-                let abort = || {
-                    if let Some(s) = scope {
-                        let _ = step.target.output(&["systemctl", "stop", s.as_str()], None);
+                let out = match scope {
+                    None => step.target.output(&full, stdin.as_deref())?,
+                    Some(s) => {
+                        let flag = self.interrupted.clone();
+                        let stop = || flag.load(Ordering::Relaxed) != 0;
+                        let abort = || {
+                            let _ = step.target.output(&["systemctl", "stop", s.as_str()], None);
+                        };
+                        let (out, aborted) =
+                            step.target
+                                .output_unless(&full, stdin.as_deref(), &stop, &abort)?;
+                        if aborted {
+                            self.check_interrupted(&format!("during: {}", step.title))?;
+                        }
+                        out
                     }
                 };
-                let (out, aborted) =
-                    step.target
-                        .output_unless(&full, stdin.as_deref(), &stop, &abort)?;
                 drop(progress);
-                if aborted {
-                    self.check_interrupted(&format!("during: {}", step.title))?;
-                }
                 step.target.check(&full, out)?;
             }
             Action::Server {

@@ -44,7 +44,6 @@ impl Ui {
         let start = Instant::now();
         if !self.progress {
             return Progress {
-                start,
                 stop: None,
                 thread: None,
             };
@@ -72,7 +71,6 @@ impl Ui {
             let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
         });
         Progress {
-            start,
             stop: Some(stop),
             thread: Some(thread),
         }
@@ -80,15 +78,8 @@ impl Ui {
 }
 
 pub struct Progress {
-    start: Instant,
     stop: Option<Arc<AtomicBool>>,
     thread: Option<JoinHandle<()>>,
-}
-
-impl Progress {
-    pub fn elapsed(&self) -> Duration {
-        self.start.elapsed()
-    }
 }
 
 impl Drop for Progress {
