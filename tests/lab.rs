@@ -90,6 +90,24 @@ impl Lab {
         cmd
     }
 
+    /// `git osa ARGS` in the background, its output collected.
+    fn start(&self, dir: &Path, args: &[&str]) -> Running {
+        let mut cmd = self.git_osa(dir);
+        cmd.args(args);
+        Running::spawn(cmd)
+    }
+
+    /// Waits until the install step's pip runs in its scope in `container`.
+    fn wait_for_pip(&self, run: &mut Running, container: &str) {
+        run.wait_for(
+            "git-osa: install the checkout into the venv",
+            Duration::from_secs(120),
+        );
+        self.wait("pip running in its scope", Duration::from_secs(10), || {
+            self.unit_state(container, "git-osa-step-keystone.scope") == "active"
+        });
+    }
+
     fn run(&self, dir: &Path, args: &[&str]) -> Output {
         self.git_osa(dir)
             .args(args)
@@ -500,11 +518,7 @@ fn the_cycle_swaps_the_checkout_in_runs_it_and_restores_production_exactly() {
     );
 
     // The first run, without a terminal.
-    let mut run = Running::spawn({
-        let mut c = lab.git_osa(&repo);
-        c.args(["--container", target]);
-        c
-    });
+    let mut run = lab.start(&repo, &["--container", target]);
     run.wait_for(PINNED, Duration::from_secs(240));
     let first = {
         let t = run.started.elapsed();
@@ -602,11 +616,7 @@ fn the_cycle_swaps_the_checkout_in_runs_it_and_restores_production_exactly() {
 
     // A one-line edit: only that file travels; pip and db sync are skipped.
     edit(&repo, "git-osa-dev-2");
-    let mut run = Running::spawn({
-        let mut c = lab.git_osa(&repo);
-        c.args(["--container", target]);
-        c
-    });
+    let mut run = lab.start(&repo, &["--container", target]);
     run.wait_for(PINNED, Duration::from_secs(120));
     let second = run.started.elapsed();
     let out = run.output();
@@ -692,11 +702,7 @@ fn a_requirement_only_the_public_index_has_needs_the_flag() {
     assert!(e.contains("--allow-public-index URL"), "{e}");
     assert!(e.contains("git osa restore"), "{e}");
 
-    let mut run = Running::spawn({
-        let mut c = lab.git_osa(&repo);
-        c.args(["--container", OLD, "--allow-public-index", &index]);
-        c
-    });
+    let mut run = lab.start(&repo, &["--container", OLD, "--allow-public-index", &index]);
     run.wait_for(PINNED, Duration::from_secs(240));
     assert!(
         lab.pip_freeze(OLD)
@@ -718,18 +724,8 @@ fn restore_finishes_the_job_after_git_osa_was_killed_during_the_install() {
     let repo = dir.path().join("keystone");
     let freeze_before = lab.pip_freeze(NEW);
     let original = lab.direct_v3(NEW);
-    let mut run = Running::spawn({
-        let mut c = lab.git_osa(&repo);
-        c.args(["--container", NEW]);
-        c
-    });
-    run.wait_for(
-        "git-osa: install the checkout into the venv",
-        Duration::from_secs(120),
-    );
-    lab.wait("pip running in its scope", Duration::from_secs(10), || {
-        lab.unit_state(NEW, "git-osa-step-keystone.scope") == "active"
-    });
+    let mut run = lab.start(&repo, &["--container", NEW]);
+    lab.wait_for_pip(&mut run, NEW);
     run.signal(libc::SIGKILL);
     run.finish(Duration::from_secs(10));
     // pip may outlive the killed git-osa (until it next writes to the closed pipe):
@@ -881,11 +877,7 @@ fn restore_on_exit_puts_production_back_when_the_run_ends() {
     let dir = lab.checkout("git-osa-once");
     let repo = dir.path().join("keystone");
     let freeze_before = lab.pip_freeze(OLD);
-    let mut run = Running::spawn({
-        let mut c = lab.git_osa(&repo);
-        c.args(["--container", OLD, "--restore-on-exit"]);
-        c
-    });
+    let mut run = lab.start(&repo, &["--container", OLD, "--restore-on-exit"]);
     run.wait_for(PINNED, Duration::from_secs(240));
     assert!(lab.direct_v3(OLD).contains("git-osa-once"));
     run.signal(libc::SIGINT);
@@ -921,11 +913,7 @@ fn a_rerun_after_git_osa_was_killed_stops_the_orphans_and_carries_on() {
     let lab = Lab::get();
     let dir = lab.checkout("git-osa-rerun");
     let repo = dir.path().join("keystone");
-    let mut run = Running::spawn({
-        let mut c = lab.git_osa(&repo);
-        c.args(["--container", NEW]);
-        c
-    });
+    let mut run = lab.start(&repo, &["--container", NEW]);
     run.wait_for(PINNED, Duration::from_secs(240));
     run.signal(libc::SIGKILL);
     run.finish(Duration::from_secs(10));
@@ -936,11 +924,7 @@ fn a_rerun_after_git_osa_was_killed_stops_the_orphans_and_carries_on() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("process  running: keystone-wsgi-public"));
 
     edit(&repo, "git-osa-rerun-2");
-    let mut again = Running::spawn({
-        let mut c = lab.git_osa(&repo);
-        c.args(["--container", NEW]);
-        c
-    });
+    let mut again = lab.start(&repo, &["--container", NEW]);
     again.wait_for(PINNED, Duration::from_secs(240));
     let out = again.output();
     assert!(
@@ -970,18 +954,8 @@ fn ctrl_c_during_the_install_stops_pip_at_once_and_says_how_to_go_on() {
     let dir = lab.checkout("git-osa-ctrl-c");
     let repo = dir.path().join("keystone");
     let freeze_before = lab.pip_freeze(OLD);
-    let mut run = Running::spawn({
-        let mut c = lab.git_osa(&repo);
-        c.args(["--container", OLD]);
-        c
-    });
-    run.wait_for(
-        "git-osa: install the checkout into the venv",
-        Duration::from_secs(120),
-    );
-    lab.wait("pip running in its scope", Duration::from_secs(10), || {
-        lab.unit_state(OLD, "git-osa-step-keystone.scope") == "active"
-    });
+    let mut run = lab.start(&repo, &["--container", OLD]);
+    lab.wait_for_pip(&mut run, OLD);
     run.signal(libc::SIGINT);
     assert_eq!(run.finish(Duration::from_secs(20)), 130, "{}", run.output());
     let out = run.output();
