@@ -105,7 +105,7 @@ pub fn run(
     runner: &mut Runner,
     target: &Target,
     units: &[DevUnit],
-    pin: Option<Pin>,
+    pins: Vec<Pin>,
 ) -> Result<Outcome> {
     let ui = runner.ui;
     let scopes: Vec<String> = units.iter().map(|u| u.scope.clone()).collect();
@@ -154,7 +154,7 @@ pub fn run(
         children.push((u.unit.clone(), child));
     }
 
-    let mut pin = pin;
+    let mut pins = pins;
     let mut pinned: Vec<Disabled> = Vec::new();
     let mut stop_at: Option<Instant> = None;
     let mut got_signal: Option<i32> = None;
@@ -201,35 +201,40 @@ pub fn run(
             break;
         }
         if stop_at.is_none()
-            && let Some(p) = &pin
+            && !pins.is_empty()
             && last_pin_check.elapsed() >= Duration::from_millis(250)
         {
             last_pin_check = Instant::now();
-            let servers = match runner.haproxy.servers() {
-                Ok(s) => s,
+            match runner.haproxy.servers() {
+                Ok(servers) => {
+                    let (ready, waiting): (Vec<Pin>, Vec<Pin>) = pins.into_iter().partition(|p| {
+                        servers
+                            .iter()
+                            .any(|s| s.backend == p.backend && s.name == p.target && s.is_healthy())
+                    });
+                    pins = waiting;
+                    for p in ready {
+                        match pin_traffic(runner, target, &p, &mut pinned) {
+                            Ok(()) => ui.step(format!(
+                                "HAProxy: {} is UP with the dev code; all of {} now goes to it ({} disabled)",
+                                p.target,
+                                p.backend,
+                                p.others.join(", ")
+                            )),
+                            Err(e) => ui.warn(format!(
+                                "HAProxy: {e}; traffic of {} is not pinned to {}",
+                                p.backend, p.target
+                            )),
+                        }
+                    }
+                }
                 Err(e) => {
                     ui.warn(format!(
                         "HAProxy: {e}; traffic is not pinned to {}",
-                        p.target
+                        target.name
                     ));
-                    pin = None;
-                    continue;
+                    pins.clear();
                 }
-            };
-            if servers
-                .iter()
-                .any(|s| s.backend == p.backend && s.name == p.target && s.is_healthy())
-            {
-                match pin_traffic(runner, target, p, &mut pinned) {
-                    Ok(()) => ui.step(format!(
-                        "HAProxy: {} is UP with the dev code; all of {} now goes to it ({} disabled)",
-                        p.target,
-                        p.backend,
-                        p.others.join(", ")
-                    )),
-                    Err(e) => ui.warn(format!("HAProxy: {e}; traffic is not pinned to {}", p.target)),
-                }
-                pin = None;
             }
         }
         std::thread::sleep(Duration::from_millis(50));

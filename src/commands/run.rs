@@ -71,7 +71,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
                 crate::lxc::shell_words(&u.argv)
             );
         }
-        if let Some(p) = &built.pin {
+        for p in &built.pins {
             println!(
                 "    once {} is healthy in HAProxy: set it ready, put {} in maintenance (undone when the run ends)",
                 p.target,
@@ -125,7 +125,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
             .warn("the database schema was upgraded: `git osa restore` does not undo that");
     }
 
-    let outcome = devrun::run(&mut runner, &target, &built.dev_units, built.pin.clone())?;
+    let outcome = devrun::run(&mut runner, &target, &built.dev_units, built.pins.clone())?;
     if args.restore_on_exit {
         restore::restore_target(ctx, &target, &paths, runner.session, &facts.probe)?;
     } else {
@@ -318,7 +318,7 @@ fn find_venv(target: &Target, service: &Service, p: &Probe) -> Result<String> {
 pub struct Built {
     pub steps: Vec<Step>,
     pub dev_units: Vec<DevUnit>,
-    pub pin: Option<Pin>,
+    pub pins: Vec<Pin>,
     pub install_step: Option<Step>,
     pub db_synced: bool,
     pbr_version: Option<String>,
@@ -405,8 +405,8 @@ fn build(
     } else {
         Vec::new()
     };
-    let mine = status::servers_of(&servers, placement);
-    let mut pin = None;
+    let mine = status::servers_of(&servers, &placement.host, units);
+    let mut pins = Vec::new();
     for s in &mine {
         // The others: those taking traffic now, and those this session put in maintenance
         // (a killed git-osa left them so), which the end of this run gives back.
@@ -443,7 +443,7 @@ fn build(
             .skip_if(already.then(|| "already drained by this session".into()))
             .before(Record::Disable(d)),
         );
-        pin = Some(Pin {
+        pins.push(Pin {
             backend: s.backend.clone(),
             target: s.name.clone(),
             others,
@@ -477,7 +477,7 @@ fn build(
         ))
         .after(Record::Mark("production stopped")),
     );
-    if let Some(p) = &pin {
+    for p in &pins {
         steps.push(
             Step::new(
                 format!(
@@ -571,7 +571,7 @@ fn build(
     let mut built = Built {
         steps: Vec::new(),
         dev_units: Vec::new(),
-        pin,
+        pins,
         install_step: None,
         db_synced: false,
         pbr_version,

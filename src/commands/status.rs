@@ -3,10 +3,12 @@
 
 use std::fmt::Write as _;
 
+use crate::catalog::Unit;
 use crate::cli::StatusArgs;
 use crate::context::{Context, Placement, Source};
 use crate::error::{Error, Result};
 use crate::haproxy::Server;
+use crate::inventory::Host;
 use crate::lxc::LxcState;
 use crate::probe::{self, Probe};
 use crate::state::{self, Paths, Session};
@@ -57,7 +59,7 @@ pub fn gather(
         } else {
             (None, None)
         };
-        let servers = servers_of(&servers, p);
+        let servers = servers_of(&servers, &p.host, &p.units);
         out.push(TargetStatus {
             placement: p.clone(),
             lxc,
@@ -69,19 +71,25 @@ pub fn gather(
     Ok(out)
 }
 
-/// The HAProxy servers that stand for this host: named after it (OSA's naming) in the
-/// backends of its units.
-pub fn servers_of(all: &[Server], p: &Placement) -> Vec<Server> {
-    let backends: Vec<String> = p
-        .units
+/// The HAProxy servers that stand for `host` in the backends of `units`: named after it
+/// (OSA names servers after inventory hosts) or at its address.
+pub fn servers_of(all: &[Server], host: &Host, units: &[Unit]) -> Vec<Server> {
+    let backends: Vec<String> = units
         .iter()
         .filter_map(crate::catalog::Service::backend)
         .collect();
+    let at_host = |s: &Server| {
+        let addr = s
+            .addr
+            .as_deref()
+            .and_then(|a| a.rsplit_once(':'))
+            .map(|(ip, _)| ip);
+        s.name == host.inventory_name
+            || s.name == host.container_name
+            || (addr.is_some() && addr == host.address.as_deref())
+    };
     all.iter()
-        .filter(|s| {
-            (s.name == p.host.inventory_name || s.name == p.host.container_name)
-                && (backends.is_empty() || backends.contains(&s.backend))
-        })
+        .filter(|s| backends.contains(&s.backend) && at_host(s))
         .cloned()
         .collect()
 }
@@ -243,5 +251,73 @@ fn render(out: &mut String, st: &TargetStatus, problems: &mut Vec<String>) {
                 }
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    fn server(backend: &str, name: &str, addr: &str) -> Server {
+        Server {
+            backend: backend.into(),
+            name: name.into(),
+            status: "UP".into(),
+            addr: Some(addr.into()),
+        }
+    }
+
+    #[test]
+    fn servers_are_those_of_the_chosen_units_backends_by_name_or_address() {
+        let heat = Catalog::builtin().by_name("heat").unwrap().clone();
+        let host = Host {
+            inventory_name: "aio1_heat_api_container-36e270c9".into(),
+            container_name: "aio1_heat_api_container-36e270c9".into(),
+            physical_host: None,
+            address: Some("172.29.238.60".into()),
+            metal: false,
+        };
+        let all = vec![
+            server(
+                "heat_api-back",
+                "aio1_heat_api_container-36e270c9",
+                "172.29.238.60:8004",
+            ),
+            server("heat_api_cfn-back", "renamed-by-hand", "172.29.238.60:8000"),
+            server(
+                "heat_api-back",
+                "aio1_heat_api_container-99999999",
+                "172.29.238.61:8004",
+            ),
+            server(
+                "keystone_service-back",
+                "aio1_heat_api_container-36e270c9",
+                "172.29.238.60:5000",
+            ),
+        ];
+        let names = |units: &[Unit]| -> Vec<String> {
+            servers_of(&all, &host, units)
+                .into_iter()
+                .map(|s| format!("{}/{}", s.backend, s.name))
+                .collect()
+        };
+        assert_eq!(
+            names(&heat.units),
+            [
+                "heat_api-back/aio1_heat_api_container-36e270c9",
+                "heat_api_cfn-back/renamed-by-hand"
+            ]
+        );
+        let engine: Vec<Unit> = heat
+            .units
+            .iter()
+            .filter(|u| u.name == "heat-engine")
+            .cloned()
+            .collect();
+        assert!(
+            names(&engine).is_empty(),
+            "heat-engine is not balanced: nothing to drain"
+        );
     }
 }
