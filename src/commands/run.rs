@@ -95,8 +95,15 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
             ..Session::default()
         }),
     );
-    if facts.session.is_none() {
-        runner.save(&target)?;
+    match &facts.session {
+        None => runner.save(&target)?,
+        Some(s) if who(&s.started_by) != who(&lock::whoami()) => ctx.ui.warn(format!(
+            "{} is in a dev session {} started {}: this run replaces its code",
+            target.name,
+            s.started_by,
+            state::age(s.started_at)
+        )),
+        Some(_) => {}
     }
     for step in &built.steps {
         let result = runner.run(step);
@@ -145,6 +152,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
             .hint("its output is above; fix and run `git osa` again"));
         }
     })
+}
+
+/// `user@host` of a `user@host (pid N)`.
+fn who(started_by: &str) -> &str {
+    started_by.split(" (").next().unwrap_or(started_by)
 }
 
 /// A failed step leaves the container in dev mode; say so and how to get out.
