@@ -266,29 +266,26 @@ pub fn run(
     })
 }
 
-/// The target takes traffic, the others none. Each change is recorded before it is made.
+/// The target takes traffic, the others none; their maintenance is recorded before it is made.
 fn pin_traffic(
     runner: &mut Runner,
     target: &Target,
     p: &Pin,
     pinned: &mut Vec<Disabled>,
 ) -> Result<()> {
+    let server = |name: &str| Disabled {
+        backend: p.backend.clone(),
+        server: name.to_string(),
+    };
+    // One record, written before the others are touched: the target takes traffic, the
+    // others are (about to be) in maintenance.
+    let mut records = vec![Record::Enable(server(&p.target))];
+    records.extend(p.others.iter().map(|o| Record::Disable(server(o))));
     runner.haproxy.set(&p.backend, &p.target, Change::Ready)?;
-    runner.record(
-        target,
-        &[Record::Enable(Disabled {
-            backend: p.backend.clone(),
-            server: p.target.clone(),
-        })],
-    )?;
+    runner.record(target, &records)?;
     for other in &p.others {
-        let d = Disabled {
-            backend: p.backend.clone(),
-            server: other.clone(),
-        };
-        runner.record(target, &[Record::Disable(d.clone())])?;
         runner.haproxy.set(&p.backend, other, Change::Maint)?;
-        pinned.push(d);
+        pinned.push(server(other));
     }
     Ok(())
 }
