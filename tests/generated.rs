@@ -131,3 +131,68 @@ fn fish_completes_git_osa_subcommands_and_options() {
         );
     }
 }
+
+#[test]
+fn zsh_completes_git_osa_subcommands_and_options() {
+    // An interactive zsh in a zpty, with compinit and our _git-osa on fpath (an installed
+    // copy is kept out): type, press Tab, read the line back. Nothing is ever executed
+    // (writes have no newline). Without our file, neither line completes.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/_git-osa"),
+        dir.path().join("_git-osa"),
+    )
+    .unwrap();
+    let script = r#"
+        zmodload zsh/zpty
+        zpty z 'zsh -f -i'
+        zpty -w z "PS1='>'; fpath=($1 \${fpath:#/usr/local/share/zsh/site-functions}); autoload -Uz compinit; compinit -u -D"
+        out=""
+        for line in 'git osa --allow-p' 'git osa restore --a'; do
+          zpty -w -n z "$line"$'\t'
+          sleep 2
+          while zpty -rt z chunk 2>/dev/null; do out+=$chunk; done
+          zpty -w -n z $'\C-u'
+        done
+        zpty -d z
+        print -r -- "$out"
+    "#;
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_git-osa")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("zsh")
+        .args(["-f", "-c", script, "zsh"])
+        .arg(dir.path())
+        .env("PATH", path)
+        .output()
+        .expect("zsh is installed (apt-get install zsh)");
+    let text = strip_ansi(&String::from_utf8_lossy(&out.stdout));
+    assert!(text.contains("git osa --allow-public-index="), "{text}");
+    assert!(text.contains("git osa restore --all"), "{text}");
+}
+
+/// The text of terminal output, without its escape sequences.
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\x1b' => {
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    for c in chars.by_ref() {
+                        if c.is_ascii_alphabetic() {
+                            break;
+                        }
+                    }
+                }
+            }
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
