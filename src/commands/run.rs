@@ -3,6 +3,7 @@
 //! Reads first (one probe per container), then builds the whole cycle as a list of
 //! [`Step`] values, which `--dry-run` prints and a real run executes.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use crate::catalog::{Runs, Service, Unit};
@@ -241,6 +242,8 @@ pub struct Facts {
     pub manifest: sync::Manifest,
     pub constraints: Option<Vec<u8>>,
     pub dropin_dir_exists: bool,
+    /// The migration files of the code production runs (first db sync of a session only).
+    pub production_migrations: Option<BTreeMap<String, Vec<u8>>>,
 }
 
 fn read_target(target: &Target, service: &Service, units: &[Unit], paths: &Paths) -> Result<Facts> {
@@ -250,10 +253,10 @@ fn read_target(target: &Target, service: &Service, units: &[Unit], paths: &Paths
     unit_names.push(keep_scope(&service.name));
     let venv_glob = format!("/openstack/venvs/{}-*", service.venv_name());
     let dropin_dir = dropin_dir(service);
-    let globs = match &dropin_dir {
-        Some(d) => format!("{venv_glob} {d}"),
-        None => venv_glob,
-    };
+    let mut globs = format!("{venv_glob} {venv_glob}/lib/python3*/site-packages");
+    if let Some(d) = &dropin_dir {
+        globs = format!("{globs} {d}");
+    }
     let p = probe::probe(
         target,
         &unit_names,
@@ -279,7 +282,18 @@ fn read_target(target: &Target, service: &Service, units: &[Unit], paths: &Paths
         .map(sync::decode_manifest)
         .unwrap_or_default();
     let c = probe::probe(target, &[], &[format!("{venv}/constraints.txt")], "")?;
+    let site = p
+        .paths
+        .iter()
+        .find(|x| x.starts_with(&format!("{venv}/lib/python3")) && x.ends_with("/site-packages"));
+    let production_migrations = match (site, &session) {
+        (Some(site), None) if !service.migrations.is_empty() => {
+            Some(production_migrations(target, site, &service.migrations)?)
+        }
+        _ => None,
+    };
     Ok(Facts {
+        production_migrations,
         dropin_dir_exists: dropin_dir
             .as_ref()
             .is_some_and(|d| p.paths.iter().any(|x| x == d)),
@@ -291,6 +305,48 @@ fn read_target(target: &Target, service: &Service, units: &[Unit], paths: &Paths
         venv,
         manifest,
     })
+}
+
+/// The `.py` files under the migration folders of the installed (production) code.
+fn production_migrations(
+    target: &Target,
+    site: &str,
+    dirs: &[String],
+) -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut argv = vec![
+        "sh".to_string(),
+        "-c".into(),
+        r#"cd "$1" && shift && for d; do [ -d "$d" ] && printf '%s\0' "$d"; done | xargs -0r tar -cf -"#
+            .into(),
+        "git-osa-migrations".into(),
+        site.to_string(),
+    ];
+    argv.extend(dirs.iter().map(|d| d.trim_end_matches('/').to_string()));
+    let out = target.run(&argv, None)?;
+    let mut files = BTreeMap::new();
+    let mut archive = tar::Archive::new(out.stdout.as_slice());
+    for entry in archive.entries().map_err(anyhow::Error::from)? {
+        let mut entry = entry.map_err(anyhow::Error::from)?;
+        let path = entry
+            .path()
+            .map_err(anyhow::Error::from)?
+            .to_string_lossy()
+            .into_owned();
+        if entry.header().entry_type().is_file() && path.ends_with(".py") {
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data)?;
+            files.insert(path.trim_start_matches("./").to_string(), data);
+        }
+    }
+    Ok(files)
+}
+
+/// The checkout's migrations are exactly production's: its schema is already at their head.
+fn same_migrations(
+    production: &BTreeMap<String, Vec<u8>>,
+    checkout: &BTreeMap<String, Vec<u8>>,
+) -> bool {
+    !production.is_empty() && production == checkout
 }
 
 fn dropin_dir(service: &Service) -> Option<String> {
@@ -660,6 +716,36 @@ fn build(
     let migrations_hash = sync::fingerprint(&migrations);
     let unchanged = session.migrations_hash.as_deref() == Some(migrations_hash.as_str())
         && !service.migrations.is_empty();
+    let as_production = facts.production_migrations.as_ref().is_some_and(|prod| {
+        let mine: BTreeMap<String, Vec<u8>> = tree
+            .files
+            .keys()
+            .filter(|p| p.ends_with(".py"))
+            .filter(|p| {
+                service
+                    .migrations
+                    .iter()
+                    .any(|m| p.starts_with(m.trim_end_matches('/')))
+            })
+            .filter_map(|p| {
+                Some((
+                    p.clone(),
+                    std::fs::read(project.checkout.root.join(p)).ok()?,
+                ))
+            })
+            .collect();
+        same_migrations(prod, &mine)
+    });
+    let skip_sync = if unchanged {
+        Some("no migration changed since the last db sync".to_string())
+    } else if as_production {
+        Some(
+            "the checkout's migrations are production's: the schema is already at their head"
+                .into(),
+        )
+    } else {
+        None
+    };
     for (i, cmd) in service.db_sync.iter().enumerate() {
         let mut argv = cmd.clone();
         if !argv[0].starts_with('/') {
@@ -672,7 +758,7 @@ fn build(
                 .as_user(user.clone())
                 .in_scope(step_scope(&service.name)),
         )
-        .skip_if(unchanged.then(|| "no migration changed since the last db sync".into()));
+        .skip_if(skip_sync.clone());
         if i + 1 == service.db_sync.len() {
             step = step
                 .after(Record::MigrationsHash(migrations_hash.clone()))
@@ -680,7 +766,7 @@ fn build(
         }
         steps.push(step);
     }
-    built.db_synced = !service.db_sync.is_empty() && !unchanged;
+    built.db_synced = !service.db_sync.is_empty() && skip_sync.is_none();
 
     // Runtime folders systemd would have made for the units.
     let mut dirs = Vec::new();
@@ -878,6 +964,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("nova-api is not a unit of this service in aio1-heat-api-container-36e270c9: heat-api, heat-api-cfn, heat-engine"), "{err}");
+    }
+
+    #[test]
+    fn migrations_match_only_when_every_file_is_the_same() {
+        let m = |files: &[(&str, &str)]| -> BTreeMap<String, Vec<u8>> {
+            files
+                .iter()
+                .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+                .collect()
+        };
+        let prod = m(&[
+            ("k/migrations/versions/a.py", "a"),
+            ("k/migrations/env.py", "e"),
+        ]);
+        assert!(same_migrations(&prod, &prod.clone()));
+        assert!(!same_migrations(
+            &prod,
+            &m(&[("k/migrations/versions/a.py", "a")])
+        ));
+        assert!(!same_migrations(
+            &prod,
+            &m(&[
+                ("k/migrations/versions/a.py", "a"),
+                ("k/migrations/env.py", "E")
+            ])
+        ));
+        assert!(
+            !same_migrations(&BTreeMap::new(), &BTreeMap::new()),
+            "nothing to compare proves nothing"
+        );
     }
 
     #[test]
