@@ -755,6 +755,26 @@ fn restore_finishes_the_job_after_git_osa_was_killed_during_the_install() {
     );
 }
 
+/// A test that fails mid-way must not leave its git-osa holding the container for the
+/// next test: ask it to stop, as a user would, then kill it.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        self.signal(libc::SIGINT);
+        let start = Instant::now();
+        while self.child.try_wait().ok().flatten().is_none() {
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 /// A pseudo-terminal for the prompt and Ctrl-C, as a user at a terminal has.
 struct Pty {
     master: std::fs::File,
@@ -946,6 +966,13 @@ fn a_rerun_after_git_osa_was_killed_stops_the_orphans_and_carries_on() {
     let out = again.output();
     assert!(
         out.contains("git-osa: stop what an interrupted git-osa left running"),
+        "{out}"
+    );
+    // No db sync ran in this session and the migrations are still production's.
+    assert!(
+        out.contains(
+            "db sync: keystone-manage db_sync: skipped (the checkout's migrations are production's"
+        ),
         "{out}"
     );
     lab.wait("the rerun's /v3", Duration::from_secs(30), || {

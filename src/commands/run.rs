@@ -242,7 +242,7 @@ pub struct Facts {
     pub manifest: sync::Manifest,
     pub constraints: Option<Vec<u8>>,
     pub dropin_dir_exists: bool,
-    /// The migration files of the code production runs (first db sync of a session only).
+    /// The migration files of the code production runs, until the session's first db sync.
     pub production_migrations: Option<BTreeMap<String, Vec<u8>>>,
 }
 
@@ -253,7 +253,10 @@ fn read_target(target: &Target, service: &Service, units: &[Unit], paths: &Paths
     unit_names.push(keep_scope(&service.name));
     let venv_glob = format!("/openstack/venvs/{}-*", service.venv_name());
     let dropin_dir = dropin_dir(service);
-    let mut globs = format!("{venv_glob} {venv_glob}/lib/python3*/site-packages");
+    let prod_glob = backup_path(&venv_glob);
+    let mut globs = format!(
+        "{venv_glob} {venv_glob}/lib/python3*/site-packages {prod_glob}/lib/python3*/site-packages"
+    );
     if let Some(d) = &dropin_dir {
         globs = format!("{globs} {d}");
     }
@@ -282,12 +285,20 @@ fn read_target(target: &Target, service: &Service, units: &[Unit], paths: &Paths
         .map(sync::decode_manifest)
         .unwrap_or_default();
     let c = probe::probe(target, &[], &[format!("{venv}/constraints.txt")], "")?;
-    let site = p
-        .paths
-        .iter()
-        .find(|x| x.starts_with(&format!("{venv}/lib/python3")) && x.ends_with("/site-packages"));
-    let production_migrations = match (site, &session) {
-        (Some(site), None) if !service.migrations.is_empty() => {
+    // Production's code: the kept copy once the session has one (the venv then holds the
+    // dev install), else the venv itself.
+    let site_of = |v: &str| {
+        p.paths
+            .iter()
+            .find(|x| x.starts_with(&format!("{v}/lib/python3")) && x.ends_with("/site-packages"))
+    };
+    let site = site_of(&backup_path(&venv)).or_else(|| site_of(&venv));
+    // Until this session ran a db sync, the schema is production's: compare with that.
+    let synced = session
+        .as_ref()
+        .is_some_and(|s| s.migrations_hash.is_some());
+    let production_migrations = match site {
+        Some(site) if !synced && !service.migrations.is_empty() => {
             Some(production_migrations(target, site, &service.migrations)?)
         }
         _ => None,
