@@ -56,6 +56,15 @@ impl Service {
         self.venv.as_deref().unwrap_or(&self.name)
     }
 
+    /// Whether a checkout path lies under one of the service's migration folders.
+    pub fn is_migration(&self, path: &str) -> bool {
+        self.migrations.iter().any(|m| {
+            let m = m.trim_end_matches('/');
+            path.strip_prefix(m)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+    }
+
     /// The HAProxy backend of a unit, in OSA's naming (`<service>-back`).
     pub fn backend(unit: &Unit) -> Option<String> {
         unit.haproxy.as_ref().map(|h| format!("{h}-back"))
@@ -298,6 +307,15 @@ mod tests {
         );
         let err = Catalog::parse("[[service]]\nname='x'\nbogus=1\n", "cfg.toml").unwrap_err();
         assert!(err.to_string().contains("unknown field `bogus`"), "{err}");
+    }
+
+    #[test]
+    fn migration_folders_match_whole_path_components() {
+        let ks = Catalog::builtin().by_name("keystone").unwrap().clone();
+        assert!(ks.is_migration("keystone/common/sql/migrations/env.py"));
+        assert!(ks.is_migration("keystone/common/sql/migrations/versions/2024.1/a.py"));
+        assert!(!ks.is_migration("keystone/common/sql/migrations_old/a.py"));
+        assert!(!ks.is_migration("keystone/common/sql/upgrades.py"));
     }
 
     #[test]

@@ -710,12 +710,7 @@ fn build(
     let migrations: Vec<Vec<u8>> = tree
         .files
         .iter()
-        .filter(|(p, _)| {
-            service
-                .migrations
-                .iter()
-                .any(|m| p.starts_with(m.trim_end_matches('/')))
-        })
+        .filter(|(p, _)| service.is_migration(p))
         .flat_map(|(p, m)| {
             [
                 p.as_bytes().to_vec(),
@@ -731,13 +726,7 @@ fn build(
         let mine: BTreeMap<String, Vec<u8>> = tree
             .files
             .keys()
-            .filter(|p| p.ends_with(".py"))
-            .filter(|p| {
-                service
-                    .migrations
-                    .iter()
-                    .any(|m| p.starts_with(m.trim_end_matches('/')))
-            })
+            .filter(|p| p.ends_with(".py") && service.is_migration(p))
             .filter_map(|p| {
                 Some((
                     p.clone(),
