@@ -106,14 +106,10 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         )),
         Some(_) => {}
     }
-    for step in &built.steps {
+    for (i, step) in built.steps.iter().enumerate() {
         let result = runner.run(step);
         let Err(err) = result else { continue };
-        if built
-            .install_step
-            .as_ref()
-            .is_some_and(|i| i.title == step.title)
-        {
+        if i == built.install_at {
             install_failed(
                 ctx,
                 &mut runner,
@@ -398,7 +394,8 @@ pub struct Built {
     pub steps: Vec<Step>,
     pub dev_units: Vec<DevUnit>,
     pub pins: Vec<Pin>,
-    pub install_step: Option<Step>,
+    /// Where the install is in `steps` (its failures get their own handling).
+    pub install_at: usize,
     pub db_synced: bool,
     pbr_version: Option<String>,
     src: String,
@@ -651,7 +648,7 @@ fn build(
         steps: Vec::new(),
         dev_units: Vec::new(),
         pins,
-        install_step: None,
+        install_at: 0,
         db_synced: false,
         pbr_version,
         src: paths.src(),
@@ -676,7 +673,7 @@ fn build(
         .before(Record::InstallHash(None))
         .after(Record::InstallHash(Some(install_hash)))
         .after(Record::Mark("installed"));
-    built.install_step = Some(install.clone());
+    built.install_at = steps.len();
     steps.push(install);
 
     // Logging to the terminal.
