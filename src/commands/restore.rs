@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use crate::cli::RestoreArgs;
 use crate::commands::{run, status};
 use crate::context::Context;
-use crate::devrun;
 use crate::error::Result;
 use crate::haproxy::Change;
 use crate::inventory::Inventory;
@@ -266,8 +265,6 @@ pub fn restore_target(
             ))
         })?;
     }
-    // Nothing of the dev run may survive the restore, whatever the record said.
-    devrun::stop_scopes(target, &[])?;
     ctx.ui
         .step(format!("{} runs production again", target.name));
     Ok(())
