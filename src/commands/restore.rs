@@ -12,7 +12,7 @@ use crate::inventory::Inventory;
 use crate::lock::Lock;
 use crate::lxc::{LxcState, Target};
 use crate::plan::{self, Action, Record, Runner, Step, Undone};
-use crate::probe::{self, Probe};
+use crate::probe;
 use crate::state::{self, Disabled, Paths, Session};
 
 /// Lists the sessions in a target, whatever their service.
@@ -60,18 +60,12 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
             continue;
         };
         let session = Session::parse(bytes)?;
-        let mut units: Vec<String> = session.stopped_units.clone();
-        units.extend(session.stopped_units.iter().map(|u| status::dev_scope(u)));
-        units.extend(session.dev_units.iter().cloned());
-        units.push(run::step_scope(&session.service));
-        units.push(run::keep_scope(&session.service));
-        let p = probe::probe(&target, &units, &[], "")?;
         if args.dry_run {
-            let steps = steps(ctx, &target, &paths, &session, &p)?;
+            let steps = steps(ctx, &target, &paths, &session)?;
             println!("{} ({}):", target.name, service);
             print!("{}", plan::print(&steps, &ctx.haproxy));
         } else {
-            restore_target(ctx, &target, &paths, session, &p)?;
+            restore_target(ctx, &target, &paths, session)?;
         }
         restored += 1;
     }
@@ -110,13 +104,7 @@ fn every_container(ctx: &Context) -> Result<Vec<Target>> {
 }
 
 /// The restore, as steps: each one undoes one kind of change and says so in the record.
-fn steps(
-    ctx: &Context,
-    target: &Target,
-    paths: &Paths,
-    s: &Session,
-    p: &Probe,
-) -> Result<Vec<Step>> {
+fn steps(ctx: &Context, target: &Target, paths: &Paths, s: &Session) -> Result<Vec<Step>> {
     let mut steps = Vec::new();
     let mut scopes: Vec<String> = s.dev_units.clone();
     scopes.extend(s.stopped_units.iter().map(|u| status::dev_scope(u)));
@@ -126,6 +114,8 @@ fn steps(
     scopes.push(run::keep_scope(&s.service));
     scopes.sort();
     scopes.dedup();
+    // Read now, not earlier: what runs is what matters (restore-on-exit comes after a run).
+    let p = probe::probe(target, &scopes, &[], "")?;
     let running: Vec<String> = scopes
         .into_iter()
         .filter(|u| p.unit(u).is_some_and(|i| i.active()))
@@ -249,9 +239,8 @@ pub fn restore_target(
     target: &Target,
     paths: &Paths,
     session: Session,
-    p: &Probe,
 ) -> Result<()> {
-    let steps = steps(ctx, target, paths, &session, p)?;
+    let steps = steps(ctx, target, paths, &session)?;
     let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, paths.clone(), session);
     let last = steps.len() - 1;
     for (i, step) in steps.iter().enumerate() {

@@ -131,7 +131,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
 
     let outcome = devrun::run(&mut runner, &target, &built.dev_units, built.pins.clone())?;
     if args.restore_on_exit {
-        restore::restore_target(ctx, &target, &paths, runner.session, &facts.probe)?;
+        restore::restore_target(ctx, &target, &paths, runner.session)?;
     } else {
         ctx.ui.step(format!(
             "{} stays in dev mode (production units stopped, dev code installed): `git osa restore` puts production back",
