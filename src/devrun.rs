@@ -83,6 +83,13 @@ pub fn dev_argv(info: &UnitInfo, scope: &str) -> Vec<String> {
 
 /// Stops the scopes that are still active; nothing of the dev run is left afterwards.
 pub fn stop_scopes(target: &Target, scopes: &[String]) -> Result<()> {
+    target.run(&stop_scopes_argv(scopes), None)?;
+    Ok(())
+}
+
+/// Stops those of `scopes` that are active. A scope that ends on its own meanwhile (a
+/// pip dying on its closed pipe) is not an error: it is what stopping it wanted.
+pub fn stop_scopes_argv(scopes: &[String]) -> Vec<String> {
     let mut argv = vec![
         "sh".to_string(),
         "-c".into(),
@@ -91,8 +98,7 @@ pub fn stop_scopes(target: &Target, scopes: &[String]) -> Result<()> {
         "git-osa-stop".into(),
     ];
     argv.extend(scopes.iter().cloned());
-    target.run(&argv, None)?;
-    Ok(())
+    argv
 }
 
 pub struct Outcome {

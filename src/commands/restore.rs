@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::cli::RestoreArgs;
 use crate::commands::{run, status};
 use crate::context::Context;
+use crate::devrun;
 use crate::error::Result;
 use crate::haproxy::Change;
 use crate::inventory::Inventory;
@@ -120,13 +121,11 @@ fn steps(ctx: &Context, target: &Target, paths: &Paths, s: &Session) -> Result<V
         .into_iter()
         .filter(|u| p.unit(u).is_some_and(|i| i.active()))
         .collect();
-    let mut stop = vec!["systemctl".to_string(), "stop".into()];
-    stop.extend(running.iter().cloned());
     steps.push(
         Step::new(
             "stop the dev process and anything git-osa left running",
             target,
-            Action::argv(stop),
+            Action::argv(devrun::stop_scopes_argv(&running)),
         )
         .skip_if(running.is_empty().then(|| "not running".into()))
         .after(Record::Undone(Undone::DevProcess)),

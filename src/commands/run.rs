@@ -438,12 +438,10 @@ fn build(
     leftovers.extend([step_scope(&service.name), keep_scope(&service.name)]);
     leftovers.retain(|u| facts.probe.unit(u).is_some_and(|i| i.active()));
     if !leftovers.is_empty() {
-        let mut argv = vec!["systemctl".to_string(), "stop".into()];
-        argv.extend(leftovers);
         steps.push(Step::new(
             "stop what an interrupted git-osa left running",
             target,
-            Action::argv(argv),
+            Action::argv(devrun::stop_scopes_argv(&leftovers)),
         ));
     }
 
