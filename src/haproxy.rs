@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use crate::catalog::{Service, Unit};
 use crate::error::Result;
+use crate::inventory::Host;
+use crate::state::ServerRef;
 
 #[derive(Debug, Clone)]
 pub struct Haproxy {
@@ -43,6 +46,36 @@ impl Server {
     pub fn is_healthy(&self) -> bool {
         self.is_up() || self.status == "DRAIN"
     }
+
+    pub fn reference(&self) -> ServerRef {
+        ServerRef {
+            backend: self.backend.clone(),
+            server: self.name.clone(),
+        }
+    }
+}
+
+/// The HAProxy servers that stand for `host` in the backends of `units`: named after it
+/// (OSA names servers after inventory hosts, some deployments after containers) or at
+/// its address. The one matcher status, run and restore use.
+pub fn servers_of(all: &[Server], host: &Host, units: &[Unit]) -> Vec<Server> {
+    let backends: Vec<String> = units.iter().filter_map(Service::backend).collect();
+    all.iter()
+        .filter(|s| backends.contains(&s.backend) && stands_for(s, host))
+        .cloned()
+        .collect()
+}
+
+/// `server` is `host`'s, whatever its backend.
+pub fn stands_for(server: &Server, host: &Host) -> bool {
+    let addr = server
+        .addr
+        .as_deref()
+        .and_then(|a| a.rsplit_once(':'))
+        .map(|(ip, _)| ip);
+    server.name == host.inventory_name
+        || server.name == host.container_name
+        || (addr.is_some() && addr == host.address.as_deref())
 }
 
 impl Haproxy {
@@ -196,6 +229,71 @@ keystone_service-back,BACKEND,0,0,0,1,,3,0,0,0,0,,0,0,0,0,UP,1,\n";
     #[test]
     fn rejects_answers_that_are_not_stat_csv() {
         assert!(parse_stat("Unknown command.\n").is_err());
+    }
+
+    fn server(backend: &str, name: &str, addr: &str) -> Server {
+        Server {
+            backend: backend.into(),
+            name: name.into(),
+            status: "UP".into(),
+            addr: Some(addr.into()),
+        }
+    }
+
+    #[test]
+    fn servers_are_those_of_the_chosen_units_backends_by_name_or_address() {
+        let heat = crate::catalog::Catalog::builtin()
+            .by_name("heat")
+            .unwrap()
+            .clone();
+        let host = Host {
+            inventory_name: "aio1_heat_api_container-36e270c9".into(),
+            container_name: "aio1_heat_api_container-36e270c9".into(),
+            physical_host: None,
+            address: Some("172.29.238.60".into()),
+            metal: false,
+        };
+        let all = vec![
+            server(
+                "heat_api-back",
+                "aio1_heat_api_container-36e270c9",
+                "172.29.238.60:8004",
+            ),
+            server("heat_api_cfn-back", "renamed-by-hand", "172.29.238.60:8000"),
+            server(
+                "heat_api-back",
+                "aio1_heat_api_container-99999999",
+                "172.29.238.61:8004",
+            ),
+            server(
+                "keystone_service-back",
+                "aio1_heat_api_container-36e270c9",
+                "172.29.238.60:5000",
+            ),
+        ];
+        let names = |units: &[Unit]| -> Vec<String> {
+            servers_of(&all, &host, units)
+                .into_iter()
+                .map(|s| format!("{}/{}", s.backend, s.name))
+                .collect()
+        };
+        assert_eq!(
+            names(&heat.units),
+            [
+                "heat_api-back/aio1_heat_api_container-36e270c9",
+                "heat_api_cfn-back/renamed-by-hand"
+            ]
+        );
+        let engine: Vec<Unit> = heat
+            .units
+            .iter()
+            .filter(|u| u.name == "heat-engine")
+            .cloned()
+            .collect();
+        assert!(
+            names(&engine).is_empty(),
+            "heat-engine is not balanced: nothing to drain"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::haproxy::Haproxy;
 use crate::lxc::Target;
-use crate::state::Disabled;
+use crate::state::ServerRef;
 use crate::ui::Ui;
 
 pub const TIMEOUT: Duration = Duration::from_secs(180);
@@ -19,7 +19,7 @@ pub fn wait(
     target: &Target,
     haproxy: &Haproxy,
     units: &[String],
-    servers: &[Disabled],
+    servers: &[ServerRef],
 ) -> Result<bool> {
     let _p = ui.progress("waiting for production to be healthy");
     let start = Instant::now();
@@ -44,7 +44,7 @@ pub fn wait(
                     .output(&jargv, None)
                     .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
                     .unwrap_or_default();
-                return Err(Error::user(format!(
+                return Err(Error::failed(format!(
                     "a production unit failed to start in {}: {}\n{log}",
                     target.name,
                     units.join(", ")
@@ -67,7 +67,7 @@ pub fn wait(
             return Ok(false);
         }
         if start.elapsed() > TIMEOUT {
-            return Err(Error::user(format!(
+            return Err(Error::failed(format!(
                 "production in {} is not healthy after {} s (units active: {units_ok}, HAProxy servers UP: {servers_ok})",
                 target.name,
                 TIMEOUT.as_secs()

@@ -8,20 +8,29 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod context;
-pub mod devrun;
+pub mod cycle;
 pub mod error;
+pub mod execute;
+pub mod foreground;
 pub mod generate;
+#[cfg(test)]
+mod golden;
 pub mod haproxy;
 pub mod health;
 pub mod install;
 pub mod inventory;
+pub mod layout;
 pub mod lock;
 pub mod lxc;
 pub mod pbr;
 pub mod plan;
 pub mod probe;
 pub mod project;
+pub mod restore;
+pub mod select;
 pub mod state;
+pub mod status;
+pub mod survey;
 pub mod sync;
 pub mod systemd;
 pub mod ui;
@@ -63,7 +72,7 @@ fn dispatch(cli: Cli, inventory_explicit: bool) -> Result<ExitCode> {
 /// Prints an error the way every command does and returns its exit code.
 fn report(err: &Error) -> ExitCode {
     let mut e = std::io::stderr().lock();
-    for cause in std::iter::successors(Some(err as &dyn std::error::Error), |e| e.source()) {
+    for cause in err.chain() {
         if let Some(io) = cause.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::BrokenPipe
         {

@@ -11,8 +11,8 @@ use std::process::{Child, Stdio};
 use anyhow::Context;
 
 use crate::error::{Error, Result};
+use crate::layout::Paths;
 use crate::lxc::Target;
-use crate::state::Paths;
 
 const HOLD: &str = r#"
 mkdir -p -m 0755 "$1" || exit 1

@@ -37,6 +37,21 @@ impl std::fmt::Display for LxcState {
     }
 }
 
+impl LxcState {
+    /// How to get a container in this state running again.
+    pub fn remedy(&self, name: &str, lxc_path: Option<&std::path::Path>) -> String {
+        match self {
+            LxcState::Missing => format!(
+                "rebuild it with `openstack-ansible openstack.osa.containers_lxc_create --limit localhost,lxc_hosts,{name}` and rerun the service's playbook"
+            ),
+            _ => match lxc_path {
+                Some(p) => format!("start it with `lxc-start -P {} -n {name}`", p.display()),
+                None => format!("start it with `lxc-start -n {name}`"),
+            },
+        }
+    }
+}
+
 /// Where LXC keeps containers (`lxc-* -P`).
 #[derive(Debug, Clone, Default)]
 pub struct Lxc {
@@ -211,7 +226,7 @@ impl Target {
         if out.status.success() {
             return Ok(out);
         }
-        Err(Error::Internal(anyhow::anyhow!(
+        Err(Error::failed(format!(
             "{} failed ({}){}",
             self.describe(argv),
             out.status,

@@ -1,26 +1,20 @@
-//! A step of the cycle is a value before it is an action: what it does, where, as whom,
-//! and what it records in the session state so `restore` can undo it.
+//! The vocabulary of plans: a step of the cycle is a value before it is an action (what it
+//! does, where, as whom, and what it records in the session so `restore` can undo it).
 //!
-//! `--dry-run` prints the steps; running executes the same values. There is one
-//! description of the cycle, not two code paths.
+//! `cycle.rs` and `restore.rs` build plans from what was read; `execute.rs` runs any plan;
+//! [`print`] is the only thing that shows one (`--dry-run`). The foreground run is a step
+//! like the others, so a dry run shows all of it and nothing else prints plan text.
 
 use std::fmt::Write as _;
-use std::process::{Child, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::{Path, PathBuf};
 
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-
-use anyhow::Context;
-
-use crate::error::{Error, Result};
-use crate::haproxy::{Change, Haproxy};
+use crate::haproxy::Change;
 use crate::lxc::{Target, shell_words};
-use crate::state::{Disabled, Paths, Session};
-use crate::ui::Ui;
+use crate::state::{ServerRef, Session};
+use crate::sync::Manifest;
 
 /// A change to the session record, applied before (write-ahead) or after a step.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     Mark(&'static str),
     StoppedUnits(Vec<String>),
@@ -35,14 +29,14 @@ pub enum Record {
     },
     InstallHash(Option<String>),
     MigrationsHash(String),
-    Disable(Disabled),
-    Enable(Disabled),
+    Disable(ServerRef),
+    Enable(ServerRef),
     DevUnits(Vec<String>),
     /// Restore undid one kind of change.
     Undone(Undone),
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Undone {
     DevProcess,
     Venv,
@@ -53,26 +47,21 @@ pub enum Undone {
 
 impl Record {
     pub fn apply(&self, s: &mut Session) {
-        match self {
-            Record::Mark(m) => s.mark(m),
-            Record::StoppedUnits(u) => {
-                for unit in u {
-                    if !s.stopped_units.contains(unit) {
-                        s.stopped_units.push(unit.clone());
-                    }
+        fn add<T: PartialEq + Clone>(list: &mut Vec<T>, items: &[T]) {
+            for i in items {
+                if !list.contains(i) {
+                    list.push(i.clone());
                 }
             }
+        }
+        match self {
+            Record::Mark(m) => s.mark(m),
+            Record::StoppedUnits(u) => add(&mut s.stopped_units, u),
             Record::VenvBackup { venv, backup } => {
                 s.venv = Some(venv.clone());
                 s.venv_backup = Some(backup.clone());
             }
-            Record::Dropins(d) => {
-                for p in d {
-                    if !s.dropins.contains(p) {
-                        s.dropins.push(p.clone());
-                    }
-                }
-            }
+            Record::Dropins(d) => add(&mut s.dropins, d),
             Record::Synced { commit, dirty } => {
                 s.commit = commit.clone();
                 s.dirty = *dirty;
@@ -80,11 +69,7 @@ impl Record {
             }
             Record::InstallHash(h) => s.install_hash = h.clone(),
             Record::MigrationsHash(h) => s.migrations_hash = Some(h.clone()),
-            Record::Disable(d) => {
-                if !s.disabled_servers.contains(d) {
-                    s.disabled_servers.push(d.clone());
-                }
-            }
+            Record::Disable(d) => add(&mut s.disabled_servers, std::slice::from_ref(d)),
             Record::Enable(d) => s.disabled_servers.retain(|x| x != d),
             Record::DevUnits(u) => s.dev_units = u.clone(),
             Record::Undone(what) => match what {
@@ -98,38 +83,41 @@ impl Record {
     }
 }
 
-#[derive(Debug, Clone)]
-pub enum Action {
-    /// A command in the target; as root unless `user` is set (then through runuser).
-    Exec {
-        argv: Vec<String>,
-        user: Option<String>,
-        env: Vec<(String, String)>,
-        stdin: Option<Vec<u8>>,
-        /// Long steps (seconds: copies, pip, db sync) run in this transient scope, so that
-        /// restore can stop whatever a killed git-osa left running before it touches the
-        /// venv; on a terminal they get a spinner.
-        scope: Option<String>,
-    },
-    /// A runtime change through HAProxy's admin socket.
-    Server {
-        backend: String,
-        server: String,
-        change: Change,
-    },
-    /// Wait until the units are active and the servers report UP.
-    WaitHealthy {
-        units: Vec<String>,
-        servers: Vec<Disabled>,
-    },
-    /// Wait for the steps started in the background, and fail if one failed.
-    Join,
+/// What a command reads on stdin.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Bytes(Vec<u8>),
+    /// The sync's tar stream, made from the checkout when the step runs (see `sync.rs`).
+    Sync(SyncPayload),
 }
 
-impl Action {
-    /// `argv` in the target, as root, with nothing on stdin.
-    pub fn argv(argv: Vec<String>) -> Action {
-        Action::Exec {
+/// The files of a sync: `changed` read from `root`, `deleted` removed, the new manifest
+/// and `extra` files (the filtered constraints) laid beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncPayload {
+    pub root: PathBuf,
+    pub changed: Vec<String>,
+    pub deleted: Vec<String>,
+    pub manifest: Manifest,
+    pub extra: Vec<(String, Vec<u8>)>,
+}
+
+/// A command in the target; as root unless `user` is set (then through runuser).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exec {
+    pub argv: Vec<String>,
+    pub user: Option<String>,
+    pub env: Vec<(String, String)>,
+    pub stdin: Option<Input>,
+    /// Long steps (seconds: copies, pip, db sync) run in this transient scope, so that
+    /// restore can stop whatever a killed git-osa left running before it touches the
+    /// venv, and Ctrl-C can stop them at once; on a terminal they get a spinner.
+    pub scope: Option<String>,
+}
+
+impl Exec {
+    pub fn new(argv: Vec<String>) -> Exec {
+        Exec {
             argv,
             user: None,
             env: Vec::new(),
@@ -138,47 +126,37 @@ impl Action {
         }
     }
 
-    pub fn exec(argv: &[&str]) -> Action {
-        Action::argv(argv.iter().map(|s| s.to_string()).collect())
+    /// A constant shell script with its data as positional arguments (`$1`, `$2`...).
+    pub fn script(script: &str, name: &str, args: &[&str]) -> Exec {
+        let mut argv = vec!["sh".to_string(), "-c".into(), script.into(), name.into()];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        Exec::new(argv)
     }
 
-    pub fn as_user(mut self, u: String) -> Action {
-        if let Action::Exec { user, .. } = &mut self {
-            *user = Some(u);
-        }
+    pub fn as_user(mut self, user: &str) -> Exec {
+        self.user = Some(user.to_string());
         self
     }
 
-    pub fn with_env(mut self, e: Vec<(String, String)>) -> Action {
-        if let Action::Exec { env, .. } = &mut self {
-            *env = e;
-        }
+    pub fn with_env(mut self, env: Vec<(String, String)>) -> Exec {
+        self.env = env;
         self
     }
 
-    pub fn with_stdin(mut self, data: Vec<u8>) -> Action {
-        if let Action::Exec { stdin, .. } = &mut self {
-            *stdin = Some(data);
-        }
+    pub fn with_stdin(mut self, input: Input) -> Exec {
+        self.stdin = Some(input);
         self
     }
 
-    pub fn in_scope(mut self, s: String) -> Action {
-        if let Action::Exec { scope, .. } = &mut self {
-            *scope = Some(s);
-        }
+    pub fn in_scope(mut self, scope: String) -> Exec {
+        self.scope = Some(scope);
         self
     }
 
     /// The argv actually run in the target.
-    pub fn full_argv(
-        argv: &[String],
-        user: &Option<String>,
-        env: &[(String, String)],
-        scope: &Option<String>,
-    ) -> Vec<String> {
+    pub fn full_argv(&self) -> Vec<String> {
         let mut full = Vec::new();
-        if let Some(s) = scope {
+        if let Some(s) = &self.scope {
             full.extend(
                 ["systemd-run", "--scope", "--quiet", "--collect"]
                     .iter()
@@ -187,16 +165,69 @@ impl Action {
             full.push(format!("--unit={s}"));
             full.push("--".into());
         }
-        if let Some(u) = user {
+        if let Some(u) = &self.user {
             full.extend(["runuser".to_string(), "-u".into(), u.clone(), "--".into()]);
         }
-        if !env.is_empty() {
+        if !self.env.is_empty() {
             full.push("env".into());
-            full.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+            full.extend(self.env.iter().map(|(k, v)| format!("{k}={v}")));
         }
-        full.extend(argv.iter().cloned());
+        full.extend(self.argv.iter().cloned());
         full
     }
+}
+
+/// One unit's dev process: the unit's own command, as its user, in its dev scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DevUnit {
+    pub unit: String,
+    pub scope: String,
+    pub argv: Vec<String>,
+    pub user: String,
+}
+
+/// The target's server was drained and its health forced down before the swap: once a
+/// health check passes again (against the dev code), it takes traffic and the `others`
+/// are put in maintenance until the run ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pin {
+    pub backend: String,
+    pub target: String,
+    pub others: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Exec(Exec),
+    /// A runtime change through HAProxy's admin socket.
+    Server {
+        server: ServerRef,
+        change: Change,
+    },
+    /// Wait until the units are active and the servers report UP.
+    WaitHealthy {
+        units: Vec<String>,
+        servers: Vec<ServerRef>,
+    },
+    /// Wait for the steps started in the background, and fail if one failed.
+    Join,
+    /// Run the dev units in the foreground until they stop or the user stops them,
+    /// pinning HAProxy traffic to the target meanwhile.
+    Foreground {
+        units: Vec<DevUnit>,
+        pins: Vec<Pin>,
+    },
+}
+
+/// What an install does when pip cannot find a requirement on the deployment's repo
+/// server: the offer is part of the plan, not a step rebuilt after the failure.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Missing {
+    /// Name the requirements and offer `index`: a prompt on a terminal (a yes runs
+    /// `retry`), the `--allow-public-index` hint otherwise.
+    Offer { index: String, retry: Box<Exec> },
+    /// The user allowed `index` already: pip found the requirement on neither.
+    Allowed { index: String },
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +241,9 @@ pub struct Step {
     pub background: bool,
     pub before: Vec<Record>,
     pub after: Vec<Record>,
+    pub on_missing: Option<Missing>,
+    /// A warning to show once the step ran.
+    pub warn: Option<String>,
 }
 
 impl Step {
@@ -222,7 +256,13 @@ impl Step {
             background: false,
             before: Vec::new(),
             after: Vec::new(),
+            on_missing: None,
+            warn: None,
         }
+    }
+
+    pub fn exec(title: impl Into<String>, target: &Target, exec: Exec) -> Step {
+        Step::new(title, target, Action::Exec(exec))
     }
 
     pub fn in_background(mut self) -> Step {
@@ -245,41 +285,52 @@ impl Step {
         self
     }
 
-    /// What the step does, exactly: the command, where, as whom.
-    pub fn describe(&self, haproxy: &Haproxy) -> String {
+    pub fn on_missing(mut self, m: Missing) -> Step {
+        self.on_missing = Some(m);
+        self
+    }
+
+    pub fn warn(mut self, w: impl Into<String>) -> Step {
+        self.warn = Some(w.into());
+        self
+    }
+
+    fn place(&self) -> String {
+        if self.target.metal {
+            "on the host".to_string()
+        } else {
+            format!("in {}", self.target.name)
+        }
+    }
+
+    /// What the step does, exactly: the commands, where, as whom; one line each.
+    pub fn describe(&self, socket: &Path) -> Vec<String> {
         match &self.action {
-            Action::Exec {
-                argv,
-                user,
-                env,
-                stdin,
-                scope,
-            } => {
-                let full = Action::full_argv(argv, user, env, scope);
-                let who = user.as_deref().unwrap_or("root");
-                let mut s = format!(
-                    "{} as {who}: {}",
-                    if self.target.metal {
-                        "on the host".to_string()
-                    } else {
-                        format!("in {}", self.target.name)
-                    },
-                    shell_words(&full)
-                );
-                if let Some(data) = stdin {
-                    let _ = write!(s, "  (stdin: {} bytes)", data.len());
+            Action::Exec(e) => {
+                let who = e.user.as_deref().unwrap_or("root");
+                let mut s = format!("{} as {who}: {}", self.place(), shell_words(&e.full_argv()));
+                match &e.stdin {
+                    Some(Input::Bytes(data)) => {
+                        let _ = write!(s, "  (stdin: {} bytes)", data.len());
+                    }
+                    Some(Input::Sync(p)) => {
+                        let _ = write!(
+                            s,
+                            "  (stdin: a tar of {} files and the manifest)",
+                            p.changed.len()
+                        );
+                    }
+                    None => {}
                 }
-                s
+                vec![s]
             }
-            Action::Server {
-                backend,
-                server,
-                change,
-            } => format!(
-                "HAProxy {}: set server {backend}/{server} {}",
-                haproxy.socket.display(),
+            Action::Server { server, change } => vec![format!(
+                "HAProxy {}: set server {}/{} {}",
+                socket.display(),
+                server.backend,
+                server.server,
                 change.words()
-            ),
+            )],
             Action::WaitHealthy { units, servers } => {
                 let mut parts: Vec<String> = units.iter().map(|u| format!("{u} active")).collect();
                 parts.extend(
@@ -287,193 +338,53 @@ impl Step {
                         .iter()
                         .map(|d| format!("{}/{} UP", d.backend, d.server)),
                 );
-                format!("wait until {}", parts.join(", "))
+                vec![format!("wait until {}", parts.join(", "))]
             }
-            Action::Join => "wait for the steps running in the background".into(),
+            Action::Join => vec!["wait for the steps running in the background".into()],
+            Action::Foreground { units, pins } => {
+                let mut lines: Vec<String> = units
+                    .iter()
+                    .map(|u| format!("{} as {}: {}", self.place(), u.user, shell_words(&u.argv)))
+                    .collect();
+                lines.extend(pins.iter().map(|p| {
+                    format!(
+                        "once {} is healthy in HAProxy: set it ready, put {} in maintenance (undone when the run ends)",
+                        p.target,
+                        p.others.join(", ")
+                    )
+                }));
+                lines
+            }
         }
     }
 }
 
-/// From now on SIGINT, SIGTERM and SIGHUP do not kill git-osa: they are noted, and the
-/// runner stops at the next safe point (between steps, or by stopping a long step's scope).
-fn watch_signals() -> Arc<AtomicUsize> {
-    let flag = Arc::new(AtomicUsize::new(0));
-    for sig in [SIGINT, SIGTERM, SIGHUP] {
-        let _ = signal_hook::flag::register_usize(sig, flag.clone(), sig as usize);
-    }
-    flag
-}
-
-/// Prints a plan for `--dry-run`.
-pub fn print(steps: &[Step], haproxy: &Haproxy) -> String {
+/// The plan as `--dry-run` shows it.
+pub fn print(steps: &[Step], socket: &Path) -> String {
     let mut out = String::new();
     for (i, s) in steps.iter().enumerate() {
         let _ = writeln!(out, "{:>2}. {}", i + 1, s.title);
-        match &s.skip {
-            Some(why) => {
-                let _ = writeln!(out, "    skipped: {why}");
-            }
-            None => {
-                let _ = writeln!(out, "    {}", s.describe(haproxy));
-                if s.background {
-                    let _ = writeln!(out, "    (in the background, while the next steps run)");
-                }
-            }
+        if let Some(why) = &s.skip {
+            let _ = writeln!(out, "    skipped: {why}");
+            continue;
+        }
+        for line in s.describe(socket) {
+            let _ = writeln!(out, "    {line}");
+        }
+        if s.background {
+            let _ = writeln!(out, "    (in the background, while the next steps run)");
+        }
+        if let Some(Missing::Offer { index, .. }) = &s.on_missing {
+            let _ = writeln!(
+                out,
+                "    if the repo server lacks a requirement: name it and offer {index} (a prompt on a terminal, --allow-public-index otherwise)"
+            );
+        }
+        if let Some(w) = &s.warn {
+            let _ = writeln!(out, "    then: warning: {w}");
         }
     }
     out
-}
-
-/// Executes steps in order, keeping the session record on the target up to date.
-pub struct Runner<'a> {
-    pub ui: &'a Ui,
-    pub haproxy: &'a Haproxy,
-    pub paths: Paths,
-    pub session: Session,
-    /// False for restore's last step, which removes the record itself.
-    pub keep_record: bool,
-    pending: Vec<Pending>,
-    /// The signal that asked git-osa to stop (0: none yet).
-    interrupted: Arc<AtomicUsize>,
-}
-
-/// A background step on its way.
-struct Pending {
-    step: Step,
-    argv: Vec<String>,
-    child: Child,
-}
-
-impl<'a> Runner<'a> {
-    pub fn new(ui: &'a Ui, haproxy: &'a Haproxy, paths: Paths, session: Session) -> Runner<'a> {
-        Runner {
-            ui,
-            haproxy,
-            paths,
-            session,
-            keep_record: true,
-            pending: Vec::new(),
-            interrupted: watch_signals(),
-        }
-    }
-
-    fn check_interrupted(&self, during: &str) -> Result<()> {
-        match self.interrupted.load(Ordering::Relaxed) {
-            0 => Ok(()),
-            sig => Err(Error::Interrupted {
-                message: format!("interrupted {during}"),
-                signal: sig as i32,
-                hints: Vec::new(),
-            }),
-        }
-    }
-
-    pub fn save(&self, target: &Target) -> Result<()> {
-        if self.keep_record {
-            self.session.save(target, &self.paths)?;
-        }
-        Ok(())
-    }
-
-    pub fn record(&mut self, target: &Target, records: &[Record]) -> Result<()> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        for r in records {
-            r.apply(&mut self.session);
-        }
-        self.save(target)
-    }
-
-    pub fn run(&mut self, step: &Step) -> Result<()> {
-        self.check_interrupted(&format!("before: {}", step.title))?;
-        if let Some(why) = &step.skip {
-            self.ui.step(format!("{}: skipped ({why})", step.title));
-            return Ok(());
-        }
-        self.ui.step(&step.title);
-        self.record(&step.target, &step.before)?;
-        if step.background
-            && let Action::Exec {
-                argv,
-                user,
-                env,
-                scope,
-                ..
-            } = &step.action
-        {
-            let full = Action::full_argv(argv, user, env, scope);
-            let child = step
-                .target
-                .command(&full)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .with_context(|| format!("starting {}", step.target.describe(&full)))?;
-            self.pending.push(Pending {
-                step: step.clone(),
-                argv: full,
-                child,
-            });
-            return Ok(());
-        }
-        match &step.action {
-            Action::Exec {
-                argv,
-                user,
-                env,
-                stdin,
-                scope,
-            } => {
-                let full = Action::full_argv(argv, user, env, scope);
-                let progress = scope.is_some().then(|| self.ui.progress(&step.title));
-                // A long step stops at once when the user asks: its scope is stopped in
-                // the container (a short one just finishes).
-                let out = match scope {
-                    None => step.target.output(&full, stdin.as_deref())?,
-                    Some(s) => {
-                        let flag = self.interrupted.clone();
-                        let stop = || flag.load(Ordering::Relaxed) != 0;
-                        let abort = || {
-                            let _ = step.target.output(&["systemctl", "stop", s.as_str()], None);
-                        };
-                        let (out, aborted) =
-                            step.target
-                                .output_unless(&full, stdin.as_deref(), &stop, &abort)?;
-                        if aborted {
-                            self.check_interrupted(&format!("during: {}", step.title))?;
-                        }
-                        out
-                    }
-                };
-                drop(progress);
-                step.target.check(&full, out)?;
-            }
-            Action::Server {
-                backend,
-                server,
-                change,
-            } => self.haproxy.set(backend, server, *change)?,
-            Action::WaitHealthy { units, servers } => {
-                let flag = self.interrupted.clone();
-                let stop = move || flag.load(Ordering::Relaxed) != 0;
-                if !crate::health::wait(&stop, self.ui, &step.target, self.haproxy, units, servers)?
-                {
-                    self.check_interrupted(&format!("during: {}", step.title))?;
-                }
-            }
-            Action::Join => {
-                let _p = self.ui.progress(&step.title);
-                for p in std::mem::take(&mut self.pending) {
-                    let out = p.child.wait_with_output()?;
-                    p.step.target.check(&p.argv, out)?;
-                    self.record(&p.step.target, &p.step.after)?;
-                }
-            }
-        }
-        self.record(&step.target, &step.after)
-    }
 }
 
 #[cfg(test)]
@@ -485,24 +396,23 @@ mod tests {
     fn dry_run_names_the_container_the_user_and_the_exact_command() {
         let t = Lxc::default().target("aio1_keystone_container-6c0f3a1e", false);
         let steps = vec![
-            Step::new(
+            Step::exec(
                 "db sync",
                 &t,
-                Action::Exec {
-                    argv: vec![
-                        "/openstack/venvs/keystone-30.0.0/bin/keystone-manage".into(),
-                        "db_sync".into(),
-                    ],
-                    user: Some("keystone".into()),
-                    env: vec![],
-                    stdin: None,
-                    scope: None,
-                },
+                Exec::new(vec![
+                    "/openstack/venvs/keystone-30.0.0/bin/keystone-manage".into(),
+                    "db_sync".into(),
+                ])
+                .as_user("keystone"),
             ),
-            Step::new("install", &t, Action::exec(&["pip", "install"]))
-                .skip_if(Some("nothing changed".into())),
+            Step::exec(
+                "install",
+                &t,
+                Exec::new(vec!["pip".into(), "install".into()]),
+            )
+            .skip_if(Some("nothing changed".into())),
         ];
-        let text = print(&steps, &Haproxy::new("/run/h.sock".as_ref()));
+        let text = print(&steps, Path::new("/run/h.sock"));
         assert_eq!(
             text,
             " 1. db sync\n    in aio1_keystone_container-6c0f3a1e as keystone: runuser -u keystone -- /openstack/venvs/keystone-30.0.0/bin/keystone-manage db_sync\n 2. install\n    skipped: nothing changed\n"
@@ -512,7 +422,7 @@ mod tests {
     #[test]
     fn records_are_idempotent() {
         let mut s = Session::default();
-        let d = Disabled {
+        let d = ServerRef {
             backend: "b".into(),
             server: "s".into(),
         };

@@ -27,7 +27,7 @@ done
 exit 0
 "#;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Probe {
     pub units: Vec<UnitInfo>,
     pub files: HashMap<String, Vec<u8>>,

@@ -8,42 +8,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::layout::Paths;
 use crate::lxc::Target;
 
-pub const ROOT: &str = "/var/lib/git-osa";
-
-/// Where git-osa keeps one service's session in a container.
-#[derive(Debug, Clone)]
-pub struct Paths {
-    pub dir: String,
-}
-
-impl Paths {
-    pub fn new(service: &str) -> Paths {
-        Paths {
-            dir: format!("{ROOT}/{service}"),
-        }
-    }
-    pub fn session(&self) -> String {
-        format!("{}/session.json", self.dir)
-    }
-    pub fn lock(&self) -> String {
-        format!("{}/lock", self.dir)
-    }
-    pub fn src(&self) -> String {
-        format!("{}/src", self.dir)
-    }
-    pub fn manifest(&self) -> String {
-        format!("{}/manifest", self.dir)
-    }
-    pub fn constraints(&self) -> String {
-        format!("{}/constraints.txt", self.dir)
-    }
-}
-
-/// A HAProxy server git-osa disabled, to enable again.
+/// One server of one HAProxy backend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Disabled {
+pub struct ServerRef {
     pub backend: String,
     pub server: String,
 }
@@ -68,7 +38,7 @@ pub struct Session {
     #[serde(default)]
     pub dropins: Vec<String>,
     #[serde(default)]
-    pub disabled_servers: Vec<Disabled>,
+    pub disabled_servers: Vec<ServerRef>,
     /// Fingerprint of what the last install depended on.
     pub install_hash: Option<String>,
     /// Fingerprint of the migrations at the last db sync.
@@ -151,12 +121,5 @@ mod tests {
                        "install_hash":null,"migrations_hash":null}"#;
         assert!(Session::parse(old).unwrap().stopped_units.is_empty());
         assert!(Session::parse(b"not json").is_err());
-    }
-
-    #[test]
-    fn paths_live_under_one_folder_per_service() {
-        let p = Paths::new("heat");
-        assert_eq!(p.session(), "/var/lib/git-osa/heat/session.json");
-        assert_eq!(p.src(), "/var/lib/git-osa/heat/src");
     }
 }

@@ -1,9 +1,10 @@
-//! What the user sees: step lines, progress, prompts.
+//! What the user sees while git-osa works: step lines, warnings, progress, prompts.
 //!
-//! One `Ui` value is passed down to everything that talks to the user, so output is never
-//! a global side effect and tests see exactly what a user sees. Step lines go to stderr
-//! (stdout is kept for the answer a command gives, like `status`). Progress spinners are
-//! drawn only when stderr is a terminal; in hooks and CI logs they stay silent.
+//! One `Ui` value is passed down to everything that talks to the user while it works.
+//! Step lines go to stderr; stdout is kept for the answer a command gives (`status`, a
+//! dry run's plan), which the commands print. Progress spinners are drawn only when
+//! stderr is a terminal, and prompts are asked only when stdin is one too; in hooks and
+//! CI logs neither appears.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -37,6 +38,31 @@ impl Ui {
     pub fn warn(&self, msg: impl AsRef<str>) {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "git-osa: warning: {}", msg.as_ref());
+    }
+
+    /// Asks a yes/no question on a terminal (default no); without one the answer is no.
+    pub fn confirm(&self, prompt: &str) -> bool {
+        self.interactive
+            && dialoguer::Confirm::new()
+                .with_prompt(prompt)
+                .default(false)
+                .interact()
+                .unwrap_or(false)
+    }
+
+    /// Lets the user pick one of `items` on a terminal; `None` when there is none or the
+    /// user declined.
+    pub fn select(&self, prompt: &str, items: &[&str]) -> Option<usize> {
+        if !self.interactive {
+            return None;
+        }
+        dialoguer::Select::new()
+            .with_prompt(prompt)
+            .items(items)
+            .default(0)
+            .interact_opt()
+            .ok()
+            .flatten()
     }
 
     /// Starts a spinner for a long step; it is cleared when the returned value drops.

@@ -1,0 +1,252 @@
+//! Runs any plan (a run's, a restore's): each step in order, its records written to the
+//! session on the target before and after it, long steps stoppable, the foreground run
+//! handed to `foreground.rs`.
+//!
+//! One signal watcher serves every plan of the process: from the first plan on, SIGINT,
+//! SIGTERM and SIGHUP do not kill git-osa; they are noted, and the runner stops at the
+//! next safe point (between steps, or by stopping a long step's scope in the container).
+//! The foreground run takes the signal it stops on, so a restore-on-exit after it runs.
+
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use anyhow::Context as _;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+use crate::error::{Error, Result};
+use crate::foreground::{self, Outcome};
+use crate::haproxy::Haproxy;
+use crate::install;
+use crate::layout::Paths;
+use crate::lxc::Target;
+use crate::plan::{Action, Exec, Input, Missing, Record, Step};
+use crate::state::Session;
+use crate::sync;
+use crate::ui::Ui;
+
+/// The signals that asked git-osa to stop, noted rather than obeyed.
+#[derive(Debug)]
+pub struct Interrupts(Arc<AtomicUsize>);
+
+impl Interrupts {
+    /// The process's watcher, installed on first use.
+    pub fn watch() -> &'static Interrupts {
+        static WATCH: OnceLock<Interrupts> = OnceLock::new();
+        WATCH.get_or_init(|| {
+            let flag = Arc::new(AtomicUsize::new(0));
+            for sig in [SIGINT, SIGTERM, SIGHUP] {
+                let _ = signal_hook::flag::register_usize(sig, flag.clone(), sig as usize);
+            }
+            Interrupts(flag)
+        })
+    }
+
+    /// The signal received and not yet taken, if any.
+    pub fn pending(&self) -> Option<i32> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            sig => Some(sig as i32),
+        }
+    }
+
+    /// Takes the pending signal: it has been acted on.
+    pub fn take(&self) -> Option<i32> {
+        match self.0.swap(0, Ordering::Relaxed) {
+            0 => None,
+            sig => Some(sig as i32),
+        }
+    }
+
+    fn check(&self, during: &str) -> Result<()> {
+        match self.pending() {
+            None => Ok(()),
+            Some(sig) => Err(Error::interrupted(sig, format!("interrupted {during}"))),
+        }
+    }
+}
+
+/// Executes steps in order, keeping the session record on the target up to date.
+pub struct Runner<'a> {
+    pub ui: &'a Ui,
+    pub haproxy: &'a Haproxy,
+    pub paths: Paths,
+    pub session: Session,
+    pub interrupts: &'static Interrupts,
+    pending: Vec<Pending>,
+}
+
+/// A background step on its way.
+struct Pending {
+    step: Step,
+    argv: Vec<String>,
+    child: Child,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(ui: &'a Ui, haproxy: &'a Haproxy, paths: Paths, session: Session) -> Runner<'a> {
+        Runner {
+            ui,
+            haproxy,
+            paths,
+            session,
+            interrupts: Interrupts::watch(),
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn save(&self, target: &Target) -> Result<()> {
+        self.session.save(target, &self.paths)
+    }
+
+    pub fn record(&mut self, target: &Target, records: &[Record]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        for r in records {
+            r.apply(&mut self.session);
+        }
+        self.save(target)
+    }
+
+    /// Runs every step; returns how the foreground run ended, if the plan has one.
+    pub fn run_all(&mut self, steps: &[Step]) -> Result<Option<Outcome>> {
+        let mut outcome = None;
+        for step in steps {
+            outcome = self.run(step)?.or(outcome);
+        }
+        Ok(outcome)
+    }
+
+    pub fn run(&mut self, step: &Step) -> Result<Option<Outcome>> {
+        self.interrupts.check(&format!("before: {}", step.title))?;
+        if let Some(why) = &step.skip {
+            self.ui.step(format!("{}: skipped ({why})", step.title));
+            return Ok(None);
+        }
+        self.ui.step(&step.title);
+        self.record(&step.target, &step.before)?;
+        let mut outcome = None;
+        match &step.action {
+            Action::Exec(e) if step.background => self.start(step, e)?,
+            Action::Exec(e) => {
+                if let Err(err) = self.exec(step, e) {
+                    self.missing_requirements(step, err)?;
+                }
+            }
+            Action::Server { server, change } => {
+                self.haproxy.set(&server.backend, &server.server, *change)?
+            }
+            Action::WaitHealthy { units, servers } => {
+                let stop = || self.interrupts.pending().is_some();
+                if !crate::health::wait(&stop, self.ui, &step.target, self.haproxy, units, servers)?
+                {
+                    self.interrupts.check(&format!("during: {}", step.title))?;
+                }
+            }
+            Action::Join => self.join(&step.title)?,
+            Action::Foreground { units, pins } => {
+                outcome = Some(foreground::run(self, &step.target, units, pins)?)
+            }
+        }
+        self.record(&step.target, &step.after)?;
+        if let Some(w) = &step.warn {
+            self.ui.warn(w);
+        }
+        Ok(outcome)
+    }
+
+    /// Starts a background step; [`Action::Join`] waits for it.
+    fn start(&mut self, step: &Step, e: &Exec) -> Result<()> {
+        let full = e.full_argv();
+        let child = step
+            .target
+            .command(&full)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", step.target.describe(&full)))?;
+        self.pending.push(Pending {
+            step: step.clone(),
+            argv: full,
+            child,
+        });
+        Ok(())
+    }
+
+    fn join(&mut self, title: &str) -> Result<()> {
+        let _p = self.ui.progress(title);
+        for p in std::mem::take(&mut self.pending) {
+            let out = p.child.wait_with_output()?;
+            p.step.target.check(&p.argv, out)?;
+            self.record(&p.step.target, &p.step.after)?;
+        }
+        Ok(())
+    }
+
+    /// Runs a command in the target. A long one (in a scope) stops at once when the user
+    /// asks: its scope is stopped in the container; a short one just finishes.
+    fn exec(&self, step: &Step, e: &Exec) -> Result<()> {
+        let full = e.full_argv();
+        let stdin = match &e.stdin {
+            None => None,
+            Some(Input::Bytes(b)) => Some(b.clone()),
+            Some(Input::Sync(p)) => Some(sync::stream(p)?),
+        };
+        let out = match &e.scope {
+            None => step.target.output(&full, stdin.as_deref())?,
+            Some(scope) => {
+                let _progress = self.ui.progress(&step.title);
+                let stop = || self.interrupts.pending().is_some();
+                let abort = || {
+                    let _ = step
+                        .target
+                        .output(&["systemctl", "stop", scope.as_str()], None);
+                };
+                let (out, aborted) =
+                    step.target
+                        .output_unless(&full, stdin.as_deref(), &stop, &abort)?;
+                if aborted {
+                    self.interrupts.check(&format!("during: {}", step.title))?;
+                }
+                out
+            }
+        };
+        step.target.check(&full, out)?;
+        Ok(())
+    }
+
+    /// A failed install: if the repo server lacks requirements, name them and offer the
+    /// other index the plan holds (a prompt on a terminal, the flag otherwise); a yes
+    /// runs the plan's retry.
+    fn missing_requirements(&mut self, step: &Step, err: Error) -> Result<()> {
+        let Some(on_missing) = &step.on_missing else {
+            return Err(err);
+        };
+        let missing = install::missing_requirements(&err.to_string());
+        if missing.is_empty() {
+            return Err(err);
+        }
+        let names = missing.join(", ");
+        match on_missing {
+            Missing::Allowed { index } => Err(Error::failed(format!(
+                "pip found no {names}, neither on the repo server nor on {index}"
+            ))),
+            Missing::Offer { index, retry } => {
+                let prompt = format!("The repo server has no {names}. Let pip use {index} for it?");
+                if self.ui.confirm(&prompt) {
+                    self.ui
+                        .step(format!("{} (pip may use {index})", step.title));
+                    return self.exec(step, retry);
+                }
+                Err(Error::user(format!(
+                    "the checkout needs {names}, which the deployment's repo server does not have"
+                ))
+                .hint(format!(
+                    "rerun with `--allow-public-index URL` (e.g. --allow-public-index {index}) to let pip fetch it, or add it to the repo server"
+                )))
+            }
+        }
+    }
+}

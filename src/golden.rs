@@ -1,0 +1,442 @@
+//! Golden plans: run and restore plans built from fixture surveys, compared with the
+//! expected text committed in `tests/plans/`. No lab, no container: the plan builders are
+//! pure. A step removed, added or reordered changes a plan's text and fails its test.
+//! `GIT_OSA_BLESS=1 cargo test --lib golden` rewrites the expected files (review the
+//! diff before committing it).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::catalog::{Catalog, Service};
+use crate::cycle::{self, Choice};
+use crate::haproxy::Server;
+use crate::inventory::Host;
+use crate::layout::Paths;
+use crate::lxc::Lxc;
+use crate::plan::{self, Action, Step};
+use crate::probe::Probe;
+use crate::restore::{self, Now};
+use crate::state::{self, Session};
+use crate::survey::{CheckoutScan, Survey};
+use crate::sync::{Meta, Tree};
+use crate::systemd::UnitInfo;
+
+const ME: &str = "dev@aio1 (pid 4242)";
+const SOCKET: &str = "/var/run/haproxy.stat";
+
+fn service(name: &str) -> Service {
+    Catalog::builtin().by_name(name).unwrap().clone()
+}
+
+fn unit(name: &str, user: &str, active: bool, exec: &[&str]) -> UnitInfo {
+    UnitInfo {
+        id: format!("{name}.service"),
+        load_state: "loaded".into(),
+        active_state: if active { "active" } else { "inactive" }.into(),
+        sub_state: if active { "running" } else { "dead" }.into(),
+        user: Some(user.into()),
+        group: Some(user.into()),
+        exec_start: exec.iter().map(|s| s.to_string()).collect(),
+        kill_signal: Some("SIGQUIT".into()),
+        runtime_directory: vec![name.into()],
+        ..UnitInfo::default()
+    }
+}
+
+fn server(backend: &str, name: &str, addr: &str, status: &str) -> Server {
+    Server {
+        backend: backend.into(),
+        name: name.into(),
+        status: status.into(),
+        addr: Some(addr.into()),
+    }
+}
+
+fn meta(mtime_ns: i128, size: u64) -> Meta {
+    Meta {
+        mtime_ns,
+        size,
+        mode: 0o100644,
+    }
+}
+
+/// A checkout with a few files, one of them a migration.
+fn checkout(service: &Service, root: &str, migration: &str) -> CheckoutScan {
+    let mut files = BTreeMap::new();
+    files.insert("setup.cfg".to_string(), meta(1_000, 1_200));
+    files.insert("requirements.txt".to_string(), meta(1_000, 800));
+    files.insert(format!("{}/api.py", service.name), meta(1_000, 4_000));
+    files.insert(migration.to_string(), meta(1_000, 600));
+    CheckoutScan {
+        root: PathBuf::from(root),
+        tree: Tree {
+            files,
+            commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+            dirty: false,
+        },
+        pbr_version: Some("30.0.1.dev2".into()),
+        install_inputs: vec![
+            ("requirements.txt".into(), b"pbr>=2.0\n".to_vec()),
+            ("setup.cfg".into(), b"[metadata]\nname = x\n".to_vec()),
+        ],
+        migrations: BTreeMap::from([(migration.to_string(), b"revision = 'b'\n".to_vec())]),
+    }
+}
+
+/// keystone's first run on the new-era container of a two-container deployment.
+fn keystone() -> Survey {
+    let service = service("keystone");
+    let uwsgi = [
+        "/openstack/venvs/uwsgi-30.0.0-python3/bin/uwsgi",
+        "--autoload",
+        "--ini",
+        "/etc/uwsgi/keystone-wsgi-public.ini",
+    ];
+    let host = Host {
+        inventory_name: "aio1-keystone-container-b7d24e95".into(),
+        container_name: "aio1-keystone-container-b7d24e95".into(),
+        physical_host: Some("aio1".into()),
+        address: Some("172.29.236.12".into()),
+        metal: false,
+    };
+    let migration = "keystone/common/sql/migrations/versions/2024.01/expand/b_add.py";
+    Survey {
+        project: "openstack/keystone".into(),
+        package: Some("keystone".into()),
+        target: Lxc {
+            path: Some("/var/lib/lxc".into()),
+        }
+        .target(&host.container_name, false),
+        units: service.units.clone(),
+        probe: Probe {
+            units: vec![unit("keystone-wsgi-public", "keystone", true, &uwsgi)],
+            files: HashMap::new(),
+            paths: Vec::new(),
+        },
+        session: None,
+        venv: "/openstack/venvs/keystone-30.0.0".into(),
+        manifest: BTreeMap::new(),
+        constraints: Some(b"keystone==30.0.0\noslo.db==16.0.0\n".to_vec()),
+        dropin_dir_exists: false,
+        production_migrations: Some(BTreeMap::from([(
+            "keystone/common/sql/migrations/versions/2024.01/expand/a_init.py".to_string(),
+            b"revision = 'a'\n".to_vec(),
+        )])),
+        servers: vec![
+            server(
+                "keystone_service-back",
+                "aio1_keystone_container-6c0f3a1e",
+                "172.29.236.11:5000",
+                "UP",
+            ),
+            server(
+                "keystone_service-back",
+                "aio1-keystone-container-b7d24e95",
+                "172.29.236.12:5000",
+                "UP",
+            ),
+        ],
+        checkout: checkout(&service, "/home/dev/src/keystone", migration),
+        me: ME.into(),
+        host,
+        service,
+    }
+}
+
+/// Heat in one of its two containers: two balanced APIs and an engine.
+fn heat() -> Survey {
+    let service = service("heat");
+    let venv = "/openstack/venvs/heat-27.0.1";
+    let host = Host {
+        inventory_name: "aio1-heat-api-container-1b2c3d4e".into(),
+        container_name: "aio1-heat-api-container-1b2c3d4e".into(),
+        physical_host: Some("aio1".into()),
+        address: Some("172.29.236.21".into()),
+        metal: false,
+    };
+    let api = |name: &str| {
+        unit(
+            name,
+            "heat",
+            true,
+            &[
+                "/openstack/venvs/uwsgi-27.0.1-python3/bin/uwsgi",
+                "--autoload",
+                "--ini",
+                &format!("/etc/uwsgi/{name}.ini"),
+            ],
+        )
+    };
+    let mut s = keystone();
+    s.probe.units = vec![
+        api("heat-api"),
+        api("heat-api-cfn"),
+        unit(
+            "heat-engine",
+            "heat",
+            true,
+            &[&format!("{venv}/bin/heat-engine")],
+        ),
+    ];
+    s.servers = vec![
+        server(
+            "heat_api-back",
+            "aio1-heat-api-container-1b2c3d4e",
+            "172.29.236.21:8004",
+            "UP",
+        ),
+        server(
+            "heat_api-back",
+            "aio1-heat-api-container-5f6a7b8c",
+            "172.29.236.22:8004",
+            "UP",
+        ),
+        server(
+            "heat_api_cfn-back",
+            "aio1-heat-api-container-1b2c3d4e",
+            "172.29.236.21:8000",
+            "UP",
+        ),
+        server(
+            "heat_api_cfn-back",
+            "aio1-heat-api-container-5f6a7b8c",
+            "172.29.236.22:8000",
+            "UP",
+        ),
+    ];
+    s.target = Lxc::default().target(&host.container_name, false);
+    s.units = service.units.clone();
+    s.project = "openstack/heat".into();
+    s.package = Some("openstack-heat".into());
+    s.venv = venv.into();
+    s.constraints = Some(b"openstack-heat==27.0.1\noslo.db==16.0.0\n".to_vec());
+    s.production_migrations = None;
+    s.checkout = checkout(
+        &service,
+        "/home/dev/src/heat",
+        "heat/db/migrations/versions/b_add.py",
+    );
+    s.host = host;
+    s.service = service;
+    s
+}
+
+/// The session a plan leaves behind once its steps up to `upto` ran (or, with
+/// `half`, the last one only started: its write-ahead records are in, its others not).
+fn after(steps: &[Step], start: Option<Session>, upto: usize, half: bool) -> Session {
+    let mut s = start.unwrap_or_else(|| Session {
+        service: "keystone".into(),
+        project: "openstack/keystone".into(),
+        container: "aio1-keystone-container-b7d24e95".into(),
+        started_by: ME.into(),
+        ..Session::default()
+    });
+    for (i, step) in steps.iter().enumerate().take(upto + 1) {
+        if step.skip.is_some() {
+            continue;
+        }
+        step.before.iter().for_each(|r| r.apply(&mut s));
+        if i == upto && half {
+            break;
+        }
+        step.after.iter().for_each(|r| r.apply(&mut s));
+    }
+    s.started_at = 0;
+    s.synced_at = s.synced_at.map(|_| 0);
+    s
+}
+
+/// What a second run sees after the first one ran and was stopped with Ctrl-C: the
+/// session the first plan recorded, production stopped, the sync manifest in place.
+fn second_run(first: &Survey) -> Survey {
+    let plan = cycle::plan_run(first, &choice()).unwrap();
+    let steps = &plan.steps;
+    let mut session = after(steps, None, steps.len() - 1, false);
+    // The end of the foreground run gave the other server back.
+    session
+        .disabled_servers
+        .retain(|d| d.server == first.host.inventory_name);
+    let mut s = first.clone();
+    s.manifest = first.checkout.tree.files.clone();
+    for u in &mut s.probe.units {
+        u.active_state = "inactive".into();
+    }
+    for sv in &mut s.servers {
+        if sv.name == first.host.inventory_name {
+            sv.status = "DRAIN".into();
+        }
+    }
+    s.dropin_dir_exists = true;
+    s.production_migrations = None;
+    s.session = Some(session);
+    s
+}
+
+fn choice() -> Choice {
+    Choice {
+        allow_public_index: None,
+        offer_index: "https://pypi.org/simple".into(),
+    }
+}
+
+/// The run plan as a dry run prints it.
+fn run_text(s: &Survey, choice: &Choice) -> String {
+    let plan = cycle::plan_run(s, choice).unwrap();
+    let mut out = String::new();
+    for w in &plan.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    for n in &plan.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    out + &plan::print(&plan.steps, Path::new(SOCKET))
+}
+
+/// Compares `actual` with `tests/plans/<name>.plan`, or writes it when blessing.
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/plans")
+        .join(format!("{name}.plan"));
+    if std::env::var_os("GIT_OSA_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (GIT_OSA_BLESS=1 writes it)", path.display()));
+    assert!(
+        expected == actual,
+        "the plan differs from {}; GIT_OSA_BLESS=1 rewrites it\n--- expected\n{expected}\n--- actual\n{actual}",
+        path.display()
+    );
+}
+
+#[test]
+fn first_run() {
+    golden("first-run", &run_text(&keystone(), &choice()));
+}
+
+#[test]
+fn one_line_edit() {
+    let mut s = second_run(&keystone());
+    let f = s.checkout.tree.files.get_mut("keystone/api.py").unwrap();
+    f.mtime_ns += 1;
+    golden("one-line-edit", &run_text(&s, &choice()));
+}
+
+#[test]
+fn requirements_changed() {
+    let mut s = second_run(&keystone());
+    s.checkout
+        .tree
+        .files
+        .get_mut("requirements.txt")
+        .unwrap()
+        .size += 12;
+    s.checkout.install_inputs[0].1 = b"pbr>=2.0\noslo.db>=17\n".to_vec();
+    golden("requirements-changed", &run_text(&s, &choice()));
+}
+
+#[test]
+fn migration_changed() {
+    let mut s = second_run(&keystone());
+    let m = "keystone/common/sql/migrations/versions/2024.01/expand/b_add.py";
+    s.checkout.tree.files.get_mut(m).unwrap().mtime_ns += 1;
+    golden("migration-changed", &run_text(&s, &choice()));
+}
+
+#[test]
+fn migrations_equal_to_productions() {
+    let mut s = keystone();
+    s.production_migrations = Some(s.checkout.migrations.clone());
+    golden("migrations-as-production", &run_text(&s, &choice()));
+}
+
+#[test]
+fn public_index_allowed() {
+    let c = Choice {
+        allow_public_index: Some("http://172.29.236.1:8182/simple/".into()),
+        ..choice()
+    };
+    golden("public-index-allowed", &run_text(&keystone(), &c));
+}
+
+#[test]
+fn heat_whole_pins_both_backends() {
+    golden("heat", &run_text(&heat(), &choice()));
+}
+
+#[test]
+fn heat_engine_alone_drains_nothing() {
+    let mut s = heat();
+    s.units.retain(|u| u.name == "heat-engine");
+    let text = run_text(&s, &choice());
+    assert!(!text.contains("drain"), "{text}");
+    golden("heat-engine", &text);
+}
+
+#[test]
+fn metal_target_runs_on_the_host() {
+    let mut s = keystone();
+    s.host = Host {
+        inventory_name: "aio1".into(),
+        container_name: "aio1".into(),
+        physical_host: Some("aio1".into()),
+        address: Some("172.29.236.100".into()),
+        metal: true,
+    };
+    s.target = Lxc::default().target("aio1", true);
+    s.servers = vec![
+        server("keystone_service-back", "aio1", "172.29.236.100:5000", "UP"),
+        server(
+            "keystone_service-back",
+            "infra2",
+            "172.29.236.101:5000",
+            "UP",
+        ),
+    ];
+    golden("metal", &run_text(&s, &choice()));
+}
+
+#[test]
+fn a_session_started_by_another_user_is_taken_over_with_a_warning() {
+    let mut s = second_run(&keystone());
+    if let Some(session) = &mut s.session {
+        session.started_by = "alice@laptop (pid 77)".into();
+        session.started_at = state::now().saturating_sub(125);
+    }
+    let text = run_text(&s, &choice());
+    assert!(text.starts_with("warning: aio1-keystone-container-b7d24e95 is in a dev session alice@laptop (pid 77) started 2 min ago"), "{text}");
+    golden("another-users-session", &text);
+}
+
+/// A kill at each step that records something, then `git osa restore`: what it undoes.
+#[test]
+fn restore_after_a_kill_at_each_recording_step() {
+    let s = keystone();
+    let steps = cycle::plan_run(&s, &choice()).unwrap().steps;
+    let paths = Paths::new("keystone");
+    let mut out = String::new();
+    for (i, step) in steps.iter().enumerate() {
+        let records_nothing = step.before.is_empty() && step.after.is_empty();
+        let foreground = matches!(step.action, Action::Foreground { .. });
+        if (step.skip.is_some() || records_nothing) && !foreground {
+            continue;
+        }
+        let session = after(&steps, None, i, true);
+        let running = match &step.action {
+            Action::Exec(e) => e.scope.iter().cloned().collect(),
+            Action::Foreground { units, .. } => units.iter().map(|u| u.scope.clone()).collect(),
+            _ => Vec::new(),
+        };
+        let now = Now {
+            running,
+            servers: s.servers.clone(),
+        };
+        let plan = restore::plan_restore(&s.target, &s.host, &s.units, &paths, &session, &now);
+        let _ = writeln!(out, "== killed during {}. {}", i + 1, step.title);
+        out += &plan::print(&plan, Path::new(SOCKET));
+    }
+    golden("restore-after-kill", &out);
+}

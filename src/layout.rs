@@ -1,0 +1,101 @@
+//! Every name git-osa creates in a container, in one place: the session's folder, the
+//! transient systemd scopes its processes run in, the copy of the production venv, and
+//! the oslo.config drop-in of the dev run.
+//!
+//! `run`, `restore` and `status` all find git-osa's traces by these names, so a name
+//! changed here changes for all of them, and nothing else in a container is git-osa's.
+
+/// Where sessions live in a container, one folder per service.
+pub const ROOT: &str = "/var/lib/git-osa";
+
+/// The oslo.config drop-in that sends a dev run's logs to the terminal.
+pub const DROPIN: &str = "99-git-osa-dev.conf";
+pub const DROPIN_TEXT: &str = "# Written by git-osa for a dev run: log to the terminal, not the journal.\n\
+# `git osa restore` removes this file.\n[DEFAULT]\nuse_journal = false\nuse_stderr = true\n";
+
+/// OSA's local facts, where the service's `venv_tag` is.
+pub const FACTS: &str = "/etc/ansible/facts.d/openstack_ansible.fact";
+
+/// Where git-osa keeps one service's session in a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    pub service: String,
+    pub dir: String,
+}
+
+impl Paths {
+    pub fn new(service: &str) -> Paths {
+        Paths {
+            service: service.to_string(),
+            dir: format!("{ROOT}/{service}"),
+        }
+    }
+    pub fn session(&self) -> String {
+        format!("{}/session.json", self.dir)
+    }
+    pub fn lock(&self) -> String {
+        format!("{}/lock", self.dir)
+    }
+    /// The synced checkout.
+    pub fn src(&self) -> String {
+        format!("{}/src", self.dir)
+    }
+    /// What the container received at the last sync.
+    pub fn manifest(&self) -> String {
+        format!("{}/manifest", self.dir)
+    }
+    /// OSA's constraints minus the service's own pin.
+    pub fn constraints(&self) -> String {
+        format!("{}/constraints.txt", self.dir)
+    }
+    /// The transient scope long steps (sync, pip, db sync) run in, so that restore can
+    /// stop whatever a killed git-osa left running before it touches the venv.
+    pub fn step_scope(&self) -> String {
+        format!("git-osa-step-{}.scope", self.service)
+    }
+    /// The transient scope of the venv copy, which runs beside the other steps.
+    pub fn keep_scope(&self) -> String {
+        format!("git-osa-keep-{}.scope", self.service)
+    }
+}
+
+/// The transient scope a unit's dev process runs in.
+pub fn dev_scope(unit: &str) -> String {
+    format!("git-osa-dev-{unit}.scope")
+}
+
+/// Where the exact copy of the production venv lives: beside it (a rename away), hidden
+/// from `/openstack/venvs/<service>-*`.
+pub fn backup_path(venv: &str) -> String {
+    match venv.rsplit_once('/') {
+        Some((dir, name)) => format!("{dir}/.git-osa-prod-{name}"),
+        None => format!(".git-osa-prod-{venv}"),
+    }
+}
+
+/// The folder of oslo.config drop-ins for the service's config file (`<file>.d`).
+pub fn dropin_dir(config: Option<&str>) -> Option<String> {
+    config.map(|c| format!("{c}.d"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_live_under_one_folder_per_service() {
+        let p = Paths::new("heat");
+        assert_eq!(p.session(), "/var/lib/git-osa/heat/session.json");
+        assert_eq!(p.src(), "/var/lib/git-osa/heat/src");
+        assert_eq!(p.step_scope(), "git-osa-step-heat.scope");
+    }
+
+    #[test]
+    fn the_venv_copy_sits_beside_the_venv_hidden_from_its_glob() {
+        assert_eq!(
+            backup_path("/openstack/venvs/keystone-30.0.0"),
+            "/openstack/venvs/.git-osa-prod-keystone-30.0.0"
+        );
+        assert!(!backup_path("/openstack/venvs/heat-33.0.1").starts_with("/openstack/venvs/heat-"));
+    }
+}

@@ -1,0 +1,190 @@
+//! Putting production back, from the session record alone (so it works after git-osa was
+//! killed, and with no network): [`plan_restore`] turns the record, and what runs now,
+//! into steps that each undo one kind of change; [`restore_target`] reads, plans and runs
+//! them. `git osa restore` and `git osa run --restore-on-exit` both come here.
+
+use crate::catalog::Unit;
+use crate::cycle::stop_scopes;
+use crate::error::Result;
+use crate::execute::Runner;
+use crate::haproxy::{Change, Haproxy, Server, servers_of};
+use crate::inventory::Host;
+use crate::layout::{self, Paths};
+use crate::lxc::Target;
+use crate::plan::{Action, Exec, Record, Step, Undone};
+use crate::probe;
+use crate::state::{ServerRef, Session};
+use crate::ui::Ui;
+
+/// What restore reads before it plans: which of git-osa's scopes run now, and HAProxy.
+#[derive(Debug, Default)]
+pub struct Now {
+    /// git-osa's scopes (dev processes, long steps) that are active.
+    pub running: Vec<String>,
+    pub servers: Vec<Server>,
+}
+
+/// Every scope a session of `service` may have left running.
+pub fn scopes_of(s: &Session, paths: &Paths) -> Vec<String> {
+    let mut scopes: Vec<String> = s.dev_units.clone();
+    scopes.extend(s.stopped_units.iter().map(|u| layout::dev_scope(u)));
+    // A git-osa killed mid-step may have left its pip or copy running: stop it before
+    // the venv is touched.
+    scopes.push(paths.step_scope());
+    scopes.push(paths.keep_scope());
+    scopes.sort();
+    scopes.dedup();
+    scopes
+}
+
+/// Reads what runs now: done at restore time, not earlier (restore-on-exit comes after a
+/// run).
+pub fn read_now(target: &Target, haproxy: &Haproxy, s: &Session, paths: &Paths) -> Result<Now> {
+    let scopes = scopes_of(s, paths);
+    let p = probe::probe(target, &scopes, &[], "")?;
+    let running = scopes
+        .into_iter()
+        .filter(|u| p.unit(u).is_some_and(|i| i.active()))
+        .collect();
+    let servers = if haproxy.available() {
+        haproxy.servers()?
+    } else {
+        Vec::new()
+    };
+    Ok(Now { running, servers })
+}
+
+/// The restore, as steps: each one undoes one kind of change and says so in the record.
+/// `units` are the catalog's units of the session's service: whose HAProxy servers must be
+/// UP again.
+pub fn plan_restore(
+    target: &Target,
+    host: &Host,
+    units: &[Unit],
+    paths: &Paths,
+    s: &Session,
+    now: &Now,
+) -> Vec<Step> {
+    let mut steps = vec![
+        Step::exec(
+            "stop the dev process and anything git-osa left running",
+            target,
+            stop_scopes(&now.running),
+        )
+        .skip_if(now.running.is_empty().then(|| "not running".into()))
+        .after(Record::Undone(Undone::DevProcess)),
+    ];
+    if let (Some(venv), Some(backup)) = (&s.venv, &s.venv_backup) {
+        steps.push(
+            Step::exec(
+                format!("put the production venv back ({venv})"),
+                target,
+                Exec::script(
+                    r#"if [ -d "$2" ]; then rm -rf "$1" && mv "$2" "$1"; fi; rm -rf "$2.tmp""#,
+                    "git-osa-venv",
+                    &[venv, backup],
+                ),
+            )
+            .after(Record::Undone(Undone::Venv)),
+        );
+    }
+    if !s.dropins.is_empty() {
+        // Files first, then the folders git-osa created (marked with a trailing '/').
+        let mut items: Vec<&str> = s.dropins.iter().map(String::as_str).collect();
+        items.sort_by_key(|d| d.ends_with('/'));
+        steps.push(
+            Step::exec(
+                "remove the log drop-ins",
+                target,
+                Exec::script(
+                    r#"for f; do case $f in */) rmdir "$f" 2>/dev/null || true;; *) rm -f "$f";; esac; done"#,
+                    "git-osa-dropins",
+                    &items,
+                ),
+            )
+            .after(Record::Undone(Undone::Dropins)),
+        );
+    }
+    if !s.stopped_units.is_empty() {
+        let mut argv = vec!["systemctl".to_string(), "start".into()];
+        argv.extend(s.stopped_units.iter().map(|u| probe::unit_id(u)));
+        steps.push(
+            Step::exec(
+                format!("start production {}", s.stopped_units.join(", ")),
+                target,
+                Exec::new(argv),
+            )
+            .after(Record::Undone(Undone::Units)),
+        );
+    }
+    for d in &s.disabled_servers {
+        steps.push(
+            Step::new(
+                format!("let {} take traffic again", d.server),
+                target,
+                Action::Server {
+                    server: d.clone(),
+                    change: Change::Ready,
+                },
+            )
+            .after(Record::Enable(d.clone())),
+        );
+    }
+    // Healthy means: units active, the units' HAProxy servers in this container UP (unless
+    // someone else put them in maintenance), and those git-osa changed UP.
+    let mut servers: Vec<ServerRef> = servers_of(&now.servers, host, units)
+        .iter()
+        .filter(|sv| !sv.is_disabled())
+        .map(Server::reference)
+        .collect();
+    for d in &s.disabled_servers {
+        if !servers.contains(d) {
+            servers.push(d.clone());
+        }
+    }
+    steps.push(
+        Step::new(
+            "wait until production is healthy",
+            target,
+            Action::WaitHealthy {
+                units: s.stopped_units.iter().map(|u| probe::unit_id(u)).collect(),
+                servers,
+            },
+        )
+        .after(Record::Undone(Undone::Servers)),
+    );
+    // No record after this one: it removes the record itself.
+    steps.push(Step::exec(
+        "end the dev session (its state and synced source)",
+        target,
+        Exec::script(
+            r#"rm -rf "$1"; rmdir "$2" 2>/dev/null; exit 0"#,
+            "git-osa-end",
+            &[&paths.dir, layout::ROOT],
+        ),
+    ));
+    steps
+}
+
+/// Restores one target: reads what runs, plans, runs the plan.
+pub fn restore_target(
+    ui: &Ui,
+    haproxy: &Haproxy,
+    target: &Target,
+    host: &Host,
+    units: &[Unit],
+    paths: &Paths,
+    session: Session,
+) -> Result<()> {
+    let now = read_now(target, haproxy, &session, paths)?;
+    let steps = plan_restore(target, host, units, paths, &session, &now);
+    let mut runner = Runner::new(ui, haproxy, paths.clone(), session);
+    runner.run_all(&steps).map_err(|e| {
+        e.hint(format!(
+            "production in {} is partly restored; `git osa restore` can be run again",
+            target.name
+        ))
+    })?;
+    ui.step(format!("{} runs production again", target.name));
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! What `git osa status` shows: each container of the service, its units, its HAProxy
+//! servers and its dev session, read in one `lxc-info` and one probe per container and
+//! one HAProxy query in all, and rendered as text.
+
+use std::fmt::Write as _;
+
+use crate::catalog::Service;
+use crate::context::{Context, Placement};
+use crate::error::Result;
+use crate::haproxy::{Server, servers_of};
+use crate::layout::{self, Paths};
+use crate::lxc::LxcState;
+use crate::probe::{self, Probe};
+use crate::state::{self, Session};
+
+/// What one target looks like now.
+pub struct TargetStatus {
+    pub placement: Placement,
+    pub lxc: LxcState,
+    pub probe: Option<Probe>,
+    pub session: Option<Session>,
+    pub servers: Vec<Server>,
+}
+
+/// Reads the state of every placement.
+pub fn gather(
+    ctx: &Context,
+    service: &Service,
+    placements: &[Placement],
+) -> Result<Vec<TargetStatus>> {
+    let servers = if ctx.haproxy.available() {
+        ctx.haproxy.servers().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let paths = Paths::new(&service.name);
+    let mut out = Vec::new();
+    for p in placements {
+        let lxc = if p.host.metal {
+            LxcState::Running
+        } else {
+            ctx.lxc.state(&p.host.container_name)?
+        };
+        let (probe, session) = if lxc == LxcState::Running {
+            let mut units: Vec<String> = p.units.iter().map(|u| u.name.clone()).collect();
+            units.extend(p.units.iter().map(|u| layout::dev_scope(&u.name)));
+            let probe = probe::probe(&p.target(&ctx.lxc), &units, &[paths.session()], "")?;
+            let session = probe
+                .file(&paths.session())
+                .map(Session::parse)
+                .transpose()?;
+            (Some(probe), session)
+        } else {
+            (None, None)
+        };
+        out.push(TargetStatus {
+            servers: servers_of(&servers, &p.host, &p.units),
+            placement: p.clone(),
+            lxc,
+            probe,
+            session,
+        });
+    }
+    Ok(out)
+}
+
+/// Renders one target; what needs the user's attention goes to `problems`.
+pub fn render(
+    out: &mut String,
+    st: &TargetStatus,
+    lxc_path: Option<&std::path::Path>,
+    problems: &mut Vec<String>,
+) {
+    let h = &st.placement.host;
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{}", h.container_name);
+    let _ = writeln!(
+        out,
+        "  host     {}",
+        h.physical_host.as_deref().unwrap_or("(this host)")
+    );
+    let _ = writeln!(
+        out,
+        "  address  {}",
+        h.address.as_deref().unwrap_or("(unknown)")
+    );
+    if h.metal {
+        let _ = writeln!(out, "  lxc      none (runs on the host: is_metal)");
+    } else {
+        let _ = writeln!(out, "  lxc      {}", st.lxc);
+    }
+    match st.lxc {
+        LxcState::Running => {}
+        LxcState::Missing => problems.push(format!(
+            "container {} does not exist: {}",
+            h.container_name,
+            st.lxc.remedy(&h.container_name, lxc_path)
+        )),
+        _ => problems.push(format!(
+            "container {} is {}: {}",
+            h.container_name,
+            st.lxc,
+            st.lxc.remedy(&h.container_name, lxc_path)
+        )),
+    }
+    for u in &st.placement.units {
+        let state = st
+            .probe
+            .as_ref()
+            .and_then(|p| p.unit(&u.name))
+            .map(|i| i.state())
+            .unwrap_or_else(|| "unknown".into());
+        let _ = writeln!(out, "  unit     {:<28} {state}", u.name);
+    }
+    for s in &st.servers {
+        let _ = writeln!(out, "  haproxy  {}/{}  {}", s.backend, s.name, s.status);
+    }
+    match &st.session {
+        None => {
+            let _ = writeln!(out, "  dev      none (production)");
+        }
+        Some(s) => {
+            let commit = s
+                .commit
+                .as_deref()
+                .map(|c| &c[..c.len().min(12)])
+                .unwrap_or("(no commit)");
+            let dirty = if s.dirty {
+                " + uncommitted changes"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  dev      {commit}{dirty}, since {} by {}",
+                state::age(s.started_at),
+                s.started_by
+            );
+            let _ = writeln!(
+                out,
+                "  applied  {}",
+                if s.applied.is_empty() {
+                    "nothing yet".into()
+                } else {
+                    s.applied.join(", ")
+                }
+            );
+            let running: Vec<&str> = st
+                .placement
+                .units
+                .iter()
+                .filter(|u| {
+                    st.probe
+                        .as_ref()
+                        .and_then(|p| p.unit(&layout::dev_scope(&u.name)))
+                        .is_some_and(|i| i.active())
+                })
+                .map(|u| u.name.as_str())
+                .collect();
+            let _ = writeln!(
+                out,
+                "  process  {}",
+                if running.is_empty() {
+                    "not running (`git osa` runs it, `git osa restore` ends the session)"
+                        .to_string()
+                } else {
+                    format!("running: {}", running.join(", "))
+                }
+            );
+        }
+    }
+}
