@@ -7,16 +7,17 @@
 //! environment (pip and certificate variables on a deploy host) must not leak in.
 
 use std::ffi::{OsStr, OsString};
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use anyhow::Context;
 
 use crate::error::{Error, Result};
 
-/// The environment every command in a container gets.
+/// The `PATH` of every command git-osa runs in a target.
 pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// The whole environment of every command in a target, in place of the caller's.
+const ENV: [(&str, &str); 3] = [("PATH", PATH), ("LANG", "C.UTF-8"), ("HOME", "/root")];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LxcState {
@@ -102,33 +103,43 @@ pub struct Target {
 }
 
 impl Target {
-    /// The command that runs `argv` in the target, with a clean environment.
-    pub fn command<S: AsRef<OsStr>>(&self, argv: &[S]) -> Command {
-        let env = [("PATH", PATH), ("LANG", "C.UTF-8"), ("HOME", "/root")];
+    /// The host program and arguments that run `argv` in the target. A metal target runs
+    /// `argv` itself, so the caller must replace the host environment with [`ENV`]; in a
+    /// container, `lxc-attach --clear-env` does.
+    fn host_argv<S: AsRef<OsStr>>(&self, argv: &[S]) -> (OsString, Vec<OsString>) {
+        let mut argv = argv.iter().map(|a| a.as_ref().to_os_string());
         if self.metal {
-            let mut cmd = Command::new(argv[0].as_ref());
-            cmd.args(&argv[1..]).env_clear().envs(env);
-            return cmd;
+            let program = argv.next().expect("a command has a program");
+            return (program, argv.collect());
         }
-        let mut cmd = Command::new("lxc-attach");
+        let mut args: Vec<OsString> = Vec::new();
         if let Some(p) = &self.lxc_path {
-            cmd.arg("-P").arg(p);
+            args.extend(["-P".into(), p.into()]);
         }
-        cmd.args(["-n", &self.name, "--clear-env"]);
-        for (k, v) in env {
-            let mut kv = OsString::from(k);
-            kv.push("=");
-            kv.push(v);
-            cmd.arg("--set-var").arg(kv);
+        args.extend(["-n".into(), (&self.name).into(), "--clear-env".into()]);
+        for (k, v) in ENV {
+            args.extend(["--set-var".into(), format!("{k}={v}").into()]);
         }
-        cmd.arg("--").args(argv);
+        args.push("--".into());
+        args.extend(argv);
+        ("lxc-attach".into(), args)
+    }
+
+    /// The command that runs `argv` in the target, with a clean environment, for children
+    /// whose stdio the caller wires itself (the lock holder, the dev process).
+    pub fn command<S: AsRef<OsStr>>(&self, argv: &[S]) -> Command {
+        let (program, args) = self.host_argv(argv);
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        if self.metal {
+            cmd.env_clear().envs(ENV);
+        }
         cmd
     }
 
     /// Runs `argv`, feeding `stdin`, and returns its output whatever its exit status.
     pub fn output<S: AsRef<OsStr>>(&self, argv: &[S], stdin: Option<&[u8]>) -> Result<Output> {
-        let (out, _) = self.collect(argv, stdin, |child| Ok((child.wait()?, false)))?;
-        Ok(out)
+        Ok(self.start(argv, stdin)?.into_output()?)
     }
 
     /// Like [`Target::output`], watching `stop` while the command runs: once it is true,
@@ -141,64 +152,36 @@ impl Target {
         stop: &dyn Fn() -> bool,
         abort: &dyn Fn(),
     ) -> Result<(Output, bool)> {
-        self.collect(argv, stdin, |child| {
-            let mut aborted = false;
-            loop {
-                if let Some(st) = child.try_wait()? {
-                    return Ok((st, aborted));
-                }
-                if !aborted && stop() {
-                    abort();
-                    aborted = true;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
+        let handle = self.start(argv, stdin)?;
+        let mut aborted = false;
+        while handle.try_wait()?.is_none() {
+            if !aborted && stop() {
+                abort();
+                aborted = true;
             }
-        })
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Ok((handle.into_output()?, aborted))
     }
 
-    /// Spawns `argv` with stdin fed and stdout/stderr collected by threads (so neither
-    /// side can block the other), and lets `wait` decide how to wait for it.
-    fn collect<S: AsRef<OsStr>>(
-        &self,
-        argv: &[S],
-        stdin: Option<&[u8]>,
-        wait: impl FnOnce(&mut std::process::Child) -> Result<(std::process::ExitStatus, bool)>,
-    ) -> Result<(Output, bool)> {
-        let mut child = self
-            .command(argv)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting {}", self.describe(argv)))?;
-        let writer = stdin.map(|data| {
-            let mut pipe = child.stdin.take().expect("stdin is piped");
-            let data = data.to_vec();
-            std::thread::spawn(move || pipe.write_all(&data))
-        });
-        let read = |mut r: Box<dyn std::io::Read + Send>| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = r.read_to_end(&mut buf);
-                buf
-            })
+    /// Starts `argv` with `stdin` fed and stdout and stderr captured. duct does each on its
+    /// own thread, so a command that fills one pipe while we write the other cannot block.
+    fn start<S: AsRef<OsStr>>(&self, argv: &[S], stdin: Option<&[u8]>) -> Result<duct::Handle> {
+        let (program, args) = self.host_argv(argv);
+        let mut expr = duct::cmd(program, args)
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked();
+        expr = match stdin {
+            Some(data) => expr.stdin_bytes(data),
+            None => expr.stdin_null(),
         };
-        let out = read(Box::new(child.stdout.take().expect("stdout is piped")));
-        let err = read(Box::new(child.stderr.take().expect("stderr is piped")));
-        let (status, aborted) = wait(&mut child)?;
-        if let Some(w) = writer {
-            let _ = w.join();
+        if self.metal {
+            expr = expr.full_env(ENV);
         }
-        let output = Output {
-            status,
-            stdout: out.join().unwrap_or_default(),
-            stderr: err.join().unwrap_or_default(),
-        };
-        Ok((output, aborted))
+        Ok(expr
+            .start()
+            .with_context(|| format!("starting {}", self.describe(argv)))?)
     }
 
     /// Runs `argv` and fails, naming the target and showing stderr, unless it succeeds.
@@ -301,6 +284,64 @@ mod tests {
         let cmd = t.command(&["systemctl", "status"]);
         assert_eq!(cmd.get_program(), "systemctl");
         assert!(cmd.get_envs().any(|(k, _)| k == "PATH"));
+    }
+
+    #[test]
+    fn metal_output_feeds_stdin_and_keeps_stdout_stderr_and_the_exit_code_apart() {
+        // More than a pipe holds on every stream: writing stdin while not reading stdout
+        // (or stderr) would hang.
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let script = "cat; head -c 300000 /dev/zero | tr '\\0' e >&2; exit 3";
+        let out = Lxc::default()
+            .target("aio1", true)
+            .output(&["sh", "-c", script], Some(&data))
+            .unwrap();
+        assert!(out.stdout == data, "stdout is stdin");
+        assert_eq!(out.stderr, vec![b'e'; 300_000]);
+        assert_eq!(out.status.code(), Some(3));
+    }
+
+    #[test]
+    fn metal_output_runs_with_only_git_osas_environment() {
+        let out = Lxc::default()
+            .target("aio1", true)
+            .run(&["env"], None)
+            .unwrap();
+        let mut env: Vec<_> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        env.sort();
+        assert_eq!(env, ["HOME=/root", "LANG=C.UTF-8", &format!("PATH={PATH}")]);
+    }
+
+    #[test]
+    fn output_unless_aborts_once_stop_turns_true_and_waits_for_the_end() {
+        use std::os::unix::process::ExitStatusExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let pid = || std::fs::read_to_string(&pid_file).unwrap_or_default();
+        let aborts = std::cell::Cell::new(0);
+        let started = std::time::Instant::now();
+        let script = r#"echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 60"#;
+        let (out, aborted) = Lxc::default()
+            .target("aio1", true)
+            .output_unless(
+                &["sh", "-c", script, "sh", pid_file.to_str().unwrap()],
+                None,
+                &|| !pid().is_empty(),
+                &|| {
+                    aborts.set(aborts.get() + 1);
+                    let kill = Command::new("kill").arg(pid().trim()).status().unwrap();
+                    assert!(kill.success());
+                },
+            )
+            .unwrap();
+        assert!(aborted);
+        assert_eq!(aborts.get(), 1);
+        assert_eq!(out.status.signal(), Some(15));
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
     }
 
     #[test]
