@@ -7,8 +7,9 @@
 //! environment (pip and certificate variables on a deploy host) must not leak in.
 
 use std::ffi::{OsStr, OsString};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use anyhow::Context;
 
@@ -38,6 +39,44 @@ impl std::fmt::Display for LxcState {
     }
 }
 
+/// The host's LXC tools, found on `PATH` once: a host without LXC gets one error that says
+/// so, not a failed spawn. Only containers need them; metal targets run on the host.
+#[derive(Debug)]
+struct Tools {
+    attach: PathBuf,
+    info: PathBuf,
+    ls: PathBuf,
+}
+
+impl Tools {
+    fn get() -> Result<&'static Tools> {
+        static TOOLS: OnceLock<Tools> = OnceLock::new();
+        if let Some(tools) = TOOLS.get() {
+            return Ok(tools);
+        }
+        let found = Tools::find(std::env::var_os("PATH").as_deref())?;
+        Ok(TOOLS.get_or_init(|| found))
+    }
+
+    /// Looks each tool up in `path`, a value of `PATH`.
+    fn find(path: Option<&OsStr>) -> Result<Tools> {
+        let find = |tool: &str| {
+            which::which_in_global(tool, path)
+                .ok()
+                .and_then(|mut found| found.next())
+                .ok_or_else(|| {
+                    Error::user(format!("{tool} is not on PATH"))
+                        .hint("install LXC (apt-get install lxc) or run git osa on the OSA host")
+                })
+        };
+        Ok(Tools {
+            attach: find("lxc-attach")?,
+            info: find("lxc-info")?,
+            ls: find("lxc-ls")?,
+        })
+    }
+}
+
 /// Where LXC keeps containers (`lxc-* -P`).
 #[derive(Debug, Clone, Default)]
 pub struct Lxc {
@@ -45,7 +84,7 @@ pub struct Lxc {
 }
 
 impl Lxc {
-    fn tool(&self, tool: &str) -> Command {
+    fn tool(&self, tool: &Path) -> Command {
         let mut cmd = Command::new(tool);
         if let Some(p) = &self.path {
             cmd.arg("-P").arg(p);
@@ -56,10 +95,10 @@ impl Lxc {
     /// Names of all containers under the LXC path.
     pub fn list(&self) -> Result<Vec<String>> {
         let out = self
-            .tool("lxc-ls")
+            .tool(&Tools::get()?.ls)
             .arg("-1")
             .output()
-            .context("running lxc-ls (is LXC installed?)")?;
+            .context("running lxc-ls")?;
         if !out.status.success() {
             return Ok(Vec::new());
         }
@@ -71,10 +110,10 @@ impl Lxc {
 
     pub fn state(&self, name: &str) -> Result<LxcState> {
         let out = self
-            .tool("lxc-info")
+            .tool(&Tools::get()?.info)
             .args(["-s", "-H", "-n", name])
             .output()
-            .context("running lxc-info (is LXC installed?)")?;
+            .context("running lxc-info")?;
         if !out.status.success() {
             return Ok(LxcState::Missing);
         }
@@ -122,7 +161,10 @@ impl Target {
         }
         args.push("--".into());
         args.extend(argv);
-        ("lxc-attach".into(), args)
+        // Keeps `command` infallible without LXC: its spawn fails, naming lxc-attach, but
+        // every container is checked running (`Lxc::state`) before anything attaches.
+        let attach = Tools::get().map_or_else(|_| "lxc-attach".into(), |t| t.attach.clone());
+        (attach.into(), args)
     }
 
     /// The command that runs `argv` in the target, with a clean environment, for children
@@ -167,6 +209,9 @@ impl Target {
     /// Starts `argv` with `stdin` fed and stdout and stderr captured. duct does each on its
     /// own thread, so a command that fills one pipe while we write the other cannot block.
     fn start<S: AsRef<OsStr>>(&self, argv: &[S], stdin: Option<&[u8]>) -> Result<duct::Handle> {
+        if !self.metal {
+            Tools::get()?;
+        }
         let (program, args) = self.host_argv(argv);
         let mut expr = duct::cmd(program, args)
             .stdout_capture()
@@ -263,7 +308,10 @@ mod tests {
             .get_args()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        assert_eq!(cmd.get_program(), "lxc-attach");
+        assert_eq!(
+            Path::new(cmd.get_program()).file_name().unwrap(),
+            "lxc-attach"
+        );
         assert_eq!(
             &args[..5],
             [
@@ -342,6 +390,30 @@ mod tests {
         assert_eq!(aborts.get(), 1);
         assert_eq!(out.status.signal(), Some(15));
         assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    }
+
+    #[test]
+    fn without_lxc_on_path_the_user_is_told_to_install_it() {
+        for path in [None, Some(OsStr::new(""))] {
+            let err = Tools::find(path).unwrap_err();
+            assert_eq!(err.to_string(), "lxc-attach is not on PATH");
+            assert_eq!(
+                err.hints(),
+                ["install LXC (apt-get install lxc) or run git osa on the OSA host"]
+            );
+            assert_eq!(err.exit_code(), 2);
+        }
+    }
+
+    #[test]
+    fn a_missing_lxc_info_is_named() {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = tempfile::tempdir().unwrap();
+        let attach = bin.path().join("lxc-attach");
+        std::fs::write(&attach, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&attach, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = Tools::find(Some(bin.path().as_os_str())).unwrap_err();
+        assert_eq!(err.to_string(), "lxc-info is not on PATH");
     }
 
     #[test]
