@@ -10,7 +10,6 @@ pub mod config;
 pub mod context;
 pub mod devrun;
 pub mod error;
-pub mod generate;
 pub mod haproxy;
 pub mod health;
 pub mod install;
