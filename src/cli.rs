@@ -1,7 +1,7 @@
 //! The command line, as clap definitions only: no logic lives here.
 //!
 //! The man page and the shell completions are generated from these definitions
-//! (`generate.rs`), so the `///` comments below are the user's documentation.
+//! (`tests/generated/render.rs`), so the `///` comments below are the user's documentation.
 
 use std::path::PathBuf;
 

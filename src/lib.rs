@@ -12,7 +12,6 @@ pub mod cycle;
 pub mod error;
 pub mod execute;
 pub mod foreground;
-pub mod generate;
 #[cfg(test)]
 mod golden;
 pub mod haproxy;

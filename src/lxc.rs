@@ -7,16 +7,18 @@
 //! environment (pip and certificate variables on a deploy host) must not leak in.
 
 use std::ffi::{OsStr, OsString};
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use anyhow::Context;
 
 use crate::error::{Error, Result};
 
-/// The environment every command in a container gets.
+/// The `PATH` of every command git-osa runs in a target.
 pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// The whole environment of every command in a target, in place of the caller's.
+const ENV: [(&str, &str); 3] = [("PATH", PATH), ("LANG", "C.UTF-8"), ("HOME", "/root")];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LxcState {
@@ -52,6 +54,44 @@ impl LxcState {
     }
 }
 
+/// The host's LXC tools, found on `PATH` once: a host without LXC gets one error that says
+/// so, not a failed spawn. Only containers need them; metal targets run on the host.
+#[derive(Debug)]
+struct Tools {
+    attach: PathBuf,
+    info: PathBuf,
+    ls: PathBuf,
+}
+
+impl Tools {
+    fn get() -> Result<&'static Tools> {
+        static TOOLS: OnceLock<Tools> = OnceLock::new();
+        if let Some(tools) = TOOLS.get() {
+            return Ok(tools);
+        }
+        let found = Tools::find(std::env::var_os("PATH").as_deref())?;
+        Ok(TOOLS.get_or_init(|| found))
+    }
+
+    /// Looks each tool up in `path`, a value of `PATH`.
+    fn find(path: Option<&OsStr>) -> Result<Tools> {
+        let find = |tool: &str| {
+            which::which_in_global(tool, path)
+                .ok()
+                .and_then(|mut found| found.next())
+                .ok_or_else(|| {
+                    Error::user(format!("{tool} is not on PATH"))
+                        .hint("install LXC (apt-get install lxc) or run git osa on the OSA host")
+                })
+        };
+        Ok(Tools {
+            attach: find("lxc-attach")?,
+            info: find("lxc-info")?,
+            ls: find("lxc-ls")?,
+        })
+    }
+}
+
 /// Where LXC keeps containers (`lxc-* -P`).
 #[derive(Debug, Clone, Default)]
 pub struct Lxc {
@@ -59,7 +99,7 @@ pub struct Lxc {
 }
 
 impl Lxc {
-    fn tool(&self, tool: &str) -> Command {
+    fn tool(&self, tool: &Path) -> Command {
         let mut cmd = Command::new(tool);
         if let Some(p) = &self.path {
             cmd.arg("-P").arg(p);
@@ -70,10 +110,10 @@ impl Lxc {
     /// Names of all containers under the LXC path.
     pub fn list(&self) -> Result<Vec<String>> {
         let out = self
-            .tool("lxc-ls")
+            .tool(&Tools::get()?.ls)
             .arg("-1")
             .output()
-            .context("running lxc-ls (is LXC installed?)")?;
+            .context("running lxc-ls")?;
         if !out.status.success() {
             return Ok(Vec::new());
         }
@@ -85,10 +125,10 @@ impl Lxc {
 
     pub fn state(&self, name: &str) -> Result<LxcState> {
         let out = self
-            .tool("lxc-info")
+            .tool(&Tools::get()?.info)
             .args(["-s", "-H", "-n", name])
             .output()
-            .context("running lxc-info (is LXC installed?)")?;
+            .context("running lxc-info")?;
         if !out.status.success() {
             return Ok(LxcState::Missing);
         }
@@ -117,33 +157,46 @@ pub struct Target {
 }
 
 impl Target {
-    /// The command that runs `argv` in the target, with a clean environment.
-    pub fn command<S: AsRef<OsStr>>(&self, argv: &[S]) -> Command {
-        let env = [("PATH", PATH), ("LANG", "C.UTF-8"), ("HOME", "/root")];
+    /// The host program and arguments that run `argv` in the target. A metal target runs
+    /// `argv` itself, so the caller must replace the host environment with [`ENV`]; in a
+    /// container, `lxc-attach --clear-env` does.
+    fn host_argv<S: AsRef<OsStr>>(&self, argv: &[S]) -> (OsString, Vec<OsString>) {
+        let mut argv = argv.iter().map(|a| a.as_ref().to_os_string());
         if self.metal {
-            let mut cmd = Command::new(argv[0].as_ref());
-            cmd.args(&argv[1..]).env_clear().envs(env);
-            return cmd;
+            let program = argv.next().expect("a command has a program");
+            return (program, argv.collect());
         }
-        let mut cmd = Command::new("lxc-attach");
+        let mut args: Vec<OsString> = Vec::new();
         if let Some(p) = &self.lxc_path {
-            cmd.arg("-P").arg(p);
+            args.extend(["-P".into(), p.into()]);
         }
-        cmd.args(["-n", &self.name, "--clear-env"]);
-        for (k, v) in env {
-            let mut kv = OsString::from(k);
-            kv.push("=");
-            kv.push(v);
-            cmd.arg("--set-var").arg(kv);
+        args.extend(["-n".into(), (&self.name).into(), "--clear-env".into()]);
+        for (k, v) in ENV {
+            args.extend(["--set-var".into(), format!("{k}={v}").into()]);
         }
-        cmd.arg("--").args(argv);
+        args.push("--".into());
+        args.extend(argv);
+        // Keeps `command` infallible without LXC: its spawn fails, naming lxc-attach, but
+        // every container is checked running (`Lxc::state`) before anything attaches.
+        let attach = Tools::get().map_or_else(|_| "lxc-attach".into(), |t| t.attach.clone());
+        (attach.into(), args)
+    }
+
+    /// The command that runs `argv` in the target, with a clean environment, for children
+    /// whose stdio the caller wires itself (the lock holder, the dev process).
+    pub fn command<S: AsRef<OsStr>>(&self, argv: &[S]) -> Command {
+        let (program, args) = self.host_argv(argv);
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        if self.metal {
+            cmd.env_clear().envs(ENV);
+        }
         cmd
     }
 
     /// Runs `argv`, feeding `stdin`, and returns its output whatever its exit status.
     pub fn output<S: AsRef<OsStr>>(&self, argv: &[S], stdin: Option<&[u8]>) -> Result<Output> {
-        let (out, _) = self.collect(argv, stdin, |child| Ok((child.wait()?, false)))?;
-        Ok(out)
+        Ok(self.start(argv, stdin)?.into_output()?)
     }
 
     /// Like [`Target::output`], watching `stop` while the command runs: once it is true,
@@ -156,64 +209,39 @@ impl Target {
         stop: &dyn Fn() -> bool,
         abort: &dyn Fn(),
     ) -> Result<(Output, bool)> {
-        self.collect(argv, stdin, |child| {
-            let mut aborted = false;
-            loop {
-                if let Some(st) = child.try_wait()? {
-                    return Ok((st, aborted));
-                }
-                if !aborted && stop() {
-                    abort();
-                    aborted = true;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
+        let handle = self.start(argv, stdin)?;
+        let mut aborted = false;
+        while handle.try_wait()?.is_none() {
+            if !aborted && stop() {
+                abort();
+                aborted = true;
             }
-        })
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Ok((handle.into_output()?, aborted))
     }
 
-    /// Spawns `argv` with stdin fed and stdout/stderr collected by threads (so neither
-    /// side can block the other), and lets `wait` decide how to wait for it.
-    fn collect<S: AsRef<OsStr>>(
-        &self,
-        argv: &[S],
-        stdin: Option<&[u8]>,
-        wait: impl FnOnce(&mut std::process::Child) -> Result<(std::process::ExitStatus, bool)>,
-    ) -> Result<(Output, bool)> {
-        let mut child = self
-            .command(argv)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting {}", self.describe(argv)))?;
-        let writer = stdin.map(|data| {
-            let mut pipe = child.stdin.take().expect("stdin is piped");
-            let data = data.to_vec();
-            std::thread::spawn(move || pipe.write_all(&data))
-        });
-        let read = |mut r: Box<dyn std::io::Read + Send>| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = r.read_to_end(&mut buf);
-                buf
-            })
-        };
-        let out = read(Box::new(child.stdout.take().expect("stdout is piped")));
-        let err = read(Box::new(child.stderr.take().expect("stderr is piped")));
-        let (status, aborted) = wait(&mut child)?;
-        if let Some(w) = writer {
-            let _ = w.join();
+    /// Starts `argv` with `stdin` fed and stdout and stderr captured. duct does each on its
+    /// own thread, so a command that fills one pipe while we write the other cannot block.
+    fn start<S: AsRef<OsStr>>(&self, argv: &[S], stdin: Option<&[u8]>) -> Result<duct::Handle> {
+        if !self.metal {
+            Tools::get()?;
         }
-        let output = Output {
-            status,
-            stdout: out.join().unwrap_or_default(),
-            stderr: err.join().unwrap_or_default(),
+        let (program, args) = self.host_argv(argv);
+        let mut expr = duct::cmd(program, args)
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked();
+        expr = match stdin {
+            Some(data) => expr.stdin_bytes(data),
+            None => expr.stdin_null(),
         };
-        Ok((output, aborted))
+        if self.metal {
+            expr = expr.full_env(ENV);
+        }
+        Ok(expr
+            .start()
+            .with_context(|| format!("starting {}", self.describe(argv)))?)
     }
 
     /// Runs `argv` and fails, naming the target and showing stderr, unless it succeeds.
@@ -295,7 +323,10 @@ mod tests {
             .get_args()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        assert_eq!(cmd.get_program(), "lxc-attach");
+        assert_eq!(
+            Path::new(cmd.get_program()).file_name().unwrap(),
+            "lxc-attach"
+        );
         assert_eq!(
             &args[..5],
             [
@@ -316,6 +347,88 @@ mod tests {
         let cmd = t.command(&["systemctl", "status"]);
         assert_eq!(cmd.get_program(), "systemctl");
         assert!(cmd.get_envs().any(|(k, _)| k == "PATH"));
+    }
+
+    #[test]
+    fn metal_output_feeds_stdin_and_keeps_stdout_stderr_and_the_exit_code_apart() {
+        // More than a pipe holds on every stream: writing stdin while not reading stdout
+        // (or stderr) would hang.
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let script = "cat; head -c 300000 /dev/zero | tr '\\0' e >&2; exit 3";
+        let out = Lxc::default()
+            .target("aio1", true)
+            .output(&["sh", "-c", script], Some(&data))
+            .unwrap();
+        assert!(out.stdout == data, "stdout is stdin");
+        assert_eq!(out.stderr, vec![b'e'; 300_000]);
+        assert_eq!(out.status.code(), Some(3));
+    }
+
+    #[test]
+    fn metal_output_runs_with_only_git_osas_environment() {
+        let out = Lxc::default()
+            .target("aio1", true)
+            .run(&["env"], None)
+            .unwrap();
+        let mut env: Vec<_> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        env.sort();
+        assert_eq!(env, ["HOME=/root", "LANG=C.UTF-8", &format!("PATH={PATH}")]);
+    }
+
+    #[test]
+    fn output_unless_aborts_once_stop_turns_true_and_waits_for_the_end() {
+        use std::os::unix::process::ExitStatusExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let pid = || std::fs::read_to_string(&pid_file).unwrap_or_default();
+        let aborts = std::cell::Cell::new(0);
+        let started = std::time::Instant::now();
+        let script = r#"echo $$ > "$1.new"; mv "$1.new" "$1"; exec sleep 60"#;
+        let (out, aborted) = Lxc::default()
+            .target("aio1", true)
+            .output_unless(
+                &["sh", "-c", script, "sh", pid_file.to_str().unwrap()],
+                None,
+                &|| !pid().is_empty(),
+                &|| {
+                    aborts.set(aborts.get() + 1);
+                    let kill = Command::new("kill").arg(pid().trim()).status().unwrap();
+                    assert!(kill.success());
+                },
+            )
+            .unwrap();
+        assert!(aborted);
+        assert_eq!(aborts.get(), 1);
+        assert_eq!(out.status.signal(), Some(15));
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    }
+
+    #[test]
+    fn without_lxc_on_path_the_user_is_told_to_install_it() {
+        for path in [None, Some(OsStr::new(""))] {
+            let err = Tools::find(path).unwrap_err();
+            assert_eq!(err.to_string(), "lxc-attach is not on PATH");
+            assert_eq!(
+                err.hints(),
+                ["install LXC (apt-get install lxc) or run git osa on the OSA host"]
+            );
+            assert_eq!(err.exit_code(), 2);
+        }
+    }
+
+    #[test]
+    fn a_missing_lxc_info_is_named() {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = tempfile::tempdir().unwrap();
+        let attach = bin.path().join("lxc-attach");
+        std::fs::write(&attach, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&attach, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = Tools::find(Some(bin.path().as_os_str())).unwrap_err();
+        assert_eq!(err.to_string(), "lxc-info is not on PATH");
     }
 
     #[test]

@@ -1,15 +1,16 @@
 //! Shell completions and the man page, generated from the clap definition.
 //!
-//! The generated files are committed (packagers and `make install` need no Rust), and
-//! `tests/generated.rs` fails when they are stale; `GIT_OSA_BLESS=1 cargo test` rewrites
-//! them.
+//! The generated files are committed (packagers and `install.sh` need no Rust), and the
+//! tests beside this file fail when they are stale; `GIT_OSA_BLESS=1 cargo test --test
+//! generated` rewrites them. Only this test crate generates them, so `clap_complete` and
+//! `clap_mangen` are dev-dependencies and the binary does not carry them.
 
 use std::path::PathBuf;
 
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
+use git_osa::cli::Cli;
 
 /// Git's bash completion calls `_git_<subcommand>` for `git <subcommand> <TAB>`; this hands
 /// the words to the function clap generates for `git-osa`.
@@ -77,7 +78,7 @@ holds the container; 128+N when signal N (SIGINT, SIGTERM, SIGHUP) stopped it: 1
 "#;
 
 /// Every generated file, with its path relative to the repository root.
-pub fn render_all() -> Vec<(PathBuf, Vec<u8>)> {
+pub fn all() -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
     for (shell, name) in [
         (Shell::Bash, "completions/git-osa.bash"),
