@@ -19,13 +19,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
-use crate::cycle::stop_scopes;
 use crate::error::{Error, Result};
 use crate::execute::Runner;
 use crate::haproxy::Change;
 use crate::lxc::Target;
 use crate::plan::{DevUnit, Pin, Record};
 use crate::state::ServerRef;
+use crate::systemd::stop_scopes;
 use crate::ui::Ui;
 
 /// How the dev run ended.
@@ -112,7 +112,7 @@ pub fn run(
     }
     // Whatever ended the run, nothing of it may stay in the container, and the other
     // servers take traffic again; a failure here is reported after every cleanup ran.
-    let mut failed: Option<Error> = target.run(&stop_scopes(&scopes).argv, None).err();
+    let mut failed: Option<Error> = target.run(&stop_scopes(&scopes), None).err();
     for d in &pinned {
         match runner.haproxy.set(&d.backend, &d.server, Change::Ready) {
             Ok(()) => runner.record(target, &[Record::Enable(d.clone())])?,
@@ -256,7 +256,7 @@ fn prefix_lines(unit: &str, stream: Option<impl std::io::Read + Send + 'static>)
 }
 
 fn stop_quietly(ui: &Ui, target: &Target, scopes: &[String]) {
-    if let Err(e) = target.run(&stop_scopes(scopes).argv, None) {
+    if let Err(e) = target.run(&stop_scopes(scopes), None) {
         ui.warn(format!("could not stop the dev process yet: {e}"));
     }
 }

@@ -1,10 +1,13 @@
-//! Installing the synced checkout into the service's venv the way OSA installs services:
-//! pip, OSA's constraints (minus the service's own pin, which the checkout replaces),
-//! `--no-build-isolation`, and a `PBR_VERSION` since pbr cannot see `.git` in the
-//! container. Packages come only from the deployment's own sources unless the user allows
-//! another index: a requirement the repo server lacks is named, never fetched silently.
+//! What installing the synced checkout into the service's venv depends on, the way OSA
+//! installs services: OSA's constraints minus the service's own pin (the checkout replaces
+//! it), the files whose change means the install must run again, and reading pip's output
+//! for requirements the deployment's repo server lacks (named, never fetched silently).
+//! [`pip`] is the install command the plan runs (`cycle.rs`).
 
 use crate::catalog::normalize_package;
+use crate::layout::Paths;
+use crate::plan::Exec;
+use crate::sync;
 
 /// OSA's constraints without the lines that pin the service itself.
 pub fn filter_constraints(text: &str, own: &[String]) -> String {
@@ -59,6 +62,52 @@ pub const INSTALL_INPUTS: [&str; 5] = [
     "pyproject.toml",
     "MANIFEST.in",
 ];
+
+/// What the last install depended on: the venv, the constraints, and the install inputs.
+pub fn fingerprint(venv: &str, constraints: Option<&[u8]>, inputs: &[(String, Vec<u8>)]) -> String {
+    let mut parts: Vec<&[u8]> = vec![venv.as_bytes(), constraints.unwrap_or_default()];
+    for (name, data) in inputs {
+        parts.push(name.as_bytes());
+        parts.push(data);
+    }
+    sync::fingerprint(&parts)
+}
+
+/// `pip install -e` of the synced checkout into `venv`, from the deployment's sources
+/// only unless `index` is allowed, in the service's step scope.
+pub fn pip(
+    venv: &str,
+    paths: &Paths,
+    index: Option<&str>,
+    constraints: bool,
+    pbr_version: Option<&str>,
+) -> Exec {
+    let mut argv = vec![
+        format!("{venv}/bin/pip"),
+        "install".into(),
+        "--no-input".into(),
+        "--disable-pip-version-check".into(),
+        "--no-build-isolation".into(),
+    ];
+    let mut env = Vec::new();
+    match index {
+        // pip.conf may say no-index (OSA before Stein, and the lab); the environment
+        // outranks the config file.
+        Some(url) => {
+            argv.extend(["--index-url".into(), url.to_string()]);
+            env.push(("PIP_NO_INDEX".to_string(), "0".to_string()));
+        }
+        None => argv.push("--no-index".into()),
+    }
+    if constraints {
+        argv.extend(["-c".into(), paths.constraints()]);
+    }
+    argv.extend(["-e".into(), paths.src()]);
+    if let Some(v) = pbr_version {
+        env.push(("PBR_VERSION".into(), v.to_string()));
+    }
+    Exec::new(argv).with_env(env).in_scope(paths.step_scope())
+}
 
 #[cfg(test)]
 mod tests {

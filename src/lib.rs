@@ -21,6 +21,7 @@ pub mod inventory;
 pub mod layout;
 pub mod lock;
 pub mod lxc;
+pub mod migrations;
 pub mod pbr;
 pub mod plan;
 pub mod probe;

@@ -4,7 +4,6 @@
 //! them. `git osa restore` and `git osa run --restore-on-exit` both come here.
 
 use crate::catalog::Unit;
-use crate::cycle::stop_scopes;
 use crate::error::Result;
 use crate::execute::Runner;
 use crate::haproxy::{Change, Haproxy, Server, servers_of};
@@ -14,6 +13,7 @@ use crate::lxc::Target;
 use crate::plan::{Action, Exec, Record, Step, Undone};
 use crate::probe;
 use crate::state::{ServerRef, Session};
+use crate::systemd;
 use crate::ui::Ui;
 
 /// What restore reads before it plans: which of git-osa's scopes run now, and HAProxy.
@@ -69,11 +69,64 @@ pub fn plan_restore(
         Step::exec(
             "stop the dev process and anything git-osa left running",
             target,
-            stop_scopes(&now.running),
+            Exec::new(systemd::stop_scopes(&now.running)),
         )
         .skip_if(now.running.is_empty().then(|| "not running".into()))
         .after(Record::Undone(Undone::DevProcess)),
     ];
+    steps.extend(undo_files(target, s));
+    if !s.stopped_units.is_empty() {
+        let mut argv = vec!["systemctl".to_string(), "start".into()];
+        argv.extend(s.stopped_units.iter().map(|u| probe::unit_id(u)));
+        steps.push(
+            Step::exec(
+                format!("start production {}", s.stopped_units.join(", ")),
+                target,
+                Exec::new(argv),
+            )
+            .after(Record::Undone(Undone::Units)),
+        );
+    }
+    for d in &s.disabled_servers {
+        steps.push(
+            Step::new(
+                format!("let {} take traffic again", d.server),
+                target,
+                Action::Server {
+                    server: d.clone(),
+                    change: Change::Ready,
+                },
+            )
+            .after(Record::Enable(d.clone())),
+        );
+    }
+    steps.push(
+        Step::new(
+            "wait until production is healthy",
+            target,
+            Action::WaitHealthy {
+                units: s.stopped_units.iter().map(|u| probe::unit_id(u)).collect(),
+                servers: healthy_servers(host, units, s, now),
+            },
+        )
+        .after(Record::Undone(Undone::Servers)),
+    );
+    // No record after this one: it removes the record itself.
+    steps.push(Step::exec(
+        "end the dev session (its state and synced source)",
+        target,
+        Exec::script(
+            r#"rm -rf "$1"; rmdir "$2" 2>/dev/null; exit 0"#,
+            "git-osa-end",
+            &[&paths.dir, layout::ROOT],
+        ),
+    ));
+    steps
+}
+
+/// The production venv back, and the drop-ins gone.
+fn undo_files(target: &Target, s: &Session) -> Vec<Step> {
+    let mut steps = Vec::new();
     if let (Some(venv), Some(backup)) = (&s.venv, &s.venv_backup) {
         steps.push(
             Step::exec(
@@ -105,33 +158,12 @@ pub fn plan_restore(
             .after(Record::Undone(Undone::Dropins)),
         );
     }
-    if !s.stopped_units.is_empty() {
-        let mut argv = vec!["systemctl".to_string(), "start".into()];
-        argv.extend(s.stopped_units.iter().map(|u| probe::unit_id(u)));
-        steps.push(
-            Step::exec(
-                format!("start production {}", s.stopped_units.join(", ")),
-                target,
-                Exec::new(argv),
-            )
-            .after(Record::Undone(Undone::Units)),
-        );
-    }
-    for d in &s.disabled_servers {
-        steps.push(
-            Step::new(
-                format!("let {} take traffic again", d.server),
-                target,
-                Action::Server {
-                    server: d.clone(),
-                    change: Change::Ready,
-                },
-            )
-            .after(Record::Enable(d.clone())),
-        );
-    }
-    // Healthy means: units active, the units' HAProxy servers in this container UP (unless
-    // someone else put them in maintenance), and those git-osa changed UP.
+    steps
+}
+
+/// Healthy means: the units' HAProxy servers in this container UP (unless someone else put
+/// them in maintenance), and those git-osa changed UP.
+fn healthy_servers(host: &Host, units: &[Unit], s: &Session, now: &Now) -> Vec<ServerRef> {
     let mut servers: Vec<ServerRef> = servers_of(&now.servers, host, units)
         .iter()
         .filter(|sv| !sv.is_disabled())
@@ -142,28 +174,7 @@ pub fn plan_restore(
             servers.push(d.clone());
         }
     }
-    steps.push(
-        Step::new(
-            "wait until production is healthy",
-            target,
-            Action::WaitHealthy {
-                units: s.stopped_units.iter().map(|u| probe::unit_id(u)).collect(),
-                servers,
-            },
-        )
-        .after(Record::Undone(Undone::Servers)),
-    );
-    // No record after this one: it removes the record itself.
-    steps.push(Step::exec(
-        "end the dev session (its state and synced source)",
-        target,
-        Exec::script(
-            r#"rm -rf "$1"; rmdir "$2" 2>/dev/null; exit 0"#,
-            "git-osa-end",
-            &[&paths.dir, layout::ROOT],
-        ),
-    ));
-    steps
+    servers
 }
 
 /// Restores one target: reads what runs, plans, runs the plan.

@@ -115,6 +115,11 @@ pub fn render(
     for s in &st.servers {
         let _ = writeln!(out, "  haproxy  {}/{}  {}", s.backend, s.name, s.status);
     }
+    render_session(out, st);
+}
+
+/// The dev session of a target, if it has one.
+fn render_session(out: &mut String, st: &TargetStatus) {
     match &st.session {
         None => {
             let _ = writeln!(out, "  dev      none (production)");

@@ -71,25 +71,7 @@ pub fn survey(
     let service = &project.service;
     let target = placement.target(&ctx.lxc);
     let paths = Paths::new(&service.name);
-    let mut unit_names: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
-    unit_names.extend(units.iter().map(|u| layout::dev_scope(&u.name)));
-    unit_names.push(paths.step_scope());
-    unit_names.push(paths.keep_scope());
-    let venv_glob = format!("/openstack/venvs/{}-*", service.venv_name());
-    let dropin_dir = layout::dropin_dir(service.config.as_deref());
-    let prod_glob = layout::backup_path(&venv_glob);
-    let mut globs = format!(
-        "{venv_glob} {venv_glob}/lib/python3*/site-packages {prod_glob}/lib/python3*/site-packages"
-    );
-    if let Some(d) = &dropin_dir {
-        globs = format!("{globs} {d}");
-    }
-    let p = probe::probe(
-        &target,
-        &unit_names,
-        &[paths.session(), FACTS.into(), paths.manifest()],
-        &globs,
-    )?;
+    let p = probe_target(&target, service, &units, &paths)?;
     let session = p.file(&paths.session()).map(Session::parse).transpose()?;
     for u in &units {
         if !p.unit(&u.name).is_some_and(|i| i.exists()) {
@@ -109,24 +91,7 @@ pub fn survey(
         .map(sync::decode_manifest)
         .unwrap_or_default();
     let c = probe::probe(&target, &[], &[format!("{venv}/constraints.txt")], "")?;
-    // Production's code: the kept copy once the session has one (the venv then holds the
-    // dev install), else the venv itself.
-    let site_of = |v: &str| {
-        p.paths
-            .iter()
-            .find(|x| x.starts_with(&format!("{v}/lib/python3")) && x.ends_with("/site-packages"))
-    };
-    let site = site_of(&layout::backup_path(&venv)).or_else(|| site_of(&venv));
-    // Until this session ran a db sync, the schema is production's: compare with that.
-    let synced = session
-        .as_ref()
-        .is_some_and(|s| s.migrations_hash.is_some());
-    let production_migrations = match site {
-        Some(site) if !synced && !service.migrations.is_empty() => {
-            Some(production_migrations(&target, site, &service.migrations)?)
-        }
-        _ => None,
-    };
+    let production_migrations = read_production_migrations(&target, service, &p, &venv, &session)?;
     let servers = if ctx.haproxy.available() {
         ctx.haproxy.servers()?
     } else {
@@ -138,9 +103,8 @@ pub fn survey(
         package: project.id.package.clone(),
         host: placement.host.clone(),
         units,
-        dropin_dir_exists: dropin_dir
-            .as_ref()
-            .is_some_and(|d| p.paths.iter().any(|x| x == d)),
+        dropin_dir_exists: layout::dropin_dir(service.config.as_deref())
+            .is_some_and(|d| p.paths.contains(&d)),
         constraints: c
             .file(&format!("{venv}/constraints.txt"))
             .map(<[u8]>::to_vec),
@@ -154,6 +118,65 @@ pub fn survey(
         target,
         production_migrations,
     })
+}
+
+/// The first round trip: the units and git-osa's scopes, the session, OSA's facts, the
+/// sync manifest, the venvs and the drop-in folder.
+fn probe_target(
+    target: &Target,
+    service: &Service,
+    units: &[Unit],
+    paths: &Paths,
+) -> Result<Probe> {
+    let mut unit_names: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
+    unit_names.extend(units.iter().map(|u| layout::dev_scope(&u.name)));
+    unit_names.push(paths.step_scope());
+    unit_names.push(paths.keep_scope());
+    let venv_glob = format!("/openstack/venvs/{}-*", service.venv_name());
+    let prod_glob = layout::backup_path(&venv_glob);
+    let mut globs = format!(
+        "{venv_glob} {venv_glob}/lib/python3*/site-packages {prod_glob}/lib/python3*/site-packages"
+    );
+    if let Some(d) = layout::dropin_dir(service.config.as_deref()) {
+        globs = format!("{globs} {d}");
+    }
+    probe::probe(
+        target,
+        &unit_names,
+        &[paths.session(), FACTS.into(), paths.manifest()],
+        &globs,
+    )
+}
+
+/// Production's migrations, until this session ran a db sync (the schema is production's
+/// until then): from the kept copy once the session has one (the venv then holds the dev
+/// install), else from the venv itself.
+fn read_production_migrations(
+    target: &Target,
+    service: &Service,
+    p: &Probe,
+    venv: &str,
+    session: &Option<Session>,
+) -> Result<Option<BTreeMap<String, Vec<u8>>>> {
+    let synced = session
+        .as_ref()
+        .is_some_and(|s| s.migrations_hash.is_some());
+    if synced || service.migrations.is_empty() {
+        return Ok(None);
+    }
+    let site_of = |v: &str| {
+        p.paths
+            .iter()
+            .find(|x| x.starts_with(&format!("{v}/lib/python3")) && x.ends_with("/site-packages"))
+    };
+    match site_of(&layout::backup_path(venv)).or_else(|| site_of(venv)) {
+        Some(site) => Ok(Some(production_migrations(
+            target,
+            site,
+            &service.migrations,
+        )?)),
+        None => Ok(None),
+    }
 }
 
 /// The checkout's files, and what of them the install and the db sync depend on (its

@@ -2,8 +2,8 @@
 //! `systemctl show`, and the argv that start and stop it.
 //!
 //! The dev run takes the production unit's own command line, user, group, environment
-//! and working directory from here, so nothing about how OSA runs a service is
-//! hard-coded in git-osa.
+//! and working directory from here ([`dev_argv`]), so nothing about how OSA runs a service
+//! is hard-coded in git-osa; git-osa's own scopes are stopped with [`stop_scopes`].
 
 use std::collections::HashMap;
 
@@ -164,6 +164,57 @@ pub fn split_words(s: &str) -> Vec<String> {
     words
 }
 
+/// Stops those of `scopes` that are active. A scope that ends on its own meanwhile (a
+/// pip dying on its closed pipe) is not an error: it is what stopping it wanted.
+pub fn stop_scopes(scopes: &[String]) -> Vec<String> {
+    let mut argv = vec![
+        "sh".to_string(),
+        "-c".into(),
+        r#"for u; do if systemctl is-active -q "$u"; then systemctl stop "$u"; fi; done; exit 0"#
+            .into(),
+        "git-osa-stop".into(),
+    ];
+    argv.extend(scopes.iter().cloned());
+    argv
+}
+
+/// The argv that runs `info`'s command like systemd would, in a scope named `scope`.
+pub fn dev_argv(info: &UnitInfo, scope: &str) -> Vec<String> {
+    let user = info.user.clone().unwrap_or_else(|| "root".into());
+    let mut argv: Vec<String> = vec![
+        "systemd-run".into(),
+        "--scope".into(),
+        "--quiet".into(),
+        "--collect".into(),
+        format!("--unit={scope}"),
+        "-p".into(),
+        format!(
+            "KillSignal={}",
+            info.kill_signal.as_deref().unwrap_or("SIGTERM")
+        ),
+        "-p".into(),
+        "TimeoutStopSec=15".into(),
+        "--".into(),
+        "runuser".into(),
+        "-u".into(),
+        user,
+    ];
+    if let Some(g) = &info.group {
+        argv.extend(["-g".into(), g.clone()]);
+    }
+    argv.extend(["--".into(), "env".into()]);
+    if let Some(wd) = &info.working_directory {
+        argv.extend([
+            "-C".into(),
+            wd.trim_start_matches(['-', '!', '~']).to_string(),
+        ]);
+    }
+    argv.push("PYTHONUNBUFFERED=1".into());
+    argv.extend(info.environment.iter().cloned());
+    argv.extend(info.exec_start.iter().cloned());
+    argv
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,5 +269,30 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
         );
         assert_eq!(split_words("  "), Vec::<String>::new());
         assert_eq!(split_words("''"), [""]);
+    }
+
+    #[test]
+    fn dev_argv_keeps_the_units_command_user_and_environment() {
+        let info = UnitInfo {
+            user: Some("keystone".into()),
+            group: Some("keystone".into()),
+            exec_start: vec![
+                "/v/bin/uwsgi".into(),
+                "--ini".into(),
+                "/etc/uwsgi/k.ini".into(),
+            ],
+            environment: vec!["A=1".into()],
+            kill_signal: Some("SIGQUIT".into()),
+            working_directory: Some("-/var/lib/keystone".into()),
+            ..Default::default()
+        };
+        let argv = dev_argv(&info, "git-osa-dev-k.scope");
+        let text = argv.join(" ");
+        assert!(text.starts_with(
+            "systemd-run --scope --quiet --collect --unit=git-osa-dev-k.scope -p KillSignal=SIGQUIT"
+        ));
+        assert!(text.ends_with(
+            "-- runuser -u keystone -g keystone -- env -C /var/lib/keystone PYTHONUNBUFFERED=1 A=1 /v/bin/uwsgi --ini /etc/uwsgi/k.ini"
+        ));
     }
 }

@@ -3,13 +3,15 @@
 //! Glue: choose the target, survey it, plan the cycle, then print the plan (`--dry-run`)
 //! or execute it, and turn how the dev process ended into the exit status.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::RunArgs;
 use crate::context::Context;
-use crate::cycle::{self, Choice};
+use crate::cycle::{self, Choice, RunPlan};
 use crate::error::{Error, Result};
 use crate::execute::Runner;
+use crate::foreground::Outcome;
 use crate::layout::Paths;
 use crate::lock::{self, Lock};
 use crate::lxc::Target;
@@ -46,17 +48,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     let plan = cycle::plan_run(&survey, &choice)?;
 
     if args.dry_run {
-        for w in &plan.warnings {
-            println!("warning: {w}");
-        }
-        for n in &plan.notes {
-            println!("note: {n}");
-        }
-        print!("{}", plan::print(&plan.steps, &ctx.haproxy.socket));
-        if args.restore_on_exit {
-            println!("then: restore production (--restore-on-exit)");
-        }
-        println!("dry run: nothing was changed");
+        print_plan(&plan, args, &ctx.haproxy.socket);
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -99,6 +91,26 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
             target.name
         ));
     }
+    exit_status(outcome)
+}
+
+/// The plan, on stdout: the answer a dry run gives.
+fn print_plan(plan: &RunPlan, args: &RunArgs, socket: &Path) {
+    for w in &plan.warnings {
+        println!("warning: {w}");
+    }
+    for n in &plan.notes {
+        println!("note: {n}");
+    }
+    print!("{}", plan::print(&plan.steps, socket));
+    if args.restore_on_exit {
+        println!("then: restore production (--restore-on-exit)");
+    }
+    println!("dry run: nothing was changed");
+}
+
+/// Stopped by a signal: 128+N. Ended on its own: 0, or a failure (1).
+fn exit_status(outcome: Outcome) -> Result<ExitCode> {
     match (outcome.signal, outcome.code) {
         (Some(_), code) => Ok(ExitCode::from(code as u8)),
         (None, 0) => Ok(ExitCode::SUCCESS),
