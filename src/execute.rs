@@ -2,76 +2,31 @@
 //! session on the target before and after it, long steps stoppable, the foreground run
 //! handed to `foreground.rs`.
 //!
-//! One signal watcher serves every plan of the process: from the first plan on, SIGINT,
-//! SIGTERM and SIGHUP do not kill git-osa; they are noted, and the runner stops at the
-//! next safe point (between steps, or by stopping a long step's scope in the container).
-//! The foreground run takes the signal it stops on, so a restore-on-exit after it runs.
+//! One signal watcher (`signals.rs`) serves every plan of the process: on a signal the
+//! runner stops at the next safe point, between steps, or by stopping a long step's scope
+//! in the container. The foreground run takes the signal it stops on, so a
+//! restore-on-exit after it runs.
 
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use crate::error::{Error, Result};
 use crate::foreground::{self, Outcome};
 use crate::haproxy::Haproxy;
 use crate::install;
 use crate::layout::Paths;
-use crate::lxc::Target;
-use crate::plan::{Action, Exec, Input, Missing, Record, Step};
+use crate::plan::{Action, Exec, Input, Journal, Missing, Step};
+use crate::signals::Interrupts;
 use crate::state::Session;
 use crate::sync;
 use crate::ui::Ui;
-
-/// The signals that asked git-osa to stop, noted rather than obeyed.
-#[derive(Debug)]
-pub struct Interrupts(Arc<AtomicUsize>);
-
-impl Interrupts {
-    /// The process's watcher, installed on first use.
-    pub fn watch() -> &'static Interrupts {
-        static WATCH: OnceLock<Interrupts> = OnceLock::new();
-        WATCH.get_or_init(|| {
-            let flag = Arc::new(AtomicUsize::new(0));
-            for sig in [SIGINT, SIGTERM, SIGHUP] {
-                let _ = signal_hook::flag::register_usize(sig, flag.clone(), sig as usize);
-            }
-            Interrupts(flag)
-        })
-    }
-
-    /// The signal received and not yet taken, if any.
-    pub fn pending(&self) -> Option<i32> {
-        match self.0.load(Ordering::Relaxed) {
-            0 => None,
-            sig => Some(sig as i32),
-        }
-    }
-
-    /// Takes the pending signal: it has been acted on.
-    pub fn take(&self) -> Option<i32> {
-        match self.0.swap(0, Ordering::Relaxed) {
-            0 => None,
-            sig => Some(sig as i32),
-        }
-    }
-
-    fn check(&self, during: &str) -> Result<()> {
-        match self.pending() {
-            None => Ok(()),
-            Some(sig) => Err(Error::interrupted(sig, format!("interrupted {during}"))),
-        }
-    }
-}
 
 /// Executes steps in order, keeping the session record on the target up to date.
 pub struct Runner<'a> {
     pub ui: &'a Ui,
     pub haproxy: &'a Haproxy,
-    pub paths: Paths,
-    pub session: Session,
+    pub journal: Journal,
     pub interrupts: &'static Interrupts,
     pending: Vec<Pending>,
 }
@@ -88,25 +43,10 @@ impl<'a> Runner<'a> {
         Runner {
             ui,
             haproxy,
-            paths,
-            session,
+            journal: Journal { paths, session },
             interrupts: Interrupts::watch(),
             pending: Vec::new(),
         }
-    }
-
-    pub fn save(&self, target: &Target) -> Result<()> {
-        self.session.save(target, &self.paths)
-    }
-
-    pub fn record(&mut self, target: &Target, records: &[Record]) -> Result<()> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        for r in records {
-            r.apply(&mut self.session);
-        }
-        self.save(target)
     }
 
     /// Runs every step; returns how the foreground run ended, if the plan has one.
@@ -125,7 +65,7 @@ impl<'a> Runner<'a> {
             return Ok(None);
         }
         self.ui.step(&step.title);
-        self.record(&step.target, &step.before)?;
+        self.journal.record(&step.target, &step.before)?;
         let mut outcome = None;
         match &step.action {
             Action::Exec(e) if step.background => self.start(step, e)?,
@@ -146,10 +86,17 @@ impl<'a> Runner<'a> {
             }
             Action::Join => self.join(&step.title)?,
             Action::Foreground { units, pins } => {
-                outcome = Some(foreground::run(self, &step.target, units, pins)?)
+                let mut dev = foreground::Dev {
+                    ui: self.ui,
+                    haproxy: self.haproxy,
+                    interrupts: self.interrupts,
+                    journal: &mut self.journal,
+                    target: &step.target,
+                };
+                outcome = Some(dev.run(units, pins)?)
             }
         }
-        self.record(&step.target, &step.after)?;
+        self.journal.record(&step.target, &step.after)?;
         if let Some(w) = &step.warn {
             self.ui.warn(w);
         }
@@ -180,7 +127,7 @@ impl<'a> Runner<'a> {
         for p in std::mem::take(&mut self.pending) {
             let out = p.child.wait_with_output()?;
             p.step.target.check(&p.argv, out)?;
-            self.record(&p.step.target, &p.step.after)?;
+            self.journal.record(&p.step.target, &p.step.after)?;
         }
         Ok(())
     }

@@ -17,13 +17,12 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use crate::error::{Error, Result};
-use crate::execute::Runner;
-use crate::haproxy::Change;
+use crate::haproxy::{Change, Haproxy};
 use crate::lxc::Target;
-use crate::plan::{DevUnit, Pin, Record};
+use crate::plan::{DevUnit, Journal, Pin, Record};
+use crate::signals::{self, Interrupts};
 use crate::state::ServerRef;
 use crate::systemd::stop_scopes;
 use crate::ui::Ui;
@@ -36,104 +35,167 @@ pub struct Outcome {
     pub signal: Option<i32>,
 }
 
-/// Runs the units until one ends or a signal arrives, then ends them all and gives the
-/// pinned servers back. Longer than 80 lines because it is one loop whose every branch
-/// reads the same state (children, pins, the stop deadline).
-pub fn run(
-    runner: &mut Runner,
-    target: &Target,
-    units: &[DevUnit],
-    pins: &[Pin],
-) -> Result<Outcome> {
-    let ui = runner.ui;
-    let scopes: Vec<String> = units.iter().map(|u| u.scope.clone()).collect();
-    runner.record(
-        target,
-        &[
-            Record::DevUnits(scopes.clone()),
-            Record::Mark("dev process started"),
-        ],
-    )?;
-    let mut children = spawn(ui, target, units)?;
-    let mut pins = pins.to_vec();
-    let mut pinned: Vec<ServerRef> = Vec::new();
-    let mut stop_at: Option<Instant> = None;
-    let mut got_signal: Option<i32> = None;
-    let mut exit_code: Option<i32> = None;
-    let mut last_pin_check = Instant::now() - Duration::from_secs(1);
-    loop {
-        if got_signal.is_none()
-            && let Some(sig) = runner.interrupts.take()
-        {
-            got_signal = Some(sig);
-            ui.step(format!("stopping the dev process ({})", signal_name(sig)));
-            stop_at = Some(Instant::now());
-            stop_quietly(ui, target, &scopes);
-        }
-        let mut all_done = true;
-        for (unit, child) in children.iter_mut() {
-            match child.try_wait()? {
-                Some(status) => {
-                    if exit_code.is_none() {
-                        exit_code = Some(status.code().unwrap_or(1));
-                        if got_signal.is_none() {
-                            ui.step(format!("{unit} exited ({status})"));
+/// What the dev run works with: the target, HAProxy, the session's journal, the signals.
+pub struct Dev<'a> {
+    pub ui: &'a Ui,
+    pub haproxy: &'a Haproxy,
+    pub interrupts: &'a Interrupts,
+    pub journal: &'a mut Journal,
+    pub target: &'a Target,
+}
+
+impl Dev<'_> {
+    /// Runs the units until one ends or a signal arrives, then ends them all and gives the
+    /// pinned servers back. Longer than 80 lines because it is one loop whose every branch
+    /// reads the same state (children, pins, the stop deadline).
+    pub fn run(&mut self, units: &[DevUnit], pins: &[Pin]) -> Result<Outcome> {
+        let ui = self.ui;
+        let target = self.target;
+        let scopes: Vec<String> = units.iter().map(|u| u.scope.clone()).collect();
+        self.journal.record(
+            target,
+            &[
+                Record::DevUnits(scopes.clone()),
+                Record::Mark("dev process started"),
+            ],
+        )?;
+        let mut children = spawn(ui, target, units)?;
+        let mut pins = pins.to_vec();
+        let mut pinned: Vec<ServerRef> = Vec::new();
+        let mut stop_at: Option<Instant> = None;
+        let mut got_signal: Option<i32> = None;
+        let mut exit_code: Option<i32> = None;
+        let mut last_pin_check = Instant::now() - Duration::from_secs(1);
+        loop {
+            if got_signal.is_none()
+                && let Some(sig) = self.interrupts.take()
+            {
+                got_signal = Some(sig);
+                ui.step(format!("stopping the dev process ({})", signals::name(sig)));
+                stop_at = Some(Instant::now());
+                stop_quietly(ui, target, &scopes);
+            }
+            let mut all_done = true;
+            for (unit, child) in children.iter_mut() {
+                match child.try_wait()? {
+                    Some(status) => {
+                        if exit_code.is_none() {
+                            exit_code = Some(status.code().unwrap_or(1));
+                            if got_signal.is_none() {
+                                ui.step(format!("{unit} exited ({status})"));
+                            }
                         }
                     }
+                    None => all_done = false,
                 }
-                None => all_done = false,
+            }
+            if all_done {
+                break;
+            }
+            // One unit ended on its own: end the others too, the run is over.
+            if exit_code.is_some() && stop_at.is_none() {
+                stop_at = Some(Instant::now());
+                stop_quietly(ui, target, &scopes);
+            }
+            if let Some(t) = stop_at
+                && t.elapsed() > Duration::from_secs(30)
+            {
+                for (_, child) in children.iter_mut() {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                break;
+            }
+            if stop_at.is_none()
+                && !pins.is_empty()
+                && last_pin_check.elapsed() >= Duration::from_millis(250)
+            {
+                last_pin_check = Instant::now();
+                pins = self.pin_ready(pins, &mut pinned);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Whatever ended the run, nothing of it may stay in the container, and the other
+        // servers take traffic again; a failure here is reported after every cleanup ran.
+        let mut failed: Option<Error> = target.run(&stop_scopes(&scopes), None).err();
+        for d in &pinned {
+            match self.haproxy.set(&d.backend, &d.server, Change::Ready) {
+                Ok(()) => self.journal.record(target, &[Record::Enable(d.clone())])?,
+                Err(e) => failed = failed.or(Some(e)),
             }
         }
-        if all_done {
-            break;
+        if let Some(e) = failed {
+            return Err(e.hint("`git osa restore` stops what is left and puts HAProxy back"));
         }
-        // One unit ended on its own: end the others too, the run is over.
-        if exit_code.is_some() && stop_at.is_none() {
-            stop_at = Some(Instant::now());
-            stop_quietly(ui, target, &scopes);
+        if !pinned.is_empty() {
+            let names: Vec<&str> = pinned.iter().map(|d| d.server.as_str()).collect();
+            ui.step(format!("HAProxy: {} enabled again", names.join(", ")));
         }
-        if let Some(t) = stop_at
-            && t.elapsed() > Duration::from_secs(30)
-        {
-            for (_, child) in children.iter_mut() {
-                let _ = child.kill();
-                let _ = child.wait();
+        self.journal
+            .record(target, &[Record::DevUnits(Vec::new())])?;
+        Ok(Outcome {
+            code: match got_signal {
+                Some(sig) => 128 + sig,
+                None => exit_code.unwrap_or(0),
+            },
+            signal: got_signal,
+        })
+    }
+
+    /// Pins the backends whose target passes its health check; returns those still waiting.
+    fn pin_ready(&mut self, pins: Vec<Pin>, pinned: &mut Vec<ServerRef>) -> Vec<Pin> {
+        let ui = self.ui;
+        let target = self.target;
+        let servers = match self.haproxy.servers() {
+            Ok(s) => s,
+            Err(e) => {
+                ui.warn(format!(
+                    "HAProxy: {e}; traffic is not pinned to {}",
+                    target.name
+                ));
+                return Vec::new();
             }
-            break;
+        };
+        let (ready, waiting): (Vec<Pin>, Vec<Pin>) = pins.into_iter().partition(|p| {
+            servers
+                .iter()
+                .any(|s| s.backend == p.backend && s.name == p.target && s.is_healthy())
+        });
+        for p in ready {
+            match self.pin_traffic(&p, pinned) {
+                Ok(()) => ui.step(format!(
+                    "HAProxy: {} is UP with the dev code; all of {} now goes to it ({} disabled)",
+                    p.target,
+                    p.backend,
+                    p.others.join(", ")
+                )),
+                Err(e) => ui.warn(format!(
+                    "HAProxy: {e}; traffic of {} is not pinned to {}",
+                    p.backend, p.target
+                )),
+            }
         }
-        if stop_at.is_none()
-            && !pins.is_empty()
-            && last_pin_check.elapsed() >= Duration::from_millis(250)
-        {
-            last_pin_check = Instant::now();
-            pins = pin_ready(runner, target, pins, &mut pinned);
+        waiting
+    }
+
+    /// The target takes traffic, the others none; their maintenance is recorded before it is made.
+    fn pin_traffic(&mut self, p: &Pin, pinned: &mut Vec<ServerRef>) -> Result<()> {
+        let server = |name: &str| ServerRef {
+            backend: p.backend.clone(),
+            server: name.to_string(),
+        };
+        // One record, written before the others are touched: the target takes traffic, the
+        // others are (about to be) in maintenance.
+        let mut records = vec![Record::Enable(server(&p.target))];
+        records.extend(p.others.iter().map(|o| Record::Disable(server(o))));
+        self.haproxy.set(&p.backend, &p.target, Change::Ready)?;
+        self.journal.record(self.target, &records)?;
+        for other in &p.others {
+            self.haproxy.set(&p.backend, other, Change::Maint)?;
+            pinned.push(server(other));
         }
-        std::thread::sleep(Duration::from_millis(50));
+        Ok(())
     }
-    // Whatever ended the run, nothing of it may stay in the container, and the other
-    // servers take traffic again; a failure here is reported after every cleanup ran.
-    let mut failed: Option<Error> = target.run(&stop_scopes(&scopes), None).err();
-    for d in &pinned {
-        match runner.haproxy.set(&d.backend, &d.server, Change::Ready) {
-            Ok(()) => runner.record(target, &[Record::Enable(d.clone())])?,
-            Err(e) => failed = failed.or(Some(e)),
-        }
-    }
-    if let Some(e) = failed {
-        return Err(e.hint("`git osa restore` stops what is left and puts HAProxy back"));
-    }
-    if !pinned.is_empty() {
-        let names: Vec<&str> = pinned.iter().map(|d| d.server.as_str()).collect();
-        ui.step(format!("HAProxy: {} enabled again", names.join(", ")));
-    }
-    runner.record(target, &[Record::DevUnits(Vec::new())])?;
-    Ok(Outcome {
-        code: match got_signal {
-            Some(sig) => 128 + sig,
-            None => exit_code.unwrap_or(0),
-        },
-        signal: got_signal,
-    })
 }
 
 fn spawn(ui: &Ui, target: &Target, units: &[DevUnit]) -> Result<Vec<(String, Child)>> {
@@ -173,70 +235,6 @@ fn spawn(ui: &Ui, target: &Target, units: &[DevUnit]) -> Result<Vec<(String, Chi
     Ok(children)
 }
 
-/// Pins the backends whose target passes its health check; returns those still waiting.
-fn pin_ready(
-    runner: &mut Runner,
-    target: &Target,
-    pins: Vec<Pin>,
-    pinned: &mut Vec<ServerRef>,
-) -> Vec<Pin> {
-    let ui = runner.ui;
-    let servers = match runner.haproxy.servers() {
-        Ok(s) => s,
-        Err(e) => {
-            ui.warn(format!(
-                "HAProxy: {e}; traffic is not pinned to {}",
-                target.name
-            ));
-            return Vec::new();
-        }
-    };
-    let (ready, waiting): (Vec<Pin>, Vec<Pin>) = pins.into_iter().partition(|p| {
-        servers
-            .iter()
-            .any(|s| s.backend == p.backend && s.name == p.target && s.is_healthy())
-    });
-    for p in ready {
-        match pin_traffic(runner, target, &p, pinned) {
-            Ok(()) => ui.step(format!(
-                "HAProxy: {} is UP with the dev code; all of {} now goes to it ({} disabled)",
-                p.target,
-                p.backend,
-                p.others.join(", ")
-            )),
-            Err(e) => ui.warn(format!(
-                "HAProxy: {e}; traffic of {} is not pinned to {}",
-                p.backend, p.target
-            )),
-        }
-    }
-    waiting
-}
-
-/// The target takes traffic, the others none; their maintenance is recorded before it is made.
-fn pin_traffic(
-    runner: &mut Runner,
-    target: &Target,
-    p: &Pin,
-    pinned: &mut Vec<ServerRef>,
-) -> Result<()> {
-    let server = |name: &str| ServerRef {
-        backend: p.backend.clone(),
-        server: name.to_string(),
-    };
-    // One record, written before the others are touched: the target takes traffic, the
-    // others are (about to be) in maintenance.
-    let mut records = vec![Record::Enable(server(&p.target))];
-    records.extend(p.others.iter().map(|o| Record::Disable(server(o))));
-    runner.haproxy.set(&p.backend, &p.target, Change::Ready)?;
-    runner.record(target, &records)?;
-    for other in &p.others {
-        runner.haproxy.set(&p.backend, other, Change::Maint)?;
-        pinned.push(server(other));
-    }
-    Ok(())
-}
-
 /// With several units running at once, each line of their output says whose it is.
 fn prefix_lines(unit: &str, stream: Option<impl std::io::Read + Send + 'static>) {
     let Some(stream) = stream else { return };
@@ -258,14 +256,5 @@ fn prefix_lines(unit: &str, stream: Option<impl std::io::Read + Send + 'static>)
 fn stop_quietly(ui: &Ui, target: &Target, scopes: &[String]) {
     if let Err(e) = target.run(&stop_scopes(scopes), None) {
         ui.warn(format!("could not stop the dev process yet: {e}"));
-    }
-}
-
-fn signal_name(sig: i32) -> &'static str {
-    match sig {
-        SIGINT => "SIGINT",
-        SIGTERM => "SIGTERM",
-        SIGHUP => "SIGHUP",
-        _ => "signal",
     }
 }

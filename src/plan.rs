@@ -6,12 +6,14 @@
 //! like the others, so a dry run shows all of it and nothing else prints plan text.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::error::Result;
 use crate::haproxy::Change;
+use crate::layout::Paths;
 use crate::lxc::{Target, shell_words};
 use crate::state::{ServerRef, Session};
-use crate::sync::Manifest;
+use crate::sync::SyncPayload;
 
 /// A change to the session record, applied before (write-ahead) or after a step.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,23 +85,36 @@ impl Record {
     }
 }
 
+/// The session record on the target, kept up to date as steps run: each change is
+/// written before (write-ahead) or after the step it describes.
+#[derive(Debug)]
+pub struct Journal {
+    pub paths: Paths,
+    pub session: Session,
+}
+
+impl Journal {
+    pub fn save(&self, target: &Target) -> Result<()> {
+        self.session.save(target, &self.paths)
+    }
+
+    pub fn record(&mut self, target: &Target, records: &[Record]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        for r in records {
+            r.apply(&mut self.session);
+        }
+        self.save(target)
+    }
+}
+
 /// What a command reads on stdin.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     Bytes(Vec<u8>),
     /// The sync's tar stream, made from the checkout when the step runs (see `sync.rs`).
     Sync(SyncPayload),
-}
-
-/// The files of a sync: `changed` read from `root`, `deleted` removed, the new manifest
-/// and `extra` files (the filtered constraints) laid beside it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SyncPayload {
-    pub root: PathBuf,
-    pub changed: Vec<String>,
-    pub deleted: Vec<String>,
-    pub manifest: Manifest,
-    pub extra: Vec<(String, Vec<u8>)>,
 }
 
 /// A command in the target; as root unless `user` is set (then through runuser).

@@ -10,9 +10,9 @@
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::plan::SyncPayload;
 use crate::project::Checkout;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +158,17 @@ pub fn delta(tree: &Tree, manifest: &Manifest) -> Delta {
             .cloned()
             .collect(),
     }
+}
+
+/// The files of a sync: `changed` read from `root`, `deleted` removed, the new manifest
+/// and `extra` files (the filtered constraints) laid beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncPayload {
+    pub root: PathBuf,
+    pub changed: Vec<String>,
+    pub deleted: Vec<String>,
+    pub manifest: Manifest,
+    pub extra: Vec<(String, Vec<u8>)>,
 }
 
 /// The in-container side: unpack, delete, install the manifest, hand the tree to the

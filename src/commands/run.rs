@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     });
     let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, paths.clone(), session);
     if survey.session.is_none() {
-        runner.save(&target)?;
+        runner.journal.save(&target)?;
     }
     for w in &plan.warnings {
         ctx.ui.warn(w);
@@ -83,7 +83,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
             &placement.host,
             &placement.units,
             &paths,
-            runner.session,
+            runner.journal.session,
         )?;
     } else {
         ctx.ui.step(format!(

@@ -6,8 +6,9 @@ use crate::error::{Error, Result};
 use crate::install;
 use crate::layout::{self, DROPIN, DROPIN_TEXT};
 use crate::migrations;
-use crate::plan::{Action, DevUnit, Exec, Input, Missing, Pin, Record, Step, SyncPayload};
+use crate::plan::{Action, DevUnit, Exec, Input, Missing, Pin, Record, Step};
 use crate::sync;
+use crate::sync::SyncPayload;
 use crate::systemd;
 
 use super::{Choice, Cycle};
