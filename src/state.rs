@@ -52,6 +52,18 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session starting now, before anything is changed.
+    pub fn new(service: &str, project: &str, container: &str, started_by: &str) -> Session {
+        Session {
+            service: service.into(),
+            project: project.into(),
+            container: container.into(),
+            started_at: now(),
+            started_by: started_by.into(),
+            ..Session::default()
+        }
+    }
+
     pub fn parse(bytes: &[u8]) -> Result<Session> {
         serde_json::from_slice(bytes)
             .map_err(|e| anyhow::anyhow!("unreadable git-osa session state: {e}").into())

@@ -13,12 +13,12 @@ use crate::error::{Error, Result};
 use crate::execute::Runner;
 use crate::foreground::Outcome;
 use crate::layout::Paths;
-use crate::lock::{self, Lock};
+use crate::lock::Lock;
 use crate::lxc::Target;
 use crate::plan;
 use crate::restore;
 use crate::select;
-use crate::state::{self, Session};
+use crate::state::Session;
 use crate::survey;
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
@@ -52,14 +52,10 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let session = survey.session.clone().unwrap_or_else(|| Session {
-        service: service.name.clone(),
-        project: survey.project.clone(),
-        container: target.name.clone(),
-        started_at: state::now(),
-        started_by: lock::whoami(),
-        ..Session::default()
-    });
+    let session = survey
+        .session
+        .clone()
+        .unwrap_or_else(|| Session::new(&service.name, &survey.project, &target.name, &survey.me));
     let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, paths.clone(), session);
     if survey.session.is_none() {
         runner.journal.save(&target)?;
