@@ -195,7 +195,7 @@ impl<'a> Cycle<'a> {
             let others: Vec<String> = all
                 .iter()
                 .filter(|o| o.backend == mine.backend && o.name != mine.name)
-                .filter(|o| o.is_up() || self.session.disabled_servers.contains(&o.reference()))
+                .filter(|o| o.takes_traffic() || self.session.disabled_servers.contains(&o.reference()))
                 .map(|o| o.name.clone())
                 .collect();
             if others.is_empty() {

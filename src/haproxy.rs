@@ -31,20 +31,73 @@ pub struct Server {
     pub addr: Option<String>,
 }
 
+/// A server's state, by what it means for traffic rather than by its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Up and taking traffic (`UP`, or `no check`: never checked, always up).
+    Up,
+    /// Up and taking traffic, with failed checks counting towards down (`UP 1/3`); also
+    /// what a server shows for a moment after it leaves maintenance.
+    GoingDown,
+    /// Down, no traffic (`DOWN`).
+    Down,
+    /// Down, no traffic, with passed checks counting towards up (`DOWN 1/2`).
+    GoingUp,
+    /// Its checks pass but it takes no new traffic (`DRAIN`, `NOLB`).
+    Draining,
+    /// Taken out by an operator or by git-osa: no traffic, no checks (`MAINT`,
+    /// `MAINT(via)`, `MAINT(resolution)`).
+    Maint,
+    /// Something this version of git-osa does not know.
+    Other(String),
+}
+
+impl State {
+    pub fn parse(status: &str) -> State {
+        let s = status.trim();
+        if s == "no check" {
+            return State::Up;
+        }
+        let word = s.split([' ', '(']).next().unwrap_or_default();
+        // `UP 1/3`, `DOWN 1/2`: a state on its way to the other one.
+        let transition = s[word.len()..]
+            .trim_start()
+            .starts_with(|c: char| c.is_ascii_digit());
+        match (word, transition) {
+            ("UP", false) => State::Up,
+            ("UP", true) => State::GoingDown,
+            ("DOWN", false) => State::Down,
+            ("DOWN", true) => State::GoingUp,
+            ("DRAIN" | "NOLB", _) => State::Draining,
+            ("MAINT", _) => State::Maint,
+            _ => State::Other(s.to_string()),
+        }
+    }
+}
+
 impl Server {
-    /// Up and receiving traffic (not in maintenance, not draining, not on its way down).
+    pub fn state(&self) -> State {
+        State::parse(&self.status)
+    }
+
+    /// Takes traffic now.
+    pub fn takes_traffic(&self) -> bool {
+        matches!(self.state(), State::Up | State::GoingDown)
+    }
+
+    /// Fully up: its checks pass and it takes traffic.
     pub fn is_up(&self) -> bool {
-        self.status == "UP" || self.status == "no check"
+        self.state() == State::Up
     }
 
     pub fn is_disabled(&self) -> bool {
-        self.status.starts_with("MAINT")
+        self.state() == State::Maint
     }
 
-    /// Its health check passes, whether or not it takes traffic (`DRAIN` is up and
-    /// draining).
+    /// Its health check passes, whether or not it takes traffic (a drained server that
+    /// answers is healthy).
     pub fn is_healthy(&self) -> bool {
-        self.is_up() || self.status == "DRAIN"
+        matches!(self.state(), State::Up | State::GoingDown | State::Draining)
     }
 
     pub fn reference(&self) -> ServerRef {
@@ -178,21 +231,40 @@ pub fn parse_stat(csv: &str) -> anyhow::Result<Vec<Server>> {
     let addr = col("addr");
     let mut servers = Vec::new();
     for line in lines {
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() <= st || matches!(f[sv], "FRONTEND" | "BACKEND") {
+        let f = csv_fields(line);
+        if f.len() <= st || matches!(f[sv].as_str(), "FRONTEND" | "BACKEND") {
             continue;
         }
         servers.push(Server {
-            backend: f[px].to_string(),
-            name: f[sv].to_string(),
-            status: f[st].to_string(),
-            addr: addr
-                .and_then(|i| f.get(i))
-                .filter(|a| !a.is_empty())
-                .map(|a| a.to_string()),
+            backend: f[px].clone(),
+            name: f[sv].clone(),
+            status: f[st].clone(),
+            addr: addr.and_then(|i| f.get(i)).filter(|a| !a.is_empty()).cloned(),
         });
     }
     Ok(servers)
+}
+
+/// One CSV record: fields may be quoted (`"a,b"`, with `""` for a quote), as HAProxy
+/// quotes a `last_chk` or `check_desc` that holds a comma.
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    fields
 }
 
 #[cfg(test)]
@@ -216,14 +288,45 @@ keystone_service-back,BACKEND,0,0,0,1,,3,0,0,0,0,,0,0,0,0,UP,1,\n";
     }
 
     #[test]
-    fn transitions_are_not_up() {
-        let s = Server {
+    fn states_are_read_by_meaning() {
+        let at = |status: &str| Server {
             backend: "b".into(),
             name: "s".into(),
-            status: "DOWN 1/2".into(),
+            status: status.into(),
             addr: None,
         };
-        assert!(!s.is_up());
+        for (status, state, traffic, healthy) in [
+            ("UP", State::Up, true, true),
+            ("no check", State::Up, true, true),
+            ("UP 1/2", State::GoingDown, true, true),
+            ("DOWN", State::Down, false, false),
+            ("DOWN 1/2", State::GoingUp, false, false),
+            ("DRAIN", State::Draining, false, true),
+            ("NOLB", State::Draining, false, true),
+            ("MAINT", State::Maint, false, false),
+            ("MAINT(via)", State::Maint, false, false),
+            ("MAINT (resolution)", State::Maint, false, false),
+        ] {
+            let s = at(status);
+            assert_eq!(s.state(), state, "{status}");
+            assert_eq!(s.takes_traffic(), traffic, "{status}");
+            assert_eq!(s.is_healthy(), healthy, "{status}");
+        }
+        assert!(!at("UP 1/2").is_up(), "not fully up yet");
+        assert!(matches!(at("STOPPED").state(), State::Other(_)));
+    }
+
+    /// Regression: a `last_chk` with a comma in it shifted every later column.
+    #[test]
+    fn quoted_fields_with_commas_stay_one_field() {
+        let stat = "# pxname,svname,last_chk,status,addr\n\
+b,s1,\"Layer7 wrong status, code: 503\",DOWN,10.0.0.1:80\n\
+b,s2,\"say \"\"hi\"\"\",UP,10.0.0.2:80\n";
+        let s = parse_stat(stat).unwrap();
+        assert_eq!(s[0].status, "DOWN");
+        assert_eq!(s[0].addr.as_deref(), Some("10.0.0.1:80"));
+        assert_eq!(s[1].status, "UP");
+        assert_eq!(csv_fields(r#"a,"b ""c"", d",e"#), ["a", r#"b "c", d"#, "e"]);
     }
 
     #[test]
