@@ -6,7 +6,7 @@
 //! cycle is one function, in the order the steps run.
 
 use crate::error::Result;
-use crate::haproxy::{Change, servers_of};
+use crate::haproxy::{Change, State, servers_of};
 use crate::install;
 use crate::layout::{self, Paths};
 use crate::plan::{Action, Exec, Pin, Record, Step};
@@ -195,7 +195,9 @@ impl<'a> Cycle<'a> {
             let others: Vec<String> = all
                 .iter()
                 .filter(|o| o.backend == mine.backend && o.name != mine.name)
-                .filter(|o| o.takes_traffic() || self.session.disabled_servers.contains(&o.reference()))
+                .filter(|o| {
+                    o.takes_traffic() || self.session.disabled_servers.contains(&o.reference())
+                })
                 .map(|o| o.name.clone())
                 .collect();
             if others.is_empty() {
@@ -243,10 +245,16 @@ impl<'a> Cycle<'a> {
     }
 
     /// Down until a health check passes against the dev code: "up" then means the new
-    /// code answers, not that HAProxy has not noticed the stop yet.
+    /// code answers, not that HAProxy has not noticed yet that the old one stopped (a
+    /// rerun right after Ctrl-C finds the server still passing its last checks).
     fn health_down(&self, pins: &[Pin]) -> Vec<Step> {
         pins.iter()
             .map(|p| {
+                let down = self.s.servers.iter().any(|s| {
+                    s.backend == p.backend
+                        && s.name == p.target
+                        && matches!(s.state(), State::Down | State::GoingUp)
+                });
                 Step::new(
                     format!(
                         "mark {} down in HAProxy until a health check passes against the dev code",
@@ -261,11 +269,7 @@ impl<'a> Cycle<'a> {
                         change: Change::HealthDown,
                     },
                 )
-                .skip_if(
-                    self.active
-                        .is_empty()
-                        .then(|| "production was not running".into()),
-                )
+                .skip_if(down.then(|| "down already".into()))
             })
             .collect()
     }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::haproxy::{Change, Haproxy};
 use crate::lxc::Target;
 use crate::plan::{DevUnit, Journal, Pin, Record};
@@ -34,6 +34,18 @@ pub struct Outcome {
     pub code: i32,
     pub signal: Option<i32>,
 }
+
+/// What the run pinned: the other servers it put in maintenance, and its own servers
+/// that took all the traffic.
+#[derive(Debug, Default)]
+struct Pinned {
+    others: Vec<ServerRef>,
+    targets: Vec<ServerRef>,
+    released: bool,
+}
+
+/// How long the others may take to take traffic again before the dev process stops.
+const HAND_BACK: Duration = Duration::from_secs(5);
 
 /// What the dev run works with: the target, HAProxy, the session's journal, the signals.
 pub struct Dev<'a> {
@@ -61,7 +73,7 @@ impl Dev<'_> {
         )?;
         let mut children = spawn(ui, target, units)?;
         let mut pins = pins.to_vec();
-        let mut pinned: Vec<ServerRef> = Vec::new();
+        let mut pinned = Pinned::default();
         let mut stop_at: Option<Instant> = None;
         let mut got_signal: Option<i32> = None;
         let mut exit_code: Option<i32> = None;
@@ -73,7 +85,7 @@ impl Dev<'_> {
                 got_signal = Some(sig);
                 ui.step(format!("stopping the dev process ({})", signals::name(sig)));
                 stop_at = Some(Instant::now());
-                stop_quietly(ui, target, &scopes);
+                self.stop(&scopes, &mut pinned);
             }
             let mut all_done = true;
             for (unit, child) in children.iter_mut() {
@@ -95,7 +107,7 @@ impl Dev<'_> {
             // One unit ended on its own: end the others too, the run is over.
             if exit_code.is_some() && stop_at.is_none() {
                 stop_at = Some(Instant::now());
-                stop_quietly(ui, target, &scopes);
+                self.stop(&scopes, &mut pinned);
             }
             if let Some(t) = stop_at
                 && t.elapsed() > Duration::from_secs(30)
@@ -115,21 +127,12 @@ impl Dev<'_> {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        // Whatever ended the run, nothing of it may stay in the container, and the other
-        // servers take traffic again; a failure here is reported after every cleanup ran.
-        let mut failed: Option<Error> = target.run(&stop_scopes(&scopes), None).err();
-        for d in &pinned {
-            match self.haproxy.set(&d.backend, &d.server, Change::Ready) {
-                Ok(()) => self.journal.record(target, &[Record::Enable(d.clone())])?,
-                Err(e) => failed = failed.or(Some(e)),
-            }
-        }
+        // Whatever ended the run, the other servers take traffic again and nothing of it
+        // may stay in the container; a failure here is reported after every cleanup ran.
+        let failed = self.release(&mut pinned).err();
+        let failed = failed.or(target.run(&stop_scopes(&scopes), None).err());
         if let Some(e) = failed {
             return Err(e.hint("`git osa restore` stops what is left and puts HAProxy back"));
-        }
-        if !pinned.is_empty() {
-            let names: Vec<&str> = pinned.iter().map(|d| d.server.as_str()).collect();
-            ui.step(format!("HAProxy: {} enabled again", names.join(", ")));
         }
         self.journal
             .record(target, &[Record::DevUnits(Vec::new())])?;
@@ -142,8 +145,58 @@ impl Dev<'_> {
         })
     }
 
+    /// Ends the run in an order that never sends a request to a dead server: traffic
+    /// back to the others, then the dev process stopped.
+    fn stop(&mut self, scopes: &[String], pinned: &mut Pinned) {
+        if let Err(e) = self.release(pinned) {
+            self.ui.warn(format!("HAProxy: {e}"));
+        }
+        stop_quietly(self.ui, self.target, scopes);
+    }
+
+    /// The others take traffic again (waited for, up to [`HAND_BACK`]) and the target's
+    /// servers are drained, before the dev process behind them stops. Each change is
+    /// recorded before it is made, so restore finishes the job after a crash.
+    fn release(&mut self, pinned: &mut Pinned) -> Result<()> {
+        if pinned.released || pinned.others.is_empty() {
+            pinned.released = true;
+            return Ok(());
+        }
+        pinned.released = true;
+        for d in &pinned.others {
+            self.haproxy.set(&d.backend, &d.server, Change::Ready)?;
+            self.journal
+                .record(self.target, &[Record::Enable(d.clone())])?;
+        }
+        let start = Instant::now();
+        while start.elapsed() < HAND_BACK {
+            let servers = self.haproxy.servers()?;
+            let back = pinned.others.iter().all(|d| {
+                servers
+                    .iter()
+                    .any(|s| s.reference() == *d && s.takes_traffic())
+            });
+            if back {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for t in &pinned.targets {
+            self.journal
+                .record(self.target, &[Record::Disable(t.clone())])?;
+            self.haproxy.set(&t.backend, &t.server, Change::Drain)?;
+        }
+        let names: Vec<&str> = pinned.others.iter().map(|d| d.server.as_str()).collect();
+        self.ui.step(format!(
+            "HAProxy: {} take traffic again; {} drained",
+            names.join(", "),
+            self.target.name
+        ));
+        Ok(())
+    }
+
     /// Pins the backends whose target passes its health check; returns those still waiting.
-    fn pin_ready(&mut self, pins: Vec<Pin>, pinned: &mut Vec<ServerRef>) -> Vec<Pin> {
+    fn pin_ready(&mut self, pins: Vec<Pin>, pinned: &mut Pinned) -> Vec<Pin> {
         let ui = self.ui;
         let target = self.target;
         let servers = match self.haproxy.servers() {
@@ -179,7 +232,7 @@ impl Dev<'_> {
     }
 
     /// The target takes traffic, the others none; their maintenance is recorded before it is made.
-    fn pin_traffic(&mut self, p: &Pin, pinned: &mut Vec<ServerRef>) -> Result<()> {
+    fn pin_traffic(&mut self, p: &Pin, pinned: &mut Pinned) -> Result<()> {
         let server = |name: &str| ServerRef {
             backend: p.backend.clone(),
             server: name.to_string(),
@@ -190,9 +243,10 @@ impl Dev<'_> {
         records.extend(p.others.iter().map(|o| Record::Disable(server(o))));
         self.haproxy.set(&p.backend, &p.target, Change::Ready)?;
         self.journal.record(self.target, &records)?;
+        pinned.targets.push(server(&p.target));
         for other in &p.others {
             self.haproxy.set(&p.backend, other, Change::Maint)?;
-            pinned.push(server(other));
+            pinned.others.push(server(other));
         }
         Ok(())
     }

@@ -239,7 +239,10 @@ pub fn parse_stat(csv: &str) -> anyhow::Result<Vec<Server>> {
             backend: f[px].clone(),
             name: f[sv].clone(),
             status: f[st].clone(),
-            addr: addr.and_then(|i| f.get(i)).filter(|a| !a.is_empty()).cloned(),
+            addr: addr
+                .and_then(|i| f.get(i))
+                .filter(|a| !a.is_empty())
+                .cloned(),
         });
     }
     Ok(servers)
