@@ -11,7 +11,7 @@ use crate::install;
 use crate::layout::{self, Paths};
 use crate::plan::{Action, Exec, Pin, Record, Step};
 use crate::probe;
-use crate::state::{ServerRef, Session};
+use crate::state::{ServerRef, Session, VENV_KEPT};
 use crate::survey::Survey;
 
 mod swap;
@@ -135,7 +135,13 @@ impl<'a> Cycle<'a> {
 
     /// We hold the lock: anything of an earlier git-osa still running was orphaned when
     /// it was killed (a pip, a copy, a dev process holding the port). Stop it first.
-    fn leftovers(&self) -> Option<Step> {
+    fn leftovers(&self) -> Vec<Step> {
+        let active = |u: &String| self.s.probe.unit(u).is_some_and(|i| i.active());
+        let mut steps = Vec::new();
+        let dbsync = self.paths.dbsync_scope();
+        if active(&dbsync) {
+            steps.push(await_dbsync(self.target(), dbsync));
+        }
         let mut left: Vec<String> = self
             .s
             .units
@@ -143,14 +149,15 @@ impl<'a> Cycle<'a> {
             .map(|u| layout::dev_scope(&u.name))
             .collect();
         left.extend([self.paths.step_scope(), self.paths.keep_scope()]);
-        left.retain(|u| self.s.probe.unit(u).is_some_and(|i| i.active()));
-        (!left.is_empty()).then(|| {
-            Step::exec(
+        left.retain(active);
+        if !left.is_empty() {
+            steps.push(Step::exec(
                 "stop what an interrupted git-osa left running",
                 self.target(),
-                Exec::new(systemd::stop_scopes(&left)),
-            )
-        })
+                Exec::new(systemd::kill_scopes(&left)),
+            ));
+        }
+        steps
     }
 
     /// Keep the production venv: the copy (seconds) overlaps draining, stopping and
@@ -172,15 +179,14 @@ impl<'a> Cycle<'a> {
         .in_background()
         .skip_if(
             self.session
-                .venv_backup
-                .is_some()
+                .venv_kept()
                 .then(|| format!("kept at {backup} when this session began")),
         )
         .before(Record::VenvBackup {
             venv: venv.clone(),
             backup,
         })
-        .after(Record::Mark("production venv kept"))
+        .after(Record::Mark(VENV_KEPT))
     }
 
     /// HAProxy: drain the target's servers while they are swapped, where others can take
@@ -294,4 +300,20 @@ impl<'a> Cycle<'a> {
 /// `user@host` of a `user@host (pid N)`.
 fn who(started_by: &str) -> &str {
     started_by.split(" (").next().unwrap_or(started_by)
+}
+
+/// How long a db sync a killed git-osa left running is waited for.
+pub const DBSYNC_LIMIT_SECS: u64 = 900;
+
+/// Waits for a db sync that a killed git-osa left running: stopping it could cut a
+/// migration in half.
+pub fn await_dbsync(target: &crate::lxc::Target, scope: String) -> Step {
+    Step::new(
+        "wait for the db sync an interrupted git-osa left running",
+        target,
+        Action::AwaitScope {
+            scope,
+            limit_secs: DBSYNC_LIMIT_SECS,
+        },
+    )
 }

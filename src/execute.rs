@@ -16,6 +16,7 @@ use crate::foreground::{self, Outcome};
 use crate::haproxy::Haproxy;
 use crate::install;
 use crate::layout::Paths;
+use crate::lxc::Target;
 use crate::plan::{Action, Exec, Input, Journal, Missing, Step};
 use crate::signals::Interrupts;
 use crate::state::Session;
@@ -85,6 +86,9 @@ impl<'a> Runner<'a> {
                 }
             }
             Action::Join => self.join(&step.title)?,
+            Action::AwaitScope { scope, limit_secs } => {
+                self.await_scope(&step.target, scope, *limit_secs)?
+            }
             Action::Foreground { units, pins } => {
                 let mut dev = foreground::Dev {
                     ui: self.ui,
@@ -147,6 +151,13 @@ impl<'a> Runner<'a> {
                 let _progress = self.ui.progress(&step.title);
                 let stop = || self.interrupts.pending().is_some();
                 let abort = || {
+                    if e.to_the_end {
+                        self.ui.warn(format!(
+                            "{} goes on to its end: stopping it could leave the database between two schema versions; git-osa stops after it",
+                            step.title
+                        ));
+                        return;
+                    }
                     let _ = step
                         .target
                         .output(&["systemctl", "stop", scope.as_str()], None);
@@ -162,6 +173,28 @@ impl<'a> Runner<'a> {
         };
         step.target.check(&full, out)?;
         Ok(())
+    }
+
+    /// Waits until `scope` has ended, at most `limit_secs`; it is never stopped.
+    fn await_scope(&self, target: &Target, scope: &str, limit_secs: u64) -> Result<()> {
+        let _p = self.ui.progress(&format!("waiting for {scope} to end"));
+        let start = std::time::Instant::now();
+        loop {
+            let out = target.output(&["systemctl", "is-active", "-q", scope], None)?;
+            if !out.status.success() {
+                return Ok(());
+            }
+            if start.elapsed().as_secs() >= limit_secs {
+                return Err(Error::failed(format!(
+                    "{scope} in {} is still running after {limit_secs} s",
+                    target.name
+                ))
+                .hint(format!(
+                    "look at it with `journalctl -u {scope}` in the container; run this again once it has ended"
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
     }
 
     /// A failed install: if the repo server lacks requirements, name them and offer the

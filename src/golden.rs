@@ -430,8 +430,12 @@ fn restore_after_a_kill_at_each_recording_step() {
             Action::Foreground { units, .. } => units.iter().map(|u| u.scope.clone()).collect(),
             _ => Vec::new(),
         };
+        let (db_sync, running): (Vec<String>, Vec<String>) = running
+            .into_iter()
+            .partition(|u| u.starts_with("git-osa-dbsync-"));
         let now = Now {
             running,
+            db_sync: db_sync.into_iter().next(),
             servers: s.servers.clone(),
         };
         let plan = restore::plan_restore(&s.target, &s.host, &s.units, &paths, &session, &now);
@@ -439,4 +443,30 @@ fn restore_after_a_kill_at_each_recording_step() {
         out += &plan::print(&plan, Path::new(SOCKET));
     }
     golden("restore-after-kill", &out);
+}
+
+/// A rerun after git-osa was killed during the db sync: it waits for the db sync (never
+/// stopped mid-migration) and kills the other leftovers.
+#[test]
+fn rerun_after_a_kill_during_the_db_sync() {
+    let first = keystone();
+    let steps = cycle::plan_run(&first, &choice()).unwrap().steps;
+    let at = steps
+        .iter()
+        .position(|s| s.title.starts_with("db sync"))
+        .unwrap();
+    let mut s = first.clone();
+    s.session = Some(after(&steps, None, at, true));
+    s.manifest = first.checkout.tree.files.clone();
+    s.probe.units[0].active_state = "inactive".into();
+    for scope in ["git-osa-dbsync-keystone.scope", "git-osa-keep-keystone.scope"] {
+        s.probe.units.push(UnitInfo {
+            id: scope.into(),
+            load_state: "loaded".into(),
+            active_state: "active".into(),
+            sub_state: "running".into(),
+            ..UnitInfo::default()
+        });
+    }
+    golden("rerun-during-db-sync", &run_text(&s, &choice()));
 }

@@ -53,6 +53,11 @@ impl Paths {
     pub fn step_scope(&self) -> String {
         format!("git-osa-step-{}.scope", self.service)
     }
+    /// The transient scope of a db sync: never stopped by git-osa, only waited for (a
+    /// migration cut in half is the worst state a database can be left in).
+    pub fn dbsync_scope(&self) -> String {
+        format!("git-osa-dbsync-{}.scope", self.service)
+    }
     /// The transient scope of the venv copy, which runs beside the other steps.
     pub fn keep_scope(&self) -> String {
         format!("git-osa-keep-{}.scope", self.service)

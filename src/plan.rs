@@ -128,6 +128,9 @@ pub struct Exec {
     /// restore can stop whatever a killed git-osa left running before it touches the
     /// venv, and Ctrl-C can stop them at once; on a terminal they get a spinner.
     pub scope: Option<String>,
+    /// Once started it runs to its end: a signal is acted on after it, never during it
+    /// (a db sync cut in half leaves the schema between two versions).
+    pub to_the_end: bool,
 }
 
 impl Exec {
@@ -138,6 +141,7 @@ impl Exec {
             env: Vec::new(),
             stdin: None,
             scope: None,
+            to_the_end: false,
         }
     }
 
@@ -165,6 +169,11 @@ impl Exec {
 
     pub fn in_scope(mut self, scope: String) -> Exec {
         self.scope = Some(scope);
+        self
+    }
+
+    pub fn to_the_end(mut self) -> Exec {
+        self.to_the_end = true;
         self
     }
 
@@ -226,6 +235,12 @@ pub enum Action {
     },
     /// Wait for the steps started in the background, and fail if one failed.
     Join,
+    /// Wait, at most `limit_secs`, until a scope that must not be stopped (a db sync a
+    /// killed git-osa left running) has ended.
+    AwaitScope {
+        scope: String,
+        limit_secs: u64,
+    },
     /// Run the dev units in the foreground until they stop or the user stops them,
     /// pinning HAProxy traffic to the target meanwhile.
     Foreground {
@@ -356,6 +371,10 @@ impl Step {
                 vec![format!("wait until {}", parts.join(", "))]
             }
             Action::Join => vec!["wait for the steps running in the background".into()],
+            Action::AwaitScope { scope, limit_secs } => vec![format!(
+                "{}: wait until {scope} has ended (at most {limit_secs} s; it is never stopped)",
+                self.place()
+            )],
             Action::Foreground { units, pins } => {
                 let mut lines: Vec<String> = units
                     .iter()

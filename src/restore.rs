@@ -4,6 +4,7 @@
 //! them. `git osa restore` and `git osa run --restore-on-exit` both come here.
 
 use crate::catalog::Unit;
+use crate::cycle;
 use crate::error::Result;
 use crate::execute::Runner;
 use crate::haproxy::{Change, Haproxy, Server, servers_of};
@@ -21,6 +22,8 @@ use crate::ui::Ui;
 pub struct Now {
     /// git-osa's scopes (dev processes, long steps) that are active.
     pub running: Vec<String>,
+    /// A db sync a killed git-osa left running: waited for, never stopped.
+    pub db_sync: Option<String>,
     pub servers: Vec<Server>,
 }
 
@@ -41,17 +44,23 @@ pub fn scopes_of(s: &Session, paths: &Paths) -> Vec<String> {
 /// run).
 pub fn read_now(target: &Target, haproxy: &Haproxy, s: &Session, paths: &Paths) -> Result<Now> {
     let scopes = scopes_of(s, paths);
-    let p = probe::probe(target, &scopes, &[], "")?;
-    let running = scopes
-        .into_iter()
-        .filter(|u| p.unit(u).is_some_and(|i| i.active()))
-        .collect();
+    let dbsync = paths.dbsync_scope();
+    let mut ask = scopes.clone();
+    ask.push(dbsync.clone());
+    let p = probe::probe(target, &ask, &[], "")?;
+    let active = |u: &String| p.unit(u).is_some_and(|i| i.active());
+    let running = scopes.into_iter().filter(active).collect();
+    let db_sync = active(&dbsync).then_some(dbsync);
     let servers = if haproxy.available() {
         haproxy.servers()?
     } else {
         Vec::new()
     };
-    Ok(Now { running, servers })
+    Ok(Now {
+        running,
+        db_sync,
+        servers,
+    })
 }
 
 /// The restore, as steps: each one undoes one kind of change and says so in the record.
@@ -65,15 +74,19 @@ pub fn plan_restore(
     s: &Session,
     now: &Now,
 ) -> Vec<Step> {
-    let mut steps = vec![
+    let mut steps = Vec::new();
+    if let Some(scope) = &now.db_sync {
+        steps.push(cycle::await_dbsync(target, scope.clone()));
+    }
+    steps.push(
         Step::exec(
             "stop the dev process and anything git-osa left running",
             target,
-            Exec::new(systemd::stop_scopes(&now.running)),
+            Exec::new(systemd::kill_scopes(&now.running)),
         )
         .skip_if(now.running.is_empty().then(|| "not running".into()))
         .after(Record::Undone(Undone::DevProcess)),
-    ];
+    );
     steps.extend(undo_files(target, s));
     if !s.stopped_units.is_empty() {
         let mut argv = vec!["systemctl".to_string(), "start".into()];

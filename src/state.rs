@@ -51,7 +51,16 @@ pub struct Session {
     pub applied: Vec<String>,
 }
 
+/// The mark of a finished copy of the production venv: a copy cut short by a kill has
+/// the record of the copy (written before it) but not this.
+pub const VENV_KEPT: &str = "production venv kept";
+
 impl Session {
+    /// The exact copy of the production venv is complete.
+    pub fn venv_kept(&self) -> bool {
+        self.venv_backup.is_some() && self.applied.iter().any(|m| m == VENV_KEPT)
+    }
+
     /// A session starting now, before anything is changed.
     pub fn new(service: &str, project: &str, container: &str, started_by: &str) -> Session {
         Session {

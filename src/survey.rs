@@ -131,6 +131,7 @@ fn probe_target(
     let mut unit_names: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
     unit_names.extend(units.iter().map(|u| layout::dev_scope(&u.name)));
     unit_names.push(paths.step_scope());
+    unit_names.push(paths.dbsync_scope());
     unit_names.push(paths.keep_scope());
     let venv_glob = format!("/openstack/venvs/{}-*", service.venv_name());
     let prod_glob = layout::backup_path(&venv_glob);

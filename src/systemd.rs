@@ -178,6 +178,21 @@ pub fn stop_scopes(scopes: &[String]) -> Vec<String> {
     argv
 }
 
+/// Kills those of `scopes` that are active, at once (SIGKILL): for what a killed git-osa
+/// left behind, which nothing waits for (a dev process, a pip, a copy). A graceful stop
+/// of a uWSGI that is still starting waits out its 15 s stop timeout.
+pub fn kill_scopes(scopes: &[String]) -> Vec<String> {
+    let mut argv = vec![
+        "sh".to_string(),
+        "-c".into(),
+        r#"for u; do if systemctl is-active -q "$u"; then systemctl kill --signal=SIGKILL "$u"; systemctl stop "$u" 2>/dev/null; fi; done; exit 0"#
+            .into(),
+        "git-osa-kill".into(),
+    ];
+    argv.extend(scopes.iter().cloned());
+    argv
+}
+
 /// The argv that runs `info`'s command like systemd would, in a scope named `scope`.
 pub fn dev_argv(info: &UnitInfo, scope: &str) -> Vec<String> {
     let user = info.user.clone().unwrap_or_else(|| "root".into());

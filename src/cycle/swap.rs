@@ -62,12 +62,7 @@ impl Cycle<'_> {
             self.target(),
             Action::Join,
         )
-        .skip_if(
-            self.session
-                .venv_backup
-                .is_some()
-                .then(|| "kept earlier".into()),
-        )
+        .skip_if(self.session.venv_kept().then(|| "kept earlier".into()))
     }
 
     pub(super) fn install(&self, constraints: &Option<Vec<u8>>, choice: &Choice) -> Step {
@@ -183,7 +178,8 @@ impl Cycle<'_> {
                 self.target(),
                 Exec::new(argv)
                     .as_user(&self.user)
-                    .in_scope(self.paths.step_scope()),
+                    .in_scope(self.paths.dbsync_scope())
+                    .to_the_end(),
             )
             .skip_if(skip.clone());
             if i == last {
