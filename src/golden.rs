@@ -459,7 +459,10 @@ fn rerun_after_a_kill_during_the_db_sync() {
     s.session = Some(after(&steps, None, at, true));
     s.manifest = first.checkout.tree.files.clone();
     s.probe.units[0].active_state = "inactive".into();
-    for scope in ["git-osa-dbsync-keystone.scope", "git-osa-keep-keystone.scope"] {
+    for scope in [
+        "git-osa-dbsync-keystone.scope",
+        "git-osa-keep-keystone.scope",
+    ] {
         s.probe.units.push(UnitInfo {
             id: scope.into(),
             load_state: "loaded".into(),

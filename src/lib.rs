@@ -28,6 +28,7 @@ pub mod probe;
 pub mod project;
 pub mod restore;
 pub mod select;
+pub mod sessions;
 pub mod signals;
 pub mod state;
 pub mod status;

@@ -139,6 +139,27 @@ impl Lxc {
         })
     }
 
+    /// Where a container's files are on the host, top layer first, from its config's
+    /// `lxc.rootfs.path` (`dir:` or plain paths, and `overlay:LOWER:UPPER`, whose upper
+    /// layer holds every file written in the container). Empty for other backends (LVM,
+    /// ZFS...), whose files the host does not see without mounting them.
+    pub fn rootfs_dirs(&self, name: &str) -> Vec<PathBuf> {
+        let base = self
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/var/lib/lxc"));
+        let Ok(config) = std::fs::read_to_string(base.join(name).join("config")) else {
+            return Vec::new();
+        };
+        let Some(spec) = config.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == "lxc.rootfs.path").then(|| v.trim().to_string())
+        }) else {
+            return Vec::new();
+        };
+        rootfs_layers(&spec)
+    }
+
     pub fn target(&self, name: &str, metal: bool) -> Target {
         Target {
             name: name.to_string(),
@@ -270,6 +291,19 @@ impl Target {
             format!("in {}", self.name)
         };
         format!("{where_}: {}", shell_words(argv))
+    }
+}
+
+/// The host folders of an `lxc.rootfs.path`, top layer first.
+fn rootfs_layers(spec: &str) -> Vec<PathBuf> {
+    let (kind, rest) = match spec.split_once(':') {
+        Some((k, r)) if !k.starts_with('/') => (k, r),
+        _ => ("dir", spec),
+    };
+    match kind {
+        "dir" => vec![PathBuf::from(rest)],
+        "overlay" | "overlayfs" => rest.rsplit(':').map(PathBuf::from).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -429,6 +463,23 @@ mod tests {
         std::fs::set_permissions(&attach, std::fs::Permissions::from_mode(0o755)).unwrap();
         let err = Tools::find(Some(bin.path().as_os_str())).unwrap_err();
         assert_eq!(err.to_string(), "lxc-info is not on PATH");
+    }
+
+    #[test]
+    fn rootfs_layers_put_the_written_layer_first() {
+        assert_eq!(
+            rootfs_layers("/var/lib/lxc/c1/rootfs"),
+            [PathBuf::from("/var/lib/lxc/c1/rootfs")]
+        );
+        assert_eq!(rootfs_layers("dir:/r"), [PathBuf::from("/r")]);
+        assert_eq!(
+            rootfs_layers("overlay:/golden/rootfs:/lxc/c1/overlay/delta"),
+            [
+                PathBuf::from("/lxc/c1/overlay/delta"),
+                PathBuf::from("/golden/rootfs")
+            ]
+        );
+        assert!(rootfs_layers("lvm:/dev/vg/c1").is_empty());
     }
 
     #[test]

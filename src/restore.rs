@@ -17,6 +17,35 @@ use crate::state::{ServerRef, Session};
 use crate::systemd;
 use crate::ui::Ui;
 
+/// Restarts the units and checks that each runs a new process (its main pid changed),
+/// started after the production venv went back: a unit that is already active (the
+/// container restarted in dev mode, and the enabled unit started from the dev install)
+/// must not be left running the dev code.
+const RESTART: &str = r#"
+pids() { for u; do systemctl show -p MainPID --value "$u"; done; }
+old=$(pids "$@")
+systemctl restart "$@" || exit 1
+new=$(pids "$@")
+stale=
+for u; do
+  o=${old%%
+*}; old=${old#*
+}
+  n=${new%%
+*}; new=${new#*
+}
+  if [ "$n" = 0 ] || [ "$n" = "$o" ]; then stale="$stale $u"; fi
+done
+[ -z "$stale" ] || { echo "still running a process from before the production venv went back:$stale" >&2; exit 1; }
+"#;
+
+/// Removes the drop-ins (files, then the folders git-osa created, marked with a trailing
+/// `/`) and checks that none is left.
+const REMOVE_DROPINS: &str = r#"
+for f; do case $f in */) rmdir "$f" 2>/dev/null || true;; *) rm -f "$f";; esac; done
+for f; do case $f in */) ;; *) [ ! -e "$f" ] || { echo "$f is still there" >&2; exit 1; };; esac; done
+"#;
+
 /// What restore reads before it plans: which of git-osa's scopes run now, and HAProxy.
 #[derive(Debug, Default)]
 pub struct Now {
@@ -89,13 +118,16 @@ pub fn plan_restore(
     );
     steps.extend(undo_files(target, s));
     if !s.stopped_units.is_empty() {
-        let mut argv = vec!["systemctl".to_string(), "start".into()];
-        argv.extend(s.stopped_units.iter().map(|u| probe::unit_id(u)));
+        let units: Vec<String> = s.stopped_units.iter().map(|u| probe::unit_id(u)).collect();
+        let units: Vec<&str> = units.iter().map(String::as_str).collect();
         steps.push(
             Step::exec(
-                format!("start production {}", s.stopped_units.join(", ")),
+                format!(
+                    "start production {} (a fresh process, from the production venv)",
+                    s.stopped_units.join(", ")
+                ),
                 target,
-                Exec::new(argv),
+                Exec::script(RESTART, "git-osa-restart", &units),
             )
             .after(Record::Undone(Undone::Units)),
         );
@@ -162,11 +194,7 @@ fn undo_files(target: &Target, s: &Session) -> Vec<Step> {
             Step::exec(
                 "remove the log drop-ins",
                 target,
-                Exec::script(
-                    r#"for f; do case $f in */) rmdir "$f" 2>/dev/null || true;; *) rm -f "$f";; esac; done"#,
-                    "git-osa-dropins",
-                    &items,
-                ),
+                Exec::script(REMOVE_DROPINS, "git-osa-dropins", &items),
             )
             .after(Record::Undone(Undone::Dropins)),
         );

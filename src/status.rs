@@ -141,15 +141,7 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                 state::age(s.started_at),
                 s.started_by
             );
-            let _ = writeln!(
-                out,
-                "  applied  {}",
-                if s.applied.is_empty() {
-                    "nothing yet".into()
-                } else {
-                    s.applied.join(", ")
-                }
-            );
+            let _ = writeln!(out, "  changed  {}", changes(s));
             let running: Vec<&str> = st
                 .placement
                 .units
@@ -173,5 +165,73 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                 }
             );
         }
+    }
+}
+
+/// What the session changed, from its record: each change is recorded before it is
+/// made, so a git-osa killed in the middle of a step still shows it.
+fn changes(s: &Session) -> String {
+    let mut parts = Vec::new();
+    if let Some(b) = &s.venv_backup {
+        parts.push(if s.venv_kept() {
+            format!("production venv kept at {b}")
+        } else {
+            format!("production venv being copied to {b}")
+        });
+    }
+    if !s.stopped_units.is_empty() {
+        parts.push(format!("production {} stopped", s.stopped_units.join(", ")));
+    }
+    if !s.disabled_servers.is_empty() {
+        let servers: Vec<String> = s
+            .disabled_servers
+            .iter()
+            .map(|d| format!("{}/{}", d.backend, d.server))
+            .collect();
+        parts.push(format!("HAProxy {} out of rotation", servers.join(", ")));
+    }
+    if s.synced_at.is_some() {
+        parts.push("checkout synced".into());
+    }
+    if s.applied.iter().any(|m| m == "installed") {
+        parts.push("installed into the venv".into());
+    }
+    if !s.dropins.is_empty() {
+        parts.push("log drop-in".into());
+    }
+    if s.migrations_hash.is_some() {
+        parts.push("db synced".into());
+    }
+    if parts.is_empty() {
+        return "nothing yet".into();
+    }
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::ServerRef;
+
+    /// Regression: after a kill during the venv copy, status said "applied nothing yet"
+    /// while the unit was stopped and its server draining.
+    #[test]
+    fn changes_come_from_the_record_written_before_each_change() {
+        let mut s = Session {
+            venv_backup: Some("/v/.git-osa-prod-k".into()),
+            stopped_units: vec!["keystone-wsgi-public".into()],
+            disabled_servers: vec![ServerRef {
+                backend: "keystone_service-back".into(),
+                server: "c2".into(),
+            }],
+            ..Session::default()
+        };
+        assert_eq!(
+            changes(&s),
+            "production venv being copied to /v/.git-osa-prod-k; production keystone-wsgi-public stopped; HAProxy keystone_service-back/c2 out of rotation"
+        );
+        s.mark(crate::state::VENV_KEPT);
+        assert!(changes(&s).starts_with("production venv kept at /v/.git-osa-prod-k;"));
+        assert_eq!(changes(&Session::default()), "nothing yet");
     }
 }
