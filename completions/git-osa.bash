@@ -47,7 +47,7 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-h -V --inventory --lxc-path --haproxy-socket --config --container --service --dry-run --allow-public-index --restore-on-exit --help --version run status restore help"
+            opts="-h -V --inventory --lxc-path --haproxy-socket --config --container --service --dry-run --allow-public-index --restore-on-exit --no-haproxy --help --version run status restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,7 +193,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__run)
-            opts="-h --container --service --dry-run --allow-public-index --restore-on-exit --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-h --container --service --dry-run --allow-public-index --restore-on-exit --no-haproxy --inventory --lxc-path --haproxy-socket --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_git_osa_global_optspecs
-    string join \n inventory= lxc-path= haproxy-socket= config= container= service= dry-run allow-public-index= restore-on-exit h/help V/version
+    string join \n inventory= lxc-path= haproxy-socket= config= container= service= dry-run allow-public-index= restore-on-exit no-haproxy h/help V/version
 end
 
 function __fish_git_osa_needs_command
@@ -33,6 +33,7 @@ complete -c git-osa -n "__fish_git_osa_needs_command" -l service -d 'Only swap t
 complete -c git-osa -n "__fish_git_osa_needs_command" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
 complete -c git-osa -n "__fish_git_osa_needs_command" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l restore-on-exit -d 'Restore production as soon as the dev process stops'
+complete -c git-osa -n "__fish_git_osa_needs_command" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
 complete -c git-osa -n "__fish_git_osa_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c git-osa -n "__fish_git_osa_needs_command" -s V -l version -d 'Print version'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "run" -d 'Swap the checkout into its container and run it in the foreground (the default)'
@@ -48,6 +49,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l haproxy-socket -
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l restore-on-exit -d 'Restore production as soon as the dev process stops'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s h -l help -d 'Print help'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l inventory -d 'OSA inventory to read the containers from' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l lxc-path -d 'LXC path of the containers (lxc-* -P); the LXC default when unset' -r -F

@@ -95,6 +95,11 @@ pub struct RunArgs {
     /// Restore production as soon as the dev process stops.
     #[arg(long)]
     pub restore_on_exit: bool,
+
+    /// Go on when HAProxy's admin socket cannot be reached: traffic is then not moved to
+    /// the container, and requests reach dev and production alike.
+    #[arg(long)]
+    pub no_haproxy: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]

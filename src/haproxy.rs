@@ -138,8 +138,12 @@ impl Haproxy {
         }
     }
 
-    pub fn available(&self) -> bool {
-        self.socket.exists()
+    /// What to tell a user whose socket cannot be reached.
+    pub fn hint(&self) -> String {
+        format!(
+            "point --haproxy-socket (or GIT_OSA_HAPROXY_SOCKET) at the `stats socket ... level admin` of haproxy.cfg (OSA: /var/run/haproxy.stat); it is {} now",
+            self.socket.display()
+        )
     }
 
     /// Sends one command and returns HAProxy's answer.

@@ -80,10 +80,23 @@ pub fn read_now(target: &Target, haproxy: &Haproxy, s: &Session, paths: &Paths) 
     let active = |u: &String| p.unit(u).is_some_and(|i| i.active());
     let running = scopes.into_iter().filter(active).collect();
     let db_sync = active(&dbsync).then_some(dbsync);
-    let servers = if haproxy.available() {
-        haproxy.servers()?
-    } else {
-        Vec::new()
+    // Servers to put back need HAProxy; without any, its health is only waited for when
+    // it can be read.
+    let servers = match haproxy.servers() {
+        Ok(servers) => servers,
+        Err(_) if s.disabled_servers.is_empty() => Vec::new(),
+        Err(e) => {
+            return Err(e
+                .hint(format!(
+                    "restore must put {} back into rotation",
+                    s.disabled_servers
+                        .iter()
+                        .map(|d| format!("{}/{}", d.backend, d.server))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .hint(haproxy.hint()));
+        }
     };
     Ok(Now {
         running,

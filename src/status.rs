@@ -22,17 +22,13 @@ pub struct TargetStatus {
     pub servers: Vec<Server>,
 }
 
-/// Reads the state of every placement.
+/// Reads the state of every placement; `servers` are HAProxy's (read once for all).
 pub fn gather(
     ctx: &Context,
     service: &Service,
     placements: &[Placement],
+    servers: &[Server],
 ) -> Result<Vec<TargetStatus>> {
-    let servers = if ctx.haproxy.available() {
-        ctx.haproxy.servers().unwrap_or_default()
-    } else {
-        Vec::new()
-    };
     let paths = Paths::new(&service.name);
     let mut out = Vec::new();
     for p in placements {
@@ -54,7 +50,7 @@ pub fn gather(
             (None, None)
         };
         out.push(TargetStatus {
-            servers: servers_of(&servers, &p.host, &p.units),
+            servers: servers_of(servers, &p.host, &p.units),
             placement: p.clone(),
             lxc,
             probe,

@@ -67,6 +67,7 @@ pub fn survey(
     project: &Project,
     placement: &Placement,
     units: Vec<Unit>,
+    no_haproxy: bool,
 ) -> Result<Survey> {
     let service = &project.service;
     let target = placement.target(&ctx.lxc);
@@ -92,11 +93,7 @@ pub fn survey(
         .unwrap_or_default();
     let c = probe::probe(&target, &[], &[format!("{venv}/constraints.txt")], "")?;
     let production_migrations = read_production_migrations(&target, service, &p, &venv, &session)?;
-    let servers = if ctx.haproxy.available() {
-        ctx.haproxy.servers()?
-    } else {
-        Vec::new()
-    };
+    let servers = read_servers(ctx, &placement.host.container_name, &units, no_haproxy)?;
     Ok(Survey {
         service: service.clone(),
         project: project.id.display(),
@@ -118,6 +115,37 @@ pub fn survey(
         target,
         production_migrations,
     })
+}
+
+/// HAProxy's servers, when a unit is balanced: a socket that cannot be reached is an
+/// error (traffic would split between dev and production without a word), unless the
+/// user said to go on without HAProxy.
+fn read_servers(
+    ctx: &Context,
+    container: &str,
+    units: &[Unit],
+    no_haproxy: bool,
+) -> Result<Vec<Server>> {
+    let backends: Vec<String> = units.iter().filter_map(Service::backend).collect();
+    if backends.is_empty() {
+        return Ok(Vec::new());
+    }
+    match ctx.haproxy.servers() {
+        Ok(servers) => Ok(servers),
+        Err(e) if no_haproxy => {
+            ctx.ui.warn(format!(
+                "HAProxy: {e}; going on without it (--no-haproxy): {} keeps sending requests to every server, dev and production",
+                backends.join(", ")
+            ));
+            Ok(Vec::new())
+        }
+        Err(e) => Err(Error::user(format!(
+            "{e}: git-osa cannot move the traffic of {} to {container}, so requests would reach dev and production alike; nothing was changed",
+            backends.join(", ")
+        ))
+        .hint(ctx.haproxy.hint())
+        .hint("or pass --no-haproxy to go on without HAProxy, knowingly")),
+    }
 }
 
 /// The first round trip: the units and git-osa's scopes, the session, OSA's facts, the

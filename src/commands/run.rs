@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         Some(Lock::acquire(&target, &paths, "run")?)
     };
 
-    let survey = survey::survey(ctx, &project, &placement, units)?;
+    let survey = survey::survey(ctx, &project, &placement, units, args.no_haproxy)?;
     let choice = Choice {
         allow_public_index: args.allow_public_index.clone(),
         offer_index: ctx

@@ -11,7 +11,15 @@ use crate::status;
 pub fn run(ctx: &Context, _args: &StatusArgs) -> Result<()> {
     let project = ctx.project()?;
     let (placements, source) = ctx.placements(&project.service)?;
-    let statuses = status::gather(ctx, &project.service, &placements)?;
+    // One HAProxy query in all; a socket that cannot be reached is said, when a unit of
+    // the service is balanced.
+    let balanced = project.service.units.iter().any(|u| u.haproxy.is_some());
+    let (servers, haproxy_problem) = match ctx.haproxy.servers() {
+        Ok(servers) => (servers, None),
+        Err(e) if balanced => (Vec::new(), Some(e.to_string())),
+        Err(_) => (Vec::new(), None),
+    };
+    let statuses = status::gather(ctx, &project.service, &placements, &servers)?;
 
     let mut out = String::new();
     let _ = writeln!(
@@ -43,6 +51,13 @@ pub fn run(ctx: &Context, _args: &StatusArgs) -> Result<()> {
         }
     }
     let mut problems = Vec::new();
+    if let Some(e) = &haproxy_problem {
+        let _ = writeln!(out, "haproxy    {e}");
+        problems.push(format!(
+            "HAProxy cannot be read: {e}; a run would not know where traffic goes"
+        ));
+        problems.push(ctx.haproxy.hint());
+    }
     for st in &statuses {
         status::render(&mut out, st, ctx.lxc.path.as_deref(), &mut problems);
     }
