@@ -15,6 +15,7 @@ use crate::state::{self, Session};
 
 /// What one target looks like now.
 pub struct TargetStatus {
+    pub service: String,
     pub placement: Placement,
     pub lxc: LxcState,
     pub probe: Option<Probe>,
@@ -40,7 +41,12 @@ pub fn gather(
         let (probe, session) = if lxc == LxcState::Running {
             let mut units: Vec<String> = p.units.iter().map(|u| u.name.clone()).collect();
             units.extend(p.units.iter().map(|u| layout::dev_scope(&u.name)));
-            let probe = probe::probe(&p.target(&ctx.lxc), &units, &[paths.session()], "")?;
+            let probe = probe::probe(
+                &p.target(&ctx.lxc),
+                &units,
+                &[paths.session()],
+                &dev_install_globs(service),
+            )?;
             let session = probe
                 .file(&paths.session())
                 .map(Session::parse)
@@ -50,6 +56,7 @@ pub fn gather(
             (None, None)
         };
         out.push(TargetStatus {
+            service: service.name.clone(),
             servers: servers_of(servers, &p.host, &p.units),
             placement: p.clone(),
             lxc,
@@ -58,6 +65,16 @@ pub fn gather(
         });
     }
     Ok(out)
+}
+
+/// Where an editable (dev) install shows in the service's venvs: pip's PEP 660 `.pth`
+/// files and setuptools' older `.egg-link`s. Production venvs have neither.
+fn dev_install_globs(service: &Service) -> String {
+    let site = format!(
+        "/openstack/venvs/{}-*/lib/python3*/site-packages",
+        service.venv_name()
+    );
+    format!("{site}/__editable__*.pth {site}/*.egg-link")
 }
 
 /// Renders one target; what needs the user's attention goes to `problems`.
@@ -112,6 +129,19 @@ pub fn render(
         let _ = writeln!(out, "  haproxy  {}/{}  {}", s.backend, s.name, s.status);
     }
     render_session(out, st);
+    if st.session.is_none()
+        && let Some(found) = st.probe.as_ref().and_then(|p| p.paths.first())
+    {
+        let _ = writeln!(out, "  code     dev code outside a session: {found}");
+        problems.push(format!(
+            "{} runs dev code without a git-osa session ({found}): `git osa restore` has no record to undo it",
+            h.container_name
+        ));
+        problems.push(format!(
+            "rebuild the venv: `openstack-ansible openstack.osa.{} -e venv_rebuild=true` (or rename the `.git-osa-prod-*` copy beside it back)",
+            st.service
+        ));
+    }
 }
 
 /// The dev session of a target, if it has one.
