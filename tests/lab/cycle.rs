@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::harness::{Lab, NEW, OLD, PINNED, SCOPE, UNIT, edit, git};
+use crate::harness::{Lab, Node, PINNED, edit, git};
 use crate::running::Running;
 
 #[test]
@@ -17,8 +17,8 @@ fn the_cycle_swaps_the_checkout_in_runs_it_and_restores_production_exactly() {
     let story = Cycle {
         lab: &lab,
         repo: dir.path().join("keystone"),
-        target: NEW,
-        other: OLD,
+        target: &lab.new,
+        other: &lab.old,
     };
     story.touch_the_migrations();
     let production = story.production();
@@ -39,8 +39,8 @@ fn the_cycle_swaps_the_checkout_in_runs_it_and_restores_production_exactly() {
 struct Cycle<'a> {
     lab: &'a Lab,
     repo: PathBuf,
-    target: &'static str,
-    other: &'static str,
+    target: &'a Node,
+    other: &'a Node,
 }
 
 /// What restore must give back.
@@ -79,7 +79,7 @@ impl Cycle<'_> {
     fn a_dry_run_prints_the_plan_and_changes_nothing(&self) {
         let (lab, target) = (self.lab, self.target);
         let before = lab.snapshot(target);
-        let o = lab.run(&self.repo, &["--container", target, "--dry-run"]);
+        let o = lab.run(&self.repo, &["--container", &target.name, "--dry-run"]);
         let plan = String::from_utf8_lossy(&o.stdout);
         assert!(
             o.status.success(),
@@ -88,14 +88,15 @@ impl Cycle<'_> {
         );
         assert!(
             plan.contains(&format!(
-                "in {target} as root: systemctl stop keystone-wsgi-public.service"
+                "in {target} as root: systemctl stop {}.service",
+                lab.unit
             )),
             "{plan}"
         );
         assert!(
             plan.contains(&format!(
                 "in {target} as keystone: systemd-run --scope --quiet --collect --unit=git-osa-step-keystone.scope -- runuser -u keystone -- {}/bin/keystone-manage db_sync",
-                lab.venv()
+                lab.venv
             )),
             "{plan}"
         );
@@ -112,7 +113,7 @@ impl Cycle<'_> {
     /// checkout, the other server is out. Returns the run and its time to pinned.
     fn the_first_run_serves_the_checkout_through_haproxy(&self) -> (Running, Duration) {
         let lab = self.lab;
-        let mut run = lab.start(&self.repo, &["--container", self.target]);
+        let mut run = lab.start(&self.repo, &["--container", &self.target.name]);
         run.wait_for(PINNED, Duration::from_secs(240));
         let first = {
             let t = run.started.elapsed();
@@ -170,7 +171,7 @@ impl Cycle<'_> {
     /// A second git-osa on the same container is refused, not interleaved.
     fn a_second_git_osa_on_the_container_is_refused(&self) {
         let target = self.target;
-        let o = self.lab.run(&self.repo, &["--container", target]);
+        let o = self.lab.run(&self.repo, &["--container", &target.name]);
         assert_eq!(
             o.status.code(),
             Some(75),
@@ -190,14 +191,14 @@ impl Cycle<'_> {
         let st = String::from_utf8_lossy(&o.stdout);
         let block = st
             .split("\n\n")
-            .find(|b| b.starts_with(self.target))
+            .find(|b| b.starts_with(&self.target.name))
             .unwrap();
         assert!(
             block.contains(&format!("dev      {}, since", &head[..12])),
             "{block}"
         );
         assert!(
-            block.contains("process  running: keystone-wsgi-public"),
+            block.contains(&format!("process  running: {}", self.lab.unit)),
             "{block}"
         );
         assert!(
@@ -213,7 +214,7 @@ impl Cycle<'_> {
         let (lab, target) = (self.lab, self.target);
         run.signal(libc::SIGINT);
         assert_eq!(run.finish(Duration::from_secs(60)), 130, "{}", run.output());
-        assert_ne!(lab.unit_state(target, SCOPE), "active");
+        assert_ne!(lab.unit_state(target, &lab.scope), "active");
         assert_eq!(
             lab.sh(target, "pgrep -u keystone -l || true").trim(),
             "",
@@ -221,7 +222,7 @@ impl Cycle<'_> {
         );
         lab.wait_up(self.other);
         assert_eq!(
-            lab.unit_state(target, UNIT),
+            lab.unit_state(target, &lab.unit),
             "inactive",
             "production must stay stopped until restore"
         );
@@ -232,7 +233,7 @@ impl Cycle<'_> {
     fn after_a_one_line_edit_only_that_file_travels(&self) -> Duration {
         let (lab, target) = (self.lab, self.target);
         edit(&self.repo, "git-osa-dev-2");
-        let mut run = lab.start(&self.repo, &["--container", target]);
+        let mut run = lab.start(&self.repo, &["--container", &target.name]);
         run.wait_for(PINNED, Duration::from_secs(120));
         let second = run.started.elapsed();
         let out = run.output();
@@ -265,7 +266,7 @@ impl Cycle<'_> {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert_eq!(lab.direct_v3(target), production.v3);
         assert_eq!(lab.direct_v3(other), production.v3_other);
-        assert_eq!(lab.unit_state(target, UNIT), "active");
+        assert_eq!(lab.unit_state(target, &lab.unit), "active");
         lab.wait_up(target);
         lab.wait_up(other);
         assert_eq!(lab.pip_freeze(target), production.freeze);

@@ -12,21 +12,55 @@ use crate::running::Running;
 /// The lab is one shared thing: its tests run one at a time.
 static LAB: Mutex<()> = Mutex::new(());
 
-pub const OLD: &str = "aio1_keystone_container-6c0f3a1e";
-pub const NEW: &str = "aio1-keystone-container-b7d24e95";
-pub const UNIT: &str = "keystone-wsgi-public";
-pub const SCOPE: &str = "git-osa-dev-keystone-wsgi-public.scope";
 const MARKED_FILE: &str = "keystone/api/discovery.py";
 /// What `git osa` prints once HAProxy sends the traffic to the dev run.
 pub const PINNED: &str = "now goes to it";
 
+/// The lab, as `tests/lab/lab env` describes it: every name and address a story uses comes
+/// from there, so the lab's script is the one place that knows them.
 pub struct Lab {
     _guard: MutexGuard<'static, ()>,
     env: Vec<(String, String)>,
     pub lxc_path: String,
     socket: PathBuf,
     pub frontend: String,
-    version: String,
+    /// keystone's venv in both containers.
+    pub venv: String,
+    /// The container named the pre-2024.1 way, with underscores.
+    pub old: Node,
+    /// The container named the post-2024.1 way, with dashes.
+    pub new: Node,
+    /// The physical host the inventory puts both containers on.
+    pub host: String,
+    /// keystone's systemd unit in the containers.
+    pub unit: String,
+    /// The scope git-osa runs the dev unit in.
+    pub scope: String,
+    /// The HAProxy backend of both containers.
+    pub backend: String,
+    port: String,
+}
+
+/// A keystone container of the lab. Its HAProxy server has its name, as in OSA.
+pub struct Node {
+    pub name: String,
+    pub address: String,
+}
+
+impl Node {
+    /// `style` as `lab env` spells it: `OLD` or `NEW`.
+    fn from_env(style: &str) -> Node {
+        Node {
+            name: var(&format!("GIT_OSA_LAB_{style}_CONTAINER")),
+            address: var(&format!("GIT_OSA_LAB_{style}_ADDRESS")),
+        }
+    }
+}
+
+impl std::fmt::Display for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
 }
 
 pub fn var(name: &str) -> String {
@@ -48,33 +82,37 @@ impl Lab {
             "GIT_OSA_LAB_KEYSTONE_VERSION",
         ];
         let env: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), var(n))).collect();
+        let unit = var("GIT_OSA_LAB_UNIT");
         let lab = Lab {
             _guard: guard,
             lxc_path: var("GIT_OSA_LXC_PATH"),
             socket: PathBuf::from(var("GIT_OSA_HAPROXY_SOCKET")),
             frontend: var("GIT_OSA_LAB_FRONTEND"),
-            version: var("GIT_OSA_LAB_KEYSTONE_VERSION"),
+            venv: var("GIT_OSA_LAB_VENV"),
+            old: Node::from_env("OLD"),
+            new: Node::from_env("NEW"),
+            host: var("GIT_OSA_LAB_HOST"),
+            scope: format!("git-osa-dev-{unit}.scope"),
+            unit,
+            backend: var("GIT_OSA_LAB_BACKEND"),
+            port: var("GIT_OSA_LAB_KEYSTONE_PORT"),
             env,
         };
         lab.ensure_production();
         lab
     }
 
-    pub fn venv(&self) -> String {
-        format!("/openstack/venvs/keystone-{}", self.version)
-    }
-
     /// A command in a container, as the lab's operator would run it.
-    pub fn attach(&self, container: &str, argv: &[&str]) -> Output {
+    pub fn attach(&self, node: &Node, argv: &[&str]) -> Output {
         Command::new("lxc-attach")
-            .args(["-P", &self.lxc_path, "-n", container, "--clear-env", "--"])
+            .args(["-P", &self.lxc_path, "-n", &node.name, "--clear-env", "--"])
             .args(argv)
             .output()
             .unwrap()
     }
 
-    pub fn sh(&self, container: &str, script: &str) -> String {
-        let o = self.attach(container, &["sh", "-c", script]);
+    pub fn sh(&self, node: &Node, script: &str) -> String {
+        let o = self.attach(node, &["sh", "-c", script]);
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
@@ -96,14 +134,14 @@ impl Lab {
         Running::spawn(cmd)
     }
 
-    /// Waits until the install step's pip runs in its scope in `container`.
-    pub fn wait_for_pip(&self, run: &mut Running, container: &str) {
+    /// Waits until the install step's pip runs in its scope in `node`.
+    pub fn wait_for_pip(&self, run: &mut Running, node: &Node) {
         run.wait_for(
             "git-osa: install the checkout into the venv",
             Duration::from_secs(120),
         );
         self.wait("pip running in its scope", Duration::from_secs(10), || {
-            self.unit_state(container, "git-osa-step-keystone.scope") == "active"
+            self.unit_state(node, "git-osa-step-keystone.scope") == "active"
         });
     }
 
@@ -128,13 +166,10 @@ impl Lab {
         }
     }
 
-    pub fn direct_v3(&self, container: &str) -> String {
-        let ip = if container == OLD {
-            "172.29.236.11"
-        } else {
-            "172.29.236.12"
-        };
-        self.http(&format!("http://{ip}:5000/v3")).1
+    /// /v3 from the node itself, not through HAProxy.
+    pub fn direct_v3(&self, node: &Node) -> String {
+        self.http(&format!("http://{}:{}/v3", node.address, self.port))
+            .1
     }
 
     pub fn servers(&self) -> Vec<(String, String)> {
@@ -142,32 +177,32 @@ impl Lab {
             .servers()
             .unwrap()
             .into_iter()
-            .filter(|s| s.backend == "keystone_service-back")
+            .filter(|s| s.backend == self.backend)
             .map(|s| (s.name, s.status))
             .collect()
     }
 
-    pub fn server(&self, name: &str) -> String {
+    pub fn server(&self, node: &Node) -> String {
         self.servers()
             .into_iter()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| *n == node.name)
             .map(|(_, s)| s)
             .unwrap_or_default()
     }
 
     /// The server is UP (a health check has passed since it was last enabled).
-    pub fn wait_up(&self, name: &str) {
+    pub fn wait_up(&self, node: &Node) {
         self.wait(
-            &format!("{name} UP in HAProxy"),
+            &format!("{node} UP in HAProxy"),
             Duration::from_secs(30),
-            || self.server(name) == "UP",
+            || self.server(node) == "UP",
         );
     }
 
-    pub fn pip_freeze(&self, container: &str) -> String {
-        let pip = format!("{}/bin/pip", self.venv());
+    pub fn pip_freeze(&self, node: &Node) -> String {
+        let pip = format!("{}/bin/pip", self.venv);
         let o = self.attach(
-            container,
+            node,
             &[&pip, "freeze", "--all", "--disable-pip-version-check"],
         );
         assert!(
@@ -178,21 +213,23 @@ impl Lab {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
-    pub fn unit_state(&self, container: &str, unit: &str) -> String {
-        self.sh(container, &format!("systemctl is-active {unit}"))
+    pub fn unit_state(&self, node: &Node, unit: &str) -> String {
+        self.sh(node, &format!("systemctl is-active {unit}"))
             .trim()
             .to_string()
     }
 
     /// What a dry run must leave exactly as it was: units, the venv, files git-osa would
     /// write, HAProxy.
-    pub fn snapshot(&self, container: &str) -> String {
+    pub fn snapshot(&self, node: &Node) -> String {
         let script = format!(
-            "systemctl is-active {UNIT} {SCOPE}; ls -la /openstack/venvs; ls -la /var/lib/git-osa 2>&1; \
+            "systemctl is-active {unit} {scope}; ls -la /openstack/venvs; ls -la /var/lib/git-osa 2>&1; \
              ls -la /etc/keystone; find {venv} -newer /etc/hostname | head -5; {venv}/bin/pip freeze --all --disable-pip-version-check",
-            venv = self.venv()
+            unit = self.unit,
+            scope = self.scope,
+            venv = self.venv
         );
-        format!("{}{:?}", self.sh(container, &script), self.servers())
+        format!("{}{:?}", self.sh(node, &script), self.servers())
     }
 
     pub fn wait(&self, what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
@@ -208,8 +245,8 @@ impl Lab {
 
     /// Every test starts from production: no session, units active, both servers UP.
     pub fn ensure_production(&self) {
-        for c in [OLD, NEW] {
-            if self.sh(c, "test -e /var/lib/git-osa && echo yes").trim() == "yes" {
+        for node in [&self.old, &self.new] {
+            if self.sh(node, "test -e /var/lib/git-osa && echo yes").trim() == "yes" {
                 // A previous failed test left a session: restore it with the tool itself.
                 let dir = tempfile::tempdir().unwrap();
                 let o = self

@@ -4,12 +4,13 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::harness::{Lab, NEW, OLD};
+use crate::harness::Lab;
 
 #[test]
 #[ignore = "needs the lab: tests/run"]
 fn status_shows_both_keystone_containers_their_units_and_haproxy_servers() {
     let lab = Lab::get();
+    let (old, new) = (&lab.old, &lab.new);
     let dir = lab.checkout("status-only");
     let repo = dir.path().join("keystone");
     let o = lab.run(&repo, &["status"]);
@@ -23,20 +24,23 @@ fn status_shows_both_keystone_containers_their_units_and_haproxy_servers() {
         out.contains("project    openstack/keystone (service keystone)"),
         "{out}"
     );
-    for (name, ip) in [(OLD, "172.29.236.11"), (NEW, "172.29.236.12")] {
+    for node in [old, new] {
         let block = out
             .split("\n\n")
-            .find(|b| b.starts_with(name))
-            .unwrap_or_else(|| panic!("no {name} in\n{out}"));
-        assert!(block.contains(&format!("address  {ip}")), "{block}");
-        assert!(block.contains("host     aio1"), "{block}");
+            .find(|b| b.starts_with(&node.name))
+            .unwrap_or_else(|| panic!("no {node} in\n{out}"));
+        assert!(
+            block.contains(&format!("address  {}", node.address)),
+            "{block}"
+        );
+        assert!(block.contains(&format!("host     {}", lab.host)), "{block}");
         assert!(block.contains("lxc      RUNNING"), "{block}");
         assert!(
-            block.contains("unit     keystone-wsgi-public         active (running)"),
+            block.contains(&format!("unit     {:<28} active (running)", lab.unit)),
             "{block}"
         );
         assert!(
-            block.contains(&format!("haproxy  keystone_service-back/{name}  UP")),
+            block.contains(&format!("haproxy  {}/{node}  UP", lab.backend)),
             "{block}"
         );
         assert!(block.contains("dev      none (production)"), "{block}");
@@ -59,7 +63,7 @@ fn status_shows_both_keystone_containers_their_units_and_haproxy_servers() {
     }
     assert_eq!(
         backends.into_iter().collect::<Vec<_>>(),
-        [OLD, NEW]
+        [&old.name, &new.name]
             .map(String::from)
             .into_iter()
             .collect::<std::collections::BTreeSet<_>>()
@@ -72,42 +76,43 @@ fn status_shows_both_keystone_containers_their_units_and_haproxy_servers() {
 #[ignore = "needs the lab: tests/run"]
 fn a_stopped_container_is_named_with_what_to_do_and_nothing_changes() {
     let lab = Lab::get();
+    let old = &lab.old;
     let dir = lab.checkout("git-osa-never");
     let repo = dir.path().join("keystone");
     let st = Command::new("lxc-stop")
-        .args(["-P", &lab.lxc_path, "-n", OLD])
+        .args(["-P", &lab.lxc_path, "-n", &old.name])
         .status()
         .unwrap();
     assert!(st.success());
     let restart = || {
         let _ = Command::new("lxc-start")
-            .args(["-P", &lab.lxc_path, "-n", OLD])
+            .args(["-P", &lab.lxc_path, "-n", &old.name])
             .status();
     };
     let o = lab.run(&repo, &["status"]);
     let e = String::from_utf8_lossy(&o.stderr).into_owned();
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    let o2 = lab.run(&repo, &["--container", OLD]);
+    let o2 = lab.run(&repo, &["--container", &old.name]);
     let e2 = String::from_utf8_lossy(&o2.stderr).into_owned();
     restart();
     assert_eq!(o.status.code(), Some(2), "{out}{e}");
     assert!(
-        out.contains(&format!("{OLD}\n")) && out.contains("lxc      STOPPED"),
+        out.contains(&format!("{old}\n")) && out.contains("lxc      STOPPED"),
         "{out}"
     );
     assert!(
         e.contains(&format!(
-            "container {OLD} is STOPPED: start it with `lxc-start -n {OLD}`"
+            "container {old} is STOPPED: start it with `lxc-start -n {old}`"
         )),
         "{e}"
     );
     assert_eq!(o2.status.code(), Some(2), "{e2}");
     assert!(
-        e2.contains(&format!("container {OLD} is STOPPED: nothing was changed")),
+        e2.contains(&format!("container {old} is STOPPED: nothing was changed")),
         "{e2}"
     );
     lab.wait("the restarted keystone", Duration::from_secs(120), || {
-        lab.direct_v3(OLD).contains("v3.14")
+        lab.direct_v3(old).contains("v3.14")
     });
     lab.ensure_production();
 }

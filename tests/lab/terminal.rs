@@ -2,13 +2,14 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Lab, NEW, OLD, PINNED, SCOPE, UNIT};
+use crate::harness::{Lab, PINNED};
 use crate::pty::Pty;
 
 #[test]
 #[ignore = "needs the lab: tests/run"]
 fn on_a_terminal_it_prompts_for_the_container_and_ctrl_c_stops_the_run() {
     let lab = Lab::get();
+    let (old, new) = (&lab.old, &lab.new);
     let dir = lab.checkout("git-osa-tty");
     let repo = dir.path().join("keystone");
     let mut pty = Pty::spawn(lab.git_osa(&repo));
@@ -16,7 +17,7 @@ fn on_a_terminal_it_prompts_for_the_container_and_ctrl_c_stops_the_run() {
         "Which container should run your checkout?",
         Duration::from_secs(30),
     );
-    // The first choice is the first name in order: aio1-keystone-... (NEW).
+    // The first choice is the first name in order: the new one ("-" sorts before "_").
     pty.send(b"\r");
     pty.wait_for(PINNED, Duration::from_secs(240));
     lab.wait("the tty run's /v3", Duration::from_secs(30), || {
@@ -45,10 +46,10 @@ fn on_a_terminal_it_prompts_for_the_container_and_ctrl_c_stops_the_run() {
             || out.contains("\x1b[2K| install the checkout"),
         "no progress drawn:\n{out}"
     );
-    assert_ne!(lab.unit_state(NEW, SCOPE), "active");
-    assert_eq!(lab.sh(NEW, "pgrep -u keystone -l || true").trim(), "");
-    lab.wait_up(OLD);
+    assert_ne!(lab.unit_state(new, &lab.scope), "active");
+    assert_eq!(lab.sh(new, "pgrep -u keystone -l || true").trim(), "");
+    lab.wait_up(old);
     let o = lab.run(&repo, &["restore", "--all"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(lab.unit_state(NEW, UNIT), "active");
+    assert_eq!(lab.unit_state(new, &lab.unit), "active");
 }
