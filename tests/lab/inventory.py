@@ -10,7 +10,7 @@ The lab mirrors a deployment upgraded across 2024.1: one keystone container
 from the old era (underscores in the name, hostvars keyed on
 container_address) and one created afterwards (dashes, management_address).
 
-Usage: inventory.py OUT HOST_IP BRIDGE NAME=IP:STYLE...   (STYLE: old|new)
+Usage: inventory.py OUT HOST HOST_IP BRIDGE NAME=IP:STYLE...   (STYLE: old|new)
 """
 
 import json
@@ -45,8 +45,7 @@ def container_hostvars(name, ip, style, host, host_ip, bridge):
 
 
 def main(argv):
-    out, host_ip, bridge, *nodes = argv
-    host = "aio1"
+    out, host, host_ip, bridge, *nodes = argv
     containers = []
     hostvars = {
         host: {

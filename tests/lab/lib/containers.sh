@@ -1,0 +1,225 @@
+# shellcheck shell=bash
+# Sourced by tests/lab/lab: the LXC containers. The golden container (built once into
+# the cache, kept stopped in an lxcpath of its own), the keystone nodes (overlayfs
+# snapshots of it, in $LXCPATH) and the sqlite database they share through a bind mount.
+
+la() { lxc-attach -P "$1" -n "$2" --clear-env --set-var PATH="$SYSPATH" --set-var LANG=C.UTF-8 --set-var HOME=/root -- "${@:3}"; }
+cstate() { lxc-info -P "$1" -n "$2" -sH 2>/dev/null || echo ABSENT; }
+cexists() { [[ -f $1/$2/config ]]; }
+
+container_config() { # container_config LXCPATH NAME IP HOSTNAME ROOTFS_SPEC [extra lines]
+  local p=$1 n=$2 ip=$3 hn=$4 rootfs=$5 mac
+  mac=$(printf '00:16:3e:1d:%02x:%02x' "$(cut -d. -f3 <<<"$ip")" "$(cut -d. -f4 <<<"$ip")")
+  {
+    echo "# git-osa lab container (created by $HERE/lab)"
+    echo "lxc.include = /usr/share/lxc/config/debian.common.conf"
+    echo "lxc.arch = linux64"
+    echo "lxc.uts.name = $hn"
+    echo "lxc.rootfs.path = $rootfs"
+    echo "lxc.net.0.type = veth"
+    echo "lxc.net.0.link = $BRIDGE"
+    echo "lxc.net.0.flags = up"
+    echo "lxc.net.0.name = eth0"
+    echo "lxc.net.0.hwaddr = $mac"
+    echo "lxc.net.0.ipv4.address = $ip/$PREFIXLEN"
+    if [[ -r /sys/module/apparmor/parameters/enabled ]] && grep -q Y /sys/module/apparmor/parameters/enabled; then
+      echo "lxc.apparmor.profile = unconfined"
+    fi
+    printf '%s\n' "${@:6}"
+  } >"$p/$n/config"
+}
+
+start_container() { # start_container LXCPATH NAME
+  mkdir -p "$LOG"
+  lxc-start -P "$1" -n "$2" -o "$LOG/lxc-$2.log" -l WARN </dev/null >>"$LOG/lxc-$2.log" 2>&1 8>&- 9>&- ||
+    die_log "$LOG/lxc-$2.log" "lxc-start $2 failed"
+}
+
+wait_booted() { # wait_booted LXCPATH NAME: systemd finished booting
+  local s="" i
+  for i in $(seq 1 240); do
+    s=$(la "$1" "$2" systemctl is-system-running 2>/dev/null || true)
+    case $s in
+    running) return 0 ;;
+    degraded)
+      say "warning: $2 booted degraded: $(la "$1" "$2" systemctl --failed --no-legend --plain 2>/dev/null | awk '{print $1}' | xargs)"
+      return 0
+      ;;
+    esac
+    sleep 0.25
+  done
+  die "$2 did not finish booting within 60 s (systemctl is-system-running: ${s:-no answer})"
+}
+
+stop_destroy() { # stop_destroy LXCPATH NAME
+  local p=$1 n=$2
+  [[ $(cstate "$p" "$n") == RUNNING ]] && { lxc-stop -P "$p" -n "$n" -k >/dev/null 2>&1 || true; }
+  lxc-destroy -P "$p" -n "$n" >/dev/null 2>&1 || true
+  [[ -d $p/$n ]] && { umount_under "$p/$n"; rm -rf --one-file-system "${p:?}/$n"; }
+  return 0
+}
+
+build_golden() {
+  set -x
+  local final=$GOLDEN_PATH tmp=$GOLDEN_PATH.tmp pw code
+  # build in a temporary lxcpath, then move it in place
+  local GOLDEN_PATH=$tmp
+  local g=$GOLDEN_PATH/$GOLDEN r=$GOLDEN_PATH/$GOLDEN/rootfs
+  stop_destroy "$GOLDEN_PATH" "$GOLDEN"
+  rm -rf --one-file-system "$GOLDEN_PATH"
+  mkdir -p "$r"
+  zstd -q -dc "$ROOTFS_TAR" | tar -C "$r" --numeric-owner -xpf -
+  container_config "$GOLDEN_PATH" "$GOLDEN" "$GOLDEN_IP" "$GOLDEN" "dir:$r"
+  start_container "$GOLDEN_PATH" "$GOLDEN"
+  wait_booted "$GOLDEN_PATH" "$GOLDEN"
+  pw=$(/usr/bin/python3 -c 'import secrets; print(secrets.token_hex(12))')
+  la "$GOLDEN_PATH" "$GOLDEN" sh -c 'cat >/root/provision.sh' <"$HERE/provision.sh"
+  la "$GOLDEN_PATH" "$GOLDEN" bash /root/provision.sh "$V" "$GOLDEN_IP" "$HOST_IP" "$pw" </dev/null
+  code=$(http_code "http://$GOLDEN_IP:$KS_PORT/v3")
+  [[ $code == 200 ]] || { echo "golden keystone answers $code on /v3 from the host"; exit 1; }
+  lxc-stop -P "$GOLDEN_PATH" -n "$GOLDEN" -t 60
+  # Each clone must get its own machine-id and an empty journal; the database
+  # moves to the shared bind mount.
+  rm -f "$r/root/provision.sh"
+  : >"$r/etc/machine-id"
+  rm -rf "$r"/var/log/journal/* "$r"/tmp/* "$r"/var/tmp/* "$r/root/.cache"
+  tar -C "$r/var/lib/keystone/db" --numeric-owner -cf - . | zstd -q -3 -o "$GOLDEN_PATH/keystone-db.tar.zst"
+  find "$r/var/lib/keystone/db" -mindepth 1 -delete
+  printf '%s\n' "$pw" >"$GOLDEN_PATH/admin-password"
+  chmod 600 "$GOLDEN_PATH/admin-password"
+  rm -rf --one-file-system "$final"
+  mv "$GOLDEN_PATH" "$final"
+  GOLDEN_PATH=$final
+  container_config "$GOLDEN_PATH" "$GOLDEN" "$GOLDEN_IP" "$GOLDEN" "dir:$GOLDEN_PATH/$GOLDEN/rootfs"
+  touch "$GOLDEN_PATH/.complete"
+  prune 'golden-*' "$GOLDEN_PATH"
+}
+
+ensure_golden() {
+  if [[ -e $GOLDEN_PATH/.complete && $(cat "$LAB/golden-key" 2>/dev/null) == "$GOLDEN_KEY" ]]; then
+    return 0
+  fi
+  # the nodes are snapshots of the golden container: they go with it
+  local n
+  for n in "${NODES[@]}"; do stop_destroy "$LXCPATH" "$n"; done
+  rm -rf --one-file-system "$SHARED_DB"
+  if [[ ! -e $GOLDEN_PATH/.complete ]]; then
+    stage golden build_golden
+    wait_stage golden "$STAGE_PID"
+  fi
+  # no node refers to it any more
+  rm -f "$GOLDEN_PATH/$GOLDEN/lxc_snapshots"
+  echo "$GOLDEN_KEY" >"$LAB/golden-key"
+}
+
+ensure_shared_db() {
+  if [[ ! -d $SHARED_DB ]]; then
+    mkdir -p "$SHARED_DB.tmp"
+    zstd -q -dc "$GOLDEN_DB" | tar -C "$SHARED_DB.tmp" --numeric-owner -xpf -
+    mv "$SHARED_DB.tmp" "$SHARED_DB"
+  fi
+  install -m 600 "$GOLDEN_PW" "$LAB/admin-password"
+}
+
+# write_in_node NODE PATH MODE < content: a file in a node that is not running
+# (the overlay's upper dir, or the rootfs of a dir copy).
+write_in_node() {
+  local n=$1 path=$2 mode=$3 root
+  if [[ -d $LXCPATH/$n/overlay/delta ]]; then root=$LXCPATH/$n/overlay/delta; else root=$LXCPATH/$n/rootfs; fi
+  mkdir -p "$root$(dirname "$path")"
+  cat >"$root$path"
+  chmod "$mode" "$root$path"
+}
+
+make_node() { # make_node INDEX
+  local n=${NODES[$1]} ip=${NODE_IPS[$1]} hn rootfs
+  hn=${n//_/-} # OSA: hostname = inventory_hostname with _ replaced by -
+  stop_destroy "$LXCPATH" "$n"
+  mkdir -p "$LXCPATH" "$LOG"
+  if lxc-copy -P "$GOLDEN_PATH" -n "$GOLDEN" -p "$LXCPATH" -N "$n" -s -B overlayfs >"$LOG/lxc-copy-$n.log" 2>&1; then
+    rootfs=$(sed -n 's/^lxc.rootfs.path = //p' "$LXCPATH/$n/config")
+  else
+    say "warning: overlayfs snapshot of $n failed (see $LOG/lxc-copy-$n.log); using a full copy"
+    stop_destroy "$LXCPATH" "$n"
+    mkdir -p "$LXCPATH/$n/rootfs"
+    cp -a "$GOLDEN_PATH/$GOLDEN/rootfs/." "$LXCPATH/$n/rootfs/"
+    rootfs=dir:$LXCPATH/$n/rootfs
+  fi
+  container_config "$LXCPATH" "$n" "$ip" "$hn" "$rootfs" \
+    "lxc.mount.entry = $SHARED_DB var/lib/keystone/db none bind,create=dir 0 0"
+  echo "$hn" | write_in_node "$n" /etc/hostname 644
+  printf '127.0.0.1\tlocalhost\n%s\t%s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$ip" "$hn" |
+    write_in_node "$n" /etc/hosts 644
+  sed "s/^http-socket = .*/http-socket = $ip:$KS_PORT/" "$GOLDEN_PATH/$GOLDEN/rootfs/etc/uwsgi/$UNIT.ini" |
+    write_in_node "$n" "/etc/uwsgi/$UNIT.ini" 644
+  say "created $n ($ip)"
+}
+
+ensure_nodes() {
+  local i n started=()
+  for i in "${!NODES[@]}"; do
+    n=${NODES[$i]}
+    if ! cexists "$LXCPATH" "$n" || ! grep -q "ipv4.address = ${NODE_IPS[$i]}/" "$LXCPATH/$n/config"; then
+      make_node "$i"
+    fi
+    if [[ $(cstate "$LXCPATH" "$n") != RUNNING ]]; then
+      start_container "$LXCPATH" "$n"
+      started+=("$n")
+    fi
+  done
+  for n in "${started[@]}"; do
+    wait_booted "$LXCPATH" "$n"
+    say "started $n"
+  done
+  for n in "${NODES[@]}"; do
+    if ! la "$LXCPATH" "$n" systemctl is-active --quiet "$UNIT"; then
+      say "$UNIT is not active in $n; starting it"
+      la "$LXCPATH" "$n" systemctl reset-failed "$UNIT" >/dev/null 2>&1 || true
+      la "$LXCPATH" "$n" systemctl start "$UNIT" ||
+        die "$UNIT does not start in $n; see: lxc-attach -P $LXCPATH -n $n --clear-env -- journalctl -u $UNIT"
+    fi
+  done
+}
+
+# every container under $LXCPATH, the nodes, and a golden container left running or
+# half-built by an interrupted build
+destroy_containers() {
+  local n g
+  for n in $(lxc-ls -P "$LXCPATH" -1 2>/dev/null) "${NODES[@]}"; do
+    if [[ -e $LXCPATH/$n ]]; then
+      stop_destroy "$LXCPATH" "$n"
+      say "destroyed $n"
+    fi
+  done
+  for g in "$CACHE"/golden-*; do
+    [[ -e $g/$GOLDEN/config ]] || continue
+    if [[ $g == *.tmp ]]; then
+      stop_destroy "$g" "$GOLDEN"
+      rm -rf --one-file-system "$g"
+    elif [[ $(cstate "$g" "$GOLDEN") != STOPPED ]]; then
+      lxc-stop -P "$g" -n "$GOLDEN" -k >/dev/null 2>&1 || true
+    fi
+  done
+}
+
+status_containers() {
+  local i n st ip code ok=0
+  if [[ -s $CACHE/keystone-version ]]; then
+    V=$(<"$CACHE/keystone-version")
+    compute_keys
+    status_line golden "$GOLDEN $(cstate "$GOLDEN_PATH" "$GOLDEN") (lxcpath $GOLDEN_PATH)"
+  fi
+  for i in "${!NODES[@]}"; do
+    n=${NODES[$i]}
+    st=$(cstate "$LXCPATH" "$n")
+    ip=""
+    code=-
+    if [[ $st == RUNNING ]]; then
+      ip=$(lxc-info -P "$LXCPATH" -n "$n" -iH 2>/dev/null | grep -E "$NET_RE" | head -n1 || true)
+      code=$(http_code "http://${NODE_IPS[$i]}:$KS_PORT/v3" 2)
+    fi
+    status_line container "$n $st ${ip:-${NODE_IPS[$i]}} /v3:$code"
+    [[ $st == RUNNING && $code == 200 ]] || ok=1
+  done
+  return $ok
+}

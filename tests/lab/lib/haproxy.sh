@@ -1,0 +1,140 @@
+# shellcheck shell=bash
+# Sourced by tests/lab/lab: HAProxy on the host, with OSA's frontend, backend and server
+# names and an admin socket, started and stopped by pid like the lab's other servers
+# (services.sh).
+
+haproxy_cfg_text() {
+  local i
+  cat <<EOF
+# git-osa lab HAProxy, modelled on openstack-ansible-haproxy_server
+# (templates/haproxy.cfg.j2 and service.j2). Started by $HERE/lab.
+global
+        daemon
+        maxconn 256
+        stats socket $HAPROXY_SOCK level admin mode 600
+        stats timeout 30s
+
+defaults
+        option dontlognull
+        option redispatch
+        retries 3
+        timeout client 90s
+        timeout connect 5s
+        timeout http-request 10s
+        timeout server 90s
+        timeout check 2s
+        maxconn 256
+
+frontend keystone_service-front-1
+        bind 127.0.0.1:$KS_PORT
+        bind $HOST_IP:$KS_PORT
+        mode http
+        option httplog
+        option forwardfor except 127.0.0.0/8
+        default_backend $BACKEND
+
+backend $BACKEND
+        mode http
+        balance roundrobin
+        option forwardfor
+        option httpchk GET /v3
+        http-check expect status 200
+        http-response set-header X-Lab-Backend %s
+EOF
+  for i in "${!NODES[@]}"; do
+    echo "        server ${NODES[$i]} ${NODE_IPS[$i]}:$KS_PORT check port $KS_PORT inter 1s rise 1 fall 2"
+  done
+}
+
+ensure_haproxy() {
+  local new pid
+  mkdir -p "${HAPROXY_CFG%/*}" "$RUN" "$LOG"
+  new=$(haproxy_cfg_text)
+  pid=$(pid_of haproxy "$HAPROXY_CFG")
+  if [[ -n $pid && -f $HAPROXY_CFG && $new == "$(<"$HAPROXY_CFG")" && -S $HAPROXY_SOCK ]]; then
+    return 0
+  fi
+  [[ -n $pid ]] && stop_pid haproxy "$HAPROXY_CFG"
+  printf '%s\n' "$new" >"$HAPROXY_CFG"
+  local a
+  for a in 127.0.0.1 "$HOST_IP"; do
+    port_in_use "$a" "$KS_PORT" && die "port $a:$KS_PORT is already in use by a process the lab did not start"
+  done
+  /usr/sbin/haproxy -c -q -f "$HAPROXY_CFG" >"$LOG/haproxy-check.log" 2>&1 ||
+    die_log "$LOG/haproxy-check.log" "invalid HAProxy config $HAPROXY_CFG"
+  rm -f "$HAPROXY_SOCK"
+  env -i PATH="$SYSPATH" /usr/sbin/haproxy -D -p "$RUN/haproxy.pid" -f "$HAPROXY_CFG" \
+    </dev/null >>"$LOG/haproxy.log" 2>&1 8>&- 9>&- || die_log "$LOG/haproxy.log" "HAProxy did not start"
+  say "started haproxy (pid $(<"$RUN/haproxy.pid"))"
+}
+
+# hasock COMMAND: talk to HAProxy's admin socket (socat is not installed on OSA hosts)
+hasock() {
+  /usr/bin/python3 - "$HAPROXY_SOCK" "$1" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+out = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    out += b
+sys.stdout.write(out.decode())
+EOF
+}
+
+# server_states: "NAME OP_STATE ADMIN_STATE" per server of the keystone backend
+server_states() {
+  [[ -S $HAPROXY_SOCK ]] || return 0
+  hasock "show servers state $BACKEND" 2>/dev/null | awk 'NF > 10 && $1 ~ /^[0-9]+$/ { print $4, $6, $7 }'
+}
+
+# wait_healthy: keystone answers in every container, and HAProxy has every server UP
+wait_healthy() {
+  local i n ok code line name op adm
+  for i in "${!NODES[@]}"; do
+    n=${NODES[$i]}
+    for _ in $(seq 1 240); do
+      code=$(http_code "http://${NODE_IPS[$i]}:$KS_PORT/v3")
+      [[ $code == 200 ]] && break
+      sleep 0.25
+    done
+    [[ $code == 200 ]] || die "keystone in $n does not answer http://${NODE_IPS[$i]}:$KS_PORT/v3 (last HTTP code: ${code:-none}); see: lxc-attach -P $LXCPATH -n $n --clear-env -- journalctl -u $UNIT"
+  done
+  # servers left in maintenance or drain (e.g. by an interrupted test) are put back
+  while read -r name op adm; do
+    [[ -n $name && $adm != 0 ]] && { hasock "set server $BACKEND/$name state ready" >/dev/null; say "set $name back to ready in HAProxy"; }
+  done < <(server_states)
+  for _ in $(seq 1 120); do
+    ok=0
+    while read -r name op adm; do [[ $op == 2 ]] && ok=$((ok + 1)); done < <(server_states)
+    ((ok == ${#NODES[@]})) && return 0
+    sleep 0.25
+  done
+  server_states >&2
+  die "HAProxy does not report both keystone servers UP"
+}
+
+stop_haproxy() { stop_pid haproxy "$HAPROXY_CFG"; }
+
+status_haproxy() {
+  local pid name op adm st seen=0 ok=0
+  pid=$(pid_of haproxy "$HAPROXY_CFG")
+  if [[ -z $pid ]]; then
+    status_line haproxy "not running"
+    return 1
+  fi
+  status_line haproxy "pid $pid socket $HAPROXY_SOCK"
+  while read -r name op adm; do
+    seen=$((seen + 1))
+    case $op in 0) st=DOWN ;; 1) st=STARTING ;; 2) st=UP ;; 3) st=STOPPING ;; *) st=$op ;; esac
+    [[ $adm != 0 ]] && st="$st (admin state $adm)"
+    status_line "  server" "$name $st"
+    [[ $op == 2 && $adm == 0 ]] || ok=1
+  done < <(server_states)
+  ((seen == ${#NODES[@]})) || ok=1
+  return $ok
+}
