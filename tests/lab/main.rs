@@ -15,6 +15,7 @@ mod pty;
 mod running;
 
 mod cycle;
+mod exit;
 mod index;
 mod interrupt;
 mod restore;

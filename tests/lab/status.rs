@@ -102,7 +102,8 @@ fn a_stopped_container_is_named_with_what_to_do_and_nothing_changes() {
     );
     assert!(
         e.contains(&format!(
-            "container {old} is STOPPED: start it with `lxc-start -n {old}`"
+            "container {old} is STOPPED: start it with `lxc-start -P {} -n {old}`",
+            lab.lxc_path
         )),
         "{e}"
     );
