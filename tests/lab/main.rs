@@ -14,10 +14,15 @@ mod harness;
 mod pty;
 mod running;
 
+mod containers;
 mod cycle;
 mod exit;
+mod faults;
+mod haproxy;
 mod index;
 mod interrupt;
+mod killed;
 mod restore;
 mod status;
 mod terminal;
+mod users;
