@@ -100,7 +100,11 @@ impl<'a> Runner<'a> {
                 outcome = Some(dev.run(units, pins)?)
             }
         }
-        self.journal.record(&step.target, &step.after)?;
+        // A step started in the background has not done its work yet: its records come
+        // when it is joined.
+        if !step.background {
+            self.journal.record(&step.target, &step.after)?;
+        }
         if let Some(w) = &step.warn {
             self.ui.warn(w);
         }
