@@ -149,7 +149,15 @@ impl Dev<'_> {
     /// back to the others, then the dev process stopped.
     fn stop(&mut self, scopes: &[String], pinned: &mut Pinned) {
         if let Err(e) = self.release(pinned) {
-            self.ui.warn(format!("HAProxy: {e}"));
+            let others: Vec<String> = pinned
+                .others
+                .iter()
+                .map(|d| format!("{}/{}", d.backend, d.server))
+                .collect();
+            self.ui.warn(format!(
+                "HAProxy could not be put back ({e}): {} may stay in maintenance, and requests fail once the dev process stops; `git osa restore` puts HAProxy back once its socket answers",
+                others.join(", ")
+            ));
         }
         stop_quietly(self.ui, self.target, scopes);
     }
