@@ -95,7 +95,7 @@ impl Cycle<'_> {
         );
         assert!(
             plan.contains(&format!(
-                "in {target} as keystone: systemd-run --scope --quiet --collect --unit=git-osa-step-keystone.scope -- runuser -u keystone -- {}/bin/keystone-manage db_sync",
+                "in {target} as keystone: systemd-run --scope --quiet --collect --unit=git-osa-dbsync-keystone.scope -- runuser -u keystone -- {}/bin/keystone-manage db_sync",
                 lab.venv
             )),
             "{plan}"
