@@ -57,7 +57,7 @@ fn normalize_group(g: &str) -> String {
 
 impl Inventory {
     pub fn load(path: &Path) -> Result<Inventory> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
             Error::user(format!(
                 "cannot read the OSA inventory {}: {e}",
                 path.display()
@@ -67,8 +67,30 @@ impl Inventory {
                  (GIT_OSA_INVENTORY) at openstack_inventory.json",
             )
         })?;
-        Inventory::parse(&text)
-            .map_err(|e| Error::user(format!("{} is not an OSA inventory: {e}", path.display())))
+        let parsed = match std::str::from_utf8(&bytes) {
+            Ok(text) => Inventory::parse(text),
+            Err(e) => Err(format!(
+                "it is not JSON, not even text (byte {} is not UTF-8)",
+                e.valid_up_to()
+            )),
+        };
+        parsed.map_err(|e| {
+            let backup = path
+                .parent()
+                .unwrap_or(Path::new("/"))
+                .join("backup_openstack_inventory.tar");
+            Error::user(format!("{} is not an OSA inventory: {e}", path.display()))
+                .hint(
+                    "OSA writes this file (only `openstack-ansible-inventory-manage` should \
+                     change it); if --inventory (GIT_OSA_INVENTORY) names another file, point \
+                     it at openstack_inventory.json",
+                )
+                .hint(format!(
+                    "to repair it, put back the newest good copy from {} (`tar -tvf` lists \
+                     them); do not delete it: OSA would give every container a new name",
+                    backup.display()
+                ))
+        })
     }
 
     /// Reads an inventory, refusing any shape Ansible would refuse and any hostvar

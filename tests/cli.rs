@@ -343,3 +343,37 @@ fn a_group_of_the_wrong_shape_is_a_malformed_inventory_not_an_empty_one() {
         assert!(!e.contains("has no hosts"), "{e}");
     }
 }
+
+/// Regression: a file of random bytes was "cannot read" with the hint to run on the OSA
+/// host, which is where the user already was.
+#[test]
+fn an_inventory_of_random_bytes_gets_the_hint_to_restore_it_from_osa_backups() {
+    let repo = checkout("openstack/keystone");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let inv = elsewhere.path().join("openstack_inventory.json");
+    let noise: Vec<u8> = (0u32..512).map(|i| (i * 7919 % 251) as u8 | 0x80).collect();
+    std::fs::write(&inv, noise).unwrap();
+    let o = git_osa(
+        repo.path(),
+        &["status", "--inventory", inv.to_str().unwrap()],
+        &[],
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains(&format!(
+            "{} is not an OSA inventory: it is not JSON, not even text",
+            inv.display()
+        )),
+        "{e}"
+    );
+    assert!(e.contains("openstack-ansible-inventory-manage"), "{e}");
+    assert!(
+        e.contains(&format!(
+            "{}/backup_openstack_inventory.tar",
+            elsewhere.path().display()
+        )),
+        "{e}"
+    );
+    assert!(!e.contains("run git osa on the OSA host"), "{e}");
+}
