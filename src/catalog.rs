@@ -114,9 +114,12 @@ impl Catalog {
     pub fn parse(text: &str, origin: &str) -> Result<Catalog> {
         let file: CatalogFile = toml::from_str(text)
             .map_err(|e| Error::user(format!("{origin} is not a valid catalog: {e}")))?;
-        let catalog = Catalog {
-            services: file.services,
-        };
+        Catalog::checked(file.services, origin)
+    }
+
+    /// The catalog of `services` read from `origin`, once they are checked.
+    pub fn checked(services: Vec<Service>, origin: &str) -> Result<Catalog> {
+        let catalog = Catalog { services };
         catalog.validate(origin)?;
         Ok(catalog)
     }
