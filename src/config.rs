@@ -41,10 +41,13 @@ impl Config {
         let paths = match explicit {
             Some(p) => {
                 if !p.exists() {
-                    return Err(Error::user(format!(
-                        "config file {} does not exist",
-                        p.display()
-                    )));
+                    return Err(
+                        Error::user(format!("config file {} does not exist", p.display())).hint(
+                            "create it, or give neither --config nor GIT_OSA_CONFIG to read \
+                         /etc/git-osa/config.toml and ~/.config/git-osa/config.toml \
+                         where they exist",
+                        ),
+                    );
                 }
                 vec![p.to_path_buf()]
             }
@@ -60,8 +63,16 @@ impl Config {
     }
 
     fn add(&mut self, text: &str, origin: &str) -> Result<()> {
-        let file: File =
-            toml::from_str(text).map_err(|e| Error::user(format!("{origin} is not valid: {e}")))?;
+        let file: File = toml::from_str(text).map_err(|e| {
+            Error::user(format!(
+                "{origin} is not valid: {}",
+                e.to_string().trim_end()
+            ))
+            .hint(
+                "fix it (FILES in `git help osa` says what it holds), or name another file \
+                 with --config (GIT_OSA_CONFIG)",
+            )
+        })?;
         if file.public_index.is_some() {
             self.public_index = file.public_index;
         }
