@@ -58,14 +58,21 @@ fn normalize_group(g: &str) -> String {
 impl Inventory {
     pub fn load(path: &Path) -> Result<Inventory> {
         let bytes = std::fs::read(path).map_err(|e| {
+            let hint = if path.is_dir() {
+                format!(
+                    "point --inventory (GIT_OSA_INVENTORY) at the file, e.g. {}",
+                    path.join("openstack_inventory.json").display()
+                )
+            } else {
+                "run git osa on the OSA host (deploy host), or point --inventory \
+                 (GIT_OSA_INVENTORY) at openstack_inventory.json"
+                    .into()
+            };
             Error::user(format!(
                 "cannot read the OSA inventory {}: {e}",
                 path.display()
             ))
-            .hint(
-                "run git osa on the OSA host (deploy host), or point --inventory \
-                 (GIT_OSA_INVENTORY) at openstack_inventory.json",
-            )
+            .hint(hint)
         })?;
         let parsed = match std::str::from_utf8(&bytes) {
             Ok(text) => Inventory::parse(text),
