@@ -100,9 +100,10 @@ impl Inventory {
         })
     }
 
-    /// Reads an inventory, refusing any shape Ansible would refuse and any hostvar
-    /// git-osa reads that has the wrong type: a half-read inventory would show (or target)
-    /// the wrong container rather than fail.
+    /// Reads an inventory, refusing the shapes Ansible's script inventory refuses (and
+    /// `children` that is not a list, which Ansible would iterate letter by letter) and
+    /// any hostvar git-osa reads that has the wrong type: a half-read inventory would show
+    /// (or target) the wrong container rather than fail.
     pub fn parse(text: &str) -> std::result::Result<Inventory, String> {
         let doc: Value = serde_json::from_str(text).map_err(|e| format!("it is not JSON ({e})"))?;
         let obj = doc
