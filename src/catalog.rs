@@ -112,11 +112,18 @@ impl Catalog {
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<Catalog> {
-        let file: CatalogFile = toml::from_str(text)
-            .map_err(|e| Error::user(format!("{origin} is not a valid catalog: {e}")))?;
-        let catalog = Catalog {
-            services: file.services,
-        };
+        let file: CatalogFile = toml::from_str(text).map_err(|e| {
+            Error::user(format!(
+                "{origin} is not a valid catalog: {}",
+                e.to_string().trim_end()
+            ))
+        })?;
+        Catalog::checked(file.services, origin)
+    }
+
+    /// The catalog of `services` read from `origin`, once they are checked.
+    pub fn checked(services: Vec<Service>, origin: &str) -> Result<Catalog> {
+        let catalog = Catalog { services };
         catalog.validate(origin)?;
         Ok(catalog)
     }
@@ -132,28 +139,59 @@ impl Catalog {
     }
 
     fn validate(&self, origin: &str) -> Result<()> {
-        let bad = |what: String| Err(Error::user(format!("{origin}: {what}")));
+        let bad =
+            |what: String, hint: String| Err(Error::user(format!("{origin}: {what}")).hint(hint));
         let mut names = std::collections::HashSet::new();
         for s in &self.services {
-            if !names.insert(&s.name) {
-                return bad(format!("service `{}` appears twice", s.name));
+            let name = &s.name;
+            if !names.insert(name) {
+                return bad(
+                    format!("service `{name}` appears twice"),
+                    "keep one of them: an entry replaces a built-in service of the same \
+                     name, not another entry of the same file"
+                        .into(),
+                );
             }
             if s.projects.is_empty() && s.packages.is_empty() {
-                return bad(format!(
-                    "service `{}` needs `projects` or `packages` so a checkout can match it",
-                    s.name
-                ));
+                return bad(
+                    format!(
+                        "service `{name}` needs `projects` or `packages` so a checkout can match it"
+                    ),
+                    format!(
+                        "add the Gerrit project (`projects = [\"openstack/{name}\"]`, as in \
+                         .gitreview) or the Python package name (`packages = [\"{name}\"]`)"
+                    ),
+                );
             }
             if s.units.is_empty() {
-                return bad(format!("service `{}` has no [[service.unit]]", s.name));
+                return bad(
+                    format!("service `{name}` has no [[service.unit]]"),
+                    "add a [[service.unit]] after it with `name` (the systemd unit), \
+                     `groups` (the inventory groups that run it) and `runs` \
+                     (\"uwsgi\", \"console\" or \"apache\")"
+                        .into(),
+                );
             }
             for u in &s.units {
                 if u.groups.is_empty() {
-                    return bad(format!("unit `{}` of `{}` has no groups", u.name, s.name));
+                    return bad(
+                        format!("unit `{}` of `{name}` has no groups", u.name),
+                        format!(
+                            "list the inventory groups whose hosts run it, e.g. \
+                             `groups = [\"{name}_all\"]` \
+                             (`openstack-ansible-inventory-manage -G` lists them)"
+                        ),
+                    );
                 }
             }
             if s.db_sync.iter().any(|c| c.is_empty()) {
-                return bad(format!("service `{}` has an empty db_sync command", s.name));
+                return bad(
+                    format!("service `{name}` has an empty db_sync command"),
+                    format!(
+                        "each db_sync command is a list of words, e.g. \
+                         `db_sync = [[\"{name}-manage\", \"db_sync\"]]`; drop the empty one"
+                    ),
+                );
             }
         }
         Ok(())
