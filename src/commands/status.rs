@@ -53,13 +53,15 @@ pub fn run(ctx: &Context, _args: &StatusArgs) -> Result<()> {
     let mut problems = Vec::new();
     if let Some(e) = &haproxy_problem {
         let _ = writeln!(out, "haproxy    {e}");
+    }
+    for st in &statuses {
+        status::render(&mut out, st, ctx.lxc.path.as_deref(), &mut problems);
+    }
+    if let Some(e) = &haproxy_problem {
         problems.push(format!(
             "HAProxy cannot be read: {e}; a run would not know where traffic goes"
         ));
         problems.push(ctx.haproxy.hint());
-    }
-    for st in &statuses {
-        status::render(&mut out, st, ctx.lxc.path.as_deref(), &mut problems);
     }
     print!("{out}");
     if problems.is_empty() {

@@ -202,8 +202,8 @@ impl Cycle<'_> {
             "{block}"
         );
         assert!(
-            block.contains("production stopped")
-                && block.contains("installed")
+            block.contains(&format!("production {} stopped", self.lab.unit))
+                && block.contains("installed into the venv")
                 && block.contains("db synced"),
             "{block}"
         );
