@@ -1,4 +1,5 @@
-//! The user's configuration: catalog additions and pip's fallback index.
+//! The user's configuration: catalog additions (`[[service]]` entries, which come before
+//! the built-in ones) and changes (`[[patch]]`, by name), and pip's fallback index.
 //!
 //! Read from `--config`/`GIT_OSA_CONFIG` if given, else `/etc/git-osa/config.toml` and then
 //! `$XDG_CONFIG_HOME/git-osa/config.toml` (`~/.config/...`), later files winning.
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::catalog::{Catalog, Service};
+use crate::catalog::{Catalog, Patch, Service};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Default, Deserialize)]
@@ -16,6 +17,8 @@ struct File {
     public_index: Option<String>,
     #[serde(default, rename = "service")]
     services: Vec<Service>,
+    #[serde(default, rename = "patch")]
+    patches: Vec<Patch>,
 }
 
 #[derive(Debug, Default)]
@@ -23,6 +26,8 @@ pub struct Config {
     /// The index offered when the repo server lacks a requirement.
     pub public_index: Option<String>,
     pub catalog: Option<Catalog>,
+    /// Changes to catalog entries, each with the file it came from, in order.
+    pub patches: Vec<(Patch, String)>,
 }
 
 fn default_paths() -> Vec<PathBuf> {
@@ -76,6 +81,8 @@ impl Config {
         if file.public_index.is_some() {
             self.public_index = file.public_index;
         }
+        self.patches
+            .extend(file.patches.into_iter().map(|p| (p, origin.to_string())));
         if !file.services.is_empty() {
             let extra = Catalog::checked(file.services, origin)?;
             match &mut self.catalog {

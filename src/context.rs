@@ -37,6 +37,8 @@ pub struct Project {
 pub struct Placement {
     pub host: Host,
     pub units: Vec<Unit>,
+    /// The inventory groups the host is in; `None` without an inventory.
+    pub groups: Option<Vec<String>>,
 }
 
 impl Placement {
@@ -57,6 +59,9 @@ impl Context {
         let mut catalog = Catalog::builtin();
         if let Some(extra) = &config.catalog {
             catalog.merge(extra.clone());
+        }
+        for (patch, origin) in &config.patches {
+            catalog.patch(patch, origin)?;
         }
         let cwd = std::env::current_dir()?;
         Ok(Context {
@@ -136,6 +141,7 @@ impl Context {
                             }
                         }
                         None => placements.push(Placement {
+                            groups: Some(inv.groups_of(&host.inventory_name)),
                             host,
                             units: vec![unit.clone()],
                         }),
@@ -183,6 +189,7 @@ impl Context {
             .into_iter()
             .map(|host| Placement {
                 host,
+                groups: None,
                 units: service.units.clone(),
             })
             .collect();

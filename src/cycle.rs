@@ -111,7 +111,12 @@ impl<'a> Cycle<'a> {
 
     fn notes(&self) -> Vec<String> {
         let service = &self.s.service;
-        let mut notes = Vec::new();
+        let mut notes: Vec<String> = self
+            .s
+            .skipped
+            .iter()
+            .map(|l| format!("{} is left alone: {}", l.unit, l.why))
+            .collect();
         if service.db_sync.is_empty() {
             notes.push(format!("{} has no db sync", service.name));
         }

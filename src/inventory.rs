@@ -140,6 +140,18 @@ impl Inventory {
         names.into_iter().map(|n| self.host(&n)).collect()
     }
 
+    /// The groups `host` is in, directly or through a child group, sorted.
+    pub fn groups_of(&self, host: &str) -> Vec<String> {
+        let mut groups: Vec<String> = self
+            .groups
+            .keys()
+            .filter(|g| self.hosts_of(g).iter().any(|h| h.inventory_name == host))
+            .cloned()
+            .collect();
+        groups.sort();
+        groups
+    }
+
     /// Every host that is a container (for `restore --all`).
     pub fn all_containers(&self) -> Vec<Host> {
         let mut names: BTreeSet<String> = self.hostvars.keys().cloned().collect();

@@ -102,6 +102,7 @@ mod tests {
                 metal: false,
             },
             units: Catalog::builtin().by_name("heat").unwrap().units.clone(),
+            groups: None,
         }
     }
 

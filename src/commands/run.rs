@@ -36,7 +36,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         Some(Lock::acquire(&target, &paths, "run")?)
     };
 
-    let survey = survey::survey(ctx, &project, &placement, units, args.no_haproxy)?;
+    let asked = survey::Asked {
+        explicit_units: !args.services.is_empty(),
+        no_haproxy: args.no_haproxy,
+    };
+    let survey = survey::survey(ctx, &project, &placement, units, &asked)?;
     let choice = Choice {
         allow_public_index: args.allow_public_index.clone(),
         offer_index: ctx

@@ -60,7 +60,9 @@ terminal or another developer sees it; \fBgit osa restore\fR finishes from it af
 \fI/etc/git-osa/config.toml\fR, \fI~/.config/git-osa/config.toml\fR
 Optional. \fBpublic_index = "URL"\fR is the index offered when the repo server lacks a
 requirement. \fB[[service]]\fR entries, in the format of the built-in catalog, add services
-(plugins, libraries, unusual layouts) or replace built-in ones of the same name.
+(plugins, libraries, unusual layouts) or replace built-in ones of the same name; they are
+searched before the built-in ones. \fB[[patch]]\fR entries change a built-in one by name:
+\fBremove_units\fR, \fB[[patch.unit]]\fR to add, \fBdb_sync\fR, \fBdb_sync_groups\fR.
 .SH ENVIRONMENT
 \fBGIT_OSA_INVENTORY\fR, \fBGIT_OSA_LXC_PATH\fR, \fBGIT_OSA_HAPROXY_SOCKET\fR,
 \fBGIT_OSA_CONFIG\fR: defaults of the options of the same names.
