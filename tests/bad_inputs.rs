@@ -140,7 +140,7 @@ const CASES: &[Case] = &[
         name: "config with an unknown top-level key",
         files: &[("cfg.toml", b"publik_index = 'https://pypi.org/simple'\n")],
         argv: &["status", "--config", "$IN/cfg.toml"], exit: 2,
-        says: "unknown field `publik_index`, expected `public_index` or `service`",
+        says: "unknown field `publik_index`, expected one of `public_index`, `service`, `patch`",
         ..GIVEN
     },
     Case {
