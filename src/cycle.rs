@@ -9,8 +9,9 @@ use crate::error::Result;
 use crate::haproxy::{Change, State, servers_of};
 use crate::install;
 use crate::layout::{self, Paths};
-use crate::plan::{Action, Exec, Pin, Record, Step};
+use crate::plan::{Action, Exec, Pin, Step};
 use crate::probe;
+use crate::record::Record;
 use crate::state::{ServerRef, Session, VENV_KEPT};
 use crate::survey::Survey;
 

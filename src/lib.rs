@@ -26,6 +26,7 @@ pub mod pbr;
 pub mod plan;
 pub mod probe;
 pub mod project;
+pub mod record;
 pub mod restore;
 pub mod select;
 pub mod sessions;
