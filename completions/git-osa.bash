@@ -47,12 +47,24 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-h -V --inventory --lxc-path --haproxy-socket --config --container --service --dry-run --allow-public-index --restore-on-exit --no-haproxy --help --version run status restore help"
+            opts="-h -V --container --service --dry-run --allow-public-index --restore-on-exit --no-haproxy --inventory --lxc-path --haproxy-socket --config --help --version run status restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --service)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-public-index)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --inventory)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -66,18 +78,6 @@ _git__osa() {
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --container)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --service)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --allow-public-index)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

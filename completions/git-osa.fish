@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_git_osa_global_optspecs
-    string join \n inventory= lxc-path= haproxy-socket= config= container= service= dry-run allow-public-index= restore-on-exit no-haproxy h/help V/version
+    string join \n container= service= dry-run allow-public-index= restore-on-exit no-haproxy inventory= lxc-path= haproxy-socket= config= h/help V/version
 end
 
 function __fish_git_osa_needs_command
@@ -24,13 +24,13 @@ function __fish_git_osa_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c git-osa -n "__fish_git_osa_needs_command" -l container -d 'The container to use when the service has several (see `git osa status`)' -r
+complete -c git-osa -n "__fish_git_osa_needs_command" -l service -d 'Only swap this unit of the project (repeatable), e.g. `--service heat-engine`' -r
+complete -c git-osa -n "__fish_git_osa_needs_command" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
 complete -c git-osa -n "__fish_git_osa_needs_command" -l inventory -d 'OSA inventory to read the containers from' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l lxc-path -d 'LXC path of the containers (lxc-* -P); the LXC default when unset' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg)' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
-complete -c git-osa -n "__fish_git_osa_needs_command" -l container -d 'The container to use when the service has several (see `git osa status`)' -r
-complete -c git-osa -n "__fish_git_osa_needs_command" -l service -d 'Only swap this unit of the project (repeatable), e.g. `--service heat-engine`' -r
-complete -c git-osa -n "__fish_git_osa_needs_command" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
 complete -c git-osa -n "__fish_git_osa_needs_command" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l restore-on-exit -d 'Restore production as soon as the dev process stops'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'

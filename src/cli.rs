@@ -16,24 +16,26 @@ use clap::{Args, Parser, Subcommand};
 /// in the foreground with its logs on the terminal. `git osa restore` puts production
 /// back exactly as it was. Without a subcommand, `git osa` is `git osa run`.
 #[derive(Parser, Debug)]
-#[command(
-    name = "git-osa",
-    version,
-    args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
-)]
+// Not `args_conflicts_with_subcommands`: clap counts global options too, which rejected
+// `git osa --inventory X status`. A run option before another subcommand is refused after
+// parsing instead (`lib.rs`), so `git osa --container X` still means `git osa run
+// --container X` and `git osa --dry-run restore` is not a restore that ignores --dry-run.
+#[command(name = "git-osa", version, subcommand_negates_reqs = true)]
 pub struct Cli {
-    #[command(flatten)]
-    pub global: GlobalArgs,
-
     #[command(subcommand)]
     pub command: Option<Command>,
 
     #[command(flatten)]
     pub run: RunArgs,
+
+    // After `run`: the heading it sets would otherwise cover the run's options too.
+    #[command(flatten)]
+    pub global: GlobalArgs,
 }
 
+/// Where the deployment is; accepted before or after the subcommand.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Deployment options")]
 pub struct GlobalArgs {
     /// OSA inventory to read the containers from.
     #[arg(

@@ -278,3 +278,55 @@ fn containers_the_inventory_names_but_lxc_lacks_are_reported_missing() {
         stderr(&o)
     );
 }
+
+/// Regression: `git osa --inventory X status` was refused ("the subcommand 'status' cannot
+/// be used with '--inventory <PATH>'"): clap's `args_conflicts_with_subcommands` counts
+/// the global options too.
+#[test]
+fn deployment_options_go_before_or_after_the_subcommand() {
+    let repo = checkout("openstack/keystone");
+    let inv = repo.path().join("inv.json");
+    std::fs::write(&inv, "not json").unwrap();
+    let inv = inv.to_str().unwrap();
+    for args in [
+        &["--inventory", inv, "status"][..],
+        &["status", "--inventory", inv],
+        &["--inventory", inv, "run", "--dry-run"],
+        &["--inventory", inv, "--dry-run"],
+    ] {
+        let o = git_osa(repo.path(), args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&o).contains("is not an OSA inventory"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+/// `git osa --container X` is `git osa run --container X`, but a run option before
+/// another subcommand would be ignored by it: `git osa --dry-run restore` must not restore.
+#[test]
+fn run_options_before_another_subcommand_are_refused() {
+    let repo = checkout("openstack/keystone");
+    for (args, option, sub) in [
+        (&["--dry-run", "restore"][..], "'--dry-run'", "'restore'"),
+        (
+            &["--container", "c1", "status"],
+            "'--container <NAME>'",
+            "'status'",
+        ),
+        (&["--service", "u", "run"], "'--service <UNIT>'", "'run'"),
+    ] {
+        let o = git_osa(repo.path(), args, &[]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        assert!(
+            e.contains(&format!(
+                "{option} is an option of `git osa run`: it cannot come before the subcommand {sub}"
+            )),
+            "{args:?}: {e}"
+        );
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+}
