@@ -47,7 +47,7 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-h -V --container --service --dry-run --allow-public-index --restore-on-exit --no-haproxy --inventory --lxc-path --haproxy-socket --config --help --version run status restore help"
+            opts="-h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-haproxy --inventory --lxc-path --haproxy-socket --config --help --version run status restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -159,7 +159,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__restore)
-            opts="-h --all --container --dry-run --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-h --all --container --dry-run --json --inventory --lxc-path --haproxy-socket --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,7 +193,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__run)
-            opts="-h --container --service --dry-run --allow-public-index --restore-on-exit --no-haproxy --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-haproxy --inventory --lxc-path --haproxy-socket --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -235,7 +235,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__status)
-            opts="-h --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-h --json --inventory --lxc-path --haproxy-socket --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_git_osa_global_optspecs
-    string join \n container= service= dry-run allow-public-index= restore-on-exit no-haproxy inventory= lxc-path= haproxy-socket= config= h/help V/version
+    string join \n container= service= dry-run json allow-public-index= restore-on-exit no-haproxy inventory= lxc-path= haproxy-socket= config= h/help V/version
 end
 
 function __fish_git_osa_needs_command
@@ -32,6 +32,7 @@ complete -c git-osa -n "__fish_git_osa_needs_command" -l lxc-path -d 'LXC path o
 complete -c git-osa -n "__fish_git_osa_needs_command" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg)' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
+complete -c git-osa -n "__fish_git_osa_needs_command" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l restore-on-exit -d 'Restore production as soon as the dev process stops'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
 complete -c git-osa -n "__fish_git_osa_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -48,6 +49,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l lxc-path -d 'LXC
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg)' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l restore-on-exit -d 'Restore production as soon as the dev process stops'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s h -l help -d 'Print help'
@@ -55,6 +57,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l inventory -d 
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l lxc-path -d 'LXC path of the containers (lxc-* -P); the LXC default when unset' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg)' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l json -d 'Print JSON instead of text: a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s h -l help -d 'Print help'
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l container -d 'Only restore this container' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l inventory -d 'OSA inventory to read the containers from' -r -F
@@ -63,6 +66,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l haproxy-sock
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l all -d 'Restore every dev session on this host, not only the current project\'s'
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l dry-run -d 'Print the plan and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore help" -f -a "run" -d 'Swap the checkout into its container and run it in the foreground (the default)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore help" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'

@@ -90,6 +90,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Print the plan as JSON instead of text (with --dry-run): a versioned document
+    /// described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/
+    /// once installed).
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
+
     /// Let pip use this index for requirements the deployment's repo server lacks.
     #[arg(long, value_name = "URL")]
     pub allow_public_index: Option<String>,
@@ -105,7 +111,12 @@ pub struct RunArgs {
 }
 
 #[derive(Args, Debug, Clone, Default)]
-pub struct StatusArgs {}
+pub struct StatusArgs {
+    /// Print JSON instead of text: a versioned document described by
+    /// git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed).
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct RestoreArgs {
@@ -120,4 +131,10 @@ pub struct RestoreArgs {
     /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Print the plan as JSON instead of text (with --dry-run): a versioned document
+    /// described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/
+    /// once installed).
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
 }

@@ -18,6 +18,7 @@ pub mod haproxy;
 pub mod health;
 pub mod install;
 pub mod inventory;
+pub mod json;
 pub mod layout;
 pub mod lock;
 pub mod lxc;

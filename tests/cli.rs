@@ -330,3 +330,101 @@ fn run_options_before_another_subcommand_are_refused() {
         assert!(o.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// The document on stdout, checked against the committed schema.
+fn valid_json(stdout: &[u8]) -> serde_json::Value {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/git-osa-json.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(stdout)));
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{doc:#}\n{}", errors.join("\n"));
+    doc
+}
+
+#[test]
+fn status_json_says_what_the_text_says_and_errors_stay_on_stderr() {
+    let repo = checkout("openstack/keystone");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let inv = elsewhere.path().join("inv.json");
+    std::fs::write(&inv, TWO_KEYSTONES).unwrap();
+    let env = [("GIT_OSA_LXC_PATH", elsewhere.path().to_str().unwrap())];
+    let o = git_osa(
+        repo.path(),
+        &["status", "--json", "--inventory", inv.to_str().unwrap()],
+        &env,
+    );
+    // Exit status and stderr as without --json; the document on stdout all the same.
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("container aio1-keystone-container-b7d24e95 does not exist"),
+        "{}",
+        stderr(&o)
+    );
+    let doc = valid_json(&o.stdout);
+    assert_eq!(doc["project"], "openstack/keystone");
+    assert_eq!(doc["service"], "keystone");
+    assert_eq!(doc["inventory"]["source"], "inventory");
+    assert_eq!(doc["inventory"]["path"], inv.to_str().unwrap());
+    let containers = doc["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 2);
+    assert_eq!(containers[0]["name"], "aio1-keystone-container-b7d24e95");
+    assert_eq!(containers[0]["address"], "172.29.236.12");
+    assert_eq!(containers[0]["lxc_state"], "MISSING");
+    assert!(containers[0]["session"].is_null());
+    // No HAProxy here: said, as the text says it.
+    assert!(doc["haproxy"]["error"].is_string(), "{doc:#}");
+    let problems = doc["problems"].as_array().unwrap();
+    assert!(
+        problems[0]
+            .as_str()
+            .unwrap()
+            .starts_with("HAProxy cannot be read")
+    );
+    let missing = problems
+        .iter()
+        .filter(|p| p.as_str().unwrap().contains("does not exist"))
+        .count();
+    assert_eq!(missing, 2, "{problems:?}");
+
+    // A restore plan: no session anywhere, nothing to restore.
+    let o = git_osa(
+        repo.path(),
+        &[
+            "restore",
+            "--dry-run",
+            "--json",
+            "--inventory",
+            inv.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(valid_json(&o.stdout)["targets"], serde_json::json!([]));
+
+    // A run that cannot choose its container: the error, and nothing on stdout.
+    let o = git_osa(
+        repo.path(),
+        &["--dry-run", "--json", "--inventory", inv.to_str().unwrap()],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert!(stderr(&o).contains("the service runs in 2 containers"));
+}
+
+#[test]
+fn json_plans_need_dry_run() {
+    let repo = checkout("openstack/keystone");
+    for args in [&["--json"][..], &["run", "--json"], &["restore", "--json"]] {
+        let o = git_osa(repo.path(), args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains("--dry-run"), "{args:?}: {}", stderr(&o));
+    }
+}

@@ -12,6 +12,7 @@ use crate::cycle::{self, Choice, RunPlan};
 use crate::error::{Error, Result};
 use crate::execute::Runner;
 use crate::foreground::Outcome;
+use crate::json;
 use crate::layout::Paths;
 use crate::lock::Lock;
 use crate::lxc::Target;
@@ -47,6 +48,15 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     };
     let plan = cycle::plan_run(&survey, &choice)?;
 
+    if args.dry_run && args.json {
+        json::print(&json::RunPlan::new(
+            &survey,
+            &plan,
+            &ctx.haproxy.socket,
+            args.restore_on_exit,
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.dry_run {
         print_plan(&plan, args, &ctx.haproxy.socket);
         return Ok(ExitCode::SUCCESS);
