@@ -12,12 +12,14 @@ use std::io::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::context::Source;
 use crate::cycle;
 use crate::error::Result;
 use crate::lxc::Target;
 use crate::plan::{self, Action, Exec, Input, Missing};
+use crate::settings;
 use crate::state::{ServerRef, Session};
 use crate::status::{self, TargetStatus};
 use crate::survey::Survey;
@@ -546,6 +548,50 @@ impl Step {
             }
         }
         step
+    }
+}
+
+// ---- config ----
+
+/// `git osa config --json`: a setting per value, as the text lists them.
+#[derive(Serialize)]
+pub struct Config {
+    pub settings: Vec<SettingView>,
+}
+
+impl Document for Config {
+    const KIND: &'static str = "config";
+}
+
+#[derive(Serialize)]
+pub struct SettingView {
+    pub key: &'static str,
+    /// A string, a boolean (`osa.restoreOnExit`), or null when unset.
+    pub value: Value,
+    /// `flag`, `env`, git config's `system`, `global`, `local`, `worktree` or `command`,
+    /// `toml`, `default`.
+    pub scope: &'static str,
+    /// The option, the variable or the file (`file:PATH`); null for a default.
+    pub origin: Option<String>,
+}
+
+impl Config {
+    pub fn new(lines: &[settings::Line]) -> Config {
+        Config {
+            settings: lines
+                .iter()
+                .map(|l| SettingView {
+                    key: l.key,
+                    value: match &l.value {
+                        settings::Value::Text(s) => Value::String(s.clone()),
+                        settings::Value::Bool(b) => Value::Bool(*b),
+                        settings::Value::Unset => Value::Null,
+                    },
+                    scope: l.origin.scope(),
+                    origin: l.origin.source(),
+                })
+                .collect(),
+        }
     }
 }
 

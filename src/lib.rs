@@ -30,6 +30,7 @@ pub mod project;
 pub mod restore;
 pub mod select;
 pub mod sessions;
+pub mod settings;
 pub mod signals;
 pub mod state;
 pub mod status;
@@ -53,19 +54,19 @@ pub fn main() -> ExitCode {
     if let Some(err) = run_option_before_subcommand(&mut command, &matches) {
         err.exit();
     }
-    let inventory_explicit = matches.value_source("inventory") != Some(ValueSource::DefaultValue);
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    match dispatch(cli, inventory_explicit) {
+    match dispatch(cli, &matches) {
         Ok(code) => code,
         Err(err) => report(&err),
     }
 }
 
-fn dispatch(cli: Cli, inventory_explicit: bool) -> Result<ExitCode> {
-    let ctx = Context::new(ui::Ui::from_env(), cli.global, inventory_explicit)?;
+fn dispatch(cli: Cli, matches: &ArgMatches) -> Result<ExitCode> {
+    let settings = settings::Settings::resolve(matches, &std::env::current_dir()?)?;
+    let ctx = Context::new(ui::Ui::from_env(), cli.global, settings)?;
     match cli.command {
         Some(Command::Status(args)) => {
             commands::status::run(&ctx, &args).map(|_| ExitCode::SUCCESS)
@@ -73,6 +74,9 @@ fn dispatch(cli: Cli, inventory_explicit: bool) -> Result<ExitCode> {
         Some(Command::Run(args)) => commands::run::run(&ctx, &args),
         None => commands::run::run(&ctx, &cli.run),
         Some(Command::Restore(args)) => commands::restore::run(&ctx, &args),
+        Some(Command::Config(args)) => {
+            commands::config::run(&ctx, &args).map(|_| ExitCode::SUCCESS)
+        }
     }
 }
 
