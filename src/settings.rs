@@ -217,8 +217,9 @@ impl Settings {
 
         let container = match CONTAINER.get::<String>(run) {
             Some(s) => s.map(Some),
+            // An empty value unsets one from a wider scope (`git config osa.container ""`).
             None => match git.last("osa.container")? {
-                Some(v) => v.text().map(Some),
+                Some(v) => v.text().map(|c| (!c.is_empty()).then_some(c)),
                 None => Setting::new(None, Origin::Default),
             },
         };

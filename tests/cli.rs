@@ -782,6 +782,14 @@ fn git_config_osa_container_picks_the_container_without_a_prompt_or_a_flag() {
         )),
         "{e}"
     );
+    // An empty value unsets it: the choice is the user's again.
+    user.git(r, &["config", "osa.container", ""]);
+    let o = user.git_osa(r, &["--dry-run"], &[]);
+    assert!(
+        stderr(&o).contains("the service runs in 2 containers"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

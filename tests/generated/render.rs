@@ -71,7 +71,8 @@ Per checkout or per user, with \fBgit config\fR (\fB--local\fR, \fB--global\fR,
 \fB--worktree\fR, \fBinclude\fR and \fBincludeIf\fR as for git; \fBgit -c\fR too):
 .TP
 \fBosa.container\fR
-The container \fBgit osa\fR runs in when the service has several.
+The container \fBgit osa\fR runs in when the service has several (an empty value unsets
+one from a wider scope).
 .TP
 \fBosa.service\fR
 Only swap this unit (multi-valued: one \fBgit config --add\fR per unit; an empty value
