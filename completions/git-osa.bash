@@ -16,6 +16,9 @@ _git__osa() {
             ",$1")
                 cmd="git__osa"
                 ;;
+            git__osa,config)
+                cmd="git__osa__subcmd__config"
+                ;;
             git__osa,help)
                 cmd="git__osa__subcmd__help"
                 ;;
@@ -27,6 +30,9 @@ _git__osa() {
                 ;;
             git__osa,status)
                 cmd="git__osa__subcmd__status"
+                ;;
+            git__osa__subcmd__help,config)
+                cmd="git__osa__subcmd__help__subcmd__config"
                 ;;
             git__osa__subcmd__help,help)
                 cmd="git__osa__subcmd__help__subcmd__help"
@@ -47,8 +53,50 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-h -V --inventory --lxc-path --haproxy-socket --config --container --service --dry-run --allow-public-index --restore-on-exit --no-haproxy --help --version run status restore help"
+            opts="-h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --no-haproxy --inventory --lxc-path --haproxy-socket --config --help --version run status restore config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --service)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-public-index)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --inventory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --haproxy-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__config)
+            opts="-h --json --inventory --lxc-path --haproxy-socket --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -69,18 +117,6 @@ _git__osa() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --container)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --service)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --allow-public-index)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -89,8 +125,22 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__help)
-            opts="run status restore help"
+            opts="run status restore config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__help__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -159,7 +209,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__restore)
-            opts="-h --all --container --dry-run --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-h --all --container --dry-run --json --inventory --lxc-path --haproxy-socket --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,7 +243,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__run)
-            opts="-h --container --service --dry-run --allow-public-index --restore-on-exit --no-haproxy --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --no-haproxy --inventory --lxc-path --haproxy-socket --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -235,7 +285,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__status)
-            opts="-h --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-h --json --inventory --lxc-path --haproxy-socket --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

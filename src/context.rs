@@ -11,14 +11,18 @@ use crate::haproxy::Haproxy;
 use crate::inventory::{self, Host, Inventory};
 use crate::lxc::{Lxc, Target};
 use crate::project::{Checkout, ProjectId};
+use crate::settings::{Origin, Settings};
 use crate::ui::Ui;
 
 pub struct Context {
     pub ui: Ui,
+    /// The deployment options, with the values [`Settings`] resolved.
     pub global: GlobalArgs,
-    /// The inventory path was given (flag or environment), not defaulted: a missing file
-    /// is then an error rather than a reason to fall back to container names.
+    /// The inventory path was given (flag, environment or git config), not defaulted: a
+    /// missing file is then an error rather than a reason to fall back to container names.
     pub inventory_explicit: bool,
+    /// Every setting, with where it came from.
+    pub settings: Settings,
     pub cwd: PathBuf,
     pub config: Config,
     pub catalog: Catalog,
@@ -54,7 +58,11 @@ pub enum Source {
 }
 
 impl Context {
-    pub fn new(ui: Ui, global: GlobalArgs, inventory_explicit: bool) -> Result<Context> {
+    pub fn new(ui: Ui, mut global: GlobalArgs, settings: Settings) -> Result<Context> {
+        global.inventory = settings.inventory.value.clone();
+        global.lxc_path = settings.lxc_path.value.clone();
+        global.haproxy_socket = settings.haproxy_socket.value.clone();
+        let inventory_explicit = settings.inventory.origin != Origin::Default;
         let config = Config::load(global.config.as_deref())?;
         let mut catalog = Catalog::builtin();
         if let Some(extra) = &config.catalog {
@@ -72,6 +80,7 @@ impl Context {
             haproxy: Haproxy::new(&global.haproxy_socket),
             global,
             inventory_explicit,
+            settings,
             cwd,
             config,
             catalog,

@@ -2,7 +2,7 @@
 //! expected text committed in `tests/plans/`. No lab, no container: the plan builders are
 //! pure. A step removed, added or reordered changes a plan's text and fails its test.
 //! `GIT_OSA_BLESS=1 cargo test --lib golden` rewrites the expected files (review the
-//! diff before committing it).
+//! diff before committing it). The fixtures are shared with the tests of `json.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -85,7 +85,7 @@ fn checkout(service: &Service, root: &str, migration: &str) -> CheckoutScan {
 }
 
 /// keystone's first run on the new-era container of a two-container deployment.
-fn keystone() -> Survey {
+pub(crate) fn keystone() -> Survey {
     let service = service("keystone");
     let uwsgi = [
         "/openstack/venvs/uwsgi-30.0.0-python3/bin/uwsgi",
@@ -147,7 +147,7 @@ fn keystone() -> Survey {
 }
 
 /// Heat in one of its two containers: two balanced APIs and an engine.
-fn heat() -> Survey {
+pub(crate) fn heat() -> Survey {
     let service = service("heat");
     let venv = "/openstack/venvs/heat-27.0.1";
     let host = Host {
@@ -226,7 +226,7 @@ fn heat() -> Survey {
 
 /// The session a plan leaves behind once its steps up to `upto` ran (or, with
 /// `half`, the last one only started: its write-ahead records are in, its others not).
-fn after(steps: &[Step], start: Option<Session>, upto: usize, half: bool) -> Session {
+pub(crate) fn after(steps: &[Step], start: Option<Session>, upto: usize, half: bool) -> Session {
     let mut s = start.unwrap_or_else(|| Session {
         service: "keystone".into(),
         project: "openstack/keystone".into(),
@@ -251,7 +251,7 @@ fn after(steps: &[Step], start: Option<Session>, upto: usize, half: bool) -> Ses
 
 /// What a second run sees after the first one ran and was stopped with Ctrl-C: the
 /// session the first plan recorded, production stopped, the sync manifest in place.
-fn second_run(first: &Survey) -> Survey {
+pub(crate) fn second_run(first: &Survey) -> Survey {
     let plan = cycle::plan_run(first, &choice()).unwrap();
     let steps = &plan.steps;
     let mut session = after(steps, None, steps.len() - 1, false);
@@ -275,7 +275,7 @@ fn second_run(first: &Survey) -> Survey {
     s
 }
 
-fn choice() -> Choice {
+pub(crate) fn choice() -> Choice {
     Choice {
         allow_public_index: None,
         offer_index: "https://pypi.org/simple".into(),

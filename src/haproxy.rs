@@ -174,7 +174,7 @@ impl Haproxy {
     pub fn set(&self, backend: &str, server: &str, change: Change) -> Result<()> {
         check_name(backend)?;
         check_name(server)?;
-        let command = format!("set server {backend}/{server} {}", change.words());
+        let command = change.command(backend, server);
         let answer = self.command(&command)?;
         if !answer.trim().is_empty() {
             return Err(anyhow::anyhow!("HAProxy refused `{command}`: {}", answer.trim()).into());
@@ -205,6 +205,11 @@ impl Change {
             Change::Maint => "state maint",
             Change::HealthDown => "health down",
         }
+    }
+
+    /// The runtime command that makes the change (what `--dry-run --json` shows).
+    pub fn command(self, backend: &str, server: &str) -> String {
+        format!("set server {backend}/{server} {}", self.words())
     }
 }
 

@@ -18,6 +18,7 @@ pub mod haproxy;
 pub mod health;
 pub mod install;
 pub mod inventory;
+pub mod json;
 pub mod layout;
 pub mod lock;
 pub mod lxc;
@@ -30,6 +31,7 @@ pub mod record;
 pub mod restore;
 pub mod select;
 pub mod sessions;
+pub mod settings;
 pub mod signals;
 pub mod state;
 pub mod status;
@@ -41,27 +43,31 @@ pub mod ui;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, parser::ValueSource};
 
 use cli::{Cli, Command};
 use context::Context;
 use error::{Error, Result};
 
 pub fn main() -> ExitCode {
-    let matches = Cli::command().bin_name("git osa").get_matches();
-    let inventory_explicit = matches.value_source("inventory") != Some(ValueSource::DefaultValue);
+    let mut command = Cli::command().bin_name("git osa");
+    let matches = command.get_matches_mut();
+    if let Some(err) = run_option_before_subcommand(&mut command, &matches) {
+        err.exit();
+    }
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    match dispatch(cli, inventory_explicit) {
+    match dispatch(cli, &matches) {
         Ok(code) => code,
         Err(err) => report(&err),
     }
 }
 
-fn dispatch(cli: Cli, inventory_explicit: bool) -> Result<ExitCode> {
-    let ctx = Context::new(ui::Ui::from_env(), cli.global, inventory_explicit)?;
+fn dispatch(cli: Cli, matches: &ArgMatches) -> Result<ExitCode> {
+    let settings = settings::Settings::resolve(matches, &std::env::current_dir()?)?;
+    let ctx = Context::new(ui::Ui::from_env(), cli.global, settings)?;
     match cli.command {
         Some(Command::Status(args)) => {
             commands::status::run(&ctx, &args).map(|_| ExitCode::SUCCESS)
@@ -69,7 +75,32 @@ fn dispatch(cli: Cli, inventory_explicit: bool) -> Result<ExitCode> {
         Some(Command::Run(args)) => commands::run::run(&ctx, &args),
         None => commands::run::run(&ctx, &cli.run),
         Some(Command::Restore(args)) => commands::restore::run(&ctx, &args),
+        Some(Command::Config(args)) => {
+            commands::config::run(&ctx, &args).map(|_| ExitCode::SUCCESS)
+        }
     }
+}
+
+/// `git osa --container X` is `git osa run --container X`: the run's options are also
+/// options of `git osa` itself. Before a subcommand they would be ignored (`git osa
+/// --dry-run restore` would restore), so they are refused there, as clap refuses
+/// conflicting options; the deployment options (global) are welcome anywhere.
+fn run_option_before_subcommand(
+    command: &mut clap::Command,
+    matches: &ArgMatches,
+) -> Option<clap::Error> {
+    let (name, _) = matches.subcommand()?;
+    let arg = command.get_arguments().find(|a| {
+        !a.is_global_set()
+            && matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine)
+    })?;
+    let arg = arg.to_string();
+    Some(command.error(
+        clap::error::ErrorKind::ArgumentConflict,
+        format!(
+            "'{arg}' is an option of `git osa run`: it cannot come before the subcommand '{name}'"
+        ),
+    ))
 }
 
 /// Prints an error the way every command does and returns its exit code.

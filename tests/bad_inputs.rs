@@ -551,12 +551,18 @@ fn git_osa(w: &World, case: &Case) -> Output {
         .stdin(Stdio::null())
         .env("HOME", w.path("HOME"))
         .env("GIT_OSA_LXC_PATH", w.path("LXC"))
-        .env("LC_ALL", "C");
+        .env("LC_ALL", "C")
+        .env("GIT_CONFIG_NOSYSTEM", "1");
     for var in [
         "XDG_CONFIG_HOME",
         "GIT_OSA_INVENTORY",
         "GIT_OSA_CONFIG",
         "GIT_OSA_HAPROXY_SOCKET",
+        "GIT_OSA_CONTAINER",
+        "GIT_OSA_SERVICE",
+        "GIT_OSA_RESTORE_ON_EXIT",
+        "GIT_OSA_PUBLIC_INDEX",
+        "GIT_CONFIG_PARAMETERS",
         "GIT_DIR",
         "GIT_WORK_TREE",
     ] {

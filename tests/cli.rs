@@ -31,14 +31,28 @@ fn checkout(project: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Runs git-osa in `dir`, with none of the user's settings: no GIT_OSA_* variables, no
+/// git config but the repository's own (a `HOME` of nothing, no system file), no TOML
+/// config file; `env` adds some.
 fn git_osa(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-osa"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("GIT_OSA_INVENTORY")
-        .env_remove("GIT_OSA_LXC_PATH");
-    cmd.env_remove("GIT_OSA_HAPROXY_SOCKET")
-        .env("XDG_CONFIG_HOME", dir.join(".no-config"));
+    cmd.args(args).current_dir(dir);
+    for var in [
+        "GIT_OSA_INVENTORY",
+        "GIT_OSA_LXC_PATH",
+        "GIT_OSA_HAPROXY_SOCKET",
+        "GIT_OSA_CONFIG",
+        "GIT_OSA_CONTAINER",
+        "GIT_OSA_SERVICE",
+        "GIT_OSA_RESTORE_ON_EXIT",
+        "GIT_OSA_PUBLIC_INDEX",
+        "GIT_CONFIG_PARAMETERS",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("XDG_CONFIG_HOME", dir.join(".no-config"))
+        .env("HOME", dir.join(".no-home"))
+        .env("GIT_CONFIG_NOSYSTEM", "1");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -274,6 +288,522 @@ fn containers_the_inventory_names_but_lxc_lacks_are_reported_missing() {
     assert!(
         stderr(&o)
             .contains("container aio1_keystone_container-6c0f3a1e is MISSING: nothing was changed"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Regression: `git osa --inventory X status` was refused ("the subcommand 'status' cannot
+/// be used with '--inventory <PATH>'"): clap's `args_conflicts_with_subcommands` counts
+/// the global options too.
+#[test]
+fn deployment_options_go_before_or_after_the_subcommand() {
+    let repo = checkout("openstack/keystone");
+    let inv = repo.path().join("inv.json");
+    std::fs::write(&inv, "not json").unwrap();
+    let inv = inv.to_str().unwrap();
+    for args in [
+        &["--inventory", inv, "status"][..],
+        &["status", "--inventory", inv],
+        &["--inventory", inv, "run", "--dry-run"],
+        &["--inventory", inv, "--dry-run"],
+    ] {
+        let o = git_osa(repo.path(), args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&o).contains("is not an OSA inventory"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+/// `git osa --container X` is `git osa run --container X`, but a run option before
+/// another subcommand would be ignored by it: `git osa --dry-run restore` must not restore.
+#[test]
+fn run_options_before_another_subcommand_are_refused() {
+    let repo = checkout("openstack/keystone");
+    for (args, option, sub) in [
+        (&["--dry-run", "restore"][..], "'--dry-run'", "'restore'"),
+        (
+            &["--container", "c1", "status"],
+            "'--container <NAME>'",
+            "'status'",
+        ),
+        (&["--service", "u", "run"], "'--service <UNIT>'", "'run'"),
+    ] {
+        let o = git_osa(repo.path(), args, &[]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        assert!(
+            e.contains(&format!(
+                "{option} is an option of `git osa run`: it cannot come before the subcommand {sub}"
+            )),
+            "{args:?}: {e}"
+        );
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// The document on stdout, checked against the committed schema.
+fn valid_json(stdout: &[u8]) -> serde_json::Value {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/git-osa-json.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(stdout)));
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{doc:#}\n{}", errors.join("\n"));
+    doc
+}
+
+#[test]
+fn status_json_says_what_the_text_says_and_errors_stay_on_stderr() {
+    let repo = checkout("openstack/keystone");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let inv = elsewhere.path().join("inv.json");
+    std::fs::write(&inv, TWO_KEYSTONES).unwrap();
+    let env = [("GIT_OSA_LXC_PATH", elsewhere.path().to_str().unwrap())];
+    let o = git_osa(
+        repo.path(),
+        &["status", "--json", "--inventory", inv.to_str().unwrap()],
+        &env,
+    );
+    // Exit status and stderr as without --json; the document on stdout all the same.
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("container aio1-keystone-container-b7d24e95 does not exist"),
+        "{}",
+        stderr(&o)
+    );
+    let doc = valid_json(&o.stdout);
+    assert_eq!(doc["project"], "openstack/keystone");
+    assert_eq!(doc["service"], "keystone");
+    assert_eq!(doc["inventory"]["source"], "inventory");
+    assert_eq!(doc["inventory"]["path"], inv.to_str().unwrap());
+    let containers = doc["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 2);
+    assert_eq!(containers[0]["name"], "aio1-keystone-container-b7d24e95");
+    assert_eq!(containers[0]["address"], "172.29.236.12");
+    assert_eq!(containers[0]["lxc_state"], "MISSING");
+    assert!(containers[0]["session"].is_null());
+    // No HAProxy here: said, as the text says it.
+    assert!(doc["haproxy"]["error"].is_string(), "{doc:#}");
+    let problems = doc["problems"].as_array().unwrap();
+    assert!(
+        problems[0]
+            .as_str()
+            .unwrap()
+            .starts_with("HAProxy cannot be read")
+    );
+    let missing = problems
+        .iter()
+        .filter(|p| p.as_str().unwrap().contains("does not exist"))
+        .count();
+    assert_eq!(missing, 2, "{problems:?}");
+
+    // A restore plan: no session anywhere, nothing to restore.
+    let o = git_osa(
+        repo.path(),
+        &[
+            "restore",
+            "--dry-run",
+            "--json",
+            "--inventory",
+            inv.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(valid_json(&o.stdout)["targets"], serde_json::json!([]));
+
+    // A run that cannot choose its container: the error, and nothing on stdout.
+    let o = git_osa(
+        repo.path(),
+        &["--dry-run", "--json", "--inventory", inv.to_str().unwrap()],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert!(stderr(&o).contains("the service runs in 2 containers"));
+}
+
+#[test]
+fn json_plans_need_dry_run() {
+    let repo = checkout("openstack/keystone");
+    for args in [&["--json"][..], &["run", "--json"], &["restore", "--json"]] {
+        let o = git_osa(repo.path(), args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains("--dry-run"), "{args:?}: {}", stderr(&o));
+    }
+}
+
+/// A user of their own: a home for git's global config and git-osa's TOML file
+/// (`~/.config/git-osa/config.toml`), and no system git config.
+struct User {
+    home: tempfile::TempDir,
+}
+
+impl User {
+    fn new() -> User {
+        User {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("HOME", self.home().display().to_string()),
+            (
+                "XDG_CONFIG_HOME",
+                self.home().join(".config").display().to_string(),
+            ),
+            ("GIT_CONFIG_NOSYSTEM", "1".into()),
+        ]
+    }
+
+    /// git as this user, with git-osa on PATH (for `git osa`).
+    fn git(&self, dir: &Path, args: &[&str]) -> Output {
+        let bin = Path::new(env!("CARGO_BIN_EXE_git-osa")).parent().unwrap();
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+        let o = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .envs(self.env())
+            .env("PATH", path)
+            .env_remove("GIT_OSA_INVENTORY")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+        o
+    }
+
+    fn git_osa(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mine = self.env();
+        let mut all: Vec<(&str, &str)> = mine.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        all.extend_from_slice(env);
+        git_osa(dir, args, &all)
+    }
+
+    /// What `git osa config` says of `key` (its first line).
+    fn setting(&self, dir: &Path, args: &[&str], env: &[(&str, &str)], key: &str) -> String {
+        let mut all = vec!["config"];
+        all.extend_from_slice(args);
+        let o = self.git_osa(dir, &all, env);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = String::from_utf8(o.stdout).unwrap();
+        out.lines()
+            .find(|l| l.contains(&format!("\t{key}=")))
+            .unwrap_or_else(|| panic!("no {key} in\n{out}"))
+            .to_string()
+    }
+}
+
+#[test]
+fn a_flag_beats_the_environment_beats_git_config_beats_the_toml_file() {
+    let user = User::new();
+    let repo = checkout("openstack/keystone");
+    let r = repo.path();
+    let local = r.join(".git/config").display().to_string();
+    let global = user.home().join(".gitconfig").display().to_string();
+    let setting = |args: &[&str], env: &[(&str, &str)], key: &str| user.setting(r, args, env, key);
+
+    assert_eq!(
+        setting(&[], &[], "osa.inventory"),
+        "default\tbuilt-in\tosa.inventory=/etc/openstack_deploy/openstack_inventory.json"
+    );
+    user.git(r, &["config", "--global", "osa.inventory", "/global.json"]);
+    assert_eq!(
+        setting(&[], &[], "osa.inventory"),
+        format!("global\tfile:{global}\tosa.inventory=/global.json")
+    );
+    user.git(r, &["config", "osa.inventory", "/local.json"]);
+    assert_eq!(
+        setting(&[], &[], "osa.inventory"),
+        format!("local\tfile:{local}\tosa.inventory=/local.json")
+    );
+    let env = [("GIT_OSA_INVENTORY", "/env.json")];
+    assert_eq!(
+        setting(&[], &env, "osa.inventory"),
+        "env\tGIT_OSA_INVENTORY\tosa.inventory=/env.json"
+    );
+    assert_eq!(
+        setting(&["--inventory", "/flag.json"], &env, "osa.inventory"),
+        "flag\t--inventory\tosa.inventory=/flag.json"
+    );
+
+    // The public index: the TOML file under the rest.
+    assert_eq!(
+        setting(&[], &[], "osa.publicIndex"),
+        "default\tbuilt-in\tosa.publicIndex=https://pypi.org/simple"
+    );
+    let toml = user.home().join(".config/git-osa/config.toml");
+    std::fs::create_dir_all(toml.parent().unwrap()).unwrap();
+    std::fs::write(&toml, "public_index = 'http://toml.example/simple'\n").unwrap();
+    assert_eq!(
+        setting(&[], &[], "osa.publicIndex"),
+        format!(
+            "toml\tfile:{}\tosa.publicIndex=http://toml.example/simple",
+            toml.display()
+        )
+    );
+    user.git(
+        r,
+        &["config", "osa.publicIndex", "http://git.example/simple"],
+    );
+    assert_eq!(
+        setting(&[], &[], "osa.publicIndex"),
+        format!("local\tfile:{local}\tosa.publicIndex=http://git.example/simple")
+    );
+    assert_eq!(
+        setting(
+            &[],
+            &[("GIT_OSA_PUBLIC_INDEX", "http://env.example/simple")],
+            "osa.publicIndex"
+        ),
+        "env\tGIT_OSA_PUBLIC_INDEX\tosa.publicIndex=http://env.example/simple"
+    );
+
+    // A boolean, as git reads them.
+    user.git(r, &["config", "--global", "osa.restoreOnExit", "yes"]);
+    assert_eq!(
+        setting(&[], &[], "osa.restoreOnExit"),
+        format!("global\tfile:{global}\tosa.restoreOnExit=true")
+    );
+    assert_eq!(
+        setting(
+            &[],
+            &[("GIT_OSA_RESTORE_ON_EXIT", "false")],
+            "osa.restoreOnExit"
+        ),
+        "env\tGIT_OSA_RESTORE_ON_EXIT\tosa.restoreOnExit=false"
+    );
+
+    // The same as JSON, checked against the schema.
+    let o = user.git_osa(r, &["config", "--json"], &env);
+    let doc = valid_json(&o.stdout);
+    let inventory = doc["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "osa.inventory")
+        .unwrap();
+    assert_eq!(
+        inventory,
+        &serde_json::json!({"key": "osa.inventory", "value": "/env.json", "scope": "env", "origin": "GIT_OSA_INVENTORY"})
+    );
+}
+
+#[test]
+fn git_config_is_read_as_git_reads_it_includes_worktrees_and_git_c() {
+    let user = User::new();
+    let repo = checkout("openstack/keystone");
+    let r = repo.path();
+    let home = user.home().display().to_string();
+
+    // includeIf: the included file is the origin; its `~/` is expanded as for --type=path.
+    let inc = user.home().join("work.inc");
+    std::fs::write(&inc, "[osa]\n\tlxcPath = ~/lxc\n").unwrap();
+    user.git(
+        r,
+        &[
+            "config",
+            "--global",
+            &format!("includeIf.gitdir:{}/.path", r.display()),
+            inc.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        user.setting(r, &[], &[], "osa.lxcPath"),
+        format!("global\tfile:{}\tosa.lxcPath={home}/lxc", inc.display())
+    );
+    let other = checkout("openstack/keystone");
+    assert_eq!(
+        user.setting(other.path(), &[], &[], "osa.lxcPath"),
+        "default\tbuilt-in\tosa.lxcPath="
+    );
+
+    // osa.service adds up across files; an empty value starts the list again.
+    user.git(
+        r,
+        &[
+            "config",
+            "--global",
+            "--add",
+            "osa.service",
+            "keystone-wsgi-public",
+        ],
+    );
+    user.git(
+        r,
+        &["config", "--add", "osa.service", "keystone-wsgi-admin"],
+    );
+    let o = user.git(r, &["osa", "config"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let services: Vec<&str> = out.lines().filter(|l| l.contains("osa.service=")).collect();
+    assert_eq!(
+        services,
+        [
+            format!("global\tfile:{home}/.gitconfig\tosa.service=keystone-wsgi-public"),
+            format!(
+                "local\tfile:{}\tosa.service=keystone-wsgi-admin",
+                r.join(".git/config").display()
+            ),
+        ],
+        "{out}"
+    );
+    // `git -c` reaches `git osa` as git passes it on (GIT_CONFIG_PARAMETERS).
+    let o = user.git(
+        r,
+        &[
+            "-c",
+            "osa.service=",
+            "-c",
+            "osa.service=u1",
+            "-c",
+            "osa.container=c-cli",
+            "osa",
+            "config",
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("command\tcommand line:\tosa.container=c-cli\n"),
+        "{out}"
+    );
+    let services: Vec<&str> = out.lines().filter(|l| l.contains("osa.service=")).collect();
+    assert_eq!(
+        services,
+        ["command\tcommand line:\tosa.service=u1"],
+        "{out}"
+    );
+
+    // A linked worktree reads the repository's config, and its own with --worktree.
+    user.git(r, &["config", "osa.container", "c-local"]);
+    let wt_parent = tempfile::tempdir().unwrap();
+    let wt = wt_parent.path().join("wt");
+    user.git(r, &["worktree", "add", "-q", wt.to_str().unwrap()]);
+    let local = format!(
+        "local\tfile:{}\tosa.container=c-local",
+        r.join(".git/config").display()
+    );
+    assert_eq!(user.setting(&wt, &[], &[], "osa.container"), local);
+    user.git(&wt, &["config", "extensions.worktreeConfig", "true"]);
+    user.git(&wt, &["config", "--worktree", "osa.container", "c-wt"]);
+    assert_eq!(
+        user.setting(&wt, &[], &[], "osa.container"),
+        format!(
+            "worktree\tfile:{}\tosa.container=c-wt",
+            r.join(".git/worktrees/wt/config.worktree").display()
+        )
+    );
+    assert_eq!(user.setting(r, &[], &[], "osa.container"), local);
+}
+
+#[test]
+fn git_config_osa_container_picks_the_container_without_a_prompt_or_a_flag() {
+    let user = User::new();
+    let repo = checkout("openstack/keystone");
+    let r = repo.path();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let inv = elsewhere.path().join("inv.json");
+    std::fs::write(&inv, TWO_KEYSTONES).unwrap();
+    // The deployment from git config too; an LXC path without containers, so the run
+    // stops at its first look at the chosen one, naming it.
+    user.git(r, &["config", "osa.inventory", inv.to_str().unwrap()]);
+    user.git(
+        r,
+        &["config", "osa.lxcPath", elsewhere.path().to_str().unwrap()],
+    );
+
+    let o = user.git_osa(r, &["--dry-run"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("the service runs in 2 containers"),
+        "{}",
+        stderr(&o)
+    );
+
+    user.git(
+        r,
+        &[
+            "config",
+            "osa.container",
+            "aio1_keystone_container-6c0f3a1e",
+        ],
+    );
+    let o = user.git_osa(r, &["--dry-run"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o)
+            .contains("container aio1_keystone_container-6c0f3a1e is MISSING: nothing was changed"),
+        "{}",
+        stderr(&o)
+    );
+    // The flag still wins.
+    let o = user.git_osa(
+        r,
+        &[
+            "run",
+            "--dry-run",
+            "--container",
+            "aio1-keystone-container-b7d24e95",
+        ],
+        &[],
+    );
+    assert!(
+        stderr(&o)
+            .contains("container aio1-keystone-container-b7d24e95 is MISSING: nothing was changed"),
+        "{}",
+        stderr(&o)
+    );
+    // A name that is not one of them says where it came from.
+    user.git(r, &["config", "osa.container", "nope"]);
+    let o = user.git_osa(r, &["--dry-run"], &[]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        e.contains("nope is not one of the service's containers"),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!(
+            "hint: osa.container comes from git config (local, file:{})",
+            r.join(".git/config").display()
+        )),
+        "{e}"
+    );
+    // An empty value unsets it: the choice is the user's again.
+    user.git(r, &["config", "osa.container", ""]);
+    let o = user.git_osa(r, &["--dry-run"], &[]);
+    assert!(
+        stderr(&o).contains("the service runs in 2 containers"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_git_config_value_that_is_not_a_boolean_names_its_file() {
+    let user = User::new();
+    let repo = checkout("openstack/keystone");
+    user.git(repo.path(), &["config", "osa.restoreOnExit", "maybe"]);
+    let o = user.git_osa(repo.path(), &["config"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&format!(
+            "osa.restoreOnExit = \"maybe\" in file:{} is not a boolean",
+            repo.path().join(".git/config").display()
+        )),
         "{}",
         stderr(&o)
     );

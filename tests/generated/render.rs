@@ -29,7 +29,7 @@ _git_osa() {
 const FISH_GIT_GLUE: &str = r#"
 # `git osa ...`: register the subcommand and its completions on git itself.
 complete -c git -n '__fish_git_needs_command' -f -a osa -d 'Run an OpenStack service from this checkout in its OSA container'
-complete -c git -n '__fish_seen_subcommand_from osa; and not __fish_seen_subcommand_from run status restore help' -f -a 'run status restore'
+complete -c git -n '__fish_seen_subcommand_from osa; and not __fish_seen_subcommand_from run status restore config help' -f -a 'run status restore config'
 complete -c git -n '__fish_seen_subcommand_from osa' -l container -r -d 'The container to use'
 complete -c git -n '__fish_seen_subcommand_from osa' -l service -r -d 'Only swap this unit'
 complete -c git -n '__fish_seen_subcommand_from osa' -l dry-run -d 'Print the plan and change nothing'
@@ -63,9 +63,42 @@ requirement. \fB[[service]]\fR entries, in the format of the built-in catalog, a
 (plugins, libraries, unusual layouts) or replace built-in ones of the same name; they are
 searched before the built-in ones. \fB[[patch]]\fR entries change a built-in one by name:
 \fBremove_units\fR, \fB[[patch.unit]]\fR to add, \fBdb_sync\fR, \fBdb_sync_groups\fR.
+.TP
+\fIshare/doc/git-osa/git-osa-json.schema.json\fR
+The JSON Schema (draft 2020-12) of what \fB--json\fR prints: \fBstatus\fR,
+\fBrun --dry-run\fR, \fBrestore --dry-run\fR and \fBconfig\fR each print one document with
+\fB"version": 1\fR and a \fB"kind"\fR; errors stay on stderr, with the same exit status.
+.SH CONFIGURATION
+Per checkout or per user, with \fBgit config\fR (\fB--local\fR, \fB--global\fR,
+\fB--worktree\fR, \fBinclude\fR and \fBincludeIf\fR as for git; \fBgit -c\fR too):
+.TP
+\fBosa.container\fR
+The container \fBgit osa\fR runs in when the service has several (an empty value unsets
+one from a wider scope).
+.TP
+\fBosa.service\fR
+Only swap this unit (multi-valued: one \fBgit config --add\fR per unit; an empty value
+starts the list again).
+.TP
+\fBosa.publicIndex\fR
+The index offered (never used without asking or \fB--allow-public-index\fR) when the repo
+server lacks a requirement.
+.TP
+\fBosa.restoreOnExit\fR
+Restore production when the dev process stops (a boolean; \fB--no-restore-on-exit\fR
+overrides it).
+.TP
+\fBosa.inventory\fR, \fBosa.lxcPath\fR, \fBosa.haproxySocket\fR
+The deployment options of the same names.
+.PP
+Precedence, highest first: the option, the environment variable, git config, the TOML
+config file (\fBpublic_index\fR), the built-in default. \fBgit osa config\fR shows each
+value and where it came from.
 .SH ENVIRONMENT
 \fBGIT_OSA_INVENTORY\fR, \fBGIT_OSA_LXC_PATH\fR, \fBGIT_OSA_HAPROXY_SOCKET\fR,
-\fBGIT_OSA_CONFIG\fR: defaults of the options of the same names.
+\fBGIT_OSA_CONFIG\fR, \fBGIT_OSA_CONTAINER\fR, \fBGIT_OSA_SERVICE\fR (comma-separated),
+\fBGIT_OSA_RESTORE_ON_EXIT\fR: defaults of the options of the same names, above git config.
+\fBGIT_OSA_PUBLIC_INDEX\fR: the index offered, as \fBosa.publicIndex\fR.
 .SH "EXIT STATUS"
 0 on success; 1 when a command git-osa ran failed; 2 when the request cannot be done as
 asked (not a checkout, unknown project, stopped container...); 75 when another git-osa
