@@ -48,7 +48,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     };
 
     let asked = survey::Asked {
-        explicit_units: !args.services.is_empty(),
+        explicit_units: !settings.service_names().is_empty(),
         no_haproxy: args.no_haproxy,
     };
     let survey = survey::survey(ctx, &project, &placement, units, &asked)?;
