@@ -12,6 +12,7 @@ pub mod cycle;
 pub mod error;
 pub mod execute;
 pub mod foreground;
+pub mod gitconfig;
 #[cfg(test)]
 mod golden;
 pub mod haproxy;
