@@ -907,3 +907,31 @@ fn an_inventory_of_random_bytes_gets_the_hint_to_restore_it_from_osa_backups() {
     );
     assert!(!e.contains("run git osa on the OSA host"), "{e}");
 }
+
+/// Regression: a repository libgit2 cannot read was reported as "not in a git checkout",
+/// hiding libgit2's own reason (git 3.0 plans reftable as the default).
+#[test]
+fn a_repository_libgit2_cannot_read_is_named_with_libgit2s_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let sha = dir.path().join("sha");
+    git(dir.path(), &["init", "-q", "--object-format=sha256", "sha"]);
+    let o = git_osa(&sha, &["status"], &[]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("cannot open the repository"), "{e}");
+    assert!(e.contains("sha256"), "{e}");
+    assert!(!e.contains("is not in a git checkout"), "{e}");
+    // reftable needs git 2.45 or later to make one.
+    let reftable = dir.path().join("reftable");
+    let made = Command::new("git")
+        .args(["init", "-q", "--ref-format=reftable"])
+        .arg(&reftable)
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        let o = git_osa(&reftable, &["status"], &[]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{e}");
+        assert!(e.contains("refstorage"), "{e}");
+    }
+}
