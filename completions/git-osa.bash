@@ -53,7 +53,7 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --no-haproxy --inventory --lxc-path --haproxy-socket --config --help --version run status restore config help"
+            opts="-h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --force --no-haproxy --inventory --lxc-path --haproxy-socket --config --help --version run status restore config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,7 +243,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__run)
-            opts="-h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --no-haproxy --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --force --no-haproxy --inventory --lxc-path --haproxy-socket --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

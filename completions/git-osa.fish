@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_git_osa_global_optspecs
-    string join \n container= service= dry-run json allow-public-index= restore-on-exit no-restore-on-exit no-haproxy inventory= lxc-path= haproxy-socket= config= h/help V/version
+    string join \n container= service= dry-run json allow-public-index= restore-on-exit no-restore-on-exit force no-haproxy inventory= lxc-path= haproxy-socket= config= h/help V/version
 end
 
 function __fish_git_osa_needs_command
@@ -35,6 +35,7 @@ complete -c git-osa -n "__fish_git_osa_needs_command" -l dry-run -d 'Print the p
 complete -c git-osa -n "__fish_git_osa_needs_command" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
+complete -c git-osa -n "__fish_git_osa_needs_command" -l force -d 'Take over a dev session another user started, without asking (a terminal asks)'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
 complete -c git-osa -n "__fish_git_osa_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c git-osa -n "__fish_git_osa_needs_command" -s V -l version -d 'Print version'
@@ -54,6 +55,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l dry-run -d 'Prin
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l force -d 'Take over a dev session another user started, without asking (a terminal asks)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s h -l help -d 'Print help'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F

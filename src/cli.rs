@@ -130,6 +130,10 @@ pub struct RunArgs {
     #[arg(long, overrides_with = "restore_on_exit")]
     pub no_restore_on_exit: bool,
 
+    /// Take over a dev session another user started, without asking (a terminal asks).
+    #[arg(long)]
+    pub force: bool,
+
     /// Go on when HAProxy's admin socket cannot be reached: traffic is then not moved to
     /// the container, and requests reach dev and production alike.
     #[arg(long)]

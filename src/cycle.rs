@@ -34,6 +34,9 @@ pub struct RunPlan {
     pub notes: Vec<String>,
     /// Warned about before the steps run (and shown by a dry run).
     pub warnings: Vec<String>,
+    /// The `user@host (pid N)` of another user whose dev session this run takes over:
+    /// asked on a terminal, `--force` otherwise.
+    pub takes_over_from: Option<String>,
 }
 
 /// Builds the run's plan. Fails only when the units cannot run in the foreground.
@@ -59,6 +62,7 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
         steps,
         notes: c.notes(),
         warnings: c.warnings(),
+        takes_over_from: c.takes_over_from(),
     })
 }
 
@@ -126,9 +130,7 @@ impl<'a> Cycle<'a> {
 
     fn warnings(&self) -> Vec<String> {
         let mut notes = Vec::new();
-        if let Some(other) = &self.s.session
-            && who(&other.started_by) != who(&self.s.me)
-        {
+        if let (Some(other), Some(_)) = (&self.s.session, self.takes_over_from()) {
             notes.push(format!(
                 "{} is in a dev session {} started {}: this run replaces its code",
                 self.target().name,
@@ -137,6 +139,11 @@ impl<'a> Cycle<'a> {
             ));
         }
         notes
+    }
+
+    fn takes_over_from(&self) -> Option<String> {
+        let other = self.s.session.as_ref()?;
+        (who(&other.started_by) != who(&self.s.me)).then(|| other.started_by.clone())
     }
 
     /// We hold the lock: anything of an earlier git-osa still running was orphaned when

@@ -202,6 +202,9 @@ pub fn kill_scopes(scopes: &[String]) -> Vec<String> {
     argv
 }
 
+/// How long a dev process gets to stop on its unit's own KillSignal before SIGKILL.
+pub const DEV_STOP_TIMEOUT_SECS: u64 = 15;
+
 /// The argv that runs `info`'s command like systemd would, in a scope named `scope`.
 pub fn dev_argv(info: &UnitInfo, scope: &str) -> Vec<String> {
     let user = info.user.clone().unwrap_or_else(|| "root".into());
@@ -217,7 +220,7 @@ pub fn dev_argv(info: &UnitInfo, scope: &str) -> Vec<String> {
             info.kill_signal.as_deref().unwrap_or("SIGTERM")
         ),
         "-p".into(),
-        "TimeoutStopSec=15".into(),
+        format!("TimeoutStopSec={DEV_STOP_TIMEOUT_SECS}"),
         "--".into(),
         "runuser".into(),
         "-u".into(),

@@ -80,6 +80,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     if survey.session.is_none() {
         runner.journal.save(&target)?;
     }
+    if let Some(other) = &plan.takes_over_from {
+        take_over(ctx, &target, other, args.force)?;
+    }
     for w in &plan.warnings {
         ctx.ui.warn(w);
     }
@@ -143,6 +146,29 @@ fn exit_status(outcome: Outcome) -> Result<ExitCode> {
                 .hint("its output is above; fix and run `git osa` again"),
         ),
     }
+}
+
+/// Another user's session is taken over only when asked: a prompt on a terminal, `--force`
+/// otherwise.
+fn take_over(ctx: &Context, target: &Target, other: &str, force: bool) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let question = format!(
+        "{} is in a dev session {other} started; this run replaces its code. Take it over?",
+        target.name
+    );
+    if ctx.ui.interactive {
+        return match ctx.ui.confirm(&question) {
+            true => Ok(()),
+            false => Err(Error::user("not taken over: nothing was changed")),
+        };
+    }
+    Err(Error::user(format!(
+        "{} is in a dev session {other} started: nothing was changed",
+        target.name
+    ))
+    .hint("pass --force to take it over (its code is replaced), or ask them to end it with `git osa restore`"))
 }
 
 /// A failed step leaves the container in dev mode; say so and how to get out.
