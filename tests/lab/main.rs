@@ -14,6 +14,7 @@ mod harness;
 mod pty;
 mod running;
 
+mod catalog;
 mod cycle;
 mod exit;
 mod index;
