@@ -14,13 +14,18 @@ use crate::error::{Error, Result};
 use crate::layout::Paths;
 use crate::lxc::Target;
 
+/// Takes the lock, holds it until git-osa's pipe closes, then, still holding it, removes
+/// the lock's files if git-osa left no session: a run refused before it changed anything
+/// leaves no trace in a production container.
 const HOLD: &str = r#"
 mkdir -p -m 0755 "$1" || exit 1
 exec 9>>"$2"
 if ! flock -n 9; then cat "$2.owner" 2>/dev/null; exit 75; fi
 printf '%s\n' "$3" > "$2.owner"
 echo locked
-exec cat >/dev/null
+cat >/dev/null
+if [ ! -e "$1/session.json" ]; then rm -f "$2" "$2.owner"; rmdir "$1" "${1%/*}" 2>/dev/null; fi
+exit 0
 "#;
 
 pub struct Lock {
