@@ -53,7 +53,7 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --force --no-haproxy --inventory --lxc-path --haproxy-socket --config --help --version run status restore config help"
+            opts="-v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --force --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help --version run status restore config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -87,6 +87,10 @@ _git__osa() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -95,7 +99,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__config)
-            opts="-h --json --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-v -q -h --json --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -115,6 +119,10 @@ _git__osa() {
                     ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -209,7 +217,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__restore)
-            opts="-h --all --container --dry-run --json --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-v -q -h --all --container --dry-run --json --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -235,6 +243,10 @@ _git__osa() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -243,7 +255,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__run)
-            opts="-h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --force --no-haproxy --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-v -q -h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --force --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -277,6 +289,10 @@ _git__osa() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -285,7 +301,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__status)
-            opts="-h --json --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-v -q -h --json --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -305,6 +321,10 @@ _git__osa() {
                     ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

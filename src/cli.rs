@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// Run an OpenStack service from your checkout inside its OpenStack-Ansible container.
 ///
@@ -31,6 +31,9 @@ pub struct Cli {
     // After `run`: the heading it sets would otherwise cover the run's options too.
     #[command(flatten)]
     pub global: GlobalArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Where the deployment is; accepted before or after the subcommand.
@@ -66,6 +69,37 @@ pub struct GlobalArgs {
     /// Configuration file (catalog additions, public index); see FILES.
     #[arg(long, global = true, env = "GIT_OSA_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
+}
+
+/// How much git-osa says on stderr, and in which colours; accepted before or after the
+/// subcommand.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Output options")]
+pub struct OutputArgs {
+    /// Say more, on stderr: -v logs every command git-osa runs in a container (where, as
+    /// whom, how long, how it ended); -vv also streams the output of long steps (sync, pip,
+    /// db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv.
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Say only warnings and errors on stderr: no step lines, no progress. What a command
+    /// answers on stdout (status, a dry run's plan) is still printed.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Colour git-osa's own `error:`, `warning:` and `hint:`: auto (on a terminal, unless
+    /// NO_COLOR is set or git's color.osa / color.ui says otherwise), always, or never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorWhen,
+}
+
+/// When to colour git-osa's own messages.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorWhen {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Subcommand, Debug)]

@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod color;
 pub mod commands;
 pub mod config;
 pub mod context;
@@ -41,7 +42,6 @@ pub mod sync;
 pub mod systemd;
 pub mod ui;
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, parser::ValueSource};
@@ -60,15 +60,17 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    match dispatch(cli, &matches) {
+    let ui = ui::Ui::new(&cli.output);
+    ui.install_logger();
+    match dispatch(cli, ui.clone(), &matches) {
         Ok(code) => code,
-        Err(err) => report(&err),
+        Err(err) => report(&ui, &err),
     }
 }
 
-fn dispatch(cli: Cli, matches: &ArgMatches) -> Result<ExitCode> {
+fn dispatch(cli: Cli, ui: ui::Ui, matches: &ArgMatches) -> Result<ExitCode> {
     let settings = settings::Settings::resolve(matches, &std::env::current_dir()?)?;
-    let ctx = Context::new(ui::Ui::from_env(), cli.global, settings)?;
+    let ctx = Context::new(ui, cli.global, settings)?;
     match cli.command {
         Some(Command::Status(args)) => {
             commands::status::run(&ctx, &args).map(|_| ExitCode::SUCCESS)
@@ -105,8 +107,7 @@ fn run_option_before_subcommand(
 }
 
 /// Prints an error the way every command does and returns its exit code.
-fn report(err: &Error) -> ExitCode {
-    let mut e = std::io::stderr().lock();
+fn report(ui: &ui::Ui, err: &Error) -> ExitCode {
     for cause in err.chain() {
         if let Some(io) = cause.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::BrokenPipe
@@ -114,9 +115,6 @@ fn report(err: &Error) -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
-    let _ = writeln!(e, "git-osa: error: {err}");
-    for h in err.hints() {
-        let _ = writeln!(e, "  hint: {h}");
-    }
+    ui.error(&err.to_string(), err.hints());
     ExitCode::from(err.exit_code())
 }

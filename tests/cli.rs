@@ -46,6 +46,8 @@ fn git_osa(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         "GIT_OSA_SERVICE",
         "GIT_OSA_RESTORE_ON_EXIT",
         "GIT_OSA_PUBLIC_INDEX",
+        "GIT_OSA_LOG",
+        "NO_COLOR",
         "GIT_CONFIG_PARAMETERS",
     ] {
         cmd.env_remove(var);
@@ -934,4 +936,87 @@ fn a_repository_libgit2_cannot_read_is_named_with_libgit2s_reason() {
         assert_eq!(o.status.code(), Some(2), "{e}");
         assert!(e.contains("refstorage"), "{e}");
     }
+}
+
+/// What the binary writes to stderr when stderr is a terminal (a pty), stdout piped.
+fn stderr_on_a_terminal(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (0, 0);
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-osa"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .env_remove("GIT_OSA_LOG")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(slave);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let status = cmd.status().unwrap();
+    assert!(!status.success());
+    // The child is gone and our copy of the slave went with `cmd`: reading ends with EIO.
+    drop(cmd);
+    let mut text = Vec::new();
+    let mut master = std::fs::File::from(master);
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = master.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+#[test]
+fn colour_follows_the_terminal_term_no_color_color_ui_and_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let esc = |s: &str| s.contains('\x1b');
+    // Not a terminal: plain, unless asked.
+    let o = git_osa(dir.path(), &["status"], &[]);
+    assert!(!esc(&stderr(&o)) && stderr(&o).contains("git-osa: error: "));
+    let o = git_osa(dir.path(), &["status", "--color=always"], &[]);
+    assert!(
+        stderr(&o).contains("git-osa: \x1b[1m\x1b[31merror:\x1b[0m "),
+        "{:?}",
+        stderr(&o)
+    );
+    assert!(esc(stderr(&o).lines().nth(1).unwrap()), "the hint too");
+    let o = git_osa(
+        dir.path(),
+        &["status"],
+        &[("GIT_CONFIG_PARAMETERS", "'color.ui'='always'")],
+    );
+    assert!(esc(&stderr(&o)), "git -c color.ui=always osa");
+    // A terminal: colour, unless TERM=dumb, NO_COLOR, git's color.ui or the flag say no.
+    let tty = |env: &[(&str, &str)], args: &[&str]| {
+        let mut all = vec!["status"];
+        all.extend(args);
+        stderr_on_a_terminal(dir.path(), &all, env)
+    };
+    let xterm = ("TERM", "xterm");
+    assert!(esc(&tty(&[xterm], &[])), "{:?}", tty(&[xterm], &[]));
+    assert!(!esc(&tty(&[("TERM", "dumb")], &[])));
+    assert!(!esc(&tty(&[xterm, ("NO_COLOR", "1")], &[])));
+    assert!(!esc(&tty(
+        &[xterm, ("GIT_CONFIG_PARAMETERS", "'color.ui'='never'")],
+        &[]
+    )));
+    assert!(!esc(&tty(&[xterm], &["--color=never"])));
+    assert!(esc(&tty(&[("TERM", "dumb")], &["--color=always"])));
 }

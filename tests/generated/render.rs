@@ -34,6 +34,9 @@ complete -c git -n '__fish_seen_subcommand_from osa' -l container -r -d 'The con
 complete -c git -n '__fish_seen_subcommand_from osa' -l service -r -d 'Only swap this unit'
 complete -c git -n '__fish_seen_subcommand_from osa' -l dry-run -d 'Print the plan and change nothing'
 complete -c git -n '__fish_seen_subcommand_from osa' -l all -d 'Every dev session on this host (restore)'
+complete -c git -n '__fish_seen_subcommand_from osa' -s v -l verbose -d 'Log every command in a container; -vv also streams long steps'
+complete -c git -n '__fish_seen_subcommand_from osa' -s q -l quiet -d 'Only warnings and errors'
+complete -c git -n '__fish_seen_subcommand_from osa' -l color -x -a 'auto always never' -d 'Colour error:, warning:, hint:'
 "#;
 
 const MAN_EXTRA: &str = r#".SH "THE CYCLE"
@@ -99,6 +102,17 @@ value and where it came from.
 \fBGIT_OSA_CONFIG\fR, \fBGIT_OSA_CONTAINER\fR, \fBGIT_OSA_SERVICE\fR (comma-separated),
 \fBGIT_OSA_RESTORE_ON_EXIT\fR: defaults of the options of the same names, above git config.
 \fBGIT_OSA_PUBLIC_INDEX\fR: the index offered, as \fBosa.publicIndex\fR.
+.TP
+\fBGIT_OSA_LOG\fR
+How much git-osa says on stderr when neither \fB-v\fR nor \fB-q\fR is given: \fBerror\fR,
+\fBwarn\fR (as \fB-q\fR), \fBinfo\fR (the default), \fBdebug\fR (as \fB-v\fR: every command in
+a container, where, as whom, how long, how it ended), \fBtrace\fR (as \fB-vv\fR: also the
+output of long steps).
+.TP
+\fBNO_COLOR\fR
+Set and not empty: no colour with \fB--color=auto\fR. Otherwise git's \fBcolor.osa\fR, then
+\fBcolor.ui\fR, decide, as for git's own commands; \fBTERM=dumb\fR gets neither colour nor
+progress bars.
 .SH "EXIT STATUS"
 0 on success; 1 when a command git-osa ran failed; 2 when the request cannot be done as
 asked (not a checkout, unknown project, stopped container...); 75 when another git-osa
@@ -106,6 +120,7 @@ holds the container; 128+N when signal N (SIGINT, SIGTERM, SIGHUP) stopped it: 1
 .SH EXAMPLES
 .nf
 ~/src/keystone$ git osa status
+~/src/keystone$ git osa -v --dry-run
 ~/src/keystone$ git osa --container aio1-keystone-container-b7d24e95
 ~/src/keystone$ git osa --dry-run
 ~/src/keystone$ git osa restore
