@@ -146,13 +146,30 @@ impl Haproxy {
         )
     }
 
-    /// Sends one command and returns HAProxy's answer.
+    /// Sends one command and returns HAProxy's answer; logged (`-v`) with how long it took.
     pub fn command(&self, command: &str) -> Result<String> {
         if command.contains(['\n', '\r', ';']) {
             return Err(
                 anyhow::anyhow!("refusing a multi-command HAProxy request: {command:?}").into(),
             );
         }
+        let started = std::time::Instant::now();
+        let answer = self.ask(command);
+        log::debug!(
+            target: "git_osa::haproxy",
+            "HAProxy {}: {command} ({} ms, {})",
+            self.socket.display(),
+            started.elapsed().as_millis(),
+            match &answer {
+                Ok(a) if a.trim().is_empty() => "answered nothing".to_string(),
+                Ok(a) => format!("answered {} lines", a.lines().count()),
+                Err(e) => format!("{e:#}"),
+            }
+        );
+        Ok(answer?)
+    }
+
+    fn ask(&self, command: &str) -> anyhow::Result<String> {
         let mut s = UnixStream::connect(&self.socket)
             .with_context(|| format!("connecting to HAProxy's socket {}", self.socket.display()))?;
         s.set_read_timeout(Some(Duration::from_secs(10)))?;

@@ -938,6 +938,96 @@ fn a_repository_libgit2_cannot_read_is_named_with_libgit2s_reason() {
     }
 }
 
+/// A HAProxy admin socket served by a thread: `show stat` lists one keystone server, `help`
+/// lists `set server` only at admin level.
+fn fake_haproxy(dir: &Path, admin: bool) -> std::path::PathBuf {
+    use std::io::{BufRead, BufReader, Write};
+    let path = dir.join(if admin { "admin.sock" } else { "user.sock" });
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut line = String::new();
+            let _ = BufReader::new(&conn).read_line(&mut line);
+            let answer = match line.trim() {
+                "show stat" => "# pxname,svname,status,addr\n\
+keystone_service-back,aio1,UP,172.29.236.100:5000\n\
+keystone_service-back,BACKEND,UP,\n"
+                    .to_string(),
+                "help" => format!(
+                    "The following commands are valid at this level:\n  show stat : report counters\n{}",
+                    if admin {
+                        "  set server <bk>/<srv> [opts] : change a server's state\n"
+                    } else {
+                        ""
+                    }
+                ),
+                _ => "Unknown command.\n".to_string(),
+            };
+            let _ = conn.write_all(answer.as_bytes());
+        }
+    });
+    path
+}
+
+/// keystone on the host itself (`is_metal`): its commands run on this machine, read only.
+const METAL_KEYSTONE: &str = r#"{
+  "_meta": {"hostvars": {"aio1": {"is_metal": true, "management_address": "172.29.236.100"}}},
+  "keystone_all": {"hosts": ["aio1"]}
+}"#;
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn verbose_logs_each_command_where_as_whom_how_long_and_how_it_ended() {
+    let repo = checkout("openstack/keystone");
+    let inv = repo.path().join("inv.json");
+    std::fs::write(&inv, METAL_KEYSTONE).unwrap();
+    let sock = fake_haproxy(repo.path(), true);
+    let base = [
+        ("GIT_OSA_INVENTORY", inv.to_str().unwrap()),
+        ("GIT_OSA_HAPROXY_SOCKET", sock.to_str().unwrap()),
+    ];
+    let probe_line = |e: &str| {
+        e.lines()
+            .find(|l| l.starts_with("git-osa: debug: on the host as root: sh -c "))
+            .map(String::from)
+    };
+    for (args, env) in [
+        (&["status", "-v"][..], &[][..]),
+        (&["status"], &[("GIT_OSA_LOG", "debug")]),
+    ] {
+        let env: Vec<_> = base.iter().chain(env).copied().collect();
+        let o = git_osa(repo.path(), args, &env);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "{e}");
+        let line = probe_line(&e).unwrap_or_else(|| panic!("{args:?} {env:?}:\n{e}"));
+        assert!(line.contains("<script> git-osa-probe"), "{line}");
+        assert!(
+            line.contains(" /var/lib/git-osa/keystone/session.json ("),
+            "{line}"
+        );
+        let (_, took) = line.rsplit_once(" (").unwrap();
+        let ms = took.strip_suffix(" ms, exit 0)").expect(&line);
+        assert!(ms.parse::<u64>().is_ok(), "{line}");
+        assert!(
+            e.contains("git-osa: debug: HAProxy ") && e.contains(": show stat ("),
+            "{e}"
+        );
+    }
+    let o = git_osa(repo.path(), &["status", "-vv"], &base);
+    assert!(
+        stderr(&o).contains("props=$1; units=$2"),
+        "-vv shows scripts whole:\n{}",
+        stderr(&o)
+    );
+    let o = git_osa(repo.path(), &["status"], &base);
+    assert_eq!(stderr(&o), "", "without -v nothing is logged");
+    assert!(stdout(&o).contains("unit     keystone-wsgi-public"));
+}
+
 /// What the binary writes to stderr when stderr is a terminal (a pty), stdout piped.
 fn stderr_on_a_terminal(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     use std::io::Read;
