@@ -48,6 +48,7 @@ complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "run" -d 'Swap the c
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "restore" -d 'Put production back: stop the dev process, restore the venv, start the units'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "config" -d 'Show the settings in effect and where each comes from'
+complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "doctor" -d 'Check that this host and the project\'s containers have what git-osa needs'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l container -d 'The container to use when the service has several (see `git osa status`); git config osa.container' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l service -d 'Only swap this unit of the project (repeatable, or comma-separated), e.g. `--service heat-engine`; git config osa.service (multi-valued)' -r
@@ -104,15 +105,26 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand config" -l json -d 'Prin
 complete -c git-osa -n "__fish_git_osa_using_subcommand config" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand config" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config help" -f -a "run" -d 'Swap the checkout into its container and run it in the foreground (the default)'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config help" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config help" -f -a "restore" -d 'Put production back: stop the dev process, restore the venv, start the units'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config help" -f -a "config" -d 'Show the settings in effect and where each comes from'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "run" -d 'Swap the checkout into its container and run it in the foreground (the default)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "restore" -d 'Put production back: stop the dev process, restore the venv, start the units'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "config" -d 'Show the settings in effect and where each comes from'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "doctor" -d 'Check that this host and the project\'s containers have what git-osa needs'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 
 # `git osa ...`: register the subcommand and its completions on git itself.
 complete -c git -n '__fish_git_needs_command' -f -a osa -d 'Run an OpenStack service from this checkout in its OSA container'
-complete -c git -n '__fish_seen_subcommand_from osa; and not __fish_seen_subcommand_from run status restore config help' -f -a 'run status restore config'
+complete -c git -n '__fish_seen_subcommand_from osa; and not __fish_seen_subcommand_from run status restore config doctor help' -f -a 'run status restore config doctor'
 complete -c git -n '__fish_seen_subcommand_from osa' -l container -r -d 'The container to use'
 complete -c git -n '__fish_seen_subcommand_from osa' -l service -r -d 'Only swap this unit'
 complete -c git -n '__fish_seen_subcommand_from osa' -l dry-run -d 'Print the plan and change nothing'

@@ -118,6 +118,15 @@ pub enum Command {
     /// highest first: flag, environment (GIT_OSA_*), git config (osa.*), the TOML config
     /// file, the built-in default.
     Config(ConfigArgs),
+    /// Check that this host and the project's containers have what git-osa needs.
+    ///
+    /// One line per check, with the fix when it fails: the LXC tools and systemd-run,
+    /// root, the inventory against LXC, HAProxy's admin socket at admin level; and, from a
+    /// checkout, in each container of its service: systemd-run, the venv and its
+    /// constraints.txt, room for the copy of the venv, and the repo server as pip there
+    /// reaches it. Exits 0 when every check passes, 1 when one fails (as a command that
+    /// failed); with -q only failed checks are printed.
+    Doctor(DoctorArgs),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -210,3 +219,6 @@ pub struct ConfigArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct DoctorArgs {}

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod cycle;
+pub mod doctor;
 pub mod error;
 pub mod execute;
 pub mod foreground;
@@ -81,6 +82,7 @@ fn dispatch(cli: Cli, ui: ui::Ui, matches: &ArgMatches) -> Result<ExitCode> {
         Some(Command::Config(args)) => {
             commands::config::run(&ctx, &args).map(|_| ExitCode::SUCCESS)
         }
+        Some(Command::Doctor(args)) => commands::doctor::run(&ctx, &args),
     }
 }
 

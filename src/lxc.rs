@@ -83,20 +83,32 @@ impl Tools {
     /// Looks each tool up in `path`, a value of `PATH`.
     fn find(path: Option<&OsStr>) -> Result<Tools> {
         let find = |tool: &str| {
-            which::which_in_global(tool, path)
-                .ok()
-                .and_then(|mut found| found.next())
-                .ok_or_else(|| {
-                    Error::user(format!("{tool} is not on PATH"))
-                        .hint("install LXC (apt-get install lxc) or run git osa on the OSA host")
-                })
+            find_in(tool, path).ok_or_else(|| {
+                Error::user(format!("{tool} is not on PATH"))
+                    .hint("install LXC (apt-get install lxc) or run git osa on the OSA host")
+            })
         };
+        let [attach, info, ls] = TOOLS;
         Ok(Tools {
-            attach: find("lxc-attach")?,
-            info: find("lxc-info")?,
-            ls: find("lxc-ls")?,
+            attach: find(attach)?,
+            info: find(info)?,
+            ls: find(ls)?,
         })
     }
+}
+
+/// The LXC tools git-osa runs on the host.
+pub const TOOLS: [&str; 3] = ["lxc-attach", "lxc-info", "lxc-ls"];
+
+/// Where this process's `PATH` has `tool`.
+pub fn find_on_path(tool: &str) -> Option<PathBuf> {
+    find_in(tool, std::env::var_os("PATH").as_deref())
+}
+
+fn find_in(tool: &str, path: Option<&OsStr>) -> Option<PathBuf> {
+    which::which_in_global(tool, path)
+        .ok()
+        .and_then(|mut found| found.next())
 }
 
 /// Where LXC keeps containers (`lxc-* -P`).

@@ -976,6 +976,24 @@ const METAL_KEYSTONE: &str = r#"{
   "keystone_all": {"hosts": ["aio1"]}
 }"#;
 
+/// A folder of stand-ins for the host tools doctor looks for; `lxc-ls` lists `names`.
+fn fake_tools(dir: &Path, names: &[&str]) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in ["lxc-attach", "lxc-info", "lxc-ls", "systemd-run"] {
+        let body = if tool == "lxc-ls" {
+            format!("#!/bin/sh\nprintf '%s\\n' {}\n", names.join(" "))
+        } else {
+            "#!/bin/sh\nexit 0\n".to_string()
+        };
+        let path = bin.join(tool);
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -1026,6 +1044,145 @@ fn verbose_logs_each_command_where_as_whom_how_long_and_how_it_ended() {
     let o = git_osa(repo.path(), &["status"], &base);
     assert_eq!(stderr(&o), "", "without -v nothing is logged");
     assert!(stdout(&o).contains("unit     keystone-wsgi-public"));
+}
+
+#[test]
+fn quiet_prints_nothing_on_success_and_still_the_error() {
+    assert!(
+        std::fs::metadata("/proc/self")
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+            .unwrap_or(false),
+        "doctor passes only for root: run the tests as root"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.json");
+    std::fs::write(&inv, TWO_KEYSTONES).unwrap();
+    let bin = fake_tools(
+        dir.path(),
+        &[
+            "aio1_keystone_container-6c0f3a1e",
+            "aio1-keystone-container-b7d24e95",
+        ],
+    );
+    let sock = fake_haproxy(dir.path(), true);
+    let env = [
+        ("PATH", bin.to_str().unwrap()),
+        ("GIT_OSA_INVENTORY", inv.to_str().unwrap()),
+        ("GIT_OSA_HAPROXY_SOCKET", sock.to_str().unwrap()),
+    ];
+    let o = git_osa(dir.path(), &["doctor"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        stdout(&o).matches("\nok    ").count() + 1,
+        6,
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("ok    inventory against LXC: all 2 containers it names exist"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("skip  containers: "), "{}", stdout(&o));
+    let o = git_osa(dir.path(), &["doctor", "-q"], &env);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!((stdout(&o), stderr(&o)), (String::new(), String::new()));
+    let o = git_osa(dir.path(), &["-q", "status"], &env);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("git-osa: error: ")
+            && stderr(&o).contains("is not in a git checkout"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn doctor_with_an_empty_path_names_the_missing_tools_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = git_osa(dir.path(), &["doctor"], &[("PATH", "")]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("FAIL  LXC tools: lxc-attach, lxc-info, lxc-ls not on PATH\n      fix: install LXC (apt-get install lxc)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("FAIL  systemd-run on the host: not on PATH"),
+        "{out}"
+    );
+    assert!(
+        stderr(&o).contains("checks failed\n  hint: each FAIL line above says how to fix it"),
+        "{}",
+        stderr(&o)
+    );
+    let o = git_osa(dir.path(), &["doctor", "-q"], &[("PATH", "")]);
+    assert!(!stdout(&o).contains("ok    "), "-q shows only failures");
+    assert!(stdout(&o).contains("FAIL  LXC tools"));
+}
+
+#[test]
+fn doctor_names_a_missing_inventory_with_its_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = git_osa(
+        dir.path(),
+        &["doctor"],
+        &[("GIT_OSA_INVENTORY", "/nonexistent/openstack_inventory.json")],
+    );
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(
+            "FAIL  inventory: cannot read the OSA inventory /nonexistent/openstack_inventory.json"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("fix: run git osa on the OSA host"), "{out}");
+    assert!(
+        out.contains("skip  inventory against LXC: the inventory cannot be read"),
+        "{out}"
+    );
+}
+
+#[test]
+fn doctor_tells_an_absent_haproxy_socket_from_one_that_answers_and_its_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |socket: &Path| {
+        let o = git_osa(
+            dir.path(),
+            &["doctor"],
+            &[("GIT_OSA_HAPROXY_SOCKET", socket.to_str().unwrap())],
+        );
+        stdout(&o)
+            .lines()
+            .skip_while(|l| !l.contains("HAProxy admin socket"))
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let absent = dir.path().join("absent.sock");
+    assert_eq!(
+        line(&absent),
+        format!(
+            "FAIL  HAProxy admin socket: no socket at {0}\n      fix: point --haproxy-socket (or GIT_OSA_HAPROXY_SOCKET) at the `stats socket ... level admin` of haproxy.cfg (OSA: /var/run/haproxy.stat); it is {0} now",
+            absent.display()
+        )
+    );
+    let admin = fake_haproxy(dir.path(), true);
+    assert!(
+        line(&admin).starts_with(&format!(
+            "ok    HAProxy admin socket: {} at admin level (show stat: 1 servers; set server allowed)",
+            admin.display()
+        )),
+        "{}",
+        line(&admin)
+    );
+    let user = fake_haproxy(dir.path(), false);
+    assert!(
+        line(&user).contains("answers, but not at admin level: `set server` is not allowed"),
+        "{}",
+        line(&user)
+    );
 }
 
 /// What the binary writes to stderr when stderr is a terminal (a pty), stdout piped.

@@ -29,7 +29,7 @@ _git_osa() {
 const FISH_GIT_GLUE: &str = r#"
 # `git osa ...`: register the subcommand and its completions on git itself.
 complete -c git -n '__fish_git_needs_command' -f -a osa -d 'Run an OpenStack service from this checkout in its OSA container'
-complete -c git -n '__fish_seen_subcommand_from osa; and not __fish_seen_subcommand_from run status restore config help' -f -a 'run status restore config'
+complete -c git -n '__fish_seen_subcommand_from osa; and not __fish_seen_subcommand_from run status restore config doctor help' -f -a 'run status restore config doctor'
 complete -c git -n '__fish_seen_subcommand_from osa' -l container -r -d 'The container to use'
 complete -c git -n '__fish_seen_subcommand_from osa' -l service -r -d 'Only swap this unit'
 complete -c git -n '__fish_seen_subcommand_from osa' -l dry-run -d 'Print the plan and change nothing'
@@ -114,12 +114,13 @@ Set and not empty: no colour with \fB--color=auto\fR. Otherwise git's \fBcolor.o
 \fBcolor.ui\fR, decide, as for git's own commands; \fBTERM=dumb\fR gets neither colour nor
 progress bars.
 .SH "EXIT STATUS"
-0 on success; 1 when a command git-osa ran failed; 2 when the request cannot be done as
+0 on success; 1 when a command git-osa ran failed, or a check of \fBgit osa doctor\fR; 2 when the request cannot be done as
 asked (not a checkout, unknown project, stopped container...); 75 when another git-osa
 holds the container; 128+N when signal N (SIGINT, SIGTERM, SIGHUP) stopped it: 130 for Ctrl-C.
 .SH EXAMPLES
 .nf
 ~/src/keystone$ git osa status
+~/src/keystone$ git osa doctor
 ~/src/keystone$ git osa -v --dry-run
 ~/src/keystone$ git osa --container aio1-keystone-container-b7d24e95
 ~/src/keystone$ git osa --dry-run
