@@ -4,10 +4,30 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// A command that runs git (or git-osa, which asks git for its colours) in `dir` only.
+///
+/// Regression: run from `git rebase --exec` (or a hook), the tests inherited its GIT_DIR;
+/// `git init` and `git commit` in a temp dir then wrote to the repository under test,
+/// commits and config alike.
+fn in_dir(program: &str, dir: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(dir);
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_COMMON_DIR",
+        "GIT_PREFIX",
+        "GIT_CONFIG_PARAMETERS",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 fn git(dir: &Path, args: &[&str]) {
-    let st = Command::new("git")
+    let st = in_dir("git", dir)
         .args(args)
-        .current_dir(dir)
         .env("GIT_AUTHOR_NAME", "t")
         .env("GIT_AUTHOR_EMAIL", "t@example.com")
         .env("GIT_COMMITTER_NAME", "t")
@@ -35,8 +55,8 @@ fn checkout(project: &str) -> tempfile::TempDir {
 /// git config but the repository's own (a `HOME` of nothing, no system file), no TOML
 /// config file; `env` adds some.
 fn git_osa(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-osa"));
-    cmd.args(args).current_dir(dir);
+    let mut cmd = in_dir(env!("CARGO_BIN_EXE_git-osa"), dir);
+    cmd.args(args);
     for var in [
         "GIT_OSA_INVENTORY",
         "GIT_OSA_LXC_PATH",
@@ -235,9 +255,8 @@ fn an_inventory_that_is_not_json_is_named() {
 fn the_working_tree_is_untouched_by_failed_runs() {
     let repo = checkout("openstack/keystone");
     std::fs::write(repo.path().join("local.py"), "uncommitted = 1\n").unwrap();
-    let before = Command::new("git")
+    let before = in_dir("git", repo.path())
         .args(["status", "--porcelain"])
-        .current_dir(repo.path())
         .output()
         .unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
@@ -245,9 +264,8 @@ fn the_working_tree_is_untouched_by_failed_runs() {
     std::fs::write(&inv, TWO_KEYSTONES).unwrap();
     let o = git_osa(repo.path(), &["--inventory", inv.to_str().unwrap()], &[]);
     assert_eq!(o.status.code(), Some(2));
-    let after = Command::new("git")
+    let after = in_dir("git", repo.path())
         .args(["status", "--porcelain"])
-        .current_dir(repo.path())
         .output()
         .unwrap();
     assert_eq!(before.stdout, after.stdout);
@@ -477,9 +495,8 @@ impl User {
     fn git(&self, dir: &Path, args: &[&str]) -> Output {
         let bin = Path::new(env!("CARGO_BIN_EXE_git-osa")).parent().unwrap();
         let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-        let o = Command::new("git")
+        let o = in_dir("git", dir)
             .args(args)
-            .current_dir(dir)
             .envs(self.env())
             .env("PATH", path)
             .env_remove("GIT_OSA_INVENTORY")
@@ -1201,9 +1218,8 @@ fn stderr_on_a_terminal(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Stri
     };
     assert_eq!(rc, 0, "openpty");
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-osa"));
+    let mut cmd = in_dir(env!("CARGO_BIN_EXE_git-osa"), dir);
     cmd.args(args)
-        .current_dir(dir)
         .env_remove("NO_COLOR")
         .env_remove("GIT_OSA_LOG")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
