@@ -1032,6 +1032,7 @@ fn verbose_logs_each_command_where_as_whom_how_long_and_how_it_ended() {
     };
     for (args, env) in [
         (&["status", "-v"][..], &[][..]),
+        (&["-v", "status"], &[]),
         (&["status"], &[("GIT_OSA_LOG", "debug")]),
     ] {
         let env: Vec<_> = base.iter().chain(env).copied().collect();
