@@ -486,6 +486,9 @@ impl World {
             &["rev-parse", "HEAD"],
         ] {
             let o = Command::new("git")
+                .env_remove("GIT_DIR")
+                .env_remove("GIT_WORK_TREE")
+                .env_remove("GIT_INDEX_FILE")
                 .args(args)
                 .current_dir(cwd)
                 .stdin(Stdio::null())
@@ -532,6 +535,9 @@ fn walk(top: &Path, dir: &Path, out: &mut Vec<String>) {
 
 fn git(dir: &Path, args: &[&str]) {
     let st = Command::new("git")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
         .args(args)
         .current_dir(dir)
         .env("GIT_AUTHOR_NAME", "t")

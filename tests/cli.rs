@@ -943,6 +943,9 @@ fn a_repository_libgit2_cannot_read_is_named_with_libgit2s_reason() {
     // reftable needs git 2.45 or later to make one.
     let reftable = dir.path().join("reftable");
     let made = Command::new("git")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
         .args(["init", "-q", "--ref-format=reftable"])
         .arg(&reftable)
         .status()

@@ -8,6 +8,9 @@ use std::sync::OnceLock;
 
 fn git(dir: &Path, args: &[&str]) {
     let st = Command::new("git")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
         .args(args)
         .current_dir(dir)
         .env("GIT_AUTHOR_NAME", "t")
