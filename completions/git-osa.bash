@@ -16,6 +16,12 @@ _git__osa() {
             ",$1")
                 cmd="git__osa"
                 ;;
+            git__osa,config)
+                cmd="git__osa__subcmd__config"
+                ;;
+            git__osa,doctor)
+                cmd="git__osa__subcmd__doctor"
+                ;;
             git__osa,help)
                 cmd="git__osa__subcmd__help"
                 ;;
@@ -27,6 +33,12 @@ _git__osa() {
                 ;;
             git__osa,status)
                 cmd="git__osa__subcmd__status"
+                ;;
+            git__osa__subcmd__help,config)
+                cmd="git__osa__subcmd__help__subcmd__config"
+                ;;
+            git__osa__subcmd__help,doctor)
+                cmd="git__osa__subcmd__help__subcmd__doctor"
                 ;;
             git__osa__subcmd__help,help)
                 cmd="git__osa__subcmd__help__subcmd__help"
@@ -47,8 +59,54 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-h -V --inventory --lxc-path --haproxy-socket --config --container --service --dry-run --allow-public-index --restore-on-exit --no-haproxy --help --version run status restore help"
+            opts="-v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --force --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help --version run status restore config doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --service)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-public-index)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --inventory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --haproxy-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__config)
+            opts="-v -q -h --json --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -69,16 +127,42 @@ _git__osa() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --container)
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__doctor)
+            opts="-v -q -h --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --inventory)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --service)
+                --lxc-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --allow-public-index)
+                --haproxy-socket)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -89,8 +173,36 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__help)
-            opts="run status restore help"
+            opts="run status restore config doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__help__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -159,7 +271,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__restore)
-            opts="-h --all --container --dry-run --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-v -q -h --all --container --dry-run --json --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -185,6 +297,10 @@ _git__osa() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -193,7 +309,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__run)
-            opts="-h --container --service --dry-run --allow-public-index --restore-on-exit --no-haproxy --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-v -q -h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --force --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -227,6 +343,10 @@ _git__osa() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -235,7 +355,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__status)
-            opts="-h --inventory --lxc-path --haproxy-socket --config --help"
+            opts="-v -q -h --json --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -255,6 +375,10 @@ _git__osa() {
                     ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_git_osa_global_optspecs
-    string join \n inventory= lxc-path= haproxy-socket= config= container= service= dry-run allow-public-index= restore-on-exit no-haproxy h/help V/version
+    string join \n container= service= dry-run json allow-public-index= restore-on-exit no-restore-on-exit force no-haproxy inventory= lxc-path= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
 end
 
 function __fish_git_osa_needs_command
@@ -24,55 +24,111 @@ function __fish_git_osa_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c git-osa -n "__fish_git_osa_needs_command" -l inventory -d 'OSA inventory to read the containers from' -r -F
-complete -c git-osa -n "__fish_git_osa_needs_command" -l lxc-path -d 'LXC path of the containers (lxc-* -P); the LXC default when unset' -r -F
-complete -c git-osa -n "__fish_git_osa_needs_command" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg)' -r -F
-complete -c git-osa -n "__fish_git_osa_needs_command" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
-complete -c git-osa -n "__fish_git_osa_needs_command" -l container -d 'The container to use when the service has several (see `git osa status`)' -r
-complete -c git-osa -n "__fish_git_osa_needs_command" -l service -d 'Only swap this unit of the project (repeatable), e.g. `--service heat-engine`' -r
+complete -c git-osa -n "__fish_git_osa_needs_command" -l container -d 'The container to use when the service has several (see `git osa status`); git config osa.container' -r
+complete -c git-osa -n "__fish_git_osa_needs_command" -l service -d 'Only swap this unit of the project (repeatable, or comma-separated), e.g. `--service heat-engine`; git config osa.service (multi-valued)' -r
 complete -c git-osa -n "__fish_git_osa_needs_command" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
+complete -c git-osa -n "__fish_git_osa_needs_command" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_needs_command" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_needs_command" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_needs_command" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_needs_command" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c git-osa -n "__fish_git_osa_needs_command" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
-complete -c git-osa -n "__fish_git_osa_needs_command" -l restore-on-exit -d 'Restore production as soon as the dev process stops'
+complete -c git-osa -n "__fish_git_osa_needs_command" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
+complete -c git-osa -n "__fish_git_osa_needs_command" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
+complete -c git-osa -n "__fish_git_osa_needs_command" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
+complete -c git-osa -n "__fish_git_osa_needs_command" -l force -d 'Take over a dev session another user started, without asking (a terminal asks)'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
+complete -c git-osa -n "__fish_git_osa_needs_command" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_needs_command" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c git-osa -n "__fish_git_osa_needs_command" -s V -l version -d 'Print version'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "run" -d 'Swap the checkout into its container and run it in the foreground (the default)'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "restore" -d 'Put production back: stop the dev process, restore the venv, start the units'
+complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "config" -d 'Show the settings in effect and where each comes from'
+complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "doctor" -d 'Check that this host and the project\'s containers have what git-osa needs'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l container -d 'The container to use when the service has several (see `git osa status`)' -r
-complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l service -d 'Only swap this unit of the project (repeatable), e.g. `--service heat-engine`' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l container -d 'The container to use when the service has several (see `git osa status`); git config osa.container' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l service -d 'Only swap this unit of the project (repeatable, or comma-separated), e.g. `--service heat-engine`; git config osa.service (multi-valued)' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
-complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l inventory -d 'OSA inventory to read the containers from' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l lxc-path -d 'LXC path of the containers (lxc-* -P); the LXC default when unset' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg)' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
-complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l restore-on-exit -d 'Restore production as soon as the dev process stops'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l force -d 'Take over a dev session another user started, without asking (a terminal asks)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s h -l help -d 'Print help'
-complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l inventory -d 'OSA inventory to read the containers from' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l lxc-path -d 'LXC path of the containers (lxc-* -P); the LXC default when unset' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg)' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l json -d 'Print JSON instead of text: a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s h -l help -d 'Print help'
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l container -d 'Only restore this container' -r
-complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l inventory -d 'OSA inventory to read the containers from' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l lxc-path -d 'LXC path of the containers (lxc-* -P); the LXC default when unset' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg)' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l all -d 'Restore every dev session on this host, not only the current project\'s'
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l dry-run -d 'Print the plan and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -s h -l help -d 'Print help'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore help" -f -a "run" -d 'Swap the checkout into its container and run it in the foreground (the default)'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore help" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore help" -f -a "restore" -d 'Put production back: stop the dev process, restore the venv, start the units'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand config" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand config" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand config" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand config" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand config" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand config" -l json -d 'Print JSON instead of text: a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand config" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand config" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
+complete -c git-osa -n "__fish_git_osa_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "run" -d 'Swap the checkout into its container and run it in the foreground (the default)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "restore" -d 'Put production back: stop the dev process, restore the venv, start the units'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "config" -d 'Show the settings in effect and where each comes from'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "doctor" -d 'Check that this host and the project\'s containers have what git-osa needs'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 
 # `git osa ...`: register the subcommand and its completions on git itself.
 complete -c git -n '__fish_git_needs_command' -f -a osa -d 'Run an OpenStack service from this checkout in its OSA container'
-complete -c git -n '__fish_seen_subcommand_from osa; and not __fish_seen_subcommand_from run status restore help' -f -a 'run status restore'
+complete -c git -n '__fish_seen_subcommand_from osa; and not __fish_seen_subcommand_from run status restore config doctor help' -f -a 'run status restore config doctor'
 complete -c git -n '__fish_seen_subcommand_from osa' -l container -r -d 'The container to use'
 complete -c git -n '__fish_seen_subcommand_from osa' -l service -r -d 'Only swap this unit'
 complete -c git -n '__fish_seen_subcommand_from osa' -l dry-run -d 'Print the plan and change nothing'
 complete -c git -n '__fish_seen_subcommand_from osa' -l all -d 'Every dev session on this host (restore)'
+complete -c git -n '__fish_seen_subcommand_from osa' -s v -l verbose -d 'Log every command in a container; -vv also streams long steps'
+complete -c git -n '__fish_seen_subcommand_from osa' -s q -l quiet -d 'Only warnings and errors'
+complete -c git -n '__fish_seen_subcommand_from osa' -l color -x -a 'auto always never' -d 'Colour error:, warning:, hint:'

@@ -26,8 +26,28 @@ pub struct Service {
     pub migrations: Vec<String>,
     #[serde(default)]
     pub db_sync: Vec<Vec<String>>,
+    /// The inventory groups whose hosts have the service's database configured, where OSA
+    /// runs the db sync (nova's conductors, neutron's servers); empty means every host.
+    #[serde(default)]
+    pub db_sync_groups: Vec<String>,
     #[serde(rename = "unit")]
     pub units: Vec<Unit>,
+}
+
+/// A change to a catalog entry, by name, from the user's config: drop units the
+/// deployment does not have, add its own, change the db sync.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    pub name: String,
+    #[serde(default)]
+    pub remove_units: Vec<String>,
+    #[serde(default, rename = "unit")]
+    pub add_units: Vec<Unit>,
+    #[serde(default)]
+    pub db_sync: Option<Vec<Vec<String>>>,
+    #[serde(default)]
+    pub db_sync_groups: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,48 +132,121 @@ impl Catalog {
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<Catalog> {
-        let file: CatalogFile = toml::from_str(text)
-            .map_err(|e| Error::user(format!("{origin} is not a valid catalog: {e}")))?;
-        let catalog = Catalog {
-            services: file.services,
-        };
+        let file: CatalogFile = toml::from_str(text).map_err(|e| {
+            Error::user(format!(
+                "{origin} is not a valid catalog: {}",
+                e.to_string().trim_end()
+            ))
+        })?;
+        Catalog::checked(file.services, origin)
+    }
+
+    /// The catalog of `services` read from `origin`, once they are checked.
+    pub fn checked(services: Vec<Service>, origin: &str) -> Result<Catalog> {
+        let catalog = Catalog { services };
         catalog.validate(origin)?;
         Ok(catalog)
     }
 
-    /// Adds the services of `other`, replacing built-in entries of the same name.
+    /// Adds the services of `other`, replacing entries of the same name. They go first:
+    /// [`Catalog::find`] returns the first match, and a user's entry that claims a project
+    /// a built-in one claims too must win.
     pub fn merge(&mut self, other: Catalog) {
-        for svc in other.services {
-            match self.services.iter_mut().find(|s| s.name == svc.name) {
-                Some(existing) => *existing = svc,
-                None => self.services.push(svc),
+        let mut services = other.services;
+        self.services
+            .retain(|s| !services.iter().any(|o| o.name == s.name));
+        services.append(&mut self.services);
+        self.services = services;
+    }
+
+    /// Applies a user's patch to the entry it names.
+    pub fn patch(&mut self, p: &Patch, origin: &str) -> Result<()> {
+        let known: Vec<String> = self.services.iter().map(|s| s.name.clone()).collect();
+        let Some(s) = self.services.iter_mut().find(|s| s.name == p.name) else {
+            return Err(Error::user(format!(
+                "{origin}: [[patch]] names `{}`, which is no service of the catalog",
+                p.name
+            ))
+            .hint(format!("known services: {}", known.join(", "))));
+        };
+        for u in &p.remove_units {
+            let before = s.units.len();
+            s.units.retain(|x| &x.name != u);
+            if s.units.len() == before {
+                let names: Vec<&str> = s.units.iter().map(|x| x.name.as_str()).collect();
+                return Err(Error::user(format!(
+                    "{origin}: [[patch]] of `{}` removes `{u}`, which is not one of its units: {}",
+                    p.name,
+                    names.join(", ")
+                )));
             }
         }
+        s.units
+            .retain(|x| !p.add_units.iter().any(|a| a.name == x.name));
+        s.units.extend(p.add_units.iter().cloned());
+        if let Some(d) = &p.db_sync {
+            s.db_sync = d.clone();
+        }
+        if let Some(g) = &p.db_sync_groups {
+            s.db_sync_groups = g.clone();
+        }
+        self.validate(origin)
     }
 
     fn validate(&self, origin: &str) -> Result<()> {
-        let bad = |what: String| Err(Error::user(format!("{origin}: {what}")));
+        let bad =
+            |what: String, hint: String| Err(Error::user(format!("{origin}: {what}")).hint(hint));
         let mut names = std::collections::HashSet::new();
         for s in &self.services {
-            if !names.insert(&s.name) {
-                return bad(format!("service `{}` appears twice", s.name));
+            let name = &s.name;
+            if !names.insert(name) {
+                return bad(
+                    format!("service `{name}` appears twice"),
+                    "keep one of them: an entry replaces a built-in service of the same \
+                     name, not another entry of the same file"
+                        .into(),
+                );
             }
             if s.projects.is_empty() && s.packages.is_empty() {
-                return bad(format!(
-                    "service `{}` needs `projects` or `packages` so a checkout can match it",
-                    s.name
-                ));
+                return bad(
+                    format!(
+                        "service `{name}` needs `projects` or `packages` so a checkout can match it"
+                    ),
+                    format!(
+                        "add the Gerrit project (`projects = [\"openstack/{name}\"]`, as in \
+                         .gitreview) or the Python package name (`packages = [\"{name}\"]`)"
+                    ),
+                );
             }
             if s.units.is_empty() {
-                return bad(format!("service `{}` has no [[service.unit]]", s.name));
+                return bad(
+                    format!("service `{name}` has no [[service.unit]]"),
+                    "add a [[service.unit]] after it with `name` (the systemd unit), \
+                     `groups` (the inventory groups that run it) and `runs` \
+                     (\"uwsgi\", \"console\" or \"apache\")"
+                        .into(),
+                );
             }
             for u in &s.units {
                 if u.groups.is_empty() {
-                    return bad(format!("unit `{}` of `{}` has no groups", u.name, s.name));
+                    return bad(
+                        format!("unit `{}` of `{name}` has no groups", u.name),
+                        format!(
+                            "list the inventory groups whose hosts run it, e.g. \
+                             `groups = [\"{name}_all\"]` \
+                             (`openstack-ansible-inventory-manage -G` lists them)"
+                        ),
+                    );
                 }
             }
             if s.db_sync.iter().any(|c| c.is_empty()) {
-                return bad(format!("service `{}` has an empty db_sync command", s.name));
+                return bad(
+                    format!("service `{name}` has an empty db_sync command"),
+                    format!(
+                        "each db_sync command is a list of words, e.g. \
+                         `db_sync = [[\"{name}-manage\", \"db_sync\"]]`; drop the empty one"
+                    ),
+                );
             }
         }
         Ok(())
@@ -323,5 +416,53 @@ mod tests {
         assert_eq!(normalize_package("Openstack_Heat"), "openstack-heat");
         assert_eq!(normalize_package("oslo.config"), "oslo-config");
         assert_eq!(normalize_package("a--b__c"), "a-b-c");
+    }
+
+    /// Regression: a user's entry under a new name that claims `openstack/nova` was
+    /// appended after the built-in one and silently ignored.
+    #[test]
+    fn a_users_entry_wins_over_the_built_in_one_that_claims_the_same_project() {
+        let mut c = Catalog::builtin();
+        let mine = Catalog::parse(
+            "[[service]]\nname = 'my-nova'\nprojects = ['openstack/nova']\npackages = []\nuser = 'nova'\n\
+             [[service.unit]]\nname = 'nova-api-os-compute'\ngroups = ['nova_api_os_compute']\nruns = 'uwsgi'\n",
+            "mine.toml",
+        )
+        .unwrap();
+        c.merge(mine);
+        let found = c.find(&id(Some("openstack/nova"), None, None)).unwrap();
+        assert_eq!(found.name, "my-nova");
+        assert!(
+            c.by_name("nova").is_some(),
+            "the built-in entry stays, second"
+        );
+    }
+
+    #[test]
+    fn a_patch_removes_and_adds_units_of_a_built_in_entry_by_name() {
+        let mut c = Catalog::builtin();
+        let patch: Patch = toml::from_str(
+            "name = 'nova'\nremove_units = ['nova-spicehtml5proxy']\n\
+             [[unit]]\nname = 'nova-purge-deleted'\ngroups = ['nova_conductor']\nruns = 'console'\n",
+        )
+        .unwrap();
+        c.patch(&patch, "mine.toml").unwrap();
+        let nova = c.by_name("nova").unwrap();
+        let names: Vec<&str> = nova.units.iter().map(|u| u.name.as_str()).collect();
+        assert!(!names.contains(&"nova-spicehtml5proxy"), "{names:?}");
+        assert!(names.contains(&"nova-purge-deleted"), "{names:?}");
+        assert!(
+            names.contains(&"nova-conductor"),
+            "the rest stays: {names:?}"
+        );
+
+        let bad: Patch = toml::from_str("name = 'nova'\nremove_units = ['nova-nope']\n").unwrap();
+        let err = c.patch(&bad, "mine.toml").unwrap_err().to_string();
+        assert!(
+            err.contains("removes `nova-nope`, which is not one of its units"),
+            "{err}"
+        );
+        let unknown: Patch = toml::from_str("name = 'novaa'\n").unwrap();
+        assert_eq!(c.patch(&unknown, "mine.toml").unwrap_err().exit_code(), 2);
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// Run an OpenStack service from your checkout inside its OpenStack-Ansible container.
 ///
@@ -16,26 +16,31 @@ use clap::{Args, Parser, Subcommand};
 /// in the foreground with its logs on the terminal. `git osa restore` puts production
 /// back exactly as it was. Without a subcommand, `git osa` is `git osa run`.
 #[derive(Parser, Debug)]
-#[command(
-    name = "git-osa",
-    version,
-    args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
-)]
+// Not `args_conflicts_with_subcommands`: clap counts global options too, which rejected
+// `git osa --inventory X status`. A run option before another subcommand is refused after
+// parsing instead (`lib.rs`), so `git osa --container X` still means `git osa run
+// --container X` and `git osa --dry-run restore` is not a restore that ignores --dry-run.
+#[command(name = "git-osa", version, subcommand_negates_reqs = true)]
 pub struct Cli {
-    #[command(flatten)]
-    pub global: GlobalArgs,
-
     #[command(subcommand)]
     pub command: Option<Command>,
 
     #[command(flatten)]
     pub run: RunArgs,
+
+    // After `run`: the heading it sets would otherwise cover the run's options too.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
+/// Where the deployment is; accepted before or after the subcommand.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Deployment options")]
 pub struct GlobalArgs {
-    /// OSA inventory to read the containers from.
+    /// OSA inventory to read the containers from; git config osa.inventory.
     #[arg(
         long,
         global = true,
@@ -45,11 +50,13 @@ pub struct GlobalArgs {
     )]
     pub inventory: PathBuf,
 
-    /// LXC path of the containers (lxc-* -P); the LXC default when unset.
+    /// LXC path of the containers (lxc-* -P), LXC's default when unset; git config
+    /// osa.lxcPath.
     #[arg(long, global = true, env = "GIT_OSA_LXC_PATH", value_name = "PATH")]
     pub lxc_path: Option<PathBuf>,
 
-    /// HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg).
+    /// HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config
+    /// osa.haproxySocket.
     #[arg(
         long,
         global = true,
@@ -64,6 +71,37 @@ pub struct GlobalArgs {
     pub config: Option<PathBuf>,
 }
 
+/// How much git-osa says on stderr, and in which colours; accepted before or after the
+/// subcommand.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Output options")]
+pub struct OutputArgs {
+    /// Say more, on stderr: -v logs every command git-osa runs in a container (where, as
+    /// whom, how long, how it ended); -vv also streams the output of long steps (sync, pip,
+    /// db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv.
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Say only warnings and errors on stderr: no step lines, no progress. What a command
+    /// answers on stdout (status, a dry run's plan) is still printed.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Colour git-osa's own `error:`, `warning:` and `hint:`: auto (on a terminal, unless
+    /// NO_COLOR is set or git's color.osa / color.ui says otherwise), always, or never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorWhen,
+}
+
+/// When to colour git-osa's own messages.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorWhen {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Swap the checkout into its container and run it in the foreground (the default).
@@ -72,29 +110,72 @@ pub enum Command {
     Status(StatusArgs),
     /// Put production back: stop the dev process, restore the venv, start the units.
     Restore(RestoreArgs),
+    /// Show the settings in effect and where each comes from.
+    ///
+    /// One line per value, as `git config --show-scope --show-origin` prints them: the
+    /// scope (flag, env, git config's system, global, local, worktree or command, toml,
+    /// default), the origin (option, variable or file), then key=value. Precedence,
+    /// highest first: flag, environment (GIT_OSA_*), git config (osa.*), the TOML config
+    /// file, the built-in default.
+    Config(ConfigArgs),
+    /// Check that this host and the project's containers have what git-osa needs.
+    ///
+    /// One line per check, with the fix when it fails: the LXC tools and systemd-run,
+    /// root, the inventory against LXC, HAProxy's admin socket at admin level; and, from a
+    /// checkout, in each container of its service: systemd-run, the venv and its
+    /// constraints.txt, room for the copy of the venv, and the repo server as pip there
+    /// reaches it. Exits 0 when every check passes, 1 when one fails (as a command that
+    /// failed); with -q only failed checks are printed.
+    Doctor(DoctorArgs),
 }
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct RunArgs {
-    /// The container to use when the service has several (see `git osa status`).
-    #[arg(long, value_name = "NAME")]
+    /// The container to use when the service has several (see `git osa status`); git
+    /// config osa.container.
+    #[arg(long, value_name = "NAME", env = "GIT_OSA_CONTAINER")]
     pub container: Option<String>,
 
-    /// Only swap this unit of the project (repeatable), e.g. `--service heat-engine`.
-    #[arg(long = "service", value_name = "UNIT")]
+    /// Only swap this unit of the project (repeatable, or comma-separated), e.g.
+    /// `--service heat-engine`; git config osa.service (multi-valued).
+    #[arg(
+        long = "service",
+        value_name = "UNIT",
+        env = "GIT_OSA_SERVICE",
+        value_delimiter = ','
+    )]
     pub services: Vec<String>,
 
     /// Print the plan (each command, where, as whom) and change nothing.
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Print the plan as JSON instead of text (with --dry-run): a versioned document
+    /// described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/
+    /// once installed).
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
+
     /// Let pip use this index for requirements the deployment's repo server lacks.
     #[arg(long, value_name = "URL")]
     pub allow_public_index: Option<String>,
 
-    /// Restore production as soon as the dev process stops.
-    #[arg(long)]
+    /// Restore production as soon as the dev process stops; git config osa.restoreOnExit.
+    #[arg(
+        long,
+        env = "GIT_OSA_RESTORE_ON_EXIT",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub restore_on_exit: bool,
+
+    /// Keep the container in dev mode when the dev process stops, whatever
+    /// osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say.
+    #[arg(long, overrides_with = "restore_on_exit")]
+    pub no_restore_on_exit: bool,
+
+    /// Take over a dev session another user started, without asking (a terminal asks).
+    #[arg(long)]
+    pub force: bool,
 
     /// Go on when HAProxy's admin socket cannot be reached: traffic is then not moved to
     /// the container, and requests reach dev and production alike.
@@ -103,7 +184,12 @@ pub struct RunArgs {
 }
 
 #[derive(Args, Debug, Clone, Default)]
-pub struct StatusArgs {}
+pub struct StatusArgs {
+    /// Print JSON instead of text: a versioned document described by
+    /// git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed).
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct RestoreArgs {
@@ -118,4 +204,21 @@ pub struct RestoreArgs {
     /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Print the plan as JSON instead of text (with --dry-run): a versioned document
+    /// described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/
+    /// once installed).
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
 }
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ConfigArgs {
+    /// Print JSON instead of text: a versioned document described by
+    /// git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct DoctorArgs {}

@@ -1,4 +1,5 @@
-//! The user's configuration: catalog additions and pip's fallback index.
+//! The user's configuration: catalog additions (`[[service]]` entries, which come before
+//! the built-in ones) and changes (`[[patch]]`, by name), and pip's fallback index.
 //!
 //! Read from `--config`/`GIT_OSA_CONFIG` if given, else `/etc/git-osa/config.toml` and then
 //! `$XDG_CONFIG_HOME/git-osa/config.toml` (`~/.config/...`), later files winning.
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Patch, Service};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Default, Deserialize)]
@@ -15,7 +16,9 @@ use crate::error::{Error, Result};
 struct File {
     public_index: Option<String>,
     #[serde(default, rename = "service")]
-    services: Vec<toml::Value>,
+    services: Vec<Service>,
+    #[serde(default, rename = "patch")]
+    patches: Vec<Patch>,
 }
 
 #[derive(Debug, Default)]
@@ -23,6 +26,8 @@ pub struct Config {
     /// The index offered when the repo server lacks a requirement.
     pub public_index: Option<String>,
     pub catalog: Option<Catalog>,
+    /// Changes to catalog entries, each with the file it came from, in order.
+    pub patches: Vec<(Patch, String)>,
 }
 
 fn default_paths() -> Vec<PathBuf> {
@@ -41,10 +46,13 @@ impl Config {
         let paths = match explicit {
             Some(p) => {
                 if !p.exists() {
-                    return Err(Error::user(format!(
-                        "config file {} does not exist",
-                        p.display()
-                    )));
+                    return Err(
+                        Error::user(format!("config file {} does not exist", p.display())).hint(
+                            "create it, or give neither --config nor GIT_OSA_CONFIG to read \
+                         /etc/git-osa/config.toml and ~/.config/git-osa/config.toml \
+                         where they exist",
+                        ),
+                    );
                 }
                 vec![p.to_path_buf()]
             }
@@ -60,19 +68,23 @@ impl Config {
     }
 
     fn add(&mut self, text: &str, origin: &str) -> Result<()> {
-        let file: File =
-            toml::from_str(text).map_err(|e| Error::user(format!("{origin} is not valid: {e}")))?;
+        let file: File = toml::from_str(text).map_err(|e| {
+            Error::user(format!(
+                "{origin} is not valid: {}",
+                e.to_string().trim_end()
+            ))
+            .hint(
+                "fix it (FILES in `git help osa` says what it holds), or name another file \
+                 with --config (GIT_OSA_CONFIG)",
+            )
+        })?;
         if file.public_index.is_some() {
             self.public_index = file.public_index;
         }
+        self.patches
+            .extend(file.patches.into_iter().map(|p| (p, origin.to_string())));
         if !file.services.is_empty() {
-            // Re-parse just the services through the catalog so they are checked alike.
-            let mut table = toml::Table::new();
-            table.insert("service".into(), toml::Value::Array(file.services));
-            let extra = Catalog::parse(
-                &toml::to_string(&table).map_err(anyhow::Error::from)?,
-                origin,
-            )?;
+            let extra = Catalog::checked(file.services, origin)?;
             match &mut self.catalog {
                 Some(c) => c.merge(extra),
                 None => self.catalog = Some(extra),
@@ -96,6 +108,24 @@ mod tests {
         .unwrap();
         assert_eq!(c.public_index.as_deref(), Some("https://pypi.org/simple"));
         assert_eq!(c.catalog.unwrap().services[0].name, "lib");
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_service_is_reported_on_its_own_line() {
+        let text = "# my services\npublic_index = 'https://pypi.org/simple'\n\n\
+                    [[service]]\nname = 'lib'\nprojects = ['openstack/lib']\n\
+                    packages = ['lib']\nuser = 'root'\nvenvv = 'lib'\n\
+                    [[service.unit]]\nname = 'u'\ngroups = ['g']\nruns = 'console'\n";
+        let err = Config::default()
+            .add(text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("t.toml is not valid: TOML parse error at line 9, column 1"),
+            "{err}"
+        );
+        assert!(err.contains("9 | venvv = 'lib'"), "{err}");
+        assert!(err.contains("unknown field `venvv`"), "{err}");
     }
 
     #[test]

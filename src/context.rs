@@ -11,14 +11,18 @@ use crate::haproxy::Haproxy;
 use crate::inventory::{self, Host, Inventory};
 use crate::lxc::{Lxc, Target};
 use crate::project::{Checkout, ProjectId};
+use crate::settings::{Origin, Settings};
 use crate::ui::Ui;
 
 pub struct Context {
     pub ui: Ui,
+    /// The deployment options, with the values [`Settings`] resolved.
     pub global: GlobalArgs,
-    /// The inventory path was given (flag or environment), not defaulted: a missing file
-    /// is then an error rather than a reason to fall back to container names.
+    /// The inventory path was given (flag, environment or git config), not defaulted: a
+    /// missing file is then an error rather than a reason to fall back to container names.
     pub inventory_explicit: bool,
+    /// Every setting, with where it came from.
+    pub settings: Settings,
     pub cwd: PathBuf,
     pub config: Config,
     pub catalog: Catalog,
@@ -37,6 +41,8 @@ pub struct Project {
 pub struct Placement {
     pub host: Host,
     pub units: Vec<Unit>,
+    /// The inventory groups the host is in; `None` without an inventory.
+    pub groups: Option<Vec<String>>,
 }
 
 impl Placement {
@@ -52,11 +58,18 @@ pub enum Source {
 }
 
 impl Context {
-    pub fn new(ui: Ui, global: GlobalArgs, inventory_explicit: bool) -> Result<Context> {
+    pub fn new(ui: Ui, mut global: GlobalArgs, settings: Settings) -> Result<Context> {
+        global.inventory = settings.inventory.value.clone();
+        global.lxc_path = settings.lxc_path.value.clone();
+        global.haproxy_socket = settings.haproxy_socket.value.clone();
+        let inventory_explicit = settings.inventory.origin != Origin::Default;
         let config = Config::load(global.config.as_deref())?;
         let mut catalog = Catalog::builtin();
         if let Some(extra) = &config.catalog {
             catalog.merge(extra.clone());
+        }
+        for (patch, origin) in &config.patches {
+            catalog.patch(patch, origin)?;
         }
         let cwd = std::env::current_dir()?;
         Ok(Context {
@@ -67,6 +80,7 @@ impl Context {
             haproxy: Haproxy::new(&global.haproxy_socket),
             global,
             inventory_explicit,
+            settings,
             cwd,
             config,
             catalog,
@@ -136,6 +150,7 @@ impl Context {
                             }
                         }
                         None => placements.push(Placement {
+                            groups: Some(inv.groups_of(&host.inventory_name)),
                             host,
                             units: vec![unit.clone()],
                         }),
@@ -183,6 +198,7 @@ impl Context {
             .into_iter()
             .map(|host| Placement {
                 host,
+                groups: None,
                 units: service.units.clone(),
             })
             .collect();

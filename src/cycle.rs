@@ -9,8 +9,9 @@ use crate::error::Result;
 use crate::haproxy::{Change, State, servers_of};
 use crate::install;
 use crate::layout::{self, Paths};
-use crate::plan::{Action, Exec, Pin, Record, Step};
+use crate::plan::{Action, Exec, Pin, Step};
 use crate::probe;
+use crate::record::Record;
 use crate::state::{ServerRef, Session, VENV_KEPT};
 use crate::survey::Survey;
 
@@ -33,6 +34,9 @@ pub struct RunPlan {
     pub notes: Vec<String>,
     /// Warned about before the steps run (and shown by a dry run).
     pub warnings: Vec<String>,
+    /// The `user@host (pid N)` of another user whose dev session this run takes over:
+    /// asked on a terminal, `--force` otherwise.
+    pub takes_over_from: Option<String>,
 }
 
 /// Builds the run's plan. Fails only when the units cannot run in the foreground.
@@ -58,6 +62,7 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
         steps,
         notes: c.notes(),
         warnings: c.warnings(),
+        takes_over_from: c.takes_over_from(),
     })
 }
 
@@ -111,7 +116,12 @@ impl<'a> Cycle<'a> {
 
     fn notes(&self) -> Vec<String> {
         let service = &self.s.service;
-        let mut notes = Vec::new();
+        let mut notes: Vec<String> = self
+            .s
+            .skipped
+            .iter()
+            .map(|l| format!("{} is left alone: {}", l.unit, l.why))
+            .collect();
         if service.db_sync.is_empty() {
             notes.push(format!("{} has no db sync", service.name));
         }
@@ -120,9 +130,7 @@ impl<'a> Cycle<'a> {
 
     fn warnings(&self) -> Vec<String> {
         let mut notes = Vec::new();
-        if let Some(other) = &self.s.session
-            && who(&other.started_by) != who(&self.s.me)
-        {
+        if let (Some(other), Some(_)) = (&self.s.session, self.takes_over_from()) {
             notes.push(format!(
                 "{} is in a dev session {} started {}: this run replaces its code",
                 self.target().name,
@@ -131,6 +139,11 @@ impl<'a> Cycle<'a> {
             ));
         }
         notes
+    }
+
+    fn takes_over_from(&self) -> Option<String> {
+        let other = self.s.session.as_ref()?;
+        (who(&other.started_by) != who(&self.s.me)).then(|| other.started_by.clone())
     }
 
     /// We hold the lock: anything of an earlier git-osa still running was orphaned when

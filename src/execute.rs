@@ -7,21 +7,18 @@
 //! in the container. The foreground run takes the signal it stops on, so a
 //! restore-on-exit after it runs.
 
-use std::process::{Child, Stdio};
-
-use anyhow::Context as _;
-
 use crate::error::{Error, Result};
 use crate::foreground::{self, Outcome};
 use crate::haproxy::Haproxy;
 use crate::install;
 use crate::layout::Paths;
-use crate::lxc::Target;
-use crate::plan::{Action, Exec, Input, Journal, Missing, Step};
+use crate::lxc::{Running, Target};
+use crate::plan::{Action, Exec, Input, Missing, Step};
+use crate::record::Journal;
 use crate::signals::Interrupts;
 use crate::state::Session;
 use crate::sync;
-use crate::ui::Ui;
+use crate::ui::{Progress, Ui};
 
 /// Executes steps in order, keeping the session record on the target up to date.
 pub struct Runner<'a> {
@@ -32,11 +29,12 @@ pub struct Runner<'a> {
     pending: Vec<Pending>,
 }
 
-/// A background step on its way.
+/// A background step on its way, its spinner beside those of the steps that follow.
 struct Pending {
     step: Step,
     argv: Vec<String>,
-    child: Child,
+    running: Running,
+    _progress: Progress,
 }
 
 impl<'a> Runner<'a> {
@@ -85,7 +83,7 @@ impl<'a> Runner<'a> {
                     self.interrupts.check(&format!("during: {}", step.title))?;
                 }
             }
-            Action::Join => self.join(&step.title)?,
+            Action::Join => self.join()?,
             Action::AwaitScope { scope, limit_secs } => {
                 self.await_scope(&step.target, scope, *limit_secs)?
             }
@@ -114,26 +112,20 @@ impl<'a> Runner<'a> {
     /// Starts a background step; [`Action::Join`] waits for it.
     fn start(&mut self, step: &Step, e: &Exec) -> Result<()> {
         let full = e.full_argv();
-        let child = step
-            .target
-            .command(&full)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting {}", step.target.describe(&full)))?;
+        let running = step.target.spawn(&full, None)?;
         self.pending.push(Pending {
             step: step.clone(),
             argv: full,
-            child,
+            running,
+            _progress: self.ui.progress(&step.title),
         });
         Ok(())
     }
 
-    fn join(&mut self, title: &str) -> Result<()> {
-        let _p = self.ui.progress(title);
+    /// The background steps' own spinners say what is waited for.
+    fn join(&mut self) -> Result<()> {
         for p in std::mem::take(&mut self.pending) {
-            let out = p.child.wait_with_output()?;
+            let out = p.running.wait()?;
             p.step.target.check(&p.argv, out)?;
             self.journal.record(&p.step.target, &p.step.after)?;
         }

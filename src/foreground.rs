@@ -18,13 +18,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::haproxy::{Change, Haproxy};
 use crate::lxc::Target;
-use crate::plan::{DevUnit, Journal, Pin, Record};
+use crate::plan::{DevUnit, Pin};
+use crate::record::{Journal, Record};
 use crate::signals::{self, Interrupts};
 use crate::state::ServerRef;
-use crate::systemd::stop_scopes;
+use crate::systemd::{DEV_STOP_TIMEOUT_SECS, stop_scopes};
 use crate::ui::Ui;
 
 /// How the dev run ended.
@@ -78,14 +79,27 @@ impl Dev<'_> {
         let mut got_signal: Option<i32> = None;
         let mut exit_code: Option<i32> = None;
         let mut last_pin_check = Instant::now() - Duration::from_secs(1);
+        let mut stopping: Option<Child> = None;
+        let mut asked_again = false;
         loop {
-            if got_signal.is_none()
-                && let Some(sig) = self.interrupts.take()
-            {
-                got_signal = Some(sig);
-                ui.step(format!("stopping the dev process ({})", signals::name(sig)));
-                stop_at = Some(Instant::now());
-                self.stop(&scopes, &mut pinned);
+            if let Some(sig) = self.interrupts.take() {
+                match got_signal {
+                    None => {
+                        got_signal = Some(sig);
+                        ui.step(format!(
+                            "stopping the dev process ({}): the unit's own stop may take up to {} s",
+                            signals::name(sig),
+                            DEV_STOP_TIMEOUT_SECS
+                        ));
+                        stop_at = Some(Instant::now());
+                        stopping = self.stop(&scopes, &mut pinned);
+                    }
+                    Some(_) if !asked_again => {
+                        asked_again = true;
+                        ui.warn("still waiting for the dev process to stop; Ctrl-C once more to stop waiting (`git osa restore` then ends what is left)");
+                    }
+                    Some(_) => return Err(abandon(children, stopping, sig)),
+                }
             }
             let mut all_done = true;
             for (unit, child) in children.iter_mut() {
@@ -107,7 +121,7 @@ impl Dev<'_> {
             // One unit ended on its own: end the others too, the run is over.
             if exit_code.is_some() && stop_at.is_none() {
                 stop_at = Some(Instant::now());
-                self.stop(&scopes, &mut pinned);
+                stopping = self.stop(&scopes, &mut pinned);
             }
             if let Some(t) = stop_at
                 && t.elapsed() > Duration::from_secs(30)
@@ -126,6 +140,9 @@ impl Dev<'_> {
                 pins = self.pin_ready(pins, &mut pinned);
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+        if let Some(mut c) = stopping {
+            let _ = c.wait();
         }
         // Whatever ended the run, the other servers take traffic again and nothing of it
         // may stay in the container; a failure here is reported after every cleanup ran.
@@ -146,8 +163,9 @@ impl Dev<'_> {
     }
 
     /// Ends the run in an order that never sends a request to a dead server: traffic
-    /// back to the others, then the dev process stopped.
-    fn stop(&mut self, scopes: &[String], pinned: &mut Pinned) {
+    /// back to the others, then the dev process stopped. The stop goes on while the run's
+    /// loop watches for another Ctrl-C: the returned child is it.
+    fn stop(&mut self, scopes: &[String], pinned: &mut Pinned) -> Option<Child> {
         if let Err(e) = self.release(pinned) {
             let others: Vec<String> = pinned
                 .others
@@ -159,7 +177,21 @@ impl Dev<'_> {
                 others.join(", ")
             ));
         }
-        stop_quietly(self.ui, self.target, scopes);
+        match self
+            .target
+            .command(&stop_scopes(scopes))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(child) => Some(child),
+            Err(e) => {
+                self.ui
+                    .warn(format!("could not stop the dev process yet: {e}"));
+                None
+            }
+        }
     }
 
     /// The others take traffic again (waited for, up to [`HAND_BACK`]) and the target's
@@ -315,8 +347,16 @@ fn prefix_lines(unit: &str, stream: Option<impl std::io::Read + Send + 'static>)
     });
 }
 
-fn stop_quietly(ui: &Ui, target: &Target, scopes: &[String]) {
-    if let Err(e) = target.run(&stop_scopes(scopes), None) {
-        ui.warn(format!("could not stop the dev process yet: {e}"));
+/// The user asked a third time: stop waiting. What is left in the container is the
+/// session's, and restore ends it.
+fn abandon(children: Vec<(String, Child)>, stopping: Option<Child>, sig: i32) -> Error {
+    for (_, mut child) in children
+        .into_iter()
+        .chain(stopping.map(|c| (String::new(), c)))
+    {
+        let _ = child.kill();
+        let _ = child.wait();
     }
+    Error::interrupted(sig, "stopped waiting for the dev process to stop")
+        .hint("`git osa restore` ends what is left of it and puts production back")
 }

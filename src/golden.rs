@@ -2,7 +2,7 @@
 //! expected text committed in `tests/plans/`. No lab, no container: the plan builders are
 //! pure. A step removed, added or reordered changes a plan's text and fails its test.
 //! `GIT_OSA_BLESS=1 cargo test --lib golden` rewrites the expected files (review the
-//! diff before committing it).
+//! diff before committing it). The fixtures are shared with the tests of `json.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -85,7 +85,7 @@ fn checkout(service: &Service, root: &str, migration: &str) -> CheckoutScan {
 }
 
 /// keystone's first run on the new-era container of a two-container deployment.
-fn keystone() -> Survey {
+pub(crate) fn keystone() -> Survey {
     let service = service("keystone");
     let uwsgi = [
         "/openstack/venvs/uwsgi-30.0.0-python3/bin/uwsgi",
@@ -109,6 +109,8 @@ fn keystone() -> Survey {
         }
         .target(&host.container_name, false),
         units: service.units.clone(),
+        skipped: Vec::new(),
+        host_groups: Some(vec!["keystone".into(), "keystone_all".into()]),
         probe: Probe {
             units: vec![unit("keystone-wsgi-public", "keystone", true, &uwsgi)],
             files: HashMap::new(),
@@ -145,7 +147,7 @@ fn keystone() -> Survey {
 }
 
 /// Heat in one of its two containers: two balanced APIs and an engine.
-fn heat() -> Survey {
+pub(crate) fn heat() -> Survey {
     let service = service("heat");
     let venv = "/openstack/venvs/heat-27.0.1";
     let host = Host {
@@ -224,7 +226,7 @@ fn heat() -> Survey {
 
 /// The session a plan leaves behind once its steps up to `upto` ran (or, with
 /// `half`, the last one only started: its write-ahead records are in, its others not).
-fn after(steps: &[Step], start: Option<Session>, upto: usize, half: bool) -> Session {
+pub(crate) fn after(steps: &[Step], start: Option<Session>, upto: usize, half: bool) -> Session {
     let mut s = start.unwrap_or_else(|| Session {
         service: "keystone".into(),
         project: "openstack/keystone".into(),
@@ -249,7 +251,7 @@ fn after(steps: &[Step], start: Option<Session>, upto: usize, half: bool) -> Ses
 
 /// What a second run sees after the first one ran and was stopped with Ctrl-C: the
 /// session the first plan recorded, production stopped, the sync manifest in place.
-fn second_run(first: &Survey) -> Survey {
+pub(crate) fn second_run(first: &Survey) -> Survey {
     let plan = cycle::plan_run(first, &choice()).unwrap();
     let steps = &plan.steps;
     let mut session = after(steps, None, steps.len() - 1, false);
@@ -273,7 +275,7 @@ fn second_run(first: &Survey) -> Survey {
     s
 }
 
-fn choice() -> Choice {
+pub(crate) fn choice() -> Choice {
     Choice {
         allow_public_index: None,
         offer_index: "https://pypi.org/simple".into(),
@@ -472,4 +474,100 @@ fn rerun_after_a_kill_during_the_db_sync() {
         });
     }
     golden("rerun-during-db-sync", &run_text(&s, &choice()));
+}
+
+/// A nova API container as OSA deploys it by default: only the novnc console proxy of the
+/// three the catalog knows, and a zun-style timer job; then a compute host, where the
+/// db sync is left to the conductors.
+#[test]
+fn units_come_from_what_the_target_has() {
+    let nova = service("nova");
+    let mut s = keystone();
+    let probe_units = [
+        ("nova-api-os-compute", false),
+        ("nova-api-metadata", false),
+        ("nova-conductor", false),
+        ("nova-scheduler", false),
+        ("nova-novncproxy", false),
+        ("nova-purge-deleted", true),
+    ];
+    let probe = Probe {
+        units: probe_units
+            .iter()
+            .map(|(name, job)| {
+                let mut u = unit(
+                    name,
+                    "nova",
+                    true,
+                    &[&format!("/openstack/venvs/nova-31.0.0/bin/{name}")],
+                );
+                if *job {
+                    u.service_type = Some("oneshot".into());
+                }
+                u
+            })
+            .collect(),
+        ..Probe::default()
+    };
+    let mut units = nova.units.clone();
+    units.push(crate::catalog::Unit {
+        name: "nova-purge-deleted".into(),
+        groups: vec!["nova_conductor".into()],
+        runs: crate::catalog::Runs::Console,
+        haproxy: None,
+        port: None,
+    });
+    units.retain(|u| {
+        u.groups.iter().any(|g| {
+            g.starts_with("nova_api")
+                || g == "nova_conductor"
+                || g == "nova_scheduler"
+                || g == "nova_console"
+        })
+    });
+    let (swap, skipped) =
+        crate::survey::swappable("aio1-nova-api-container-0f0f0f0f", units, &probe, false).unwrap();
+    s.units = swap;
+    s.skipped = skipped;
+    s.probe = probe;
+    s.service = nova;
+    s.host_groups = Some(vec!["nova_api_os_compute".into(), "nova_conductor".into()]);
+    s.venv = "/openstack/venvs/nova-31.0.0".into();
+    s.servers = Vec::new();
+    s.production_migrations = None;
+    s.project = "openstack/nova".into();
+    golden("nova-api", &run_text(&s, &choice()));
+
+    s.host_groups = Some(vec!["nova_compute".into()]);
+    let text = run_text(&s, &choice());
+    assert!(
+        text.contains("skipped: OSA runs it on hosts of nova_conductor"),
+        "{text}"
+    );
+}
+
+/// `--service` names units that must be there; without it, a target without any of the
+/// service's units is refused, naming what was looked for.
+#[test]
+fn named_units_must_exist_and_some_unit_must() {
+    let nova = service("nova");
+    let empty = Probe::default();
+    let err = crate::survey::swappable("c1", nova.units.clone(), &empty, false).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(
+        err.to_string()
+            .contains("runs none of the service's units (looked for nova-api-os-compute"),
+        "{err}"
+    );
+    let one = nova
+        .units
+        .iter()
+        .filter(|u| u.name == "nova-novncproxy")
+        .cloned()
+        .collect();
+    let err = crate::survey::swappable("c1", one, &empty, true).unwrap_err();
+    assert!(
+        err.to_string().contains("c1 has no unit nova-novncproxy"),
+        "{err}"
+    );
 }

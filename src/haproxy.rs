@@ -146,13 +146,30 @@ impl Haproxy {
         )
     }
 
-    /// Sends one command and returns HAProxy's answer.
+    /// Sends one command and returns HAProxy's answer; logged (`-v`) with how long it took.
     pub fn command(&self, command: &str) -> Result<String> {
         if command.contains(['\n', '\r', ';']) {
             return Err(
                 anyhow::anyhow!("refusing a multi-command HAProxy request: {command:?}").into(),
             );
         }
+        let started = std::time::Instant::now();
+        let answer = self.ask(command);
+        log::debug!(
+            target: "git_osa::haproxy",
+            "HAProxy {}: {command} ({} ms, {})",
+            self.socket.display(),
+            started.elapsed().as_millis(),
+            match &answer {
+                Ok(a) if a.trim().is_empty() => "answered nothing".to_string(),
+                Ok(a) => format!("answered {} lines", a.lines().count()),
+                Err(e) => format!("{e:#}"),
+            }
+        );
+        Ok(answer?)
+    }
+
+    fn ask(&self, command: &str) -> anyhow::Result<String> {
         let mut s = UnixStream::connect(&self.socket)
             .with_context(|| format!("connecting to HAProxy's socket {}", self.socket.display()))?;
         s.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -174,7 +191,7 @@ impl Haproxy {
     pub fn set(&self, backend: &str, server: &str, change: Change) -> Result<()> {
         check_name(backend)?;
         check_name(server)?;
-        let command = format!("set server {backend}/{server} {}", change.words());
+        let command = change.command(backend, server);
         let answer = self.command(&command)?;
         if !answer.trim().is_empty() {
             return Err(anyhow::anyhow!("HAProxy refused `{command}`: {}", answer.trim()).into());
@@ -205,6 +222,11 @@ impl Change {
             Change::Maint => "state maint",
             Change::HealthDown => "health down",
         }
+    }
+
+    /// The runtime command that makes the change (what `--dry-run --json` shows).
+    pub fn command(self, backend: &str, server: &str) -> String {
+        format!("set server {backend}/{server} {}", self.words())
     }
 }
 

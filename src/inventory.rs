@@ -41,57 +41,84 @@ const ADDRESS_KEYS: [&str; 4] = [
     "ansible_ssh_host",
 ];
 
+/// The hostvars git-osa reads as strings: the names and the address keys.
+const STRING_KEYS: [&str; 6] = [
+    "container_name",
+    "physical_host",
+    ADDRESS_KEYS[0],
+    ADDRESS_KEYS[1],
+    ADDRESS_KEYS[2],
+    ADDRESS_KEYS[3],
+];
+
 fn normalize_group(g: &str) -> String {
     g.replace('-', "_")
 }
 
 impl Inventory {
     pub fn load(path: &Path) -> Result<Inventory> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
+            let hint = if path.is_dir() {
+                format!(
+                    "point --inventory (GIT_OSA_INVENTORY) at the file, e.g. {}",
+                    path.join("openstack_inventory.json").display()
+                )
+            } else {
+                "run git osa on the OSA host (deploy host), or point --inventory \
+                 (GIT_OSA_INVENTORY) at openstack_inventory.json"
+                    .into()
+            };
             Error::user(format!(
                 "cannot read the OSA inventory {}: {e}",
                 path.display()
             ))
-            .hint(
-                "run git osa on the OSA host (deploy host), or point --inventory \
-                 (GIT_OSA_INVENTORY) at openstack_inventory.json",
-            )
+            .hint(hint)
         })?;
-        Inventory::parse(&text)
-            .map_err(|e| Error::user(format!("{} is not an OSA inventory: {e}", path.display())))
+        let parsed = match std::str::from_utf8(&bytes) {
+            Ok(text) => Inventory::parse(text),
+            Err(e) => Err(format!(
+                "it is not JSON, not even text (byte {} is not UTF-8)",
+                e.valid_up_to()
+            )),
+        };
+        parsed.map_err(|e| {
+            let backup = path
+                .parent()
+                .unwrap_or(Path::new("/"))
+                .join("backup_openstack_inventory.tar");
+            Error::user(format!("{} is not an OSA inventory: {e}", path.display()))
+                .hint(
+                    "OSA writes this file (only `openstack-ansible-inventory-manage` should \
+                     change it); if --inventory (GIT_OSA_INVENTORY) names another file, point \
+                     it at openstack_inventory.json",
+                )
+                .hint(format!(
+                    "to repair it, put back the newest good copy from {} (`tar -tvf` lists \
+                     them); do not delete it: OSA would give every container a new name",
+                    backup.display()
+                ))
+        })
     }
 
+    /// Reads an inventory, refusing the shapes Ansible's script inventory refuses (and
+    /// `children` that is not a list, which Ansible would iterate letter by letter) and
+    /// any hostvar git-osa reads that has the wrong type: a half-read inventory would show
+    /// (or target) the wrong container rather than fail.
     pub fn parse(text: &str) -> std::result::Result<Inventory, String> {
-        let doc: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let doc: Value = serde_json::from_str(text).map_err(|e| format!("it is not JSON ({e})"))?;
         let obj = doc
             .as_object()
-            .ok_or("the top level is not a JSON object")?;
-        let strings = |v: Option<&Value>| -> Vec<String> {
-            v.and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(String::from)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
+            .ok_or_else(|| format!("the top level is {}, not an object of groups", kind(&doc)))?;
         let mut inv = Inventory::default();
         for (name, group) in obj {
             if name == "_meta" {
-                if let Some(hv) = group.get("hostvars").and_then(Value::as_object) {
-                    inv.hostvars = hv.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                }
+                inv.hostvars = hostvars(group)?;
                 continue;
             }
-            let hosts = strings(group.get("hosts"));
-            let children: Vec<String> = strings(group.get("children"))
-                .iter()
-                .map(|c| normalize_group(c))
-                .collect();
+            let (hosts, children) = group_members(name, group)?;
             let entry = inv.groups.entry(normalize_group(name)).or_default();
             entry.0.extend(hosts);
-            entry.1.extend(children);
+            entry.1.extend(children.iter().map(|c| normalize_group(c)));
         }
         Ok(inv)
     }
@@ -111,6 +138,18 @@ impl Inventory {
             }
         }
         names.into_iter().map(|n| self.host(&n)).collect()
+    }
+
+    /// The groups `host` is in, directly or through a child group, sorted.
+    pub fn groups_of(&self, host: &str) -> Vec<String> {
+        let mut groups: Vec<String> = self
+            .groups
+            .keys()
+            .filter(|g| self.hosts_of(g).iter().any(|h| h.inventory_name == host))
+            .cloned()
+            .collect();
+        groups.sort();
+        groups
     }
 
     /// Every host that is a container (for `restore --all`).
@@ -148,6 +187,140 @@ impl Inventory {
             address: ADDRESS_KEYS.iter().find_map(|k| s(k)),
             metal,
         }
+    }
+}
+
+/// `hosts` and `children` of one group, in the shapes Ansible's script inventory takes: an
+/// object with lists of names, or a bare list of host names.
+fn group_members(
+    name: &str,
+    group: &Value,
+) -> std::result::Result<(Vec<String>, Vec<String>), String> {
+    let names = |key: &str| match group.get(key) {
+        None => Ok(Vec::new()),
+        Some(v) => names_in(v).map_err(|why| format!("group `{name}` has `{key}` = {why}")),
+    };
+    match group {
+        Value::Object(o) => {
+            if let Some(vars) = o.get("vars").filter(|v| !v.is_object()) {
+                return Err(format!(
+                    "group `{name}` has `vars` = {} ({}), not an object",
+                    shown(vars),
+                    kind(vars)
+                ));
+            }
+            Ok((names("hosts")?, names("children")?))
+        }
+        Value::Array(_) => names_in(group)
+            .map(|hosts| (hosts, Vec::new()))
+            .map_err(|why| format!("group `{name}` = {why}")),
+        other => Err(format!(
+            "group `{name}` is {} ({}), not an object with `hosts` and `children`",
+            shown(other),
+            kind(other)
+        )),
+    }
+}
+
+/// The names in a list of names, or what is wrong with it.
+fn names_in(v: &Value) -> std::result::Result<Vec<String>, String> {
+    let Some(items) = v.as_array() else {
+        return Err(format!("{} ({}), not a list of names", shown(v), kind(v)));
+    };
+    items
+        .iter()
+        .map(|n| {
+            n.as_str().map(String::from).ok_or_else(|| {
+                format!(
+                    "{}, where {} ({}) is not a name",
+                    shown(v),
+                    shown(n),
+                    kind(n)
+                )
+            })
+        })
+        .collect()
+}
+
+/// `_meta.hostvars`, with the keys git-osa reads checked for their type. JSON `null`
+/// counts as unset: Ansible passes hostvars through untyped, and null is how an unset
+/// variable comes out of a YAML override.
+fn hostvars(meta: &Value) -> std::result::Result<HashMap<String, Value>, String> {
+    let Some(meta) = meta.as_object() else {
+        return Err(format!(
+            "`_meta` is {} ({}), not an object",
+            shown(meta),
+            kind(meta)
+        ));
+    };
+    let Some(all) = meta.get("hostvars") else {
+        return Ok(HashMap::new());
+    };
+    let all = all.as_object().ok_or_else(|| {
+        format!(
+            "`_meta.hostvars` is {} ({}), not an object of hosts",
+            shown(all),
+            kind(all)
+        )
+    })?;
+    for (host, vars) in all {
+        let wrong = |key: &str, v: &Value, want: &str| {
+            Err(format!(
+                "host `{host}` in `_meta.hostvars` has `{key}` = {} ({}), not {want}",
+                shown(v),
+                kind(v)
+            ))
+        };
+        let Some(vars) = vars.as_object() else {
+            return Err(format!(
+                "host `{host}` in `_meta.hostvars` is {} ({}), not an object of variables",
+                shown(vars),
+                kind(vars)
+            ));
+        };
+        let set = |key: &str| vars.get(key).filter(|v| !v.is_null());
+        for key in STRING_KEYS {
+            if let Some(v) = set(key).filter(|v| !v.is_string()) {
+                return wrong(key, v, "a string");
+            }
+        }
+        if let Some(v) = set("is_metal").filter(|v| !is_flag(v)) {
+            return wrong("is_metal", v, "true or false");
+        }
+        if let Some(props) = set("properties") {
+            let Some(p) = props.as_object() else {
+                return wrong("properties", props, "an object");
+            };
+            if let Some(v) = p.get("is_metal").filter(|v| !v.is_null() && !is_flag(v)) {
+                return wrong("properties.is_metal", v, "true or false");
+            }
+        }
+    }
+    Ok(all.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+fn is_flag(v: &Value) -> bool {
+    v.is_boolean() || v.is_string()
+}
+
+/// What a JSON value is, for an error message.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A JSON value as the file has it, cut short when long.
+fn shown(v: &Value) -> String {
+    let s = v.to_string();
+    match s.char_indices().nth(40) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s,
     }
 }
 
@@ -263,8 +436,114 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_inventory() {
-        assert!(Inventory::parse("[1,2]").is_err());
-        assert!(Inventory::parse("{").is_err());
+        let err = Inventory::parse("[1,2]").unwrap_err();
+        assert_eq!(err, "the top level is a list, not an object of groups");
+        let err = Inventory::parse("{").unwrap_err();
+        assert!(
+            err.starts_with("it is not JSON (EOF while parsing"),
+            "{err}"
+        );
+    }
+
+    fn host_with(vars: &str) -> String {
+        format!(
+            r#"{{"_meta": {{"hostvars": {{"aio1_keystone_container-6c0f3a1e": {{{vars}}}}}}},
+               "keystone": {{"hosts": ["aio1_keystone_container-6c0f3a1e"]}}}}"#
+        )
+    }
+
+    #[test]
+    fn hostvars_of_the_wrong_type_name_the_host_and_the_key() {
+        for (vars, want) in [
+            (
+                r#""container_name": 5"#,
+                "`container_name` = 5 (a number), not a string",
+            ),
+            (
+                r#""physical_host": []"#,
+                "`physical_host` = [] (a list), not a string",
+            ),
+            (
+                r#""management_address": {}"#,
+                "`management_address` = {} (an object), not a string",
+            ),
+            (
+                r#""ansible_host": true"#,
+                "`ansible_host` = true (a boolean), not a string",
+            ),
+            (
+                r#""is_metal": 1"#,
+                "`is_metal` = 1 (a number), not true or false",
+            ),
+            (
+                r#""properties": {"is_metal": [true]}"#,
+                "`properties.is_metal` = [true] (a list), not true or false",
+            ),
+            (
+                r#""properties": "x""#,
+                "`properties` = \"x\" (a string), not an object",
+            ),
+        ] {
+            let err = Inventory::parse(&host_with(vars)).unwrap_err();
+            assert_eq!(
+                err,
+                format!("host `aio1_keystone_container-6c0f3a1e` in `_meta.hostvars` has {want}")
+            );
+        }
+        let err =
+            Inventory::parse(r#"{"_meta": {"hostvars": {"aio1": ["no", "vars"]}}}"#).unwrap_err();
+        assert_eq!(
+            err,
+            r#"host `aio1` in `_meta.hostvars` is ["no","vars"] (a list), not an object of variables"#
+        );
+    }
+
+    #[test]
+    fn unset_and_unread_hostvars_are_not_checked() {
+        let inv = Inventory::parse(&host_with(
+            r#""container_name": null, "ansible_host": "172.29.236.11",
+               "container_networks": 5, "component": ["anything"]"#,
+        ))
+        .unwrap();
+        let h = &inv.hosts_of("keystone")[0];
+        assert_eq!(h.container_name, "aio1_keystone_container-6c0f3a1e");
+        assert_eq!(h.address.as_deref(), Some("172.29.236.11"));
+    }
+
+    #[test]
+    fn groups_of_the_wrong_shape_are_named_not_taken_for_empty() {
+        for (group, want) in [
+            (
+                r#"{"hosts": "aio1"}"#,
+                r#"group `keystone_all` has `hosts` = "aio1" (a string), not a list of names"#,
+            ),
+            (
+                r#"{"children": 3}"#,
+                "group `keystone_all` has `children` = 3 (a number), not a list of names",
+            ),
+            (
+                r#"{"hosts": ["aio1", 2]}"#,
+                r#"group `keystone_all` has `hosts` = ["aio1",2], where 2 (a number) is not a name"#,
+            ),
+            (
+                r#"{"vars": []}"#,
+                "group `keystone_all` has `vars` = [] (a list), not an object",
+            ),
+            (
+                "7",
+                "group `keystone_all` is 7 (a number), not an object with `hosts` and `children`",
+            ),
+        ] {
+            let err = Inventory::parse(&format!(r#"{{"keystone_all": {group}}}"#)).unwrap_err();
+            assert_eq!(err, want);
+        }
+    }
+
+    #[test]
+    fn a_group_may_be_a_bare_list_of_hosts_as_in_ansible() {
+        let inv =
+            Inventory::parse(r#"{"keystone": ["aio1_keystone_container-6c0f3a1e"]}"#).unwrap();
+        assert_eq!(inv.hosts_of("keystone").len(), 1);
     }
 
     #[test]

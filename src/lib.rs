@@ -5,19 +5,23 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod color;
 pub mod commands;
 pub mod config;
 pub mod context;
 pub mod cycle;
+pub mod doctor;
 pub mod error;
 pub mod execute;
 pub mod foreground;
+pub mod gitconfig;
 #[cfg(test)]
 mod golden;
 pub mod haproxy;
 pub mod health;
 pub mod install;
 pub mod inventory;
+pub mod json;
 pub mod layout;
 pub mod lock;
 pub mod lxc;
@@ -26,9 +30,11 @@ pub mod pbr;
 pub mod plan;
 pub mod probe;
 pub mod project;
+pub mod record;
 pub mod restore;
 pub mod select;
 pub mod sessions;
+pub mod settings;
 pub mod signals;
 pub mod state;
 pub mod status;
@@ -37,30 +43,35 @@ pub mod sync;
 pub mod systemd;
 pub mod ui;
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, parser::ValueSource};
 
 use cli::{Cli, Command};
 use context::Context;
 use error::{Error, Result};
 
 pub fn main() -> ExitCode {
-    let matches = Cli::command().bin_name("git osa").get_matches();
-    let inventory_explicit = matches.value_source("inventory") != Some(ValueSource::DefaultValue);
+    let mut command = Cli::command().bin_name("git osa");
+    let matches = command.get_matches_mut();
+    if let Some(err) = run_option_before_subcommand(&mut command, &matches) {
+        err.exit();
+    }
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    match dispatch(cli, inventory_explicit) {
+    let ui = ui::Ui::new(&cli.output);
+    ui.install_logger();
+    match dispatch(cli, ui.clone(), &matches) {
         Ok(code) => code,
-        Err(err) => report(&err),
+        Err(err) => report(&ui, &err),
     }
 }
 
-fn dispatch(cli: Cli, inventory_explicit: bool) -> Result<ExitCode> {
-    let ctx = Context::new(ui::Ui::from_env(), cli.global, inventory_explicit)?;
+fn dispatch(cli: Cli, ui: ui::Ui, matches: &ArgMatches) -> Result<ExitCode> {
+    let settings = settings::Settings::resolve(matches, &std::env::current_dir()?)?;
+    let ctx = Context::new(ui, cli.global, settings)?;
     match cli.command {
         Some(Command::Status(args)) => {
             commands::status::run(&ctx, &args).map(|_| ExitCode::SUCCESS)
@@ -68,12 +79,37 @@ fn dispatch(cli: Cli, inventory_explicit: bool) -> Result<ExitCode> {
         Some(Command::Run(args)) => commands::run::run(&ctx, &args),
         None => commands::run::run(&ctx, &cli.run),
         Some(Command::Restore(args)) => commands::restore::run(&ctx, &args),
+        Some(Command::Config(args)) => {
+            commands::config::run(&ctx, &args).map(|_| ExitCode::SUCCESS)
+        }
+        Some(Command::Doctor(args)) => commands::doctor::run(&ctx, &args),
     }
 }
 
+/// `git osa --container X` is `git osa run --container X`: the run's options are also
+/// options of `git osa` itself. Before a subcommand they would be ignored (`git osa
+/// --dry-run restore` would restore), so they are refused there, as clap refuses
+/// conflicting options; the deployment options (global) are welcome anywhere.
+fn run_option_before_subcommand(
+    command: &mut clap::Command,
+    matches: &ArgMatches,
+) -> Option<clap::Error> {
+    let (name, _) = matches.subcommand()?;
+    let arg = command.get_arguments().find(|a| {
+        !a.is_global_set()
+            && matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine)
+    })?;
+    let arg = arg.to_string();
+    Some(command.error(
+        clap::error::ErrorKind::ArgumentConflict,
+        format!(
+            "'{arg}' is an option of `git osa run`: it cannot come before the subcommand '{name}'"
+        ),
+    ))
+}
+
 /// Prints an error the way every command does and returns its exit code.
-fn report(err: &Error) -> ExitCode {
-    let mut e = std::io::stderr().lock();
+fn report(ui: &ui::Ui, err: &Error) -> ExitCode {
     for cause in err.chain() {
         if let Some(io) = cause.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::BrokenPipe
@@ -81,9 +117,6 @@ fn report(err: &Error) -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
-    let _ = writeln!(e, "git-osa: error: {err}");
-    for h in err.hints() {
-        let _ = writeln!(e, "  hint: {h}");
-    }
+    ui.error(&err.to_string(), err.hints());
     ExitCode::from(err.exit_code())
 }

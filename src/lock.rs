@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 use crate::layout::Paths;
 use crate::lxc::Target;
 
+/// Takes the lock, holds it until git-osa's pipe closes, then, still holding it, removes
+/// the lock's files if git-osa left no session: a run refused before it changed anything
+/// leaves no trace in a production container.
 const HOLD: &str = r#"
 while :; do
   mkdir -p -m 0755 "$1" || exit 1
@@ -26,11 +29,7 @@ done
 printf '%s\n' "$3" > "$2.owner"
 echo locked
 cat >/dev/null
-# git-osa ended: where it left no session, it leaves nothing.
-if [ ! -e "$1/session.json" ]; then
-  rm -f "$2.owner" "$2"
-  rmdir "$1" "${1%/*}" 2>/dev/null
-fi
+if [ ! -e "$1/session.json" ]; then rm -f "$2" "$2.owner"; rmdir "$1" "${1%/*}" 2>/dev/null; fi
 exit 0
 "#;
 

@@ -5,11 +5,18 @@
 //! needed inside the container, its script is a constant of git-osa and the data travels
 //! as positional arguments or on stdin. `--clear-env` is always on: the caller's
 //! environment (pip and certificate variables on a deploy host) must not leak in.
+//!
+//! Every command is logged here and nowhere else, through the `log` facade (shown by `-v`):
+//! where it ran, as whom, its argv, how long it took and how it ended; long ones also when
+//! they start, and with `-vv` their output as it comes.
 
 use std::ffi::{OsStr, OsString};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus, Output};
 use std::sync::OnceLock;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -76,20 +83,32 @@ impl Tools {
     /// Looks each tool up in `path`, a value of `PATH`.
     fn find(path: Option<&OsStr>) -> Result<Tools> {
         let find = |tool: &str| {
-            which::which_in_global(tool, path)
-                .ok()
-                .and_then(|mut found| found.next())
-                .ok_or_else(|| {
-                    Error::user(format!("{tool} is not on PATH"))
-                        .hint("install LXC (apt-get install lxc) or run git osa on the OSA host")
-                })
+            find_in(tool, path).ok_or_else(|| {
+                Error::user(format!("{tool} is not on PATH"))
+                    .hint("install LXC (apt-get install lxc) or run git osa on the OSA host")
+            })
         };
+        let [attach, info, ls] = TOOLS;
         Ok(Tools {
-            attach: find("lxc-attach")?,
-            info: find("lxc-info")?,
-            ls: find("lxc-ls")?,
+            attach: find(attach)?,
+            info: find(info)?,
+            ls: find(ls)?,
         })
     }
+}
+
+/// The LXC tools git-osa runs on the host.
+pub const TOOLS: [&str; 3] = ["lxc-attach", "lxc-info", "lxc-ls"];
+
+/// Where this process's `PATH` has `tool`.
+pub fn find_on_path(tool: &str) -> Option<PathBuf> {
+    find_in(tool, std::env::var_os("PATH").as_deref())
+}
+
+fn find_in(tool: &str, path: Option<&OsStr>) -> Option<PathBuf> {
+    which::which_in_global(tool, path)
+        .ok()
+        .and_then(|mut found| found.next())
 }
 
 /// Where LXC keeps containers (`lxc-* -P`).
@@ -109,11 +128,7 @@ impl Lxc {
 
     /// Names of all containers under the LXC path.
     pub fn list(&self) -> Result<Vec<String>> {
-        let out = self
-            .tool(&Tools::get()?.ls)
-            .arg("-1")
-            .output()
-            .context("running lxc-ls")?;
+        let out = logged(self.tool(&Tools::get()?.ls).arg("-1")).context("running lxc-ls")?;
         if !out.status.success() {
             return Ok(Vec::new());
         }
@@ -124,11 +139,11 @@ impl Lxc {
     }
 
     pub fn state(&self, name: &str) -> Result<LxcState> {
-        let out = self
-            .tool(&Tools::get()?.info)
-            .args(["-s", "-H", "-n", name])
-            .output()
-            .context("running lxc-info")?;
+        let out = logged(
+            self.tool(&Tools::get()?.info)
+                .args(["-s", "-H", "-n", name]),
+        )
+        .context("running lxc-info")?;
         if !out.status.success() {
             return Ok(LxcState::Missing);
         }
@@ -205,7 +220,9 @@ impl Target {
 
     /// The command that runs `argv` in the target, with a clean environment, for children
     /// whose stdio the caller wires itself (the lock holder, the dev process).
+    /// Logged as started: every caller spawns it at once, and says itself how it ended.
     pub fn command<S: AsRef<OsStr>>(&self, argv: &[S]) -> Command {
+        log::debug!(target: LOG, "{} (started)", self.what(argv, None));
         let (program, args) = self.host_argv(argv);
         let mut cmd = Command::new(program);
         cmd.args(args);
@@ -217,12 +234,20 @@ impl Target {
 
     /// Runs `argv`, feeding `stdin`, and returns its output whatever its exit status.
     pub fn output<S: AsRef<OsStr>>(&self, argv: &[S], stdin: Option<&[u8]>) -> Result<Output> {
-        Ok(self.start(argv, stdin)?.into_output()?)
+        self.start(argv, stdin, false)?.wait()
+    }
+
+    /// Starts `argv` and returns at once; [`Running::wait`] collects its output. For steps
+    /// that run beside others (the copy of the venv).
+    pub fn spawn<S: AsRef<OsStr>>(&self, argv: &[S], stdin: Option<&[u8]>) -> Result<Running> {
+        log::debug!(target: LOG, "{} (started)", self.what(argv, stdin));
+        self.start(argv, stdin, false)
     }
 
     /// Like [`Target::output`], watching `stop` while the command runs: once it is true,
     /// `abort` is called (it must make the command end, e.g. by stopping its scope in the
     /// container) and the wait goes on. Returns the output and whether it was aborted.
+    /// These are the long steps: logged when they start too, their output streamed at -vv.
     pub fn output_unless<S: AsRef<OsStr>>(
         &self,
         argv: &[S],
@@ -230,29 +255,45 @@ impl Target {
         stop: &dyn Fn() -> bool,
         abort: &dyn Fn(),
     ) -> Result<(Output, bool)> {
-        let handle = self.start(argv, stdin)?;
+        log::debug!(target: LOG, "{} (started)", self.what(argv, stdin));
+        let stream = log::log_enabled!(target: OUTPUT, log::Level::Trace);
+        let running = self.start(argv, stdin, stream)?;
         let mut aborted = false;
-        while handle.try_wait()?.is_none() {
+        while !running.ended()? {
             if !aborted && stop() {
                 abort();
                 aborted = true;
             }
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(20));
         }
-        Ok((handle.into_output()?, aborted))
+        Ok((running.wait()?, aborted))
     }
 
     /// Starts `argv` with `stdin` fed and stdout and stderr captured. duct does each on its
     /// own thread, so a command that fills one pipe while we write the other cannot block.
-    fn start<S: AsRef<OsStr>>(&self, argv: &[S], stdin: Option<&[u8]>) -> Result<duct::Handle> {
+    /// With `stream` (`-vv`), the output is read by threads of ours instead, which log
+    /// each line as it comes and keep it too.
+    fn start<S: AsRef<OsStr>>(
+        &self,
+        argv: &[S],
+        stdin: Option<&[u8]>,
+        stream: bool,
+    ) -> Result<Running> {
         if !self.metal {
             Tools::get()?;
         }
+        let what = self.what(argv, stdin);
         let (program, args) = self.host_argv(argv);
-        let mut expr = duct::cmd(program, args)
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked();
+        let mut expr = duct::cmd(program, args).unchecked();
+        let mut tees = None;
+        if stream {
+            let (out_r, out_w) = std::io::pipe()?;
+            let (err_r, err_w) = std::io::pipe()?;
+            expr = expr.stdout_file(out_w).stderr_file(err_w);
+            tees = Some([tee(out_r), tee(err_r)]);
+        } else {
+            expr = expr.stdout_capture().stderr_capture();
+        }
         expr = match stdin {
             Some(data) => expr.stdin_bytes(data),
             None => expr.stdin_null(),
@@ -260,9 +301,18 @@ impl Target {
         if self.metal {
             expr = expr.full_env(ENV);
         }
-        Ok(expr
+        let handle = expr
             .start()
-            .with_context(|| format!("starting {}", self.describe(argv)))?)
+            .with_context(|| format!("starting {}", self.describe(argv)))?;
+        // Our copies of the pipes' write ends go with `expr`: the readers see the end of
+        // the output when the command's copies close.
+        drop(expr);
+        Ok(Running {
+            handle,
+            tees,
+            started: Instant::now(),
+            what,
+        })
     }
 
     /// Runs `argv` and fails, naming the target and showing stderr, unless it succeeds.
@@ -285,13 +335,123 @@ impl Target {
 
     /// `in <container>: <command>` for messages and the dry-run plan.
     pub fn describe<S: AsRef<OsStr>>(&self, argv: &[S]) -> String {
-        let where_ = if self.metal {
+        format!("{}: {}", self.place(), shell_words(argv))
+    }
+
+    fn place(&self) -> String {
+        if self.metal {
             "on the host".to_string()
         } else {
             format!("in {}", self.name)
-        };
-        format!("{where_}: {}", shell_words(argv))
+        }
     }
+
+    /// A command as the log shows it: where, as whom, the argv (scripts only at -vv:
+    /// the word after one, `$0`, names it), and what it reads on stdin.
+    fn what<S: AsRef<OsStr>>(&self, argv: &[S], stdin: Option<&[u8]>) -> String {
+        let full = log::log_enabled!(target: LOG, log::Level::Trace);
+        let words: Vec<String> = argv
+            .iter()
+            .map(|a| {
+                let a = a.as_ref().to_string_lossy();
+                if !full && a.contains('\n') {
+                    "<script>".to_string()
+                } else {
+                    quote(&a)
+                }
+            })
+            .collect();
+        let mut what = format!("{} as {}: {}", self.place(), runs_as(argv), words.join(" "));
+        if let Some(data) = stdin {
+            what.push_str(&format!(" (stdin: {} bytes)", data.len()));
+        }
+        what
+    }
+}
+
+/// The log target of commands (`-v`) and of their output (`-vv`).
+const LOG: &str = "git_osa::command";
+const OUTPUT: &str = "git_osa::output";
+
+/// A command started in a target, its output being collected; logged when it ends.
+pub struct Running {
+    handle: duct::Handle,
+    /// The threads reading stdout and stderr, when they are streamed (-vv).
+    tees: Option<[JoinHandle<Vec<u8>>; 2]>,
+    started: Instant,
+    what: String,
+}
+
+impl Running {
+    /// Whether it has ended (without waiting).
+    pub fn ended(&self) -> Result<bool> {
+        Ok(self.handle.try_wait()?.is_some())
+    }
+
+    /// Waits for the end and returns the output, whatever the exit status.
+    pub fn wait(self) -> Result<Output> {
+        let mut out = self.handle.into_output()?;
+        if let Some([stdout, stderr]) = self.tees {
+            out.stdout = stdout.join().unwrap_or_default();
+            out.stderr = stderr.join().unwrap_or_default();
+        }
+        log::debug!(target: LOG, "{} ({})", self.what, ended(self.started.elapsed(), out.status));
+        Ok(out)
+    }
+}
+
+/// Reads a command's stream to its end on a thread, logging each line (`-vv`) and keeping
+/// all of it for the caller.
+fn tee(stream: std::io::PipeReader) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut reader = BufReader::new(stream);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+            log::trace!(target: OUTPUT, "| {}", String::from_utf8_lossy(&line).trim_end());
+            kept.append(&mut line);
+        }
+        kept
+    })
+}
+
+/// Runs a host command (the LXC tools) to its end, logged like the others.
+fn logged(cmd: &mut Command) -> std::io::Result<Output> {
+    let started = Instant::now();
+    let out = cmd.output()?;
+    let mut argv = vec![cmd.get_program()];
+    argv.extend(cmd.get_args());
+    log::debug!(
+        target: LOG,
+        "on the host as root: {} ({})",
+        shell_words(&argv),
+        ended(started.elapsed(), out.status)
+    );
+    Ok(out)
+}
+
+/// `12 ms, exit 0`: how long a command took and how it ended.
+fn ended(took: Duration, status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let took = if took < Duration::from_secs(1) {
+        format!("{} ms", took.as_millis())
+    } else {
+        format!("{:.2} s", took.as_secs_f64())
+    };
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("{took}, exit {code}"),
+        (None, Some(sig)) => format!("{took}, killed by signal {sig}"),
+        (None, None) => format!("{took}, {status}"),
+    }
+}
+
+/// Whom a command runs as: the user `runuser -u` switches to, else root (`lxc-attach`
+/// enters as root; metal commands run as git-osa, which runs as root).
+fn runs_as<S: AsRef<OsStr>>(argv: &[S]) -> String {
+    argv.windows(3)
+        .find(|w| w[0].as_ref() == "runuser" && w[1].as_ref() == "-u")
+        .map(|w| w[2].as_ref().to_string_lossy().into_owned())
+        .unwrap_or_else(|| "root".into())
 }
 
 /// The host folders of an `lxc.rootfs.path`, top layer first.
@@ -411,6 +571,62 @@ mod tests {
             .collect();
         env.sort();
         assert_eq!(env, ["HOME=/root", "LANG=C.UTF-8", &format!("PATH={PATH}")]);
+    }
+
+    #[test]
+    fn streamed_output_is_kept_whole_and_apart_as_when_captured() {
+        // -vv reads the pipes with threads of git-osa's: the same sizes must not hang and
+        // must come back the same, the last line without its newline too.
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let script = "cat; head -c 300000 /dev/zero | tr '\\0' e >&2; printf end >&2; exit 3";
+        let out = Lxc::default()
+            .target("aio1", true)
+            .start(&["sh", "-c", script], Some(&data), true)
+            .unwrap()
+            .wait()
+            .unwrap();
+        assert!(out.stdout == data, "stdout is stdin");
+        let mut err = vec![b'e'; 300_000];
+        err.extend_from_slice(b"end");
+        assert!(out.stderr == err);
+        assert_eq!(out.status.code(), Some(3));
+    }
+
+    #[test]
+    fn the_log_says_where_as_whom_how_long_and_how_it_ended() {
+        use std::os::unix::process::ExitStatusExt;
+        let t = Lxc::default().target("c1", false);
+        let argv = [
+            "systemd-run",
+            "--scope",
+            "--",
+            "runuser",
+            "-u",
+            "keystone",
+            "--",
+            "sh",
+            "-c",
+            "set -e\ntrue",
+            "git-osa-x",
+        ];
+        assert_eq!(
+            t.what(&argv, Some(b"abc")),
+            "in c1 as keystone: systemd-run --scope -- runuser -u keystone -- sh -c <script> git-osa-x (stdin: 3 bytes)"
+        );
+        assert_eq!(
+            Lxc::default().target("aio1", true).what(&["true"], None),
+            "on the host as root: true"
+        );
+        let exit = |code: i32| ExitStatus::from_raw(code << 8);
+        assert_eq!(ended(Duration::from_millis(12), exit(0)), "12 ms, exit 0");
+        assert_eq!(
+            ended(Duration::from_millis(1520), exit(3)),
+            "1.52 s, exit 3"
+        );
+        assert_eq!(
+            ended(Duration::from_millis(5), ExitStatus::from_raw(15)),
+            "5 ms, killed by signal 15"
+        );
     }
 
     #[test]

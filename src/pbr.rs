@@ -60,6 +60,21 @@ fn render(v: &Version) -> String {
     }
 }
 
+/// The `Sem-Ver:` symbols of a commit message, as pbr reads them: the header in any case,
+/// comma-separated values, lower-cased (`_get_increment_kwargs`).
+fn sem_ver(message: &str) -> Vec<String> {
+    message
+        .lines()
+        .map(|l| l.trim().to_lowercase())
+        .filter_map(|l| l.strip_prefix("sem-ver:").map(str::to_string))
+        .flat_map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// The version string, or `None` for a repository without commits.
 pub fn version(repo: &Repository) -> Option<String> {
     let head = repo.head().ok()?.peel_to_commit().ok()?.id();
@@ -98,17 +113,19 @@ pub fn version(repo: &Repository) -> Option<String> {
     for oid in since.filter_map(|o| o.ok()) {
         distance += 1;
         if let Ok(c) = repo.find_commit(oid) {
-            for line in c.message().unwrap_or_default().lines() {
-                let Some(v) = line.trim().strip_prefix("Sem-Ver:") else {
-                    continue;
-                };
-                match v.trim().to_lowercase().as_str() {
+            for symbol in sem_ver(c.message().unwrap_or_default()) {
+                match symbol.as_str() {
                     "api-break" => major = true,
-                    "feature" => minor = true,
+                    "feature" | "deprecation" => minor = true,
                     _ => {}
                 }
             }
         }
+    }
+    // Without a tag pbr counts from the first commit, not before it (its walk's last index
+    // is the distance): one commit is 0.0.0, two are 0.0.1.dev1.
+    if base.is_none() {
+        distance = distance.saturating_sub(1);
     }
     let base = base.map(|(_, v)| v).unwrap_or(Version {
         release: [0, 0, 0],
@@ -192,13 +209,29 @@ mod tests {
         let repo = Repository::init(dir.path()).unwrap();
         commit(&repo, "a");
         commit(&repo, "b");
-        assert_eq!(version(&repo).as_deref(), Some("0.0.1.dev2"));
+        // pbr's own answer (tests/pbr.rs asks it): it counts from the first commit.
+        assert_eq!(version(&repo).as_deref(), Some("0.0.1.dev1"));
         let c = commit(&repo, "rc");
         tag(&repo, "31.0.0.0rc1", c);
         tag(&repo, "not-a-version", c);
         assert_eq!(version(&repo).as_deref(), Some("31.0.0.0rc1"));
         commit(&repo, "after rc");
         assert_eq!(version(&repo).as_deref(), Some("31.0.0.0rc2.dev1"));
+    }
+
+    /// Regression: only `Sem-Ver:` in that case, with one value, was read.
+    #[test]
+    fn sem_ver_footers_are_read_as_pbr_reads_them() {
+        assert_eq!(
+            sem_ver("Do it\n\nsem-ver: Feature, api-break\nSEM-VER:deprecation\n"),
+            ["feature", "api-break", "deprecation"]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let first = commit(&repo, "Init");
+        tag(&repo, "1.2.3", first);
+        commit(&repo, "Deprecate a thing\n\nsem-ver: deprecation");
+        assert_eq!(version(&repo).as_deref(), Some("1.3.0.dev1"));
     }
 
     #[test]

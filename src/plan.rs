@@ -1,113 +1,19 @@
 //! The vocabulary of plans: a step of the cycle is a value before it is an action (what it
 //! does, where, as whom, and what it records in the session so `restore` can undo it).
 //!
-//! `cycle.rs` and `restore.rs` build plans from what was read; `execute.rs` runs any plan;
+//! What a step records in the session lives in `record.rs`. `cycle.rs` and `restore.rs`
+//! build plans from what was read; `execute.rs` runs any plan;
 //! [`print`] is the only thing that shows one (`--dry-run`). The foreground run is a step
 //! like the others, so a dry run shows all of it and nothing else prints plan text.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::error::Result;
 use crate::haproxy::Change;
-use crate::layout::Paths;
 use crate::lxc::{Target, shell_words};
-use crate::state::{ServerRef, Session};
+use crate::record::Record;
+use crate::state::ServerRef;
 use crate::sync::SyncPayload;
-
-/// A change to the session record, applied before (write-ahead) or after a step.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Record {
-    Mark(&'static str),
-    StoppedUnits(Vec<String>),
-    VenvBackup {
-        venv: String,
-        backup: String,
-    },
-    Dropins(Vec<String>),
-    Synced {
-        commit: Option<String>,
-        dirty: bool,
-    },
-    InstallHash(Option<String>),
-    MigrationsHash(String),
-    Disable(ServerRef),
-    Enable(ServerRef),
-    DevUnits(Vec<String>),
-    /// Restore undid one kind of change.
-    Undone(Undone),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Undone {
-    DevProcess,
-    Venv,
-    Dropins,
-    Units,
-    Servers,
-}
-
-impl Record {
-    pub fn apply(&self, s: &mut Session) {
-        fn add<T: PartialEq + Clone>(list: &mut Vec<T>, items: &[T]) {
-            for i in items {
-                if !list.contains(i) {
-                    list.push(i.clone());
-                }
-            }
-        }
-        match self {
-            Record::Mark(m) => s.mark(m),
-            Record::StoppedUnits(u) => add(&mut s.stopped_units, u),
-            Record::VenvBackup { venv, backup } => {
-                s.venv = Some(venv.clone());
-                s.venv_backup = Some(backup.clone());
-            }
-            Record::Dropins(d) => add(&mut s.dropins, d),
-            Record::Synced { commit, dirty } => {
-                s.commit = commit.clone();
-                s.dirty = *dirty;
-                s.synced_at = Some(crate::state::now());
-            }
-            Record::InstallHash(h) => s.install_hash = h.clone(),
-            Record::MigrationsHash(h) => s.migrations_hash = Some(h.clone()),
-            Record::Disable(d) => add(&mut s.disabled_servers, std::slice::from_ref(d)),
-            Record::Enable(d) => s.disabled_servers.retain(|x| x != d),
-            Record::DevUnits(u) => s.dev_units = u.clone(),
-            Record::Undone(what) => match what {
-                Undone::DevProcess => s.dev_units.clear(),
-                Undone::Venv => s.venv_backup = None,
-                Undone::Dropins => s.dropins.clear(),
-                Undone::Units => s.stopped_units.clear(),
-                Undone::Servers => s.disabled_servers.clear(),
-            },
-        }
-    }
-}
-
-/// The session record on the target, kept up to date as steps run: each change is
-/// written before (write-ahead) or after the step it describes.
-#[derive(Debug)]
-pub struct Journal {
-    pub paths: Paths,
-    pub session: Session,
-}
-
-impl Journal {
-    pub fn save(&self, target: &Target) -> Result<()> {
-        self.session.save(target, &self.paths)
-    }
-
-    pub fn record(&mut self, target: &Target, records: &[Record]) -> Result<()> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        for r in records {
-            r.apply(&mut self.session);
-        }
-        self.save(target)
-    }
-}
 
 /// What a command reads on stdin.
 #[derive(Debug, Clone, PartialEq)]
@@ -451,22 +357,5 @@ mod tests {
             text,
             " 1. db sync\n    in aio1_keystone_container-6c0f3a1e as keystone: runuser -u keystone -- /openstack/venvs/keystone-30.0.0/bin/keystone-manage db_sync\n 2. install\n    skipped: nothing changed\n"
         );
-    }
-
-    #[test]
-    fn records_are_idempotent() {
-        let mut s = Session::default();
-        let d = ServerRef {
-            backend: "b".into(),
-            server: "s".into(),
-        };
-        for _ in 0..2 {
-            Record::Disable(d.clone()).apply(&mut s);
-            Record::StoppedUnits(vec!["u".into()]).apply(&mut s);
-        }
-        assert_eq!(s.disabled_servers.len(), 1);
-        assert_eq!(s.stopped_units, ["u"]);
-        Record::Enable(d).apply(&mut s);
-        assert!(s.disabled_servers.is_empty());
     }
 }

@@ -36,10 +36,24 @@ pub struct Checkout {
 impl Checkout {
     /// The checkout containing `dir`.
     pub fn discover(dir: &Path) -> Result<Checkout> {
-        let repo = git2::Repository::discover(dir).map_err(|_| {
-            Error::user(format!("{} is not in a git checkout", dir.display())).hint(
-                "run git osa from a checkout of an OpenStack project, \
-                 e.g. `git clone https://opendev.org/openstack/keystone && cd keystone`",
+        let repo = git2::Repository::discover(dir).map_err(|e| {
+            if e.code() == git2::ErrorCode::NotFound {
+                return Error::user(format!("{} is not in a git checkout", dir.display())).hint(
+                    "run git osa from a checkout of an OpenStack project, \
+                     e.g. `git clone https://opendev.org/openstack/keystone && cd keystone`",
+                );
+            }
+            // A repository libgit2 cannot read (reftable refs, sha256 objects, an
+            // extension it does not know): its own reason, not "not a checkout".
+            Error::user(format!(
+                "git-osa cannot open the repository at {}: {}",
+                dir.display(),
+                e.message()
+            ))
+            .hint(
+                "git-osa reads repositories with libgit2, which does not support reftable \
+                 refs or sha256 objects yet; a checkout with git's defaults (files refs, \
+                 sha1 objects) works: for reftable, `git clone --ref-format=files` of it",
             )
         })?;
         let root = repo

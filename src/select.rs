@@ -102,6 +102,7 @@ mod tests {
                 metal: false,
             },
             units: Catalog::builtin().by_name("heat").unwrap().units.clone(),
+            groups: None,
         }
     }
 
@@ -121,10 +122,7 @@ mod tests {
 
     #[test]
     fn a_container_not_of_the_service_is_a_user_error_naming_the_choices() {
-        let ui = Ui {
-            progress: false,
-            interactive: false,
-        };
+        let ui = Ui::plain();
         let err = choose(&ui, &[heat_placement()], Some("nosuch")).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("aio1-heat-api-container-36e270c9"));

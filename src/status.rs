@@ -77,13 +77,8 @@ fn dev_install_globs(service: &Service) -> String {
     format!("{site}/__editable__*.pth {site}/*.egg-link")
 }
 
-/// Renders one target; what needs the user's attention goes to `problems`.
-pub fn render(
-    out: &mut String,
-    st: &TargetStatus,
-    lxc_path: Option<&std::path::Path>,
-    problems: &mut Vec<String>,
-) {
+/// Renders one target as text.
+pub fn render(out: &mut String, st: &TargetStatus) {
     let h = &st.placement.host;
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", h.container_name);
@@ -102,6 +97,28 @@ pub fn render(
     } else {
         let _ = writeln!(out, "  lxc      {}", st.lxc);
     }
+    for u in &st.placement.units {
+        let state = st.unit(&u.name).map(|i| i.state());
+        let _ = writeln!(
+            out,
+            "  unit     {:<28} {}",
+            u.name,
+            state.as_deref().unwrap_or("unknown")
+        );
+    }
+    for s in &st.servers {
+        let _ = writeln!(out, "  haproxy  {}/{}  {}", s.backend, s.name, s.status);
+    }
+    render_session(out, st);
+    if let Some(found) = st.dev_code_outside_session() {
+        let _ = writeln!(out, "  code     dev code outside a session: {found}");
+    }
+}
+
+/// What needs the user's attention in one target, each with what to do.
+pub fn problems(st: &TargetStatus, lxc_path: Option<&std::path::Path>) -> Vec<String> {
+    let h = &st.placement.host;
+    let mut problems = Vec::new();
     match st.lxc {
         LxcState::Running => {}
         LxcState::Missing => problems.push(format!(
@@ -116,23 +133,7 @@ pub fn render(
             st.lxc.remedy(&h.container_name, lxc_path)
         )),
     }
-    for u in &st.placement.units {
-        let state = st
-            .probe
-            .as_ref()
-            .and_then(|p| p.unit(&u.name))
-            .map(|i| i.state())
-            .unwrap_or_else(|| "unknown".into());
-        let _ = writeln!(out, "  unit     {:<28} {state}", u.name);
-    }
-    for s in &st.servers {
-        let _ = writeln!(out, "  haproxy  {}/{}  {}", s.backend, s.name, s.status);
-    }
-    render_session(out, st);
-    if st.session.is_none()
-        && let Some(found) = st.probe.as_ref().and_then(|p| p.paths.first())
-    {
-        let _ = writeln!(out, "  code     dev code outside a session: {found}");
+    if let Some(found) = st.dev_code_outside_session() {
         problems.push(format!(
             "{} runs dev code without a git-osa session ({found}): `git osa restore` has no record to undo it",
             h.container_name
@@ -141,6 +142,38 @@ pub fn render(
             "rebuild the venv: `openstack-ansible openstack.osa.{} -e venv_rebuild=true` (or rename the `.git-osa-prod-*` copy beside it back)",
             st.service
         ));
+    }
+    problems
+}
+
+impl TargetStatus {
+    /// A unit's state as systemd reports it, when the target could be asked.
+    pub fn unit(&self, name: &str) -> Option<&crate::systemd::UnitInfo> {
+        self.probe.as_ref().and_then(|p| p.unit(name))
+    }
+
+    /// The units whose dev process runs now (their dev scope is active).
+    pub fn dev_running(&self) -> Vec<&str> {
+        self.placement
+            .units
+            .iter()
+            .filter(|u| {
+                self.unit(&layout::dev_scope(&u.name))
+                    .is_some_and(|i| i.active())
+            })
+            .map(|u| u.name.as_str())
+            .collect()
+    }
+
+    /// An editable install found in the venvs while no session records one.
+    pub fn dev_code_outside_session(&self) -> Option<&str> {
+        if self.session.is_some() {
+            return None;
+        }
+        self.probe
+            .as_ref()
+            .and_then(|p| p.paths.first())
+            .map(String::as_str)
     }
 }
 
@@ -167,19 +200,17 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                 state::age(s.started_at),
                 s.started_by
             );
-            let _ = writeln!(out, "  changed  {}", changes(s));
-            let running: Vec<&str> = st
-                .placement
-                .units
-                .iter()
-                .filter(|u| {
-                    st.probe
-                        .as_ref()
-                        .and_then(|p| p.unit(&layout::dev_scope(&u.name)))
-                        .is_some_and(|i| i.active())
-                })
-                .map(|u| u.name.as_str())
-                .collect();
+            let changes = changes(s);
+            let _ = writeln!(
+                out,
+                "  changed  {}",
+                if changes.is_empty() {
+                    "nothing yet".to_string()
+                } else {
+                    changes.join("; ")
+                }
+            );
+            let running = st.dev_running();
             let _ = writeln!(
                 out,
                 "  process  {}",
@@ -196,7 +227,7 @@ fn render_session(out: &mut String, st: &TargetStatus) {
 
 /// What the session changed, from its record: each change is recorded before it is
 /// made, so a git-osa killed in the middle of a step still shows it.
-fn changes(s: &Session) -> String {
+pub fn changes(s: &Session) -> Vec<String> {
     let mut parts = Vec::new();
     if let Some(b) = &s.venv_backup {
         parts.push(if s.venv_kept() {
@@ -228,10 +259,7 @@ fn changes(s: &Session) -> String {
     if s.migrations_hash.is_some() {
         parts.push("db synced".into());
     }
-    if parts.is_empty() {
-        return "nothing yet".into();
-    }
-    parts.join("; ")
+    parts
 }
 
 #[cfg(test)]
@@ -254,10 +282,14 @@ mod tests {
         };
         assert_eq!(
             changes(&s),
-            "production venv being copied to /v/.git-osa-prod-k; production keystone-wsgi-public stopped; HAProxy keystone_service-back/c2 out of rotation"
+            [
+                "production venv being copied to /v/.git-osa-prod-k",
+                "production keystone-wsgi-public stopped",
+                "HAProxy keystone_service-back/c2 out of rotation"
+            ]
         );
         s.mark(crate::state::VENV_KEPT);
-        assert!(changes(&s).starts_with("production venv kept at /v/.git-osa-prod-k;"));
-        assert_eq!(changes(&Session::default()), "nothing yet");
+        assert_eq!(changes(&s)[0], "production venv kept at /v/.git-osa-prod-k");
+        assert!(changes(&Session::default()).is_empty());
     }
 }

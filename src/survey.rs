@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::catalog::{Service, Unit};
+use crate::catalog::{Runs, Service, Unit};
 use crate::context::{Context, Placement, Project};
 use crate::error::{Error, Result};
 use crate::haproxy::Server;
@@ -32,8 +32,12 @@ pub struct Survey {
     pub package: Option<String>,
     pub host: Host,
     pub target: Target,
-    /// The catalog units this run swaps.
+    /// The inventory groups the host is in (`None` without an inventory).
+    pub host_groups: Option<Vec<String>>,
+    /// The catalog units this run swaps: those the target has, and that are servers.
     pub units: Vec<Unit>,
+    /// The catalog units it leaves alone, and why.
+    pub skipped: Vec<LeftAlone>,
     /// systemd's view of the units and of git-osa's scopes, OSA's facts.
     pub probe: Probe,
     pub session: Option<Session>,
@@ -67,22 +71,14 @@ pub fn survey(
     project: &Project,
     placement: &Placement,
     units: Vec<Unit>,
-    no_haproxy: bool,
+    choice: &Asked,
 ) -> Result<Survey> {
     let service = &project.service;
     let target = placement.target(&ctx.lxc);
     let paths = Paths::new(&service.name);
     let p = probe_target(&target, service, &units, &paths)?;
     let session = p.file(&paths.session()).map(Session::parse).transpose()?;
-    for u in &units {
-        if !p.unit(&u.name).is_some_and(|i| i.exists()) {
-            return Err(Error::user(format!(
-                "{} has no unit {}: nothing was changed",
-                target.name, u.name
-            ))
-            .hint("is this the right container? `git osa status` shows the units found"));
-        }
-    }
+    let (units, skipped) = swappable(&target.name, units, &p, choice.explicit_units)?;
     let venv = match session.as_ref().and_then(|s| s.venv.clone()) {
         Some(v) => v,
         None => find_venv(&target, service, &p)?,
@@ -93,13 +89,20 @@ pub fn survey(
         .unwrap_or_default();
     let c = probe::probe(&target, &[], &[format!("{venv}/constraints.txt")], "")?;
     let production_migrations = read_production_migrations(&target, service, &p, &venv, &session)?;
-    let servers = read_servers(ctx, &placement.host.container_name, &units, no_haproxy)?;
+    let servers = read_servers(
+        ctx,
+        &placement.host.container_name,
+        &units,
+        choice.no_haproxy,
+    )?;
     Ok(Survey {
         service: service.clone(),
         project: project.id.display(),
         package: project.id.package.clone(),
         host: placement.host.clone(),
+        host_groups: placement.groups.clone(),
         units,
+        skipped,
         dropin_dir_exists: layout::dropin_dir(service.config.as_deref())
             .is_some_and(|d| p.paths.contains(&d)),
         constraints: c
@@ -115,6 +118,77 @@ pub fn survey(
         target,
         production_migrations,
     })
+}
+
+/// A catalog unit a run leaves alone.
+#[derive(Debug, Clone)]
+pub struct LeftAlone {
+    pub unit: String,
+    pub why: String,
+}
+
+/// What the user asked for that the survey needs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Asked {
+    /// The units were named with `--service`: each must be there.
+    pub explicit_units: bool,
+    /// `--no-haproxy`: go on when HAProxy cannot be reached.
+    pub no_haproxy: bool,
+}
+
+/// The units to swap: the catalog's units that the target has (OSA creates many only
+/// when a feature is on: nova's console proxies, cinder-backup, neutron's agents...) and
+/// that are servers, not jobs run by a timer. Named units must all be there; otherwise
+/// it refuses only when none is, naming what it looked for.
+pub fn swappable(
+    target: &str,
+    units: Vec<Unit>,
+    p: &Probe,
+    explicit: bool,
+) -> Result<(Vec<Unit>, Vec<LeftAlone>)> {
+    let looked_for: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
+    let mut swap = Vec::new();
+    let mut skipped = Vec::new();
+    for u in units {
+        match p.unit(&u.name) {
+            Some(i) if i.exists() && i.is_job() => skipped.push(LeftAlone {
+                unit: u.name,
+                why: "a job run by a timer, not a server: it runs the dev code when it next fires"
+                    .into(),
+            }),
+            Some(i) if i.exists() => swap.push(u),
+            _ if explicit => {
+                return Err(Error::user(format!(
+                    "{target} has no unit {}: nothing was changed",
+                    u.name
+                ))
+                .hint("is this the right container? `git osa status` shows the units found"));
+            }
+            _ => skipped.push(LeftAlone {
+                unit: u.name,
+                why: format!("not on {target}"),
+            }),
+        }
+    }
+    // A unit inside Apache cannot run in the foreground: with others to swap, it is left
+    // alone (horizon's apache2 beside its uWSGI unit); alone, the run refuses it.
+    if !explicit && swap.iter().any(|u| u.runs != Runs::Apache) {
+        let (apache, rest): (Vec<Unit>, Vec<Unit>) =
+            swap.into_iter().partition(|u| u.runs == Runs::Apache);
+        swap = rest;
+        skipped.extend(apache.into_iter().map(|u| LeftAlone {
+            unit: u.name,
+            why: "runs inside Apache (mod_wsgi), which git-osa cannot run in the foreground".into(),
+        }));
+    }
+    if swap.is_empty() {
+        return Err(Error::user(format!(
+            "{target} runs none of the service's units (looked for {}): nothing was changed",
+            looked_for.join(", ")
+        ))
+        .hint("is this the right container? `git osa status` shows the units found"));
+    }
+    Ok((swap, skipped))
 }
 
 /// HAProxy's servers, when a unit is balanced: a socket that cannot be reached is an

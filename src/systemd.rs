@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 /// The properties `systemctl show` is asked for.
-pub const PROPERTIES: &str = "Id,LoadState,ActiveState,SubState,User,Group,ExecStart,Environment,WorkingDirectory,KillSignal,RuntimeDirectory";
+pub const PROPERTIES: &str = "Id,LoadState,ActiveState,SubState,Type,User,Group,ExecStart,Environment,WorkingDirectory,KillSignal,RuntimeDirectory";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnitInfo {
@@ -16,6 +16,8 @@ pub struct UnitInfo {
     pub load_state: String,
     pub active_state: String,
     pub sub_state: String,
+    /// The service's `Type=` (`simple`, `notify`, `oneshot`...).
+    pub service_type: Option<String>,
     pub user: Option<String>,
     pub group: Option<String>,
     pub exec_start: Vec<String>,
@@ -29,6 +31,12 @@ pub struct UnitInfo {
 impl UnitInfo {
     pub fn exists(&self) -> bool {
         self.load_state == "loaded"
+    }
+
+    /// A job that runs and exits (`Type=oneshot`, usually started by a timer), not a
+    /// server: never run in the foreground.
+    pub fn is_job(&self) -> bool {
+        self.service_type.as_deref() == Some("oneshot")
     }
 
     pub fn active(&self) -> bool {
@@ -64,6 +72,7 @@ pub fn parse_show(text: &str) -> Vec<UnitInfo> {
             load_state: opt("LoadState").unwrap_or_default(),
             active_state: opt("ActiveState").unwrap_or_default(),
             sub_state: opt("SubState").unwrap_or_default(),
+            service_type: opt("Type"),
             user: opt("User"),
             group: opt("Group"),
             exec_start: props
@@ -193,6 +202,9 @@ pub fn kill_scopes(scopes: &[String]) -> Vec<String> {
     argv
 }
 
+/// How long a dev process gets to stop on its unit's own KillSignal before SIGKILL.
+pub const DEV_STOP_TIMEOUT_SECS: u64 = 15;
+
 /// The argv that runs `info`'s command like systemd would, in a scope named `scope`.
 pub fn dev_argv(info: &UnitInfo, scope: &str) -> Vec<String> {
     let user = info.user.clone().unwrap_or_else(|| "root".into());
@@ -208,7 +220,7 @@ pub fn dev_argv(info: &UnitInfo, scope: &str) -> Vec<String> {
             info.kill_signal.as_deref().unwrap_or("SIGTERM")
         ),
         "-p".into(),
-        "TimeoutStopSec=15".into(),
+        format!("TimeoutStopSec={DEV_STOP_TIMEOUT_SECS}"),
         "--".into(),
         "runuser".into(),
         "-u".into(),

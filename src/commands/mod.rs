@@ -1,5 +1,7 @@
 //! One module per command; each handler takes the context and its own arguments.
 
+pub mod config;
+pub mod doctor;
 pub mod restore;
 pub mod run;
 pub mod status;

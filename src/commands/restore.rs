@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::cli::RestoreArgs;
 use crate::context::Context;
 use crate::error::Result;
+use crate::json;
 use crate::layout::Paths;
 use crate::lock::Lock;
 use crate::plan;
@@ -19,6 +20,7 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
         sessions::project_containers(ctx, args.container.as_deref())?
     };
     let mut restored = 0;
+    let mut plans = Vec::new();
     for c in todo.running {
         let target = ctx.lxc.target(&c.host.container_name, c.host.metal);
         let paths = Paths::new(&c.service);
@@ -38,8 +40,17 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
         if args.dry_run {
             let now = restore::read_now(&target, &ctx.haproxy, &session, &paths)?;
             let steps = restore::plan_restore(&target, &c.host, &c.units, &paths, &session, &now);
-            println!("{} ({}):", target.name, c.service);
-            print!("{}", plan::print(&steps, &ctx.haproxy.socket));
+            if args.json {
+                plans.push(json::RestoreTarget::new(
+                    &target,
+                    &c.service,
+                    &steps,
+                    &ctx.haproxy.socket,
+                ));
+            } else {
+                println!("{} ({}):", target.name, c.service);
+                print!("{}", plan::print(&steps, &ctx.haproxy.socket));
+            }
         } else {
             restore::restore_target(
                 &ctx.ui,
@@ -53,20 +64,27 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
         }
         restored += 1;
     }
-    if let Some(err) = sessions::unreachable(ctx, &todo.stopped) {
-        return Err(err);
+    let unreachable = sessions::unreachable(ctx, &todo.stopped);
+    if args.json {
+        // The plans of the containers that could be read, also when a stopped one makes
+        // this an error (said on stderr, as without --json).
+        json::print(&json::RestorePlan { targets: plans })?;
+    } else if unreachable.is_none() {
+        if restored == 0 {
+            println!(
+                "nothing to restore: no git-osa dev session{}",
+                if args.all {
+                    " on this host"
+                } else {
+                    " for this project"
+                }
+            );
+        } else if args.dry_run {
+            println!("dry run: nothing was changed");
+        }
     }
-    if restored == 0 {
-        println!(
-            "nothing to restore: no git-osa dev session{}",
-            if args.all {
-                " on this host"
-            } else {
-                " for this project"
-            }
-        );
-    } else if args.dry_run {
-        println!("dry run: nothing was changed");
+    match unreachable {
+        Some(err) => Err(err),
+        None => Ok(ExitCode::SUCCESS),
     }
-    Ok(ExitCode::SUCCESS)
 }

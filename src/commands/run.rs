@@ -12,12 +12,14 @@ use crate::cycle::{self, Choice, RunPlan};
 use crate::error::{Error, Result};
 use crate::execute::Runner;
 use crate::foreground::Outcome;
+use crate::json;
 use crate::layout::Paths;
 use crate::lock::Lock;
 use crate::lxc::Target;
 use crate::plan;
 use crate::restore;
 use crate::select;
+use crate::settings::Origin;
 use crate::state::Session;
 use crate::survey;
 
@@ -25,8 +27,17 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
     let service = &project.service;
     let (placements, _) = ctx.placements(service)?;
-    let placement = select::choose(&ctx.ui, &placements, args.container.as_deref())?;
-    let units = select::units(&placement, &args.services)?;
+    let settings = &ctx.settings;
+    let placement = select::choose(&ctx.ui, &placements, settings.container.value.as_deref())
+        .map_err(|e| said_by(e, Some(&settings.container.origin), "osa.container"))?;
+    let units = select::units(&placement, &settings.service_names()).map_err(|e| {
+        said_by(
+            e,
+            settings.services.first().map(|s| &s.origin),
+            "osa.service",
+        )
+    })?;
+    let restore_on_exit = settings.restore_on_exit.value;
     select::running(&ctx.lxc, &placement)?;
     let target = placement.target(&ctx.lxc);
     let paths = Paths::new(&service.name);
@@ -36,19 +47,28 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         Some(Lock::acquire(&target, &paths, "run")?)
     };
 
-    let survey = survey::survey(ctx, &project, &placement, units, args.no_haproxy)?;
+    let asked = survey::Asked {
+        explicit_units: !settings.service_names().is_empty(),
+        no_haproxy: args.no_haproxy,
+    };
+    let survey = survey::survey(ctx, &project, &placement, units, &asked)?;
     let choice = Choice {
         allow_public_index: args.allow_public_index.clone(),
-        offer_index: ctx
-            .config
-            .public_index
-            .clone()
-            .unwrap_or_else(|| "https://pypi.org/simple".into()),
+        offer_index: settings.public_index.value.clone(),
     };
     let plan = cycle::plan_run(&survey, &choice)?;
 
+    if args.dry_run && args.json {
+        json::print(&json::RunPlan::new(
+            &survey,
+            &plan,
+            &ctx.haproxy.socket,
+            restore_on_exit,
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.dry_run {
-        print_plan(&plan, args, &ctx.haproxy.socket);
+        print_plan(&plan, restore_on_exit, &ctx.haproxy.socket);
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -59,6 +79,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, paths.clone(), session);
     if survey.session.is_none() {
         runner.journal.save(&target)?;
+    }
+    if let Some(other) = &plan.takes_over_from {
+        take_over(ctx, &target, other, args.force)?;
     }
     for w in &plan.warnings {
         ctx.ui.warn(w);
@@ -71,7 +94,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         .map_err(|e| in_dev_mode(e, &target))?
         .ok_or_else(|| anyhow::anyhow!("the run's plan has no foreground run"))?;
 
-    if args.restore_on_exit {
+    if restore_on_exit {
         restore::restore_target(
             &ctx.ui,
             &ctx.haproxy,
@@ -91,7 +114,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
 }
 
 /// The plan, on stdout: the answer a dry run gives.
-fn print_plan(plan: &RunPlan, args: &RunArgs, socket: &Path) {
+fn print_plan(plan: &RunPlan, restore_on_exit: bool, socket: &Path) {
     for w in &plan.warnings {
         println!("warning: {w}");
     }
@@ -99,10 +122,18 @@ fn print_plan(plan: &RunPlan, args: &RunArgs, socket: &Path) {
         println!("note: {n}");
     }
     print!("{}", plan::print(&plan.steps, socket));
-    if args.restore_on_exit {
+    if restore_on_exit {
         println!("then: restore production (--restore-on-exit)");
     }
     println!("dry run: nothing was changed");
+}
+
+/// A choice the user did not type (git config, the environment) says where it came from.
+fn said_by(err: Error, origin: Option<&Origin>, key: &str) -> Error {
+    match origin.and_then(|o| o.hint(key)) {
+        Some(h) => err.hint(h),
+        None => err,
+    }
 }
 
 /// Stopped by a signal: 128+N. Ended on its own: 0, or a failure (1).
@@ -115,6 +146,29 @@ fn exit_status(outcome: Outcome) -> Result<ExitCode> {
                 .hint("its output is above; fix and run `git osa` again"),
         ),
     }
+}
+
+/// Another user's session is taken over only when asked: a prompt on a terminal, `--force`
+/// otherwise.
+fn take_over(ctx: &Context, target: &Target, other: &str, force: bool) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let question = format!(
+        "{} is in a dev session {other} started; this run replaces its code. Take it over?",
+        target.name
+    );
+    if ctx.ui.interactive {
+        return match ctx.ui.confirm(&question) {
+            true => Ok(()),
+            false => Err(Error::user("not taken over: nothing was changed")),
+        };
+    }
+    Err(Error::user(format!(
+        "{} is in a dev session {other} started: nothing was changed",
+        target.name
+    ))
+    .hint("pass --force to take it over (its code is replaced), or ask them to end it with `git osa restore`"))
 }
 
 /// A failed step leaves the container in dev mode; say so and how to get out.

@@ -1,14 +1,15 @@
 //! `git osa status`: where the checkout's service runs, in what state, and which dev
-//! sessions are open.
+//! sessions are open; as text, or as JSON (`--json`).
 
 use std::fmt::Write as _;
 
 use crate::cli::StatusArgs;
 use crate::context::{Context, Source};
 use crate::error::{Error, Result};
+use crate::json;
 use crate::status;
 
-pub fn run(ctx: &Context, _args: &StatusArgs) -> Result<()> {
+pub fn run(ctx: &Context, args: &StatusArgs) -> Result<()> {
     let project = ctx.project()?;
     let (placements, source) = ctx.placements(&project.service)?;
     // One HAProxy query in all; a socket that cannot be reached is said, when a unit of
@@ -21,47 +22,67 @@ pub fn run(ctx: &Context, _args: &StatusArgs) -> Result<()> {
     };
     let statuses = status::gather(ctx, &project.service, &placements, &servers)?;
 
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "project    {} (service {})",
-        project.id.display(),
-        project.service.name
-    );
-    let _ = writeln!(
-        out,
-        "checkout   {}",
-        project
-            .checkout
-            .root
-            .display()
-            .to_string()
-            .trim_end_matches('/')
-    );
-    match source {
-        Source::Inventory(p) => {
-            let _ = writeln!(out, "inventory  {}", p.display());
-        }
-        Source::ContainerNames => {
-            let _ = writeln!(
-                out,
-                "inventory  none at {}; containers matched by name",
-                ctx.global.inventory.display()
-            );
-        }
-    }
+    // The containers' problems first: a missing container matters more than HAProxy.
     let mut problems = Vec::new();
+    for st in &statuses {
+        problems.extend(status::problems(st, ctx.lxc.path.as_deref()));
+    }
     if let Some(e) = &haproxy_problem {
-        let _ = writeln!(out, "haproxy    {e}");
         problems.push(format!(
             "HAProxy cannot be read: {e}; a run would not know where traffic goes"
         ));
         problems.push(ctx.haproxy.hint());
     }
-    for st in &statuses {
-        status::render(&mut out, st, ctx.lxc.path.as_deref(), &mut problems);
+    let checkout = project
+        .checkout
+        .root
+        .display()
+        .to_string()
+        .trim_end_matches('/')
+        .to_string();
+
+    if args.json {
+        json::print(&json::Status {
+            project: project.id.display(),
+            service: project.service.name.clone(),
+            checkout,
+            inventory: json::Inventory::new(&source, &ctx.global.inventory),
+            haproxy: json::Haproxy {
+                socket: ctx.haproxy.socket.display().to_string(),
+                error: haproxy_problem,
+            },
+            containers: statuses.iter().map(json::Container::new).collect(),
+            problems: problems.clone(),
+        })?;
+    } else {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "project    {} (service {})",
+            project.id.display(),
+            project.service.name
+        );
+        let _ = writeln!(out, "checkout   {checkout}");
+        match source {
+            Source::Inventory(p) => {
+                let _ = writeln!(out, "inventory  {}", p.display());
+            }
+            Source::ContainerNames => {
+                let _ = writeln!(
+                    out,
+                    "inventory  none at {}; containers matched by name",
+                    ctx.global.inventory.display()
+                );
+            }
+        }
+        if let Some(e) = &haproxy_problem {
+            let _ = writeln!(out, "haproxy    {e}");
+        }
+        for st in &statuses {
+            status::render(&mut out, st);
+        }
+        print!("{out}");
     }
-    print!("{out}");
     if problems.is_empty() {
         return Ok(());
     }

@@ -6,7 +6,8 @@ use crate::error::{Error, Result};
 use crate::install;
 use crate::layout::{self, DROPIN, DROPIN_TEXT};
 use crate::migrations;
-use crate::plan::{Action, DevUnit, Exec, Input, Missing, Pin, Record, Step};
+use crate::plan::{Action, DevUnit, Exec, Input, Missing, Pin, Step};
+use crate::record::Record;
 use crate::sync;
 use crate::sync::SyncPayload;
 use crate::systemd;
@@ -144,6 +145,17 @@ impl Cycle<'_> {
     /// Why the db sync is not needed, if it is not.
     fn db_sync_skip(&self, migrations_hash: &str) -> Option<String> {
         let service = &self.s.service;
+        let wanted = &service.db_sync_groups;
+        if let Some(groups) = &self.s.host_groups
+            && !wanted.is_empty()
+            && !wanted.iter().any(|g| groups.contains(g))
+        {
+            return Some(format!(
+                "OSA runs it on hosts of {} (where the database is configured); {} is not one",
+                wanted.join(", "),
+                self.s.host.container_name
+            ));
+        }
         if self.session.migrations_hash.as_deref() == Some(migrations_hash)
             && !service.migrations.is_empty()
         {

@@ -29,11 +29,14 @@ _git_osa() {
 const FISH_GIT_GLUE: &str = r#"
 # `git osa ...`: register the subcommand and its completions on git itself.
 complete -c git -n '__fish_git_needs_command' -f -a osa -d 'Run an OpenStack service from this checkout in its OSA container'
-complete -c git -n '__fish_seen_subcommand_from osa; and not __fish_seen_subcommand_from run status restore help' -f -a 'run status restore'
+complete -c git -n '__fish_seen_subcommand_from osa; and not __fish_seen_subcommand_from run status restore config doctor help' -f -a 'run status restore config doctor'
 complete -c git -n '__fish_seen_subcommand_from osa' -l container -r -d 'The container to use'
 complete -c git -n '__fish_seen_subcommand_from osa' -l service -r -d 'Only swap this unit'
 complete -c git -n '__fish_seen_subcommand_from osa' -l dry-run -d 'Print the plan and change nothing'
 complete -c git -n '__fish_seen_subcommand_from osa' -l all -d 'Every dev session on this host (restore)'
+complete -c git -n '__fish_seen_subcommand_from osa' -s v -l verbose -d 'Log every command in a container; -vv also streams long steps'
+complete -c git -n '__fish_seen_subcommand_from osa' -s q -l quiet -d 'Only warnings and errors'
+complete -c git -n '__fish_seen_subcommand_from osa' -l color -x -a 'auto always never' -d 'Colour error:, warning:, hint:'
 "#;
 
 const MAN_EXTRA: &str = r#".SH "THE CYCLE"
@@ -60,17 +63,65 @@ terminal or another developer sees it; \fBgit osa restore\fR finishes from it af
 \fI/etc/git-osa/config.toml\fR, \fI~/.config/git-osa/config.toml\fR
 Optional. \fBpublic_index = "URL"\fR is the index offered when the repo server lacks a
 requirement. \fB[[service]]\fR entries, in the format of the built-in catalog, add services
-(plugins, libraries, unusual layouts) or replace built-in ones of the same name.
+(plugins, libraries, unusual layouts) or replace built-in ones of the same name; they are
+searched before the built-in ones. \fB[[patch]]\fR entries change a built-in one by name:
+\fBremove_units\fR, \fB[[patch.unit]]\fR to add, \fBdb_sync\fR, \fBdb_sync_groups\fR.
+.TP
+\fIshare/doc/git-osa/git-osa-json.schema.json\fR
+The JSON Schema (draft 2020-12) of what \fB--json\fR prints: \fBstatus\fR,
+\fBrun --dry-run\fR, \fBrestore --dry-run\fR and \fBconfig\fR each print one document with
+\fB"version": 1\fR and a \fB"kind"\fR; errors stay on stderr, with the same exit status.
+.SH CONFIGURATION
+Per checkout or per user, with \fBgit config\fR (\fB--local\fR, \fB--global\fR,
+\fB--worktree\fR, \fBinclude\fR and \fBincludeIf\fR as for git; \fBgit -c\fR too):
+.TP
+\fBosa.container\fR
+The container \fBgit osa\fR runs in when the service has several (an empty value unsets
+one from a wider scope).
+.TP
+\fBosa.service\fR
+Only swap this unit (multi-valued: one \fBgit config --add\fR per unit; an empty value
+starts the list again).
+.TP
+\fBosa.publicIndex\fR
+The index offered (never used without asking or \fB--allow-public-index\fR) when the repo
+server lacks a requirement.
+.TP
+\fBosa.restoreOnExit\fR
+Restore production when the dev process stops (a boolean; \fB--no-restore-on-exit\fR
+overrides it).
+.TP
+\fBosa.inventory\fR, \fBosa.lxcPath\fR, \fBosa.haproxySocket\fR
+The deployment options of the same names.
+.PP
+Precedence, highest first: the option, the environment variable, git config, the TOML
+config file (\fBpublic_index\fR), the built-in default. \fBgit osa config\fR shows each
+value and where it came from.
 .SH ENVIRONMENT
 \fBGIT_OSA_INVENTORY\fR, \fBGIT_OSA_LXC_PATH\fR, \fBGIT_OSA_HAPROXY_SOCKET\fR,
-\fBGIT_OSA_CONFIG\fR: defaults of the options of the same names.
+\fBGIT_OSA_CONFIG\fR, \fBGIT_OSA_CONTAINER\fR, \fBGIT_OSA_SERVICE\fR (comma-separated),
+\fBGIT_OSA_RESTORE_ON_EXIT\fR: defaults of the options of the same names, above git config.
+\fBGIT_OSA_PUBLIC_INDEX\fR: the index offered, as \fBosa.publicIndex\fR.
+.TP
+\fBGIT_OSA_LOG\fR
+How much git-osa says on stderr when neither \fB-v\fR nor \fB-q\fR is given: \fBerror\fR,
+\fBwarn\fR (as \fB-q\fR), \fBinfo\fR (the default), \fBdebug\fR (as \fB-v\fR: every command in
+a container, where, as whom, how long, how it ended), \fBtrace\fR (as \fB-vv\fR: also the
+output of long steps).
+.TP
+\fBNO_COLOR\fR
+Set and not empty: no colour with \fB--color=auto\fR. Otherwise git's \fBcolor.osa\fR, then
+\fBcolor.ui\fR, decide, as for git's own commands; \fBTERM=dumb\fR gets neither colour nor
+progress bars.
 .SH "EXIT STATUS"
-0 on success; 1 when a command git-osa ran failed; 2 when the request cannot be done as
+0 on success; 1 when a command git-osa ran failed, or a check of \fBgit osa doctor\fR; 2 when the request cannot be done as
 asked (not a checkout, unknown project, stopped container...); 75 when another git-osa
 holds the container; 128+N when signal N (SIGINT, SIGTERM, SIGHUP) stopped it: 130 for Ctrl-C.
 .SH EXAMPLES
 .nf
 ~/src/keystone$ git osa status
+~/src/keystone$ git osa doctor
+~/src/keystone$ git osa -v --dry-run
 ~/src/keystone$ git osa --container aio1-keystone-container-b7d24e95
 ~/src/keystone$ git osa --dry-run
 ~/src/keystone$ git osa restore

@@ -95,7 +95,7 @@ impl Cycle<'_> {
         );
         assert!(
             plan.contains(&format!(
-                "in {target} as keystone: systemd-run --scope --quiet --collect --unit=git-osa-step-keystone.scope -- runuser -u keystone -- {}/bin/keystone-manage db_sync",
+                "in {target} as keystone: systemd-run --scope --quiet --collect --unit=git-osa-dbsync-keystone.scope -- runuser -u keystone -- {}/bin/keystone-manage db_sync",
                 lab.venv
             )),
             "{plan}"
@@ -202,8 +202,8 @@ impl Cycle<'_> {
             "{block}"
         );
         assert!(
-            block.contains("production stopped")
-                && block.contains("installed")
+            block.contains(&format!("production {} stopped", self.lab.unit))
+                && block.contains("installed into the venv")
                 && block.contains("db synced"),
             "{block}"
         );

@@ -317,6 +317,9 @@ pub fn edit(repo: &Path, marker: &str) {
 pub fn git(dir: &Path, args: &[&str]) -> String {
     // The test's own identity: a fresh machine has none configured.
     let o = Command::new("git")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
         .args(args)
         .current_dir(dir)
         .env("GIT_AUTHOR_NAME", "git-osa test")

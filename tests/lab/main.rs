@@ -14,6 +14,7 @@ mod harness;
 mod pty;
 mod running;
 
+mod catalog;
 mod containers;
 mod cycle;
 mod exit;

@@ -69,7 +69,10 @@ fn restore_finishes_the_job_after_git_osa_was_killed_during_the_install() {
     // restore stops its scope before it touches the venv. status says what is half done.
     let o = lab.run(&repo, &["status"]);
     let st = String::from_utf8_lossy(&o.stdout);
-    assert!(st.contains("production stopped"), "{st}");
+    assert!(
+        st.contains(&format!("production {} stopped", lab.unit)),
+        "{st}"
+    );
     let o = lab.run(&repo, &["restore"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(lab.pip_freeze(new), freeze_before);

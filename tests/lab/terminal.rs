@@ -40,10 +40,12 @@ fn on_a_terminal_it_prompts_for_the_container_and_ctrl_c_stops_the_run() {
     };
     let out = pty.out.lock().unwrap().clone();
     assert!(out.contains("stays in dev mode"), "{out} {status}");
-    // On a terminal, long steps show a spinner with their elapsed time.
+    // On a terminal, long steps show a spinner with their elapsed time (`(1.2s)`), redrawn
+    // in place.
     assert!(
-        out.contains("\r\x1b[2K| keep an exact copy")
-            || out.contains("\x1b[2K| install the checkout"),
+        out.lines().any(|l| l.contains("\x1b[2K")
+            && (l.contains("keep an exact copy") || l.contains("install the checkout"))
+            && l.contains("s)")),
         "no progress drawn:\n{out}"
     );
     assert_ne!(lab.unit_state(new, &lab.scope), "active");

@@ -1,0 +1,378 @@
+//! What `--json` prints: serialisable views of the values the text answers are made from
+//! (`status::TargetStatus`, `cycle::RunPlan`, `plan::Step`, `settings::Settings`), so the
+//! JSON and the text cannot disagree and nothing is read twice.
+//!
+//! Every document is an object with `"version"` ([`VERSION`]) and `"kind"` (`status`,
+//! `run-plan`, `restore-plan`, `config`); `doc/git-osa-json.schema.json` (JSON Schema
+//! draft 2020-12) describes them all, and the tests below check real output against it.
+//! Within a version, fields may be added (readers ignore what they do not know); a field
+//! removed, renamed or changed in meaning takes a new version.
+//!
+//! One file per kind of document: `status.rs`, `plan.rs` (run and restore plans),
+//! `config.rs`.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::Result;
+
+mod config;
+mod plan;
+mod status;
+
+pub use config::*;
+pub use plan::*;
+pub use status::*;
+
+/// The version of every document's shape; see the module docs for when it changes.
+pub const VERSION: u32 = 1;
+
+/// A body printed as a document of its kind.
+pub trait Document: Serialize {
+    const KIND: &'static str;
+}
+
+#[derive(Serialize)]
+struct Envelope<'a, T> {
+    version: u32,
+    kind: &'static str,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+/// The document as text, pretty-printed, with a final newline.
+pub fn render<T: Document>(body: &T) -> String {
+    let doc = Envelope {
+        version: VERSION,
+        kind: T::KIND,
+        body,
+    };
+    let mut text = serde_json::to_string_pretty(&doc).expect("views serialise to JSON");
+    text.push('\n');
+    text
+}
+
+/// Prints the document on stdout, the answer of the command.
+pub fn print<T: Document>(body: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(render(body).as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+pub(crate) fn display(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::context::Placement;
+    use crate::context::Source;
+    use crate::cycle;
+    use crate::cycle::Choice;
+    use crate::golden;
+    use crate::inventory::Host;
+    use crate::layout::{self, Paths};
+    use crate::lxc::{Lxc, LxcState};
+    use crate::restore::{self, Now};
+    use crate::status::{self, TargetStatus};
+    use crate::survey::Survey;
+    use crate::systemd::UnitInfo;
+
+    const SOCKET: &str = "/var/run/haproxy.stat";
+
+    fn schema() -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/git-osa-json.schema.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// The document, parsed, after checking it against the committed schema.
+    fn valid(doc: &str) -> Value {
+        let schema = schema();
+        let validator = jsonschema::draft202012::new(&schema).unwrap();
+        let instance: Value = serde_json::from_str(doc).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&instance)
+            .map(|e| format!("{e} (at {})", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{doc}\ndoes not match doc/git-osa-json.schema.json:\n{}",
+            errors.join("\n")
+        );
+        instance
+    }
+
+    fn run_plan(s: &Survey, choice: &Choice) -> Value {
+        let plan = cycle::plan_run(s, choice).unwrap();
+        let doc = valid(&render(&RunPlan::new(s, &plan, Path::new(SOCKET), false)));
+        assert_eq!(doc["steps"].as_array().unwrap().len(), plan.steps.len());
+        doc
+    }
+
+    fn step<'a>(doc: &'a Value, title_starts: &str) -> &'a Value {
+        doc["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["title"].as_str().unwrap().starts_with(title_starts))
+            .unwrap_or_else(|| panic!("no step {title_starts:?} in {doc:#}"))
+    }
+
+    #[test]
+    fn the_schema_is_a_draft_2020_12_schema() {
+        jsonschema::meta::validate(&schema()).unwrap();
+    }
+
+    #[test]
+    fn a_first_run_plan_names_each_command_where_and_as_whom() {
+        let doc = run_plan(&golden::keystone(), &golden::choice());
+        assert_eq!(
+            (&doc["version"], &doc["kind"]),
+            (&1.into(), &"run-plan".into())
+        );
+        assert_eq!(doc["where"]["kind"], "container");
+        assert_eq!(doc["where"]["name"], "aio1-keystone-container-b7d24e95");
+        let db = step(&doc, "db sync");
+        assert_eq!(db["action"], "command");
+        assert_eq!(db["commands"][0]["as"], "keystone");
+        assert_eq!(db["commands"][0]["to_the_end"], true);
+        let argv: Vec<&str> = db["commands"][0]["argv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            argv[argv.len() - 6..],
+            [
+                "runuser",
+                "-u",
+                "keystone",
+                "--",
+                "/openstack/venvs/keystone-30.0.0/bin/keystone-manage",
+                "db_sync"
+            ]
+        );
+        assert!(db["warning"].as_str().unwrap().contains("does not undo"));
+        let install = step(&doc, "install");
+        assert_eq!(install["on_missing"]["kind"], "offer");
+        assert_eq!(install["on_missing"]["index"], "https://pypi.org/simple");
+        assert_eq!(step(&doc, "keep")["background"], true);
+        assert_eq!(step(&doc, "sync")["commands"][0]["stdin"]["kind"], "sync");
+        let drain = step(&doc, "drain");
+        assert_eq!(
+            drain["haproxy"]["command"],
+            "set server keystone_service-back/aio1-keystone-container-b7d24e95 state drain"
+        );
+        let run = step(&doc, "run in the foreground");
+        assert_eq!(run["action"], "foreground");
+        assert_eq!(run["commands"][0]["unit"], "keystone-wsgi-public");
+        assert_eq!(
+            run["pins"][0]["others"][0],
+            "aio1_keystone_container-6c0f3a1e"
+        );
+    }
+
+    #[test]
+    fn plans_of_every_golden_case_match_the_schema() {
+        let keystone = golden::keystone();
+        let second = golden::second_run(&keystone);
+        let doc = run_plan(&second, &golden::choice());
+        assert_eq!(
+            step(&doc, "keep")["skip"],
+            "kept at /openstack/venvs/.git-osa-prod-keystone-30.0.0 when this session began"
+        );
+        run_plan(&golden::heat(), &golden::choice());
+        let allowed = Choice {
+            allow_public_index: Some("http://172.29.236.1:8182/simple/".into()),
+            ..golden::choice()
+        };
+        let doc = run_plan(&keystone, &allowed);
+        assert_eq!(step(&doc, "install")["on_missing"]["kind"], "allowed");
+        assert!(step(&doc, "install")["on_missing"]["retry"].is_null());
+
+        let mut metal = keystone.clone();
+        metal.target = Lxc::default().target("aio1", true);
+        let doc = run_plan(&metal, &golden::choice());
+        assert_eq!(doc["where"]["kind"], "host");
+        assert_eq!(step(&doc, "stop")["where"]["kind"], "host");
+
+        // A rerun finding a db sync a killed git-osa left running waits for it.
+        let mut rerun = second.clone();
+        rerun.probe.units.push(UnitInfo {
+            id: "git-osa-dbsync-keystone.scope".into(),
+            active_state: "active".into(),
+            ..UnitInfo::default()
+        });
+        let doc = run_plan(&rerun, &golden::choice());
+        let wait = step(&doc, "wait for the db sync");
+        assert_eq!(wait["action"], "await-scope");
+        assert_eq!(
+            wait["await_scope"]["scope"],
+            "git-osa-dbsync-keystone.scope"
+        );
+    }
+
+    #[test]
+    fn restore_plans_match_the_schema() {
+        let s = golden::keystone();
+        let steps = cycle::plan_run(&s, &golden::choice()).unwrap().steps;
+        let session = golden::after(&steps, None, steps.len() - 1, false);
+        let now = Now {
+            running: vec![layout::dev_scope("keystone-wsgi-public")],
+            db_sync: None,
+            servers: s.servers.clone(),
+        };
+        let paths = Paths::new("keystone");
+        let plan = restore::plan_restore(&s.target, &s.host, &s.units, &paths, &session, &now);
+        let doc = valid(&render(&RestorePlan {
+            targets: vec![RestoreTarget::new(
+                &s.target,
+                "keystone",
+                &plan,
+                Path::new(SOCKET),
+            )],
+        }));
+        let target = &doc["targets"][0];
+        assert_eq!(target["service"], "keystone");
+        let wait = step(target, "wait until production is healthy");
+        assert_eq!(wait["action"], "wait-healthy");
+        assert_eq!(wait["wait"]["units"][0], "keystone-wsgi-public.service");
+        valid(&render(&RestorePlan {
+            targets: Vec::new(),
+        }));
+    }
+
+    fn target_status(s: &Survey, lxc: LxcState) -> TargetStatus {
+        TargetStatus {
+            service: s.service.name.clone(),
+            placement: Placement {
+                host: s.host.clone(),
+                units: s.units.clone(),
+                groups: s.host_groups.clone(),
+            },
+            probe: (lxc == LxcState::Running).then(|| s.probe.clone()),
+            lxc,
+            session: s.session.clone(),
+            servers: s.servers.clone(),
+        }
+    }
+
+    #[test]
+    fn status_of_every_kind_of_container_matches_the_schema() {
+        // In a dev session with its dev process running.
+        let mut dev = golden::second_run(&golden::keystone());
+        dev.probe.units.push(UnitInfo {
+            id: layout::dev_scope("keystone-wsgi-public"),
+            active_state: "active".into(),
+            sub_state: "running".into(),
+            ..UnitInfo::default()
+        });
+        if let Some(session) = &mut dev.session {
+            session.started_at = 1_700_000_000;
+        }
+        // Stopped, and missing: nothing could be asked.
+        let mut stopped = golden::keystone();
+        stopped.host.container_name = "aio1_keystone_container-6c0f3a1e".into();
+        let mut missing = stopped.clone();
+        missing.host.container_name = "aio1_keystone_container-00000000".into();
+        // On the host, with an editable install no session records.
+        let mut metal = golden::keystone();
+        metal.host = Host {
+            inventory_name: "aio1".into(),
+            container_name: "aio1".into(),
+            physical_host: Some("aio1".into()),
+            address: Some("172.29.236.100".into()),
+            metal: true,
+        };
+        metal.probe.paths = vec![
+            "/openstack/venvs/keystone-30.0.0/lib/python3.11/site-packages/__editable__.keystone-30.0.1.pth"
+                .into(),
+        ];
+        let statuses = [
+            target_status(&dev, LxcState::Running),
+            target_status(&stopped, LxcState::Stopped),
+            target_status(&missing, LxcState::Missing),
+            target_status(&metal, LxcState::Running),
+        ];
+        let problems: Vec<String> = statuses
+            .iter()
+            .flat_map(|st| status::problems(st, None))
+            .collect();
+        let doc = valid(&render(&Status {
+            project: "openstack/keystone".into(),
+            service: "keystone".into(),
+            checkout: "/home/dev/src/keystone".into(),
+            inventory: Inventory::new(
+                &Source::ContainerNames,
+                Path::new("/etc/openstack_deploy/openstack_inventory.json"),
+            ),
+            haproxy: Haproxy {
+                socket: SOCKET.into(),
+                error: None,
+            },
+            containers: statuses.iter().map(Container::new).collect(),
+            problems,
+        }));
+        assert_eq!(doc["kind"], "status");
+        assert_eq!(doc["inventory"]["source"], "container-names");
+        let [dev, stopped, missing, metal] = [0, 1, 2, 3].map(|i| &doc["containers"][i]);
+        let session = &dev["session"];
+        assert_eq!(session["started_at"], 1_700_000_000);
+        assert_eq!(session["dev_process_running"], true);
+        assert_eq!(session["running_units"][0], "keystone-wsgi-public");
+        assert_eq!(
+            session["commit"],
+            "0123456789abcdef0123456789abcdef01234567"
+        );
+        assert_eq!(session["venv_kept"], true);
+        assert_eq!(dev["units"][0]["active"], false);
+        assert_eq!(dev["haproxy_servers"][1]["status"], "DRAIN");
+        assert_eq!(stopped["lxc_state"], "STOPPED");
+        assert!(stopped["units"][0]["state"].is_null());
+        assert_eq!(missing["lxc_state"], "MISSING");
+        assert!(metal["lxc_state"].is_null());
+        assert!(metal["session"].is_null());
+        assert!(
+            metal["dev_code_outside_session"]
+                .as_str()
+                .unwrap()
+                .ends_with("__editable__.keystone-30.0.1.pth")
+        );
+        let problems = doc["problems"].as_array().unwrap();
+        assert!(
+            problems[0].as_str().unwrap().contains("is STOPPED"),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.as_str().unwrap().contains("without a git-osa session"))
+        );
+    }
+
+    /// The schema is strict about fields, so a view that grows a field the schema does
+    /// not describe fails the tests above instead of going undocumented.
+    #[test]
+    fn a_field_the_schema_does_not_describe_is_caught() {
+        let plan = cycle::plan_run(&golden::keystone(), &golden::choice()).unwrap();
+        let text = render(&RunPlan::new(
+            &golden::keystone(),
+            &plan,
+            Path::new(SOCKET),
+            false,
+        ));
+        let mut doc: Value = serde_json::from_str(&text).unwrap();
+        doc["steps"][0]["undocumented"] = true.into();
+        let schema = schema();
+        assert!(!jsonschema::draft202012::is_valid(&schema, &doc));
+    }
+}

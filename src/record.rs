@@ -1,0 +1,124 @@
+//! The session record as steps run: each change a step makes is recorded in the session
+//! on the target before (write-ahead) or after it, so `restore` can undo whatever was done,
+//! even after git-osa was killed between the record and the change.
+
+use crate::error::Result;
+use crate::layout::Paths;
+use crate::lxc::Target;
+use crate::state::{ServerRef, Session};
+
+/// A change to the session record, applied before (write-ahead) or after a step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Mark(&'static str),
+    StoppedUnits(Vec<String>),
+    VenvBackup {
+        venv: String,
+        backup: String,
+    },
+    Dropins(Vec<String>),
+    Synced {
+        commit: Option<String>,
+        dirty: bool,
+    },
+    InstallHash(Option<String>),
+    MigrationsHash(String),
+    Disable(ServerRef),
+    Enable(ServerRef),
+    DevUnits(Vec<String>),
+    /// Restore undid one kind of change.
+    Undone(Undone),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undone {
+    DevProcess,
+    Venv,
+    Dropins,
+    Units,
+    Servers,
+}
+
+impl Record {
+    pub fn apply(&self, s: &mut Session) {
+        fn add<T: PartialEq + Clone>(list: &mut Vec<T>, items: &[T]) {
+            for i in items {
+                if !list.contains(i) {
+                    list.push(i.clone());
+                }
+            }
+        }
+        match self {
+            Record::Mark(m) => s.mark(m),
+            Record::StoppedUnits(u) => add(&mut s.stopped_units, u),
+            Record::VenvBackup { venv, backup } => {
+                s.venv = Some(venv.clone());
+                s.venv_backup = Some(backup.clone());
+            }
+            Record::Dropins(d) => add(&mut s.dropins, d),
+            Record::Synced { commit, dirty } => {
+                s.commit = commit.clone();
+                s.dirty = *dirty;
+                s.synced_at = Some(crate::state::now());
+            }
+            Record::InstallHash(h) => s.install_hash = h.clone(),
+            Record::MigrationsHash(h) => s.migrations_hash = Some(h.clone()),
+            Record::Disable(d) => add(&mut s.disabled_servers, std::slice::from_ref(d)),
+            Record::Enable(d) => s.disabled_servers.retain(|x| x != d),
+            Record::DevUnits(u) => s.dev_units = u.clone(),
+            Record::Undone(what) => match what {
+                Undone::DevProcess => s.dev_units.clear(),
+                Undone::Venv => s.venv_backup = None,
+                Undone::Dropins => s.dropins.clear(),
+                Undone::Units => s.stopped_units.clear(),
+                Undone::Servers => s.disabled_servers.clear(),
+            },
+        }
+    }
+}
+
+/// The session record on the target, kept up to date as steps run: each change is
+/// written before (write-ahead) or after the step it describes.
+#[derive(Debug)]
+pub struct Journal {
+    pub paths: Paths,
+    pub session: Session,
+}
+
+impl Journal {
+    pub fn save(&self, target: &Target) -> Result<()> {
+        self.session.save(target, &self.paths)
+    }
+
+    pub fn record(&mut self, target: &Target, records: &[Record]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        for r in records {
+            r.apply(&mut self.session);
+        }
+        self.save(target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_idempotent() {
+        let mut s = Session::default();
+        let d = ServerRef {
+            backend: "b".into(),
+            server: "s".into(),
+        };
+        for _ in 0..2 {
+            Record::Disable(d.clone()).apply(&mut s);
+            Record::StoppedUnits(vec!["u".into()]).apply(&mut s);
+        }
+        assert_eq!(s.disabled_servers.len(), 1);
+        assert_eq!(s.stopped_units, ["u"]);
+        Record::Enable(d).apply(&mut s);
+        assert!(s.disabled_servers.is_empty());
+    }
+}
