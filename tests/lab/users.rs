@@ -8,7 +8,7 @@ use crate::running::Running;
 
 #[test]
 #[ignore = "needs the lab: tests/run"]
-fn a_second_user_is_refused_naming_the_first_and_taking_over_a_session_warns() {
+fn a_second_user_is_refused_naming_the_first_and_taking_over_a_session_asks_and_warns() {
     let lab = Lab::get();
     let target = &lab.new;
     let dir = lab.checkout("git-osa-two-users");
@@ -40,8 +40,20 @@ fn a_second_user_is_refused_naming_the_first_and_taking_over_a_session_warns() {
 
     alice.signal(libc::SIGINT);
     assert_eq!(alice.finish(Duration::from_secs(60)), 130);
-    // alice's session stays; bob takes it over, and is told so.
-    let mut bob = Running::spawn(as_user("bob"));
+    // alice's session stays: bob's run does not take it over unasked...
+    let o = as_user("bob").output().unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains(&format!("{target} is in a dev session alice@"))
+            && e.contains("nothing was changed")
+            && e.contains("--force"),
+        "{e}"
+    );
+    // ...and taking it over with --force, is told so.
+    let mut cmd = as_user("bob");
+    cmd.arg("--force");
+    let mut bob = Running::spawn(cmd);
     bob.wait_for(PINNED, Duration::from_secs(240));
     let out = bob.output();
     assert!(
