@@ -5,8 +5,6 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::harness::{Lab, PINNED, edit, var};
@@ -158,24 +156,19 @@ fn no_request_fails_while_ctrl_c_stops_a_pinned_run() {
     // A request every 20 ms for 10 s, to the lab's frontend only, while SIGINT stops the
     // run: traffic moves back to the other server before the dev process stops.
     let addr = lab.frontend.trim_start_matches("http://").to_string();
-    let done = Arc::new(AtomicBool::new(false));
-    let requests = {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            let start = Instant::now();
-            let mut codes = Vec::new();
-            while start.elapsed() < Duration::from_secs(10) && !done.load(Ordering::Relaxed) {
-                codes.push((start.elapsed(), status_code(&addr)));
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            codes
-        })
-    };
+    let requests = std::thread::spawn(move || {
+        let start = Instant::now();
+        let mut codes = Vec::new();
+        while start.elapsed() < Duration::from_secs(10) {
+            codes.push((start.elapsed(), status_code(&addr)));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        codes
+    });
     std::thread::sleep(Duration::from_secs(2));
     run.signal(libc::SIGINT);
     let code = run.finish(Duration::from_secs(60));
     let codes = requests.join().unwrap();
-    done.store(true, Ordering::Relaxed);
     assert_eq!(code, 130, "{}", run.output());
     let failed: Vec<_> = codes
         .iter()

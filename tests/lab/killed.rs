@@ -1,8 +1,9 @@
 //! git-osa killed (SIGKILL: it cleans nothing up) at each step that records something:
 //! during the venv copy, during the sync, after the log drop-in, during the db sync, while
 //! uWSGI starts and while the dev process serves. Each time `status` shows the session and
-//! what it changed, and `restore` puts production back exactly.
-//! (Killed during pip: `restore.rs`; a rerun after a kill: `interrupt.rs`.)
+//! what it changed, and `restore` puts production back exactly; so does a rerun after a
+//! kill during the copy, which copies again.
+//! (Killed during pip: `restore.rs`; a rerun after a kill while serving: `interrupt.rs`.)
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -58,28 +59,6 @@ fn status_then_restore(
     out
 }
 
-#[test]
-#[ignore = "needs the lab: tests/run"]
-fn killed_during_the_venv_copy_restore_gives_production_back_exactly() {
-    let lab = Lab::get();
-    let target = &lab.new;
-    let dir = lab.checkout("git-osa-killed-copy");
-    let repo = dir.path().join("keystone");
-    let before = lab.production();
-    kill_during_the_copy(&lab, &repo, target);
-    status_then_restore(
-        &lab,
-        &repo,
-        target,
-        &before,
-        &[
-            "production venv being copied to /openstack/venvs/.git-osa-prod-keystone-",
-            "production keystone-wsgi-public stopped",
-        ],
-        &["installed"],
-    );
-}
-
 /// Starts a run in `target` and kills it while production is stopped and the copy of the
 /// production venv still runs.
 fn kill_during_the_copy(lab: &Lab, repo: &Path, target: &Node) {
@@ -110,6 +89,28 @@ fn rerun_then_restore(lab: &Lab, repo: &Path, target: &Node, before: &Production
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     lab.assert_production_back(before, &[target]);
     again.output()
+}
+
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn killed_during_the_venv_copy_restore_gives_production_back_exactly() {
+    let lab = Lab::get();
+    let target = &lab.new;
+    let dir = lab.checkout("git-osa-killed-copy");
+    let repo = dir.path().join("keystone");
+    let before = lab.production();
+    kill_during_the_copy(&lab, &repo, target);
+    status_then_restore(
+        &lab,
+        &repo,
+        target,
+        &before,
+        &[
+            "production venv being copied to /openstack/venvs/.git-osa-prod-keystone-",
+            "production keystone-wsgi-public stopped",
+        ],
+        &["installed"],
+    );
 }
 
 #[test]
