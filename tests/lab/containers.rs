@@ -75,6 +75,16 @@ fn a_container_restarted_in_dev_mode_gets_production_back_not_the_dev_code() {
         Duration::from_secs(120),
         || lab.direct_v3(target).contains("git-osa-restarted"),
     );
+    // status says so: no dev process, yet the unit serves the dev code.
+    let (code, block, err) = lab.status_of(&repo, target);
+    assert_eq!(code, Some(0), "{block}{err}");
+    assert!(
+        block.contains(&format!(
+            "process  not running, but systemd runs {} from the dev install",
+            lab.unit
+        )),
+        "{block}"
+    );
     let o = lab.run(&repo, &["restore"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(lab.direct_v3(target).contains("\"status\": \"stable\""));
@@ -91,6 +101,17 @@ fn a_container_stopped_in_dev_mode_is_named_with_how_to_start_it_then_restored()
     let before = lab.production();
     leave_in_dev_mode(&lab, &repo, target);
     let stopped = Stopped::stop(&lab, target);
+    let o = lab.run(&repo, &["status"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(&format!(
+            "container {target} is STOPPED: start it with `lxc-start -P {} -n {target}`",
+            lab.lxc_path
+        )),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     for args in [
         vec!["restore"],
         vec!["restore", "--container", &target.name],

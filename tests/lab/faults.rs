@@ -68,6 +68,12 @@ fn the_repo_server_down_during_pip_fails_with_exit_1_and_the_dev_mode_hint() {
         )),
         "{out}"
     );
+    let (code, block, err) = lab.status_of(&repo, target);
+    assert_eq!(code, Some(0), "{block}{err}");
+    assert!(
+        block.contains("checkout synced") && !block.contains("installed into the venv"),
+        "{block}"
+    );
     let o = lab.run(&repo, &["restore"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     lab.assert_production_back(&before, &[target]);
