@@ -165,6 +165,25 @@ impl TargetStatus {
             .collect()
     }
 
+    /// The units the session stopped that run again from the venv holding the dev
+    /// install, started by systemd rather than git-osa (a container restarted in dev
+    /// mode starts its enabled units at boot).
+    pub fn units_on_dev_install(&self) -> Vec<&str> {
+        let Some(s) = &self.session else {
+            return Vec::new();
+        };
+        if s.venv_backup.is_none() || !s.applied.iter().any(|m| m == "installed") {
+            return Vec::new();
+        }
+        self.placement
+            .units
+            .iter()
+            .filter(|u| s.stopped_units.contains(&u.name))
+            .filter(|u| self.unit(&u.name).is_some_and(|i| i.active()))
+            .map(|u| u.name.as_str())
+            .collect()
+    }
+
     /// An editable install found in the venvs while no session records one.
     pub fn dev_code_outside_session(&self) -> Option<&str> {
         if self.session.is_some() {
@@ -211,14 +230,20 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                 }
             );
             let running = st.dev_running();
+            let on_dev = st.units_on_dev_install();
             let _ = writeln!(
                 out,
                 "  process  {}",
-                if running.is_empty() {
+                if !running.is_empty() {
+                    format!("running: {}", running.join(", "))
+                } else if !on_dev.is_empty() {
+                    format!(
+                        "not running, but systemd runs {} from the dev install (`git osa restore` restarts production)",
+                        on_dev.join(", ")
+                    )
+                } else {
                     "not running (`git osa` runs it, `git osa restore` ends the session)"
                         .to_string()
-                } else {
-                    format!("running: {}", running.join(", "))
                 }
             );
         }
