@@ -5,6 +5,10 @@ mod render;
 
 use std::path::Path;
 
+use clap::CommandFactory;
+
+use git_osa::cli::Cli;
+
 #[test]
 fn committed_completions_and_man_page_are_fresh() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -67,27 +71,46 @@ fn bash_completion_completes_git_osa_subcommands() {
 }
 
 #[test]
-fn git_help_osa_opens_the_installed_man_page() {
-    // Installed as install.sh does: PREFIX/bin/git-osa beside PREFIX/share/man/man1/git-osa.1;
-    // man-db finds the page from PATH, git runs `man git-osa` for `git help osa`.
+fn git_help_opens_the_installed_man_pages() {
+    // Installed as install.sh does: PREFIX/bin/git-osa beside PREFIX/share/man/man1/*.1;
+    // man-db finds the pages from PATH, git runs `man git-osa` for `git help osa`.
     let prefix = tempfile::tempdir().unwrap();
     let bin = prefix.path().join("bin");
     let man1 = prefix.path().join("share/man/man1");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::create_dir_all(&man1).unwrap();
     std::fs::copy(env!("CARGO_BIN_EXE_git-osa"), bin.join("git-osa")).unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("man/git-osa.1"),
-        man1.join("git-osa.1"),
-    )
-    .unwrap();
+    for (name, _) in man_pages() {
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("man")
+                .join(&name),
+            man1.join(&name),
+        )
+        .unwrap();
+    }
     let path = format!(
         "{}:{}",
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    for args in [&["help", "osa"][..], &["osa", "--help"]] {
-        let out = std::process::Command::new("git")
+    // `git help osa-run` cannot work: git opens `gitosa-run` for what is not a command on
+    // PATH (as `git help workflows` opens gitworkflows); `git help git-osa-run` is given
+    // to man as it is.
+    let cases: [(&str, &[&str], &str); 6] = [
+        ("git", &["help", "osa"], "THE CYCLE"),
+        ("git", &["osa", "--help"], "THE CYCLE"),
+        ("git", &["help", "git-osa-run"], "--allow-public-index"),
+        (
+            "git",
+            &["help", "git-osa-restore"],
+            "Only restore this container",
+        ),
+        ("man", &["git-osa-status"], "HAProxy servers"),
+        ("man", &["git-osa-config"], "--json"),
+    ];
+    for (program, args, want) in cases {
+        let out = std::process::Command::new(program)
             .args(args)
             .env("PATH", &path)
             .env_remove("MANPATH")
@@ -99,13 +122,93 @@ fn git_help_osa_opens_the_installed_man_page() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
-            "git {args:?}: {}",
+            "{program} {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let title = match args {
+            ["help", "osa"] | ["osa", _] => "GIT-OSA(1)".into(),
+            [.., page] => format!("{}(1)", page.to_uppercase()),
+            [] => unreachable!(),
+        };
         assert!(
-            text.contains("GIT-OSA(1)") && text.contains("THE CYCLE"),
-            "git {args:?}:\n{text}"
+            text.contains(&title) && text.contains(want),
+            "{program} {args:?}: no {title} or {want}:\n{text}"
         );
+    }
+}
+
+/// The committed man pages: file name and text, the roff escapes of `-` undone.
+fn man_pages() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let mut pages: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".1"))
+        .map(|name| {
+            let text = std::fs::read_to_string(dir.join(&name)).unwrap();
+            (name, text.replace("\\-", "-"))
+        })
+        .collect();
+    pages.sort();
+    pages
+}
+
+#[test]
+fn every_page_a_man_page_names_exists_and_every_subcommand_has_one() {
+    let pages = man_pages();
+    let names: Vec<&str> = pages.iter().map(|(n, _)| n.as_str()).collect();
+    for (page, text) in &pages {
+        let text = text.replace("\\fB", "").replace("\\fR", "");
+        for (i, _) in text.match_indices("(1)") {
+            let named = text[..i]
+                .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .next()
+                .unwrap();
+            if named.starts_with("git-osa") {
+                let file = format!("{named}.1");
+                assert!(
+                    names.contains(&file.as_str()),
+                    "{page} names {named}(1): no man/{file}"
+                );
+            }
+        }
+    }
+    let (_, main) = pages.iter().find(|(n, _)| n == "git-osa.1").unwrap();
+    let mut cmd = Cli::command();
+    cmd.build();
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        let file = format!("git-osa-{}.1", sub.get_name());
+        assert!(names.contains(&file.as_str()), "no man/{file}");
+        assert!(
+            main.contains(&format!("git-osa-{}(1)", sub.get_name())),
+            "git-osa.1 does not name {file}"
+        );
+    }
+}
+
+#[test]
+fn every_option_is_on_its_commands_man_page() {
+    let pages = man_pages();
+    let mut cmd = Cli::command();
+    cmd.build();
+    let subs = cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help");
+    for c in std::iter::once(&cmd).chain(subs) {
+        let name = format!("{}.1", c.get_display_name().unwrap_or(c.get_name()));
+        let (_, text) = pages.iter().find(|(n, _)| *n == name).expect(&name);
+        for arg in c.get_arguments().filter(|a| !a.is_hide_set()) {
+            let Some(long) = arg.get_long() else { continue };
+            // Past the synopsis, which names every option without saying what it does.
+            let described = &text[text.find(".SH DESCRIPTION").unwrap()..];
+            assert!(
+                described.contains(&format!("\\fB--{long}\\fR")),
+                "man/{name} does not document --{long}"
+            );
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! Shell completions and the man page, generated from the clap definition.
+//! Shell completions and the man pages, generated from the clap definition.
 //!
 //! The generated files are committed (packagers and `install.sh` need no Rust), and the
 //! tests beside this file fail when they are stale; `GIT_OSA_BLESS=1 cargo test --test
@@ -135,15 +135,40 @@ pub fn all() -> Vec<(PathBuf, Vec<u8>)> {
         }
         files.push((PathBuf::from(name), text.into_bytes()));
     }
-    let cmd = Cli::command();
-    let man = clap_mangen::Man::new(cmd)
-        .title("GIT-OSA")
+    files.extend(man_pages());
+    files
+}
+
+/// What each subcommand's page adds to what clap knows.
+const SUBCOMMAND_MAN_EXTRA: &str = r#".SH "SEE ALSO"
+\fBgit-osa\fR(1): the cycle, the files, the configuration (git config \fBosa.*\fR), the
+environment, the exit status.
+"#;
+
+/// The main page and one page per subcommand, named as `clap_mangen::generate_to` names
+/// them (git-osa-run.1...), so that `git help osa-run` finds its page. `help` gets none and
+/// is not listed: it only prints what `--help` does.
+fn man_pages() -> Vec<(PathBuf, Vec<u8>)> {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    // Built, the subcommands know their full names and carry the global options.
+    cmd.build();
+    let mut pages = vec![man_page(&cmd, MAN_EXTRA)];
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        pages.push(man_page(sub, SUBCOMMAND_MAN_EXTRA));
+    }
+    pages
+}
+
+fn man_page(cmd: &clap::Command, extra: &str) -> (PathBuf, Vec<u8>) {
+    let name = cmd.get_display_name().unwrap_or(cmd.get_name());
+    let man = clap_mangen::Man::new(cmd.clone())
+        .title(name.to_uppercase())
         .section("1")
+        .source(format!("git-osa {}", env!("CARGO_PKG_VERSION")))
         .manual("Git Manual");
     let mut page = Vec::new();
     man.render(&mut page)
         .expect("rendering to memory cannot fail");
-    page.extend_from_slice(MAN_EXTRA.as_bytes());
-    files.push((PathBuf::from("man/git-osa.1"), page));
-    files
+    page.extend_from_slice(extra.as_bytes());
+    (PathBuf::from(format!("man/{}", man.get_filename())), page)
 }
