@@ -15,6 +15,9 @@ done
 install -D -m 0644 doc/git-osa-json.schema.json "$prefix/share/doc/git-osa/git-osa-json.schema.json"
 install -D -m 0644 completions/_git-osa "$prefix/share/zsh/site-functions/_git-osa"
 install -D -m 0644 completions/git-osa.fish "$prefix/share/fish/vendor_completions.d/git-osa.fish"
+# fish loads git's completions for `git osa`, never git-osa's: this, sourced at start, hands
+# `git osa`'s words to them.
+install -D -m 0644 completions/conf.d/git-osa.fish "$prefix/share/fish/vendor_conf.d/git-osa.fish"
 # git's bash completion looks for _git_osa when completing `git osa`; it must be loaded
 # eagerly, so it goes where bash-completion sources everything at start.
 if [ -w /etc/bash_completion.d ] || [ "$(id -u)" = 0 ]; then

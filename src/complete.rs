@@ -115,12 +115,14 @@ fn deployment_options(command: &clap::Command, words: &[String]) -> Vec<String> 
 }
 
 /// The last value the words give the option `flag`, with a leading `~/` expanded (the
-/// shell has not expanded it yet on a line being typed).
+/// shell has not expanded it yet on a line being typed). bash splits `--flag=value` into
+/// three words: `--flag`, `=`, `value`.
 fn typed(words: &[String], flag: &str) -> Option<String> {
     let mut value = None;
-    let mut it = words.iter();
+    let mut it = words.iter().peekable();
     while let Some(w) = it.next() {
         if w == flag {
+            it.next_if(|w| *w == "=");
             value = it.next().cloned().or(value);
         } else if let Some(v) = w.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
             value = Some(v.to_string());
@@ -162,5 +164,9 @@ mod tests {
             Some("b".into())
         );
         assert_eq!(typed(&words("--containers x"), "--container"), None);
+        assert_eq!(
+            typed(&words("--container = c"), "--container"),
+            Some("c".into())
+        );
     }
 }
