@@ -175,7 +175,9 @@ impl<'a> Cycle<'a> {
 
     /// Keep the production venv: the copy (seconds) overlaps draining, stopping and
     /// syncing; production does not write to its venv (it is root's, the service runs as
-    /// its own user), so the copy is exact.
+    /// its own user), so the copy is exact. Until the session records a copy complete,
+    /// the venv is production's (the install waits for the copy): a copy a killed git-osa
+    /// left, whole or cut, is made again, never nested inside the old one by `mv`.
     fn keep_venv(&self) -> Step {
         let venv = &self.s.venv;
         let backup = layout::backup_path(venv);
@@ -183,7 +185,7 @@ impl<'a> Cycle<'a> {
             format!("keep an exact copy of the production venv {venv}"),
             self.target(),
             Exec::script(
-                r#"rm -rf "$2.tmp" && cp -a "$1" "$2.tmp" && mv "$2.tmp" "$2""#,
+                r#"rm -rf "$2.tmp" "$2" && cp -a "$1" "$2.tmp" && mv "$2.tmp" "$2""#,
                 "git-osa-keep",
                 &[venv, &backup],
             )

@@ -98,7 +98,11 @@ impl<'a> Runner<'a> {
                 outcome = Some(dev.run(units, pins)?)
             }
         }
-        self.journal.record(&step.target, &step.after)?;
+        // A step started in the background has not done its work yet: its records come
+        // when it is joined.
+        if !step.background {
+            self.journal.record(&step.target, &step.after)?;
+        }
         if let Some(w) = &step.warn {
             self.ui.warn(w);
         }
@@ -191,7 +195,7 @@ impl<'a> Runner<'a> {
 
     /// A failed install: if the repo server lacks requirements, name them and offer the
     /// other index the plan holds (a prompt on a terminal, the flag otherwise); a yes
-    /// runs the plan's retry.
+    /// runs the plan's retry. A source pip could not reach is a failure, not a lack.
     fn missing_requirements(&mut self, step: &Step, err: Error) -> Result<()> {
         let Some(on_missing) = &step.on_missing else {
             return Err(err);
@@ -201,6 +205,16 @@ impl<'a> Runner<'a> {
             return Err(err);
         }
         let names = missing.join(", ");
+        let unreachable = install::unreachable_sources(&err.to_string());
+        if !unreachable.is_empty() {
+            return Err(Error::failed(format!(
+                "pip could not reach {}, so it found no {names}: {err}",
+                unreachable.join(", ")
+            ))
+            .hint(
+                "is the deployment's repo server up? Run `git osa` again once pip can reach it",
+            ));
+        }
         match on_missing {
             Missing::Allowed { index } => Err(Error::failed(format!(
                 "pip found no {names}, neither on the repo server nor on {index}"

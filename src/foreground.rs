@@ -167,7 +167,15 @@ impl Dev<'_> {
     /// loop watches for another Ctrl-C: the returned child is it.
     fn stop(&mut self, scopes: &[String], pinned: &mut Pinned) -> Option<Child> {
         if let Err(e) = self.release(pinned) {
-            self.ui.warn(format!("HAProxy: {e}"));
+            let others: Vec<String> = pinned
+                .others
+                .iter()
+                .map(|d| format!("{}/{}", d.backend, d.server))
+                .collect();
+            self.ui.warn(format!(
+                "HAProxy could not be put back ({e}): {} may stay in maintenance, and requests fail once the dev process stops; `git osa restore` puts HAProxy back once its socket answers",
+                others.join(", ")
+            ));
         }
         match self
             .target

@@ -53,6 +53,37 @@ pub fn missing_requirements(pip_output: &str) -> Vec<String> {
     names
 }
 
+/// The package sources (`host:port`) pip could not reach, from its error output: a repo
+/// server that is down makes pip say "No matching distribution" too, though the repo
+/// server has the requirement.
+pub fn unreachable_sources(pip_output: &str) -> Vec<String> {
+    let mut sources = Vec::new();
+    for line in pip_output.lines() {
+        if !(line.contains("after connection broken by") || line.contains("Could not fetch URL")) {
+            continue;
+        }
+        let Some((host, rest)) = line
+            .split_once("host='")
+            .and_then(|(_, r)| r.split_once('\''))
+        else {
+            continue;
+        };
+        let port: String = rest
+            .split_once("port=")
+            .map(|(_, p)| p.chars().take_while(char::is_ascii_digit).collect())
+            .unwrap_or_default();
+        let source = if port.is_empty() {
+            host.to_string()
+        } else {
+            format!("{host}:{port}")
+        };
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    sources
+}
+
 /// Files whose change means the install must run again: requirements, packaging
 /// metadata and entry points (which pbr and setuptools read from setup.cfg).
 pub const INSTALL_INPUTS: [&str; 5] = [
@@ -135,5 +166,17 @@ ERROR: Could not find a version that satisfies the requirement pyjokes>=0.6 (fro
 ERROR: No matching distribution found for pyjokes>=0.6\n";
         assert_eq!(missing_requirements(pip), ["pyjokes"]);
         assert!(missing_requirements("ERROR: some other failure").is_empty());
+    }
+
+    #[test]
+    fn a_repo_server_that_is_down_is_told_from_one_that_lacks_a_requirement() {
+        let pip = "Looking in links: http://172.29.236.1:8181/\n\
+WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, status=None)) after connection broken by 'NewConnectionError(\"HTTPConnection(host='172.29.236.1', port=8181): Failed to establish a new connection: [Errno 111] Connection refused\")': /\n\
+ERROR: Could not find a version that satisfies the requirement uWSGI (from versions: none)\n\
+ERROR: No matching distribution found for uWSGI\n";
+        assert_eq!(unreachable_sources(pip), ["172.29.236.1:8181"]);
+        assert_eq!(missing_requirements(pip), ["uWSGI"]);
+        let lacks = "ERROR: No matching distribution found for pyjokes\n";
+        assert!(unreachable_sources(lacks).is_empty());
     }
 }

@@ -3,7 +3,8 @@
 //! The lock is an `flock` held inside the container by a small process whose stdin is a
 //! pipe from this git-osa: when git-osa ends, however it ends (even SIGKILL), the pipe
 //! closes, the holder exits and the lock is free. A second git-osa is refused with the
-//! first one's identity.
+//! first one's identity. A git-osa that ends without a session (refused before it
+//! changed anything, or a restore that found the session gone) leaves no folder behind.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -18,9 +19,13 @@ use crate::lxc::Target;
 /// the lock's files if git-osa left no session: a run refused before it changed anything
 /// leaves no trace in a production container.
 const HOLD: &str = r#"
-mkdir -p -m 0755 "$1" || exit 1
-exec 9>>"$2"
-if ! flock -n 9; then cat "$2.owner" 2>/dev/null; exit 75; fi
+while :; do
+  mkdir -p -m 0755 "$1" || exit 1
+  exec 9>>"$2"
+  if ! flock -n 9; then cat "$2.owner" 2>/dev/null; exit 75; fi
+  # The holder before may have removed the file as it ended: hold the one in place.
+  [ "$2" -ef /proc/self/fd/9 ] && break
+done
 printf '%s\n' "$3" > "$2.owner"
 echo locked
 cat >/dev/null

@@ -2,6 +2,7 @@
 //! its containers, HTTP through its HAProxy, `git osa` pointed at it, and the waits that
 //! make a story robust against a lab that takes its time.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -261,6 +262,17 @@ impl Lab {
                 );
             }
         }
+        for node in [&self.old, &self.new] {
+            // No session, yet a folder: the lock files an older git-osa left when it ended
+            // without a session. Not a story's doing; removed so that each starts from
+            // production.
+            let stray = "test -e /var/lib/git-osa && ! ls /var/lib/git-osa/*/session.json >/dev/null 2>&1 && find /var/lib/git-osa";
+            let left = self.sh(node, stray);
+            if !left.is_empty() {
+                eprintln!("{node}: removing what an older git-osa left without a session:\n{left}");
+                self.sh(node, "rm -rf /var/lib/git-osa");
+            }
+        }
         self.wait(
             "both keystone servers UP in HAProxy",
             Duration::from_secs(120),
@@ -322,4 +334,198 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// The drop-in a dev run writes beside keystone's config; restore removes it.
+pub const DROPIN: &str = "/etc/keystone/keystone.conf.d/99-git-osa-dev.conf";
+
+/// What a container shows of production, in one round trip: sections a story compares
+/// before and after a fault. `traces` must be empty in production.
+const READ_PRODUCTION: &str = r#"
+venv=$1 unit=$2 dropin=$3
+echo "@@ unit"; systemctl is-active "$unit"
+echo "@@ pid"; systemctl show -p MainPID --value "$unit"
+echo "@@ traces"
+if [ -e /var/lib/git-osa ]; then find /var/lib/git-osa | head -20; fi
+if [ -e "$dropin" ]; then echo "$dropin"; fi
+systemctl list-units --all --no-legend --plain 'git-osa-*' | awk '{print $1, $3, $4}'
+echo "@@ venvs"; ls -A /openstack/venvs
+echo "@@ config"; ls -A /etc/keystone
+echo "@@ freeze"; "$venv/bin/pip" freeze --all --disable-pip-version-check 2>&1
+echo "@@ files"; find "$venv" -printf '%y %m %u:%g %s %T@ %P\n' | LC_ALL=C sort
+"#;
+
+/// Production as restore must give it back exactly, read from both containers, HAProxy
+/// and keystone's answers: taken before a fault, compared after it.
+pub struct Production {
+    nodes: Vec<NodeProduction>,
+}
+
+struct NodeProduction {
+    name: String,
+    parts: BTreeMap<String, String>,
+    v3: String,
+}
+
+impl NodeProduction {
+    fn part(&self, name: &str) -> &str {
+        self.parts.get(name).map(String::as_str).unwrap_or_default()
+    }
+}
+
+impl Lab {
+    fn read_production(&self, node: &Node) -> NodeProduction {
+        let o = self.attach(
+            node,
+            &[
+                "sh",
+                "-c",
+                READ_PRODUCTION,
+                "read-production",
+                &self.venv,
+                &self.unit,
+                DROPIN,
+            ],
+        );
+        let text = String::from_utf8_lossy(&o.stdout);
+        let parts = text
+            .split("@@ ")
+            .filter_map(|s| s.split_once('\n'))
+            .map(|(name, body)| (name.trim().to_string(), body.to_string()))
+            .collect();
+        NodeProduction {
+            name: node.name.clone(),
+            parts,
+            v3: self.direct_v3(node),
+        }
+    }
+
+    /// Production now, in both containers; it must be production (no trace of git-osa,
+    /// the units active, keystone's own `/v3`).
+    pub fn production(&self) -> Production {
+        let nodes: Vec<NodeProduction> = [&self.old, &self.new]
+            .into_iter()
+            .map(|n| self.read_production(n))
+            .collect();
+        for n in &nodes {
+            assert_eq!(n.part("unit").trim(), "active", "{}", n.name);
+            assert_eq!(n.part("traces"), "", "{} is not production", n.name);
+            assert!(
+                n.v3.contains("\"status\": \"stable\""),
+                "{}: {}",
+                n.name,
+                n.v3
+            );
+        }
+        Production { nodes }
+    }
+
+    /// Production is back exactly as `before`: in each container the same packages and
+    /// venv files, no trace of git-osa (session, drop-in, scopes, venv copy), the unit
+    /// active; in `restarted` it runs a new process, in the others the same one; HAProxy
+    /// has both servers UP; keystone answers production's `/v3`, directly and through the
+    /// frontend, from both containers.
+    pub fn assert_production_back(&self, before: &Production, restarted: &[&Node]) {
+        for b in &before.nodes {
+            let node = [&self.old, &self.new]
+                .into_iter()
+                .find(|n| n.name == b.name)
+                .unwrap();
+            let now = self.read_production(node);
+            let who = &node.name;
+            assert_eq!(now.part("traces"), "", "git-osa left traces in {who}");
+            assert_eq!(now.part("unit").trim(), "active", "{} in {who}", self.unit);
+            let (pid, pid_before) = (now.part("pid").trim(), b.part("pid").trim());
+            if restarted.iter().any(|r| r.name == b.name) {
+                assert!(
+                    pid != pid_before && pid != "0",
+                    "{} in {who} must run a new process (pid {pid_before} before, {pid} now)",
+                    self.unit
+                );
+            } else {
+                assert_eq!(pid, pid_before, "{} in {who} was restarted", self.unit);
+            }
+            for part in ["venvs", "config", "freeze", "files"] {
+                same(&format!("{part} in {who}"), b.part(part), now.part(part));
+            }
+            assert_eq!(now.v3, b.v3, "/v3 of {who}");
+        }
+        for node in [&self.old, &self.new] {
+            assert_eq!(
+                self.server(node),
+                "UP",
+                "{node} in HAProxy: {:?}",
+                self.servers()
+            );
+        }
+        // Every answer is production's; both containers answer within a few seconds
+        // (HAProxy's round robin may favour one for a moment after servers change state).
+        let mut answered = std::collections::BTreeMap::new();
+        for i in 0..40 {
+            let (h, body) = self.http(&format!("{}/v3", self.frontend));
+            assert!(h.starts_with("HTTP/1.1 200"), "{h}");
+            assert!(body.contains("\"status\": \"stable\""), "{body}");
+            if let Some(b) = header(&h, "x-lab-backend") {
+                *answered.entry(b).or_insert(0) += 1;
+            }
+            if i >= 5 && answered.len() == 2 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(
+            answered.len(),
+            2,
+            "both containers answer the frontend: {answered:?}; HAProxy:\n{}",
+            git_osa::haproxy::Haproxy::new(&self.socket)
+                .command(&format!("show servers state {}", self.backend))
+                .unwrap_or_default()
+        );
+    }
+
+    /// Nothing changed at all since `before`: not even a restart.
+    pub fn assert_untouched(&self, before: &Production) {
+        self.assert_production_back(before, &[]);
+    }
+
+    /// `git osa status` in `repo`: its exit code, the block of `node`, and stderr.
+    pub fn status_of(&self, repo: &Path, node: &Node) -> (Option<i32>, String, String) {
+        let o = self.run(repo, &["status"]);
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let block = out
+            .split("\n\n")
+            .find(|b| b.starts_with(&format!("{node}\n")))
+            .unwrap_or_else(|| panic!("no {node} in status:\n{out}"))
+            .to_string();
+        (
+            o.status.code(),
+            block,
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    }
+}
+
+/// The value of an HTTP header, from a status line and headers.
+pub fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_string())
+    })
+}
+
+/// Two long texts are equal; if not, the first lines that differ say how.
+fn same(what: &str, before: &str, now: &str) {
+    if before == now {
+        return;
+    }
+    let (b, n): (Vec<&str>, Vec<&str>) = (before.lines().collect(), now.lines().collect());
+    let gone: Vec<&&str> = b.iter().filter(|l| !n.contains(l)).take(8).collect();
+    let new: Vec<&&str> = n.iter().filter(|l| !b.contains(l)).take(8).collect();
+    panic!(
+        "{what} is not as before ({} lines before, {} now)\n  gone: {gone:#?}\n  new: {new:#?}",
+        b.len(),
+        n.len()
+    );
 }

@@ -15,10 +15,15 @@ mod pty;
 mod running;
 
 mod catalog;
+mod containers;
 mod cycle;
 mod exit;
+mod faults;
+mod haproxy;
 mod index;
 mod interrupt;
+mod killed;
 mod restore;
 mod status;
 mod terminal;
+mod users;
