@@ -392,10 +392,30 @@ _git__osa() {
 }
 
 if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
-    complete -F _git__osa -o nosort -o bashdefault -o default git-osa
+    complete -F _git_osa_complete -o nosort -o bashdefault -o default git-osa
 else
-    complete -F _git__osa -o bashdefault -o default git-osa
+    complete -F _git_osa_complete -o bashdefault -o default git-osa
 fi
+
+# --container and --service take names from the deployment: `git-osa __complete` prints the
+# checkout's service's containers or units (nothing on any error), given the words typed so
+# far for the deployment options among them. Everything else is clap's _git__osa's.
+_git_osa_complete() {
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} what
+    # `--container=x` is three words for bash: --container, =, x.
+    if [[ $cur == = ]]; then
+        cur=
+    elif [[ $prev == = ]]; then
+        prev=${COMP_WORDS[COMP_CWORD-2]}
+    fi
+    case $prev in
+        --container) what=containers ;;
+        --service) what=units ;;
+        *) _git__osa "$@"; return ;;
+    esac
+    local IFS=$'\n'
+    COMPREPLY=($(compgen -W "$(git-osa __complete "$what" "${COMP_WORDS[@]:1:COMP_CWORD-1}" 2>/dev/null)" -- "$cur"))
+}
 
 # `git osa <TAB>`: git's completion calls _git_osa; hand the words to the git-osa function.
 _git_osa() {
@@ -403,5 +423,5 @@ _git_osa() {
     local cword=$((COMP_CWORD - 1))
     COMP_WORDS=("${words[@]}")
     COMP_CWORD=$cword
-    _git__osa git-osa "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+    _git_osa_complete git-osa "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
 }

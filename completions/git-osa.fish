@@ -8,6 +8,11 @@ function __fish_git_osa_needs_command
     set -l cmd (commandline -opc)
     set -e cmd[1]
     argparse -s (__fish_git_osa_global_optspecs) -- $cmd 2>/dev/null
+    or begin
+        # An option waiting for its value (`git-osa --container <TAB>`) fails argparse.
+        set -e cmd[-1]
+        argparse -s (__fish_git_osa_global_optspecs) -- $cmd 2>/dev/null
+    end
     or return
     if set -q argv[1]
         # Also print the command, so this can be used to figure out what it is.
@@ -24,8 +29,8 @@ function __fish_git_osa_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c git-osa -n "__fish_git_osa_needs_command" -l container -d 'The container to use when the service has several (see `git osa status`); git config osa.container' -r
-complete -c git-osa -n "__fish_git_osa_needs_command" -l service -d 'Only swap this unit of the project (repeatable, or comma-separated), e.g. `--service heat-engine`; git config osa.service (multi-valued)' -r
+complete -c git-osa -n "__fish_git_osa_needs_command" -l container -d 'The container to use when the service has several (see `git osa status`); git config osa.container' -r -f -a "(__fish_git_osa_names containers)"
+complete -c git-osa -n "__fish_git_osa_needs_command" -l service -d 'Only swap this unit of the project (repeatable, or comma-separated), e.g. `--service heat-engine`; git config osa.service (multi-valued)' -r -f -a "(__fish_git_osa_names units)"
 complete -c git-osa -n "__fish_git_osa_needs_command" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
 complete -c git-osa -n "__fish_git_osa_needs_command" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
@@ -50,8 +55,8 @@ complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "restore" -d 'Put pr
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "config" -d 'Show the settings in effect and where each comes from'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "doctor" -d 'Check that this host and the project\'s containers have what git-osa needs'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l container -d 'The container to use when the service has several (see `git osa status`); git config osa.container' -r
-complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l service -d 'Only swap this unit of the project (repeatable, or comma-separated), e.g. `--service heat-engine`; git config osa.service (multi-valued)' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l container -d 'The container to use when the service has several (see `git osa status`); git config osa.container' -r -f -a "(__fish_git_osa_names containers)"
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l service -d 'Only swap this unit of the project (repeatable, or comma-separated), e.g. `--service heat-engine`; git config osa.service (multi-valued)' -r -f -a "(__fish_git_osa_names units)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
@@ -80,7 +85,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l json -d 'Prin
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s h -l help -d 'Print help'
-complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l container -d 'Only restore this container' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l container -d 'Only restore this container' -r -f -a "(__fish_git_osa_names containers)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
@@ -122,13 +127,9 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_see
 complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "doctor" -d 'Check that this host and the project\'s containers have what git-osa needs'
 complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 
-# `git osa ...`: register the subcommand and its completions on git itself.
-complete -c git -n '__fish_git_needs_command' -f -a osa -d 'Run an OpenStack service from this checkout in its OSA container'
-complete -c git -n '__fish_seen_subcommand_from osa; and not __fish_seen_subcommand_from run status restore config doctor help' -f -a 'run status restore config doctor'
-complete -c git -n '__fish_seen_subcommand_from osa' -l container -r -d 'The container to use'
-complete -c git -n '__fish_seen_subcommand_from osa' -l service -r -d 'Only swap this unit'
-complete -c git -n '__fish_seen_subcommand_from osa' -l dry-run -d 'Print the plan and change nothing'
-complete -c git -n '__fish_seen_subcommand_from osa' -l all -d 'Every dev session on this host (restore)'
-complete -c git -n '__fish_seen_subcommand_from osa' -s v -l verbose -d 'Log every command in a container; -vv also streams long steps'
-complete -c git -n '__fish_seen_subcommand_from osa' -s q -l quiet -d 'Only warnings and errors'
-complete -c git -n '__fish_seen_subcommand_from osa' -l color -x -a 'auto always never' -d 'Colour error:, warning:, hint:'
+# --container and --service take names from the deployment: `git-osa __complete` prints the
+# checkout's service's containers or units (nothing on any error), given the words typed so
+# far.
+function __fish_git_osa_names
+    git-osa __complete $argv[1] (commandline -opc) 2>/dev/null
+end

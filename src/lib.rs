@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod cli;
 pub mod color;
 pub mod commands;
+pub mod complete;
 pub mod config;
 pub mod context;
 pub mod cycle;
@@ -52,6 +53,9 @@ use context::Context;
 use error::{Error, Result};
 
 pub fn main() -> ExitCode {
+    if let Some(code) = complete::intercept(&std::env::args_os().collect::<Vec<_>>()) {
+        return code;
+    }
     let mut command = Cli::command().bin_name("git osa");
     let matches = command.get_matches_mut();
     if let Some(err) = run_option_before_subcommand(&mut command, &matches) {

@@ -1,4 +1,4 @@
-//! Shell completions and the man page, generated from the clap definition.
+//! Shell completions and the man pages, generated from the clap definition.
 //!
 //! The generated files are committed (packagers and `install.sh` need no Rust), and the
 //! tests beside this file fail when they are stale; `GIT_OSA_BLESS=1 cargo test --test
@@ -12,31 +12,81 @@ use clap_complete::Shell;
 
 use git_osa::cli::Cli;
 
-/// Git's bash completion calls `_git_<subcommand>` for `git <subcommand> <TAB>`; this hands
-/// the words to the function clap generates for `git-osa`.
-const BASH_GIT_GLUE: &str = r#"
+/// The options whose values are names only the deployment knows, and what
+/// `git-osa __complete` calls them (`src/complete.rs`).
+const NAMED: [(&str, &str); 2] = [("container", "containers"), ("service", "units")];
+
+/// Git's bash completion calls `_git_<subcommand>` for `git <subcommand> <TAB>` (loading
+/// `git-osa`'s completion file first if it must); this hands the words to git-osa's. The
+/// values of --container and --service come from `git-osa __complete`, all else from the
+/// function clap generates.
+const BASH_GLUE: &str = r#"
+# --container and --service take names from the deployment: `git-osa __complete` prints the
+# checkout's service's containers or units (nothing on any error), given the words typed so
+# far for the deployment options among them. Everything else is clap's _git__osa's.
+_git_osa_complete() {
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} what
+    # `--container=x` is three words for bash: --container, =, x.
+    if [[ $cur == = ]]; then
+        cur=
+    elif [[ $prev == = ]]; then
+        prev=${COMP_WORDS[COMP_CWORD-2]}
+    fi
+    case $prev in
+        --container) what=containers ;;
+        --service) what=units ;;
+        *) _git__osa "$@"; return ;;
+    esac
+    local IFS=$'\n'
+    COMPREPLY=($(compgen -W "$(git-osa __complete "$what" "${COMP_WORDS[@]:1:COMP_CWORD-1}" 2>/dev/null)" -- "$cur"))
+}
+
 # `git osa <TAB>`: git's completion calls _git_osa; hand the words to the git-osa function.
 _git_osa() {
     local -a words=(git-osa "${COMP_WORDS[@]:2}")
     local cword=$((COMP_CWORD - 1))
     COMP_WORDS=("${words[@]}")
     COMP_CWORD=$cword
-    _git__osa git-osa "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+    _git_osa_complete git-osa "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
 }
 "#;
 
-/// fish completes `git osa ...` only through completions registered on `git`.
-const FISH_GIT_GLUE: &str = r#"
-# `git osa ...`: register the subcommand and its completions on git itself.
-complete -c git -n '__fish_git_needs_command' -f -a osa -d 'Run an OpenStack service from this checkout in its OSA container'
-complete -c git -n '__fish_seen_subcommand_from osa; and not __fish_seen_subcommand_from run status restore config doctor help' -f -a 'run status restore config doctor'
-complete -c git -n '__fish_seen_subcommand_from osa' -l container -r -d 'The container to use'
-complete -c git -n '__fish_seen_subcommand_from osa' -l service -r -d 'Only swap this unit'
-complete -c git -n '__fish_seen_subcommand_from osa' -l dry-run -d 'Print the plan and change nothing'
-complete -c git -n '__fish_seen_subcommand_from osa' -l all -d 'Every dev session on this host (restore)'
-complete -c git -n '__fish_seen_subcommand_from osa' -s v -l verbose -d 'Log every command in a container; -vv also streams long steps'
-complete -c git -n '__fish_seen_subcommand_from osa' -s q -l quiet -d 'Only warnings and errors'
-complete -c git -n '__fish_seen_subcommand_from osa' -l color -x -a 'auto always never' -d 'Colour error:, warning:, hint:'
+const ZSH_NAMES: &str = r#"
+# --container and --service take names from the deployment: `git-osa __complete` prints the
+# checkout's service's containers or units (nothing on any error), given the words typed so
+# far (the whole line: zsh has shifted $words past `git osa` and the subcommand).
+# _arguments calls it with its description options first: what to complete comes last.
+_git_osa_names() {
+    local -a names
+    names=(${(f)"$(git-osa __complete ${@[-1]} ${(Q)${(z)LBUFFER}} 2>/dev/null)"})
+    compadd "${@[1,-2]}" -a names
+}
+"#;
+
+const FISH_NAMES: &str = r#"
+# --container and --service take names from the deployment: `git-osa __complete` prints the
+# checkout's service's containers or units (nothing on any error), given the words typed so
+# far.
+function __fish_git_osa_names
+    git-osa __complete $argv[1] (commandline -opc) 2>/dev/null
+end
+"#;
+
+/// Sourced when fish starts (`vendor_conf.d`): completing `git` loads git's completions,
+/// never git-osa's, and fish 3.6's own hand-off to `git-*` commands completes `git git-osa`
+/// instead of `git osa`. This hands `git osa`'s words to git-osa's completions, as later
+/// fish versions do.
+const FISH_GIT_GLUE: &str = r#"# `git osa ...` in fish: hand the words to git-osa's completions (git-osa.fish).
+complete -c git -n __fish_git_needs_command -f -a osa -d 'Run an OpenStack service from this checkout in its OSA container'
+complete -c git -n '__fish_git_using_command osa' -f -a '(__fish_git_osa_as_git_osa)'
+
+function __fish_git_osa_as_git_osa
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_git_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    complete -C "git-osa $argv[2..] "(commandline -ct)
+end
 "#;
 
 const MAN_EXTRA: &str = r#".SH "THE CYCLE"
@@ -130,36 +180,151 @@ holds the container; 128+N when signal N (SIGINT, SIGTERM, SIGHUP) stopped it: 1
 
 /// Every generated file, with its path relative to the repository root.
 pub fn all() -> Vec<(PathBuf, Vec<u8>)> {
-    let mut files = Vec::new();
-    for (shell, name) in [
-        (Shell::Bash, "completions/git-osa.bash"),
-        (Shell::Zsh, "completions/_git-osa"),
-        (Shell::Fish, "completions/git-osa.fish"),
-    ] {
-        let mut buf = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "git-osa", &mut buf);
-        let mut text = String::from_utf8(buf).expect("completions are UTF-8");
-        match shell {
-            Shell::Bash => {
-                // clap_complete names the subcommand arms inconsistently for hyphenated
-                // binaries (clap-rs/clap#6421); align them with the dispatch code.
-                text = text.replace("git__subcmd__osa__subcmd__", "git__osa__subcmd__");
-                text.push_str(BASH_GIT_GLUE);
-            }
-            Shell::Fish => text.push_str(FISH_GIT_GLUE),
-            _ => {}
-        }
-        files.push((PathBuf::from(name), text.into_bytes()));
+    let mut files = vec![
+        ("completions/git-osa.bash", bash()),
+        ("completions/_git-osa", zsh()),
+        ("completions/git-osa.fish", fish()),
+        ("completions/conf.d/git-osa.fish", FISH_GIT_GLUE.to_string()),
+    ]
+    .into_iter()
+    .map(|(name, text)| (PathBuf::from(name), text.into_bytes()))
+    .collect::<Vec<_>>();
+    files.extend(man_pages());
+    files
+}
+
+fn generate(shell: Shell) -> String {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "git-osa", &mut buf);
+    String::from_utf8(buf).expect("completions are UTF-8")
+}
+
+fn bash() -> String {
+    // clap_complete names the subcommand arms inconsistently for hyphenated binaries
+    // (clap-rs/clap#6421); align them with the dispatch code.
+    let text = generate(Shell::Bash).replace("git__subcmd__osa__subcmd__", "git__osa__subcmd__");
+    let mut text = replace_counted(
+        &text,
+        "complete -F _git__osa ",
+        "complete -F _git_osa_complete ",
+    );
+    text.push_str(BASH_GLUE);
+    text
+}
+
+fn zsh() -> String {
+    let mut text = generate(Shell::Zsh);
+    for (long, what) in NAMED {
+        // `'--container=[...]:NAME:_default' \`, `'(--all)--container=[...]...`.
+        text = replace_in_lines(
+            &text,
+            |line| line.contains(&format!("--{long}=[")),
+            ":_default' \\",
+            &format!(":_git_osa_names {what}' \\"),
+        );
     }
-    let cmd = Cli::command();
-    let man = clap_mangen::Man::new(cmd)
-        .title("GIT-OSA")
+    replace_counted(
+        &text,
+        "autoload -U is-at-least\n",
+        &format!("autoload -U is-at-least\n{ZSH_NAMES}"),
+    )
+}
+
+/// clap_complete's fish guard for the top level fails while an option waits for its value
+/// (`git-osa --container <TAB>`: argparse refuses the line), so no value was ever completed
+/// there; parse the line without that option instead.
+const FISH_GUARD: (&str, &str) = (
+    "    argparse -s (__fish_git_osa_global_optspecs) -- $cmd 2>/dev/null
+    or return
+",
+    "    argparse -s (__fish_git_osa_global_optspecs) -- $cmd 2>/dev/null
+    or begin
+        # An option waiting for its value (`git-osa --container <TAB>`) fails argparse.
+        set -e cmd[-1]
+        argparse -s (__fish_git_osa_global_optspecs) -- $cmd 2>/dev/null
+    end
+    or return
+",
+);
+
+fn fish() -> String {
+    let mut text = replace_counted(&generate(Shell::Fish), FISH_GUARD.0, FISH_GUARD.1);
+    for (long, what) in NAMED {
+        // `complete -c git-osa -n "..." -l container -d '...' -r`
+        text = replace_in_lines(
+            &text,
+            |line| line.contains(&format!(" -l {long} ")) && line.ends_with(" -r"),
+            " -r",
+            &format!(" -r -f -a \"(__fish_git_osa_names {what})\""),
+        );
+    }
+    text.push_str(FISH_NAMES);
+    text
+}
+
+/// `text` with `from` replaced by `to`; panics when `from` is not there, so that a change
+/// in clap_complete's output fails the tests instead of dropping our additions.
+fn replace_counted(text: &str, from: &str, to: &str) -> String {
+    assert!(
+        text.contains(from),
+        "clap_complete's output has no {from:?}"
+    );
+    text.replace(from, to)
+}
+
+/// `text` with `from` replaced by `to` at the end of the lines `pick` picks (one at least).
+fn replace_in_lines(text: &str, pick: impl Fn(&str) -> bool, from: &str, to: &str) -> String {
+    let mut picked = 0;
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let (body, nl) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        match body.strip_suffix(from) {
+            Some(head) if pick(body) => {
+                picked += 1;
+                out.push_str(head);
+                out.push_str(to);
+            }
+            _ => out.push_str(body),
+        }
+        out.push_str(nl);
+    }
+    assert!(
+        picked > 0,
+        "clap_complete's output has no line ending in {from:?} to change"
+    );
+    out
+}
+
+/// What each subcommand's page adds to what clap knows.
+const SUBCOMMAND_MAN_EXTRA: &str = r#".SH "SEE ALSO"
+\fBgit-osa\fR(1): the cycle, the files, the configuration (git config \fBosa.*\fR), the
+environment, the exit status.
+"#;
+
+/// The main page and one page per subcommand, named as `clap_mangen::generate_to` names
+/// them (git-osa-run.1...), so that `git help osa-run` finds its page. `help` gets none and
+/// is not listed: it only prints what `--help` does.
+fn man_pages() -> Vec<(PathBuf, Vec<u8>)> {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    // Built, the subcommands know their full names and carry the global options.
+    cmd.build();
+    let mut pages = vec![man_page(&cmd, MAN_EXTRA)];
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        pages.push(man_page(sub, SUBCOMMAND_MAN_EXTRA));
+    }
+    pages
+}
+
+fn man_page(cmd: &clap::Command, extra: &str) -> (PathBuf, Vec<u8>) {
+    let name = cmd.get_display_name().unwrap_or(cmd.get_name());
+    let man = clap_mangen::Man::new(cmd.clone())
+        .title(name.to_uppercase())
         .section("1")
+        .source(format!("git-osa {}", env!("CARGO_PKG_VERSION")))
         .manual("Git Manual");
     let mut page = Vec::new();
     man.render(&mut page)
         .expect("rendering to memory cannot fail");
-    page.extend_from_slice(MAN_EXTRA.as_bytes());
-    files.push((PathBuf::from("man/git-osa.1"), page));
-    files
+    page.extend_from_slice(extra.as_bytes());
+    (PathBuf::from(format!("man/{}", man.get_filename())), page)
 }

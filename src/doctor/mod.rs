@@ -1,0 +1,327 @@
+//! `git osa doctor`: what git-osa needs from this host and from a service's containers,
+//! checked before a run needs it.
+//!
+//! The checks are data: a name and a small function each ([`HOST_CHECKS`],
+//! [`CONTAINER_CHECKS`]) that judges what was read. Reading happens first, in a few round
+//! trips, into plain values ([`HostFacts`], [`ContainerFacts`]), so every judgement is
+//! pure and tested without a host or a container; each verdict is one line, and a failure
+//! says what to do.
+
+use crate::lxc::LxcState;
+
+/// How one check came out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Pass(String),
+    Fail {
+        found: String,
+        fix: String,
+    },
+    /// Not checked: what it depends on failed or is not there.
+    Skip(String),
+}
+
+fn fail(found: impl Into<String>, fix: impl Into<String>) -> Verdict {
+    Verdict::Fail {
+        found: found.into(),
+        fix: fix.into(),
+    }
+}
+
+/// A check's name with its verdict, as the user sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub name: String,
+    pub verdict: Verdict,
+}
+
+impl Report {
+    pub fn failed(&self) -> bool {
+        matches!(self.verdict, Verdict::Fail { .. })
+    }
+
+    /// One line, and the fix under it when it failed.
+    pub fn render(&self) -> String {
+        match &self.verdict {
+            Verdict::Pass(what) => format!("ok    {}: {what}\n", self.name),
+            Verdict::Skip(why) => format!("skip  {}: {why}\n", self.name),
+            Verdict::Fail { found, fix } => {
+                format!("FAIL  {}: {found}\n      fix: {fix}\n", self.name)
+            }
+        }
+    }
+}
+
+mod container;
+mod host;
+
+pub use container::*;
+pub use host::*;
+
+/// Judges the host.
+pub fn judge_host(h: &HostFacts) -> Vec<Report> {
+    HOST_CHECKS
+        .iter()
+        .map(|(name, check)| Report {
+            name: name.to_string(),
+            verdict: check(h),
+        })
+        .collect()
+}
+
+/// Judges a container; past a container that does not run, nothing else is checked.
+pub fn judge_container(c: &ContainerFacts) -> Vec<Report> {
+    CONTAINER_CHECKS
+        .iter()
+        .map(|(name, check)| Report {
+            name: format!("{}: {name}", c.name),
+            verdict: if c.state != LxcState::Running && *name != "running" {
+                Verdict::Skip("the container is not running".into())
+            } else {
+                check(c)
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container() -> ContainerFacts {
+        ContainerFacts {
+            name: "c1".into(),
+            service: "keystone".into(),
+            metal: false,
+            state: LxcState::Running,
+            remedy: "start it with `lxc-start -n c1`".into(),
+            systemd_run: Some("/usr/bin/systemd-run".into()),
+            venv: Ok("/openstack/venvs/keystone-30.0.0".into()),
+            constraints: true,
+            kept: None,
+            venv_kib: Some(200 * 1024),
+            free: Some((10 * 1024 * 1024, "/".into())),
+            sources: Ok(vec!["http://172.29.236.1:8181/".into()]),
+            fetched: vec![("http://172.29.236.1:8181/".into(), Ok("HTTP 200".into()))],
+        }
+    }
+
+    fn verdicts(c: &ContainerFacts) -> Vec<(String, Verdict)> {
+        judge_container(c)
+            .into_iter()
+            .map(|r| (r.name, r.verdict))
+            .collect()
+    }
+
+    #[test]
+    fn a_ready_container_passes_every_check() {
+        let v = verdicts(&container());
+        assert!(
+            v.iter().all(|(_, v)| matches!(v, Verdict::Pass(_))),
+            "{v:?}"
+        );
+        assert_eq!(v[0].0, "c1: running");
+        assert_eq!(
+            v[3].1,
+            Verdict::Pass(
+                "the copy of /openstack/venvs/keystone-30.0.0 needs 220 MiB, 10.0 GiB free on /"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_stopped_container_says_how_to_start_it_and_nothing_else_is_checked() {
+        let c = ContainerFacts {
+            state: LxcState::Stopped,
+            ..container()
+        };
+        let v = verdicts(&c);
+        assert_eq!(
+            v[0].1,
+            fail("STOPPED", "start it with `lxc-start -n c1`"),
+            "{v:?}"
+        );
+        assert!(v[1..].iter().all(|(_, v)| matches!(v, Verdict::Skip(_))));
+    }
+
+    #[test]
+    fn no_room_for_the_copy_says_how_much_to_free() {
+        let c = ContainerFacts {
+            free: Some((100 * 1024, "/openstack".into())),
+            ..container()
+        };
+        assert_eq!(
+            room(&c),
+            fail(
+                "the copy of /openstack/venvs/keystone-30.0.0 needs 220 MiB, 100 MiB free on /openstack",
+                "free 120 MiB on /openstack in the container"
+            )
+        );
+        let kept = ContainerFacts {
+            kept: Some("/openstack/venvs/.git-osa-prod-keystone-30.0.0".into()),
+            ..c
+        };
+        assert!(matches!(room(&kept), Verdict::Pass(_)), "a session kept it");
+    }
+
+    #[test]
+    fn a_venv_without_constraints_is_rebuilt() {
+        let c = ContainerFacts {
+            constraints: false,
+            ..container()
+        };
+        let Verdict::Fail { fix, .. } = venv(&c) else {
+            panic!("passed")
+        };
+        assert_eq!(
+            fix,
+            "rebuild it: `openstack-ansible openstack.osa.keystone -e venv_rebuild=true`"
+        );
+    }
+
+    #[test]
+    fn an_unreachable_repo_server_is_named_with_pythons_reason() {
+        let c = ContainerFacts {
+            fetched: vec![(
+                "http://172.29.236.1:8181/".into(),
+                Err("<urlopen error [Errno 111] Connection refused>".into()),
+            )],
+            ..container()
+        };
+        let Verdict::Fail { found, .. } = repo_server(&c) else {
+            panic!("passed")
+        };
+        assert_eq!(
+            found,
+            "http://172.29.236.1:8181/: <urlopen error [Errno 111] Connection refused>"
+        );
+        let none = ContainerFacts {
+            sources: Ok(Vec::new()),
+            ..container()
+        };
+        assert!(matches!(repo_server(&none), Verdict::Fail { .. }));
+    }
+
+    #[test]
+    fn pip_config_gives_its_package_sources() {
+        let text = "global.find-links='http://172.29.236.1:8181/'\n\
+global.no-index='true'\n\
+install.extra-index-url='http://a/simple/\\nhttp://b/simple/'\n\
+global.index-url='http://a/simple/'\n\
+global.trusted-host='172.29.236.1'\n";
+        assert_eq!(
+            parse_pip_config(text),
+            [
+                "http://172.29.236.1:8181/",
+                "http://a/simple/",
+                "http://b/simple/"
+            ]
+        );
+    }
+
+    #[test]
+    fn fetch_answers_and_script_lines_are_read() {
+        assert_eq!(
+            parse_fetch("http://a/ ok 200\nhttp://b/ error timed out\n"),
+            [
+                ("http://a/".to_string(), Ok("HTTP 200".to_string())),
+                ("http://b/".to_string(), Err("timed out".to_string()))
+            ]
+        );
+        let mut c = ContainerFacts {
+            systemd_run: None,
+            constraints: false,
+            venv_kib: None,
+            free: None,
+            ..container()
+        };
+        read_script(
+            &mut c,
+            "systemd-run /usr/bin/systemd-run\nconstraints yes\ndu 12345\n\
+df /dev/sda1 102400 2048 98304 3% /\n",
+        );
+        assert_eq!(c.systemd_run.as_deref(), Some("/usr/bin/systemd-run"));
+        assert!(c.constraints);
+        assert_eq!(c.venv_kib, Some(12345));
+        assert_eq!(c.free, Some((98304, "/".into())));
+        read_script(&mut c, "systemd-run \n");
+        assert_eq!(c.systemd_run.as_deref(), Some("/usr/bin/systemd-run"));
+    }
+
+    fn host() -> HostFacts {
+        HostFacts {
+            tools: vec![
+                ("lxc-attach", Some("/usr/bin/lxc-attach".into())),
+                ("lxc-info", Some("/usr/bin/lxc-info".into())),
+                ("lxc-ls", Some("/usr/bin/lxc-ls".into())),
+                ("systemd-run", Some("/usr/bin/systemd-run".into())),
+            ],
+            euid: Some(0),
+            inventory: "/etc/openstack_deploy/openstack_inventory.json".into(),
+            containers: Ok(vec!["c1".into(), "c2".into()]),
+            lxc_path: None,
+            lxc_names: Ok(vec!["c1".into(), "c2".into(), "other".into()]),
+            haproxy: HaproxyFacts {
+                socket: "/var/run/haproxy.stat".into(),
+                hint: "point --haproxy-socket".into(),
+                stat: Ok(2),
+                help: Ok("The following commands are valid at this level:\n  set server <bk>/<srv> [opts] : change a server's state\n".into()),
+            },
+        }
+    }
+
+    #[test]
+    fn a_ready_host_passes_every_check() {
+        let r = judge_host(&host());
+        assert!(
+            r.iter().all(|r| matches!(r.verdict, Verdict::Pass(_))),
+            "{r:?}"
+        );
+        assert_eq!(r.len(), HOST_CHECKS.len());
+    }
+
+    #[test]
+    fn containers_the_inventory_names_but_lxc_lacks_are_listed_with_the_rebuild() {
+        let h = HostFacts {
+            lxc_names: Ok(vec!["c2".into()]),
+            ..host()
+        };
+        let Verdict::Fail { found, fix } = inventory_against_lxc(&h) else {
+            panic!("passed")
+        };
+        assert_eq!(
+            found,
+            "1 of its 2 containers does not exist in LXC's default path: c1"
+        );
+        assert!(fix.starts_with("if LXC keeps them elsewhere, point --lxc-path"));
+        assert!(fix.contains("containers_lxc_create --limit localhost,lxc_hosts,c1"));
+    }
+
+    #[test]
+    fn a_socket_below_admin_level_cannot_set_servers() {
+        let mut h = host();
+        h.haproxy.help = Ok("The following commands are valid at this level:\n  show stat [desc|json|no-maint|typed|up]*: report counters for each proxy and server\n".into());
+        let Verdict::Fail { found, .. } = haproxy_admin(&h) else {
+            panic!("passed")
+        };
+        assert!(found.ends_with(
+            "not at admin level: `set server` is not allowed, so traffic cannot be moved"
+        ));
+    }
+
+    #[test]
+    fn a_failure_shows_its_fix_under_it() {
+        let r = Report {
+            name: "root".into(),
+            verdict: root(&HostFacts {
+                euid: Some(1000),
+                ..host()
+            }),
+        };
+        assert_eq!(
+            r.render(),
+            "FAIL  root: running as uid 1000: lxc-attach into OSA's containers needs root\n      fix: run it as root, as every OSA operation (sudo -E git osa ...)\n"
+        );
+    }
+}
