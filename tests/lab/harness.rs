@@ -344,7 +344,7 @@ pub const DROPIN: &str = "/etc/keystone/keystone.conf.d/99-git-osa-dev.conf";
 const READ_PRODUCTION: &str = r#"
 venv=$1 unit=$2 dropin=$3
 echo "@@ unit"; systemctl is-active "$unit"
-echo "@@ pid"; systemctl show -p MainPID --value "$unit"
+echo "@@ process"; systemctl show -p MainPID -p ExecMainStartTimestampMonotonic "$unit"
 echo "@@ traces"
 if [ -e /var/lib/git-osa ]; then find /var/lib/git-osa | head -20; fi
 if [ -e "$dropin" ]; then echo "$dropin"; fi
@@ -435,15 +435,16 @@ impl Lab {
             let who = &node.name;
             assert_eq!(now.part("traces"), "", "git-osa left traces in {who}");
             assert_eq!(now.part("unit").trim(), "active", "{} in {who}", self.unit);
-            let (pid, pid_before) = (now.part("pid").trim(), b.part("pid").trim());
+            // A process is its pid and its start (a restarted container reuses pids).
+            let (process, before) = (now.part("process"), b.part("process"));
             if restarted.iter().any(|r| r.name == b.name) {
                 assert!(
-                    pid != pid_before && pid != "0",
-                    "{} in {who} must run a new process (pid {pid_before} before, {pid} now)",
+                    process != before && !process.contains("MainPID=0\n"),
+                    "{} in {who} must run a new process:\nbefore\n{before}now\n{process}",
                     self.unit
                 );
             } else {
-                assert_eq!(pid, pid_before, "{} in {who} was restarted", self.unit);
+                assert_eq!(process, before, "{} in {who} was restarted", self.unit);
             }
             for part in ["venvs", "config", "freeze", "files"] {
                 same(&format!("{part} in {who}"), b.part(part), now.part(part));
