@@ -28,6 +28,7 @@ fn the_cycle_swaps_the_checkout_in_runs_it_and_restores_production_exactly() {
     story.keystone_logs_on_git_osa_output(&run);
     story.a_second_git_osa_on_the_container_is_refused();
     story.status_from_another_terminal_sees_the_session();
+    story.a_script_reads_the_commit_and_the_pin_from_status_json();
     story.sigint_ends_the_run_and_gives_the_other_server_back(&mut run);
     let second = story.after_a_one_line_edit_only_that_file_travels();
     story.restore_puts_production_back_exactly(&production);
@@ -207,6 +208,30 @@ impl Cycle<'_> {
                 && block.contains("db synced"),
             "{block}"
         );
+    }
+
+    /// A script reads the same from `status --json`: the session's commit, and that the
+    /// target's server takes the traffic while the other one is in maintenance.
+    fn a_script_reads_the_commit_and_the_pin_from_status_json(&self) {
+        let head = git(&self.repo, &["rev-parse", "HEAD"]);
+        let o = self.lab.run(&self.repo, &["status", "--json"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(doc["version"], 1);
+        let containers = doc["containers"].as_array().unwrap();
+        let by_name = |n: &str| containers.iter().find(|c| c["name"] == n).unwrap();
+        let (mine, other) = (by_name(&self.target.name), by_name(&self.other.name));
+        assert_eq!(mine["session"]["commit"], head.as_str(), "{doc:#}");
+        assert_eq!(mine["session"]["dev_process_running"], true, "{doc:#}");
+        assert!(other["session"].is_null(), "{doc:#}");
+        let status = |c: &serde_json::Value| {
+            c["haproxy_servers"][0]["status"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(status(mine), "UP", "{doc:#}");
+        assert!(status(other).starts_with("MAINT"), "{doc:#}");
     }
 
     /// SIGINT ends it: nothing of the dev run is left, the other server takes traffic again.

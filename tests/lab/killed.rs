@@ -307,7 +307,7 @@ fn killed_while_the_dev_process_serves_restore_gives_production_back_exactly() {
 /// timeout, and restore took 18 s.
 #[test]
 #[ignore = "needs the lab: tests/run"]
-fn restore_after_a_kill_while_uwsgi_starts_takes_under_8_s() {
+fn restore_after_a_kill_while_uwsgi_starts_kills_it_at_once() {
     let lab = Lab::get();
     let target = &lab.old;
     let dir = lab.checkout("git-osa-killed-starting");
@@ -320,14 +320,37 @@ fn restore_after_a_kill_while_uwsgi_starts_takes_under_8_s() {
     );
     kill(&mut run);
     let start = Instant::now();
-    let o = lab.run(&repo, &["restore"]);
+    let o = lab.run(&repo, &["-v", "restore"]);
     let took = start.elapsed();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{log}");
     eprintln!("timing: restore after a kill while uWSGI starts {took:?}");
+    // A graceful stop of a uWSGI still starting waited out its 15 s stop timeout (restore
+    // took 18 s); the orphan is killed now. The kill step's own time, from `-v`'s log, is
+    // what is measured: the rest of restore (the venv's rm -rf) depends on the disk.
+    let kill_step = log
+        .lines()
+        .find(|l| l.contains("git-osa-kill") && l.contains(", exit "))
+        .unwrap_or_else(|| panic!("no logged kill of the orphaned dev process:\n{log}"));
+    let ms = step_millis(kill_step);
+    assert!(ms < 3000, "stopping the orphan took {ms} ms: {kill_step}");
     assert!(
-        took < Duration::from_secs(8),
-        "restore took {took:?}:\n{}",
-        String::from_utf8_lossy(&o.stderr)
+        took < Duration::from_secs(60),
+        "restore took {took:?}:\n{log}"
     );
     lab.assert_production_back(&before, &[target]);
+}
+
+/// The duration of a command `-v` logged: `(412 ms, exit 0)` or `(1.52 s, exit 0)`.
+fn step_millis(line: &str) -> u64 {
+    let t = line
+        .rsplit_once(" (")
+        .and_then(|(_, t)| t.split_once(", exit "))
+        .map(|(t, _)| t)
+        .unwrap_or_else(|| panic!("no duration in {line}"));
+    match t.split_once(' ') {
+        Some((n, "ms")) => n.parse().unwrap(),
+        Some((n, "s")) => (n.parse::<f64>().unwrap() * 1000.0) as u64,
+        _ => panic!("no duration in {line}"),
+    }
 }
