@@ -40,6 +40,23 @@ done
 [ -z "$stale" ] || { echo "still running a process from before the production venv went back:$stale" >&2; exit 1; }
 "#;
 
+/// Puts the copy of the production venv back. Without the copy, the venv is
+/// production's when the copy never finished (the install waits for it) or when an earlier
+/// restore already moved it back; but a venv holding an editable install has lost its
+/// production copy: that is said, not passed over.
+const VENV_BACK: &str = r#"
+if [ -d "$2" ]; then rm -rf "$1" && mv "$2" "$1" || exit 1
+elif [ "$3" = kept ]; then
+  for f in "$1"/lib/python3*/site-packages/__editable__*.pth "$1"/lib/python3*/site-packages/*.egg-link; do
+    if [ -e "$f" ]; then
+      echo "the copy of the production venv ($2) is gone and $1 holds the dev install ($f): rebuild it with \`openstack-ansible openstack.osa.$4 -e venv_rebuild=true\`" >&2
+      exit 1
+    fi
+  done
+fi
+rm -rf "$2.tmp"
+"#;
+
 /// Removes the drop-ins (files, then the folders git-osa created, marked with a trailing
 /// `/`) and checks that none is left.
 const REMOVE_DROPINS: &str = r#"
@@ -192,9 +209,14 @@ fn undo_files(target: &Target, s: &Session) -> Vec<Step> {
                 format!("put the production venv back ({venv})"),
                 target,
                 Exec::script(
-                    r#"if [ -d "$2" ]; then rm -rf "$1" && mv "$2" "$1"; fi; rm -rf "$2.tmp""#,
+                    VENV_BACK,
                     "git-osa-venv",
-                    &[venv, backup],
+                    &[
+                        venv,
+                        backup,
+                        if s.venv_kept() { "kept" } else { "cut" },
+                        &s.service,
+                    ],
                 ),
             )
             .after(Record::Undone(Undone::Venv)),

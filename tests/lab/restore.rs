@@ -86,3 +86,41 @@ fn restore_finishes_the_job_after_git_osa_was_killed_during_the_install() {
         ""
     );
 }
+
+/// Restore without the copy of the production venv, while the venv holds the dev install:
+/// it says so and fails, rather than report production back; with the copy back, it
+/// finishes the job.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn restore_without_the_production_copy_says_the_venv_holds_the_dev_install() {
+    let lab = Lab::get();
+    let new = &lab.new;
+    let dir = lab.checkout("git-osa-copy-gone");
+    let repo = dir.path().join("keystone");
+    let before = lab.production();
+    let mut run = lab.start(&repo, &["--container", &new.name]);
+    run.wait_for(PINNED, Duration::from_secs(240));
+    run.signal(libc::SIGINT);
+    assert_eq!(
+        run.finish(Duration::from_secs(120)),
+        130,
+        "{}",
+        run.output()
+    );
+    let (dir_of_venvs, name) = lab.venv.rsplit_once('/').unwrap();
+    let copy = format!("{dir_of_venvs}/.git-osa-prod-{name}");
+    let aside = format!("{copy}.aside");
+    lab.sh(new, &format!("mv '{copy}' '{aside}'"));
+
+    let o = lab.run(&repo, &["restore"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("is gone and"), "{e}");
+    assert!(e.contains("holds the dev install"), "{e}");
+    assert!(e.contains("venv_rebuild=true"), "{e}");
+
+    lab.sh(new, &format!("mv '{aside}' '{copy}'"));
+    let o = lab.run(&repo, &["restore"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    lab.assert_production_back(&before, &[new]);
+}
