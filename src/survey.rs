@@ -345,32 +345,38 @@ fn production_migrations(
     Ok(files)
 }
 
-/// The service venv: from OSA's facts (`venv_tag`), else the only `/openstack/venvs/<name>-*`.
-fn find_venv(target: &Target, service: &Service, p: &Probe) -> Result<String> {
+/// The service venv: from OSA's facts (`venv_tag`), else the only `/openstack/venvs/<name>-*`
+/// the probe found. Without one, the candidates (none, or several).
+pub fn choose_venv(service: &Service, p: &Probe) -> std::result::Result<String, Vec<String>> {
     let prefix = format!("/openstack/venvs/{}-", service.venv_name());
     let candidates: Vec<&String> = p.paths.iter().filter(|x| x.starts_with(&prefix)).collect();
-    if let Some(tag) = p.file(FACTS).and_then(|f| {
+    let tagged = p.file(FACTS).and_then(|f| {
         crate::project::ini_value(&String::from_utf8_lossy(f), service.venv_name(), "venv_tag")
-    }) {
-        let v = format!("{prefix}{tag}");
-        if candidates.iter().any(|c| **c == v) {
-            return Ok(v);
-        }
+    });
+    if let Some(v) = tagged.map(|tag| format!("{prefix}{tag}"))
+        && candidates.contains(&&v)
+    {
+        return Ok(v);
     }
     match candidates.as_slice() {
         [one] => Ok((*one).clone()),
-        [] => Err(Error::user(format!(
-            "{} has no {}* venv: is {} installed from source there?",
-            target.name, prefix, service.name
-        ))),
-        many => Err(Error::user(format!(
+        many => Err(many.iter().map(|s| s.to_string()).collect()),
+    }
+}
+
+fn find_venv(target: &Target, service: &Service, p: &Probe) -> Result<String> {
+    choose_venv(service, p).map_err(|candidates| match candidates.as_slice() {
+        [] => Error::user(format!(
+            "{} has no /openstack/venvs/{}-* venv: is {} installed from source there?",
+            target.name,
+            service.venv_name(),
+            service.name
+        )),
+        many => Error::user(format!(
             "{} has several {} venvs ({}) and {FACTS} does not say which one is in use",
             target.name,
             service.name,
-            many.iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
+            many.join(", ")
+        )),
+    })
 }

@@ -131,28 +131,15 @@ pub fn read_container(
 }
 
 /// The venv a run uses: the one OSA's facts name (`venv_tag`), else the only one there.
+/// The venv a run would use, as the survey chooses it.
 pub(super) fn choose_venv(service: &Service, p: &Probe) -> Result<String, String> {
-    let prefix = format!("/openstack/venvs/{}-", service.venv_name());
-    let found: Vec<&String> = p.paths.iter().filter(|x| x.starts_with(&prefix)).collect();
-    let tagged = p.file(FACTS).and_then(|f| {
-        crate::project::ini_value(&String::from_utf8_lossy(f), service.venv_name(), "venv_tag")
-    });
-    if let Some(v) = tagged.map(|tag| format!("{prefix}{tag}"))
-        && found.contains(&&v)
-    {
-        return Ok(v);
-    }
-    match found.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => Err(format!("no {prefix}* venv")),
-        many => Err(format!(
+    crate::survey::choose_venv(service, p).map_err(|candidates| match candidates.as_slice() {
+        [] => format!("no /openstack/venvs/{}-* venv", service.venv_name()),
+        many => format!(
             "several venvs ({}) and {FACTS} does not say which one is in use",
-            many.iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-    }
+            many.join(", ")
+        ),
+    })
 }
 
 pub(super) fn read_script(facts: &mut ContainerFacts, text: &str) {
