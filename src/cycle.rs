@@ -125,6 +125,13 @@ impl<'a> Cycle<'a> {
         if service.db_sync.is_empty() {
             notes.push(format!("{} has no db sync", service.name));
         }
+        for (unit, hosts) in &self.s.peers {
+            notes.push(format!(
+                "{unit} also runs in {}: it takes its work from the message queue, so some of \
+                 it may go there instead of to this run (stop {unit} there to send it all here)",
+                hosts.join(", ")
+            ));
+        }
         notes
     }
 

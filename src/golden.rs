@@ -111,6 +111,7 @@ pub(crate) fn keystone() -> Survey {
         units: service.units.clone(),
         skipped: Vec::new(),
         host_groups: Some(vec!["keystone".into(), "keystone_all".into()]),
+        peers: Vec::new(),
         probe: Probe {
             units: vec![unit("keystone-wsgi-public", "keystone", true, &uwsgi)],
             files: HashMap::new(),
@@ -209,6 +210,11 @@ pub(crate) fn heat() -> Survey {
     ];
     s.target = Lxc::default().target(&host.container_name, false);
     s.units = service.units.clone();
+    // the other heat container runs an engine too
+    s.peers = vec![(
+        "heat-engine".into(),
+        vec!["aio1-heat-api-container-5f6a7b8c".into()],
+    )];
     s.project = "openstack/heat".into();
     s.package = Some("openstack-heat".into());
     s.venv = venv.into();

@@ -34,6 +34,10 @@ pub struct Survey {
     pub target: Target,
     /// The inventory groups the host is in (`None` without an inventory).
     pub host_groups: Option<Vec<String>>,
+    /// Units the run swaps that sit behind no load balancer (an engine, a conductor: they
+    /// take their work from the message queue) and that the other containers of the
+    /// service run too, with those containers: work may go to them instead.
+    pub peers: Vec<(String, Vec<String>)>,
     /// The catalog units this run swaps: those the target has, and that are servers.
     pub units: Vec<Unit>,
     /// The catalog units it leaves alone, and why.
@@ -70,6 +74,7 @@ pub fn survey(
     ctx: &Context,
     project: &Project,
     placement: &Placement,
+    others: &[Placement],
     units: Vec<Unit>,
     choice: &Asked,
 ) -> Result<Survey> {
@@ -89,6 +94,7 @@ pub fn survey(
         .unwrap_or_default();
     let c = probe::probe(&target, &[], &[format!("{venv}/constraints.txt")], "")?;
     let production_migrations = read_production_migrations(&target, service, &p, &venv, &session)?;
+    let peers = peers(&units, placement, others);
     let servers = read_servers(
         ctx,
         &placement.host.container_name,
@@ -101,6 +107,7 @@ pub fn survey(
         package: project.id.package.clone(),
         host: placement.host.clone(),
         host_groups: placement.groups.clone(),
+        peers,
         units,
         skipped,
         dropin_dir_exists: layout::dropin_dir(service.config.as_deref())
@@ -118,6 +125,27 @@ pub fn survey(
         target,
         production_migrations,
     })
+}
+
+/// The swapped units behind no load balancer that other containers of the service run too.
+fn peers(
+    units: &[Unit],
+    placement: &Placement,
+    others: &[Placement],
+) -> Vec<(String, Vec<String>)> {
+    units
+        .iter()
+        .filter(|u| u.haproxy.is_none())
+        .filter_map(|u| {
+            let hosts: Vec<String> = others
+                .iter()
+                .filter(|p| p.host.container_name != placement.host.container_name)
+                .filter(|p| p.units.iter().any(|o| o.name == u.name))
+                .map(|p| p.host.container_name.clone())
+                .collect();
+            (!hosts.is_empty()).then(|| (u.name.clone(), hosts))
+        })
+        .collect()
 }
 
 /// A catalog unit a run leaves alone.
@@ -379,4 +407,52 @@ fn find_venv(target: &Target, service: &Service, p: &Probe) -> Result<String> {
             many.join(", ")
         )),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Runs;
+
+    fn unit(name: &str, haproxy: Option<&str>) -> Unit {
+        Unit {
+            name: name.into(),
+            groups: vec![],
+            runs: Runs::Console,
+            haproxy: haproxy.map(Into::into),
+            port: None,
+        }
+    }
+
+    fn placement(name: &str, units: &[&str]) -> Placement {
+        Placement {
+            host: Host {
+                inventory_name: name.into(),
+                container_name: name.into(),
+                physical_host: None,
+                address: None,
+                metal: false,
+            },
+            units: units.iter().map(|u| unit(u, None)).collect(),
+            groups: None,
+        }
+    }
+
+    #[test]
+    fn peers_are_the_other_containers_running_a_unit_behind_no_load_balancer() {
+        let units = [
+            unit("heat-api", Some("heat_api")),
+            unit("heat-engine", None),
+        ];
+        let a = placement("heat-a", &["heat-api", "heat-engine"]);
+        let b = placement("heat-b", &["heat-api", "heat-engine"]);
+        let c = placement("heat-c", &["heat-api"]);
+        let all = [a.clone(), b, c];
+        assert_eq!(
+            peers(&units, &a, &all),
+            vec![("heat-engine".to_string(), vec!["heat-b".to_string()])]
+        );
+        // alone in the deployment: no peer
+        assert!(peers(&units, &a, std::slice::from_ref(&a)).is_empty());
+    }
 }

@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         explicit_units: !settings.service_names().is_empty(),
         no_haproxy: args.no_haproxy,
     };
-    let survey = survey::survey(ctx, &project, &placement, units, &asked)?;
+    let survey = survey::survey(ctx, &project, &placement, &placements, units, &asked)?;
     let choice = Choice {
         allow_public_index: args.allow_public_index.clone(),
         offer_index: settings.public_index.value.clone(),

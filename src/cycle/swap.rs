@@ -249,9 +249,15 @@ impl Cycle<'_> {
                 )));
             }
             let scope = layout::dev_scope(&u.name);
+            let mut argv = systemd::dev_argv(info, &scope);
+            if u.runs == Runs::Console
+                && let Some(dir) = layout::dropin_dir(self.s.service.config.as_deref())
+            {
+                argv.extend(dropin_args(&info.exec_start, &format!("{dir}/{DROPIN}")));
+            }
             units.push(DevUnit {
                 unit: u.name.clone(),
-                argv: systemd::dev_argv(info, &scope),
+                argv,
                 scope,
                 user: info.user.clone().unwrap_or_else(|| "root".into()),
             });
@@ -261,5 +267,62 @@ impl Cycle<'_> {
             self.target(),
             Action::Foreground { units, pins },
         ))
+    }
+}
+
+/// What a console script needs so that the log drop-in wins. oslo.config parses the
+/// `--config-file`s of the command line after its default folders (`<project>.conf.d`),
+/// so when the unit names its config files itself (neutron's agents, a heat-engine
+/// started with `--config-file`), its own file would override the drop-in: the drop-in
+/// goes last on the command line, as one more `--config-file`.
+fn dropin_args(exec_start: &[String], dropin: &str) -> Vec<String> {
+    let names_files = exec_start
+        .iter()
+        .any(|a| a == "--config-file" || a.starts_with("--config-file="));
+    let names_dirs = exec_start
+        .iter()
+        .any(|a| a == "--config-dir" || a.starts_with("--config-dir="));
+    if names_files && !names_dirs {
+        vec!["--config-file".into(), dropin.into()]
+    } else {
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dropin_args;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split(' ').map(String::from).collect()
+    }
+
+    #[test]
+    fn the_dropin_goes_last_when_the_unit_names_its_config_files() {
+        let d = "/etc/heat/heat.conf.d/99-git-osa-dev.conf";
+        // OSA's heat-engine: oslo.config reads /etc/heat/heat.conf.d itself
+        assert!(dropin_args(&argv("/v/bin/heat-engine"), d).is_empty());
+        assert_eq!(
+            dropin_args(
+                &argv("/v/bin/heat-engine --config-file /etc/heat/heat.conf"),
+                d
+            ),
+            argv(&format!("--config-file {d}"))
+        );
+        assert_eq!(
+            dropin_args(
+                &argv("/v/bin/neutron-ovn-agent --config-file=/etc/neutron/neutron.conf"),
+                d
+            ),
+            argv(&format!("--config-file {d}"))
+        );
+        // a unit that names its folders: they come after its files, the drop-in's with them
+        assert!(
+            dropin_args(
+                &argv("/v/bin/x --config-file /etc/x.conf --config-dir /etc/x.conf.d"),
+                d
+            )
+            .is_empty()
+        );
     }
 }
