@@ -4,13 +4,17 @@
 # uwsgi / systemd_service roles leave a keystone container:
 #   /openstack/venvs/keystone-<tag>, /openstack/venvs/uwsgi-<tag>-python3,
 #   /etc/uwsgi/keystone-wsgi-public.ini, keystone-wsgi-public.service,
-#   /etc/keystone/keystone.conf (journal logging), local facts.
+#   /etc/keystone/keystone.conf (journal logging), local facts, and Apache in front as
+#   os_keystone puts it today: a vhost on :5000 proxying to the unit's uWSGI socket on
+#   127.0.0.1:35358 (tasks/keystone_apache.yml).
+# It also registers heat in keystone as os_heat does (service user, endpoints, roles,
+# the stack user domain and its admin).
 # The repo server on the host is the only package source (/etc/pip.conf).
 #
-# Usage: provision.sh VERSION CONTAINER_IP HOST_IP ADMIN_PASSWORD
+# Usage: provision.sh VERSION CONTAINER_IP HOST_IP ADMIN_PASSWORD HEAT_PASSWORD STACK_DOMAIN_ADMIN_PASSWORD
 set -euo pipefail
 
-V=$1 IP=$2 HOST_IP=$3 ADMIN_PASSWORD=$4
+V=$1 IP=$2 HOST_IP=$3 ADMIN_PASSWORD=$4 HEAT_PASSWORD=$5 DOMAIN_PASSWORD=$6
 VENV=/openstack/venvs/keystone-$V
 UVENV=/openstack/venvs/uwsgi-$V-python3
 UNIT=keystone-wsgi-public
@@ -106,9 +110,10 @@ as_keystone "$VENV/bin/keystone-manage" db_sync --check
 
 step "uWSGI ini and systemd unit"
 install -d -m 0755 /etc/uwsgi
-# Modelled on ansible-role-uwsgi templates/uwsgi.ini.j2 (keystone_use_uwsgi:
-# uwsgi itself binds the management address). route-user-agent is left out:
-# it needs uWSGI's PCRE routing, which this uWSGI is built without.
+# Modelled on ansible-role-uwsgi templates/uwsgi.ini.j2 with os_keystone's Apache in
+# front: uWSGI speaks its own protocol on 127.0.0.1:35358 and Apache proxies :5000 to it.
+# route-user-agent is left out: it needs uWSGI's PCRE routing, which this uWSGI is
+# built without.
 cat >/etc/uwsgi/$UNIT.ini <<EOF
 [uwsgi]
 uid = keystone
@@ -116,7 +121,7 @@ gid = keystone
 
 virtualenv = $VENV
 wsgi = keystone.wsgi.api:application
-http-socket = $IP:5000
+socket = 127.0.0.1:35358
 
 master = true
 enable-threads = true
@@ -193,6 +198,24 @@ PrivateUsers=False
 WantedBy=multi-user.target
 EOF
 
+step "Apache in front of keystone"
+# os_keystone templates/keystone-httpd.conf.j2, reduced to what the lab needs. ports.conf
+# holds the management address: each node writes its own.
+a2enmod -q proxy proxy_uwsgi headers >/dev/null
+echo "Listen $IP:5000" >/etc/apache2/ports.conf
+cat >/etc/apache2/sites-available/keystone-httpd.conf <<'EOF'
+<VirtualHost *:5000>
+    LogLevel info
+    ErrorLog ${APACHE_LOG_DIR}/keystone-error.log
+    CustomLog ${APACHE_LOG_DIR}/keystone-access.log combined
+    RequestHeader set X-Forwarded-Proto "http"
+    ProxyPreserveHost On
+    ProxyPass / uwsgi://127.0.0.1:35358/ retry=0 acquire=3000 timeout=600 keepalive=Off
+</VirtualHost>
+EOF
+a2ensite -q keystone-httpd >/dev/null
+systemctl enable apache2
+
 step "local facts"
 install -d -m 0755 /etc/ansible/facts.d
 cat >/etc/ansible/facts.d/openstack_ansible.fact <<EOF
@@ -207,11 +230,12 @@ need_db_contract = False
 EOF
 chmod 0644 /etc/ansible/facts.d/openstack_ansible.fact
 
-step "start $UNIT"
+step "start $UNIT and Apache"
 systemd-tmpfiles --create "/etc/tmpfiles.d/openstack-$UNIT.conf"
 systemctl daemon-reload
 systemctl enable "$UNIT"
 systemctl start "$UNIT"
+systemctl restart apache2
 for _ in $(seq 1 120); do
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$IP:5000/v3" || true)
   [[ $code == 200 ]] && break
@@ -220,6 +244,60 @@ done
 curl -sf --max-time 5 "http://$IP:5000/v3"
 echo
 systemctl is-active "$UNIT"
+
+step "heat in keystone"
+# What os_heat's keystone tasks create (tasks/heat_service_setup.yml, defaults/main.yml):
+# the orchestration and cloudformation services and their endpoints on the load
+# balancer, the heat service user (admin in the service project), the
+# heat_stack_owner and heat_stack_user roles, the stack user domain `heat` and its
+# admin user stack_domain_admin.
+python3 - "$IP" "$HOST_IP" "$ADMIN_PASSWORD" "$HEAT_PASSWORD" "$DOMAIN_PASSWORD" <<'PY'
+import json, sys, urllib.request, urllib.error
+ip, lb, admin_pw, heat_pw, domain_pw = sys.argv[1:]
+base = f"http://{ip}:5000/v3"
+def call(method, path, body=None, token=None):
+    req = urllib.request.Request(base + path, method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    if token:
+        req.add_header("X-Auth-Token", token)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        data = r.read()
+        return r, (json.loads(data) if data else None)
+r, _ = call("POST", "/auth/tokens", {"auth": {
+    "identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "domain": {"id": "default"}, "password": admin_pw}}},
+    "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
+tok = r.headers["X-Subject-Token"]
+def create(path, key, body):
+    return call("POST", path, {key: body}, tok)[1][key]
+def find(path, key, name):
+    return [x for x in call("GET", path, token=tok)[1][key] if x["name"] == name][0]
+def grant(path):
+    call("PUT", path, token=tok)
+admin_role = find("/roles", "roles", "admin")
+admin_user = find("/users", "users", "admin")
+admin_project = find("/projects", "projects", "admin")
+service = create("/projects", "project", {"name": "service", "domain_id": "default",
+                                          "description": "Keystone Identity Service"})
+heat = create("/users", "user", {"name": "heat", "domain_id": "default", "password": heat_pw})
+grant(f"/projects/{service['id']}/users/{heat['id']}/roles/{admin_role['id']}")
+owner = create("/roles", "role", {"name": "heat_stack_owner"})
+create("/roles", "role", {"name": "heat_stack_user"})
+grant(f"/projects/{admin_project['id']}/users/{admin_user['id']}/roles/{owner['id']}")
+domain = create("/domains", "domain", {"name": "heat", "description": "Owns users and projects created by heat"})
+dadmin = create("/users", "user", {"name": "stack_domain_admin", "domain_id": domain["id"], "password": domain_pw})
+grant(f"/domains/{domain['id']}/users/{dadmin['id']}/roles/{admin_role['id']}")
+for name, stype, desc, url in [
+    ("heat", "orchestration", "Heat Orchestration Service", f"http://{lb}:8004/v1/%(tenant_id)s"),
+    ("heat-cfn", "cloudformation", "Heat CloudFormation Service", f"http://{lb}:8000/v1"),
+]:
+    svc = create("/services", "service", {"name": name, "type": stype, "description": desc})
+    for iface in ("public", "internal", "admin"):
+        create("/endpoints", "endpoint", {"service_id": svc["id"], "interface": iface,
+                                          "region_id": "RegionOne", "url": url})
+print("heat registered: domain", domain["id"])
+PY
 
 step "journal"
 # keystone logs through oslo.log's journal handler (use_journal = True).

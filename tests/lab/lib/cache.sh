@@ -8,6 +8,11 @@
 SUITE=bookworm
 MIRROR=${GIT_OSA_LAB_MIRROR:-http://deb.debian.org/debian}
 INCLUDES=systemd-sysv,dbus,iproute2,netbase,ca-certificates,python3,python3-venv,libpython3.11,procps,less,curl
+# OSA's infrastructure, installed into the rootfs (the containers have no route out) and
+# switched off there: each container turns on what its role runs (MariaDB in the galera
+# container, RabbitMQ in the rabbit one, Apache in front of keystone).
+INFRA_PKGS="mariadb-server mariadb-client rabbitmq-server apache2"
+INFRA_UNITS="mariadb.service rabbitmq-server.service apache2.service apache-htcacheclean.service"
 MASKED_UNITS="systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket
   systemd-journald-audit.socket sys-kernel-config.mount getty-static.service
   systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service
@@ -15,32 +20,40 @@ MASKED_UNITS="systemd-udevd.service systemd-udevd-control.socket systemd-udevd-k
 # uWSGI has no wheel on PyPI; build it with nothing but libpython as a
 # non-base dependency (the containers have no libxml2/ICU/openssl -dev).
 UWSGI_PROFILE='xml=false;ssl=false;pcre=false;yaml=false;json=false'
-WHEEL_REQS="uwsgi systemd-python pbr setuptools wheel pip"
+WHEEL_REQS="uwsgi systemd-python pbr setuptools wheel pip PyMySQL"
 GIT_NAME="git-osa lab"
 GIT_EMAIL="lab@git-osa.invalid"
 
 compute_keys() {
-  ROOTFS_KEY=$({ echo "$SUITE $INCLUDES $MASKED_UNITS"; declare -f build_rootfs; } | sha)
-  WHEEL_KEY=$({ echo "$V $WHEEL_REQS $UWSGI_PROFILE"; declare -f build_wheelhouse; } | sha)
+  ROOTFS_KEY=$({ echo "$SUITE $INCLUDES $MASKED_UNITS $INFRA_PKGS $INFRA_UNITS"; declare -f build_rootfs infra_config; } | sha)
+  WHEEL_KEY=$({ echo "$V $HV $WHEEL_REQS $UWSGI_PROFILE"; declare -f build_wheelhouse; } | sha)
   PUB_KEY=$({ echo "$WHEEL_KEY $PUBLIC_ONLY"; declare -f build_pubindex; cat "$HERE/simple_index.py"; } | sha)
   GOLDEN_KEY=$({
     echo "$ROOTFS_KEY $WHEEL_KEY $V $GOLDEN_IP $HOST_IP"
-    declare -f build_golden container_config wait_booted
+    declare -f build_golden golden_boot golden_seal secret container_config wait_booted
     cat "$HERE/provision.sh"
   } | sha)
+  HEAT_GOLDEN_KEY=$({
+    echo "$ROOTFS_KEY $WHEEL_KEY $HV $HEAT_GOLDEN_IP $HOST_IP"
+    declare -f build_heat_golden golden_boot golden_seal container_config wait_booted
+    cat "$HERE/provision-heat.sh"
+  } | sha)
+  BASE_KEY=$({ echo "$ROOTFS_KEY"; declare -f build_base container_config; } | sha)
   ORIGIN_KEY=$({ echo "$V"; declare -f build_origin gitignore_text; } | sha)
+  HEAT_ORIGIN_KEY=$({ echo "heat $HV"; declare -f build_origin gitignore_text; } | sha)
   # The entries above are keyed on the functions that build them, so an edit rebuilds
   # only what it affects (editing haproxy.sh rebuilds no rootfs). A running lab is
   # recreated when any of the lab's code changes: the dispatcher, lib/ and the files
   # it runs (not README or the helper scripts beside it).
   LAB_KEY=$({
-    echo "$GOLDEN_KEY $PUB_KEY $ORIGIN_KEY"
-    cat "$HERE/lab" "$HERE"/lib/*.sh "$HERE/provision.sh" "$HERE/inventory.py" "$HERE/simple_index.py"
+    echo "$GOLDEN_KEY $HEAT_GOLDEN_KEY $BASE_KEY $PUB_KEY $ORIGIN_KEY $HEAT_ORIGIN_KEY"
+    cat "$HERE/lab" "$HERE"/lib/*.sh "$HERE/provision.sh" "$HERE/provision-heat.sh" "$HERE/inventory.py" "$HERE/simple_index.py"
   } | sha)
   ROOTFS_TAR=$CACHE/rootfs-$ROOTFS_KEY.tar.zst
   WHEELHOUSE=$CACHE/wheelhouse-$WHEEL_KEY
   PUBINDEX=$CACHE/pubindex-$PUB_KEY
   SDIST=$CACHE/sdist/keystone-$V.tar.gz
+  HEAT_SDIST=$CACHE/sdist/openstack-heat-$HV.tar.gz
   # The golden container is kept, stopped, in the cache, in an lxcpath of its
   # own (so `lxc-ls -P $LAB/lxc` shows only the nodes); the nodes' overlays
   # use its rootfs as their lower dir, so a warm `up` unpacks nothing.
@@ -48,17 +61,29 @@ compute_keys() {
   GOLDEN_DB=$GOLDEN_PATH/keystone-db.tar.zst
   GOLDEN_PW=$GOLDEN_PATH/admin-password
   ORIGIN=$CACHE/origin-$ORIGIN_KEY.git
+  HEAT_ORIGIN=$CACHE/origin-heat-$HEAT_ORIGIN_KEY.git
+  HEAT_GOLDEN_PATH=$CACHE/heat-golden-$HEAT_GOLDEN_KEY
+  # galera and rabbit are snapshots of the bare rootfs (never booted), kept like the goldens
+  BASE_PATH=$CACHE/base-$BASE_KEY
 }
 
-prune() { # prune GLOB KEEP...: drop superseded cache entries
+# prune GLOB KEEP...: drop superseded cache entries not used for a day. Two checkouts
+# of the lab's code (two branches, two worktrees) then share the cache without rebuilding
+# each other's entries on every switch.
+prune() {
   local glob=$1 f k keep
   shift
   for f in $CACHE/$glob; do
     [[ -e $f ]] || continue
     keep=0
     for k in "$@"; do [[ $f == "$k" ]] && keep=1; done
-    ((keep)) || rm -rf --one-file-system "$f"
+    ((keep)) || [[ -z $(find "$f" -maxdepth 0 -mmin +1440) ]] || rm -rf --one-file-system "$f"
   done
+}
+# an `up` marks the entries it uses as used
+touch_entries() {
+  touch -c "$ROOTFS_TAR" "$WHEELHOUSE" "$PUBINDEX" "$ORIGIN" "$HEAT_ORIGIN" "$GOLDEN_PATH" \
+    "$HEAT_GOLDEN_PATH" "$BASE_PATH"
 }
 
 # stage NAME FUNCTION: run a build step in the background with its own log;
@@ -103,6 +128,20 @@ build_rootfs() {
   rm -rf --one-file-system "$r"
   mkdir -p "$r"
   hostenv debootstrap --variant=minbase --include="$INCLUDES" "$SUITE" "$r" "$MIRROR"
+  # The infrastructure's packages, in a chroot where no service may start.
+  printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
+  chmod 755 "$r/usr/sbin/policy-rc.d"
+  cp /etc/resolv.conf "$r/etc/resolv.conf"
+  mount -t proc proc "$r/proc"
+  mount --bind /dev "$r/dev"
+  mount --bind /dev/pts "$r/dev/pts"
+  local rc=0
+  hostenv DEBIAN_FRONTEND=noninteractive chroot "$r" apt-get install -y -q --no-install-recommends $INFRA_PKGS || rc=$?
+  umount_under "$r"
+  ((rc == 0))
+  rm -f "$r/usr/sbin/policy-rc.d"
+  hostenv chroot "$r" systemctl disable $INFRA_UNITS
+  infra_config "$r"
   rm -rf "$r"/var/cache/apt/archives/*.deb "$r"/var/lib/apt/lists/*
   ln -sf /lib/systemd/system/multi-user.target "$r/etc/systemd/system/default.target"
   for u in $MASKED_UNITS; do ln -sf /dev/null "$r/etc/systemd/system/$u"; done
@@ -117,6 +156,20 @@ build_rootfs() {
   prune 'rootfs-*.tar.zst' "$ROOTFS_TAR"
 }
 
+# infra_config ROOT: what OSA's galera_server and rabbitmq_server roles set that matters
+# on a bridge with no route out and no DNS (heat-aio-feasibility.md, pitfalls 1 and 10).
+infra_config() {
+  local r=$1
+  printf '%s\n' '[mysqld]' 'bind-address = 0.0.0.0' 'skip-name-resolve = ON' 'max_connections = 500' \
+    >"$r/etc/mysql/mariadb.conf.d/99-openstack.cnf"
+  printf '%s\n' 'vm_memory_high_watermark.absolute = 512MB' >"$r/etc/rabbitmq/rabbitmq.conf"
+  # every container gets its own cookie at its first boot
+  rm -f "$r/var/lib/rabbitmq/.erlang.cookie"
+  # Apache listens where each container's vhost says, nothing on :80
+  : >"$r/etc/apache2/ports.conf"
+  rm -f "$r/etc/apache2/sites-enabled/000-default.conf"
+}
+
 build_wheelhouse() {
   set -x
   local tmp=$WHEELHOUSE.tmp
@@ -124,10 +177,11 @@ build_wheelhouse() {
   mkdir -p "$tmp"
   # --no-cache-dir: pip's wheel cache would silently reuse an old uWSGI build.
   hostenv UWSGI_PROFILE_OVERRIDE="$UWSGI_PROFILE" "$TOOLS/bin/pip" wheel --no-cache-dir \
-    --wheel-dir "$tmp" "keystone==$V" $WHEEL_REQS
+    --wheel-dir "$tmp" "keystone==$V" "openstack-heat==$HV" $WHEEL_REQS
   has_file "$tmp" 'uwsgi-.*-cp311-.*\.whl'
   has_file "$tmp" 'systemd_python-.*-cp311-.*\.whl'
   has_file "$tmp" "keystone-$V-.*\.whl"
+  has_file "$tmp" "openstack_heat-$HV-.*\.whl"
   rm -rf "$WHEELHOUSE"
   mv "$tmp" "$WHEELHOUSE"
   prune 'wheelhouse-*' "$WHEELHOUSE"
@@ -140,17 +194,22 @@ checkout_lock() {
   flock -w 600 7
 }
 
-build_sdist() {
+# sdist_of DIST VERSION OUT: a release's sdist from PyPI
+sdist_of() {
   set -x
   checkout_lock
-  [[ -f $SDIST ]] && return 0
-  local tmp=$CACHE/sdist/tmp
+  [[ -f $3 ]] && return 0
+  local tmp=$CACHE/sdist/tmp-$1 f
   rm -rf "$tmp"
   mkdir -p "$tmp"
-  hpip download --no-cache-dir --no-deps --no-binary :all: --dest "$tmp" "keystone==$V"
-  mv "$tmp/keystone-$V.tar.gz" "$SDIST"
+  hpip download --no-cache-dir --no-deps --no-binary :all: --dest "$tmp" "$1==$2"
+  f=$(find "$tmp" -maxdepth 1 -name '*.tar.gz' | head -n1)
+  [[ -n $f ]]
+  mv "$f" "$3"
   rm -rf "$tmp"
 }
+build_sdist() { sdist_of keystone "$V" "$SDIST"; }
+build_heat_sdist() { sdist_of openstack-heat "$HV" "$HEAT_SDIST"; }
 
 build_pubindex() {
   set -x
@@ -202,14 +261,16 @@ ChangeLog
 EOF
 }
 
-# The keystone checkout's origin: the PyPI sdist (minus PKG-INFO, egg-info and
+# A checkout's origin (keystone's, heat's): the PyPI sdist (minus PKG-INFO, egg-info and
 # pbr's generated AUTHORS/ChangeLog) as a git history with fixed identities and
 # dates, so the hashes are the same on every machine.
+# build_origin PROJECT VERSION SDIST ORIGIN DIST
 build_origin() {
   set -x
   checkout_lock
-  [[ -d $ORIGIN ]] && return 0
-  local w=$CACHE/build/origin-work tmp=$ORIGIN.tmp
+  local project=$1 version=$2 sdist=$3 origin=$4 dist=$5
+  [[ -d $origin ]] && return 0
+  local w=$CACHE/build/origin-work-$project tmp=$origin.tmp
   rm -rf "$w" "$tmp"
   mkdir -p "$w/src" "$CACHE/build/home"
   g() {
@@ -221,21 +282,28 @@ build_origin() {
   local d1='2025-01-01T00:00:00+0000' d2='2025-01-02T00:00:00+0000'
   g "$d1" init -q --initial-branch=master
   g "$d1" config core.autocrlf false
-  printf '[gerrit]\nhost=review.opendev.org\nport=29418\nproject=openstack/keystone.git\ndefaultbranch=master\n' >"$w/src/.gitreview"
+  printf '[gerrit]\nhost=review.opendev.org\nport=29418\nproject=openstack/%s.git\ndefaultbranch=master\n' "$project" >"$w/src/.gitreview"
   gitignore_text >"$w/src/.gitignore"
   g "$d1" add .gitreview .gitignore
   g "$d1" commit -q -m "Add .gitreview and .gitignore"
-  tar -C "$w/src" --strip-components=1 --no-same-owner -xzf "$SDIST"
+  tar -C "$w/src" --strip-components=1 --no-same-owner -xzf "$sdist"
   rm -rf "$w/src/PKG-INFO" "$w/src/AUTHORS" "$w/src/ChangeLog"
   find "$w/src" -maxdepth 2 -name '*.egg-info' -prune -exec rm -rf {} +
   g "$d2" add -A
-  g "$d2" commit -q -m "Release keystone $V" -m "Imported from the keystone-$V sdist on PyPI."
-  g "$d2" tag -a -m "keystone $V" "$V"
+  g "$d2" commit -q -m "Release $project $version" -m "Imported from the $dist-$version sdist on PyPI."
+  g "$d2" tag -a -m "$project $version" "$version"
   g "$d2" log --oneline --decorate
   env -i PATH="$SYSPATH" HOME="$CACHE/build/home" GIT_CONFIG_NOSYSTEM=1 git clone -q --bare "$w/src" "$tmp"
-  rm -rf "$w" "$ORIGIN"
-  mv "$tmp" "$ORIGIN"
-  prune 'origin-*.git' "$ORIGIN"
+  rm -rf "$w" "$origin"
+  mv "$tmp" "$origin"
+}
+build_keystone_origin() {
+  build_origin keystone "$V" "$SDIST" "$ORIGIN" keystone
+  prune 'origin-*.git' "$ORIGIN" "$HEAT_ORIGIN"
+}
+build_heat_origin() {
+  build_origin heat "$HV" "$HEAT_SDIST" "$HEAT_ORIGIN" openstack-heat
+  prune 'origin-*.git' "$ORIGIN" "$HEAT_ORIGIN"
 }
 
 ensure_cache() {
@@ -243,7 +311,7 @@ ensure_cache() {
   ensure_tools
   # stage must not run in an && / || / if context: bash would switch off
   # errexit inside the background build.
-  local p1="" p2="" p3="" p4="" p5=""
+  local p1="" p2="" p3="" p4="" p5="" p6="" p7=""
   if [[ ! -f $ROOTFS_TAR ]]; then
     stage rootfs build_rootfs
     p1=$STAGE_PID
@@ -256,10 +324,19 @@ ensure_cache() {
     stage sdist build_sdist
     p3=$STAGE_PID
   fi
+  if [[ ! -f $HEAT_SDIST ]]; then
+    stage heat-sdist build_heat_sdist
+    p6=$STAGE_PID
+  fi
   if [[ -n $p3 ]]; then wait_stage sdist "$p3"; fi
   if [[ ! -d $ORIGIN ]]; then
-    stage origin build_origin
+    stage origin build_keystone_origin
     p4=$STAGE_PID
+  fi
+  if [[ -n $p6 ]]; then wait_stage heat-sdist "$p6"; fi
+  if [[ ! -d $HEAT_ORIGIN ]]; then
+    stage heat-origin build_heat_origin
+    p7=$STAGE_PID
   fi
   if [[ -n $p2 ]]; then wait_stage wheelhouse "$p2"; fi
   if [[ ! -d $PUBINDEX ]]; then
@@ -269,18 +346,22 @@ ensure_cache() {
   if [[ -n $p1 ]]; then wait_stage rootfs "$p1"; fi
   if [[ -n $p4 ]]; then wait_stage origin "$p4"; fi
   if [[ -n $p5 ]]; then wait_stage pubindex "$p5"; fi
+  if [[ -n $p7 ]]; then wait_stage heat-origin "$p7"; fi
   return 0
 }
 
-# The checkout's origin on its own, for `checkout`, which does not bring the lab up.
+# A checkout's origin on its own, for `checkout`, which does not bring the lab up.
+# ensure_origin keystone|heat
 ensure_origin() {
-  [[ -d $ORIGIN ]] && return 0
+  local origin=$ORIGIN sdist=$SDIST prefix=""
+  if [[ $1 == heat ]]; then origin=$HEAT_ORIGIN sdist=$HEAT_SDIST prefix=heat-; fi
+  [[ -d $origin ]] && return 0
   mkdir -p "$CACHE/sdist"
-  if [[ ! -f $SDIST ]]; then
+  if [[ ! -f $sdist ]]; then
     ensure_tools
-    stage sdist build_sdist
-    wait_stage sdist "$STAGE_PID"
+    stage "${prefix}sdist" "build_${prefix//-/_}sdist"
+    wait_stage "${prefix}sdist" "$STAGE_PID"
   fi
-  stage origin build_origin
-  wait_stage origin "$STAGE_PID"
+  stage "${prefix}origin" "build_${1}_origin"
+  wait_stage "${prefix}origin" "$STAGE_PID"
 }

@@ -59,39 +59,52 @@ stop_destroy() { # stop_destroy LXCPATH NAME
   return 0
 }
 
-build_golden() {
-  set -x
-  local final=$GOLDEN_PATH tmp=$GOLDEN_PATH.tmp pw code
-  # build in a temporary lxcpath, then move it in place
-  local GOLDEN_PATH=$tmp
-  local g=$GOLDEN_PATH/$GOLDEN r=$GOLDEN_PATH/$GOLDEN/rootfs
-  stop_destroy "$GOLDEN_PATH" "$GOLDEN"
-  rm -rf --one-file-system "$GOLDEN_PATH"
+secret() { /usr/bin/python3 -c 'import secrets; print(secrets.token_hex(12))'; }
+
+# golden_boot LXCPATH NAME IP: a fresh container from the rootfs tarball in a temporary
+# lxcpath, booted
+golden_boot() {
+  local p=$1 n=$2 r=$1/$2/rootfs
+  stop_destroy "$p" "$n"
+  rm -rf --one-file-system "$p"
   mkdir -p "$r"
   zstd -q -dc "$ROOTFS_TAR" | tar -C "$r" --numeric-owner -xpf -
-  container_config "$GOLDEN_PATH" "$GOLDEN" "$GOLDEN_IP" "$GOLDEN" "dir:$r"
-  start_container "$GOLDEN_PATH" "$GOLDEN"
-  wait_booted "$GOLDEN_PATH" "$GOLDEN"
-  pw=$(/usr/bin/python3 -c 'import secrets; print(secrets.token_hex(12))')
-  la "$GOLDEN_PATH" "$GOLDEN" sh -c 'cat >/root/provision.sh' <"$HERE/provision.sh"
-  la "$GOLDEN_PATH" "$GOLDEN" bash /root/provision.sh "$V" "$GOLDEN_IP" "$HOST_IP" "$pw" </dev/null
-  code=$(http_code "http://$GOLDEN_IP:$KS_PORT/v3")
-  [[ $code == 200 ]] || { echo "golden keystone answers $code on /v3 from the host"; exit 1; }
-  lxc-stop -P "$GOLDEN_PATH" -n "$GOLDEN" -t 60
-  # Each clone must get its own machine-id and an empty journal; the database
-  # moves to the shared bind mount.
-  rm -f "$r/root/provision.sh"
+  container_config "$p" "$n" "$3" "$n" "dir:$r"
+  start_container "$p" "$n"
+  wait_booted "$p" "$n"
+}
+
+# golden_seal TMP FINAL NAME IP: stopped and cleaned (each clone gets its own machine-id
+# and an empty journal), then moved in place
+golden_seal() {
+  local tmp=$1 final=$2 n=$3 r=$1/$3/rootfs
+  lxc-stop -P "$tmp" -n "$n" -t 60
+  rm -f "$r"/root/provision*.sh
   : >"$r/etc/machine-id"
   rm -rf "$r"/var/log/journal/* "$r"/tmp/* "$r"/var/tmp/* "$r/root/.cache"
-  tar -C "$r/var/lib/keystone/db" --numeric-owner -cf - . | zstd -q -3 -o "$GOLDEN_PATH/keystone-db.tar.zst"
-  find "$r/var/lib/keystone/db" -mindepth 1 -delete
-  printf '%s\n' "$pw" >"$GOLDEN_PATH/admin-password"
-  chmod 600 "$GOLDEN_PATH/admin-password"
   rm -rf --one-file-system "$final"
-  mv "$GOLDEN_PATH" "$final"
-  GOLDEN_PATH=$final
-  container_config "$GOLDEN_PATH" "$GOLDEN" "$GOLDEN_IP" "$GOLDEN" "dir:$GOLDEN_PATH/$GOLDEN/rootfs"
-  touch "$GOLDEN_PATH/.complete"
+  mv "$tmp" "$final"
+  container_config "$final" "$n" "$4" "$n" "dir:$final/$n/rootfs"
+  touch "$final/.complete"
+}
+
+build_golden() {
+  set -x
+  local tmp=$GOLDEN_PATH.tmp pw hpw dpw code
+  local r=$tmp/$GOLDEN/rootfs
+  golden_boot "$tmp" "$GOLDEN" "$GOLDEN_IP"
+  pw=$(secret) hpw=$(secret) dpw=$(secret)
+  la "$tmp" "$GOLDEN" sh -c 'cat >/root/provision.sh' <"$HERE/provision.sh"
+  la "$tmp" "$GOLDEN" bash /root/provision.sh "$V" "$GOLDEN_IP" "$HOST_IP" "$pw" "$hpw" "$dpw" </dev/null
+  code=$(http_code "http://$GOLDEN_IP:$KS_PORT/v3")
+  [[ $code == 200 ]] || { echo "golden keystone answers $code on /v3 from the host"; exit 1; }
+  la "$tmp" "$GOLDEN" systemctl stop apache2 "$UNIT"
+  # the database moves to the shared bind mount
+  tar -C "$r/var/lib/keystone/db" --numeric-owner -cf - . | zstd -q -3 -o "$tmp/keystone-db.tar.zst"
+  find "$r/var/lib/keystone/db" -mindepth 1 -delete
+  (umask 077 && printf '%s\n' "$pw" >"$tmp/admin-password" && printf '%s\n' "$hpw" >"$tmp/heat-password" &&
+    printf '%s\n' "$dpw" >"$tmp/stack-domain-password")
+  golden_seal "$tmp" "$GOLDEN_PATH" "$GOLDEN" "$GOLDEN_IP"
   prune 'golden-*' "$GOLDEN_PATH"
 }
 
@@ -119,17 +132,26 @@ ensure_shared_db() {
     mv "$SHARED_DB.tmp" "$SHARED_DB"
   fi
   install -m 600 "$GOLDEN_PW" "$LAB/admin-password"
+  install -m 600 "$GOLDEN_PATH/heat-password" "$LAB/heat-password"
+  install -m 600 "$GOLDEN_PATH/stack-domain-password" "$LAB/stack-domain-password"
 }
 
-# write_in_node NODE PATH MODE < content: a file in a node that is not running
-# (the overlay's upper dir, or the rootfs of a dir copy).
+# write_in_node NODE PATH MODE [GROUP] < content: a file in a node that is not running
+# (the overlay's upper dir, or the rootfs of a dir copy); GROUP is a group of the node's.
 write_in_node() {
-  local n=$1 path=$2 mode=$3 root
+  local n=$1 path=$2 mode=$3 group=${4:-} root gid
   if [[ -d $LXCPATH/$n/overlay/delta ]]; then root=$LXCPATH/$n/overlay/delta; else root=$LXCPATH/$n/rootfs; fi
   mkdir -p "$root$(dirname "$path")"
   cat >"$root$path"
   chmod "$mode" "$root$path"
+  if [[ -n $group ]]; then
+    gid=$(awk -F: -v g="$group" '$1 == g { print $3 }' "$root/etc/group" 2>/dev/null || true)
+    [[ -n $gid ]] || gid=$(awk -F: -v g="$group" '$1 == g { print $3 }' "$(lxc_lower "$n")/etc/group")
+    chgrp "$gid" "$root$path"
+  fi
 }
+# lxc_lower NODE: the rootfs a snapshot node's overlay lies on
+lxc_lower() { sed -n 's/^lxc.rootfs.path = overlay[a-z]*:\([^:]*\):.*/\1/p' "$LXCPATH/$1/config"; }
 
 make_node() { # make_node INDEX
   local n=${NODES[$1]} ip=${NODE_IPS[$1]} hn rootfs
@@ -150,8 +172,8 @@ make_node() { # make_node INDEX
   echo "$hn" | write_in_node "$n" /etc/hostname 644
   printf '127.0.0.1\tlocalhost\n%s\t%s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$ip" "$hn" |
     write_in_node "$n" /etc/hosts 644
-  sed "s/^http-socket = .*/http-socket = $ip:$KS_PORT/" "$GOLDEN_PATH/$GOLDEN/rootfs/etc/uwsgi/$UNIT.ini" |
-    write_in_node "$n" "/etc/uwsgi/$UNIT.ini" 644
+  # Apache on the node's management address; uWSGI behind it on 127.0.0.1:35358
+  echo "Listen $ip:$KS_PORT" | write_in_node "$n" /etc/apache2/ports.conf 644
   say "created $n ($ip)"
 }
 
@@ -171,13 +193,18 @@ ensure_nodes() {
     wait_booted "$LXCPATH" "$n"
     say "started $n"
   done
-  for n in "${NODES[@]}"; do
-    if ! la "$LXCPATH" "$n" systemctl is-active --quiet "$UNIT"; then
-      say "$UNIT is not active in $n; starting it"
-      la "$LXCPATH" "$n" systemctl reset-failed "$UNIT" >/dev/null 2>&1 || true
-      la "$LXCPATH" "$n" systemctl start "$UNIT" ||
-        die "$UNIT does not start in $n; see: lxc-attach -P $LXCPATH -n $n --clear-env -- journalctl -u $UNIT"
-    fi
+  for n in "${NODES[@]}"; do ensure_active "$n" "$UNIT" apache2; done
+}
+
+# ensure_active NODE UNIT...: each unit active, started when it is not
+ensure_active() {
+  local n=$1 u
+  for u in "${@:2}"; do
+    la "$LXCPATH" "$n" systemctl is-active --quiet "$u" && continue
+    say "$u is not active in $n; starting it"
+    la "$LXCPATH" "$n" systemctl reset-failed "$u" >/dev/null 2>&1 || true
+    la "$LXCPATH" "$n" systemctl start "$u" ||
+      die "$u does not start in $n; see: lxc-attach -P $LXCPATH -n $n --clear-env -- journalctl -u $u"
   done
 }
 
@@ -191,21 +218,26 @@ destroy_containers() {
       say "destroyed $n"
     fi
   done
-  for g in "$CACHE"/golden-*; do
-    [[ -e $g/$GOLDEN/config ]] || continue
-    if [[ $g == *.tmp ]]; then
-      stop_destroy "$g" "$GOLDEN"
-      rm -rf --one-file-system "$g"
-    elif [[ $(cstate "$g" "$GOLDEN") != STOPPED ]]; then
-      lxc-stop -P "$g" -n "$GOLDEN" -k >/dev/null 2>&1 || true
-    fi
+  local pair name
+  for pair in "golden-:$GOLDEN" "heat-golden-:$HEAT_GOLDEN"; do
+    name=${pair#*:}
+    for g in "$CACHE/${pair%%:*}"*; do
+      [[ -e $g/$name/config ]] || continue
+      if [[ $g == *.tmp ]]; then
+        stop_destroy "$g" "$name"
+        rm -rf --one-file-system "$g"
+      elif [[ $(cstate "$g" "$name") != STOPPED ]]; then
+        lxc-stop -P "$g" -n "$name" -k >/dev/null 2>&1 || true
+      fi
+    done
   done
 }
 
 status_containers() {
   local i n st ip code ok=0
-  if [[ -s $CACHE/keystone-version ]]; then
+  if [[ -s $CACHE/keystone-version && -s $CACHE/heat-version ]]; then
     V=$(<"$CACHE/keystone-version")
+    HV=$(<"$CACHE/heat-version")
     compute_keys
     status_line golden "$GOLDEN $(cstate "$GOLDEN_PATH" "$GOLDEN") (lxcpath $GOLDEN_PATH)"
   fi

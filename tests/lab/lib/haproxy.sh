@@ -44,6 +44,34 @@ EOF
   for i in "${!NODES[@]}"; do
     echo "        server ${NODES[$i]} ${NODE_IPS[$i]}:$KS_PORT check port $KS_PORT inter 1s rise 1 fall 2"
   done
+  # os_heat's haproxy_heat_api and haproxy_heat_api_cfn services: the version document
+  # answers 300 Multiple Choices
+  local svc port
+  for svc in heat_api:8004 heat_api_cfn:8000; do
+    port=${svc#*:}
+    svc=${svc%:*}
+    cat <<EOF
+
+frontend $svc-front-1
+        bind 127.0.0.1:$port
+        bind $HOST_IP:$port
+        mode http
+        option httplog
+        option forwardfor except 127.0.0.0/8
+        default_backend $svc-back
+
+backend $svc-back
+        mode http
+        balance roundrobin
+        option forwardfor
+        option httpchk GET /
+        http-check expect status 300
+        http-response set-header X-Lab-Backend %s
+EOF
+    for i in "${!HEAT_NODES[@]}"; do
+      echo "        server ${HEAT_NODES[$i]} ${HEAT_NODE_IPS[$i]}:$port check port $port inter 1s rise 1 fall 2"
+    done
+  done
 }
 
 ensure_haproxy() {
@@ -56,9 +84,11 @@ ensure_haproxy() {
   fi
   [[ -n $pid ]] && stop_pid haproxy "$HAPROXY_CFG"
   printf '%s\n' "$new" >"$HAPROXY_CFG"
-  local a
+  local a port
   for a in 127.0.0.1 "$HOST_IP"; do
-    port_in_use "$a" "$KS_PORT" && die "port $a:$KS_PORT is already in use by a process the lab did not start"
+    for port in "$KS_PORT" 8004 8000; do
+      port_in_use "$a" "$port" && die "port $a:$port is already in use by a process the lab did not start"
+    done
   done
   /usr/sbin/haproxy -c -q -f "$HAPROXY_CFG" >"$LOG/haproxy-check.log" 2>&1 ||
     die_log "$LOG/haproxy-check.log" "invalid HAProxy config $HAPROXY_CFG"
@@ -86,11 +116,16 @@ sys.stdout.write(out.decode())
 EOF
 }
 
-# server_states: "NAME OP_STATE ADMIN_STATE" per server of the keystone backend
+BACKENDS=("$BACKEND" heat_api-back heat_api_cfn-back)
+# server_states: "BACKEND/NAME OP_STATE ADMIN_STATE" per server of the lab's backends
 server_states() {
   [[ -S $HAPROXY_SOCK ]] || return 0
-  hasock "show servers state $BACKEND" 2>/dev/null | awk 'NF > 10 && $1 ~ /^[0-9]+$/ { print $4, $6, $7 }'
+  local b
+  for b in "${BACKENDS[@]}"; do
+    hasock "show servers state $b" 2>/dev/null | awk -v b="$b" 'NF > 10 && $1 ~ /^[0-9]+$/ { print b "/" $4, $6, $7 }'
+  done
 }
+SERVER_COUNT=$((${#NODES[@]} + 2 * ${#HEAT_NODES[@]}))
 
 # wait_healthy: keystone answers in every container, and HAProxy has every server UP
 wait_healthy() {
@@ -106,16 +141,16 @@ wait_healthy() {
   done
   # servers left in maintenance or drain (e.g. by an interrupted test) are put back
   while read -r name op adm; do
-    [[ -n $name && $adm != 0 ]] && { hasock "set server $BACKEND/$name state ready" >/dev/null; say "set $name back to ready in HAProxy"; }
+    [[ -n $name && $adm != 0 ]] && { hasock "set server $name state ready" >/dev/null; say "set $name back to ready in HAProxy"; }
   done < <(server_states)
   for _ in $(seq 1 120); do
     ok=0
     while read -r name op adm; do [[ $op == 2 ]] && ok=$((ok + 1)); done < <(server_states)
-    ((ok == ${#NODES[@]})) && return 0
+    ((ok == SERVER_COUNT)) && return 0
     sleep 0.25
   done
   server_states >&2
-  die "HAProxy does not report both keystone servers UP"
+  die "HAProxy does not report every server UP"
 }
 
 stop_haproxy() { stop_pid haproxy "$HAPROXY_CFG"; }
@@ -135,6 +170,6 @@ status_haproxy() {
     status_line "  server" "$name $st"
     [[ $op == 2 && $adm == 0 ]] || ok=1
   done < <(server_states)
-  ((seen == ${#NODES[@]})) || ok=1
+  ((seen == SERVER_COUNT)) || ok=1
   return $ok
 }

@@ -82,3 +82,16 @@ keystone_version() {
   printf '%s\n' "$V" >"$CACHE/keystone-version"
   say "keystone $V pinned in $CACHE/keystone-version"
 }
+
+# heat's version, chosen and pinned like keystone's: $CACHE/heat-version
+heat_version() {
+  if [[ -s $CACHE/heat-version ]]; then
+    HV=$(<"$CACHE/heat-version")
+    return 0
+  fi
+  ensure_tools
+  HV=$(hpip index versions openstack-heat 2>/dev/null | sed -n 's/^openstack-heat (\(.*\))$/\1/p')
+  [[ $HV =~ ^[0-9]+(\.[0-9]+)*$ ]] || die "could not determine openstack-heat's newest release for $(/usr/bin/python3 --version) from PyPI"
+  printf '%s\n' "$HV" >"$CACHE/heat-version"
+  say "openstack-heat $HV pinned in $CACHE/heat-version"
+}

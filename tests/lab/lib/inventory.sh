@@ -5,7 +5,9 @@
 write_inventory() {
   local specs=() i
   mkdir -p "${INVENTORY%/*}"
-  for i in "${!NODES[@]}"; do specs+=("${NODES[$i]}=${NODE_IPS[$i]}:${NODE_STYLES[$i]}"); done
+  for i in "${!NODES[@]}"; do specs+=("${NODES[$i]}=${NODE_IPS[$i]}:${NODE_STYLES[$i]}:keystone"); done
+  specs+=("$GALERA=$GALERA_IP:new:galera" "$RABBIT=$RABBIT_IP:new:rabbit_mq")
+  for i in "${!HEAT_NODES[@]}"; do specs+=("${HEAT_NODES[$i]}=${HEAT_NODE_IPS[$i]}:new:heat"); done
   /usr/bin/python3 "$HERE/inventory.py" "$INVENTORY" "$HOST_NAME" "$HOST_IP" "$BRIDGE" "${specs[@]}"
 }
 
