@@ -75,3 +75,55 @@ fn a_unit_the_catalog_lists_but_the_container_lacks_is_left_alone_and_said() {
         "a refused run changed the container"
     );
 }
+
+/// keystone as os_keystone deploys it today: Apache on the container's `:5000` proxying to
+/// the `keystone-wsgi-public` uWSGI socket on 127.0.0.1:35358. A run swaps the uWSGI unit
+/// and leaves Apache running, the same process; the dev code answers through it.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn keystone_behind_apache_runs_the_checkout_and_apache_stays_as_it_was() {
+    let lab = Lab::get();
+    let new = &lab.new;
+    let listening = lab.sh(new, "ss -Hltnp");
+    assert!(
+        listening
+            .lines()
+            .any(|l| l.contains(&format!("{}:5000", new.address)) && l.contains("apache2")),
+        "Apache on {}:5000 in {new}:\n{listening}",
+        new.address
+    );
+    assert!(
+        listening
+            .lines()
+            .any(|l| l.contains("127.0.0.1:35358") && l.contains("uwsgi")),
+        "uWSGI on 127.0.0.1:35358 in {new}:\n{listening}"
+    );
+    let apache = lab.sh(new, "systemctl show -p MainPID apache2");
+    let dir = lab.checkout("git-osa-apache");
+    let repo = dir.path().join("keystone");
+    let mut run = lab.start(&repo, &["--container", &new.name, "--restore-on-exit"]);
+    run.wait_for(PINNED, Duration::from_secs(240));
+    let (head, body) = lab.http(&format!("{}/v3", lab.frontend));
+    assert!(body.contains("git-osa-apache"), "{head}\n{body}");
+    assert!(
+        crate::harness::header(&head, "server").is_some_and(|s| s.starts_with("Apache")),
+        "the answer came through Apache: {head}"
+    );
+    assert_eq!(
+        lab.sh(new, "systemctl show -p MainPID apache2"),
+        apache,
+        "Apache was restarted"
+    );
+    let out = run.output();
+    assert!(!out.contains("stop production apache2"), "{out}");
+    run.signal(libc::SIGINT);
+    assert_eq!(
+        run.finish(Duration::from_secs(120)),
+        130,
+        "{}",
+        run.output()
+    );
+    assert_eq!(lab.unit_state(new, &lab.unit), "active");
+    assert_eq!(lab.sh(new, "systemctl show -p MainPID apache2"), apache);
+    lab.wait_up(new);
+}

@@ -20,6 +20,7 @@ mod cycle;
 mod exit;
 mod faults;
 mod haproxy;
+mod heat;
 mod index;
 mod interrupt;
 mod killed;
