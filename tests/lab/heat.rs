@@ -248,6 +248,19 @@ fn heat_whole_runs_its_three_units_behind_both_backends_and_creates_a_stack() {
     let (target, other) = (&heat.nodes[0], &heat.nodes[1]);
     let (_dir, repo) = heat.checkout("git-osa-heat");
     let freeze = heat.freeze(target);
+    // status lists both heat containers, each with its three units and both backends
+    let o = lab.run(&repo, &["status"]);
+    let status = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{o:?}");
+    for n in &heat.nodes {
+        let block = status
+            .split("\n\n")
+            .find(|b| b.starts_with(&format!("{n}\n")))
+            .unwrap_or_else(|| panic!("no {n} in status:\n{status}"));
+        for word in UNITS.iter().chain(BACKENDS.iter()) {
+            assert!(block.contains(word), "{word} in the block of {n}:\n{block}");
+        }
+    }
     let api_pids = |n: &Node| lab.sh(n, "systemctl show -p MainPID heat-api heat-api-cfn");
     let other_pids = api_pids(other);
 
