@@ -141,6 +141,7 @@ pub(crate) fn keystone() -> Survey {
         ],
         checkout: checkout(&service, "/home/dev/src/keystone", migration),
         me: ME.into(),
+        review: None,
         host,
         service,
     }

@@ -20,6 +20,7 @@ pub enum Record {
     Synced {
         commit: Option<String>,
         dirty: bool,
+        review: Option<crate::state::Review>,
     },
     InstallHash(Option<String>),
     MigrationsHash(String),
@@ -56,7 +57,12 @@ impl Record {
                 s.venv_backup = Some(backup.clone());
             }
             Record::Dropins(d) => add(&mut s.dropins, d),
-            Record::Synced { commit, dirty } => {
+            Record::Synced {
+                commit,
+                dirty,
+                review,
+            } => {
+                s.review = review.clone();
                 s.commit = commit.clone();
                 s.dirty = *dirty;
                 s.synced_at = Some(crate::state::now());

@@ -49,6 +49,22 @@ pub struct Session {
     /// Steps applied so far, in order, for `status`.
     #[serde(default)]
     pub applied: Vec<String>,
+    /// The Gerrit change the synced code is, when `git osa review` deployed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
+}
+
+/// A Gerrit change's patchset, as `git osa review` fetched it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub change: u64,
+    pub patchset: u32,
+    pub subject: String,
+    /// The patchset commit's author (`Name <email>`).
+    pub owner: String,
+    /// What git fetched from: a remote of the checkout (`gerrit`) or a URL.
+    pub server: String,
+    pub commit: String,
 }
 
 /// The mark of a finished copy of the production venv: a copy cut short by a kill has

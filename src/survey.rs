@@ -52,6 +52,8 @@ pub struct Survey {
     pub checkout: CheckoutScan,
     /// `user@host (pid N)` of this git-osa.
     pub me: String,
+    /// The Gerrit change the checkout is, when `git osa review` runs the cycle.
+    pub review: Option<crate::state::Review>,
 }
 
 /// The checkout as the run sees it.
@@ -115,6 +117,7 @@ pub fn survey(
         servers,
         checkout: scan_checkout(project, production_migrations.is_some())?,
         me: lock::whoami(),
+        review: ctx.review.clone(),
         target,
         production_migrations,
     })

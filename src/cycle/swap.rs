@@ -53,6 +53,7 @@ impl Cycle<'_> {
         .after(Record::Synced {
             commit: tree.commit.clone(),
             dirty: tree.dirty,
+            review: self.s.review.clone(),
         })
         .after(Record::Mark("synced"))
     }

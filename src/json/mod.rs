@@ -263,6 +263,7 @@ mod tests {
             lxc,
             session: s.session.clone(),
             servers: s.servers.clone(),
+            review_latest: None,
         }
     }
 

@@ -1,0 +1,369 @@
+//! `git osa review`, without a lab: a real git server on loopback with a Gerrit-shaped
+//! change, a user's checkout with work of their own in it, and the real binary. The
+//! deployment is one container that does not exist, so each run stops at the cycle after
+//! the change is fetched and checked out: what is checked here is the git side (the
+//! change, its worktree, the user's tree untouched) and every refusal. The cycle from the
+//! worktree is the lab's story (`tests/lab/review.rs`).
+
+mod gerrit;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use gerrit::{Gerrit, free_port, git, users_view};
+
+const PROJECT: &str = "openstack/keystone";
+const CHANGE: u64 = 12345;
+const MARKED: &str = "keystone/api/discovery.py";
+const MIGRATION: &str = "keystone/common/sql/migrations/versions/2026_add_review.py";
+const INVENTORY: &str = r#"{"_meta": {"hostvars": {"aio1-keystone-container-b7d24e95": {"container_name": "aio1-keystone-container-b7d24e95", "physical_host": "aio1", "management_address": "172.29.236.12"}}}, "keystone_all": {"hosts": ["aio1-keystone-container-b7d24e95"]}}"#;
+
+/// The server with change 12345 (patchset 1 edits discovery.py; patchset 2 edits it
+/// again and adds a migration), and a user's checkout of the project.
+struct World {
+    _tmp: tempfile::TempDir,
+    gerrit: Gerrit,
+    upstream: PathBuf,
+    user: PathBuf,
+    inventory: PathBuf,
+    lxc: PathBuf,
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn discovery(status: &str) -> String {
+    format!("def v3():\n    return {{\n        'status': '{status}',\n    }}\n")
+}
+
+impl World {
+    fn new() -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().canonicalize().unwrap();
+        let gerrit = Gerrit::start();
+        let upstream = base.join("upstream");
+        std::fs::create_dir(&upstream).unwrap();
+        git(&upstream, &["init", "-q", "-b", "master"]);
+        // .gitreview names the loopback server: nothing here may reach another host.
+        write(
+            &upstream,
+            ".gitreview",
+            &format!(
+                "[gerrit]\nhost=127.0.0.1\nport={}\nscheme=git\nproject={PROJECT}.git\n",
+                gerrit.port
+            ),
+        );
+        write(&upstream, "setup.cfg", "[metadata]\nname = keystone\n");
+        write(&upstream, "keystone/__init__.py", "");
+        write(&upstream, MARKED, &discovery("stable"));
+        for i in 0..20 {
+            write(
+                &upstream,
+                &format!("keystone/mod{i}.py"),
+                &format!("N = {i}\n"),
+            );
+        }
+        git(&upstream, &["add", "."]);
+        git(&upstream, &["commit", "-q", "-m", "keystone"]);
+        gerrit.add_project(PROJECT, &upstream);
+
+        let change_id = "Change-Id: I0123456789abcdef0123456789abcdef01234567";
+        write(&upstream, MARKED, &discovery("patchset 1"));
+        git(
+            &upstream,
+            &[
+                "commit",
+                "-q",
+                "-am",
+                &format!("Say which patchset answers\n\n{change_id}\n"),
+            ],
+        );
+        gerrit.upload(PROJECT, &upstream, "HEAD", CHANGE, 1);
+        write(&upstream, MARKED, &discovery("patchset 2"));
+        write(&upstream, MIGRATION, "def upgrade():\n    pass\n");
+        git(&upstream, &["add", "."]);
+        git(
+            &upstream,
+            &[
+                "commit",
+                "-q",
+                "--amend",
+                "-m",
+                &format!("Say which patchset answers, with a migration\n\n{change_id}\n"),
+            ],
+        );
+        gerrit.upload(PROJECT, &upstream, "HEAD", CHANGE, 2);
+
+        let user = base.join("keystone");
+        git(
+            &base,
+            &["clone", "-q", &gerrit.url(PROJECT), user.to_str().unwrap()],
+        );
+        git(&user, &["remote", "add", "gerrit", &gerrit.url(PROJECT)]);
+        // Work of the user's own: a branch with a commit, a stash entry, an edit, an
+        // untracked file.
+        git(&user, &["checkout", "-q", "-b", "my-work"]);
+        write(&user, "keystone/mod1.py", "N = 'mine'\n");
+        git(&user, &["commit", "-q", "-am", "my work"]);
+        write(&user, "keystone/mod2.py", "N = 'stashed'\n");
+        git(&user, &["stash", "-q"]);
+        write(&user, "keystone/mod3.py", "N = 'editing'\n");
+        write(&user, "notes.txt", "untracked\n");
+
+        let inventory = base.join("openstack_inventory.json");
+        std::fs::write(&inventory, INVENTORY).unwrap();
+        let lxc = base.join("lxc");
+        std::fs::create_dir(&lxc).unwrap();
+        World {
+            _tmp: tmp,
+            gerrit,
+            upstream,
+            user,
+            inventory,
+            lxc,
+        }
+    }
+
+    fn git_osa(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_git-osa"))
+            .current_dir(&self.user)
+            .args(args)
+            .env("GIT_OSA_INVENTORY", &self.inventory)
+            .env("GIT_OSA_LXC_PATH", &self.lxc)
+            .env("XDG_CONFIG_HOME", self.user.join(".no-config"))
+            .env("HOME", self.lxc.join("home"))
+            .env_remove("GIT_OSA_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn worktree(&self) -> PathBuf {
+        self.user
+            .join(".git/osa/worktrees")
+            .join(CHANGE.to_string())
+    }
+
+    fn own_refs(&self) -> String {
+        git(
+            &self.user,
+            &[
+                "for-each-ref",
+                "--format=%(refname) %(objectname)",
+                "refs/osa",
+            ],
+        )
+    }
+
+    /// Every file of git-osa's worktree with its mtime.
+    fn mtimes(&self) -> BTreeMap<String, i128> {
+        let wt = self.worktree();
+        git(&wt, &["ls-files"])
+            .lines()
+            .filter_map(|f| {
+                let m = std::fs::metadata(wt.join(f)).ok()?;
+                Some((
+                    f.to_string(),
+                    m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+                ))
+            })
+            .collect()
+    }
+
+    /// The worktree's HEAD, status and files: what a refusal must leave as it was.
+    fn worktree_state(&self) -> String {
+        let wt = self.worktree();
+        if !wt.exists() {
+            return "no worktree".into();
+        }
+        format!(
+            "{}{}{}",
+            git(&wt, &["rev-parse", "HEAD"]),
+            git(&wt, &["status", "--short"]),
+            std::fs::read_to_string(wt.join(MARKED)).unwrap()
+        )
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The run gets as far as the deployment, which has no such container.
+fn stopped_at_the_container(o: &Output) {
+    assert!(
+        stderr(o).contains("container aio1-keystone-container-b7d24e95 is"),
+        "{}",
+        stderr(o)
+    );
+}
+
+#[test]
+fn review_checks_the_latest_patchset_out_in_its_own_worktree_and_leaves_the_users_tree_alone() {
+    let w = World::new();
+    let before = users_view(&w.user);
+    let o = w.git_osa(&["review", &CHANGE.to_string()]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "change {CHANGE} patchset 2: Say which patchset answers, with a migration (Rev Iewer <rev@git-osa.invalid>), checked out in {}",
+            w.worktree().display()
+        )),
+        "{err}"
+    );
+    stopped_at_the_container(&o);
+    assert_eq!(
+        std::fs::read_to_string(w.worktree().join(MARKED)).unwrap(),
+        discovery("patchset 2")
+    );
+    assert!(w.worktree().join(MIGRATION).exists());
+    let ps2 = git(&w.upstream, &["rev-parse", "HEAD"]);
+    assert_eq!(w.own_refs(), format!("refs/osa/changes/{CHANGE}/2 {ps2}"));
+    assert_eq!(users_view(&w.user), before, "the user's repository changed");
+    // The user's files, edits and all.
+    assert_eq!(
+        std::fs::read_to_string(w.user.join("keystone/mod3.py")).unwrap(),
+        "N = 'editing'\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.user.join(MARKED)).unwrap(),
+        discovery("stable")
+    );
+}
+
+#[test]
+fn another_patchset_reuses_the_worktree_and_rewrites_only_the_files_that_differ() {
+    let w = World::new();
+    w.git_osa(&["review", &CHANGE.to_string()]);
+    let before = w.mtimes();
+    let view = users_view(&w.user);
+    // Old enough that a rewrite shows in the mtime even on a coarse clock.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+
+    let o = w.git_osa(&["review", &format!("{CHANGE},1")]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "change {CHANGE} patchset 1 (the latest is 2): Say which patchset answers (Rev Iewer"
+        )),
+        "{err}"
+    );
+    stopped_at_the_container(&o);
+    assert_eq!(
+        std::fs::read_to_string(w.worktree().join(MARKED)).unwrap(),
+        discovery("patchset 1")
+    );
+    assert!(!w.worktree().join(MIGRATION).exists());
+    let after = w.mtimes();
+    let touched: Vec<&String> = before
+        .iter()
+        .filter(|(f, t)| after.get(*f) != Some(t))
+        .map(|(f, _)| f)
+        .collect();
+    // What the sync compares (size and mtime) changed for the two files of the change,
+    // and for no other of the tree's 25.
+    assert_eq!(
+        touched,
+        [MARKED, MIGRATION],
+        "files rewritten by the switch"
+    );
+    assert_eq!(before.len(), 25);
+    assert_eq!(users_view(&w.user), view);
+    let refs = w.own_refs();
+    assert!(
+        refs.contains(&format!("refs/osa/changes/{CHANGE}/1 ")),
+        "{refs}"
+    );
+    assert!(
+        refs.contains(&format!("refs/osa/changes/{CHANGE}/2 ")),
+        "{refs}"
+    );
+}
+
+#[test]
+fn without_a_gerrit_remote_the_server_comes_from_gitreview() {
+    let w = World::new();
+    git(&w.user, &["remote", "remove", "gerrit"]);
+    let o = w.git_osa(&[
+        "review",
+        &format!("https://127.0.0.1/c/{PROJECT}/+/{CHANGE}/1"),
+    ]);
+    stopped_at_the_container(&o);
+    assert_eq!(
+        std::fs::read_to_string(w.worktree().join(MARKED)).unwrap(),
+        discovery("patchset 1")
+    );
+}
+
+/// Each refusal: exit 2, the message, and nothing changed (the user's repository,
+/// git-osa's refs and its worktree).
+fn refused(w: &World, args: &[&str], says: &str) {
+    let view = users_view(&w.user);
+    let refs = w.own_refs();
+    let wt = w.worktree_state();
+    let o = w.git_osa(args);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    assert_eq!(
+        users_view(&w.user),
+        view,
+        "{args:?} changed the user's repository"
+    );
+    assert_eq!(w.own_refs(), refs, "{args:?} changed git-osa's refs");
+    assert_eq!(
+        w.worktree_state(),
+        wt,
+        "{args:?} changed git-osa's worktree"
+    );
+}
+
+#[test]
+fn what_review_cannot_do_it_refuses_with_exit_2_and_changes_nothing() {
+    let w = World::new();
+    let url = w.gerrit.url(PROJECT);
+    refused(
+        &w,
+        &["review", "99999"],
+        &format!("no change 99999 at remote gerrit ({url}): nothing was changed"),
+    );
+    refused(
+        &w,
+        &["review", &format!("{CHANGE},7")],
+        &format!("change {CHANGE} has no patchset 7 (it has 1, 2): nothing was changed"),
+    );
+    refused(
+        &w,
+        &[
+            "review",
+            &format!("https://127.0.0.1/c/openstack/nova/+/{CHANGE}"),
+        ],
+        &format!("change {CHANGE} is a change of openstack/nova, and this checkout is {PROJECT}"),
+    );
+
+    // Edits in git-osa's worktree are the user's: kept, and how to keep them said.
+    w.git_osa(&["review", &CHANGE.to_string()]);
+    write(&w.worktree(), MARKED, "# my fix\n");
+    refused(
+        &w,
+        &["review", &format!("{CHANGE},1")],
+        "has local edits; git-osa does not overwrite them: nothing was changed",
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.worktree().join(MARKED)).unwrap(),
+        "# my fix\n"
+    );
+
+    // The server down: the URL tried is named.
+    let dead = format!("git://127.0.0.1:{}/{PROJECT}", free_port());
+    git(&w.user, &["remote", "set-url", "gerrit", &dead]);
+    refused(
+        &w,
+        &["review", "4242"],
+        &format!("cannot reach the Gerrit server at remote gerrit ({dead}):"),
+    );
+}
