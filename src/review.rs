@@ -69,8 +69,8 @@ impl Repo {
             .map(Server::Url)
             .ok_or_else(|| {
                 Error::user(format!(
-                    "{} has no remote named gerrit and no .gitreview naming a Gerrit host and project: git-osa does not know where the change is",
-                    self.root.display()
+                    "{} has no remote named gerrit and no .gitreview naming a Gerrit host and project: git-osa does not know where the change is; nothing was changed",
+                    self.root.display().to_string().trim_end_matches('/')
                 ))
                 .hint("add the remote git-review uses: `git remote add gerrit ssh://USER@review.opendev.org:29418/openstack/PROJECT`")
             })
