@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_git_osa_global_optspecs
-    string join \n container= service= dry-run json allow-public-index= restore-on-exit no-restore-on-exit force no-haproxy inventory= lxc-path= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
+    string join \n container= service= dry-run json allow-public-index= restore-on-exit no-restore-on-exit force with= no-haproxy inventory= lxc-path= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
 end
 
 function __fish_git_osa_needs_command
@@ -32,6 +32,7 @@ end
 complete -c git-osa -n "__fish_git_osa_needs_command" -l container -d 'The container to use when the service has several (see `git osa status`); git config osa.container' -r -f -a "(__fish_git_osa_names containers)"
 complete -c git-osa -n "__fish_git_osa_needs_command" -l service -d 'Only swap this unit of the project (repeatable, or comma-separated), e.g. `--service heat-engine`; git config osa.service (multi-valued)' -r -f -a "(__fish_git_osa_names units)"
 complete -c git-osa -n "__fish_git_osa_needs_command" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
+complete -c git-osa -n "__fish_git_osa_needs_command" -l with -d 'Install this checkout too, editable, into the service\'s venv before the service itself (repeatable): a library such as oslo.db or keystonemiddleware, tried inside the running service. It stays in the venv until `git osa restore`' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
@@ -59,6 +60,7 @@ complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "help" -d 'Print thi
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l container -d 'The container to use when the service has several (see `git osa status`); git config osa.container' -r -f -a "(__fish_git_osa_names containers)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l service -d 'Only swap this unit of the project (repeatable, or comma-separated), e.g. `--service heat-engine`; git config osa.service (multi-valued)' -r -f -a "(__fish_git_osa_names units)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l with -d 'Install this checkout too, editable, into the service\'s venv before the service itself (repeatable): a library such as oslo.db or keystonemiddleware, tried inside the running service. It stays in the venv until `git osa restore`' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
@@ -116,6 +118,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l patchset -d '
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l container -d 'The container to use when the service has several (see `git osa status`); git config osa.container' -r -f -a "(__fish_git_osa_names containers)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l service -d 'Only swap this unit of the project (repeatable, or comma-separated), e.g. `--service heat-engine`; git config osa.service (multi-valued)' -r -f -a "(__fish_git_osa_names units)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l with -d 'Install this checkout too, editable, into the service\'s venv before the service itself (repeatable): a library such as oslo.db or keystonemiddleware, tried inside the running service. It stays in the venv until `git osa restore`' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F

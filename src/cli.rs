@@ -191,6 +191,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Install this checkout too, editable, into the service's venv before the service
+    /// itself (repeatable): a library such as oslo.db or keystonemiddleware, tried inside
+    /// the running service. It stays in the venv until `git osa restore`.
+    #[arg(long = "with", value_name = "PATH")]
+    pub with: Vec<PathBuf>,
+
     /// Go on when HAProxy's admin socket cannot be reached: traffic is then not moved to
     /// the container, and requests reach dev and production alike.
     #[arg(long)]

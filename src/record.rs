@@ -23,6 +23,8 @@ pub enum Record {
         review: Option<crate::state::Review>,
     },
     InstallHash(Option<String>),
+    /// A library installed `--with` the service (replaces the record of its last install).
+    With(crate::state::WithLibrary),
     MigrationsHash(String),
     Disable(ServerRef),
     Enable(ServerRef),
@@ -57,6 +59,10 @@ impl Record {
                 s.venv_backup = Some(backup.clone());
             }
             Record::Dropins(d) => add(&mut s.dropins, d),
+            Record::With(lib) => {
+                s.with.retain(|w| w.package != lib.package);
+                s.with.push(lib.clone());
+            }
             Record::Synced {
                 commit,
                 dirty,

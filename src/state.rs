@@ -49,9 +49,24 @@ pub struct Session {
     /// Steps applied so far, in order, for `status`.
     #[serde(default)]
     pub applied: Vec<String>,
+    /// Libraries installed `--with` the service, editable, from their own checkouts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<WithLibrary>,
     /// The Gerrit change the synced code is, when `git osa review` deployed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<Review>,
+}
+
+/// A library installed `--with` the service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithLibrary {
+    pub package: String,
+    /// The checkout on the host it came from.
+    pub checkout: String,
+    pub commit: Option<String>,
+    pub dirty: bool,
+    /// Fingerprint of what its last install depended on.
+    pub install_hash: String,
 }
 
 /// A Gerrit change's patchset, as `git osa review` fetched it.

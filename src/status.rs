@@ -117,6 +117,23 @@ pub fn render(out: &mut String, st: &TargetStatus) {
     if let Some(r) = st.session.as_ref().and_then(|s| s.review.as_ref()) {
         render_review(out, r, st.review_latest.as_ref());
     }
+    for w in st.session.iter().flat_map(|s| &s.with) {
+        let commit = w
+            .commit
+            .as_deref()
+            .map_or("(no commit)", |c| &c[..c.len().min(12)]);
+        let dirty = if w.dirty {
+            " + uncommitted changes"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  with     {} from {} at {commit}{dirty}, editable in the venv until restore",
+            w.package,
+            w.checkout.trim_end_matches('/')
+        );
+    }
     if let Some(found) = st.dev_code_outside_session() {
         let _ = writeln!(out, "  code     dev code outside a session: {found}");
     }

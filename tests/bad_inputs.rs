@@ -421,6 +421,19 @@ const CASES: &[Case] = &[
         ..GIVEN
     },
     Case {
+        name: "--with a folder that is not a checkout",
+        files: &[("notes.txt", b"not a checkout\n")],
+        argv: &["--with", "$IN"], exit: 2,
+        says: "--with $IN: $IN is not in a git checkout; nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "--with the service's own checkout",
+        argv: &["--with", "$CWD"], exit: 2,
+        says: "--with $CWD: that is keystone, the service itself; nothing was changed",
+        ..GIVEN
+    },
+    Case {
         name: "status with extra arguments",
         argv: &["status", "keystone"], exit: 2,
         says: "unexpected argument 'keystone' found",
