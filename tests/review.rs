@@ -285,6 +285,22 @@ fn another_patchset_reuses_the_worktree_and_rewrites_only_the_files_that_differ(
     );
 }
 
+/// Regression: review's --container was ignored (the settings read only `run`'s options),
+/// so with two containers the run asked which one.
+#[test]
+fn the_options_of_run_apply_to_review() {
+    let w = World::new();
+    let two = r#"{"_meta": {"hostvars": {"aio1_keystone_container-6c0f3a1e": {"container_name": "aio1_keystone_container-6c0f3a1e", "physical_host": "aio1", "container_address": "172.29.236.11"}, "aio1-keystone-container-b7d24e95": {"container_name": "aio1-keystone-container-b7d24e95", "physical_host": "aio1", "management_address": "172.29.236.12"}}}, "keystone_all": {"hosts": ["aio1_keystone_container-6c0f3a1e", "aio1-keystone-container-b7d24e95"]}}"#;
+    std::fs::write(&w.inventory, two).unwrap();
+    let o = w.git_osa(&[
+        "review",
+        &CHANGE.to_string(),
+        "--container",
+        "aio1-keystone-container-b7d24e95",
+    ]);
+    stopped_at_the_container(&o);
+}
+
 #[test]
 fn without_a_gerrit_remote_the_server_comes_from_gitreview() {
     let w = World::new();
