@@ -128,7 +128,11 @@ pub enum Command {
     /// worktree git-osa owns (.git/osa/worktrees/NUMBER): your working tree, index, HEAD,
     /// branches and stash are not touched. Then the cycle of `git osa run` runs from that
     /// worktree, with the same options. Another patchset of the same change reuses the
-    /// worktree, so only the files that differ are sent. With --dry-run the patchset is
+    /// worktree, so only the files that differ are sent. A `Depends-On:` footer naming a
+    /// change of another project (by URL) is fetched the same way in that project's
+    /// checkout (the directory git config osa.checkouts names, or one beside this
+    /// checkout, or a clone in git-osa's cache) and installed editable into the venv
+    /// before the service, as `--with` does. With --dry-run the patchset is
     /// still fetched into git-osa's ref and worktree (the plan is made from its files);
     /// nothing else changes.
     Review(ReviewArgs),
@@ -217,6 +221,12 @@ pub struct ReviewArgs {
     /// now; a worktree with edits of yours is kept (and said).
     #[arg(long, conflicts_with_all = ["change", "patchset"])]
     pub clean: bool,
+
+    /// Clone the checkout of a Depends-On project that git-osa cannot find (in git config
+    /// osa.checkouts, or beside this checkout) into git-osa's cache, without asking (a
+    /// terminal asks).
+    #[arg(long)]
+    pub clone_dependencies: bool,
 
     #[command(flatten)]
     pub run: RunArgs,

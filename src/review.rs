@@ -139,6 +139,24 @@ impl Repo {
         Ok(wt)
     }
 
+    /// The ref exists in the user's repository.
+    pub fn has_ref(&self, name: &str) -> Result<bool> {
+        let out = git(&self.root, &["rev-parse", "--verify", "--quiet", name])?;
+        Ok(out.status.success())
+    }
+
+    /// Deletes one of git-osa's refs.
+    pub fn drop_ref(&self, name: &str) -> Result<()> {
+        git_ok(&self.root, &["update-ref", "-d", name])?;
+        Ok(())
+    }
+
+    /// The commit message of a fetched revision.
+    pub fn message(&self, rev: &str) -> Result<String> {
+        let out = git_ok(&self.root, &["log", "-1", "--format=%B", rev])?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// The review record of a fetched patchset: subject and author from its commit.
     pub fn describe(&self, server: &Server, change: u64, ps: u32, rev: &str) -> Result<Review> {
         let out = git_ok(
@@ -155,6 +173,7 @@ impl Repo {
             subject: next(),
             owner: next(),
             server: server.fetch_arg().to_string(),
+            depends_on: Vec::new(),
         })
     }
 
@@ -202,6 +221,54 @@ impl Repo {
         }
         Ok(())
     }
+}
+
+/// The URL of `project` on the same Gerrit as `url` (a project's URL there): its path
+/// replaced, so the user's scheme, user name, port and `insteadOf` rules stay.
+pub fn sibling_url(url: &str, project: &str) -> Option<String> {
+    let own = crate::project::url_project(url)?;
+    let at = url
+        .rfind(&own)
+        .or_else(|| url.rfind(own.trim_end_matches(".git")))?;
+    Some(format!("{}{project}", &url[..at]))
+}
+
+/// A git config value as git reads it in `dir` (every scope, includes and all).
+pub fn git_config(dir: &Path, key: &str) -> Option<String> {
+    let out = git(dir, &["config", "--get", key]).ok()?;
+    let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !v.is_empty()).then_some(v)
+}
+
+/// git-osa's cache of checkouts it cloned: `$XDG_CACHE_HOME/git-osa/checkouts`, else
+/// `~/.cache/git-osa/checkouts`.
+pub fn cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("git-osa").join("checkouts"))
+}
+
+/// Clones `url` into `dir` (git-osa's cache) with the user's configuration; the gerrit
+/// remote is the clone's origin.
+pub fn clone_into(url: &str, dir: &Path) -> Result<()> {
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let parent = dir.parent().unwrap_or(Path::new("/"));
+    let path = dir.to_string_lossy();
+    let out = git(
+        parent,
+        &["clone", "--quiet", "--origin", "gerrit", url, &path],
+    )?;
+    if !out.status.success() {
+        return Err(Error::user(format!(
+            "cannot clone {url} into {path}: {}; nothing was changed in your checkouts",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
 }
 
 /// The error for a worktree of git-osa's that holds the user's edits.
@@ -292,5 +359,39 @@ pub fn latest_patchsets(checkout: &Checkout, statuses: &mut [crate::status::Targ
             })
             .clone();
         st.review_latest = Some(latest);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sibling_project_is_on_the_same_server_with_the_same_user_and_port() {
+        for (url, want) in [
+            (
+                "ssh://me@review.opendev.org:29418/openstack/keystone",
+                "ssh://me@review.opendev.org:29418/openstack/oslo.db",
+            ),
+            (
+                "ssh://me@review.opendev.org:29418/openstack/keystone.git",
+                "ssh://me@review.opendev.org:29418/openstack/oslo.db",
+            ),
+            (
+                "https://review.opendev.org/openstack/keystone",
+                "https://review.opendev.org/openstack/oslo.db",
+            ),
+            (
+                "git://127.0.0.1:9418/openstack/keystone",
+                "git://127.0.0.1:9418/openstack/oslo.db",
+            ),
+        ] {
+            assert_eq!(
+                sibling_url(url, "openstack/oslo.db").as_deref(),
+                Some(want),
+                "{url}"
+            );
+        }
+        assert_eq!(sibling_url("https://host", "openstack/oslo.db"), None);
     }
 }

@@ -80,6 +80,18 @@ pub struct Review {
     /// What git fetched from: a remote of the checkout (`gerrit`) or a URL.
     pub server: String,
     pub commit: String,
+    /// The changes of other projects its `Depends-On:` footers name, installed with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<Dependency>,
+}
+
+/// A change of another project a reviewed change depends on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependency {
+    pub project: String,
+    pub change: u64,
+    pub patchset: u32,
+    pub subject: String,
 }
 
 /// The mark of a finished copy of the production venv: a copy cut short by a kill has

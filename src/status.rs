@@ -242,6 +242,13 @@ fn render_review(
     );
     let _ = writeln!(out, "  subject  {}", r.subject);
     let _ = writeln!(out, "  owner    {}", r.owner);
+    for d in &r.depends_on {
+        let _ = writeln!(
+            out,
+            "  depends  {} change {} patchset {}: {}",
+            d.project, d.change, d.patchset, d.subject
+        );
+    }
 }
 
 /// The dev session of a target, if it has one.

@@ -16,6 +16,7 @@ use gerrit::{Gerrit, free_port, git, users_view};
 
 const PROJECT: &str = "openstack/keystone";
 const CHANGE: u64 = 12345;
+const LIB: &str = "openstack/oslo.middleware";
 const MARKED: &str = "keystone/api/discovery.py";
 const MIGRATION: &str = "keystone/common/sql/migrations/versions/2026_add_review.py";
 const INVENTORY: &str = r#"{"_meta": {"hostvars": {"aio1-keystone-container-b7d24e95": {"container_name": "aio1-keystone-container-b7d24e95", "physical_host": "aio1", "management_address": "172.29.236.12"}}}, "keystone_all": {"hosts": ["aio1-keystone-container-b7d24e95"]}}"#;
@@ -137,10 +138,67 @@ impl World {
             .env("GIT_OSA_LXC_PATH", &self.lxc)
             .env("XDG_CONFIG_HOME", self.user.join(".no-config"))
             .env("HOME", self.lxc.join("home"))
+            .env("XDG_CACHE_HOME", self.base().join("cache"))
             .env_remove("GIT_OSA_CONFIG")
             .stdin(Stdio::null())
             .output()
             .unwrap()
+    }
+
+    fn base(&self) -> PathBuf {
+        self.user.parent().unwrap().to_path_buf()
+    }
+
+    /// A library on the server, `openstack/oslo.middleware`, with change 4242, and keystone
+    /// change 12346 whose `Depends-On:` names it. Returns where a checkout of the library
+    /// would be beside the user's.
+    fn with_dependency(&self) -> PathBuf {
+        let lib = self.base().join("lib-upstream");
+        std::fs::create_dir(&lib).unwrap();
+        git(&lib, &["init", "-q", "-b", "master"]);
+        write(
+            &lib,
+            ".gitreview",
+            &format!(
+                "[gerrit]\nhost=127.0.0.1\nport={}\nscheme=git\nproject={LIB}.git\n",
+                self.gerrit.port
+            ),
+        );
+        write(&lib, "setup.cfg", "[metadata]\nname = oslo.middleware\n");
+        write(
+            &lib,
+            "oslo_middleware/request_id.py",
+            "HEADER = 'x-openstack-request-id'\n",
+        );
+        git(&lib, &["add", "."]);
+        git(&lib, &["commit", "-q", "-m", "oslo.middleware"]);
+        self.gerrit.add_project(LIB, &lib);
+        write(
+            &lib,
+            "oslo_middleware/request_id.py",
+            "HEADER = 'x-renamed'\n",
+        );
+        git(&lib, &["commit", "-q", "-am", "Rename the header"]);
+        self.gerrit.upload(LIB, &lib, "HEAD", 4242, 1);
+
+        git(&self.upstream, &["checkout", "-q", "master"]);
+        write(
+            &self.upstream,
+            MARKED,
+            &discovery("with the renamed header"),
+        );
+        git(
+            &self.upstream,
+            &[
+                "commit",
+                "-q",
+                "-am",
+                "Use the renamed header\n\nDepends-On: https://127.0.0.1/c/openstack/oslo.middleware/+/4242\n",
+            ],
+        );
+        self.gerrit
+            .upload(PROJECT, &self.upstream, "HEAD", 12346, 1);
+        self.base().join("oslo.middleware")
     }
 
     fn worktree(&self) -> PathBuf {
@@ -381,5 +439,130 @@ fn what_review_cannot_do_it_refuses_with_exit_2_and_changes_nothing() {
         &w,
         &["review", "4242"],
         &format!("cannot reach the Gerrit server at remote gerrit ({dead}):"),
+    );
+}
+
+#[test]
+fn a_depends_on_change_of_another_project_is_checked_out_in_that_projects_checkout() {
+    let w = World::new();
+    let beside = w.with_dependency();
+    git(
+        &w.base(),
+        &[
+            "clone",
+            "-q",
+            "--origin",
+            "gerrit",
+            &w.gerrit.url(LIB),
+            beside.to_str().unwrap(),
+        ],
+    );
+    let lib_view = users_view(&beside);
+    let view = users_view(&w.user);
+    let o = w.git_osa(&["review", "12346"]);
+    let err = stderr(&o);
+    let lib_wt = beside.join(".git/osa/worktrees/4242");
+    assert!(
+        err.contains(&format!(
+            "Depends-On: {LIB} change 4242 patchset 1: Rename the header, checked out in {}",
+            lib_wt.display()
+        )),
+        "{err}"
+    );
+    stopped_at_the_container(&o);
+    assert_eq!(
+        std::fs::read_to_string(lib_wt.join("oslo_middleware/request_id.py")).unwrap(),
+        "HEADER = 'x-renamed'\n"
+    );
+    assert_eq!(
+        users_view(&beside),
+        lib_view,
+        "the library checkout changed"
+    );
+    assert_eq!(users_view(&w.user), view);
+}
+
+#[test]
+fn a_missing_dependency_checkout_is_cloned_only_with_consent() {
+    let w = World::new();
+    w.with_dependency();
+    let cached = w.base().join("cache/git-osa/checkouts").join(LIB);
+    let url = "https://127.0.0.1/c/openstack/oslo.middleware/+/4242";
+    refused(
+        &w,
+        &["review", "12346"],
+        &format!(
+            "Depends-On: {url}: no checkout of {LIB} (looked in {}, {}); nothing was changed",
+            w.base().join("oslo.middleware").display(),
+            cached.display()
+        ),
+    );
+    assert!(!cached.exists());
+    let o = w.git_osa(&["review", "12346", "--clone-dependencies"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "cloning {} into {}",
+            w.gerrit.url(LIB),
+            cached.display()
+        )),
+        "{err}"
+    );
+    stopped_at_the_container(&o);
+    assert_eq!(
+        std::fs::read_to_string(
+            cached.join(".git/osa/worktrees/4242/oslo_middleware/request_id.py")
+        )
+        .unwrap(),
+        "HEADER = 'x-renamed'\n"
+    );
+}
+
+#[test]
+fn osa_checkouts_names_the_folder_of_the_users_checkouts() {
+    let w = World::new();
+    w.with_dependency();
+    let src = w.base().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let lib = src.join("oslo.middleware");
+    git(
+        &src,
+        &[
+            "clone",
+            "-q",
+            "--origin",
+            "gerrit",
+            &w.gerrit.url(LIB),
+            lib.to_str().unwrap(),
+        ],
+    );
+    git(&w.user, &["config", "osa.checkouts", src.to_str().unwrap()]);
+    let o = w.git_osa(&["review", "12346"]);
+    stopped_at_the_container(&o);
+    assert!(
+        lib.join(".git/osa/worktrees/4242/oslo_middleware/request_id.py")
+            .exists()
+    );
+}
+
+#[test]
+fn a_dependency_named_by_change_id_is_refused_naming_the_footer() {
+    let w = World::new();
+    git(&w.upstream, &["checkout", "-q", "master"]);
+    write(&w.upstream, MARKED, &discovery("needs something"));
+    git(
+        &w.upstream,
+        &[
+            "commit",
+            "-q",
+            "-am",
+            "Needs another change\n\nDepends-On: I89abcdef0123456789abcdef0123456789abcdef\n",
+        ],
+    );
+    w.gerrit.upload(PROJECT, &w.upstream, "HEAD", 12347, 1);
+    refused(
+        &w,
+        &["review", "12347"],
+        "Depends-On: I89abcdef0123456789abcdef0123456789abcdef names a change by its Change-Id, which git-osa cannot look up with git alone; nothing was changed",
     );
 }

@@ -6,14 +6,16 @@
 //! changes nothing.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::ReviewArgs;
 use crate::commands;
-use crate::context::Context;
+use crate::context::{Context, Project};
 use crate::error::{Error, Result};
-use crate::gerrit::{self, ChangeSpec};
+use crate::gerrit::{self, ChangeSpec, Server};
 use crate::layout::Paths;
+use crate::project::Checkout;
 use crate::review::{self, Repo};
 use crate::sessions;
 
@@ -76,8 +78,44 @@ pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
         return Err(review::edited(&repo.worktree(change), change, &edits));
     }
 
+    let had_ref = repo.has_ref(&gerrit::own_ref(change, ps))?;
     let rev = repo.fetch(&server, change, ps)?;
-    let info = repo.describe(&server, change, ps, &rev)?;
+    let mut info = repo.describe(&server, change, ps, &rev)?;
+    // The footers are read from the fetched commit; a dependency that cannot be had takes
+    // that fetch back, so a refusal still changes nothing.
+    let deps = match dependencies(&ctx, args, &project, &server, &repo.message(&rev)?) {
+        Ok(deps) => deps,
+        Err(e) => {
+            if !had_ref {
+                repo.drop_ref(&rev)?;
+            }
+            return Err(e);
+        }
+    };
+    let mut run_args = args.run.clone();
+    let mut libraries = Vec::new();
+    for d in &deps {
+        let dep_rev = d.repo.fetch(&d.server, d.change, d.patchset)?;
+        let mut record = d.repo.describe(&d.server, d.change, d.patchset, &dep_rev)?;
+        let dep_wt = d.repo.check_out(d.change, &dep_rev)?;
+        ctx.ui.step(format!(
+            "Depends-On: {} change {} patchset {}: {}, checked out in {}",
+            d.project,
+            d.change,
+            d.patchset,
+            record.subject,
+            dep_wt.display()
+        ));
+        info.depends_on.push(crate::state::Dependency {
+            project: d.project.clone(),
+            change: d.change,
+            patchset: d.patchset,
+            subject: std::mem::take(&mut record.subject),
+        });
+        libraries.push(dep_wt);
+    }
+    libraries.append(&mut run_args.with);
+    run_args.with = libraries;
     let wt = repo.check_out(change, &rev)?;
     let newest = if ps < latest {
         format!(" (the latest is {latest})")
@@ -92,7 +130,169 @@ pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
     ));
     ctx.cwd = wt;
     ctx.review = Some(info);
-    commands::run::run(&ctx, &args.run)
+    commands::run::run(&ctx, &run_args)
+}
+
+/// A change of another project that the reviewed change depends on, found and checked
+/// (its checkout, server and patchset) before anything is fetched for it.
+struct Dep {
+    project: String,
+    change: u64,
+    patchset: u32,
+    repo: Repo,
+    server: Server,
+}
+
+/// The `Depends-On:` footers of `message` that name changes of other projects, each
+/// resolved to its checkout and patchset; same-project ones come with the patchset's
+/// parents. Any footer that cannot be had is an error naming it.
+fn dependencies(
+    ctx: &Context,
+    args: &ReviewArgs,
+    project: &Project,
+    server: &Server,
+    message: &str,
+) -> Result<Vec<Dep>> {
+    let ours = [&project.id.gerrit_project, &project.id.remote_project];
+    let mut deps: Vec<Dep> = Vec::new();
+    for footer in gerrit::depends_on(message) {
+        let url = match footer {
+            gerrit::Dependency::ChangeId(id) => {
+                return Err(Error::user(format!(
+                    "Depends-On: {id} names a change by its Change-Id, which git-osa cannot look up with git alone; nothing was changed"
+                ))
+                .hint("a Depends-On by URL (https://HOST/c/PROJECT/+/NUMBER) is followed"));
+            }
+            gerrit::Dependency::Url(u) => u,
+        };
+        let said =
+            |what: String| Error::user(format!("Depends-On: {url}: {what}; nothing was changed"));
+        let spec = ChangeSpec::parse(&url).map_err(|_| said("not a Gerrit change URL".into()))?;
+        let Some(dep_project) = spec.project.clone() else {
+            return Err(said(
+                "the URL does not name the change's project (https://HOST/c/PROJECT/+/NUMBER)"
+                    .into(),
+            ));
+        };
+        if ours
+            .iter()
+            .any(|p| p.as_deref() == Some(dep_project.as_str()))
+        {
+            ctx.ui.step(format!(
+                "Depends-On: change {} of {dep_project} comes with the patchset's parents",
+                spec.change
+            ));
+            continue;
+        }
+        if deps.iter().any(|d| d.project == dep_project) {
+            return Err(said(format!(
+                "a second change of {dep_project}; one checkout runs one change"
+            )));
+        }
+        let dir = dependency_checkout(ctx, args, project, server, &dep_project, &url)?;
+        let checkout = Checkout::discover(&dir).map_err(|e| said(e.to_string()))?;
+        let id = checkout.identify();
+        if ![&id.gerrit_project, &id.remote_project]
+            .iter()
+            .any(|p| p.as_deref() == Some(dep_project.as_str()))
+        {
+            return Err(said(format!(
+                "{} is {}, not {dep_project}",
+                dir.display(),
+                id.display()
+            )));
+        }
+        let repo = Repo::of(&checkout);
+        let dep_server = repo.server(&checkout).map_err(|e| said(e.to_string()))?;
+        let patchsets = repo.patchsets(&dep_server, spec.change)?;
+        let Some((&latest, _)) = patchsets.last_key_value() else {
+            return Err(said(format!(
+                "no change {} at {}",
+                spec.change,
+                dep_server.describe()
+            )));
+        };
+        let ps = spec.patchset.unwrap_or(latest);
+        if !patchsets.contains_key(&ps) {
+            return Err(said(format!("change {} has no patchset {ps}", spec.change)));
+        }
+        let edits = repo.local_edits(spec.change)?;
+        if !edits.is_empty() {
+            return Err(review::edited(
+                &repo.worktree(spec.change),
+                spec.change,
+                &edits,
+            ));
+        }
+        deps.push(Dep {
+            project: dep_project,
+            change: spec.change,
+            patchset: ps,
+            repo,
+            server: dep_server,
+        });
+    }
+    Ok(deps)
+}
+
+/// Where the checkout of a Depends-On project is: in the folder `git config
+/// osa.checkouts` names, beside this checkout, or in git-osa's cache; cloned there (from
+/// the same Gerrit as this checkout) with the user's consent.
+fn dependency_checkout(
+    ctx: &Context,
+    args: &ReviewArgs,
+    project: &Project,
+    server: &Server,
+    dep_project: &str,
+    url: &str,
+) -> Result<PathBuf> {
+    let root = &project.checkout.root;
+    let base = dep_project.rsplit('/').next().unwrap_or(dep_project);
+    let mut candidates = Vec::new();
+    if let Some(dir) = review::git_config(root, "osa.checkouts") {
+        let dir = PathBuf::from(dir);
+        candidates.push(dir.join(base));
+        candidates.push(dir.join(dep_project));
+    }
+    if let Some(parent) = root.parent() {
+        candidates.push(parent.join(base));
+    }
+    let cache = review::cache_dir().map(|c| c.join(dep_project));
+    candidates.extend(cache.clone());
+    if let Some(found) = candidates.iter().find(|c| c.join(".git").exists()) {
+        return Ok(found.clone());
+    }
+    let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
+    let from = match server {
+        Server::Remote { url, .. } => review::sibling_url(url, dep_project),
+        Server::Url(u) => review::sibling_url(u, dep_project),
+    };
+    let (Some(cache), Some(from)) = (cache, from) else {
+        return Err(Error::user(format!(
+            "Depends-On: {url}: no checkout of {dep_project} (looked in {}); nothing was changed",
+            looked.join(", ")
+        ))
+        .hint(format!("clone {dep_project} beside this checkout, or name the folder of your checkouts with `git config osa.checkouts DIR`")));
+    };
+    let question = format!(
+        "Depends-On: {url} needs a checkout of {dep_project}; clone {from} into {}?",
+        cache.display()
+    );
+    let consent = args.clone_dependencies || (ctx.ui.interactive && ctx.ui.confirm(&question));
+    if !consent {
+        return Err(Error::user(format!(
+            "Depends-On: {url}: no checkout of {dep_project} (looked in {}); nothing was changed",
+            looked.join(", ")
+        ))
+        .hint(format!(
+            "pass --clone-dependencies to clone {from} into {}, or clone it beside this checkout, or name the folder of your checkouts with `git config osa.checkouts DIR`",
+            cache.display()
+        )));
+    }
+    ctx.ui
+        .step(format!("cloning {from} into {}", cache.display()));
+    review::clone_into(&from, &cache)?;
+    Ok(cache)
 }
 
 /// Removes git-osa's worktrees and refs of the changes that no container of the project
