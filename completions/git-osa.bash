@@ -333,7 +333,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__review)
-            opts="-v -q -h --patchset --clean --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --patchset --clean --clone-dependencies --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -127,6 +127,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l color -d 'Col
 always\t''
 never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l clean -d 'Remove git-osa\'s worktrees and refs of the changes no container of the project runs now; a worktree with edits of yours is kept (and said)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l clone-dependencies -d 'Clone the checkout of a Depends-On project that git-osa cannot find (in git config osa.checkouts, or beside this checkout) into git-osa\'s cache, without asking (a terminal asks)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
