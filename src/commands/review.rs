@@ -235,17 +235,13 @@ fn dependencies(
     Ok(deps)
 }
 
-/// Where the checkout of a Depends-On project is: in the folder `git config
-/// osa.checkouts` names, beside this checkout, or in git-osa's cache; cloned there (from
-/// the same Gerrit as this checkout) with the user's consent.
-fn dependency_checkout(
-    ctx: &Context,
-    args: &ReviewArgs,
+/// The places a checkout of `dep_project` may be, in order: the folder `git config
+/// osa.checkouts` names, beside this checkout, git-osa's cache (also returned alone, as
+/// where a clone goes); and the first that holds a checkout.
+fn dependency_candidates(
     project: &Project,
-    server: &Server,
     dep_project: &str,
-    url: &str,
-) -> Result<PathBuf> {
+) -> (Option<PathBuf>, Vec<PathBuf>, Option<PathBuf>) {
     let root = &project.checkout.root;
     let base = dep_project.rsplit('/').next().unwrap_or(dep_project);
     let mut candidates = Vec::new();
@@ -259,8 +255,24 @@ fn dependency_checkout(
     }
     let cache = review::cache_dir().map(|c| c.join(dep_project));
     candidates.extend(cache.clone());
-    if let Some(found) = candidates.iter().find(|c| c.join(".git").exists()) {
-        return Ok(found.clone());
+    let found = candidates.iter().find(|c| c.join(".git").exists()).cloned();
+    (found, candidates, cache)
+}
+
+/// Where the checkout of a Depends-On project is: in the folder `git config
+/// osa.checkouts` names, beside this checkout, or in git-osa's cache; cloned there (from
+/// the same Gerrit as this checkout) with the user's consent.
+fn dependency_checkout(
+    ctx: &Context,
+    args: &ReviewArgs,
+    project: &Project,
+    server: &Server,
+    dep_project: &str,
+    url: &str,
+) -> Result<PathBuf> {
+    let (found, candidates, cache) = dependency_candidates(project, dep_project);
+    if let Some(found) = found {
+        return Ok(found);
     }
     let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
     let from = match server {
@@ -296,7 +308,7 @@ fn dependency_checkout(
 }
 
 /// Removes git-osa's worktrees and refs of the changes that no container of the project
-/// runs now.
+/// runs now, and those of their Depends-On changes in the other projects' checkouts.
 fn clean(ctx: &Context) -> Result<()> {
     let project = ctx.project()?;
     let repo = Repo::of(&project.checkout);
@@ -314,31 +326,112 @@ fn clean(ctx: &Context) -> Result<()> {
         .hint("start it (`lxc-start -n NAME`) and run this again"));
     }
     let paths = Paths::new(&project.service.name);
+    let ours = project.id.display();
+    // (project, change) of every change a container runs, dependencies included.
     let mut deployed = BTreeSet::new();
     for c in &todo.running {
         let target = ctx.lxc.target(&c.host.container_name, c.host.metal);
         if let Some(r) = sessions::read(&target, &paths)?.and_then(|s| s.review) {
-            deployed.insert(r.change);
+            deployed.insert((ours.clone(), r.change));
+            deployed.extend(r.depends_on.into_iter().map(|d| (d.project, d.change)));
         }
     }
     for (change, refs) in &own {
-        if deployed.contains(change) {
+        if deployed.contains(&(ours.clone(), *change)) {
             ctx.ui.step(format!("change {change}: deployed, kept"));
             continue;
         }
-        match repo.remove(*change, refs) {
-            Ok(()) => ctx.ui.step(format!(
-                "change {change}: worktree and {} ref(s) removed",
-                refs.len()
-            )),
-            Err(e) if e.kind() == crate::error::Kind::User => {
-                ctx.ui.warn(e.to_string());
-                for h in e.hints() {
-                    ctx.ui.warn(h);
-                }
+        let deps = footers_of(&repo, refs, &project);
+        if !removed(ctx, &repo, *change, refs, "")? {
+            continue;
+        }
+        for (dep_project, dep_change) in deps {
+            if deployed.contains(&(dep_project.clone(), dep_change)) {
+                continue;
             }
-            Err(e) => return Err(e),
+            let (found, _, _) = dependency_candidates(&project, &dep_project);
+            let Some(dir) = found else { continue };
+            let Ok(checkout) = Checkout::discover(&dir) else {
+                continue;
+            };
+            let dep_repo = Repo::of(&checkout);
+            if let Some(dep_refs) = dep_repo.own()?.get(&dep_change) {
+                let said = format!(" (Depends-On of {change}, in {})", dir.display());
+                removed(ctx, &dep_repo, dep_change, dep_refs, &said)?;
+            }
         }
     }
     Ok(())
+}
+
+/// After a restore: the changes its sessions ran are no longer deployed. A problem here
+/// is a warning: production is back either way.
+pub fn clean_after_restore(ctx: &Context) {
+    let holds = ctx
+        .project()
+        .ok()
+        .and_then(|p| Repo::of(&p.checkout).own().ok())
+        .is_some_and(|own| !own.is_empty());
+    if !holds {
+        return;
+    }
+    if let Err(e) = clean(ctx) {
+        ctx.ui.warn(format!(
+            "git-osa's worktrees of reviewed changes were kept: {e}"
+        ));
+    }
+}
+
+/// The (project, change) of the other projects' changes the Depends-On footers of a
+/// change's fetched patchsets name.
+fn footers_of(repo: &Repo, refs: &[String], project: &Project) -> Vec<(String, u64)> {
+    let ours = [&project.id.gerrit_project, &project.id.remote_project];
+    let mut out = Vec::new();
+    for r in refs {
+        for footer in repo
+            .message(r)
+            .map(|m| gerrit::depends_on(&m))
+            .unwrap_or_default()
+        {
+            let gerrit::Dependency::Url(url) = footer else {
+                continue;
+            };
+            let Ok(ChangeSpec {
+                change,
+                project: Some(p),
+                ..
+            }) = ChangeSpec::parse(&url)
+            else {
+                continue;
+            };
+            if !ours.iter().any(|o| o.as_deref() == Some(p.as_str()))
+                && !out.contains(&(p.clone(), change))
+            {
+                out.push((p, change));
+            }
+        }
+    }
+    out
+}
+
+/// Removes one change's worktree and refs; a worktree with the user's edits is kept and
+/// said (false).
+fn removed(ctx: &Context, repo: &Repo, change: u64, refs: &[String], said: &str) -> Result<bool> {
+    match repo.remove(change, refs) {
+        Ok(()) => {
+            ctx.ui.step(format!(
+                "change {change}{said}: worktree and {} ref(s) removed",
+                refs.len()
+            ));
+            Ok(true)
+        }
+        Err(e) if e.kind() == crate::error::Kind::User => {
+            ctx.ui.warn(e.to_string());
+            for h in e.hints() {
+                ctx.ui.warn(h);
+            }
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -31,16 +31,30 @@ fn a_reviewer_runs_patchset_2_then_1_and_their_own_tree_stays_as_it_was() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("review   change 12345 patchset 1\n"), "{out}");
 
+    story.clean_keeps_the_deployed_change();
+
+    let o = lab.run(&story.user, &["restore"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    lab.assert_production_back(&production, &[story.target]);
+    assert!(
+        err.contains("change 12345: worktree and 2 ref(s) removed"),
+        "{err}"
+    );
+    story.nothing_of_git_osa_is_left();
+    let baseline = story.git_review_d_then_git_osa();
     let o = lab.run(&story.user, &["restore"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     lab.assert_production_back(&production, &[story.target]);
-    story.clean_removes_gits_osa_worktree_and_refs();
     assert_eq!(
         users_view(&story.user),
         view,
         "the reviewer's repository changed"
     );
-    eprintln!("timing: review to served {first:?}; switch to patchset 1 to served {switch:?}");
+    eprintln!(
+        "timing: git osa review to served {first:?}; switch to patchset 1 to served {switch:?}; \
+         git review -d's fetch and checkout, then git osa, to served {baseline:?}"
+    );
 }
 
 struct Review<'a> {
@@ -222,13 +236,73 @@ impl<'a> Review<'a> {
     }
 
     /// After restore no container runs the change: --clean takes its worktree and refs.
-    fn clean_removes_gits_osa_worktree_and_refs(&self) {
-        assert!(self.worktree().exists());
+    /// The way before `git osa review`, timed the same way from production: what `git
+    /// review -d 12345` does with git (fetch the patchset, check it out on a new branch,
+    /// in the reviewer's own tree: a clone here, so the story's tree stays untouched;
+    /// git-review's REST query is left out, so this is its lower bound), then `git osa`.
+    fn git_review_d_then_git_osa(&self) -> Duration {
+        let lab = self.lab;
+        let other = self.user.parent().unwrap().join("keystone-git-review");
+        git(
+            self.user.parent().unwrap(),
+            &[
+                "clone",
+                "-q",
+                self.user.to_str().unwrap(),
+                other.to_str().unwrap(),
+            ],
+        );
+        git(
+            &other,
+            &[
+                "remote",
+                "add",
+                "gerrit",
+                &self._gerrit.url("openstack/keystone"),
+            ],
+        );
+        let start = std::time::Instant::now();
+        git(
+            &other,
+            &["fetch", "-q", "gerrit", "refs/changes/45/12345/2"],
+        );
+        git(
+            &other,
+            &[
+                "checkout",
+                "-q",
+                "-b",
+                "review/rev_iewer/12345",
+                "FETCH_HEAD",
+            ],
+        );
+        let mut run = lab.start(&other, &["--container", &self.target.name]);
+        run.wait_for(PINNED, Duration::from_secs(240));
+        let t = start.elapsed();
+        self.served("review-ps2");
+        run.signal(libc::SIGINT);
+        assert_eq!(run.finish(Duration::from_secs(60)), 130, "{}", run.output());
+        t
+    }
+
+    /// While a container runs the change, --clean keeps its worktree and refs.
+    fn clean_keeps_the_deployed_change(&self) {
+        let refs = git(&self.user, &["for-each-ref", "refs/osa"]);
+        let o = self.lab.run(&self.user, &["review", "--clean"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{err}");
+        assert!(err.contains("change 12345: deployed, kept"), "{err}");
+        assert!(self.worktree().join("README.rst").exists());
+        assert_eq!(git(&self.user, &["for-each-ref", "refs/osa"]), refs);
+    }
+
+    /// Restore took git-osa's worktree and refs away: --clean has nothing left to do.
+    fn nothing_of_git_osa_is_left(&self) {
         let o = self.lab.run(&self.user, &["review", "--clean"]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.success(), "{err}");
         assert!(
-            err.contains("change 12345: worktree and 2 ref(s) removed"),
+            err.contains("git-osa holds no change in this repository"),
             "{err}"
         );
         assert!(!self.worktree().exists());
@@ -549,8 +623,20 @@ fn a_change_runs_with_the_library_change_its_depends_on_names() {
     assert_eq!(run.finish(Duration::from_secs(60)), 130, "{}", run.output());
 
     let o = lab.run(&user, &["restore"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
     lab.assert_production_back(&production, &[target]);
+    // Restore took git-osa's worktrees and refs away, in both checkouts.
+    assert!(
+        err.contains(&format!(
+            "change 4242 (Depends-On of 777, in {}): worktree and 1 ref(s) removed",
+            beside.display()
+        )),
+        "{err}"
+    );
+    assert!(!lib_wt.exists());
+    assert_eq!(git(&beside, &["for-each-ref", "refs/osa"]), "");
+    assert_eq!(git(&user, &["for-each-ref", "refs/osa"]), "");
     assert_eq!(
         users_view(&user),
         view,
