@@ -268,6 +268,59 @@ mod tests {
     }
 
     #[test]
+    fn a_review_session_in_status_matches_the_schema() {
+        let s = golden::second_run(&golden::keystone());
+        let mut st = target_status(&s, LxcState::Running);
+        let session = st.session.as_mut().unwrap();
+        session.review = Some(crate::state::Review {
+            change: 12345,
+            patchset: 2,
+            subject: "Say which patchset answers".into(),
+            owner: "Rev Iewer <rev@example.invalid>".into(),
+            server: "gerrit".into(),
+            commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            depends_on: vec![crate::state::Dependency {
+                project: "openstack/oslo.db".into(),
+                change: 4242,
+                patchset: 1,
+                subject: "Add the thing".into(),
+            }],
+        });
+        session.with.push(crate::state::WithLibrary {
+            package: "oslo.db".into(),
+            checkout: "/home/dev/src/oslo.db".into(),
+            commit: None,
+            dirty: true,
+            install_hash: "00ff".into(),
+        });
+        st.review_latest = Some(Ok(3));
+        let doc = valid(&render(&Status {
+            project: "openstack/keystone".into(),
+            service: "keystone".into(),
+            checkout: "/home/dev/src/keystone".into(),
+            inventory: Inventory::new(
+                &Source::ContainerNames,
+                Path::new("/etc/openstack_deploy/openstack_inventory.json"),
+            ),
+            haproxy: Haproxy {
+                socket: SOCKET.into(),
+                error: None,
+            },
+            containers: vec![Container::new(&st)],
+            problems: Vec::new(),
+        }));
+        let review = &doc["containers"][0]["session"]["review"];
+        assert_eq!(review["change"], 12345);
+        assert_eq!(review["patchset"], 2);
+        assert_eq!(review["latest_patchset"], 3);
+        assert_eq!(review["depends_on"][0]["project"], "openstack/oslo.db");
+        assert_eq!(
+            doc["containers"][0]["session"]["with"][0]["package"],
+            "oslo.db"
+        );
+    }
+
+    #[test]
     fn status_of_every_kind_of_container_matches_the_schema() {
         // In a dev session with its dev process running.
         let mut dev = golden::second_run(&golden::keystone());
