@@ -267,6 +267,25 @@ mod tests {
         }
     }
 
+    /// The status document of keystone's `statuses`.
+    fn keystone_status(statuses: &[TargetStatus], problems: Vec<String>) -> Status {
+        Status {
+            project: "openstack/keystone".into(),
+            service: "keystone".into(),
+            checkout: "/home/dev/src/keystone".into(),
+            inventory: Inventory::new(
+                &Source::ContainerNames,
+                Path::new("/etc/openstack_deploy/openstack_inventory.json"),
+            ),
+            haproxy: Haproxy {
+                socket: SOCKET.into(),
+                error: None,
+            },
+            containers: statuses.iter().map(Container::new).collect(),
+            problems,
+        }
+    }
+
     #[test]
     fn a_review_session_in_status_matches_the_schema() {
         let s = golden::second_run(&golden::keystone());
@@ -294,21 +313,7 @@ mod tests {
             install_hash: "00ff".into(),
         });
         st.review_latest = Some(Ok(3));
-        let doc = valid(&render(&Status {
-            project: "openstack/keystone".into(),
-            service: "keystone".into(),
-            checkout: "/home/dev/src/keystone".into(),
-            inventory: Inventory::new(
-                &Source::ContainerNames,
-                Path::new("/etc/openstack_deploy/openstack_inventory.json"),
-            ),
-            haproxy: Haproxy {
-                socket: SOCKET.into(),
-                error: None,
-            },
-            containers: vec![Container::new(&st)],
-            problems: Vec::new(),
-        }));
+        let doc = valid(&render(&keystone_status(&[st], Vec::new())));
         let review = &doc["containers"][0]["session"]["review"];
         assert_eq!(review["change"], 12345);
         assert_eq!(review["patchset"], 2);
@@ -361,21 +366,7 @@ mod tests {
             .iter()
             .flat_map(|st| status::problems(st, None))
             .collect();
-        let doc = valid(&render(&Status {
-            project: "openstack/keystone".into(),
-            service: "keystone".into(),
-            checkout: "/home/dev/src/keystone".into(),
-            inventory: Inventory::new(
-                &Source::ContainerNames,
-                Path::new("/etc/openstack_deploy/openstack_inventory.json"),
-            ),
-            haproxy: Haproxy {
-                socket: SOCKET.into(),
-                error: None,
-            },
-            containers: statuses.iter().map(Container::new).collect(),
-            problems,
-        }));
+        let doc = valid(&render(&keystone_status(&statuses, problems)));
         assert_eq!(doc["kind"], "status");
         assert_eq!(doc["inventory"]["source"], "container-names");
         let [dev, stopped, missing, metal] = [0, 1, 2, 3].map(|i| &doc["containers"][i]);

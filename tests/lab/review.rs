@@ -71,13 +71,7 @@ impl<'a> Review<'a> {
     /// checkout has the server as its `gerrit` remote, a branch of their own, a stash
     /// entry, an edit and an untracked file.
     fn new(lab: &'a Lab, dir: &Path) -> Review<'a> {
-        let user = dir.join("keystone");
-        let st = Command::new("tests/lab/lab")
-            .arg("checkout")
-            .arg(&user)
-            .status()
-            .unwrap();
-        assert!(st.success(), "tests/lab/lab checkout");
+        let user = keystone_checkout(dir);
         let gerrit = Gerrit::start();
         gerrit.add_project("openstack/keystone", &user);
         let upstream = dir.join("upstream");
@@ -326,13 +320,7 @@ fn a_library_checkout_runs_inside_keystone_with_with_and_restore_takes_it_out() 
     let production = lab.production();
     let target = &lab.new;
     let dir = tempfile::tempdir().unwrap();
-    let user = dir.path().join("keystone");
-    let st = Command::new("tests/lab/lab")
-        .arg("checkout")
-        .arg(&user)
-        .status()
-        .unwrap();
-    assert!(st.success(), "tests/lab/lab checkout");
+    let user = keystone_checkout(dir.path());
     let lib = library_checkout(&lab, target, dir.path());
     let (h, _) = lab.http(&format!("{}/v3", lab.frontend));
     assert!(h.contains("x-openstack-request-id"), "{h}");
@@ -498,6 +486,18 @@ fn library_checkout(lab: &Lab, node: &Node, dir: &Path) -> PathBuf {
     lib
 }
 
+/// The lab's keystone checkout, with history, in `dir`/keystone.
+fn keystone_checkout(dir: &Path) -> PathBuf {
+    let user = dir.join("keystone");
+    let st = Command::new("tests/lab/lab")
+        .arg("checkout")
+        .arg(&user)
+        .status()
+        .unwrap();
+    assert!(st.success(), "tests/lab/lab checkout");
+    user
+}
+
 fn tar_unpack(data: &[u8], into: &Path) {
     let mut child = Command::new("tar")
         .args(["-x", "-f", "-", "-C"])
@@ -520,13 +520,7 @@ fn a_change_runs_with_the_library_change_its_depends_on_names() {
     let production = lab.production();
     let target = &lab.new;
     let dir = tempfile::tempdir().unwrap();
-    let user = dir.path().join("keystone");
-    let st = Command::new("tests/lab/lab")
-        .arg("checkout")
-        .arg(&user)
-        .status()
-        .unwrap();
-    assert!(st.success(), "tests/lab/lab checkout");
+    let user = keystone_checkout(dir.path());
     let gerrit = Gerrit::start();
     gerrit.add_project("openstack/keystone", &user);
     git(
