@@ -58,11 +58,7 @@ impl Repo {
                 url: url.to_string(),
             });
         }
-        let username = git(&self.root, &["config", "--get", "gitreview.username"])
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .filter(|u| !u.is_empty());
+        let username = git_config(&self.root, "gitreview.username");
         std::fs::read_to_string(self.root.join(".gitreview"))
             .ok()
             .and_then(|t| gerrit::gitreview_url(&t, username.as_deref()))

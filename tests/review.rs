@@ -566,3 +566,37 @@ fn a_dependency_named_by_change_id_is_refused_naming_the_footer() {
         "Depends-On: I89abcdef0123456789abcdef0123456789abcdef names a change by its Change-Id, which git-osa cannot look up with git alone; nothing was changed",
     );
 }
+
+/// The user's hooks are theirs: git-osa's fetch and checkouts do not fire them (a
+/// post-checkout hook that redeploys must not run because git-osa moved its worktree).
+#[test]
+fn the_users_hooks_do_not_fire_for_git_osas_worktree() {
+    let w = World::new();
+    let fired = w.base().join("hook-fired");
+    let hooks = w.user.join(".git/hooks");
+    for hook in ["post-checkout", "reference-transaction", "post-merge"] {
+        let path = hooks.join(hook);
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\necho {hook} >> '{}'\n", fired.display()),
+        )
+        .unwrap();
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&path, perms).unwrap();
+    }
+    // The hooks work: git itself fires them.
+    git(&w.user, &["checkout", "-q", "master"]);
+    assert!(fired.exists());
+    std::fs::remove_file(&fired).unwrap();
+
+    let o = w.git_osa(&["review", &CHANGE.to_string()]);
+    stopped_at_the_container(&o);
+    let o = w.git_osa(&["review", &format!("{CHANGE},1")]);
+    stopped_at_the_container(&o);
+    assert!(
+        !fired.exists(),
+        "hooks fired: {}",
+        std::fs::read_to_string(&fired).unwrap_or_default()
+    );
+}
