@@ -419,6 +419,20 @@ fn what_review_cannot_do_it_refuses_with_exit_2_and_changes_nothing() {
         &format!("change {CHANGE} is a change of openstack/nova, and this checkout is {PROJECT}"),
     );
 
+    refused(
+        &w,
+        &[
+            "review",
+            &CHANGE.to_string(),
+            "--with",
+            w.user.to_str().unwrap(),
+        ],
+        &format!(
+            "--with {}: that is keystone, the service itself; nothing was changed",
+            w.user.display()
+        ),
+    );
+
     // Edits in git-osa's worktree are the user's: kept, and how to keep them said.
     w.git_osa(&["review", &CHANGE.to_string()]);
     write(&w.worktree(), MARKED, "# my fix\n");

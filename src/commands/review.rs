@@ -51,8 +51,9 @@ pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
             .hint(format!("run `git osa review` from a checkout of {theirs}")));
         }
     }
-    // Refusals about the deployment come before the fetch too.
+    // Refusals about the deployment and the --with checkouts come before the fetch too.
     ctx.placements(&project.service)?;
+    crate::survey::libraries(&project, &args.run.with)?;
     let repo = Repo::of(&project.checkout);
     let server = repo.server(&project.checkout)?;
     let patchsets = repo.patchsets(&server, change)?;
