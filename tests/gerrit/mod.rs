@@ -1,7 +1,7 @@
 //! A Gerrit-shaped git server on loopback for the review stories: `git daemon` bound to
 //! 127.0.0.1 on a free port, serving bare repositories in a temp dir, with each change's
 //! patchsets under `refs/changes/NN/CHANGE/PS` as Gerrit keeps them. Started per test,
-//! ended by its pid when dropped.
+//! ended by its pid when dropped (the daemon's own pid: see [`Gerrit::start`]).
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -19,9 +19,10 @@ impl Gerrit {
         let dir = tempfile::tempdir().unwrap();
         for _ in 0..5 {
             let port = free_port();
-            let mut daemon = Command::new("git")
+            // git-daemon itself, not `git daemon`: git runs it as a child, which killing
+            // `git` would leave running.
+            let mut daemon = Command::new(daemon_path())
                 .args([
-                    "daemon",
                     "--reuseaddr",
                     "--listen=127.0.0.1",
                     &format!("--port={port}"),
@@ -96,6 +97,13 @@ impl Drop for Gerrit {
         let _ = self.daemon.kill();
         let _ = self.daemon.wait();
     }
+}
+
+/// git's own git-daemon program (`git --exec-path`/git-daemon).
+fn daemon_path() -> PathBuf {
+    let out = Command::new("git").arg("--exec-path").output().unwrap();
+    assert!(out.status.success(), "git --exec-path");
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("git-daemon")
 }
 
 /// A port nothing listens on now.
