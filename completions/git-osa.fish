@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_git_osa_global_optspecs
-    string join \n container= service= dry-run json allow-public-index= restore-on-exit no-restore-on-exit force no-haproxy inventory= lxc-path= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
+    string join \n container= service= dry-run json allow-public-index= restore-on-exit no-restore-on-exit force with= no-haproxy inventory= lxc-path= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
 end
 
 function __fish_git_osa_needs_command
@@ -32,6 +32,7 @@ end
 complete -c git-osa -n "__fish_git_osa_needs_command" -l container -d 'The container to use when the service has several (see `git osa status`); git config osa.container' -r -f -a "(__fish_git_osa_names containers)"
 complete -c git-osa -n "__fish_git_osa_needs_command" -l service -d 'Only swap this unit of the project (repeatable, or comma-separated), e.g. `--service heat-engine`; git config osa.service (multi-valued)' -r -f -a "(__fish_git_osa_names units)"
 complete -c git-osa -n "__fish_git_osa_needs_command" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
+complete -c git-osa -n "__fish_git_osa_needs_command" -l with -d 'Install this checkout too, editable, into the service\'s venv before the service itself (repeatable): a library such as oslo.db or keystonemiddleware, tried inside the running service. It stays in the venv until `git osa restore`' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
@@ -53,11 +54,13 @@ complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "run" -d 'Swap the c
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "restore" -d 'Put production back: stop the dev process, restore the venv, start the units'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "config" -d 'Show the settings in effect and where each comes from'
+complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "review" -d 'Run a Gerrit change in the service\'s container, leaving your own tree as it is'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "doctor" -d 'Check that this host and the project\'s containers have what git-osa needs'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l container -d 'The container to use when the service has several (see `git osa status`); git config osa.container' -r -f -a "(__fish_git_osa_names containers)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l service -d 'Only swap this unit of the project (repeatable, or comma-separated), e.g. `--service heat-engine`; git config osa.service (multi-valued)' -r -f -a "(__fish_git_osa_names units)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l with -d 'Install this checkout too, editable, into the service\'s venv before the service itself (repeatable): a library such as oslo.db or keystonemiddleware, tried inside the running service. It stays in the venv until `git osa restore`' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
@@ -82,6 +85,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l color -d 'Col
 always\t''
 never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l json -d 'Print JSON instead of text: a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l offline -d 'Do not ask the Gerrit server whether a reviewed change has a newer patchset'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s h -l help -d 'Print help'
@@ -110,6 +114,29 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand config" -l json -d 'Prin
 complete -c git-osa -n "__fish_git_osa_using_subcommand config" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand config" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l patchset -d 'The patchset to run (the latest when unset); same as CHANGE,N' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l container -d 'The container to use when the service has several (see `git osa status`); git config osa.container' -r -f -a "(__fish_git_osa_names containers)"
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l service -d 'Only swap this unit of the project (repeatable, or comma-separated), e.g. `--service heat-engine`; git config osa.service (multi-valued)' -r -f -a "(__fish_git_osa_names units)"
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l with -d 'Install this checkout too, editable, into the service\'s venv before the service itself (repeatable): a library such as oslo.db or keystonemiddleware, tried inside the running service. It stays in the venv until `git osa restore`' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l clean -d 'Remove git-osa\'s worktrees and refs of the changes no container of the project runs now; a worktree with edits of yours is kept (and said)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l clone-dependencies -d 'Clone the checkout of a Depends-On project that git-osa cannot find (in git config osa.checkouts, or beside this checkout) into git-osa\'s cache, without asking (a terminal asks)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l force -d 'Take over a dev session another user started, without asking (a terminal asks)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
@@ -120,12 +147,13 @@ never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "run" -d 'Swap the checkout into its container and run it in the foreground (the default)'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "restore" -d 'Put production back: stop the dev process, restore the venv, start the units'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "config" -d 'Show the settings in effect and where each comes from'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "doctor" -d 'Check that this host and the project\'s containers have what git-osa needs'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor help" -f -a "run" -d 'Swap the checkout into its container and run it in the foreground (the default)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor help" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor help" -f -a "restore" -d 'Put production back: stop the dev process, restore the venv, start the units'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor help" -f -a "config" -d 'Show the settings in effect and where each comes from'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor help" -f -a "review" -d 'Run a Gerrit change in the service\'s container, leaving your own tree as it is'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor help" -f -a "doctor" -d 'Check that this host and the project\'s containers have what git-osa needs'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 
 # --container and --service take names from the deployment: `git-osa __complete` prints the
 # checkout's service's containers or units (nothing on any error), given the words typed so

@@ -118,6 +118,24 @@ pub enum Command {
     /// highest first: flag, environment (GIT_OSA_*), git config (osa.*), the TOML config
     /// file, the built-in default.
     Config(ConfigArgs),
+    /// Run a Gerrit change in the service's container, leaving your own tree as it is.
+    ///
+    /// CHANGE is a change number, NUMBER,PATCHSET, or the change's URL
+    /// (https://HOST/c/PROJECT/+/NUMBER[/PATCHSET]). The Gerrit server is the checkout's
+    /// remote `gerrit` (what git-review creates), else the one `.gitreview` describes; git
+    /// fetches from it with your own keys and credentials. The patchset (the latest unless
+    /// named) is fetched into refs/osa/changes/NUMBER/PATCHSET and checked out into a
+    /// worktree git-osa owns (.git/osa/worktrees/NUMBER): your working tree, index, HEAD,
+    /// branches and stash are not touched. Then the cycle of `git osa run` runs from that
+    /// worktree, with the same options. Another patchset of the same change reuses the
+    /// worktree, so only the files that differ are sent. A `Depends-On:` footer naming a
+    /// change of another project (by URL) is fetched the same way in that project's
+    /// checkout (the directory git config osa.checkouts names, or one beside this
+    /// checkout, or a clone in git-osa's cache) and installed editable into the venv
+    /// before the service, as `--with` does. With --dry-run the patchset is
+    /// still fetched into git-osa's ref and worktree (the plan is made from its files);
+    /// nothing else changes.
+    Review(ReviewArgs),
     /// Check that this host and the project's containers have what git-osa needs.
     ///
     /// One line per check, with the fix when it fails: the LXC tools and systemd-run,
@@ -177,10 +195,41 @@ pub struct RunArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Install this checkout too, editable, into the service's venv before the service
+    /// itself (repeatable): a library such as oslo.db or keystonemiddleware, tried inside
+    /// the running service. It stays in the venv until `git osa restore`.
+    #[arg(long = "with", value_name = "PATH")]
+    pub with: Vec<PathBuf>,
+
     /// Go on when HAProxy's admin socket cannot be reached: traffic is then not moved to
     /// the container, and requests reach dev and production alike.
     #[arg(long)]
     pub no_haproxy: bool,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ReviewArgs {
+    /// The change: NUMBER, NUMBER,PATCHSET, or its URL.
+    #[arg(value_name = "CHANGE", required_unless_present = "clean")]
+    pub change: Option<String>,
+
+    /// The patchset to run (the latest when unset); same as CHANGE,N.
+    #[arg(long, value_name = "N")]
+    pub patchset: Option<u32>,
+
+    /// Remove git-osa's worktrees and refs of the changes no container of the project runs
+    /// now; a worktree with edits of yours is kept (and said).
+    #[arg(long, conflicts_with_all = ["change", "patchset"])]
+    pub clean: bool,
+
+    /// Clone the checkout of a Depends-On project that git-osa cannot find (in git config
+    /// osa.checkouts, or beside this checkout) into git-osa's cache, without asking (a
+    /// terminal asks).
+    #[arg(long)]
+    pub clone_dependencies: bool,
+
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -189,6 +238,10 @@ pub struct StatusArgs {
     /// git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed).
     #[arg(long)]
     pub json: bool,
+
+    /// Do not ask the Gerrit server whether a reviewed change has a newer patchset.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -28,6 +28,9 @@ pub struct Context {
     pub catalog: Catalog,
     pub lxc: Lxc,
     pub haproxy: Haproxy,
+    /// The change `git osa review` checked out in `cwd` (its worktree), recorded in the
+    /// session with the sync.
+    pub review: Option<crate::state::Review>,
 }
 
 pub struct Project {
@@ -84,6 +87,7 @@ impl Context {
             cwd,
             config,
             catalog,
+            review: None,
         })
     }
 

@@ -53,6 +53,9 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     let constraints = c.constraints();
     steps.push(c.sync(&constraints));
     steps.push(c.join());
+    for lib in &s.with {
+        steps.extend(c.with(lib, &constraints, choice));
+    }
     steps.push(c.install(&constraints, choice));
     steps.extend(c.dropin());
     steps.extend(c.db_sync());
@@ -311,6 +314,7 @@ impl<'a> Cycle<'a> {
             .iter()
             .cloned()
             .chain(self.s.package.clone())
+            .chain(self.s.with.iter().map(|l| l.package.clone()))
             .collect();
         self.s
             .constraints

@@ -14,7 +14,7 @@ use crate::haproxy::Server;
 use crate::inventory::Host;
 use crate::layout::Paths;
 use crate::lxc::Lxc;
-use crate::plan::{self, Action, Step};
+use crate::plan::{self, Action, Exec, Step};
 use crate::probe::Probe;
 use crate::restore::{self, Now};
 use crate::state::{self, Session};
@@ -142,6 +142,8 @@ pub(crate) fn keystone() -> Survey {
         ],
         checkout: checkout(&service, "/home/dev/src/keystone", migration),
         me: ME.into(),
+        review: None,
+        with: Vec::new(),
         host,
         service,
     }
@@ -323,6 +325,69 @@ fn golden(name: &str, actual: &str) {
 #[test]
 fn first_run() {
     golden("first-run", &run_text(&keystone(), &choice()));
+}
+
+/// oslo.db's checkout `--with` keystone.
+fn oslo_db() -> crate::survey::Library {
+    let mut files = BTreeMap::new();
+    files.insert("setup.cfg".to_string(), meta(2_000, 900));
+    files.insert("oslo_db/api.py".to_string(), meta(2_000, 3_000));
+    crate::survey::Library {
+        package: "oslo.db".into(),
+        checkout: CheckoutScan {
+            root: PathBuf::from("/home/dev/src/oslo.db"),
+            tree: Tree {
+                files,
+                commit: Some("fedcba9876543210fedcba9876543210fedcba98".into()),
+                dirty: true,
+            },
+            pbr_version: Some("17.1.1.dev3".into()),
+            install_inputs: vec![("setup.cfg".into(), b"[metadata]\nname = oslo.db\n".to_vec())],
+            migrations: BTreeMap::new(),
+        },
+        manifest: Default::default(),
+    }
+}
+
+#[test]
+fn with_a_library() {
+    let mut s = keystone();
+    s.with.push(oslo_db());
+    let text = run_text(&s, &choice());
+    golden("with-library", &text);
+    // The library comes in before the service, and the constraints lose its pin too.
+    let at = |t: &str| text.find(t).unwrap_or_else(|| panic!("{t} in\n{text}"));
+    assert!(
+        at("install oslo.db into the venv, editable") < at("install the checkout into the venv")
+    );
+    let plan = cycle::plan_run(&s, &choice()).unwrap();
+    let constraints = plan
+        .steps
+        .iter()
+        .find_map(|st| match &st.action {
+            Action::Exec(Exec {
+                stdin: Some(crate::plan::Input::Sync(p)),
+                ..
+            }) => p.extra.first().map(|(_, c)| c.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(String::from_utf8(constraints).unwrap(), "");
+
+    // A second run: nothing of the library changed, so neither step runs again.
+    let mut again = second_run(&s);
+    again.with[0].manifest = again.with[0].checkout.tree.files.clone();
+    let text = run_text(&again, &choice());
+    assert!(
+        text.contains(
+            "sync oslo.db to /var/lib/git-osa/keystone/with/oslo.db/src (0 changed, 0 deleted, 0 bytes)\n    skipped: nothing changed since the last sync\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("install oslo.db into the venv, editable\n    skipped: requirements"),
+        "{text}"
+    );
 }
 
 #[test]

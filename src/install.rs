@@ -113,6 +113,26 @@ pub fn pip(
     constraints: bool,
     pbr_version: Option<&str>,
 ) -> Exec {
+    pip_editable(
+        venv,
+        &paths.src(),
+        constraints.then(|| paths.constraints()),
+        index,
+        pbr_version,
+        paths.step_scope(),
+    )
+}
+
+/// `pip install -e SRC` into `venv`, from the deployment's sources only unless `index`
+/// is allowed, with the `constraints` file if there is one, in `scope`.
+pub fn pip_editable(
+    venv: &str,
+    src: &str,
+    constraints: Option<String>,
+    index: Option<&str>,
+    pbr_version: Option<&str>,
+    scope: String,
+) -> Exec {
     let mut argv = vec![
         format!("{venv}/bin/pip"),
         "install".into(),
@@ -130,14 +150,14 @@ pub fn pip(
         }
         None => argv.push("--no-index".into()),
     }
-    if constraints {
-        argv.extend(["-c".into(), paths.constraints()]);
+    if let Some(c) = constraints {
+        argv.extend(["-c".into(), c]);
     }
-    argv.extend(["-e".into(), paths.src()]);
+    argv.extend(["-e".into(), src.to_string()]);
     if let Some(v) = pbr_version {
         env.push(("PBR_VERSION".into(), v.to_string()));
     }
-    Exec::new(argv).with_env(env).in_scope(paths.step_scope())
+    Exec::new(argv).with_env(env).in_scope(scope)
 }
 
 #[cfg(test)]

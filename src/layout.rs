@@ -40,6 +40,11 @@ impl Paths {
     pub fn src(&self) -> String {
         format!("{}/src", self.dir)
     }
+    /// The synced checkout of a library installed `--with` the service (`with/<package>`,
+    /// its `src` and `manifest` as the service's own).
+    pub fn with_dir(&self, package: &str) -> String {
+        format!("{}/with/{package}", self.dir)
+    }
     /// What the container received at the last sync.
     pub fn manifest(&self) -> String {
         format!("{}/manifest", self.dir)

@@ -15,6 +15,7 @@ pub mod doctor;
 pub mod error;
 pub mod execute;
 pub mod foreground;
+pub mod gerrit;
 pub mod gitconfig;
 #[cfg(test)]
 mod golden;
@@ -33,6 +34,7 @@ pub mod probe;
 pub mod project;
 pub mod record;
 pub mod restore;
+pub mod review;
 pub mod select;
 pub mod sessions;
 pub mod settings;
@@ -87,6 +89,7 @@ fn dispatch(cli: Cli, ui: ui::Ui, matches: &ArgMatches) -> Result<ExitCode> {
             commands::config::run(&ctx, &args).map(|_| ExitCode::SUCCESS)
         }
         Some(Command::Doctor(args)) => commands::doctor::run(&ctx, &args),
+        Some(Command::Review(args)) => commands::review::run(ctx, &args),
     }
 }
 

@@ -20,8 +20,11 @@ pub enum Record {
     Synced {
         commit: Option<String>,
         dirty: bool,
+        review: Option<crate::state::Review>,
     },
     InstallHash(Option<String>),
+    /// A library installed `--with` the service (replaces the record of its last install).
+    With(crate::state::WithLibrary),
     MigrationsHash(String),
     Disable(ServerRef),
     Enable(ServerRef),
@@ -56,7 +59,16 @@ impl Record {
                 s.venv_backup = Some(backup.clone());
             }
             Record::Dropins(d) => add(&mut s.dropins, d),
-            Record::Synced { commit, dirty } => {
+            Record::With(lib) => {
+                s.with.retain(|w| w.package != lib.package);
+                s.with.push(lib.clone());
+            }
+            Record::Synced {
+                commit,
+                dirty,
+                review,
+            } => {
+                s.review = review.clone();
                 s.commit = commit.clone();
                 s.dirty = *dirty;
                 s.synced_at = Some(crate::state::now());

@@ -208,11 +208,15 @@ impl Opt {
 
 impl Settings {
     /// Resolves every setting. `matches` are the whole command line's: the run's options
-    /// are read from `git osa run`'s when that is the subcommand, else from `git osa`'s own
+    /// are read from `git osa run`'s (or `git osa review`'s, which runs the cycle too) when
+    /// that is the subcommand, else from `git osa`'s own
     /// (which, before another subcommand, hold only what the environment set); the
     /// deployment options are global, so `git osa`'s hold them wherever they were given.
     pub fn resolve(matches: &ArgMatches, cwd: &Path) -> Result<Settings> {
-        let run = matches.subcommand_matches("run").unwrap_or(matches);
+        let run = matches
+            .subcommand_matches("run")
+            .or_else(|| matches.subcommand_matches("review"))
+            .unwrap_or(matches);
         let git = GitConfig::open(cwd)?;
 
         let container = match CONTAINER.get::<String>(run) {

@@ -49,6 +49,49 @@ pub struct Session {
     /// Steps applied so far, in order, for `status`.
     #[serde(default)]
     pub applied: Vec<String>,
+    /// Libraries installed `--with` the service, editable, from their own checkouts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<WithLibrary>,
+    /// The Gerrit change the synced code is, when `git osa review` deployed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
+}
+
+/// A library installed `--with` the service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithLibrary {
+    pub package: String,
+    /// The checkout on the host it came from.
+    pub checkout: String,
+    pub commit: Option<String>,
+    pub dirty: bool,
+    /// Fingerprint of what its last install depended on.
+    pub install_hash: String,
+}
+
+/// A Gerrit change's patchset, as `git osa review` fetched it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub change: u64,
+    pub patchset: u32,
+    pub subject: String,
+    /// The patchset commit's author (`Name <email>`).
+    pub owner: String,
+    /// What git fetched from: a remote of the checkout (`gerrit`) or a URL.
+    pub server: String,
+    pub commit: String,
+    /// The changes of other projects its `Depends-On:` footers name, installed with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<Dependency>,
+}
+
+/// A change of another project a reviewed change depends on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependency {
+    pub project: String,
+    pub change: u64,
+    pub patchset: u32,
+    pub subject: String,
 }
 
 /// The mark of a finished copy of the production venv: a copy cut short by a kill has

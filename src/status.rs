@@ -21,6 +21,9 @@ pub struct TargetStatus {
     pub probe: Option<Probe>,
     pub session: Option<Session>,
     pub servers: Vec<Server>,
+    /// For a session from `git osa review`: the change's patchsets on its server, or why
+    /// they are not known (`None` until asked, and with `--offline`).
+    pub review_latest: Option<std::result::Result<u32, String>>,
 }
 
 /// Reads the state of every placement; `servers` are HAProxy's (read once for all).
@@ -62,6 +65,7 @@ pub fn gather(
             lxc,
             probe,
             session,
+            review_latest: None,
         });
     }
     Ok(out)
@@ -110,6 +114,26 @@ pub fn render(out: &mut String, st: &TargetStatus) {
         let _ = writeln!(out, "  haproxy  {}/{}  {}", s.backend, s.name, s.status);
     }
     render_session(out, st);
+    if let Some(r) = st.session.as_ref().and_then(|s| s.review.as_ref()) {
+        render_review(out, r, st.review_latest.as_ref());
+    }
+    for w in st.session.iter().flat_map(|s| &s.with) {
+        let commit = w
+            .commit
+            .as_deref()
+            .map_or("(no commit)", |c| &c[..c.len().min(12)]);
+        let dirty = if w.dirty {
+            " + uncommitted changes"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  with     {} from {} at {commit}{dirty}, editable in the venv until restore",
+            w.package,
+            w.checkout.trim_end_matches('/')
+        );
+    }
     if let Some(found) = st.dev_code_outside_session() {
         let _ = writeln!(out, "  code     dev code outside a session: {found}");
     }
@@ -193,6 +217,37 @@ impl TargetStatus {
             .as_ref()
             .and_then(|p| p.paths.first())
             .map(String::as_str)
+    }
+}
+
+/// The Gerrit change a review session runs, and whether a newer patchset exists.
+fn render_review(
+    out: &mut String,
+    r: &state::Review,
+    latest: Option<&std::result::Result<u32, String>>,
+) {
+    let newer = match latest {
+        Some(Ok(l)) if *l > r.patchset => format!(
+            "; patchset {l} is out: `git osa review {}` deploys it",
+            r.change
+        ),
+        Some(Ok(_)) => "; the latest".to_string(),
+        Some(Err(e)) => format!("; newer patchsets unknown: {e}"),
+        None => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "  review   change {} patchset {}{newer}",
+        r.change, r.patchset
+    );
+    let _ = writeln!(out, "  subject  {}", r.subject);
+    let _ = writeln!(out, "  owner    {}", r.owner);
+    for d in &r.depends_on {
+        let _ = writeln!(
+            out,
+            "  depends  {} change {} patchset {}: {}",
+            d.project, d.change, d.patchset, d.subject
+        );
     }
 }
 

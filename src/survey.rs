@@ -56,6 +56,21 @@ pub struct Survey {
     pub checkout: CheckoutScan,
     /// `user@host (pid N)` of this git-osa.
     pub me: String,
+    /// The Gerrit change the checkout is, when `git osa review` runs the cycle.
+    pub review: Option<crate::state::Review>,
+    /// The libraries to install `--with` the service, in the order given.
+    pub with: Vec<Library>,
+}
+
+/// A library checkout installed `--with` the service.
+#[derive(Debug, Clone, Default)]
+pub struct Library {
+    /// Its package name (setup.cfg, pyproject.toml): its folder in the container, and
+    /// the constraint its install drops.
+    pub package: String,
+    pub checkout: CheckoutScan,
+    /// What the container received at its last sync.
+    pub manifest: Manifest,
 }
 
 /// The checkout as the run sees it.
@@ -81,8 +96,22 @@ pub fn survey(
     let service = &project.service;
     let target = placement.target(&ctx.lxc);
     let paths = Paths::new(&service.name);
-    let p = probe_target(&target, service, &units, &paths)?;
+    let libraries = choice.with.clone();
+    let lib_manifests: Vec<String> = libraries
+        .iter()
+        .map(|(name, _)| format!("{}/manifest", paths.with_dir(name)))
+        .collect();
+    let p = probe_target(&target, service, &units, &paths, &lib_manifests)?;
     let session = p.file(&paths.session()).map(Session::parse).transpose()?;
+    let with = libraries
+        .into_iter()
+        .zip(&lib_manifests)
+        .map(|((package, scan), m)| Library {
+            package,
+            checkout: scan,
+            manifest: p.file(m).map(sync::decode_manifest).unwrap_or_default(),
+        })
+        .collect();
     let (units, skipped) = swappable(&target.name, units, &p, choice.explicit_units)?;
     let venv = match session.as_ref().and_then(|s| s.venv.clone()) {
         Some(v) => v,
@@ -122,6 +151,8 @@ pub fn survey(
         servers,
         checkout: scan_checkout(project, production_migrations.is_some())?,
         me: lock::whoami(),
+        review: ctx.review.clone(),
+        with,
         target,
         production_migrations,
     })
@@ -156,12 +187,15 @@ pub struct LeftAlone {
 }
 
 /// What the user asked for that the survey needs.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Asked {
     /// The units were named with `--service`: each must be there.
     pub explicit_units: bool,
     /// `--no-haproxy`: go on when HAProxy cannot be reached.
     pub no_haproxy: bool,
+    /// `--with PATH`: the library checkouts to install with the service, by package name
+    /// ([`libraries`]).
+    pub with: Vec<(String, CheckoutScan)>,
 }
 
 /// The units to swap: the catalog's units that the target has (OSA creates many only
@@ -257,6 +291,7 @@ fn probe_target(
     service: &Service,
     units: &[Unit],
     paths: &Paths,
+    extra_files: &[String],
 ) -> Result<Probe> {
     let mut unit_names: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
     unit_names.extend(units.iter().map(|u| layout::dev_scope(&u.name)));
@@ -271,12 +306,9 @@ fn probe_target(
     if let Some(d) = layout::dropin_dir(service.config.as_deref()) {
         globs = format!("{globs} {d}");
     }
-    probe::probe(
-        target,
-        &unit_names,
-        &[paths.session(), FACTS.into(), paths.manifest()],
-        &globs,
-    )
+    let mut files = vec![paths.session(), FACTS.into(), paths.manifest()];
+    files.extend(extra_files.iter().cloned());
+    probe::probe(target, &unit_names, &files, &globs)
 }
 
 /// Production's migrations, until this session ran a db sync (the schema is production's
@@ -310,11 +342,83 @@ fn read_production_migrations(
     }
 }
 
+/// The `--with` checkouts, each with its package name and files. Each must be a checkout
+/// with a package name of its own, not the service's, and named once.
+pub fn libraries(project: &Project, paths: &[PathBuf]) -> Result<Vec<(String, CheckoutScan)>> {
+    let mut out: Vec<(String, CheckoutScan)> = Vec::new();
+    for path in paths {
+        let checkout = crate::project::Checkout::discover(path).map_err(|e| {
+            Error::user(format!(
+                "--with {}: {e}; nothing was changed",
+                path.display()
+            ))
+        })?;
+        let itself = || {
+            Error::user(format!(
+                "--with {}: that is {}, the service itself; nothing was changed",
+                path.display(),
+                project.service.name
+            ))
+            .hint("--with names another checkout: a library the service uses")
+        };
+        if checkout.root == project.checkout.root {
+            return Err(itself());
+        }
+        let Some(package) = checkout.identify().package else {
+            return Err(Error::user(format!(
+                "--with {}: no package name in its setup.cfg or pyproject.toml, so git-osa cannot install it; nothing was changed",
+                path.display()
+            )));
+        };
+        let own = crate::catalog::normalize_package(&package);
+        if !package
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
+            return Err(Error::user(format!(
+                "--with {}: {package:?} is not a Python package name; nothing was changed",
+                path.display()
+            )));
+        }
+        let is_service = project
+            .service
+            .packages
+            .iter()
+            .chain(project.id.package.iter())
+            .any(|p| crate::catalog::normalize_package(p) == own);
+        if is_service {
+            return Err(itself());
+        }
+        if out
+            .iter()
+            .any(|(p, _)| crate::catalog::normalize_package(p) == own)
+        {
+            return Err(Error::user(format!(
+                "--with names {package} twice; nothing was changed"
+            )));
+        }
+        let scan = scan_tree(&checkout, |_| false)?;
+        out.push((package, scan));
+    }
+    Ok(out)
+}
+
 /// The checkout's files, and what of them the install and the db sync depend on (its
 /// migrations are read only when there are production's to compare them with).
 fn scan_checkout(project: &Project, read_migrations: bool) -> Result<CheckoutScan> {
-    let root = project.checkout.root.clone();
-    let tree = sync::scan(&project.checkout)?;
+    scan_tree(&project.checkout, |p| {
+        read_migrations && p.ends_with(".py") && project.service.is_migration(p)
+    })
+}
+
+/// A checkout's files, its install inputs and pbr version, and the contents of the files
+/// `migration` picks.
+fn scan_tree(
+    checkout: &crate::project::Checkout,
+    migration: impl Fn(&str) -> bool,
+) -> Result<CheckoutScan> {
+    let root = checkout.root.clone();
+    let tree = sync::scan(checkout)?;
     let install_inputs = install::INSTALL_INPUTS
         .iter()
         .map(|f| {
@@ -327,11 +431,11 @@ fn scan_checkout(project: &Project, read_migrations: bool) -> Result<CheckoutSca
     let migrations = tree
         .files
         .keys()
-        .filter(|p| read_migrations && p.ends_with(".py") && project.service.is_migration(p))
+        .filter(|p| migration(p))
         .filter_map(|p| Some((p.clone(), std::fs::read(root.join(p)).ok()?)))
         .collect();
     Ok(CheckoutScan {
-        pbr_version: pbr::version(&project.checkout.repo),
+        pbr_version: pbr::version(&checkout.repo),
         root,
         tree,
         install_inputs,

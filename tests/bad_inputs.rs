@@ -377,6 +377,63 @@ const CASES: &[Case] = &[
         ..GIVEN
     },
     Case {
+        name: "review: not a change",
+        argv: &["review", "12345x"], exit: 2,
+        says: "`12345x` does not name a Gerrit change",
+        ..GIVEN
+    },
+    Case {
+        name: "review: a Change-Id",
+        argv: &["review", "I0123456789abcdef0123456789abcdef01234567"], exit: 2,
+        says: "I0123456789abcdef0123456789abcdef01234567 is a Change-Id: git-osa finds changes with git alone, which cannot look a Change-Id up",
+        ..GIVEN
+    },
+    Case {
+        name: "review: a change of another project",
+        argv: &["review", "https://review.opendev.org/c/openstack/nova/+/12345"], exit: 2,
+        says: "change 12345 is a change of openstack/nova, and this checkout is openstack/keystone: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "review: two different patchsets",
+        argv: &["review", "12345,2", "--patchset", "3"], exit: 2,
+        says: "12345,2 names patchset 2 and --patchset 3: which one?",
+        ..GIVEN
+    },
+    Case {
+        name: "review without a change",
+        argv: &["review"], exit: 2,
+        says: "the following required arguments were not provided",
+        ..GIVEN
+    },
+    Case {
+        name: "review --clean with a change",
+        argv: &["review", "--clean", "12345"], exit: 2,
+        says: "the argument '--clean' cannot be used with '[CHANGE]'",
+        ..GIVEN
+    },
+    Case {
+        name: "review: no gerrit remote and no .gitreview",
+        dir: Dir::Checkout { gitreview: None, origin: Some("https://opendev.org/openstack/keystone") },
+        files: &[("openstack_inventory.json", ONE_KEYSTONE)],
+        argv: &["review", "12345", "--inventory", "$IN/openstack_inventory.json"], exit: 2,
+        says: "$CWD has no remote named gerrit and no .gitreview naming a Gerrit host and project",
+        ..GIVEN
+    },
+    Case {
+        name: "--with a folder that is not a checkout",
+        files: &[("notes.txt", b"not a checkout\n")],
+        argv: &["--with", "$IN"], exit: 2,
+        says: "--with $IN: $IN is not in a git checkout; nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "--with the service's own checkout",
+        argv: &["--with", "$CWD"], exit: 2,
+        says: "--with $CWD: that is keystone, the service itself; nothing was changed",
+        ..GIVEN
+    },
+    Case {
         name: "status with extra arguments",
         argv: &["status", "keystone"], exit: 2,
         says: "unexpected argument 'keystone' found",

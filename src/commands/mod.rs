@@ -3,5 +3,6 @@
 pub mod config;
 pub mod doctor;
 pub mod restore;
+pub mod review;
 pub mod run;
 pub mod status;

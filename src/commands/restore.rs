@@ -65,6 +65,9 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
         restored += 1;
     }
     let unreachable = sessions::unreachable(ctx, &todo.stopped);
+    if restored > 0 && !args.dry_run && !args.all && unreachable.is_none() {
+        crate::commands::review::clean_after_restore(ctx);
+    }
     if args.json {
         // The plans of the containers that could be read, also when a stopped one makes
         // this an error (said on stderr, as without --json).

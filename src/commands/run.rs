@@ -25,6 +25,8 @@ use crate::survey;
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     let project = ctx.project()?;
+    // Checked before anything else: a --with that cannot be installed changes nothing.
+    let with = survey::libraries(&project, &args.with)?;
     let service = &project.service;
     let (placements, _) = ctx.placements(service)?;
     let settings = &ctx.settings;
@@ -50,6 +52,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     let asked = survey::Asked {
         explicit_units: !settings.service_names().is_empty(),
         no_haproxy: args.no_haproxy,
+        with,
     };
     let survey = survey::survey(ctx, &project, &placement, &placements, units, &asked)?;
     let choice = Choice {

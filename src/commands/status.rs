@@ -20,7 +20,10 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<()> {
         Err(e) if balanced => (Vec::new(), Some(e.to_string())),
         Err(_) => (Vec::new(), None),
     };
-    let statuses = status::gather(ctx, &project.service, &placements, &servers)?;
+    let mut statuses = status::gather(ctx, &project.service, &placements, &servers)?;
+    if !args.offline {
+        crate::review::latest_patchsets(&project.checkout, &mut statuses);
+    }
 
     // The containers' problems first: a missing container matters more than HAProxy.
     let mut problems = Vec::new();

@@ -8,6 +8,8 @@ use crate::layout::{self, DROPIN, DROPIN_TEXT};
 use crate::migrations;
 use crate::plan::{Action, DevUnit, Exec, Input, Missing, Pin, Step};
 use crate::record::Record;
+use crate::state::WithLibrary;
+use crate::survey::{CheckoutScan, Library};
 use crate::sync;
 use crate::sync::SyncPayload;
 use crate::systemd;
@@ -17,7 +19,38 @@ use super::{Choice, Cycle};
 impl Cycle<'_> {
     pub(super) fn sync(&self, constraints: &Option<Vec<u8>>) -> Step {
         let tree = &self.s.checkout.tree;
-        let delta = sync::delta(tree, &self.s.manifest);
+        let extra = constraints
+            .iter()
+            .map(|c| ("constraints.txt".to_string(), c.clone()))
+            .collect();
+        self.sync_into(
+            "the checkout",
+            &self.paths.dir,
+            &self.s.checkout,
+            &self.s.manifest,
+            extra,
+            self.session.synced_at.is_some(),
+        )
+        .after(Record::Synced {
+            commit: tree.commit.clone(),
+            dirty: tree.dirty,
+            review: self.s.review.clone(),
+        })
+        .after(Record::Mark("synced"))
+    }
+
+    /// One checkout's changes since its last sync into `dir`/src: one tar stream.
+    fn sync_into(
+        &self,
+        what: &str,
+        dir: &str,
+        checkout: &CheckoutScan,
+        manifest: &sync::Manifest,
+        extra: Vec<(String, Vec<u8>)>,
+        synced_before: bool,
+    ) -> Step {
+        let tree = &checkout.tree;
+        let delta = sync::delta(tree, manifest);
         let changed_bytes: u64 = delta
             .changed
             .iter()
@@ -25,36 +58,104 @@ impl Cycle<'_> {
             .map(|m| m.size)
             .sum();
         let owner = format!("{}:{}", self.user, self.group);
-        let unchanged = delta.is_empty() && self.session.synced_at.is_some();
+        let unchanged = delta.is_empty() && synced_before;
         let payload = SyncPayload {
-            root: self.s.checkout.root.clone(),
+            root: checkout.root.clone(),
             manifest: tree.files.clone(),
-            extra: constraints
-                .iter()
-                .map(|c| ("constraints.txt".to_string(), c.clone()))
-                .collect(),
+            extra,
             changed: delta.changed,
             deleted: delta.deleted,
         };
         Step::exec(
             format!(
-                "sync the checkout to {} ({} changed, {} deleted, {} bytes)",
-                self.paths.src(),
+                "sync {what} to {dir}/src ({} changed, {} deleted, {changed_bytes} bytes)",
                 payload.changed.len(),
                 payload.deleted.len(),
-                changed_bytes
             ),
             self.target(),
-            Exec::script(sync::UNPACK, "git-osa-sync", &[&self.paths.dir, &owner])
+            Exec::script(sync::UNPACK, "git-osa-sync", &[dir, &owner])
                 .with_stdin(Input::Sync(payload))
                 .in_scope(self.paths.step_scope()),
         )
         .skip_if(unchanged.then(|| "nothing changed since the last sync".into()))
-        .after(Record::Synced {
-            commit: tree.commit.clone(),
-            dirty: tree.dirty,
-        })
-        .after(Record::Mark("synced"))
+    }
+
+    /// A library `--with` the service: its checkout synced beside the service's, then
+    /// installed editable into the venv (before the service, whose requirements it may
+    /// satisfy), again only when what the install depends on changed.
+    pub(super) fn with(
+        &self,
+        lib: &Library,
+        constraints: &Option<Vec<u8>>,
+        choice: &Choice,
+    ) -> [Step; 2] {
+        let dir = self.paths.with_dir(&lib.package);
+        let last = self.session.with.iter().find(|w| w.package == lib.package);
+        let sync = self.sync_into(
+            &lib.package,
+            &dir,
+            &lib.checkout,
+            &lib.manifest,
+            Vec::new(),
+            last.is_some(),
+        );
+        let hash = install::fingerprint(
+            &self.s.venv,
+            constraints.as_deref(),
+            &lib.checkout.install_inputs,
+        );
+        let src = format!("{dir}/src");
+        let pip = |index: Option<&str>| {
+            install::pip_editable(
+                &self.s.venv,
+                &src,
+                constraints.is_some().then(|| self.paths.constraints()),
+                index,
+                lib.checkout.pbr_version.as_deref(),
+                self.paths.step_scope(),
+            )
+        };
+        let title = format!("install {} into the venv, editable", lib.package);
+        let install = self.install_step(title, pip, choice);
+        let record = WithLibrary {
+            package: lib.package.clone(),
+            checkout: lib.checkout.root.display().to_string(),
+            commit: lib.checkout.tree.commit.clone(),
+            dirty: lib.checkout.tree.dirty,
+            install_hash: hash.clone(),
+        };
+        let unchanged = last.is_some_and(|w| w.install_hash == hash);
+        [
+            sync,
+            install
+                .skip_if(unchanged.then(|| {
+                    "requirements, packaging metadata and entry points unchanged since its last install"
+                        .into()
+                }))
+                .after(Record::With(record)),
+        ]
+    }
+
+    /// A pip install, with the public index allowed (`--allow-public-index`) or offered
+    /// when the repo server lacks a requirement.
+    fn install_step(
+        &self,
+        title: String,
+        pip: impl Fn(Option<&str>) -> Exec,
+        choice: &Choice,
+    ) -> Step {
+        match &choice.allow_public_index {
+            Some(url) => Step::exec(
+                format!("{title} (pip may use {url})"),
+                self.target(),
+                pip(Some(url)),
+            )
+            .on_missing(Missing::Allowed { index: url.clone() }),
+            None => Step::exec(title, self.target(), pip(None)).on_missing(Missing::Offer {
+                index: choice.offer_index.clone(),
+                retry: Box::new(pip(Some(&choice.offer_index))),
+            }),
+        }
     }
 
     pub(super) fn join(&self) -> Step {
@@ -81,23 +182,7 @@ impl Cycle<'_> {
                 self.s.checkout.pbr_version.as_deref(),
             )
         };
-        let step = match &choice.allow_public_index {
-            Some(url) => Step::exec(
-                format!("install the checkout into the venv (pip may use {url})"),
-                self.target(),
-                pip(Some(url)),
-            )
-            .on_missing(Missing::Allowed { index: url.clone() }),
-            None => Step::exec(
-                "install the checkout into the venv",
-                self.target(),
-                pip(None),
-            )
-            .on_missing(Missing::Offer {
-                index: choice.offer_index.clone(),
-                retry: Box::new(pip(Some(&choice.offer_index))),
-            }),
-        };
+        let step = self.install_step("install the checkout into the venv".into(), pip, choice);
         step.skip_if(
             (self.session.install_hash.as_deref() == Some(hash.as_str())).then(|| {
                 "requirements, packaging metadata and entry points unchanged since the last install"

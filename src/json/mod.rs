@@ -263,7 +263,66 @@ mod tests {
             lxc,
             session: s.session.clone(),
             servers: s.servers.clone(),
+            review_latest: None,
         }
+    }
+
+    /// The status document of keystone's `statuses`.
+    fn keystone_status(statuses: &[TargetStatus], problems: Vec<String>) -> Status {
+        Status {
+            project: "openstack/keystone".into(),
+            service: "keystone".into(),
+            checkout: "/home/dev/src/keystone".into(),
+            inventory: Inventory::new(
+                &Source::ContainerNames,
+                Path::new("/etc/openstack_deploy/openstack_inventory.json"),
+            ),
+            haproxy: Haproxy {
+                socket: SOCKET.into(),
+                error: None,
+            },
+            containers: statuses.iter().map(Container::new).collect(),
+            problems,
+        }
+    }
+
+    #[test]
+    fn a_review_session_in_status_matches_the_schema() {
+        let s = golden::second_run(&golden::keystone());
+        let mut st = target_status(&s, LxcState::Running);
+        let session = st.session.as_mut().unwrap();
+        session.review = Some(crate::state::Review {
+            change: 12345,
+            patchset: 2,
+            subject: "Say which patchset answers".into(),
+            owner: "Rev Iewer <rev@example.invalid>".into(),
+            server: "gerrit".into(),
+            commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            depends_on: vec![crate::state::Dependency {
+                project: "openstack/oslo.db".into(),
+                change: 4242,
+                patchset: 1,
+                subject: "Add the thing".into(),
+            }],
+        });
+        session.with.push(crate::state::WithLibrary {
+            package: "oslo.db".into(),
+            checkout: "/home/dev/src/oslo.db".into(),
+            commit: None,
+            dirty: true,
+            install_hash: "00ff".into(),
+        });
+        st.review_latest = Some(Ok(3));
+        let doc = valid(&render(&keystone_status(&[st], Vec::new())));
+        let review = &doc["containers"][0]["session"]["review"];
+        assert_eq!(review["change"], 12345);
+        assert_eq!(review["patchset"], 2);
+        assert_eq!(review["latest_patchset"], 3);
+        assert_eq!(review["depends_on"][0]["project"], "openstack/oslo.db");
+        assert_eq!(
+            doc["containers"][0]["session"]["with"][0]["package"],
+            "oslo.db"
+        );
     }
 
     #[test]
@@ -307,21 +366,7 @@ mod tests {
             .iter()
             .flat_map(|st| status::problems(st, None))
             .collect();
-        let doc = valid(&render(&Status {
-            project: "openstack/keystone".into(),
-            service: "keystone".into(),
-            checkout: "/home/dev/src/keystone".into(),
-            inventory: Inventory::new(
-                &Source::ContainerNames,
-                Path::new("/etc/openstack_deploy/openstack_inventory.json"),
-            ),
-            haproxy: Haproxy {
-                socket: SOCKET.into(),
-                error: None,
-            },
-            containers: statuses.iter().map(Container::new).collect(),
-            problems,
-        }));
+        let doc = valid(&render(&keystone_status(&statuses, problems)));
         assert_eq!(doc["kind"], "status");
         assert_eq!(doc["inventory"]["source"], "container-names");
         let [dev, stopped, missing, metal] = [0, 1, 2, 3].map(|i| &doc["containers"][i]);

@@ -122,6 +122,22 @@ pub struct SessionView {
     pub running_units: Vec<String>,
     /// The transient units (scopes) of the dev processes, as recorded.
     pub dev_units: Vec<String>,
+    /// The Gerrit change `git osa review` deployed (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewView>,
+    /// The libraries installed `--with` the service (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<crate::state::WithLibrary>,
+}
+
+#[derive(Serialize)]
+pub struct ReviewView {
+    #[serde(flatten)]
+    pub review: crate::state::Review,
+    /// The change's latest patchset on its server; absent when not asked (`--offline`)
+    /// or not known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_patchset: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -197,6 +213,11 @@ impl SessionView {
             dev_process_running: !running.is_empty(),
             running_units: running,
             dev_units: s.dev_units.clone(),
+            review: s.review.clone().map(|review| ReviewView {
+                review,
+                latest_patchset: st.review_latest.clone().and_then(|l| l.ok()),
+            }),
+            with: s.with.clone(),
         }
     }
 }

@@ -10,6 +10,8 @@
 //! runs `git osa` (in the background, or at a terminal); every other module is one family
 //! of stories.
 
+#[path = "../gerrit/mod.rs"]
+mod gerrit;
 mod harness;
 mod pty;
 mod running;
@@ -25,6 +27,7 @@ mod index;
 mod interrupt;
 mod killed;
 mod restore;
+mod review;
 mod status;
 mod terminal;
 mod users;

@@ -1,0 +1,616 @@
+//! `git osa review`, without a lab: a real git server on loopback with a Gerrit-shaped
+//! change, a user's checkout with work of their own in it, and the real binary. The
+//! deployment is one container that does not exist, so each run stops at the cycle after
+//! the change is fetched and checked out: what is checked here is the git side (the
+//! change, its worktree, the user's tree untouched) and every refusal. The cycle from the
+//! worktree is the lab's story (`tests/lab/review.rs`).
+
+mod gerrit;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use gerrit::{Gerrit, free_port, git, users_view};
+
+const PROJECT: &str = "openstack/keystone";
+const CHANGE: u64 = 12345;
+const LIB: &str = "openstack/oslo.middleware";
+const MARKED: &str = "keystone/api/discovery.py";
+const MIGRATION: &str = "keystone/common/sql/migrations/versions/2026_add_review.py";
+const INVENTORY: &str = r#"{"_meta": {"hostvars": {"aio1-keystone-container-b7d24e95": {"container_name": "aio1-keystone-container-b7d24e95", "physical_host": "aio1", "management_address": "172.29.236.12"}}}, "keystone_all": {"hosts": ["aio1-keystone-container-b7d24e95"]}}"#;
+
+/// The server with change 12345 (patchset 1 edits discovery.py; patchset 2 edits it
+/// again and adds a migration), and a user's checkout of the project.
+struct World {
+    _tmp: tempfile::TempDir,
+    gerrit: Gerrit,
+    upstream: PathBuf,
+    user: PathBuf,
+    inventory: PathBuf,
+    lxc: PathBuf,
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn discovery(status: &str) -> String {
+    format!("def v3():\n    return {{\n        'status': '{status}',\n    }}\n")
+}
+
+impl World {
+    fn new() -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().canonicalize().unwrap();
+        let gerrit = Gerrit::start();
+        let upstream = base.join("upstream");
+        std::fs::create_dir(&upstream).unwrap();
+        git(&upstream, &["init", "-q", "-b", "master"]);
+        // .gitreview names the loopback server: nothing here may reach another host.
+        write(
+            &upstream,
+            ".gitreview",
+            &format!(
+                "[gerrit]\nhost=127.0.0.1\nport={}\nscheme=git\nproject={PROJECT}.git\n",
+                gerrit.port
+            ),
+        );
+        write(&upstream, "setup.cfg", "[metadata]\nname = keystone\n");
+        write(&upstream, "keystone/__init__.py", "");
+        write(&upstream, MARKED, &discovery("stable"));
+        for i in 0..20 {
+            write(
+                &upstream,
+                &format!("keystone/mod{i}.py"),
+                &format!("N = {i}\n"),
+            );
+        }
+        git(&upstream, &["add", "."]);
+        git(&upstream, &["commit", "-q", "-m", "keystone"]);
+        gerrit.add_project(PROJECT, &upstream);
+
+        let change_id = "Change-Id: I0123456789abcdef0123456789abcdef01234567";
+        write(&upstream, MARKED, &discovery("patchset 1"));
+        git(
+            &upstream,
+            &[
+                "commit",
+                "-q",
+                "-am",
+                &format!("Say which patchset answers\n\n{change_id}\n"),
+            ],
+        );
+        gerrit.upload(PROJECT, &upstream, "HEAD", CHANGE, 1);
+        write(&upstream, MARKED, &discovery("patchset 2"));
+        write(&upstream, MIGRATION, "def upgrade():\n    pass\n");
+        git(&upstream, &["add", "."]);
+        git(
+            &upstream,
+            &[
+                "commit",
+                "-q",
+                "--amend",
+                "-m",
+                &format!("Say which patchset answers, with a migration\n\n{change_id}\n"),
+            ],
+        );
+        gerrit.upload(PROJECT, &upstream, "HEAD", CHANGE, 2);
+
+        let user = base.join("keystone");
+        git(
+            &base,
+            &["clone", "-q", &gerrit.url(PROJECT), user.to_str().unwrap()],
+        );
+        git(&user, &["remote", "add", "gerrit", &gerrit.url(PROJECT)]);
+        // Work of the user's own: a branch with a commit, a stash entry, an edit, an
+        // untracked file.
+        git(&user, &["checkout", "-q", "-b", "my-work"]);
+        write(&user, "keystone/mod1.py", "N = 'mine'\n");
+        git(&user, &["commit", "-q", "-am", "my work"]);
+        write(&user, "keystone/mod2.py", "N = 'stashed'\n");
+        git(&user, &["stash", "-q"]);
+        write(&user, "keystone/mod3.py", "N = 'editing'\n");
+        write(&user, "notes.txt", "untracked\n");
+
+        let inventory = base.join("openstack_inventory.json");
+        std::fs::write(&inventory, INVENTORY).unwrap();
+        let lxc = base.join("lxc");
+        std::fs::create_dir(&lxc).unwrap();
+        World {
+            _tmp: tmp,
+            gerrit,
+            upstream,
+            user,
+            inventory,
+            lxc,
+        }
+    }
+
+    fn git_osa(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_git-osa"))
+            .current_dir(&self.user)
+            .args(args)
+            .env("GIT_OSA_INVENTORY", &self.inventory)
+            .env("GIT_OSA_LXC_PATH", &self.lxc)
+            .env("XDG_CONFIG_HOME", self.user.join(".no-config"))
+            .env("HOME", self.lxc.join("home"))
+            .env("XDG_CACHE_HOME", self.base().join("cache"))
+            .env_remove("GIT_OSA_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn base(&self) -> PathBuf {
+        self.user.parent().unwrap().to_path_buf()
+    }
+
+    /// A library on the server, `openstack/oslo.middleware`, with change 4242, and keystone
+    /// change 12346 whose `Depends-On:` names it. Returns where a checkout of the library
+    /// would be beside the user's.
+    fn with_dependency(&self) -> PathBuf {
+        let lib = self.base().join("lib-upstream");
+        std::fs::create_dir(&lib).unwrap();
+        git(&lib, &["init", "-q", "-b", "master"]);
+        write(
+            &lib,
+            ".gitreview",
+            &format!(
+                "[gerrit]\nhost=127.0.0.1\nport={}\nscheme=git\nproject={LIB}.git\n",
+                self.gerrit.port
+            ),
+        );
+        write(&lib, "setup.cfg", "[metadata]\nname = oslo.middleware\n");
+        write(
+            &lib,
+            "oslo_middleware/request_id.py",
+            "HEADER = 'x-openstack-request-id'\n",
+        );
+        git(&lib, &["add", "."]);
+        git(&lib, &["commit", "-q", "-m", "oslo.middleware"]);
+        self.gerrit.add_project(LIB, &lib);
+        write(
+            &lib,
+            "oslo_middleware/request_id.py",
+            "HEADER = 'x-renamed'\n",
+        );
+        git(&lib, &["commit", "-q", "-am", "Rename the header"]);
+        self.gerrit.upload(LIB, &lib, "HEAD", 4242, 1);
+
+        git(&self.upstream, &["checkout", "-q", "master"]);
+        write(
+            &self.upstream,
+            MARKED,
+            &discovery("with the renamed header"),
+        );
+        git(
+            &self.upstream,
+            &[
+                "commit",
+                "-q",
+                "-am",
+                "Use the renamed header\n\nDepends-On: https://127.0.0.1/c/openstack/oslo.middleware/+/4242\n",
+            ],
+        );
+        self.gerrit
+            .upload(PROJECT, &self.upstream, "HEAD", 12346, 1);
+        self.base().join("oslo.middleware")
+    }
+
+    fn worktree(&self) -> PathBuf {
+        self.user
+            .join(".git/osa/worktrees")
+            .join(CHANGE.to_string())
+    }
+
+    fn own_refs(&self) -> String {
+        git(
+            &self.user,
+            &[
+                "for-each-ref",
+                "--format=%(refname) %(objectname)",
+                "refs/osa",
+            ],
+        )
+    }
+
+    /// Every file of git-osa's worktree with its mtime.
+    fn mtimes(&self) -> BTreeMap<String, i128> {
+        let wt = self.worktree();
+        git(&wt, &["ls-files"])
+            .lines()
+            .filter_map(|f| {
+                let m = std::fs::metadata(wt.join(f)).ok()?;
+                Some((
+                    f.to_string(),
+                    m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+                ))
+            })
+            .collect()
+    }
+
+    /// The worktree's HEAD, status and files: what a refusal must leave as it was.
+    fn worktree_state(&self) -> String {
+        let wt = self.worktree();
+        if !wt.exists() {
+            return "no worktree".into();
+        }
+        format!(
+            "{}{}{}",
+            git(&wt, &["rev-parse", "HEAD"]),
+            git(&wt, &["status", "--short"]),
+            std::fs::read_to_string(wt.join(MARKED)).unwrap()
+        )
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The run gets as far as the deployment, which has no such container.
+fn stopped_at_the_container(o: &Output) {
+    assert!(
+        stderr(o).contains("container aio1-keystone-container-b7d24e95 is"),
+        "{}",
+        stderr(o)
+    );
+}
+
+#[test]
+fn review_checks_the_latest_patchset_out_in_its_own_worktree_and_leaves_the_users_tree_alone() {
+    let w = World::new();
+    let before = users_view(&w.user);
+    let o = w.git_osa(&["review", &CHANGE.to_string()]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "change {CHANGE} patchset 2: Say which patchset answers, with a migration (Rev Iewer <rev@git-osa.invalid>), checked out in {}",
+            w.worktree().display()
+        )),
+        "{err}"
+    );
+    stopped_at_the_container(&o);
+    assert_eq!(
+        std::fs::read_to_string(w.worktree().join(MARKED)).unwrap(),
+        discovery("patchset 2")
+    );
+    assert!(w.worktree().join(MIGRATION).exists());
+    let ps2 = git(&w.upstream, &["rev-parse", "HEAD"]);
+    assert_eq!(w.own_refs(), format!("refs/osa/changes/{CHANGE}/2 {ps2}"));
+    assert_eq!(users_view(&w.user), before, "the user's repository changed");
+    // The user's files, edits and all.
+    assert_eq!(
+        std::fs::read_to_string(w.user.join("keystone/mod3.py")).unwrap(),
+        "N = 'editing'\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.user.join(MARKED)).unwrap(),
+        discovery("stable")
+    );
+}
+
+#[test]
+fn another_patchset_reuses_the_worktree_and_rewrites_only_the_files_that_differ() {
+    let w = World::new();
+    w.git_osa(&["review", &CHANGE.to_string()]);
+    let before = w.mtimes();
+    let view = users_view(&w.user);
+    // Old enough that a rewrite shows in the mtime even on a coarse clock.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+
+    let o = w.git_osa(&["review", &format!("{CHANGE},1")]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "change {CHANGE} patchset 1 (the latest is 2): Say which patchset answers (Rev Iewer"
+        )),
+        "{err}"
+    );
+    stopped_at_the_container(&o);
+    assert_eq!(
+        std::fs::read_to_string(w.worktree().join(MARKED)).unwrap(),
+        discovery("patchset 1")
+    );
+    assert!(!w.worktree().join(MIGRATION).exists());
+    let after = w.mtimes();
+    let touched: Vec<&String> = before
+        .iter()
+        .filter(|(f, t)| after.get(*f) != Some(t))
+        .map(|(f, _)| f)
+        .collect();
+    // What the sync compares (size and mtime) changed for the two files of the change,
+    // and for no other of the tree's 25.
+    assert_eq!(
+        touched,
+        [MARKED, MIGRATION],
+        "files rewritten by the switch"
+    );
+    assert_eq!(before.len(), 25);
+    assert_eq!(users_view(&w.user), view);
+    let refs = w.own_refs();
+    assert!(
+        refs.contains(&format!("refs/osa/changes/{CHANGE}/1 ")),
+        "{refs}"
+    );
+    assert!(
+        refs.contains(&format!("refs/osa/changes/{CHANGE}/2 ")),
+        "{refs}"
+    );
+}
+
+/// Regression: review's --container was ignored (the settings read only `run`'s options),
+/// so with two containers the run asked which one.
+#[test]
+fn the_options_of_run_apply_to_review() {
+    let w = World::new();
+    let two = r#"{"_meta": {"hostvars": {"aio1_keystone_container-6c0f3a1e": {"container_name": "aio1_keystone_container-6c0f3a1e", "physical_host": "aio1", "container_address": "172.29.236.11"}, "aio1-keystone-container-b7d24e95": {"container_name": "aio1-keystone-container-b7d24e95", "physical_host": "aio1", "management_address": "172.29.236.12"}}}, "keystone_all": {"hosts": ["aio1_keystone_container-6c0f3a1e", "aio1-keystone-container-b7d24e95"]}}"#;
+    std::fs::write(&w.inventory, two).unwrap();
+    let o = w.git_osa(&[
+        "review",
+        &CHANGE.to_string(),
+        "--container",
+        "aio1-keystone-container-b7d24e95",
+    ]);
+    stopped_at_the_container(&o);
+}
+
+#[test]
+fn without_a_gerrit_remote_the_server_comes_from_gitreview() {
+    let w = World::new();
+    git(&w.user, &["remote", "remove", "gerrit"]);
+    let o = w.git_osa(&[
+        "review",
+        &format!("https://127.0.0.1/c/{PROJECT}/+/{CHANGE}/1"),
+    ]);
+    stopped_at_the_container(&o);
+    assert_eq!(
+        std::fs::read_to_string(w.worktree().join(MARKED)).unwrap(),
+        discovery("patchset 1")
+    );
+}
+
+/// Each refusal: exit 2, the message, and nothing changed (the user's repository,
+/// git-osa's refs and its worktree).
+fn refused(w: &World, args: &[&str], says: &str) {
+    let view = users_view(&w.user);
+    let refs = w.own_refs();
+    let wt = w.worktree_state();
+    let o = w.git_osa(args);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    assert_eq!(
+        users_view(&w.user),
+        view,
+        "{args:?} changed the user's repository"
+    );
+    assert_eq!(w.own_refs(), refs, "{args:?} changed git-osa's refs");
+    assert_eq!(
+        w.worktree_state(),
+        wt,
+        "{args:?} changed git-osa's worktree"
+    );
+}
+
+#[test]
+fn what_review_cannot_do_it_refuses_with_exit_2_and_changes_nothing() {
+    let w = World::new();
+    let url = w.gerrit.url(PROJECT);
+    refused(
+        &w,
+        &["review", "99999"],
+        &format!("no change 99999 at remote gerrit ({url}): nothing was changed"),
+    );
+    refused(
+        &w,
+        &["review", &format!("{CHANGE},7")],
+        &format!("change {CHANGE} has no patchset 7 (it has 1, 2): nothing was changed"),
+    );
+    refused(
+        &w,
+        &[
+            "review",
+            &format!("https://127.0.0.1/c/openstack/nova/+/{CHANGE}"),
+        ],
+        &format!("change {CHANGE} is a change of openstack/nova, and this checkout is {PROJECT}"),
+    );
+
+    refused(
+        &w,
+        &[
+            "review",
+            &CHANGE.to_string(),
+            "--with",
+            w.user.to_str().unwrap(),
+        ],
+        &format!(
+            "--with {}: that is keystone, the service itself; nothing was changed",
+            w.user.display()
+        ),
+    );
+
+    // Edits in git-osa's worktree are the user's: kept, and how to keep them said.
+    w.git_osa(&["review", &CHANGE.to_string()]);
+    write(&w.worktree(), MARKED, "# my fix\n");
+    refused(
+        &w,
+        &["review", &format!("{CHANGE},1")],
+        "has local edits; git-osa does not overwrite them: nothing was changed",
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.worktree().join(MARKED)).unwrap(),
+        "# my fix\n"
+    );
+
+    // The server down: the URL tried is named.
+    let dead = format!("git://127.0.0.1:{}/{PROJECT}", free_port());
+    git(&w.user, &["remote", "set-url", "gerrit", &dead]);
+    refused(
+        &w,
+        &["review", "4242"],
+        &format!("cannot reach the Gerrit server at remote gerrit ({dead}):"),
+    );
+}
+
+#[test]
+fn a_depends_on_change_of_another_project_is_checked_out_in_that_projects_checkout() {
+    let w = World::new();
+    let beside = w.with_dependency();
+    git(
+        &w.base(),
+        &[
+            "clone",
+            "-q",
+            "--origin",
+            "gerrit",
+            &w.gerrit.url(LIB),
+            beside.to_str().unwrap(),
+        ],
+    );
+    let lib_view = users_view(&beside);
+    let view = users_view(&w.user);
+    let o = w.git_osa(&["review", "12346"]);
+    let err = stderr(&o);
+    let lib_wt = beside.join(".git/osa/worktrees/4242");
+    assert!(
+        err.contains(&format!(
+            "Depends-On: {LIB} change 4242 patchset 1: Rename the header, checked out in {}",
+            lib_wt.display()
+        )),
+        "{err}"
+    );
+    stopped_at_the_container(&o);
+    assert_eq!(
+        std::fs::read_to_string(lib_wt.join("oslo_middleware/request_id.py")).unwrap(),
+        "HEADER = 'x-renamed'\n"
+    );
+    assert_eq!(
+        users_view(&beside),
+        lib_view,
+        "the library checkout changed"
+    );
+    assert_eq!(users_view(&w.user), view);
+}
+
+#[test]
+fn a_missing_dependency_checkout_is_cloned_only_with_consent() {
+    let w = World::new();
+    w.with_dependency();
+    let cached = w.base().join("cache/git-osa/checkouts").join(LIB);
+    let url = "https://127.0.0.1/c/openstack/oslo.middleware/+/4242";
+    refused(
+        &w,
+        &["review", "12346"],
+        &format!(
+            "Depends-On: {url}: no checkout of {LIB} (looked in {}, {}); nothing was changed",
+            w.base().join("oslo.middleware").display(),
+            cached.display()
+        ),
+    );
+    assert!(!cached.exists());
+    let o = w.git_osa(&["review", "12346", "--clone-dependencies"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "cloning {} into {}",
+            w.gerrit.url(LIB),
+            cached.display()
+        )),
+        "{err}"
+    );
+    stopped_at_the_container(&o);
+    assert_eq!(
+        std::fs::read_to_string(
+            cached.join(".git/osa/worktrees/4242/oslo_middleware/request_id.py")
+        )
+        .unwrap(),
+        "HEADER = 'x-renamed'\n"
+    );
+}
+
+#[test]
+fn osa_checkouts_names_the_folder_of_the_users_checkouts() {
+    let w = World::new();
+    w.with_dependency();
+    let src = w.base().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let lib = src.join("oslo.middleware");
+    git(
+        &src,
+        &[
+            "clone",
+            "-q",
+            "--origin",
+            "gerrit",
+            &w.gerrit.url(LIB),
+            lib.to_str().unwrap(),
+        ],
+    );
+    git(&w.user, &["config", "osa.checkouts", src.to_str().unwrap()]);
+    let o = w.git_osa(&["review", "12346"]);
+    stopped_at_the_container(&o);
+    assert!(
+        lib.join(".git/osa/worktrees/4242/oslo_middleware/request_id.py")
+            .exists()
+    );
+}
+
+#[test]
+fn a_dependency_named_by_change_id_is_refused_naming_the_footer() {
+    let w = World::new();
+    git(&w.upstream, &["checkout", "-q", "master"]);
+    write(&w.upstream, MARKED, &discovery("needs something"));
+    git(
+        &w.upstream,
+        &[
+            "commit",
+            "-q",
+            "-am",
+            "Needs another change\n\nDepends-On: I89abcdef0123456789abcdef0123456789abcdef\n",
+        ],
+    );
+    w.gerrit.upload(PROJECT, &w.upstream, "HEAD", 12347, 1);
+    refused(
+        &w,
+        &["review", "12347"],
+        "Depends-On: I89abcdef0123456789abcdef0123456789abcdef names a change by its Change-Id, which git-osa cannot look up with git alone; nothing was changed",
+    );
+}
+
+/// The user's hooks are theirs: git-osa's fetch and checkouts do not fire them (a
+/// post-checkout hook that redeploys must not run because git-osa moved its worktree).
+#[test]
+fn the_users_hooks_do_not_fire_for_git_osas_worktree() {
+    let w = World::new();
+    let fired = w.base().join("hook-fired");
+    let hooks = w.user.join(".git/hooks");
+    for hook in ["post-checkout", "reference-transaction", "post-merge"] {
+        let path = hooks.join(hook);
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\necho {hook} >> '{}'\n", fired.display()),
+        )
+        .unwrap();
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&path, perms).unwrap();
+    }
+    // The hooks work: git itself fires them.
+    git(&w.user, &["checkout", "-q", "master"]);
+    assert!(fired.exists());
+    std::fs::remove_file(&fired).unwrap();
+
+    let o = w.git_osa(&["review", &CHANGE.to_string()]);
+    stopped_at_the_container(&o);
+    let o = w.git_osa(&["review", &format!("{CHANGE},1")]);
+    stopped_at_the_container(&o);
+    assert!(
+        !fired.exists(),
+        "hooks fired: {}",
+        std::fs::read_to_string(&fired).unwrap_or_default()
+    );
+}
