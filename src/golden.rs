@@ -279,6 +279,7 @@ pub(crate) fn choice() -> Choice {
     Choice {
         allow_public_index: None,
         offer_index: "https://pypi.org/simple".into(),
+        detach: false,
     }
 }
 

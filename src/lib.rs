@@ -11,6 +11,7 @@ pub mod complete;
 pub mod config;
 pub mod context;
 pub mod cycle;
+pub mod detach;
 pub mod doctor;
 pub mod error;
 pub mod execute;
@@ -87,6 +88,9 @@ fn dispatch(cli: Cli, ui: ui::Ui, matches: &ArgMatches) -> Result<ExitCode> {
             commands::config::run(&ctx, &args).map(|_| ExitCode::SUCCESS)
         }
         Some(Command::Doctor(args)) => commands::doctor::run(&ctx, &args),
+        Some(Command::Logs(args)) => commands::logs::run(&ctx, &args),
+        Some(Command::Stop(args)) => commands::stop::run(&ctx, &args),
+        Some(Command::Sync(args)) => commands::sync::run(&ctx, &args),
     }
 }
 

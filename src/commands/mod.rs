@@ -2,6 +2,9 @@
 
 pub mod config;
 pub mod doctor;
+pub mod logs;
 pub mod restore;
 pub mod run;
 pub mod status;
+pub mod stop;
+pub mod sync;

@@ -37,7 +37,8 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
             "osa.service",
         )
     })?;
-    let restore_on_exit = settings.restore_on_exit.value;
+    // Detached, no git-osa process stays to restore anything on exit.
+    let restore_on_exit = settings.restore_on_exit.value && !args.detach;
     select::running(&ctx.lxc, &placement)?;
     let target = placement.target(&ctx.lxc);
     let paths = Paths::new(&service.name);
@@ -55,6 +56,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     let choice = Choice {
         allow_public_index: args.allow_public_index.clone(),
         offer_index: settings.public_index.value.clone(),
+        detach: args.detach,
     };
     let plan = cycle::plan_run(&survey, &choice)?;
 
@@ -91,8 +93,14 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     }
     let outcome = runner
         .run_all(&plan.steps)
-        .map_err(|e| in_dev_mode(e, &target))?
-        .ok_or_else(|| anyhow::anyhow!("the run's plan has no foreground run"))?;
+        .map_err(|e| in_dev_mode(e, &target))?;
+    let Some(outcome) = outcome else {
+        ctx.ui.step(format!(
+            "the dev units run detached in {}: `git osa logs -f` follows them, `git osa sync` redeploys, `git osa stop` ends them, `git osa restore` puts production back",
+            target.name
+        ));
+        return Ok(ExitCode::SUCCESS);
+    };
 
     if restore_on_exit {
         restore::restore_target(

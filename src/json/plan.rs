@@ -276,8 +276,12 @@ impl Step {
                     limit_secs: *limit_secs,
                 });
             }
-            Action::Foreground { units, pins } => {
-                step.action = "foreground";
+            Action::Detach { units, pins } | Action::Foreground { units, pins } => {
+                step.action = if matches!(s.action, Action::Detach { .. }) {
+                    "detach"
+                } else {
+                    "foreground"
+                };
                 step.commands = units
                     .iter()
                     .map(|u| Command {
@@ -289,6 +293,20 @@ impl Step {
                         unit: Some(u.unit.clone()),
                     })
                     .collect();
+                step.pins = pins
+                    .iter()
+                    .map(|p| Pin {
+                        backend: p.backend.clone(),
+                        server: p.target.clone(),
+                        others: p.others.clone(),
+                    })
+                    .collect();
+            }
+            Action::Restart { services, pins } => {
+                step.action = "restart";
+                let mut argv = vec!["systemctl".to_string(), "restart".into()];
+                argv.extend(services.iter().cloned());
+                step.commands.push(Command::exec(&crate::plan::Exec::new(argv)));
                 step.pins = pins
                     .iter()
                     .map(|p| Pin {

@@ -17,6 +17,7 @@ mod running;
 mod catalog;
 mod containers;
 mod cycle;
+mod detached;
 mod exit;
 mod faults;
 mod haproxy;
