@@ -18,9 +18,9 @@ use crate::layout::Paths;
 use crate::lxc::{LxcState, Target};
 use crate::plan::{DevUnit, Pin};
 use crate::record::{Journal, Record};
-use crate::signals::Interrupts;
 use crate::select;
 use crate::sessions;
+use crate::signals::Interrupts;
 use crate::state::{ServerRef, Session};
 use crate::systemd::stop_scopes;
 use crate::ui::Ui;
@@ -131,7 +131,7 @@ impl Detached<'_> {
                 let all = self.haproxy.servers()?;
                 pins.iter().all(|p| {
                     all.iter()
-                        .any(|s| s.backend == p.backend && s.name == p.target && s.is_up())
+                        .any(|s| s.backend == p.backend && s.name == p.target && s.is_healthy())
                 })
             };
             if active && up {
@@ -335,7 +335,9 @@ pub fn find(ctx: &Context, container: Option<&str>) -> Result<InDev> {
     let Some((placement, target, session)) = found.pop() else {
         return Err(Error::user(format!(
             "no container of {service} is in dev mode{}",
-            container.map(|c| format!(" ({c} is not)")).unwrap_or_default()
+            container
+                .map(|c| format!(" ({c} is not)"))
+                .unwrap_or_default()
         ))
         .hint("`git osa run --detach` swaps the checkout in and runs it detached"));
     };

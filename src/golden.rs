@@ -328,6 +328,37 @@ fn one_line_edit() {
     golden("one-line-edit", &run_text(&s, &choice()));
 }
 
+/// `run --detach`: the same cycle, ending with the units started as services.
+#[test]
+fn detached_run() {
+    let c = Choice {
+        detach: true,
+        ..choice()
+    };
+    golden("detached", &run_text(&keystone(), &c));
+}
+
+/// `git osa sync` after a one-line edit: only the file travels, only the unit restarts.
+#[test]
+fn sync_after_a_one_line_edit() {
+    let mut s = second_run(&keystone());
+    let f = s.checkout.tree.files.get_mut("keystone/api.py").unwrap();
+    f.mtime_ns += 1;
+    let running = vec!["git-osa-dev-keystone-wsgi-public.service".to_string()];
+    let plan = cycle::plan_sync(&s, &choice(), &running).unwrap();
+    golden(
+        "sync-one-line-edit",
+        &plan::print(&plan.steps, Path::new(SOCKET)),
+    );
+    let unchanged = second_run(&keystone());
+    let plan = cycle::plan_sync(&unchanged, &choice(), &running).unwrap();
+    assert!(
+        plan.steps.iter().all(|st| st.skip.is_some()),
+        "an unchanged checkout restarts nothing:\n{}",
+        plan::print(&plan.steps, Path::new(SOCKET))
+    );
+}
+
 #[test]
 fn requirements_changed() {
     let mut s = second_run(&keystone());

@@ -329,7 +329,12 @@ impl Step {
             Action::Restart { services, pins } => {
                 let mut lines: Vec<String> = pins
                     .iter()
-                    .map(|p| format!("HAProxy: {} take the traffic meanwhile", p.others.join(", ")))
+                    .map(|p| {
+                        format!(
+                            "HAProxy: {} take the traffic meanwhile",
+                            p.others.join(", ")
+                        )
+                    })
                     .collect();
                 lines.push(format!(
                     "{} as root: systemctl restart {}",

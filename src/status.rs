@@ -285,7 +285,11 @@ pub fn last_sync(l: &state::LastSync) -> String {
         .as_deref()
         .map(|c| &c[..c.len().min(12)])
         .unwrap_or("(no commit)");
-    let dirty = if l.dirty { " + uncommitted changes" } else { "" };
+    let dirty = if l.dirty {
+        " + uncommitted changes"
+    } else {
+        ""
+    };
     match &l.error {
         None => format!("{commit}{dirty}, {}: ok", state::age(l.at)),
         Some(e) => format!("{commit}{dirty}, {}: FAILED: {e}", state::age(l.at)),

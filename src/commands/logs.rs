@@ -20,7 +20,12 @@ use crate::signals::Interrupts;
 
 pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode> {
     let dev = detach::find(ctx, args.container.as_deref())?;
-    let names: Vec<&str> = dev.placement.units.iter().map(|u| u.name.as_str()).collect();
+    let names: Vec<&str> = dev
+        .placement
+        .units
+        .iter()
+        .map(|u| u.name.as_str())
+        .collect();
     for u in &args.units {
         if !names.contains(&u.as_str()) {
             return Err(Error::user(format!(
@@ -165,13 +170,14 @@ mod tests {
 
     #[test]
     fn journal_records_give_their_unit_and_message_even_when_not_utf8() {
-        let (unit, msg) = record(
-            br#"{"_SYSTEMD_UNIT":"git-osa-dev-heat-api.service","MESSAGE":"GET /v1 200"}"#,
-        )
-        .unwrap();
-        assert_eq!((unit.as_str(), msg.as_slice()), ("heat-api", &b"GET /v1 200"[..]));
-        let (_, msg) =
-            record(br#"{"_SYSTEMD_UNIT":"x.service","MESSAGE":[104,105,255]}"#).unwrap();
+        let (unit, msg) =
+            record(br#"{"_SYSTEMD_UNIT":"git-osa-dev-heat-api.service","MESSAGE":"GET /v1 200"}"#)
+                .unwrap();
+        assert_eq!(
+            (unit.as_str(), msg.as_slice()),
+            ("heat-api", &b"GET /v1 200"[..])
+        );
+        let (_, msg) = record(br#"{"_SYSTEMD_UNIT":"x.service","MESSAGE":[104,105,255]}"#).unwrap();
         assert_eq!(msg, [104, 105, 255]);
         assert!(record(b"").is_none());
         assert!(record(br#"{"_SYSTEMD_UNIT":"x.service"}"#).is_none());

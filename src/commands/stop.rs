@@ -24,7 +24,12 @@ pub fn run(ctx: &Context, args: &StopArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let pins = dev.pins(&ctx.haproxy.servers()?);
-    let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, dev.paths.clone(), dev.session.clone());
+    let mut runner = Runner::new(
+        &ctx.ui,
+        &ctx.haproxy,
+        dev.paths.clone(),
+        dev.session.clone(),
+    );
     ctx.ui.step(format!(
         "stopping {} in {}",
         services.join(", "),

@@ -306,7 +306,8 @@ impl Step {
                 step.action = "restart";
                 let mut argv = vec!["systemctl".to_string(), "restart".into()];
                 argv.extend(services.iter().cloned());
-                step.commands.push(Command::exec(&crate::plan::Exec::new(argv)));
+                step.commands
+                    .push(Command::exec(&crate::plan::Exec::new(argv)));
                 step.pins = pins
                     .iter()
                     .map(|p| Pin {

@@ -30,7 +30,9 @@ fn a_detached_session_serves_commits_through_sync_and_ends_with_stop_and_restore
     story.stop_hands_the_traffic_back_and_leaves_nothing_running();
     story.restore_after_stop_puts_production_back(&production);
 
-    eprintln!("timing: run --detach returned after {started:?}; sync of a one-line commit to served {synced:?}");
+    eprintln!(
+        "timing: run --detach returned after {started:?}; sync of a one-line commit to served {synced:?}"
+    );
 }
 
 struct Detached<'a> {
@@ -80,10 +82,7 @@ impl Detached<'_> {
         self.serves("git-osa-detached", 20);
         assert_eq!(self.lab.server(self.other), "MAINT");
         assert_eq!(self.lab.unit_state(self.target, SERVICE), "active");
-        assert_eq!(
-            self.lab.unit_state(self.target, &self.lab.unit),
-            "inactive"
-        );
+        assert_eq!(self.lab.unit_state(self.target, &self.lab.unit), "inactive");
         // The server runs as the unit's user, under systemd, not under an lxc-attach.
         let user = self.lab.sh(
             self.target,
@@ -142,7 +141,10 @@ impl Detached<'_> {
         let took = start.elapsed();
         assert_eq!(code, 0, "{err}");
         assert!(err.contains("(1 changed, 0 deleted"), "{err}");
-        assert!(err.contains("install the checkout into the venv: skipped"), "{err}");
+        assert!(
+            err.contains("install the checkout into the venv: skipped"),
+            "{err}"
+        );
         self.serves("git-osa-synced", 20);
         let (_, block, _) = self.lab.status_of(&self.repo, self.target);
         assert!(
@@ -153,12 +155,21 @@ impl Detached<'_> {
     }
 
     fn a_sync_with_nothing_changed_restarts_nothing(&self) {
-        let pid = |lab: &Lab| lab.sh(self.target, &format!("systemctl show -p MainPID --value {SERVICE}"));
+        let pid = |lab: &Lab| {
+            lab.sh(
+                self.target,
+                &format!("systemctl show -p MainPID --value {SERVICE}"),
+            )
+        };
         let before = pid(self.lab);
         let (code, _, err) = self.osa(&["sync"]);
         assert_eq!(code, 0, "{err}");
         assert!(err.contains("nothing changed since the last sync"), "{err}");
-        assert_eq!(pid(self.lab), before, "an unchanged sync restarted the unit");
+        assert_eq!(
+            pid(self.lab),
+            before,
+            "an unchanged sync restarted the unit"
+        );
         self.serves("git-osa-synced", 5);
     }
 
