@@ -130,7 +130,8 @@ pub enum Command {
     /// Show the output of the detached dev units (`git osa run --detach`) from the journal.
     ///
     /// Each line starts with its unit when several run. Works from any terminal, after the
-    /// one that started them is gone.
+    /// one that started them is gone. With --hooks, the log of the redeploys the git hooks
+    /// started instead.
     Logs(LogsArgs),
     /// End the detached dev units; the container stays in dev mode.
     ///
@@ -144,6 +145,16 @@ pub enum Command {
     /// syncs only when a migration changed, and restarts only when something changed.
     /// The other servers take the traffic during the restart.
     Sync(SyncArgs),
+    /// Install, remove or show the git hooks that redeploy on commit.
+    ///
+    /// `install` puts git-osa's post-commit, post-merge, post-checkout (branch switches)
+    /// and post-rewrite hooks in this checkout's hooks folder (core.hooksPath when set);
+    /// a hook already there is kept and still runs first. After each, `git osa sync` runs
+    /// in the background (one at a time; a burst of commits makes at most two), when the
+    /// container is in a dev session of this checkout; otherwise they do nothing, quietly.
+    /// `git osa logs --hooks` shows what they did. `uninstall` leaves the hooks folder as
+    /// it was before `install`.
+    Hooks(HooksArgs),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -266,6 +277,10 @@ pub struct LogsArgs {
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
 
+    /// Show the log of the redeploys the git hooks ran (`git osa hooks install`).
+    #[arg(long, conflicts_with_all = ["units", "since", "container"])]
+    pub hooks: bool,
+
     /// The container, when the service has several and more than one is in dev mode.
     #[arg(long, value_name = "NAME")]
     pub container: Option<String>,
@@ -291,4 +306,34 @@ pub struct SyncArgs {
     /// Let pip use this index for requirements the deployment's repo server lacks.
     #[arg(long, value_name = "URL")]
     pub allow_public_index: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct HooksArgs {
+    #[command(subcommand)]
+    pub action: HooksAction,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum HooksAction {
+    /// Install the hooks (again: updates them).
+    Install {
+        /// Also start a detached dev session when the container is in none (otherwise
+        /// the hooks only redeploy into a session this checkout started).
+        #[arg(long)]
+        start: bool,
+    },
+    /// Remove git-osa's hooks and put back those they replaced.
+    Uninstall,
+    /// Show which hooks are git-osa's and how the last redeploy ended.
+    Status,
+    /// What an installed hook runs: start a redeploy in the background and return.
+    #[command(hide = true)]
+    Fire {
+        /// The hook's name.
+        hook: String,
+    },
+    /// The background redeploy a hook started.
+    #[command(hide = true)]
+    Work,
 }

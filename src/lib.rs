@@ -21,6 +21,7 @@ pub mod gitconfig;
 mod golden;
 pub mod haproxy;
 pub mod health;
+pub mod hooks;
 pub mod install;
 pub mod inventory;
 pub mod json;
@@ -91,6 +92,7 @@ fn dispatch(cli: Cli, ui: ui::Ui, matches: &ArgMatches) -> Result<ExitCode> {
         Some(Command::Logs(args)) => commands::logs::run(&ctx, &args),
         Some(Command::Stop(args)) => commands::stop::run(&ctx, &args),
         Some(Command::Sync(args)) => commands::sync::run(&ctx, &args),
+        Some(Command::Hooks(args)) => commands::hooks::run(&ctx, &args),
     }
 }
 

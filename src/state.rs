@@ -46,6 +46,10 @@ pub struct Session {
     /// Transient units (scopes) of the dev processes.
     #[serde(default)]
     pub dev_units: Vec<String>,
+    /// The checkout (its folder on the host) the session runs: the one whose git hooks
+    /// redeploy it.
+    #[serde(default)]
+    pub checkout: Option<String>,
     /// When the dev units were started detached (`git osa run --detach`), if they were.
     #[serde(default)]
     pub detached_at: Option<u64>,

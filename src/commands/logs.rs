@@ -19,6 +19,9 @@ use crate::layout;
 use crate::signals::Interrupts;
 
 pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode> {
+    if args.hooks {
+        return hook_log(ctx, args.follow);
+    }
     let dev = detach::find(ctx, args.container.as_deref())?;
     let names: Vec<&str> = dev
         .placement
@@ -98,6 +101,46 @@ pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The hooks' redeploy log, on the host; `-f` follows it as it grows.
+fn hook_log(ctx: &Context, follow: bool) -> Result<ExitCode> {
+    use std::io::{Read, Seek, SeekFrom};
+    let hooks = crate::hooks::Hooks::of(&ctx.cwd)?;
+    let path = hooks.log();
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => {
+            ctx.ui.step(format!(
+                "no hook has run a redeploy in this checkout yet ({} does not exist)",
+                path.display()
+            ));
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => {
+            return Err(anyhow::Error::from(e)
+                .context(format!("reading {}", path.display()))
+                .into());
+        }
+    };
+    let interrupts = Interrupts::watch();
+    let mut out = std::io::stdout().lock();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        file.read_to_end(&mut buf)?;
+        out.write_all(&buf)?;
+        out.flush()?;
+        if !follow {
+            return Ok(ExitCode::SUCCESS);
+        }
+        if let Some(sig) = interrupts.take() {
+            return Ok(ExitCode::from(128 + sig as u8));
+        }
+        let pos = file.stream_position()?;
+        std::thread::sleep(Duration::from_millis(200));
+        file.seek(SeekFrom::Start(pos))?;
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod doctor;
+pub mod hooks;
 pub mod logs;
 pub mod restore;
 pub mod run;

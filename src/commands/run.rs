@@ -74,12 +74,16 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let session = survey
+    let mut session = survey
         .session
         .clone()
         .unwrap_or_else(|| Session::new(&service.name, &survey.project, &target.name, &survey.me));
+    // Which checkout the container runs: the git hooks of another one leave it alone.
+    let checkout = project.checkout.root.display().to_string();
+    let moved = session.checkout.as_deref() != Some(checkout.as_str());
+    session.checkout = Some(checkout);
     let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, paths.clone(), session);
-    if survey.session.is_none() {
+    if survey.session.is_none() || moved {
         runner.journal.save(&target)?;
     }
     if let Some(other) = &plan.takes_over_from {

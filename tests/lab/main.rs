@@ -21,6 +21,7 @@ mod detached;
 mod exit;
 mod faults;
 mod haproxy;
+mod hooks;
 mod index;
 mod interrupt;
 mod killed;
