@@ -49,7 +49,7 @@ fn commits_are_served_through_the_hooks_and_uninstall_leaves_the_hooks_as_they_w
 
     // No dev session: a commit deploys nothing and says nothing; the user's hook runs.
     let out = commit(&repo, "git-osa-no-session");
-    assert!(!out.contains("git-osa"), "a quiet hook spoke: {out}");
+    assert!(!out.contains("git-osa:"), "a quiet hook spoke: {out}");
     let log = wait_for_log(&lab, &repo, "nothing to do", 1);
     assert!(
         log.contains("no container of keystone is in dev mode"),
