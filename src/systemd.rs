@@ -249,10 +249,12 @@ pub fn dev_argv(info: &UnitInfo, scope: &str) -> Vec<String> {
 /// when it is ready, and `systemd-run` returns at that moment). Its output goes to the
 /// journal under `service`; it outlives the terminal that started it.
 pub fn detached_argv(info: &UnitInfo, service: &str) -> Vec<String> {
-    let kind = match info.service_type.as_deref() {
-        Some(t @ ("simple" | "exec" | "notify")) => t,
-        _ => "exec",
-    };
+    // A forking or oneshot server would not stay the service's main process.
+    let kind = info
+        .service_type
+        .as_deref()
+        .filter(|t| matches!(*t, "simple" | "exec" | "notify"))
+        .unwrap_or("exec");
     let mut argv: Vec<String> = vec![
         "systemd-run".into(),
         "--quiet".into(),
