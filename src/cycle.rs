@@ -43,9 +43,9 @@ pub struct RunPlan {
 }
 
 /// What `git osa sync` does in a container in dev mode: send what changed, install and
-/// db sync only when their inputs changed, and restart the detached dev units only when
-/// one of those steps has something to do. `running` are the dev services that run now.
-pub fn plan_sync(s: &Survey, choice: &Choice, running: &[String]) -> Result<RunPlan> {
+/// db sync only when their inputs changed, and restart the detached dev units when one
+/// of those steps has something to do, or when one of them is not running (it failed).
+pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     let session = s.session.clone().unwrap_or_default();
     let c = Cycle::new(s, &session);
     let mut steps = Vec::new();
@@ -63,24 +63,32 @@ pub fn plan_sync(s: &Survey, choice: &Choice, running: &[String]) -> Result<RunP
     steps.extend(c.db_sync());
     let changed = steps.iter().any(|st| st.skip.is_none());
     let (_, pins) = c.drain();
-    let skip = if running.is_empty() {
-        Some("no detached dev unit runs (`git osa run --detach` starts them)".to_string())
-    } else if !changed {
+    let Action::Detach { units, pins } = c.foreground(pins, true)?.action else {
+        unreachable!("a detached foreground step is Action::Detach")
+    };
+    let down: Vec<&str> = units
+        .iter()
+        .filter(|u| !c.s.probe.unit(&u.scope).is_some_and(|i| i.active()))
+        .map(|u| u.unit.as_str())
+        .collect();
+    let skip = if session.detached_at.is_none() {
+        Some("no detached dev units (`git osa run --detach` starts them)".to_string())
+    } else if !changed && down.is_empty() {
         Some("nothing changed since the last sync".to_string())
     } else {
         None
     };
-    steps.push(
-        Step::new(
-            format!("restart {} on the new code", running.join(", ")),
-            c.target(),
-            Action::Restart {
-                services: running.to_vec(),
-                pins,
-            },
+    let names: Vec<&str> = units.iter().map(|u| u.unit.as_str()).collect();
+    let title = if down.is_empty() {
+        format!("restart {} on the new code", names.join(", "))
+    } else {
+        format!(
+            "restart {} on the new code ({} not running)",
+            names.join(", "),
+            down.join(", ")
         )
-        .skip_if(skip),
-    );
+    };
+    steps.push(Step::new(title, c.target(), Action::Restart { units, pins }).skip_if(skip));
     Ok(RunPlan {
         steps,
         notes: Vec::new(),

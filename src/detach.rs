@@ -72,26 +72,30 @@ impl Detached<'_> {
         Ok(())
     }
 
-    /// Restarts the services on the new code while the others serve, then pins again.
-    pub fn restart(&mut self, services: &[String], pins: &[Pin]) -> Result<()> {
+    /// Restarts the units on the new code while the others serve, then pins again. A
+    /// unit is stopped and started anew, not `systemctl restart`ed: one that failed is
+    /// gone (systemd collected it), and starts again the same way.
+    pub fn restart(&mut self, units: &[DevUnit], pins: &[Pin]) -> Result<()> {
+        let services: Vec<String> = units.iter().map(|u| u.scope.clone()).collect();
         self.unpin(pins)?;
-        let mut argv = vec!["systemctl".to_string(), "restart".into()];
-        argv.extend(services.iter().cloned());
-        if let Err(e) = self.target.run(&argv, None) {
-            return Err(self.failed(e, services));
-        }
+        self.target.run(&stop_scopes(&services), None)?;
         for p in pins {
-            // Down until a check passes against the restarted process: "UP" must not be
-            // the verdict of a check the old one passed.
+            // Down until a check passes against the new process: "UP" must not be the
+            // verdict of a check the old one passed.
             self.haproxy
                 .set(&p.backend, &p.target, Change::HealthDown)?;
+        }
+        for u in units {
+            if let Err(e) = self.target.run(&u.argv, None) {
+                return Err(self.failed(e, &services));
+            }
         }
         for p in pins {
             self.haproxy.set(&p.backend, &p.target, Change::Ready)?;
             self.journal
                 .record(self.target, &[Record::Enable(server(p, &p.target))])?;
         }
-        self.healthy(services, pins)?;
+        self.healthy(&services, pins)?;
         for p in pins {
             self.pin(p)?;
         }

@@ -99,9 +99,7 @@ impl<'a> Runner<'a> {
                 outcome = Some(dev.run(units, pins)?)
             }
             Action::Detach { units, pins } => self.detached(&step.target).start(units, pins)?,
-            Action::Restart { services, pins } => {
-                self.detached(&step.target).restart(services, pins)?
-            }
+            Action::Restart { units, pins } => self.detached(&step.target).restart(units, pins)?,
         }
         // A step started in the background has not done its work yet: its records come
         // when it is joined.

@@ -344,14 +344,24 @@ fn sync_after_a_one_line_edit() {
     let mut s = second_run(&keystone());
     let f = s.checkout.tree.files.get_mut("keystone/api.py").unwrap();
     f.mtime_ns += 1;
-    let running = vec!["git-osa-dev-keystone-wsgi-public.service".to_string()];
-    let plan = cycle::plan_sync(&s, &choice(), &running).unwrap();
+    let detached = |mut s: Survey| {
+        s.session.as_mut().unwrap().detached_at = Some(1);
+        let dev = UnitInfo {
+            id: "git-osa-dev-keystone-wsgi-public.service".into(),
+            load_state: "loaded".into(),
+            active_state: "active".into(),
+            ..UnitInfo::default()
+        };
+        s.probe.units.push(dev);
+        s
+    };
+    let plan = cycle::plan_sync(&detached(s), &choice()).unwrap();
     golden(
         "sync-one-line-edit",
         &plan::print(&plan.steps, Path::new(SOCKET)),
     );
-    let unchanged = second_run(&keystone());
-    let plan = cycle::plan_sync(&unchanged, &choice(), &running).unwrap();
+    let unchanged = detached(second_run(&keystone()));
+    let plan = cycle::plan_sync(&unchanged, &choice()).unwrap();
     assert!(
         plan.steps.iter().all(|st| st.skip.is_some()),
         "an unchanged checkout restarts nothing:\n{}",

@@ -165,7 +165,7 @@ pub enum Action {
     /// Restart the running dev services on the new code (`git osa sync`): the other
     /// servers take the traffic meanwhile, and it is pinned back once the target is UP.
     Restart {
-        services: Vec<String>,
+        units: Vec<DevUnit>,
         pins: Vec<Pin>,
     },
 }
@@ -326,7 +326,7 @@ impl Step {
                 }));
                 lines
             }
-            Action::Restart { services, pins } => {
+            Action::Restart { units, pins } => {
                 let mut lines: Vec<String> = pins
                     .iter()
                     .map(|p| {
@@ -336,11 +336,17 @@ impl Step {
                         )
                     })
                     .collect();
+                let services: Vec<&str> = units.iter().map(|u| u.scope.as_str()).collect();
                 lines.push(format!(
-                    "{} as root: systemctl restart {}",
+                    "{} as root: systemctl stop {}",
                     self.place(),
                     services.join(" ")
                 ));
+                lines.extend(
+                    units
+                        .iter()
+                        .map(|u| format!("{} as root: {}", self.place(), shell_words(&u.argv))),
+                );
                 lines.extend(pins.iter().map(|p| {
                     format!(
                         "once {} is UP with the new code: all of {} goes to it again",

@@ -11,7 +11,6 @@ use crate::cycle::{self, Choice};
 use crate::detach;
 use crate::error::Result;
 use crate::execute::Runner;
-use crate::layout;
 use crate::lock::Lock;
 use crate::plan;
 use crate::record::Record;
@@ -32,18 +31,12 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
         no_haproxy: false,
     };
     let survey = survey::survey(ctx, &found.project, &found.placement, units, &asked)?;
-    let running: Vec<String> = survey
-        .units
-        .iter()
-        .map(|u| layout::dev_service(&u.name))
-        .filter(|s| survey.probe.unit(s).is_some_and(|i| i.active()))
-        .collect();
     let choice = Choice {
         allow_public_index: args.allow_public_index.clone(),
         offer_index: ctx.settings.public_index.value.clone(),
         detach: true,
     };
-    let plan = cycle::plan_sync(&survey, &choice, &running)?;
+    let plan = cycle::plan_sync(&survey, &choice)?;
     if args.dry_run {
         print!("{}", plan::print(&plan.steps, &ctx.haproxy.socket));
         println!("dry run: nothing was changed");

@@ -302,12 +302,19 @@ impl Step {
                     })
                     .collect();
             }
-            Action::Restart { services, pins } => {
+            Action::Restart { units, pins } => {
                 step.action = "restart";
-                let mut argv = vec!["systemctl".to_string(), "restart".into()];
-                argv.extend(services.iter().cloned());
-                step.commands
-                    .push(Command::exec(&crate::plan::Exec::new(argv)));
+                step.commands = units
+                    .iter()
+                    .map(|u| Command {
+                        user: u.user.clone(),
+                        argv: u.argv.clone(),
+                        stdin: None,
+                        scope: Some(u.scope.clone()),
+                        to_the_end: false,
+                        unit: Some(u.unit.clone()),
+                    })
+                    .collect();
                 step.pins = pins
                     .iter()
                     .map(|p| Pin {

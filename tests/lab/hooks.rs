@@ -73,6 +73,19 @@ fn commits_are_served_through_the_hooks_and_uninstall_leaves_the_hooks_as_they_w
         "the hook took {hook:?} (median of 20)"
     );
 
+    // A commit that breaks keystone: the redeploy fails, the other server serves
+    // meanwhile, status and the next hook say so, and the fix is served.
+    commit(&repo, "git-osa-broken'");
+    wait_for_log(&lab, &repo, "--- redeploy failed", 1);
+    let (h, body) = lab.http(&format!("{}/v3", lab.frontend));
+    assert!(h.starts_with("HTTP/1.1 200"), "{h}");
+    assert!(body.contains("\"status\": \"stable\""), "{body}");
+    let (_, block, _) = lab.status_of(&repo, &lab.new);
+    assert!(block.contains(": FAILED: "), "{block}");
+    let out = commit(&repo, "git-osa-fixed");
+    assert!(out.contains("git-osa: the last redeploy failed"), "{out}");
+    wait_served(&lab, "git-osa-fixed");
+
     // Ten commits rewritten by a rebase: at most two redeploys, of the final tree.
     for i in 1..=10 {
         edit(&repo, &format!("git-osa-rebase-{i}"));
