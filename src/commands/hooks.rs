@@ -62,8 +62,8 @@ pub fn run(ctx: &Context, args: &HooksArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One redeploy: `git osa sync` when the container is in a dev session of this
-/// checkout, `git osa run --detach` when there is none and the hooks were installed with
+/// One redeploy: `git osa sync` when the container is in a detached dev session of
+/// this checkout (a foreground run is the terminal's; a stopped one stays stopped), `git osa run --detach` when there is none and the hooks were installed with
 /// `--start`, nothing otherwise. Returns what it did, in a few words.
 fn redeploy(ctx: &Context, hooks: &Hooks, exe: &Path) -> Result<String> {
     let args: &[&str] = match detach::find(ctx, None) {
@@ -78,6 +78,12 @@ fn redeploy(ctx: &Context, hooks: &Hooks, exe: &Path) -> Result<String> {
                     "nothing to do: {} is in a dev session of another checkout ({})",
                     dev.target.name,
                     dev.session.checkout.as_deref().unwrap_or("unknown")
+                ));
+            }
+            if dev.session.detached_at.is_none() {
+                return Ok(format!(
+                    "nothing to do: the dev session in {} is not detached (`git osa run --detach`)",
+                    dev.target.name
                 ));
             }
             &["sync"]
