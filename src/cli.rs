@@ -203,7 +203,7 @@ pub struct RunArgs {
 
     /// Run the dev units as systemd services in the container (`git-osa-dev-<unit>`) and
     /// return once they serve: `git osa logs -f` follows them, `git osa sync` redeploys,
-    /// `git osa stop` ends them. GIT_OSA_DETACH=1 makes it the default.
+    /// `git osa stop` ends them. git config osa.detach makes it the default.
     #[arg(
         long,
         env = "GIT_OSA_DETACH",

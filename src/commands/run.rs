@@ -37,8 +37,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
             "osa.service",
         )
     })?;
+    let detach = settings.detach.value;
     // Detached, no git-osa process stays to restore anything on exit.
-    let restore_on_exit = settings.restore_on_exit.value && !args.detach;
+    let restore_on_exit = settings.restore_on_exit.value && !detach;
     select::running(&ctx.lxc, &placement)?;
     let target = placement.target(&ctx.lxc);
     let paths = Paths::new(&service.name);
@@ -56,7 +57,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     let choice = Choice {
         allow_public_index: args.allow_public_index.clone(),
         offer_index: settings.public_index.value.clone(),
-        detach: args.detach,
+        detach,
     };
     let plan = cycle::plan_run(&survey, &choice)?;
 
