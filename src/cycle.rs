@@ -222,8 +222,14 @@ impl<'a> Cycle<'a> {
         left.extend([self.paths.step_scope(), self.paths.keep_scope()]);
         left.retain(active);
         if !left.is_empty() {
+            // Detached units run on purpose: this run replaces them.
+            let title = if left.iter().all(|u| u.ends_with(".service")) {
+                "stop the detached dev units (this run replaces them)"
+            } else {
+                "stop what an interrupted git-osa left running"
+            };
             steps.push(Step::exec(
-                "stop what an interrupted git-osa left running",
+                title,
                 self.target(),
                 Exec::new(systemd::kill_scopes(&left)),
             ));

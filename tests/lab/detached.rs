@@ -211,3 +211,34 @@ impl Detached<'_> {
         self.lab.assert_production_back(production, &[self.target]);
     }
 }
+
+/// A second `run --detach` replaces the running units with the new code, and `restore`
+/// straight from a detached session ends the units and puts production back: nothing
+/// of git-osa is left in the container.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn a_rerun_replaces_detached_units_and_restore_ends_them() {
+    let lab = Lab::get();
+    let dir = lab.checkout("git-osa-first");
+    let story = Detached {
+        lab: &lab,
+        repo: dir.path().join("keystone"),
+        target: &lab.old,
+        other: &lab.new,
+    };
+    let production = lab.production();
+    let (code, _, err) = story.osa(&["run", "--detach", "--container", &lab.old.name]);
+    assert_eq!(code, 0, "{err}");
+    story.serves("git-osa-first", 5);
+    edit(&story.repo, "git-osa-again");
+    let (code, _, err) = story.osa(&["run", "--detach", "--container", &lab.old.name]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("stop the detached dev units (this run replaces them)"),
+        "{err}"
+    );
+    story.serves("git-osa-again", 10);
+    let (code, _, err) = story.osa(&["restore"]);
+    assert_eq!(code, 0, "{err}");
+    lab.assert_production_back(&production, &[&lab.old]);
+}
