@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_git_osa_global_optspecs
-    string join \n container= service= dry-run json allow-public-index= restore-on-exit no-restore-on-exit force with= no-haproxy inventory= lxc-path= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
+    string join \n container= service= dry-run json allow-public-index= restore-on-exit no-restore-on-exit detach force with= no-haproxy inventory= lxc-path= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
 end
 
 function __fish_git_osa_needs_command
@@ -44,6 +44,7 @@ complete -c git-osa -n "__fish_git_osa_needs_command" -l dry-run -d 'Print the p
 complete -c git-osa -n "__fish_git_osa_needs_command" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
+complete -c git-osa -n "__fish_git_osa_needs_command" -l detach -d 'Run the dev units as systemd services in the container (`git-osa-dev-<unit>`) and return once they serve: `git osa logs -f` follows them, `git osa sync` redeploys, `git osa stop` ends them. git config osa.detach makes it the default'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l force -d 'Take over a dev session another user started, without asking (a terminal asks)'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
 complete -c git-osa -n "__fish_git_osa_needs_command" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
@@ -56,6 +57,10 @@ complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "restore" -d 'Put pr
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "config" -d 'Show the settings in effect and where each comes from'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "review" -d 'Run a Gerrit change in the service\'s container, leaving your own tree as it is'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "doctor" -d 'Check that this host and the project\'s containers have what git-osa needs'
+complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "logs" -d 'Show the output of the detached dev units (`git osa run --detach`) from the journal'
+complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "stop" -d 'End the detached dev units; the container stays in dev mode'
+complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "sync" -d 'Send what changed in the checkout to the container in dev mode and restart the detached dev units on it'
+complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "hooks" -d 'Install, remove or show the git hooks that redeploy on commit'
 complete -c git-osa -n "__fish_git_osa_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l container -d 'The container to use when the service has several (see `git osa status`); git config osa.container' -r -f -a "(__fish_git_osa_names containers)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l service -d 'Only swap this unit of the project (repeatable, or comma-separated), e.g. `--service heat-engine`; git config osa.service (multi-valued)' -r -f -a "(__fish_git_osa_names units)"
@@ -72,6 +77,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l dry-run -d 'Prin
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l detach -d 'Run the dev units as systemd services in the container (`git-osa-dev-<unit>`) and return once they serve: `git osa logs -f` follows them, `git osa sync` redeploys, `git osa stop` ends them. git config osa.detach makes it the default'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l force -d 'Take over a dev session another user started, without asking (a terminal asks)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
@@ -132,6 +138,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l dry-run -d 'P
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l detach -d 'Run the dev units as systemd services in the container (`git-osa-dev-<unit>`) and return once they serve: `git osa logs -f` follows them, `git osa sync` redeploys, `git osa stop` ends them. git config osa.detach makes it the default'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l force -d 'Take over a dev session another user started, without asking (a terminal asks)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
@@ -147,13 +154,134 @@ never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor help" -f -a "run" -d 'Swap the checkout into its container and run it in the foreground (the default)'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor help" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor help" -f -a "restore" -d 'Put production back: stop the dev process, restore the venv, start the units'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor help" -f -a "config" -d 'Show the settings in effect and where each comes from'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor help" -f -a "review" -d 'Run a Gerrit change in the service\'s container, leaving your own tree as it is'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor help" -f -a "doctor" -d 'Check that this host and the project\'s containers have what git-osa needs'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l unit -d 'Only this unit of the project (repeatable), e.g. `--unit heat-engine`' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l since -d 'Only lines since this time, in journalctl\'s words (`10 min ago`, `today`, `2024-05-01 12:00`)' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l container -d 'The container, when the service has several and more than one is in dev mode' -r -f -a "(__fish_git_osa_names containers)"
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -s f -l follow -d 'Keep following: print new lines as they come, until Ctrl-C'
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l hooks -d 'Show the log of the redeploys the git hooks ran (`git osa hooks install`)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -l container -d 'The container, when the service has several in dev mode' -r -f -a "(__fish_git_osa_names containers)"
+complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
+complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l container -d 'The container, when the service has several in dev mode' -r -f -a "(__fish_git_osa_names containers)"
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l dry-run -d 'Print the plan and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -f -a "install" -d 'Install the hooks (again: updates them)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -f -a "uninstall" -d 'Remove git-osa\'s hooks and put back those they replaced'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -f -a "status" -d 'Show which hooks are git-osa\'s and how the last redeploy ended'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -f -a "fire" -d 'What an installed hook runs: start a redeploy in the background and return'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -f -a "work" -d 'The background redeploy a hook started'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l start -d 'Also start a detached dev session when the container is in none (otherwise the hooks only redeploy into a session this checkout started)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -s h -l help -d 'Print help'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -s h -l help -d 'Print help'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -s h -l help -d 'Print help'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install the hooks (again: updates them)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from help" -f -a "uninstall" -d 'Remove git-osa\'s hooks and put back those they replaced'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show which hooks are git-osa\'s and how the last redeploy ended'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from help" -f -a "fire" -d 'What an installed hook runs: start a redeploy in the background and return'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from help" -f -a "work" -d 'The background redeploy a hook started'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor logs stop sync hooks help" -f -a "run" -d 'Swap the checkout into its container and run it in the foreground (the default)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor logs stop sync hooks help" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor logs stop sync hooks help" -f -a "restore" -d 'Put production back: stop the dev process, restore the venv, start the units'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor logs stop sync hooks help" -f -a "config" -d 'Show the settings in effect and where each comes from'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor logs stop sync hooks help" -f -a "review" -d 'Run a Gerrit change in the service\'s container, leaving your own tree as it is'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor logs stop sync hooks help" -f -a "doctor" -d 'Check that this host and the project\'s containers have what git-osa needs'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor logs stop sync hooks help" -f -a "logs" -d 'Show the output of the detached dev units (`git osa run --detach`) from the journal'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor logs stop sync hooks help" -f -a "stop" -d 'End the detached dev units; the container stays in dev mode'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor logs stop sync hooks help" -f -a "sync" -d 'Send what changed in the checkout to the container in dev mode and restart the detached dev units on it'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor logs stop sync hooks help" -f -a "hooks" -d 'Install, remove or show the git hooks that redeploy on commit'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor logs stop sync hooks help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and __fish_seen_subcommand_from hooks" -f -a "install" -d 'Install the hooks (again: updates them)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and __fish_seen_subcommand_from hooks" -f -a "uninstall" -d 'Remove git-osa\'s hooks and put back those they replaced'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and __fish_seen_subcommand_from hooks" -f -a "status" -d 'Show which hooks are git-osa\'s and how the last redeploy ended'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and __fish_seen_subcommand_from hooks" -f -a "fire" -d 'What an installed hook runs: start a redeploy in the background and return'
+complete -c git-osa -n "__fish_git_osa_using_subcommand help; and __fish_seen_subcommand_from hooks" -f -a "work" -d 'The background redeploy a hook started'
 
 # --container and --service take names from the deployment: `git-osa __complete` prints the
 # checkout's service's containers or units (nothing on any error), given the words typed so

@@ -145,6 +145,34 @@ pub enum Command {
     /// reaches it. Exits 0 when every check passes, 1 when one fails (as a command that
     /// failed); with -q only failed checks are printed.
     Doctor(DoctorArgs),
+    /// Show the output of the detached dev units (`git osa run --detach`) from the journal.
+    ///
+    /// Each line starts with its unit when several run. Works from any terminal, after the
+    /// one that started them is gone. With --hooks, the log of the redeploys the git hooks
+    /// started instead.
+    Logs(LogsArgs),
+    /// End the detached dev units; the container stays in dev mode.
+    ///
+    /// Traffic goes back to the other servers first, then the units stop.
+    /// `git osa run --detach` starts them again, `git osa restore` ends the session.
+    Stop(StopArgs),
+    /// Send what changed in the checkout to the container in dev mode and restart the
+    /// detached dev units on it.
+    ///
+    /// Installs only when requirements, packaging metadata or entry points changed, db
+    /// syncs only when a migration changed, and restarts only when something changed.
+    /// The other servers take the traffic during the restart.
+    Sync(SyncArgs),
+    /// Install, remove or show the git hooks that redeploy on commit.
+    ///
+    /// `install` puts git-osa's post-commit, post-merge, post-checkout (branch switches)
+    /// and post-rewrite hooks in this checkout's hooks folder (core.hooksPath when set);
+    /// a hook already there is kept and still runs first. After each, `git osa sync` runs
+    /// in the background (one at a time; a burst of commits makes at most two), when the
+    /// container is in a dev session of this checkout; otherwise they do nothing, quietly.
+    /// `git osa logs --hooks` shows what they did. `uninstall` leaves the hooks folder as
+    /// it was before `install`.
+    Hooks(HooksArgs),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -190,6 +218,17 @@ pub struct RunArgs {
     /// osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say.
     #[arg(long, overrides_with = "restore_on_exit")]
     pub no_restore_on_exit: bool,
+
+    /// Run the dev units as systemd services in the container (`git-osa-dev-<unit>`) and
+    /// return once they serve: `git osa logs -f` follows them, `git osa sync` redeploys,
+    /// `git osa stop` ends them. git config osa.detach makes it the default.
+    #[arg(
+        long,
+        env = "GIT_OSA_DETACH",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        conflicts_with = "restore_on_exit"
+    )]
+    pub detach: bool,
 
     /// Take over a dev session another user started, without asking (a terminal asks).
     #[arg(long)]
@@ -275,3 +314,79 @@ pub struct ConfigArgs {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct DoctorArgs {}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct LogsArgs {
+    /// Keep following: print new lines as they come, until Ctrl-C.
+    #[arg(short, long)]
+    pub follow: bool,
+
+    /// Only this unit of the project (repeatable), e.g. `--unit heat-engine`.
+    #[arg(long = "unit", value_name = "UNIT")]
+    pub units: Vec<String>,
+
+    /// Only lines since this time, in journalctl's words (`10 min ago`, `today`,
+    /// `2024-05-01 12:00`).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Show the log of the redeploys the git hooks ran (`git osa hooks install`).
+    #[arg(long, conflicts_with_all = ["units", "since", "container"])]
+    pub hooks: bool,
+
+    /// The container, when the service has several and more than one is in dev mode.
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct StopArgs {
+    /// The container, when the service has several in dev mode.
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct SyncArgs {
+    /// The container, when the service has several in dev mode.
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Let pip use this index for requirements the deployment's repo server lacks.
+    #[arg(long, value_name = "URL")]
+    pub allow_public_index: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct HooksArgs {
+    #[command(subcommand)]
+    pub action: HooksAction,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum HooksAction {
+    /// Install the hooks (again: updates them).
+    Install {
+        /// Also start a detached dev session when the container is in none (otherwise
+        /// the hooks only redeploy into a session this checkout started).
+        #[arg(long)]
+        start: bool,
+    },
+    /// Remove git-osa's hooks and put back those they replaced.
+    Uninstall,
+    /// Show which hooks are git-osa's and how the last redeploy ended.
+    Status,
+    /// What an installed hook runs: start a redeploy in the background and return.
+    #[command(hide = true)]
+    Fire {
+        /// The hook's name.
+        hook: String,
+    },
+    /// The background redeploy a hook started.
+    #[command(hide = true)]
+    Work,
+}

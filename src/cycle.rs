@@ -25,6 +25,9 @@ pub struct Choice {
     pub allow_public_index: Option<String>,
     /// The index to offer when the repo server lacks a requirement.
     pub offer_index: String,
+    /// `--detach`: the dev units run as transient systemd services and the run returns
+    /// once they serve.
+    pub detach: bool,
 }
 
 #[derive(Debug)]
@@ -37,6 +40,61 @@ pub struct RunPlan {
     /// The `user@host (pid N)` of another user whose dev session this run takes over:
     /// asked on a terminal, `--force` otherwise.
     pub takes_over_from: Option<String>,
+}
+
+/// What `git osa sync` does in a container in dev mode: send what changed, install and
+/// db sync only when their inputs changed, and restart the detached dev units when one
+/// of those steps has something to do, or when one of them is not running (it failed).
+pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
+    let session = s.session.clone().unwrap_or_default();
+    let c = Cycle::new(s, &session);
+    let mut steps = Vec::new();
+    let step_scope = c.paths.step_scope();
+    if c.s.probe.unit(&step_scope).is_some_and(|i| i.active()) {
+        steps.push(Step::exec(
+            "stop what an interrupted git-osa left running",
+            c.target(),
+            Exec::new(systemd::kill_scopes(&[step_scope])),
+        ));
+    }
+    let constraints = c.constraints();
+    steps.push(c.sync(&constraints));
+    steps.push(c.install(&constraints, choice));
+    steps.extend(c.db_sync());
+    let changed = steps.iter().any(|st| st.skip.is_none());
+    let (_, pins) = c.drain();
+    let Action::Detach { units, pins } = c.foreground(pins, true)?.action else {
+        unreachable!("a detached foreground step is Action::Detach")
+    };
+    let down: Vec<&str> = units
+        .iter()
+        .filter(|u| !c.s.probe.unit(&u.scope).is_some_and(|i| i.active()))
+        .map(|u| u.unit.as_str())
+        .collect();
+    let skip = if session.detached_at.is_none() {
+        Some("no detached dev units (`git osa run --detach` starts them)".to_string())
+    } else if !changed && down.is_empty() {
+        Some("nothing changed since the last sync".to_string())
+    } else {
+        None
+    };
+    let names: Vec<&str> = units.iter().map(|u| u.unit.as_str()).collect();
+    let title = if down.is_empty() {
+        format!("restart {} on the new code", names.join(", "))
+    } else {
+        format!(
+            "restart {} on the new code ({} not running)",
+            names.join(", "),
+            down.join(", ")
+        )
+    };
+    steps.push(Step::new(title, c.target(), Action::Restart { units, pins }).skip_if(skip));
+    Ok(RunPlan {
+        steps,
+        notes: Vec::new(),
+        warnings: Vec::new(),
+        takes_over_from: c.takes_over_from(),
+    })
 }
 
 /// Builds the run's plan. Fails only when the units cannot run in the foreground.
@@ -60,7 +118,7 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     steps.extend(c.dropin());
     steps.extend(c.db_sync());
     steps.extend(c.runtime_dirs());
-    steps.push(c.foreground(pins)?);
+    steps.push(c.foreground(pins, choice.detach)?);
     Ok(RunPlan {
         steps,
         notes: c.notes(),
@@ -169,13 +227,19 @@ impl<'a> Cycle<'a> {
             .s
             .units
             .iter()
-            .map(|u| layout::dev_scope(&u.name))
+            .flat_map(|u| [layout::dev_scope(&u.name), layout::dev_service(&u.name)])
             .collect();
         left.extend([self.paths.step_scope(), self.paths.keep_scope()]);
         left.retain(active);
         if !left.is_empty() {
+            // Detached units run on purpose: this run replaces them.
+            let title = if left.iter().all(|u| u.ends_with(".service")) {
+                "stop the detached dev units (this run replaces them)"
+            } else {
+                "stop what an interrupted git-osa left running"
+            };
             steps.push(Step::exec(
-                "stop what an interrupted git-osa left running",
+                title,
                 self.target(),
                 Exec::new(systemd::kill_scopes(&left)),
             ));

@@ -7,6 +7,7 @@
 //! in the container. The foreground run takes the signal it stops on, so a
 //! restore-on-exit after it runs.
 
+use crate::detach::Detached;
 use crate::error::{Error, Result};
 use crate::foreground::{self, Outcome};
 use crate::haproxy::Haproxy;
@@ -97,6 +98,8 @@ impl<'a> Runner<'a> {
                 };
                 outcome = Some(dev.run(units, pins)?)
             }
+            Action::Detach { units, pins } => self.detached(&step.target).start(units, pins)?,
+            Action::Restart { units, pins } => self.detached(&step.target).restart(units, pins)?,
         }
         // A step started in the background has not done its work yet: its records come
         // when it is joined.
@@ -107,6 +110,17 @@ impl<'a> Runner<'a> {
             self.ui.warn(w);
         }
         Ok(outcome)
+    }
+
+    /// The detached dev units of `target`, for the steps that start and restart them.
+    pub fn detached<'b>(&'b mut self, target: &'b Target) -> Detached<'b> {
+        Detached {
+            ui: self.ui,
+            haproxy: self.haproxy,
+            journal: &mut self.journal,
+            target,
+            interrupts: self.interrupts,
+        }
     }
 
     /// Starts a background step; [`Action::Join`] waits for it.

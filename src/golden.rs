@@ -287,6 +287,7 @@ pub(crate) fn choice() -> Choice {
     Choice {
         allow_public_index: None,
         offer_index: "https://pypi.org/simple".into(),
+        detach: false,
     }
 }
 
@@ -396,6 +397,47 @@ fn one_line_edit() {
     let f = s.checkout.tree.files.get_mut("keystone/api.py").unwrap();
     f.mtime_ns += 1;
     golden("one-line-edit", &run_text(&s, &choice()));
+}
+
+/// `run --detach`: the same cycle, ending with the units started as services.
+#[test]
+fn detached_run() {
+    let c = Choice {
+        detach: true,
+        ..choice()
+    };
+    golden("detached", &run_text(&keystone(), &c));
+}
+
+/// `git osa sync` after a one-line edit: only the file travels, only the unit restarts.
+#[test]
+fn sync_after_a_one_line_edit() {
+    let mut s = second_run(&keystone());
+    let f = s.checkout.tree.files.get_mut("keystone/api.py").unwrap();
+    f.mtime_ns += 1;
+    let detached = |mut s: Survey| {
+        s.session.as_mut().unwrap().detached_at = Some(1);
+        let dev = UnitInfo {
+            id: "git-osa-dev-keystone-wsgi-public.service".into(),
+            load_state: "loaded".into(),
+            active_state: "active".into(),
+            ..UnitInfo::default()
+        };
+        s.probe.units.push(dev);
+        s
+    };
+    let plan = cycle::plan_sync(&detached(s), &choice()).unwrap();
+    golden(
+        "sync-one-line-edit",
+        &plan::print(&plan.steps, Path::new(SOCKET)),
+    );
+    let unchanged = detached(second_run(&keystone()));
+    let plan = cycle::plan_sync(&unchanged, &choice()).unwrap();
+    assert!(
+        plan.steps.iter().all(|st| st.skip.is_some()),
+        "an unchanged checkout restarts nothing:\n{}",
+        plan::print(&plan.steps, Path::new(SOCKET))
+    );
 }
 
 #[test]

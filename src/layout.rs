@@ -74,6 +74,18 @@ pub fn dev_scope(unit: &str) -> String {
     format!("git-osa-dev-{unit}.scope")
 }
 
+/// The transient service a unit's detached dev process runs as (`git osa run --detach`):
+/// it outlives the terminal, and its output is in the journal under this name.
+pub fn dev_service(unit: &str) -> String {
+    format!("git-osa-dev-{unit}.service")
+}
+
+/// The transient scope `git osa logs -f` follows the journal in, so that it can be
+/// stopped when the user stops following (`lxc-attach` forwards no signal).
+pub fn logs_scope(service: &str, pid: u32) -> String {
+    format!("git-osa-logs-{service}-{pid}.scope")
+}
+
 /// Where the exact copy of the production venv lives: beside it (a rename away), hidden
 /// from `/openstack/venvs/<service>-*`.
 pub fn backup_path(venv: &str) -> String {

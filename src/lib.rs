@@ -11,6 +11,7 @@ pub mod complete;
 pub mod config;
 pub mod context;
 pub mod cycle;
+pub mod detach;
 pub mod doctor;
 pub mod error;
 pub mod execute;
@@ -21,6 +22,7 @@ pub mod gitconfig;
 mod golden;
 pub mod haproxy;
 pub mod health;
+pub mod hooks;
 pub mod install;
 pub mod inventory;
 pub mod json;
@@ -90,6 +92,10 @@ fn dispatch(cli: Cli, ui: ui::Ui, matches: &ArgMatches) -> Result<ExitCode> {
         }
         Some(Command::Doctor(args)) => commands::doctor::run(&ctx, &args),
         Some(Command::Review(args)) => commands::review::run(ctx, &args),
+        Some(Command::Logs(args)) => commands::logs::run(&ctx, &args),
+        Some(Command::Stop(args)) => commands::stop::run(&ctx, &args),
+        Some(Command::Sync(args)) => commands::sync::run(&ctx, &args),
+        Some(Command::Hooks(args)) => commands::hooks::run(&ctx, &args),
     }
 }
 

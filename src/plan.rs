@@ -107,10 +107,13 @@ impl Exec {
     }
 }
 
-/// One unit's dev process: the unit's own command, as its user, in its dev scope.
+/// One unit's dev process: the unit's own command, as its user, in its dev scope (or,
+/// detached, as its dev service).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DevUnit {
     pub unit: String,
+    /// The transient unit it runs in: `git-osa-dev-<unit>.scope` in the foreground,
+    /// `git-osa-dev-<unit>.service` detached.
     pub scope: String,
     pub argv: Vec<String>,
     pub user: String,
@@ -150,6 +153,18 @@ pub enum Action {
     /// Run the dev units in the foreground until they stop or the user stops them,
     /// pinning HAProxy traffic to the target meanwhile.
     Foreground {
+        units: Vec<DevUnit>,
+        pins: Vec<Pin>,
+    },
+    /// Start the dev units as transient services that outlive git-osa, wait until they
+    /// are active and their servers UP, pin HAProxy traffic to the target, and return.
+    Detach {
+        units: Vec<DevUnit>,
+        pins: Vec<Pin>,
+    },
+    /// Restart the running dev services on the new code (`git osa sync`): the other
+    /// servers take the traffic meanwhile, and it is pinned back once the target is UP.
+    Restart {
         units: Vec<DevUnit>,
         pins: Vec<Pin>,
     },
@@ -291,6 +306,51 @@ impl Step {
                         "once {} is healthy in HAProxy: set it ready, put {} in maintenance (undone when the run ends)",
                         p.target,
                         p.others.join(", ")
+                    )
+                }));
+                lines
+            }
+            Action::Detach { units, pins } => {
+                let mut lines: Vec<String> = units
+                    .iter()
+                    .map(|u| format!("{} as root: {}", self.place(), shell_words(&u.argv)))
+                    .collect();
+                let services: Vec<&str> = units.iter().map(|u| u.scope.as_str()).collect();
+                lines.push(format!("wait until {} active", services.join(", ")));
+                lines.extend(pins.iter().map(|p| {
+                    format!(
+                        "once {} is UP in HAProxy: set it ready, put {} in maintenance (undone by `git osa stop`)",
+                        p.target,
+                        p.others.join(", ")
+                    )
+                }));
+                lines
+            }
+            Action::Restart { units, pins } => {
+                let mut lines: Vec<String> = pins
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "HAProxy: {} take the traffic meanwhile",
+                            p.others.join(", ")
+                        )
+                    })
+                    .collect();
+                let services: Vec<&str> = units.iter().map(|u| u.scope.as_str()).collect();
+                lines.push(format!(
+                    "{} as root: systemctl stop {}",
+                    self.place(),
+                    services.join(" ")
+                ));
+                lines.extend(
+                    units
+                        .iter()
+                        .map(|u| format!("{} as root: {}", self.place(), shell_words(&u.argv))),
+                );
+                lines.extend(pins.iter().map(|p| {
+                    format!(
+                        "once {} is UP with the new code: all of {} goes to it again",
+                        p.target, p.backend
                     )
                 }));
                 lines

@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::layout::Paths;
 use crate::lxc::Target;
-use crate::state::{ServerRef, Session};
+use crate::state::{LastSync, ServerRef, Session};
 
 /// A change to the session record, applied before (write-ahead) or after a step.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +29,9 @@ pub enum Record {
     Disable(ServerRef),
     Enable(ServerRef),
     DevUnits(Vec<String>),
+    /// The dev units run detached since then (None: they stopped).
+    Detached(Option<u64>),
+    LastSync(LastSync),
     /// Restore undid one kind of change.
     Undone(Undone),
 }
@@ -78,8 +81,13 @@ impl Record {
             Record::Disable(d) => add(&mut s.disabled_servers, std::slice::from_ref(d)),
             Record::Enable(d) => s.disabled_servers.retain(|x| x != d),
             Record::DevUnits(u) => s.dev_units = u.clone(),
+            Record::Detached(at) => s.detached_at = *at,
+            Record::LastSync(l) => s.last_sync = Some(l.clone()),
             Record::Undone(what) => match what {
-                Undone::DevProcess => s.dev_units.clear(),
+                Undone::DevProcess => {
+                    s.dev_units.clear();
+                    s.detached_at = None;
+                }
                 Undone::Venv => s.venv_backup = None,
                 Undone::Dropins => s.dropins.clear(),
                 Undone::Units => s.stopped_units.clear(),

@@ -78,6 +78,7 @@ pub struct Now {
 pub fn scopes_of(s: &Session, paths: &Paths) -> Vec<String> {
     let mut scopes: Vec<String> = s.dev_units.clone();
     scopes.extend(s.stopped_units.iter().map(|u| layout::dev_scope(u)));
+    scopes.extend(s.stopped_units.iter().map(|u| layout::dev_service(u)));
     // A git-osa killed mid-step may have left its pip or copy running: stop it before
     // the venv is touched.
     scopes.push(paths.step_scope());

@@ -116,6 +116,8 @@ pub struct Settings {
     pub public_index: Setting<String>,
     /// `osa.restoreOnExit`: a run restores production once the dev process stops.
     pub restore_on_exit: Setting<bool>,
+    /// `osa.detach`: a run starts the dev units detached (`git osa run --detach`).
+    pub detach: Setting<bool>,
     /// `osa.inventory`.
     pub inventory: Setting<PathBuf>,
     /// `osa.lxcPath`; none: LXC's default.
@@ -170,6 +172,11 @@ const RESTORE_ON_EXIT: Opt = Opt {
     id: "restore_on_exit",
     flag: "--restore-on-exit",
     env: "GIT_OSA_RESTORE_ON_EXIT",
+};
+const DETACH: Opt = Opt {
+    id: "detach",
+    flag: "--detach",
+    env: "GIT_OSA_DETACH",
 };
 const INVENTORY: Opt = Opt {
     id: "inventory",
@@ -263,6 +270,13 @@ impl Settings {
                     },
                 }
             };
+        let detach = match DETACH.get::<bool>(run) {
+            Some(s) => s,
+            None => match git.last("osa.detach")? {
+                Some(v) => v.bool()?,
+                None => Setting::new(false, Origin::Default),
+            },
+        };
         // The deployment paths' defaults are clap's (`default_value`, shown by --help).
         let path = |opt: &Opt, key: &'static str| -> Result<Setting<Option<PathBuf>>> {
             if let Some(s) = opt.get::<PathBuf>(matches) {
@@ -283,6 +297,7 @@ impl Settings {
             services,
             public_index,
             restore_on_exit,
+            detach,
             inventory,
             lxc_path,
             haproxy_socket,
@@ -323,6 +338,11 @@ impl Settings {
             key: "osa.restoreOnExit",
             value: Value::Bool(self.restore_on_exit.value),
             origin: self.restore_on_exit.origin.clone(),
+        });
+        lines.push(Line {
+            key: "osa.detach",
+            value: Value::Bool(self.detach.value),
+            origin: self.detach.origin.clone(),
         });
         lines.push(text("osa.inventory", &self.inventory));
         lines.push(optional("osa.lxcPath", &self.lxc_path));
@@ -374,6 +394,7 @@ mod tests {
             CONTAINER,
             SERVICE,
             RESTORE_ON_EXIT,
+            DETACH,
             INVENTORY,
             LXC_PATH,
             HAPROXY_SOCKET,

@@ -46,6 +46,16 @@ pub struct Session {
     /// Transient units (scopes) of the dev processes.
     #[serde(default)]
     pub dev_units: Vec<String>,
+    /// The checkout (its folder on the host) the session runs: the one whose git hooks
+    /// redeploy it.
+    #[serde(default)]
+    pub checkout: Option<String>,
+    /// When the dev units were started detached (`git osa run --detach`), if they were.
+    #[serde(default)]
+    pub detached_at: Option<u64>,
+    /// The last `git osa sync` (by hand or from a git hook), and how it ended.
+    #[serde(default)]
+    pub last_sync: Option<LastSync>,
     /// Steps applied so far, in order, for `status`.
     #[serde(default)]
     pub applied: Vec<String>,
@@ -92,6 +102,17 @@ pub struct Dependency {
     pub change: u64,
     pub patchset: u32,
     pub subject: String,
+}
+
+/// How the last `git osa sync` ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastSync {
+    /// Unix seconds, when it ended.
+    pub at: u64,
+    pub commit: Option<String>,
+    pub dirty: bool,
+    /// None when it succeeded; the error's first line otherwise.
+    pub error: Option<String>,
 }
 
 /// The mark of a finished copy of the production venv: a copy cut short by a kill has

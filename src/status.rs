@@ -44,6 +44,7 @@ pub fn gather(
         let (probe, session) = if lxc == LxcState::Running {
             let mut units: Vec<String> = p.units.iter().map(|u| u.name.clone()).collect();
             units.extend(p.units.iter().map(|u| layout::dev_scope(&u.name)));
+            units.extend(p.units.iter().map(|u| layout::dev_service(&u.name)));
             let probe = probe::probe(
                 &p.target(&ctx.lxc),
                 &units,
@@ -176,13 +177,28 @@ impl TargetStatus {
         self.probe.as_ref().and_then(|p| p.unit(name))
     }
 
-    /// The units whose dev process runs now (their dev scope is active).
+    /// The units whose dev process runs now (their dev scope, or detached dev service, is
+    /// active).
     pub fn dev_running(&self) -> Vec<&str> {
         self.placement
             .units
             .iter()
             .filter(|u| {
-                self.unit(&layout::dev_scope(&u.name))
+                [layout::dev_scope(&u.name), layout::dev_service(&u.name)]
+                    .iter()
+                    .any(|n| self.unit(n).is_some_and(|i| i.active()))
+            })
+            .map(|u| u.name.as_str())
+            .collect()
+    }
+
+    /// The units whose dev process runs detached now.
+    pub fn detached(&self) -> Vec<&str> {
+        self.placement
+            .units
+            .iter()
+            .filter(|u| {
+                self.unit(&layout::dev_service(&u.name))
                     .is_some_and(|i| i.active())
             })
             .map(|u| u.name.as_str())
@@ -285,11 +301,20 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                 }
             );
             let running = st.dev_running();
+            let detached = st.detached();
             let on_dev = st.units_on_dev_install();
             let _ = writeln!(
                 out,
                 "  process  {}",
-                if !running.is_empty() {
+                if !detached.is_empty() {
+                    format!(
+                        "detached: {} (git-osa-dev-*.service), since {} (`git osa logs -f` follows, `git osa stop` ends)",
+                        detached.join(", "),
+                        s.detached_at
+                            .map(state::age)
+                            .unwrap_or_else(|| "(unknown)".into())
+                    )
+                } else if !running.is_empty() {
                     format!("running: {}", running.join(", "))
                 } else if !on_dev.is_empty() {
                     format!(
@@ -301,7 +326,28 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                         .to_string()
                 }
             );
+            if let Some(l) = &s.last_sync {
+                let _ = writeln!(out, "  sync     {}", last_sync(l));
+            }
         }
+    }
+}
+
+/// The last `git osa sync`: when, which commit, how it ended.
+pub fn last_sync(l: &state::LastSync) -> String {
+    let commit = l
+        .commit
+        .as_deref()
+        .map(|c| &c[..c.len().min(12)])
+        .unwrap_or("(no commit)");
+    let dirty = if l.dirty {
+        " + uncommitted changes"
+    } else {
+        ""
+    };
+    match &l.error {
+        None => format!("{commit}{dirty}, {}: ok", state::age(l.at)),
+        Some(e) => format!("{commit}{dirty}, {}: FAILED: {e}", state::age(l.at)),
     }
 }
 

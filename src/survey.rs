@@ -295,6 +295,7 @@ fn probe_target(
 ) -> Result<Probe> {
     let mut unit_names: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
     unit_names.extend(units.iter().map(|u| layout::dev_scope(&u.name)));
+    unit_names.extend(units.iter().map(|u| layout::dev_service(&u.name)));
     unit_names.push(paths.step_scope());
     unit_names.push(paths.dbsync_scope());
     unit_names.push(paths.keep_scope());

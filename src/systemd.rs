@@ -242,6 +242,52 @@ pub fn dev_argv(info: &UnitInfo, scope: &str) -> Vec<String> {
     argv
 }
 
+/// The argv that starts `info`'s command as the transient service `service`: the same
+/// command, user, group, environment and working directory as the production unit, set
+/// as systemd properties rather than through `runuser`, so that the service's main
+/// process is the server itself (a `Type=notify` server such as uWSGI then tells systemd
+/// when it is ready, and `systemd-run` returns at that moment). Its output goes to the
+/// journal under `service`; it outlives the terminal that started it.
+pub fn detached_argv(info: &UnitInfo, service: &str) -> Vec<String> {
+    // A forking or oneshot server would not stay the service's main process.
+    let kind = info
+        .service_type
+        .as_deref()
+        .filter(|t| matches!(*t, "simple" | "exec" | "notify"))
+        .unwrap_or("exec");
+    let mut argv: Vec<String> = vec![
+        "systemd-run".into(),
+        "--quiet".into(),
+        "--collect".into(),
+        format!("--unit={service}"),
+        format!("--service-type={kind}"),
+        format!("--uid={}", info.user.as_deref().unwrap_or("root")),
+    ];
+    if let Some(g) = &info.group {
+        argv.push(format!("--gid={g}"));
+    }
+    if let Some(wd) = &info.working_directory {
+        argv.push(format!(
+            "--working-directory={}",
+            wd.trim_start_matches(['-', '!', '~'])
+        ));
+    }
+    argv.extend([
+        "-p".into(),
+        format!(
+            "KillSignal={}",
+            info.kill_signal.as_deref().unwrap_or("SIGTERM")
+        ),
+        "-p".into(),
+        format!("TimeoutStopSec={DEV_STOP_TIMEOUT_SECS}"),
+        "--setenv=PYTHONUNBUFFERED=1".into(),
+    ]);
+    argv.extend(info.environment.iter().map(|e| format!("--setenv={e}")));
+    argv.push("--".into());
+    argv.extend(info.exec_start.iter().cloned());
+    argv
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,5 +367,50 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
         assert!(text.ends_with(
             "-- runuser -u keystone -g keystone -- env -C /var/lib/keystone PYTHONUNBUFFERED=1 A=1 /v/bin/uwsgi --ini /etc/uwsgi/k.ini"
         ));
+    }
+
+    #[test]
+    fn a_detached_unit_is_the_production_command_under_systemds_own_user_and_environment() {
+        let info = UnitInfo {
+            service_type: Some("notify".into()),
+            user: Some("keystone".into()),
+            group: Some("keystone".into()),
+            exec_start: vec!["/v/bin/uwsgi".into(), "--ini".into(), "/etc/k.ini".into()],
+            environment: vec!["GREETING=hello world".into()],
+            kill_signal: Some("SIGQUIT".into()),
+            working_directory: Some("-/var/lib/keystone".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            detached_argv(&info, "git-osa-dev-k.service"),
+            [
+                "systemd-run",
+                "--quiet",
+                "--collect",
+                "--unit=git-osa-dev-k.service",
+                "--service-type=notify",
+                "--uid=keystone",
+                "--gid=keystone",
+                "--working-directory=/var/lib/keystone",
+                "-p",
+                "KillSignal=SIGQUIT",
+                "-p",
+                "TimeoutStopSec=15",
+                "--setenv=PYTHONUNBUFFERED=1",
+                "--setenv=GREETING=hello world",
+                "--",
+                "/v/bin/uwsgi",
+                "--ini",
+                "/etc/k.ini"
+            ]
+        );
+        let forking = UnitInfo {
+            service_type: Some("forking".into()),
+            exec_start: vec!["/bin/x".into()],
+            ..Default::default()
+        };
+        let argv = detached_argv(&forking, "s");
+        assert!(argv.contains(&"--service-type=exec".to_string()));
+        assert!(argv.contains(&"--uid=root".to_string()));
     }
 }

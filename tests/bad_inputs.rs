@@ -439,6 +439,44 @@ const CASES: &[Case] = &[
         says: "unexpected argument 'keystone' found",
         ..GIVEN
     },
+    Case {
+        name: "stop where no container is in dev mode",
+        files: &[("openstack_inventory.json", ONE_KEYSTONE)],
+        argv: &["stop", "--inventory", "$IN/openstack_inventory.json"], exit: 2,
+        says: "no container of keystone is in dev mode",
+        ..GIVEN
+    },
+    Case {
+        name: "sync into a container of another service",
+        files: &[("openstack_inventory.json", ONE_KEYSTONE)],
+        argv: &["sync", "--inventory", "$IN/openstack_inventory.json", "--container", "aio1_heat_engine_container-1"], exit: 2,
+        says: "aio1_heat_engine_container-1 is not one of keystone's containers",
+        ..GIVEN
+    },
+    Case {
+        name: "--detach with --restore-on-exit",
+        argv: &["run", "--detach", "--restore-on-exit"], exit: 2,
+        says: "the argument '--detach' cannot be used with '--restore-on-exit'",
+        ..GIVEN
+    },
+    Case {
+        name: "the hooks' log outside a checkout", dir: Dir::Plain,
+        argv: &["logs", "--hooks"], exit: 2,
+        says: "not in a git checkout",
+        ..GIVEN
+    },
+    Case {
+        name: "hooks without what to do",
+        argv: &["hooks"], exit: 2,
+        says: "'git osa hooks' requires a subcommand but one was not provided",
+        ..GIVEN
+    },
+    Case {
+        name: "the hooks' log of one unit",
+        argv: &["logs", "--hooks", "--unit", "keystone-wsgi-public"], exit: 2,
+        says: "the argument '--hooks' cannot be used with '--unit <UNIT>'",
+        ..GIVEN
+    },
 ];
 
 /// The temp dirs of one row.

@@ -606,6 +606,20 @@ fn a_flag_beats_the_environment_beats_git_config_beats_the_toml_file() {
         ),
         "env\tGIT_OSA_RESTORE_ON_EXIT\tosa.restoreOnExit=false"
     );
+    // Detached runs as the default: git config, then the environment over it.
+    assert_eq!(
+        setting(&[], &[], "osa.detach"),
+        "default\tbuilt-in\tosa.detach=false"
+    );
+    user.git(r, &["config", "--global", "osa.detach", "true"]);
+    assert_eq!(
+        setting(&[], &[], "osa.detach"),
+        format!("global\tfile:{global}\tosa.detach=true")
+    );
+    assert_eq!(
+        setting(&[], &[("GIT_OSA_DETACH", "0")], "osa.detach"),
+        "env\tGIT_OSA_DETACH\tosa.detach=false"
+    );
 
     // The same as JSON, checked against the schema.
     let o = user.git_osa(r, &["config", "--json"], &env);

@@ -2,7 +2,11 @@
 
 pub mod config;
 pub mod doctor;
+pub mod hooks;
+pub mod logs;
 pub mod restore;
 pub mod review;
 pub mod run;
 pub mod status;
+pub mod stop;
+pub mod sync;

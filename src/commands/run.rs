@@ -39,7 +39,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
             "osa.service",
         )
     })?;
-    let restore_on_exit = settings.restore_on_exit.value;
+    let detach = settings.detach.value;
+    // Detached, no git-osa process stays to restore anything on exit.
+    let restore_on_exit = settings.restore_on_exit.value && !detach;
     select::running(&ctx.lxc, &placement)?;
     let target = placement.target(&ctx.lxc);
     let paths = Paths::new(&service.name);
@@ -58,6 +60,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     let choice = Choice {
         allow_public_index: args.allow_public_index.clone(),
         offer_index: settings.public_index.value.clone(),
+        detach,
     };
     let plan = cycle::plan_run(&survey, &choice)?;
 
@@ -75,12 +78,16 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let session = survey
+    let mut session = survey
         .session
         .clone()
         .unwrap_or_else(|| Session::new(&service.name, &survey.project, &target.name, &survey.me));
+    // Which checkout the container runs: the git hooks of another one leave it alone.
+    let checkout = project.checkout.root.display().to_string();
+    let moved = session.checkout.as_deref() != Some(checkout.as_str());
+    session.checkout = Some(checkout);
     let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, paths.clone(), session);
-    if survey.session.is_none() {
+    if survey.session.is_none() || moved {
         runner.journal.save(&target)?;
     }
     if let Some(other) = &plan.takes_over_from {
@@ -94,8 +101,14 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     }
     let outcome = runner
         .run_all(&plan.steps)
-        .map_err(|e| in_dev_mode(e, &target))?
-        .ok_or_else(|| anyhow::anyhow!("the run's plan has no foreground run"))?;
+        .map_err(|e| in_dev_mode(e, &target))?;
+    let Some(outcome) = outcome else {
+        ctx.ui.step(format!(
+            "the dev units run detached in {}: `git osa logs -f` follows them, `git osa sync` redeploys, `git osa stop` ends them, `git osa restore` puts production back",
+            target.name
+        ));
+        return Ok(ExitCode::SUCCESS);
+    };
 
     if restore_on_exit {
         restore::restore_target(

@@ -316,12 +316,12 @@ impl Cycle<'_> {
         ))
     }
 
-    pub(super) fn foreground(&self, pins: Vec<Pin>) -> Result<Step> {
+    pub(super) fn foreground(&self, pins: Vec<Pin>, detach: bool) -> Result<Step> {
         let mut units = Vec::new();
         for (u, info) in self.s.units.iter().zip(&self.infos) {
             if u.runs == Runs::Apache {
                 return Err(Error::user(format!(
-                    "{} runs inside Apache (mod_wsgi); git-osa cannot run it in the foreground",
+                    "{} runs inside Apache (mod_wsgi); git-osa cannot run it on its own",
                     u.name
                 ))
                 .hint("use --service to pick the service's other units"));
@@ -333,8 +333,15 @@ impl Cycle<'_> {
                     self.target().name
                 )));
             }
-            let scope = layout::dev_scope(&u.name);
-            let mut argv = systemd::dev_argv(info, &scope);
+            let (scope, mut argv) = if detach {
+                let service = layout::dev_service(&u.name);
+                let argv = systemd::detached_argv(info, &service);
+                (service, argv)
+            } else {
+                let scope = layout::dev_scope(&u.name);
+                let argv = systemd::dev_argv(info, &scope);
+                (scope, argv)
+            };
             if u.runs == Runs::Console
                 && let Some(dir) = layout::dropin_dir(self.s.service.config.as_deref())
             {
@@ -346,6 +353,13 @@ impl Cycle<'_> {
                 scope,
                 user: info.user.clone().unwrap_or_else(|| "root".into()),
             });
+        }
+        if detach {
+            return Ok(Step::new(
+                "start the dev units detached, as systemd services",
+                self.target(),
+                Action::Detach { units, pins },
+            ));
         }
         Ok(Step::new(
             "run in the foreground until Ctrl-C",

@@ -20,7 +20,7 @@ impl Document for Config {
 #[derive(Serialize)]
 pub struct SettingView {
     pub key: &'static str,
-    /// A string, a boolean (`osa.restoreOnExit`), or null when unset.
+    /// A string, a boolean (`osa.restoreOnExit`, `osa.detach`), or null when unset.
     pub value: Value,
     /// `flag`, `env`, git config's `system`, `global`, `local`, `worktree` or `command`,
     /// `toml`, `default`.

@@ -276,8 +276,34 @@ impl Step {
                     limit_secs: *limit_secs,
                 });
             }
-            Action::Foreground { units, pins } => {
-                step.action = "foreground";
+            Action::Detach { units, pins } | Action::Foreground { units, pins } => {
+                step.action = if matches!(s.action, Action::Detach { .. }) {
+                    "detach"
+                } else {
+                    "foreground"
+                };
+                step.commands = units
+                    .iter()
+                    .map(|u| Command {
+                        user: u.user.clone(),
+                        argv: u.argv.clone(),
+                        stdin: None,
+                        scope: Some(u.scope.clone()),
+                        to_the_end: false,
+                        unit: Some(u.unit.clone()),
+                    })
+                    .collect();
+                step.pins = pins
+                    .iter()
+                    .map(|p| Pin {
+                        backend: p.backend.clone(),
+                        server: p.target.clone(),
+                        others: p.others.clone(),
+                    })
+                    .collect();
+            }
+            Action::Restart { units, pins } => {
+                step.action = "restart";
                 step.commands = units
                     .iter()
                     .map(|u| Command {

@@ -150,7 +150,7 @@ fn bash_completion_completes_git_osa_subcommands_options_and_names() {
     let text = String::from_utf8_lossy(&out.stdout);
     // Options: at least these; names: exactly these.
     let want: [(&[&str], bool); 8] = [
-        (&["status"], true),
+        (&["status", "stop"], true),
         (&["--all", "--container", "--dry-run", "--json"], false),
         (&["--json", "--inventory"], false),
         (&[HEAT_API, HEAT_ENGINE], true),
@@ -375,7 +375,7 @@ fn fish_completes_git_osa_subcommands_options_and_names() {
         .expect("fish is installed (apt-get install fish)");
     let text = String::from_utf8_lossy(&out.stdout);
     let want: [&[&str]; 9] = [
-        &["status"],
+        &["status", "stop"],
         &["--container"],
         &["--all"],
         &["--json"],

@@ -311,6 +311,13 @@ fn man_pages() -> Vec<(PathBuf, Vec<u8>)> {
     let mut pages = vec![man_page(&cmd, MAN_EXTRA)];
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         pages.push(man_page(sub, SUBCOMMAND_MAN_EXTRA));
+        // `git osa hooks install`...: the page of `hooks` names theirs.
+        for action in sub
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        {
+            pages.push(man_page(action, SUBCOMMAND_MAN_EXTRA));
+        }
     }
     pages
 }

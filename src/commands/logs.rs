@@ -1,0 +1,236 @@
+//! `git osa logs`: the detached dev units' output, from the journal in the container.
+//!
+//! journalctl prints JSON records (unit and message), so that with several units each
+//! line says whose it is. `-f` runs journalctl in a transient scope: `lxc-attach`
+//! forwards no signal, so on Ctrl-C git-osa stops that scope, and nothing of it is left
+//! following in the container.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{ExitCode, Stdio};
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::cli::LogsArgs;
+use crate::context::Context;
+use crate::detach;
+use crate::error::{Error, Result};
+use crate::layout;
+use crate::signals::Interrupts;
+
+pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode> {
+    if args.hooks {
+        return hook_log(ctx, args.follow);
+    }
+    let dev = detach::find(ctx, args.container.as_deref())?;
+    let names: Vec<&str> = dev
+        .placement
+        .units
+        .iter()
+        .map(|u| u.name.as_str())
+        .collect();
+    for u in &args.units {
+        if !names.contains(&u.as_str()) {
+            return Err(Error::user(format!(
+                "{u} is not a unit of {} in {}",
+                dev.project.service.name, dev.target.name
+            ))
+            .hint(format!("its units: {}", names.join(", "))));
+        }
+    }
+    let services: Vec<String> = if !args.units.is_empty() {
+        args.units.iter().map(|u| layout::dev_service(u)).collect()
+    } else if !dev.services().is_empty() {
+        dev.services()
+    } else {
+        names.iter().map(|u| layout::dev_service(u)).collect()
+    };
+    let argv = journal_argv(&services, args.since.as_deref(), args.follow);
+    let several = services.len() > 1;
+    if !args.follow {
+        let out = dev.target.run(&argv, None)?;
+        print_records(&out.stdout, several)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let scope = layout::logs_scope(&dev.paths.service, std::process::id());
+    let mut full = vec![
+        "systemd-run".to_string(),
+        "--scope".into(),
+        "--quiet".into(),
+        "--collect".into(),
+        format!("--unit={scope}"),
+        "--".into(),
+    ];
+    full.extend(argv);
+    let interrupts = Interrupts::watch();
+    let mut child = dev
+        .target
+        .command(&full)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting journalctl in the container")?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let printer = std::thread::spawn(move || -> std::io::Result<()> {
+        for line in BufReader::new(stdout).split(b'\n') {
+            print_records(&line?, several)?;
+        }
+        Ok(())
+    });
+    loop {
+        if let Some(status) = child.try_wait()? {
+            let _ = printer.join();
+            if status.success() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            return Err(Error::failed(format!(
+                "journalctl in {} ended ({status})",
+                dev.target.name
+            )));
+        }
+        if let Some(sig) = interrupts.take() {
+            let _ = dev.target.run(&crate::systemd::stop_scopes(&[scope]), None);
+            let _ = child.wait();
+            let _ = printer.join();
+            return Ok(ExitCode::from(128 + sig as u8));
+        }
+        if printer.is_finished() {
+            // Our stdout is gone (a pager quit): stop following.
+            let _ = dev.target.run(&crate::systemd::stop_scopes(&[scope]), None);
+            let _ = child.wait();
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The hooks' redeploy log, on the host; `-f` follows it as it grows.
+fn hook_log(ctx: &Context, follow: bool) -> Result<ExitCode> {
+    use std::io::{Read, Seek, SeekFrom};
+    let hooks = crate::hooks::Hooks::of(&ctx.cwd)?;
+    let path = hooks.log();
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => {
+            ctx.ui.step(format!(
+                "no hook has run a redeploy in this checkout yet ({} does not exist)",
+                path.display()
+            ));
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => {
+            return Err(anyhow::Error::from(e)
+                .context(format!("reading {}", path.display()))
+                .into());
+        }
+    };
+    let interrupts = Interrupts::watch();
+    let mut out = std::io::stdout().lock();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        file.read_to_end(&mut buf)?;
+        out.write_all(&buf)?;
+        out.flush()?;
+        if !follow {
+            return Ok(ExitCode::SUCCESS);
+        }
+        if let Some(sig) = interrupts.take() {
+            return Ok(ExitCode::from(128 + sig as u8));
+        }
+        let pos = file.stream_position()?;
+        std::thread::sleep(Duration::from_millis(200));
+        file.seek(SeekFrom::Start(pos))?;
+    }
+}
+
+/// journalctl's argv: the units' records as JSON, only the fields printed.
+pub fn journal_argv(services: &[String], since: Option<&str>, follow: bool) -> Vec<String> {
+    let mut argv = vec![
+        "journalctl".to_string(),
+        "--no-pager".into(),
+        "--quiet".into(),
+        "-o".into(),
+        "json".into(),
+        "--output-fields=_SYSTEMD_UNIT,UNIT,MESSAGE".into(),
+    ];
+    for s in services {
+        argv.extend(["-u".into(), s.clone()]);
+    }
+    if let Some(t) = since {
+        argv.push(format!("--since={t}"));
+    }
+    if follow {
+        argv.push("-f".into());
+    }
+    argv
+}
+
+/// Prints journal records (one JSON object a line) as their messages, each prefixed with
+/// its unit (without git-osa's `git-osa-dev-` and `.service`) when `several`.
+fn print_records(data: &[u8], several: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for line in data.split(|&b| b == b'\n') {
+        if let Some((unit, message)) = record(line) {
+            if several {
+                write!(out, "{unit}| ")?;
+            }
+            out.write_all(&message)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    out.flush()
+}
+
+/// The unit and message of one journal record; None for what is not one.
+pub fn record(line: &[u8]) -> Option<(String, Vec<u8>)> {
+    let v: serde_json::Value = serde_json::from_slice(line).ok()?;
+    let unit = v
+        .get("_SYSTEMD_UNIT")
+        .or_else(|| v.get("UNIT"))
+        .and_then(|u| u.as_str())
+        .unwrap_or("?");
+    let unit = unit
+        .strip_prefix("git-osa-dev-")
+        .and_then(|u| u.strip_suffix(".service"))
+        .unwrap_or(unit)
+        .to_string();
+    // journald gives a message that is not UTF-8 as an array of bytes.
+    let message = match v.get("MESSAGE")? {
+        serde_json::Value::String(s) => s.as_bytes().to_vec(),
+        serde_json::Value::Array(bytes) => bytes
+            .iter()
+            .filter_map(|b| b.as_u64().map(|b| b as u8))
+            .collect(),
+        _ => return None,
+    };
+    Some((unit, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_records_give_their_unit_and_message_even_when_not_utf8() {
+        let (unit, msg) =
+            record(br#"{"_SYSTEMD_UNIT":"git-osa-dev-heat-api.service","MESSAGE":"GET /v1 200"}"#)
+                .unwrap();
+        assert_eq!(
+            (unit.as_str(), msg.as_slice()),
+            ("heat-api", &b"GET /v1 200"[..])
+        );
+        let (_, msg) = record(br#"{"_SYSTEMD_UNIT":"x.service","MESSAGE":[104,105,255]}"#).unwrap();
+        assert_eq!(msg, [104, 105, 255]);
+        assert!(record(b"").is_none());
+        assert!(record(br#"{"_SYSTEMD_UNIT":"x.service"}"#).is_none());
+    }
+
+    #[test]
+    fn since_and_follow_are_arguments_never_shell_text() {
+        let argv = journal_argv(&["a.service".into()], Some("10 min ago; rm -rf /"), true);
+        assert!(argv.contains(&"--since=10 min ago; rm -rf /".to_string()));
+        assert_eq!(argv.last().unwrap(), "-f");
+        assert!(argv.windows(2).any(|w| w == ["-u", "a.service"]));
+    }
+}

@@ -1,0 +1,87 @@
+//! `git osa sync`: redeploy the checkout into the container in dev mode: what changed
+//! travels, the install and the db sync run only when their inputs changed, and the
+//! detached dev units restart only when something changed. The outcome is recorded in
+//! the session, for `status` and the git hooks.
+
+use std::process::ExitCode;
+
+use crate::cli::SyncArgs;
+use crate::context::Context;
+use crate::cycle::{self, Choice};
+use crate::detach;
+use crate::error::Result;
+use crate::execute::Runner;
+use crate::lock::Lock;
+use crate::plan;
+use crate::record::Record;
+use crate::select;
+use crate::state::LastSync;
+use crate::survey;
+
+pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
+    let found = detach::find(ctx, args.container.as_deref())?;
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(Lock::acquire(&found.target, &found.paths, "sync")?)
+    };
+    let units = select::units(&found.placement, &found.session.stopped_units)?;
+    // A session started with --with goes on with the same library checkouts.
+    let with_paths: Vec<std::path::PathBuf> = found
+        .session
+        .with
+        .iter()
+        .map(|w| std::path::PathBuf::from(&w.checkout))
+        .collect();
+    let asked = survey::Asked {
+        explicit_units: false,
+        no_haproxy: false,
+        with: survey::libraries(&found.project, &with_paths)?,
+    };
+    let (all, _) = ctx.placements(&found.project.service)?;
+    let survey = survey::survey(ctx, &found.project, &found.placement, &all, units, &asked)?;
+    let choice = Choice {
+        allow_public_index: args.allow_public_index.clone(),
+        offer_index: ctx.settings.public_index.value.clone(),
+        detach: true,
+    };
+    let plan = cycle::plan_sync(&survey, &choice)?;
+    if args.dry_run {
+        print!("{}", plan::print(&plan.steps, &ctx.haproxy.socket));
+        println!("dry run: nothing was changed");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let session = survey.session.clone().unwrap_or(found.session);
+    let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, found.paths.clone(), session);
+    let result = runner.run_all(&plan.steps);
+    let last = LastSync {
+        at: crate::state::now(),
+        commit: survey.checkout.tree.commit.clone(),
+        dirty: survey.checkout.tree.dirty,
+        error: result
+            .as_ref()
+            .err()
+            .map(|e| e.to_string().lines().next().unwrap_or_default().to_string()),
+    };
+    runner
+        .journal
+        .record(&found.target, &[Record::LastSync(last)])?;
+    result?;
+    let commit = survey
+        .checkout
+        .tree
+        .commit
+        .as_deref()
+        .map(|c| &c[..c.len().min(12)])
+        .unwrap_or("(no commit)");
+    ctx.ui.step(format!(
+        "{} runs {commit}{}",
+        found.target.name,
+        if survey.checkout.tree.dirty {
+            " + uncommitted changes"
+        } else {
+            ""
+        }
+    ));
+    Ok(ExitCode::SUCCESS)
+}
