@@ -25,6 +25,9 @@ pub struct Choice {
     pub allow_public_index: Option<String>,
     /// The index to offer when the repo server lacks a requirement.
     pub offer_index: String,
+    /// `--db-snapshot`: dump the service's database before the session's first db sync,
+    /// for restore to load back.
+    pub db_snapshot: bool,
 }
 
 #[derive(Debug)]
@@ -58,7 +61,7 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     }
     steps.push(c.install(&constraints, choice));
     steps.extend(c.dropin());
-    steps.extend(c.db_sync());
+    steps.extend(c.db_sync(choice.db_snapshot)?);
     steps.extend(c.runtime_dirs());
     steps.push(c.foreground(pins)?);
     Ok(RunPlan {

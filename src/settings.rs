@@ -116,6 +116,9 @@ pub struct Settings {
     pub public_index: Setting<String>,
     /// `osa.restoreOnExit`: a run restores production once the dev process stops.
     pub restore_on_exit: Setting<bool>,
+    /// `osa.dbSnapshot`: dump the service's database before the session's first db sync
+    /// (the default of `git osa review`).
+    pub db_snapshot: Setting<bool>,
     /// `osa.inventory`.
     pub inventory: Setting<PathBuf>,
     /// `osa.lxcPath`; none: LXC's default.
@@ -170,6 +173,11 @@ const RESTORE_ON_EXIT: Opt = Opt {
     id: "restore_on_exit",
     flag: "--restore-on-exit",
     env: "GIT_OSA_RESTORE_ON_EXIT",
+};
+const DB_SNAPSHOT: Opt = Opt {
+    id: "db_snapshot",
+    flag: "--db-snapshot",
+    env: "GIT_OSA_DB_SNAPSHOT",
 };
 const INVENTORY: Opt = Opt {
     id: "inventory",
@@ -263,6 +271,22 @@ impl Settings {
                     },
                 }
             };
+        let db_snapshot = if run.value_source("no_db_snapshot") == Some(ValueSource::CommandLine)
+        {
+            Setting::new(false, Origin::Flag("--no-db-snapshot".into()))
+        } else {
+            match DB_SNAPSHOT.get::<bool>(run) {
+                Some(s) => s,
+                None => match git.last("osa.dbSnapshot")? {
+                    Some(v) => v.bool()?,
+                    // A review runs someone else's migrations: undoable by default.
+                    None => Setting::new(
+                        matches.subcommand_matches("review").is_some(),
+                        Origin::Default,
+                    ),
+                },
+            }
+        };
         // The deployment paths' defaults are clap's (`default_value`, shown by --help).
         let path = |opt: &Opt, key: &'static str| -> Result<Setting<Option<PathBuf>>> {
             if let Some(s) = opt.get::<PathBuf>(matches) {
@@ -283,6 +307,7 @@ impl Settings {
             services,
             public_index,
             restore_on_exit,
+            db_snapshot,
             inventory,
             lxc_path,
             haproxy_socket,
@@ -323,6 +348,11 @@ impl Settings {
             key: "osa.restoreOnExit",
             value: Value::Bool(self.restore_on_exit.value),
             origin: self.restore_on_exit.origin.clone(),
+        });
+        lines.push(Line {
+            key: "osa.dbSnapshot",
+            value: Value::Bool(self.db_snapshot.value),
+            origin: self.db_snapshot.origin.clone(),
         });
         lines.push(text("osa.inventory", &self.inventory));
         lines.push(optional("osa.lxcPath", &self.lxc_path));
@@ -374,6 +404,7 @@ mod tests {
             CONTAINER,
             SERVICE,
             RESTORE_ON_EXIT,
+            DB_SNAPSHOT,
             INVENTORY,
             LXC_PATH,
             HAPROXY_SOCKET,
