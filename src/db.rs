@@ -124,7 +124,10 @@ pub fn parse(url: &str) -> Result<Connection, String> {
                 },
             };
             let port = port
-                .map(|p| p.parse::<u16>().map_err(|_| format!("port {p:?} is not a number")))
+                .map(|p| {
+                    p.parse::<u16>()
+                        .map_err(|_| format!("port {p:?} is not a number"))
+                })
                 .transpose()?;
             let database = percent_decode(database)?;
             if database.is_empty() {
@@ -288,16 +291,16 @@ pub fn snapshot(paths: &Paths, c: &Connection) -> (Exec, Snapshot) {
         Connection::Sqlite { path } => {
             let dump = paths.db_snapshot("sqlite");
             (
-            Exec::script(
-                SQLITE_DUMP,
-                "git-osa-db-snapshot",
-                &[&paths.dir, &dump, path],
-            ),
-            Snapshot::Sqlite {
-                dump,
-                path: path.clone(),
-            },
-        )
+                Exec::script(
+                    SQLITE_DUMP,
+                    "git-osa-db-snapshot",
+                    &[&paths.dir, &dump, path],
+                ),
+                Snapshot::Sqlite {
+                    dump,
+                    path: path.clone(),
+                },
+            )
         }
     }
 }
@@ -353,7 +356,9 @@ mod tests {
     #[test]
     fn osa_connections_parse() {
         assert_eq!(
-            parse("mysql+pymysql://heat:s3cr3t@172.29.236.101/heat?charset=utf8&ssl_verify_cert=false"),
+            parse(
+                "mysql+pymysql://heat:s3cr3t@172.29.236.101/heat?charset=utf8&ssl_verify_cert=false"
+            ),
             Ok(mysql("heat", "s3cr3t", "172.29.236.101", None, "heat"))
         );
         assert_eq!(
@@ -378,7 +383,13 @@ mod tests {
         // and as people write them: '@' and ':' raw in the password
         assert_eq!(
             parse("mysql+pymysql://heat:a@b:c$`x`;rm -rf@10.0.0.1:3306/heat"),
-            Ok(mysql("heat", "a@b:c$`x`;rm -rf", "10.0.0.1", Some(3306), "heat"))
+            Ok(mysql(
+                "heat",
+                "a@b:c$`x`;rm -rf",
+                "10.0.0.1",
+                Some(3306),
+                "heat"
+            ))
         );
         // no password at all
         assert_eq!(
@@ -411,16 +422,24 @@ mod tests {
         let e = parse("postgresql://u:hunter2@h/db").unwrap_err();
         assert!(e.contains("postgresql"), "{e}");
         assert!(!e.contains("hunter2"));
-        assert!(parse("sqlite:///relative.db").unwrap_err().contains("relative"));
-        assert!(parse("mysql://u:hunter2@h").unwrap_err().contains("database"));
+        assert!(
+            parse("sqlite:///relative.db")
+                .unwrap_err()
+                .contains("relative")
+        );
+        assert!(
+            parse("mysql://u:hunter2@h")
+                .unwrap_err()
+                .contains("database")
+        );
         assert!(parse("mysql://u:pw@h:x/db").unwrap_err().contains("port"));
         assert!(parse("mysql://u:p%zz@h/db").is_err());
         assert_eq!(
             parse("mysql://k:pw@[fd00::1]/k"),
             Ok(mysql("k", "pw", "fd00::1", None, "k"))
         );
-        let e = connection_of("/etc/heat/heat.conf", Some(b"[DEFAULT]\ndebug = true\n"))
-            .unwrap_err();
+        let e =
+            connection_of("/etc/heat/heat.conf", Some(b"[DEFAULT]\ndebug = true\n")).unwrap_err();
         assert_eq!(e, "/etc/heat/heat.conf has no [database] connection");
         assert_eq!(
             connection_of("/etc/heat/heat.conf", None).unwrap_err(),
@@ -447,6 +466,11 @@ mod tests {
         assert_eq!(snap.dump(), "/var/lib/git-osa/heat/db-snapshot.sql");
         let json = serde_json::to_string(&snap).unwrap();
         assert!(!json.contains("hunter2"));
-        assert!(!load(&snap).full_argv().iter().any(|a| a.contains("hunter2")));
+        assert!(
+            !load(&snap)
+                .full_argv()
+                .iter()
+                .any(|a| a.contains("hunter2"))
+        );
     }
 }

@@ -239,7 +239,10 @@ pub(crate) fn heat() -> Survey {
         socket: None,
         database: "heat".into(),
     });
-    s.db_tools = crate::survey::DB_TOOLS.iter().map(|t| t.to_string()).collect();
+    s.db_tools = crate::survey::DB_TOOLS
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
     s.host = host;
     s.service = service;
     s
@@ -493,8 +496,14 @@ fn heat_with_a_db_snapshot_and_its_restore() {
         &now,
     );
     let titles: Vec<&str> = restore.iter().map(|s| s.title.as_str()).collect();
-    let load = titles.iter().position(|t| t.starts_with("load the database snapshot")).unwrap();
-    let start = titles.iter().position(|t| t.starts_with("start production")).unwrap();
+    let load = titles
+        .iter()
+        .position(|t| t.starts_with("load the database snapshot"))
+        .unwrap();
+    let start = titles
+        .iter()
+        .position(|t| t.starts_with("start production"))
+        .unwrap();
     assert!(load < start, "{titles:?}");
     golden(
         "heat-db-snapshot",
@@ -504,7 +513,10 @@ fn heat_with_a_db_snapshot_and_its_restore() {
     let mut again = second_run(&s);
     again.session = Some(session);
     let text = run_text(&again, &c);
-    assert!(text.contains("skipped: taken before this session's first db sync"), "{text}");
+    assert!(
+        text.contains("skipped: taken before this session's first db sync"),
+        "{text}"
+    );
 }
 
 /// `--db-snapshot` for a service whose connection cannot be read, or whose container lacks
@@ -518,7 +530,10 @@ fn a_db_snapshot_that_cannot_be_taken_is_refused() {
     let mut s = heat();
     s.database = Err("/etc/heat/heat.conf has no [database] connection".into());
     let e = cycle::plan_run(&s, &c).unwrap_err().to_string();
-    assert!(e.contains("/etc/heat/heat.conf has no [database] connection"), "{e}");
+    assert!(
+        e.contains("/etc/heat/heat.conf has no [database] connection"),
+        "{e}"
+    );
     let mut s = heat();
     s.db_tools.clear();
     let e = format!("{:?}", cycle::plan_run(&s, &c).unwrap_err());

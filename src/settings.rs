@@ -271,8 +271,7 @@ impl Settings {
                     },
                 }
             };
-        let db_snapshot = if run.value_source("no_db_snapshot") == Some(ValueSource::CommandLine)
-        {
+        let db_snapshot = if run.value_source("no_db_snapshot") == Some(ValueSource::CommandLine) {
             Setting::new(false, Origin::Flag("--no-db-snapshot".into()))
         } else {
             match DB_SNAPSHOT.get::<bool>(run) {

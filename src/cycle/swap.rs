@@ -359,7 +359,10 @@ impl Cycle<'_> {
         }
         let (exec, snap) = crate::db::snapshot(&self.paths, c);
         Ok(Step::exec(
-            format!("snapshot the database {} before the db sync (--db-snapshot)", snap.describe()),
+            format!(
+                "snapshot the database {} before the db sync (--db-snapshot)",
+                snap.describe()
+            ),
             self.target(),
             exec.in_scope(self.paths.step_scope()),
         )

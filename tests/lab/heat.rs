@@ -582,9 +582,16 @@ fn a_heat_migration_with_a_db_snapshot_is_undone_by_restore() {
         sql("DROP TABLE IF EXISTS git_osa_snapshot_probe");
         let _ = lab.attach(
             &galera,
-            &["mysql", "heat", "-e", "ALTER TABLE raw_template DROP COLUMN git_osa_probe"],
+            &[
+                "mysql",
+                "heat",
+                "-e",
+                "ALTER TABLE raw_template DROP COLUMN git_osa_probe",
+            ],
         );
-        sql(&format!("UPDATE alembic_version SET version_num = '{head}'"));
+        sql(&format!(
+            "UPDATE alembic_version SET version_num = '{head}'"
+        ));
     }
     eprintln!(
         "run to served: {ran:?}; git osa restore (with the load): {restored_in:?}; dump of heat: {} bytes",
@@ -601,11 +608,18 @@ fn a_heat_migration_with_a_db_snapshot_is_undone_by_restore() {
     assert_eq!(schema, "0a5e7f3c9b22", "the migration ran: {out}");
     assert_eq!(probe, "git_osa_snapshot_probe");
     assert_eq!(
-        files.lines().map(|l| l.split(' ').next().unwrap()).collect::<Vec<_>>(),
+        files
+            .lines()
+            .map(|l| l.split(' ').next().unwrap())
+            .collect::<Vec<_>>(),
         ["600", "600"],
         "the dump and the password file are root's alone: {files}"
     );
-    assert_eq!(pw_in_session.trim(), "0", "no password in the session record");
+    assert_eq!(
+        pw_in_session.trim(),
+        "0",
+        "no password in the session record"
+    );
     assert_eq!(code, 130, "{}", run.output());
     assert!(restore.status.success(), "{restore_out}");
     assert!(
@@ -619,7 +633,11 @@ fn a_heat_migration_with_a_db_snapshot_is_undone_by_restore() {
         "heat's database differs from before the run:\n{}",
         diff_lines(&before, &after)
     );
-    assert_eq!(left.trim(), "", "nothing of the dump is left in the container");
+    assert_eq!(
+        left.trim(),
+        "",
+        "nothing of the dump is left in the container"
+    );
     heat.assert_production();
 }
 
