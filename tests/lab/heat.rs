@@ -544,6 +544,9 @@ fn a_heat_migration_with_a_db_snapshot_is_undone_by_restore() {
             "--db-snapshot",
         ],
     );
+    // Each step is said as it starts: the dump runs from the one line to the next.
+    let dump_from = run.wait_for("snapshot the database heat on ", Duration::from_secs(300));
+    let dump_to = run.wait_for("db sync: heat-manage db_sync", Duration::from_secs(120));
     run.wait_for("running heat-engine as heat", Duration::from_secs(300));
     let ran = t0.elapsed();
     let out = run.output();
@@ -563,13 +566,15 @@ fn a_heat_migration_with_a_db_snapshot_is_undone_by_restore() {
     let code = run.finish(Duration::from_secs(180));
 
     let t1 = Instant::now();
-    let restore = lab.run(&repo, &["restore", "--container", &target.name]);
-    let restored_in = t1.elapsed();
-    let restore_out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&restore.stdout),
-        String::from_utf8_lossy(&restore.stderr)
+    let mut restore = lab.start(&repo, &["restore", "--container", &target.name]);
+    let load_from = restore.wait_for(
+        "load the database snapshot back into heat on ",
+        Duration::from_secs(120),
     );
+    let load_to = restore.wait_for("start production heat-engine", Duration::from_secs(300));
+    let restore_code = restore.finish(Duration::from_secs(300));
+    let restored_in = t1.elapsed();
+    let restore_out = restore.output();
     let after_schema = sql("SELECT version_num FROM alembic_version");
     let after = dump();
     let tables_after = sql("SHOW TABLES");
@@ -594,7 +599,9 @@ fn a_heat_migration_with_a_db_snapshot_is_undone_by_restore() {
         ));
     }
     eprintln!(
-        "run to served: {ran:?}; git osa restore (with the load): {restored_in:?}; dump of heat: {} bytes",
+        "run to served: {ran:?} (the dump: ~{:?}); git osa restore: {restored_in:?} (the load: ~{:?}); heat's database: {} bytes of SQL",
+        dump_to.saturating_sub(dump_from),
+        load_to.saturating_sub(load_from),
         before.len()
     );
     assert!(
@@ -621,7 +628,7 @@ fn a_heat_migration_with_a_db_snapshot_is_undone_by_restore() {
         "no password in the session record"
     );
     assert_eq!(code, 130, "{}", run.output());
-    assert!(restore.status.success(), "{restore_out}");
+    assert_eq!(restore_code, 0, "{restore_out}");
     assert!(
         restore_out.contains("load the database snapshot back into heat on "),
         "restore says it loads the snapshot: {restore_out}"
