@@ -269,7 +269,7 @@ impl Cycle<'_> {
         let mut steps = Vec::new();
         let taken = self.session.db_snapshot.as_ref();
         if snapshot {
-            steps.push(self.db_snapshot(skip.as_ref(), taken)?);
+            steps.extend(self.db_snapshot(skip.as_ref(), taken)?);
         }
         let warning = match (snapshot && skip.is_none(), taken) {
             (_, Some(t)) => format!(
@@ -311,10 +311,14 @@ impl Cycle<'_> {
         &self,
         db_sync_skipped: Option<&String>,
         taken: Option<&crate::db::Snapshot>,
-    ) -> Result<Step> {
-        let title = "snapshot the database before the db sync (--db-snapshot)";
+    ) -> Result<Option<Step>> {
+        // Not needed: shown skipped, as the command it would be (when the connection can
+        // be read; else there is nothing to show).
         let skipped = |why: String| {
-            Step::exec(title, self.target(), Exec::new(Vec::new())).skip_if(Some(why))
+            self.s.database.as_ref().ok().map(|c| {
+                let (exec, snap) = crate::db::snapshot(&self.paths, c);
+                self.snapshot_step(exec, snap).skip_if(Some(why))
+            })
         };
         if let Some(t) = taken {
             return Ok(skipped(format!(
@@ -358,7 +362,11 @@ impl Cycle<'_> {
             )));
         }
         let (exec, snap) = crate::db::snapshot(&self.paths, c);
-        Ok(Step::exec(
+        Ok(Some(self.snapshot_step(exec, snap)))
+    }
+
+    fn snapshot_step(&self, exec: Exec, snap: crate::db::Snapshot) -> Step {
+        Step::exec(
             format!(
                 "snapshot the database {} before the db sync (--db-snapshot)",
                 snap.describe()
@@ -366,7 +374,7 @@ impl Cycle<'_> {
             self.target(),
             exec.in_scope(self.paths.step_scope()),
         )
-        .after(Record::DbSnapshot(snap)))
+        .after(Record::DbSnapshot(snap))
     }
 
     /// Runtime folders systemd would have made for the units.
