@@ -218,6 +218,7 @@ const SQLITE_DUMP: &str = r#"
 set -e
 umask 077
 mkdir -p "$1"
+[ -f "$3" ] || { echo "the SQLite database $3 does not exist" >&2; exit 1; }
 python3 -c '
 import sqlite3, sys
 src = sqlite3.connect(sys.argv[1])
