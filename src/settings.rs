@@ -394,6 +394,37 @@ fn toml_public_index(explicit: Option<&PathBuf>) -> Result<Option<Setting<String
 mod tests {
     use super::*;
 
+    /// A review runs someone else's migrations: it snapshots the database unless told not
+    /// to; a run does only when told to.
+    #[test]
+    fn a_review_snapshots_the_database_by_default() {
+        use clap::CommandFactory;
+        let dir = std::env::temp_dir();
+        let db_snapshot = |args: &[&str]| {
+            let m = crate::cli::Cli::command()
+                .try_get_matches_from(args)
+                .unwrap();
+            let s = Settings::resolve(&m, &dir).unwrap().db_snapshot;
+            (s.value, s.origin.scope())
+        };
+        if std::env::var_os("GIT_OSA_DB_SNAPSHOT").is_some() {
+            return;
+        }
+        assert_eq!(
+            db_snapshot(&["git-osa", "review", "12345"]),
+            (true, "default")
+        );
+        assert_eq!(
+            db_snapshot(&["git-osa", "review", "12345", "--no-db-snapshot"]),
+            (false, "flag")
+        );
+        assert_eq!(db_snapshot(&["git-osa", "run"]), (false, "default"));
+        assert_eq!(
+            db_snapshot(&["git-osa", "run", "--db-snapshot"]),
+            (true, "flag")
+        );
+    }
+
     /// The options' ids, names and variables here are those of `cli.rs`.
     #[test]
     fn options_are_those_of_the_command_line() {

@@ -606,6 +606,19 @@ fn a_flag_beats_the_environment_beats_git_config_beats_the_toml_file() {
         ),
         "env\tGIT_OSA_RESTORE_ON_EXIT\tosa.restoreOnExit=false"
     );
+    assert_eq!(
+        setting(&[], &[], "osa.dbSnapshot"),
+        "default\tbuilt-in\tosa.dbSnapshot=false"
+    );
+    user.git(r, &["config", "osa.dbSnapshot", "on"]);
+    assert_eq!(
+        setting(&[], &[], "osa.dbSnapshot"),
+        format!("local\tfile:{local}\tosa.dbSnapshot=true")
+    );
+    assert_eq!(
+        setting(&[], &[("GIT_OSA_DB_SNAPSHOT", "0")], "osa.dbSnapshot"),
+        "env\tGIT_OSA_DB_SNAPSHOT\tosa.dbSnapshot=false"
+    );
 
     // The same as JSON, checked against the schema.
     let o = user.git_osa(r, &["config", "--json"], &env);
