@@ -204,6 +204,7 @@ ls -l "$dump" | awk '{print $5 " bytes"}'
 const MYSQL_LOAD: &str = r#"
 set -e
 dump=$1 pwfile=$2 user=$3 host=$4 port=$5 socket=$6 db=$7
+[ -f "$dump" ] || { echo "the database snapshot $dump is gone: restore cannot load it back" >&2; exit 1; }
 MYSQL_PWD=$(cat "$pwfile"); export MYSQL_PWD
 set -- --user="$user" --host="$host"
 [ -z "$port" ] || set -- "$@" --port="$port"
@@ -235,6 +236,7 @@ ls -l "$2" | awk '{print $5 " bytes"}'
 /// whole, and the file keeps its owner and mode), then removes the copy.
 const SQLITE_LOAD: &str = r#"
 set -e
+[ -f "$1" ] || { echo "the database snapshot $1 is gone: restore cannot load it back" >&2; exit 1; }
 python3 -c '
 import sqlite3, sys
 src = sqlite3.connect(sys.argv[1])
