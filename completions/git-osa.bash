@@ -140,7 +140,7 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync hooks help"
+            opts="-v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync hooks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -882,7 +882,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__review)
-            opts="-v -q -h --patchset --clean --clone-dependencies --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --patchset --clean --clone-dependencies --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -936,7 +936,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__run)
-            opts="-v -q -h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_git_osa_global_optspecs
-    string join \n container= service= dry-run json allow-public-index= restore-on-exit no-restore-on-exit detach force with= no-haproxy inventory= lxc-path= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
+    string join \n container= service= dry-run json allow-public-index= restore-on-exit no-restore-on-exit detach db-snapshot no-db-snapshot force with= no-haproxy inventory= lxc-path= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
 end
 
 function __fish_git_osa_needs_command
@@ -45,6 +45,8 @@ complete -c git-osa -n "__fish_git_osa_needs_command" -l json -d 'Print the plan
 complete -c git-osa -n "__fish_git_osa_needs_command" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l detach -d 'Run the dev units as systemd services in the container (`git-osa-dev-<unit>`) and return once they serve: `git osa logs -f` follows them, `git osa sync` redeploys, `git osa stop` ends them. git config osa.detach makes it the default'
+complete -c git-osa -n "__fish_git_osa_needs_command" -l db-snapshot -d 'Dump the service\'s database into the container before the session\'s first db sync, for `git osa restore` to load back before production starts (the default of `git osa review`); git config osa.dbSnapshot'
+complete -c git-osa -n "__fish_git_osa_needs_command" -l no-db-snapshot -d 'Run the db sync without a snapshot, whatever osa.dbSnapshot, GIT_OSA_DB_SNAPSHOT or `git osa review` say: restore then cannot undo a schema upgrade'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l force -d 'Take over a dev session another user started, without asking (a terminal asks)'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
 complete -c git-osa -n "__fish_git_osa_needs_command" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
@@ -78,6 +80,8 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l json -d 'Print t
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l detach -d 'Run the dev units as systemd services in the container (`git-osa-dev-<unit>`) and return once they serve: `git osa logs -f` follows them, `git osa sync` redeploys, `git osa stop` ends them. git config osa.detach makes it the default'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l db-snapshot -d 'Dump the service\'s database into the container before the session\'s first db sync, for `git osa restore` to load back before production starts (the default of `git osa review`); git config osa.dbSnapshot'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-db-snapshot -d 'Run the db sync without a snapshot, whatever osa.dbSnapshot, GIT_OSA_DB_SNAPSHOT or `git osa review` say: restore then cannot undo a schema upgrade'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l force -d 'Take over a dev session another user started, without asking (a terminal asks)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
@@ -139,6 +143,8 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l json -d 'Prin
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l detach -d 'Run the dev units as systemd services in the container (`git-osa-dev-<unit>`) and return once they serve: `git osa logs -f` follows them, `git osa sync` redeploys, `git osa stop` ends them. git config osa.detach makes it the default'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l db-snapshot -d 'Dump the service\'s database into the container before the session\'s first db sync, for `git osa restore` to load back before production starts (the default of `git osa review`); git config osa.dbSnapshot'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l no-db-snapshot -d 'Run the db sync without a snapshot, whatever osa.dbSnapshot, GIT_OSA_DB_SNAPSHOT or `git osa review` say: restore then cannot undo a schema upgrade'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l force -d 'Take over a dev session another user started, without asking (a terminal asks)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'

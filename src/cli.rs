@@ -229,6 +229,20 @@ pub struct RunArgs {
         conflicts_with = "restore_on_exit"
     )]
     pub detach: bool,
+    /// Dump the service's database into the container before the session's first db sync,
+    /// for `git osa restore` to load back before production starts (the default of
+    /// `git osa review`); git config osa.dbSnapshot.
+    #[arg(
+        long,
+        env = "GIT_OSA_DB_SNAPSHOT",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub db_snapshot: bool,
+
+    /// Run the db sync without a snapshot, whatever osa.dbSnapshot, GIT_OSA_DB_SNAPSHOT or
+    /// `git osa review` say: restore then cannot undo a schema upgrade.
+    #[arg(long, overrides_with = "db_snapshot")]
+    pub no_db_snapshot: bool,
 
     /// Take over a dev session another user started, without asking (a terminal asks).
     #[arg(long)]

@@ -28,6 +28,9 @@ pub struct Choice {
     /// `--detach`: the dev units run as transient systemd services and the run returns
     /// once they serve.
     pub detach: bool,
+    /// `--db-snapshot`: dump the service's database before the session's first db sync,
+    /// for restore to load back.
+    pub db_snapshot: bool,
 }
 
 #[derive(Debug)]
@@ -60,7 +63,7 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     let constraints = c.constraints();
     steps.push(c.sync(&constraints));
     steps.push(c.install(&constraints, choice));
-    steps.extend(c.db_sync());
+    steps.extend(c.db_sync(choice.db_snapshot)?);
     let changed = steps.iter().any(|st| st.skip.is_none());
     let (_, pins) = c.drain();
     let Action::Detach { units, pins } = c.foreground(pins, true)?.action else {
@@ -116,7 +119,7 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     }
     steps.push(c.install(&constraints, choice));
     steps.extend(c.dropin());
-    steps.extend(c.db_sync());
+    steps.extend(c.db_sync(choice.db_snapshot)?);
     steps.extend(c.runtime_dirs());
     steps.push(c.foreground(pins, choice.detach)?);
     Ok(RunPlan {

@@ -144,6 +144,10 @@ pub(crate) fn keystone() -> Survey {
         me: ME.into(),
         review: None,
         with: Vec::new(),
+        database: Ok(crate::db::Connection::Sqlite {
+            path: "/var/lib/keystone/keystone.db".into(),
+        }),
+        db_tools: vec!["/usr/bin/python3".into()],
         host,
         service,
     }
@@ -227,6 +231,18 @@ pub(crate) fn heat() -> Survey {
         "/home/dev/src/heat",
         "heat/db/migrations/versions/b_add.py",
     );
+    s.database = Ok(crate::db::Connection::Mysql {
+        user: "heat".into(),
+        password: "s3cr3t".into(),
+        host: "172.29.236.101".into(),
+        port: None,
+        socket: None,
+        database: "heat".into(),
+    });
+    s.db_tools = crate::survey::DB_TOOLS
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
     s.host = host;
     s.service = service;
     s
@@ -288,6 +304,7 @@ pub(crate) fn choice() -> Choice {
         allow_public_index: None,
         offer_index: "https://pypi.org/simple".into(),
         detach: false,
+        db_snapshot: false,
     }
 }
 
@@ -480,6 +497,93 @@ fn public_index_allowed() {
 #[test]
 fn heat_whole_pins_both_backends() {
     golden("heat", &run_text(&heat(), &choice()));
+}
+
+/// `--db-snapshot` (a review's default): heat's database dumped before its db sync, then
+/// the run killed and restored: the dump is loaded back before production starts.
+#[test]
+fn heat_with_a_db_snapshot_and_its_restore() {
+    let s = heat();
+    let c = Choice {
+        db_snapshot: true,
+        ..choice()
+    };
+    let text = run_text(&s, &c);
+    assert!(!text.contains("s3cr3t"), "{text}");
+    let plan = cycle::plan_run(&s, &c).unwrap();
+    let steps = &plan.steps;
+    let snap = steps
+        .iter()
+        .position(|s| s.title.starts_with("snapshot the database"))
+        .unwrap();
+    let sync = steps
+        .iter()
+        .position(|s| s.title.starts_with("db sync"))
+        .unwrap();
+    assert_eq!(snap + 1, sync);
+    // killed in the foreground run
+    let mut session = after(steps, None, steps.len() - 1, true);
+    session.service = "heat".into();
+    let now = Now {
+        running: vec!["git-osa-dev-heat-engine.scope".into()],
+        db_sync: None,
+        servers: s.servers.clone(),
+    };
+    let restore = restore::plan_restore(
+        &s.target,
+        &s.host,
+        &s.units,
+        &Paths::new("heat"),
+        &session,
+        &now,
+    );
+    let titles: Vec<&str> = restore.iter().map(|s| s.title.as_str()).collect();
+    let load = titles
+        .iter()
+        .position(|t| t.starts_with("load the database snapshot"))
+        .unwrap();
+    let start = titles
+        .iter()
+        .position(|t| t.starts_with("start production"))
+        .unwrap();
+    assert!(load < start, "{titles:?}");
+    golden(
+        "heat-db-snapshot",
+        &(text + "== git osa restore\n" + &plan::print(&restore, Path::new(SOCKET))),
+    );
+    // a second run of the session: the snapshot stays the one of before the first db sync
+    let mut again = second_run(&s);
+    again.session = Some(session);
+    let text = run_text(&again, &c);
+    assert!(
+        text.contains("skipped: taken before this session's first db sync"),
+        "{text}"
+    );
+}
+
+/// `--db-snapshot` for a service whose connection cannot be read, or whose container lacks
+/// the dump tool: refused before anything changes.
+#[test]
+fn a_db_snapshot_that_cannot_be_taken_is_refused() {
+    let c = Choice {
+        db_snapshot: true,
+        ..choice()
+    };
+    let mut s = heat();
+    s.database = Err("/etc/heat/heat.conf has no [database] connection".into());
+    let e = cycle::plan_run(&s, &c).unwrap_err().to_string();
+    assert!(
+        e.contains("/etc/heat/heat.conf has no [database] connection"),
+        "{e}"
+    );
+    let mut s = heat();
+    s.db_tools.clear();
+    let e = format!("{:?}", cycle::plan_run(&s, &c).unwrap_err());
+    assert!(e.contains("mysqldump"), "{e}");
+    // not asked, or no db sync to run: no need to read it
+    let mut s = heat();
+    s.database = Err("unreadable".into());
+    assert!(cycle::plan_run(&s, &choice()).is_ok());
 }
 
 #[test]

@@ -53,6 +53,16 @@ impl Paths {
     pub fn constraints(&self) -> String {
         format!("{}/constraints.txt", self.dir)
     }
+    /// The snapshot `--db-snapshot` takes of the service's database before the session's
+    /// first db sync (`sql`: a mysqldump; `sqlite`: a copy); restore loads it back.
+    pub fn db_snapshot(&self, ext: &str) -> String {
+        format!("{}/db-snapshot.{ext}", self.dir)
+    }
+    /// The database password the snapshot and its load read (mode 600), never on a
+    /// command line.
+    pub fn db_password(&self) -> String {
+        format!("{}/db-password", self.dir)
+    }
     /// The transient scope long steps (sync, pip, db sync) run in, so that restore can
     /// stop whatever a killed git-osa left running before it touches the venv.
     pub fn step_scope(&self) -> String {

@@ -11,6 +11,7 @@ pub mod complete;
 pub mod config;
 pub mod context;
 pub mod cycle;
+pub mod db;
 pub mod detach;
 pub mod doctor;
 pub mod error;

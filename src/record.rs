@@ -26,6 +26,8 @@ pub enum Record {
     /// A library installed `--with` the service (replaces the record of its last install).
     With(crate::state::WithLibrary),
     MigrationsHash(String),
+    /// A complete snapshot of the service's database (recorded once the dump is whole).
+    DbSnapshot(crate::db::Snapshot),
     Disable(ServerRef),
     Enable(ServerRef),
     DevUnits(Vec<String>),
@@ -43,6 +45,8 @@ pub enum Undone {
     Dropins,
     Units,
     Servers,
+    /// The database snapshot was loaded back (and removed).
+    DbSnapshot,
 }
 
 impl Record {
@@ -78,6 +82,7 @@ impl Record {
             }
             Record::InstallHash(h) => s.install_hash = h.clone(),
             Record::MigrationsHash(h) => s.migrations_hash = Some(h.clone()),
+            Record::DbSnapshot(snap) => s.db_snapshot = Some(snap.clone()),
             Record::Disable(d) => add(&mut s.disabled_servers, std::slice::from_ref(d)),
             Record::Enable(d) => s.disabled_servers.retain(|x| x != d),
             Record::DevUnits(u) => s.dev_units = u.clone(),
@@ -92,6 +97,7 @@ impl Record {
                 Undone::Dropins => s.dropins.clear(),
                 Undone::Units => s.stopped_units.clear(),
                 Undone::Servers => s.disabled_servers.clear(),
+                Undone::DbSnapshot => s.db_snapshot = None,
             },
         }
     }

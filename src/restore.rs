@@ -149,6 +149,20 @@ pub fn plan_restore(
         .after(Record::Undone(Undone::DevProcess)),
     );
     steps.extend(undo_files(target, s));
+    // The schema and rows of before the db sync, before production starts on them.
+    if let Some(snap) = &s.db_snapshot {
+        steps.push(
+            Step::exec(
+                format!(
+                    "load the database snapshot back into {} (its schema and rows of before the db sync), then remove it",
+                    snap.describe()
+                ),
+                target,
+                crate::db::load(snap).in_scope(paths.step_scope()),
+            )
+            .after(Record::Undone(Undone::DbSnapshot)),
+        );
+    }
     if !s.stopped_units.is_empty() {
         let units: Vec<String> = s.stopped_units.iter().map(|u| probe::unit_id(u)).collect();
         let units: Vec<&str> = units.iter().map(String::as_str).collect();

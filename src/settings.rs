@@ -118,6 +118,9 @@ pub struct Settings {
     pub restore_on_exit: Setting<bool>,
     /// `osa.detach`: a run starts the dev units detached (`git osa run --detach`).
     pub detach: Setting<bool>,
+    /// `osa.dbSnapshot`: dump the service's database before the session's first db sync
+    /// (the default of `git osa review`).
+    pub db_snapshot: Setting<bool>,
     /// `osa.inventory`.
     pub inventory: Setting<PathBuf>,
     /// `osa.lxcPath`; none: LXC's default.
@@ -177,6 +180,11 @@ const DETACH: Opt = Opt {
     id: "detach",
     flag: "--detach",
     env: "GIT_OSA_DETACH",
+};
+const DB_SNAPSHOT: Opt = Opt {
+    id: "db_snapshot",
+    flag: "--db-snapshot",
+    env: "GIT_OSA_DB_SNAPSHOT",
 };
 const INVENTORY: Opt = Opt {
     id: "inventory",
@@ -277,6 +285,21 @@ impl Settings {
                 None => Setting::new(false, Origin::Default),
             },
         };
+        let db_snapshot = if run.value_source("no_db_snapshot") == Some(ValueSource::CommandLine) {
+            Setting::new(false, Origin::Flag("--no-db-snapshot".into()))
+        } else {
+            match DB_SNAPSHOT.get::<bool>(run) {
+                Some(s) => s,
+                None => match git.last("osa.dbSnapshot")? {
+                    Some(v) => v.bool()?,
+                    // A review runs someone else's migrations: undoable by default.
+                    None => Setting::new(
+                        matches.subcommand_matches("review").is_some(),
+                        Origin::Default,
+                    ),
+                },
+            }
+        };
         // The deployment paths' defaults are clap's (`default_value`, shown by --help).
         let path = |opt: &Opt, key: &'static str| -> Result<Setting<Option<PathBuf>>> {
             if let Some(s) = opt.get::<PathBuf>(matches) {
@@ -298,6 +321,7 @@ impl Settings {
             public_index,
             restore_on_exit,
             detach,
+            db_snapshot,
             inventory,
             lxc_path,
             haproxy_socket,
@@ -344,6 +368,11 @@ impl Settings {
             value: Value::Bool(self.detach.value),
             origin: self.detach.origin.clone(),
         });
+        lines.push(Line {
+            key: "osa.dbSnapshot",
+            value: Value::Bool(self.db_snapshot.value),
+            origin: self.db_snapshot.origin.clone(),
+        });
         lines.push(text("osa.inventory", &self.inventory));
         lines.push(optional("osa.lxcPath", &self.lxc_path));
         lines.push(text("osa.haproxySocket", &self.haproxy_socket));
@@ -385,6 +414,37 @@ fn toml_public_index(explicit: Option<&PathBuf>) -> Result<Option<Setting<String
 mod tests {
     use super::*;
 
+    /// A review runs someone else's migrations: it snapshots the database unless told not
+    /// to; a run does only when told to.
+    #[test]
+    fn a_review_snapshots_the_database_by_default() {
+        use clap::CommandFactory;
+        let dir = std::env::temp_dir();
+        let db_snapshot = |args: &[&str]| {
+            let m = crate::cli::Cli::command()
+                .try_get_matches_from(args)
+                .unwrap();
+            let s = Settings::resolve(&m, &dir).unwrap().db_snapshot;
+            (s.value, s.origin.scope())
+        };
+        if std::env::var_os("GIT_OSA_DB_SNAPSHOT").is_some() {
+            return;
+        }
+        assert_eq!(
+            db_snapshot(&["git-osa", "review", "12345"]),
+            (true, "default")
+        );
+        assert_eq!(
+            db_snapshot(&["git-osa", "review", "12345", "--no-db-snapshot"]),
+            (false, "flag")
+        );
+        assert_eq!(db_snapshot(&["git-osa", "run"]), (false, "default"));
+        assert_eq!(
+            db_snapshot(&["git-osa", "run", "--db-snapshot"]),
+            (true, "flag")
+        );
+    }
+
     /// The options' ids, names and variables here are those of `cli.rs`.
     #[test]
     fn options_are_those_of_the_command_line() {
@@ -395,6 +455,7 @@ mod tests {
             SERVICE,
             RESTORE_ON_EXIT,
             DETACH,
+            DB_SNAPSHOT,
             INVENTORY,
             LXC_PATH,
             HAPROXY_SOCKET,

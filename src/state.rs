@@ -65,6 +65,10 @@ pub struct Session {
     /// The Gerrit change the synced code is, when `git osa review` deployed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<Review>,
+    /// The database snapshot taken before the session's first db sync (`--db-snapshot`):
+    /// restore loads it back before production starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_snapshot: Option<crate::db::Snapshot>,
 }
 
 /// A library installed `--with` the service.

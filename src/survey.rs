@@ -60,7 +60,16 @@ pub struct Survey {
     pub review: Option<crate::state::Review>,
     /// The libraries to install `--with` the service, in the order given.
     pub with: Vec<Library>,
+    /// The service's database, from the `[database] connection` of its config file in
+    /// the target; else what was found instead.
+    pub database: std::result::Result<crate::db::Connection, String>,
+    /// The snapshot tools the target has ([`DB_TOOLS`]), by path.
+    pub db_tools: Vec<String>,
 }
+
+/// What a database snapshot may need in the target: mysqldump (and mysql) for MySQL and
+/// MariaDB, python3 (its sqlite3 module) for SQLite.
+pub const DB_TOOLS: &[&str] = &["/usr/bin/mysqldump", "/usr/bin/mysql", "/usr/bin/python3"];
 
 /// A library checkout installed `--with` the service.
 #[derive(Debug, Clone, Default)]
@@ -122,6 +131,18 @@ pub fn survey(
         .map(sync::decode_manifest)
         .unwrap_or_default();
     let c = probe::probe(&target, &[], &[format!("{venv}/constraints.txt")], "")?;
+    let database = match &service.config {
+        Some(conf) => crate::db::connection_of(conf, p.file(conf)),
+        None => Err(format!(
+            "the catalog names no config file for {}",
+            service.name
+        )),
+    };
+    let db_tools = DB_TOOLS
+        .iter()
+        .filter(|t| p.paths.iter().any(|x| x == *t))
+        .map(|t| t.to_string())
+        .collect();
     let production_migrations = read_production_migrations(&target, service, &p, &venv, &session)?;
     let peers = peers(&units, placement, others);
     let servers = read_servers(
@@ -155,6 +176,8 @@ pub fn survey(
         with,
         target,
         production_migrations,
+        database,
+        db_tools,
     })
 }
 
@@ -307,7 +330,12 @@ fn probe_target(
     if let Some(d) = layout::dropin_dir(service.config.as_deref()) {
         globs = format!("{globs} {d}");
     }
+    for t in DB_TOOLS {
+        globs = format!("{globs} {t}");
+    }
     let mut files = vec![paths.session(), FACTS.into(), paths.manifest()];
+    // Its [database] connection, for a snapshot of the database.
+    files.extend(service.config.clone());
     files.extend(extra_files.iter().cloned());
     probe::probe(target, &unit_names, &files, &globs)
 }

@@ -377,6 +377,13 @@ const CASES: &[Case] = &[
         ..GIVEN
     },
     Case {
+        name: "GIT_OSA_DB_SNAPSHOT that is not a boolean",
+        env: &[("GIT_OSA_DB_SNAPSHOT", "maybe")],
+        argv: &["run"], exit: 2,
+        says: "invalid value 'maybe' for '--db-snapshot'",
+        ..GIVEN
+    },
+    Case {
         name: "review: not a change",
         argv: &["review", "12345x"], exit: 2,
         says: "`12345x` does not name a Gerrit change",
@@ -662,6 +669,7 @@ fn git_osa(w: &World, case: &Case) -> Output {
         "GIT_OSA_CONTAINER",
         "GIT_OSA_SERVICE",
         "GIT_OSA_RESTORE_ON_EXIT",
+        "GIT_OSA_DB_SNAPSHOT",
         "GIT_OSA_PUBLIC_INDEX",
         "GIT_CONFIG_PARAMETERS",
         "GIT_DIR",

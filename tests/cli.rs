@@ -620,6 +620,19 @@ fn a_flag_beats_the_environment_beats_git_config_beats_the_toml_file() {
         setting(&[], &[("GIT_OSA_DETACH", "0")], "osa.detach"),
         "env\tGIT_OSA_DETACH\tosa.detach=false"
     );
+    assert_eq!(
+        setting(&[], &[], "osa.dbSnapshot"),
+        "default\tbuilt-in\tosa.dbSnapshot=false"
+    );
+    user.git(r, &["config", "osa.dbSnapshot", "on"]);
+    assert_eq!(
+        setting(&[], &[], "osa.dbSnapshot"),
+        format!("local\tfile:{local}\tosa.dbSnapshot=true")
+    );
+    assert_eq!(
+        setting(&[], &[("GIT_OSA_DB_SNAPSHOT", "0")], "osa.dbSnapshot"),
+        "env\tGIT_OSA_DB_SNAPSHOT\tosa.dbSnapshot=false"
+    );
 
     // The same as JSON, checked against the schema.
     let o = user.git_osa(r, &["config", "--json"], &env);

@@ -61,6 +61,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         allow_public_index: args.allow_public_index.clone(),
         offer_index: settings.public_index.value.clone(),
         detach,
+        db_snapshot: settings.db_snapshot.value,
     };
     let plan = cycle::plan_run(&survey, &choice)?;
 

@@ -44,6 +44,8 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
         allow_public_index: args.allow_public_index.clone(),
         offer_index: ctx.settings.public_index.value.clone(),
         detach: true,
+        // a snapshot the session took stays the one restore loads
+        db_snapshot: ctx.settings.db_snapshot.value,
     };
     let plan = cycle::plan_sync(&survey, &choice)?;
     if args.dry_run {

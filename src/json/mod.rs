@@ -191,6 +191,17 @@ mod tests {
             "kept at /openstack/venvs/.git-osa-prod-keystone-30.0.0 when this session began"
         );
         run_plan(&golden::heat(), &golden::choice());
+        // --db-snapshot: taken before the db sync, then skipped on the session's next run
+        let snapshot = Choice {
+            db_snapshot: true,
+            ..golden::choice()
+        };
+        let doc = run_plan(&golden::heat(), &snapshot);
+        assert_eq!(step(&doc, "snapshot the database")["action"], "command");
+        let doc = run_plan(&golden::second_run(&golden::heat()), &snapshot);
+        assert!(step(&doc, "snapshot the database")["skip"].is_string());
+        let doc = run_plan(&second, &snapshot);
+        assert!(step(&doc, "snapshot the database")["skip"].is_string());
         let allowed = Choice {
             allow_public_index: Some("http://172.29.236.1:8182/simple/".into()),
             ..golden::choice()
