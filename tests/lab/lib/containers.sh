@@ -153,28 +153,37 @@ write_in_node() {
 # lxc_lower NODE: the rootfs a snapshot node's overlay lies on
 lxc_lower() { sed -n 's/^lxc.rootfs.path = overlay[a-z]*:\([^:]*\):.*/\1/p' "$LXCPATH/$1/config"; }
 
-make_node() { # make_node INDEX
-  local n=${NODES[$1]} ip=${NODE_IPS[$1]} hn rootfs
+# snapshot NAME IP FROM_PATH FROM_NAME [CONFIG LINES...]: an overlay snapshot of a stopped
+# container (a full copy when overlayfs fails), with its own hostname and hosts
+snapshot() {
+  local n=$1 ip=$2 hn rootfs
   hn=${n//_/-} # OSA: hostname = inventory_hostname with _ replaced by -
   stop_destroy "$LXCPATH" "$n"
   mkdir -p "$LXCPATH" "$LOG"
-  if lxc-copy -P "$GOLDEN_PATH" -n "$GOLDEN" -p "$LXCPATH" -N "$n" -s -B overlayfs >"$LOG/lxc-copy-$n.log" 2>&1; then
+  if lxc-copy -P "$3" -n "$4" -p "$LXCPATH" -N "$n" -s -B overlayfs >"$LOG/lxc-copy-$n.log" 2>&1; then
     rootfs=$(sed -n 's/^lxc.rootfs.path = //p' "$LXCPATH/$n/config")
   else
     say "warning: overlayfs snapshot of $n failed (see $LOG/lxc-copy-$n.log); using a full copy"
     stop_destroy "$LXCPATH" "$n"
     mkdir -p "$LXCPATH/$n/rootfs"
-    cp -a "$GOLDEN_PATH/$GOLDEN/rootfs/." "$LXCPATH/$n/rootfs/"
+    cp -a "$3/$4/rootfs/." "$LXCPATH/$n/rootfs/"
     rootfs=dir:$LXCPATH/$n/rootfs
   fi
-  container_config "$LXCPATH" "$n" "$ip" "$hn" "$rootfs" \
-    "lxc.mount.entry = $SHARED_DB var/lib/keystone/db none bind,create=dir 0 0"
+  container_config "$LXCPATH" "$n" "$ip" "$hn" "$rootfs" "${@:5}"
+  # RabbitMQ names its node after the hostname: it must be right at the first boot
+  # (heat-aio-feasibility.md, pitfalls 2 and 3)
   echo "$hn" | write_in_node "$n" /etc/hostname 644
   printf '127.0.0.1\tlocalhost\n%s\t%s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$ip" "$hn" |
     write_in_node "$n" /etc/hosts 644
+  say "created $n ($ip)"
+}
+
+make_node() { # make_node INDEX
+  local n=${NODES[$1]} ip=${NODE_IPS[$1]}
+  snapshot "$n" "$ip" "$GOLDEN_PATH" "$GOLDEN" \
+    "lxc.mount.entry = $SHARED_DB var/lib/keystone/db none bind,create=dir 0 0"
   # Apache on the node's management address; uWSGI behind it on 127.0.0.1:35358
   echo "Listen $ip:$KS_PORT" | write_in_node "$n" /etc/apache2/ports.conf 644
-  say "created $n ($ip)"
 }
 
 ensure_nodes() {

@@ -127,7 +127,7 @@ server_states() {
 }
 SERVER_COUNT=$((${#NODES[@]} + 2 * ${#HEAT_NODES[@]}))
 
-# wait_healthy: keystone answers in every container, and HAProxy has every server UP
+# wait_healthy: keystone and heat answer in every container, and HAProxy has every server UP
 wait_healthy() {
   local i n ok code line name op adm
   for i in "${!NODES[@]}"; do
@@ -138,6 +138,18 @@ wait_healthy() {
       sleep 0.25
     done
     [[ $code == 200 ]] || die "keystone in $n does not answer http://${NODE_IPS[$i]}:$KS_PORT/v3 (last HTTP code: ${code:-none}); see: lxc-attach -P $LXCPATH -n $n --clear-env -- journalctl -u $UNIT"
+  done
+  # heat's APIs answer their version document (300) in every heat container
+  local url
+  for i in "${!HEAT_NODES[@]}"; do
+    for url in "http://${HEAT_NODE_IPS[$i]}:8004/" "http://${HEAT_NODE_IPS[$i]}:8000/"; do
+      for _ in $(seq 1 240); do
+        code=$(http_code "$url")
+        [[ $code == 300 ]] && break
+        sleep 0.25
+      done
+      [[ $code == 300 ]] || die "heat in ${HEAT_NODES[$i]} does not answer $url (last HTTP code: ${code:-none}); see: lxc-attach -P $LXCPATH -n ${HEAT_NODES[$i]} --clear-env -- journalctl -u 'heat-*'"
+    done
   done
   # servers left in maintenance or drain (e.g. by an interrupted test) are put back
   while read -r name op adm; do

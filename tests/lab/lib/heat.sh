@@ -71,30 +71,6 @@ heat_secrets() {
   HEAT_DOMAIN_PW=$(<"$LAB/stack-domain-password")
 }
 
-# snapshot NAME IP FROM_PATH FROM_NAME: an overlay snapshot with its own hostname and hosts
-snapshot() {
-  local n=$1 ip=$2 hn rootfs
-  hn=${n//_/-}
-  stop_destroy "$LXCPATH" "$n"
-  mkdir -p "$LXCPATH" "$LOG"
-  if lxc-copy -P "$3" -n "$4" -p "$LXCPATH" -N "$n" -s -B overlayfs >"$LOG/lxc-copy-$n.log" 2>&1; then
-    rootfs=$(sed -n 's/^lxc.rootfs.path = //p' "$LXCPATH/$n/config")
-  else
-    say "warning: overlayfs snapshot of $n failed (see $LOG/lxc-copy-$n.log); using a full copy"
-    stop_destroy "$LXCPATH" "$n"
-    mkdir -p "$LXCPATH/$n/rootfs"
-    cp -a "$3/$4/rootfs/." "$LXCPATH/$n/rootfs/"
-    rootfs=dir:$LXCPATH/$n/rootfs
-  fi
-  container_config "$LXCPATH" "$n" "$ip" "$hn" "$rootfs"
-  # RabbitMQ names its node after the hostname: it must be right at the first boot
-  # (heat-aio-feasibility.md, pitfalls 2 and 3)
-  echo "$hn" | write_in_node "$n" /etc/hostname 644
-  printf '127.0.0.1\tlocalhost\n%s\t%s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$ip" "$hn" |
-    write_in_node "$n" /etc/hosts 644
-  say "created $n ($ip)"
-}
-
 heat_conf() { # heat_conf NODE_IP
   cat <<CONF
 # Modelled on openstack-ansible-os_heat templates/heat.conf.j2
