@@ -114,6 +114,24 @@ impl<'a> Heat<'a> {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
+    /// The galera container, heat's database's.
+    fn galera(&self) -> Node {
+        Node {
+            name: var("GIT_OSA_LAB_GALERA_CONTAINER"),
+            address: String::new(),
+        }
+    }
+
+    /// A query on heat's database, as MariaDB's root in the galera container; its output.
+    fn sql(&self, q: &str) -> String {
+        let o = self.lab.attach(
+            &self.galera(),
+            &["mysql", "--batch", "--skip-column-names", "heat", "-e", q],
+        );
+        assert!(o.status.success(), "{q}: {o:?}");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
     /// A heat checkout of the lab's version whose APIs answer `marker` in their version
     /// document, and whose engine logs `marker` when it creates a stack.
     fn checkout(&self, marker: &str) -> (tempfile::TempDir, PathBuf) {
@@ -148,6 +166,24 @@ fn replace(repo: &Path, file: &str, from: &str, to: &str) {
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(text.matches(from).count(), 1, "{from:?} in {file}");
     std::fs::write(&path, text.replace(from, to)).unwrap();
+}
+
+/// Commits a new alembic revision on top of `head` to the heat checkout; `upgrade` is the
+/// body of its upgrade(), one statement a line.
+fn add_migration(repo: &Path, revision: &str, head: &str, upgrade: &[&str]) {
+    let body: String = upgrade.iter().map(|l| format!("    {l}\n")).collect();
+    std::fs::write(
+        repo.join(format!("heat/db/migrations/versions/{revision}_git_osa_probe.py")),
+        format!(
+            "\"\"\"git-osa probe\n\nRevision ID: {revision}\nRevises: {head}\n\"\"\"\n\n\
+             from alembic import op\nimport sqlalchemy as sa\n\n\
+             revision = '{revision}'\ndown_revision = '{head}'\nbranch_labels = None\ndepends_on = None\n\n\n\
+             def upgrade():\n{body}"
+        ),
+    )
+    .unwrap();
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "A migration"]);
 }
 
 /// curl, no shell: (status line + headers, body).
@@ -419,33 +455,15 @@ fn a_heat_migration_runs_as_heat_on_mariadb_with_the_warning() {
     let lab = Lab::get();
     let heat = Heat::get(&lab);
     let target = &heat.nodes[0];
-    let galera = Node {
-        name: var("GIT_OSA_LAB_GALERA_CONTAINER"),
-        address: String::new(),
-    };
-    let sql = |q: &str| {
-        let o = lab.attach(
-            &galera,
-            &["mysql", "--batch", "--skip-column-names", "heat", "-e", q],
-        );
-        assert!(o.status.success(), "{q}: {o:?}");
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    };
+    let sql = |q: &str| heat.sql(q);
     let head = sql("SELECT version_num FROM alembic_version");
     let (_dir, repo) = heat.checkout("git-osa-migration");
-    let versions = repo.join("heat/db/migrations/versions");
-    std::fs::write(
-        versions.join("0a5e7f3c9b21_git_osa_probe.py"),
-        format!(
-            "\"\"\"git-osa probe\n\nRevision ID: 0a5e7f3c9b21\nRevises: {head}\n\"\"\"\n\n\
-             from alembic import op\nimport sqlalchemy as sa\n\n\
-             revision = '0a5e7f3c9b21'\ndown_revision = '{head}'\nbranch_labels = None\ndepends_on = None\n\n\n\
-             def upgrade():\n    op.create_table('git_osa_probe', sa.Column('id', sa.Integer, primary_key=True))\n"
-        ),
-    )
-    .unwrap();
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-q", "-m", "A migration"]);
+    add_migration(
+        &repo,
+        "0a5e7f3c9b21",
+        &head,
+        &["op.create_table('git_osa_probe', sa.Column('id', sa.Integer, primary_key=True))"],
+    );
 
     let mut run: Running = lab.start(
         &repo,
@@ -497,18 +515,8 @@ fn a_heat_migration_with_a_db_snapshot_is_undone_by_restore() {
     let lab = Lab::get();
     let heat = Heat::get(&lab);
     let target = &heat.nodes[0];
-    let galera = Node {
-        name: var("GIT_OSA_LAB_GALERA_CONTAINER"),
-        address: String::new(),
-    };
-    let sql = |q: &str| {
-        let o = lab.attach(
-            &galera,
-            &["mysql", "--batch", "--skip-column-names", "heat", "-e", q],
-        );
-        assert!(o.status.success(), "{q}: {o:?}");
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    };
+    let galera = heat.galera();
+    let sql = |q: &str| heat.sql(q);
     // Every table and row, but the engines' heartbeats (`service`: each engine started
     // writes its own row, and the other container's engine writes all along), whose
     // schema is compared on its own.
@@ -531,20 +539,15 @@ fn a_heat_migration_with_a_db_snapshot_is_undone_by_restore() {
     let before = dump();
     let tables_before = sql("SHOW TABLES");
     let (_dir, repo) = heat.checkout("git-osa-snapshot");
-    let versions = repo.join("heat/db/migrations/versions");
-    std::fs::write(
-        versions.join("0a5e7f3c9b22_git_osa_snapshot_probe.py"),
-        format!(
-            "\"\"\"git-osa snapshot probe\n\nRevision ID: 0a5e7f3c9b22\nRevises: {head}\n\"\"\"\n\n\
-             from alembic import op\nimport sqlalchemy as sa\n\n\
-             revision = '0a5e7f3c9b22'\ndown_revision = '{head}'\nbranch_labels = None\ndepends_on = None\n\n\n\
-             def upgrade():\n    op.create_table('git_osa_snapshot_probe', sa.Column('id', sa.Integer, primary_key=True))\n\
-             \x20   op.add_column('raw_template', sa.Column('git_osa_probe', sa.String(8)))\n"
-        ),
-    )
-    .unwrap();
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-q", "-m", "A migration"]);
+    add_migration(
+        &repo,
+        "0a5e7f3c9b22",
+        &head,
+        &[
+            "op.create_table('git_osa_snapshot_probe', sa.Column('id', sa.Integer, primary_key=True))",
+            "op.add_column('raw_template', sa.Column('git_osa_probe', sa.String(8)))",
+        ],
+    );
 
     let t0 = Instant::now();
     let mut run: Running = lab.start(
