@@ -128,8 +128,11 @@ pub enum Command {
     /// worktree git-osa owns (.git/osa/worktrees/NUMBER): your working tree, index, HEAD,
     /// branches and stash are not touched. Then the cycle of `git osa run` runs from that
     /// worktree, with the same options. Another patchset of the same change reuses the
-    /// worktree, so only the files that differ are sent. A `Depends-On:` footer naming a
-    /// change of another project (by URL) is fetched the same way in that project's
+    /// worktree, so only the files that differ are sent. A Change-Id (as CHANGE or in a
+    /// footer) is looked up with Gerrit's REST API (`GET /changes/?q=change:ID`) at git
+    /// config osa.gerritUrl, else https://HOST/ of .gitreview's host or of the gerrit
+    /// remote; the usual https_proxy and no_proxy variables apply. A `Depends-On:` footer
+    /// naming a change of another project is fetched the same way in that project's
     /// checkout (the directory git config osa.checkouts names, or one beside this
     /// checkout, or a clone in git-osa's cache) and installed editable into the venv
     /// before the service, as `--with` does. With --dry-run the patchset is
@@ -262,7 +265,7 @@ pub struct RunArgs {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct ReviewArgs {
-    /// The change: NUMBER, NUMBER,PATCHSET, or its URL.
+    /// The change: NUMBER, NUMBER,PATCHSET, its URL, or its Change-Id (I and 40 hex digits).
     #[arg(value_name = "CHANGE", required_unless_present = "clean")]
     pub change: Option<String>,
 

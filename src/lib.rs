@@ -18,6 +18,7 @@ pub mod error;
 pub mod execute;
 pub mod foreground;
 pub mod gerrit;
+pub mod gerrit_api;
 pub mod gitconfig;
 #[cfg(test)]
 mod golden;

@@ -89,7 +89,8 @@ pub struct Review {
     pub change: u64,
     pub patchset: u32,
     pub subject: String,
-    /// The patchset commit's author (`Name <email>`).
+    /// Gerrit's owner of the change when its REST API answered (a lookup by Change-Id),
+    /// else the patchset commit's author (`Name <email>`).
     pub owner: String,
     /// What git fetched from: a remote of the checkout (`gerrit`) or a URL.
     pub server: String,

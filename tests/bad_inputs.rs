@@ -390,9 +390,11 @@ const CASES: &[Case] = &[
         ..GIVEN
     },
     Case {
-        name: "review: a Change-Id",
-        argv: &["review", "I0123456789abcdef0123456789abcdef01234567"], exit: 2,
-        says: "I0123456789abcdef0123456789abcdef01234567 is a Change-Id: git-osa finds changes with git alone, which cannot look a Change-Id up",
+        name: "review: a Change-Id, Gerrit unreachable",
+        files: &[("openstack_inventory.json", ONE_KEYSTONE)],
+        env: &[("GIT_CONFIG_COUNT", "1"), ("GIT_CONFIG_KEY_0", "osa.gerritUrl"), ("GIT_CONFIG_VALUE_0", "http://127.0.0.1:9/")],
+        argv: &["review", "I0123456789abcdef0123456789abcdef01234567", "--inventory", "$IN/openstack_inventory.json"], exit: 2,
+        says: "cannot reach Gerrit's REST API at http://127.0.0.1:9/changes/?q=change:I0123456789abcdef0123456789abcdef01234567&o=DETAILED_ACCOUNTS: ",
         ..GIVEN
     },
     Case {
@@ -482,6 +484,22 @@ const CASES: &[Case] = &[
         name: "the hooks' log of one unit",
         argv: &["logs", "--hooks", "--unit", "keystone-wsgi-public"], exit: 2,
         says: "the argument '--hooks' cannot be used with '--unit <UNIT>'",
+        ..GIVEN
+    },
+    Case {
+        name: "review: a Change-Id, osa.gerritUrl not a URL",
+        files: &[("openstack_inventory.json", ONE_KEYSTONE)],
+        env: &[("GIT_CONFIG_COUNT", "1"), ("GIT_CONFIG_KEY_0", "osa.gerritUrl"), ("GIT_CONFIG_VALUE_0", "review.opendev.org")],
+        argv: &["review", "I0123456789abcdef0123456789abcdef01234567", "--inventory", "$IN/openstack_inventory.json"], exit: 2,
+        says: "osa.gerritUrl is `review.opendev.org`, not an http(s) URL: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "review: a Change-Id, no Gerrit known",
+        dir: Dir::Checkout { gitreview: None, origin: Some("https://opendev.org/openstack/keystone") },
+        files: &[("openstack_inventory.json", ONE_KEYSTONE)],
+        argv: &["review", "I0123456789abcdef0123456789abcdef01234567", "--inventory", "$IN/openstack_inventory.json"], exit: 2,
+        says: "git-osa does not know where this checkout's Gerrit is (no osa.gerritUrl, no .gitreview host, no remote named gerrit), so it cannot look a Change-Id up: nothing was changed",
         ..GIVEN
     },
 ];
@@ -672,6 +690,13 @@ fn git_osa(w: &World, case: &Case) -> Output {
         "GIT_OSA_DB_SNAPSHOT",
         "GIT_OSA_PUBLIC_INDEX",
         "GIT_CONFIG_PARAMETERS",
+        "GIT_CONFIG_COUNT",
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
         "GIT_DIR",
         "GIT_WORK_TREE",
     ] {

@@ -131,8 +131,8 @@ impl World {
     }
 
     fn git_osa(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_git-osa"))
-            .current_dir(&self.user)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-osa"));
+        cmd.current_dir(&self.user)
             .args(args)
             .env("GIT_OSA_INVENTORY", &self.inventory)
             .env("GIT_OSA_LXC_PATH", &self.lxc)
@@ -140,9 +140,12 @@ impl World {
             .env("HOME", self.lxc.join("home"))
             .env("XDG_CACHE_HOME", self.base().join("cache"))
             .env_remove("GIT_OSA_CONFIG")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .stdin(Stdio::null());
+        // The REST queries go to loopback, never through a proxy of the machine's.
+        for var in ["ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY"] {
+            cmd.env_remove(var).env_remove(var.to_lowercase());
+        }
+        cmd.output().unwrap()
     }
 
     fn base(&self) -> PathBuf {
@@ -153,6 +156,12 @@ impl World {
     /// change 12346 whose `Depends-On:` names it. Returns where a checkout of the library
     /// would be beside the user's.
     fn with_dependency(&self) -> PathBuf {
+        self.with_dependency_by("https://127.0.0.1/c/openstack/oslo.middleware/+/4242")
+    }
+
+    /// The same, with keystone's footer `Depends-On: <dependency>` (a URL or the library
+    /// change's Change-Id, which its message carries).
+    fn with_dependency_by(&self, dependency: &str) -> PathBuf {
         let lib = self.base().join("lib-upstream");
         std::fs::create_dir(&lib).unwrap();
         git(&lib, &["init", "-q", "-b", "master"]);
@@ -178,7 +187,15 @@ impl World {
             "oslo_middleware/request_id.py",
             "HEADER = 'x-renamed'\n",
         );
-        git(&lib, &["commit", "-q", "-am", "Rename the header"]);
+        git(
+            &lib,
+            &[
+                "commit",
+                "-q",
+                "-am",
+                &format!("Rename the header\n\nChange-Id: {LIB_CHANGE_ID}\n"),
+            ],
+        );
         self.gerrit.upload(LIB, &lib, "HEAD", 4242, 1);
 
         git(&self.upstream, &["checkout", "-q", "master"]);
@@ -193,7 +210,7 @@ impl World {
                 "commit",
                 "-q",
                 "-am",
-                "Use the renamed header\n\nDepends-On: https://127.0.0.1/c/openstack/oslo.middleware/+/4242\n",
+                &format!("Use the renamed header\n\nDepends-On: {dependency}\n"),
             ],
         );
         self.gerrit
@@ -559,25 +576,212 @@ fn osa_checkouts_names_the_folder_of_the_users_checkouts() {
     );
 }
 
+const CHANGE_ID: &str = "I0123456789abcdef0123456789abcdef01234567";
+const LIB_CHANGE_ID: &str = "I4242424242424242424242424242424242424242";
+
+impl World {
+    /// Points the checkout at the loopback Gerrit's REST API.
+    fn with_rest(&self) {
+        git(
+            &self.user,
+            &["config", "osa.gerritUrl", &self.gerrit.rest_url()],
+        );
+    }
+
+    /// Keystone change `number` whose message ends with `footer`.
+    fn keystone_change(&self, number: u64, footer: &str) {
+        git(&self.upstream, &["checkout", "-q", "master"]);
+        write(
+            &self.upstream,
+            MARKED,
+            &discovery(&format!("change {number}")),
+        );
+        git(
+            &self.upstream,
+            &[
+                "commit",
+                "-q",
+                "-am",
+                &format!("Change {number}\n\n{footer}\n"),
+            ],
+        );
+        self.gerrit
+            .upload(PROJECT, &self.upstream, "HEAD", number, 1);
+    }
+}
+
 #[test]
-fn a_dependency_named_by_change_id_is_refused_naming_the_footer() {
+fn a_change_id_is_looked_up_with_gerrits_rest_api_and_its_owner_is_gerrits() {
     let w = World::new();
-    git(&w.upstream, &["checkout", "-q", "master"]);
-    write(&w.upstream, MARKED, &discovery("needs something"));
+    w.with_rest();
+    let before = users_view(&w.user);
+    let o = w.git_osa(&["review", CHANGE_ID]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "Change-Id {CHANGE_ID} is change {CHANGE} of {PROJECT} (branch master) at {}",
+            w.gerrit.rest_url()
+        )),
+        "{err}"
+    );
+    // The owner is Gerrit's account, not the commit's author (Rev Iewer).
+    assert!(
+        err.contains(&format!(
+            "change {CHANGE} patchset 2: Say which patchset answers, with a migration ({} <{}>), checked out in {}",
+            gerrit::OWNER.0,
+            gerrit::OWNER.1,
+            w.worktree().display()
+        )),
+        "{err}"
+    );
+    stopped_at_the_container(&o);
+    assert_eq!(
+        std::fs::read_to_string(w.worktree().join(MARKED)).unwrap(),
+        discovery("patchset 2")
+    );
+    assert_eq!(users_view(&w.user), before);
+}
+
+#[test]
+fn a_depends_on_by_change_id_is_the_library_change_rest_names() {
+    let w = World::new();
+    w.with_rest();
+    let beside = w.with_dependency_by(LIB_CHANGE_ID);
     git(
-        &w.upstream,
+        &w.base(),
         &[
-            "commit",
+            "clone",
             "-q",
-            "-am",
-            "Needs another change\n\nDepends-On: I89abcdef0123456789abcdef0123456789abcdef\n",
+            "--origin",
+            "gerrit",
+            &w.gerrit.url(LIB),
+            beside.to_str().unwrap(),
         ],
     );
-    w.gerrit.upload(PROJECT, &w.upstream, "HEAD", 12347, 1);
+    let o = w.git_osa(&["review", "12346"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "Depends-On: {LIB_CHANGE_ID} is change 4242 of {LIB} (branch master) at {}",
+            w.gerrit.rest_url()
+        )),
+        "{err}"
+    );
+    let lib_wt = beside.join(".git/osa/worktrees/4242");
+    assert!(
+        err.contains(&format!(
+            "Depends-On: {LIB} change 4242 patchset 1: Rename the header, checked out in {}",
+            lib_wt.display()
+        )),
+        "{err}"
+    );
+    stopped_at_the_container(&o);
+    assert_eq!(
+        std::fs::read_to_string(lib_wt.join("oslo_middleware/request_id.py")).unwrap(),
+        "HEADER = 'x-renamed'\n"
+    );
+}
+
+#[test]
+fn a_change_id_on_two_branches_is_the_users_choice_unless_the_checkouts_branch_tells() {
+    let w = World::new();
+    w.with_rest();
+    // The same change cherry-picked to a stable branch keeps its Change-Id.
+    let ps2 = git(&w.upstream, &["rev-parse", "HEAD"]);
+    w.gerrit.upload(PROJECT, &w.upstream, ps2.trim(), 12350, 1);
+    w.gerrit.set_meta(12350, "stable/2026.1", "NEW");
+    // The user is on my-work, which tracks nothing.
+    refused(
+        &w,
+        &["review", CHANGE_ID],
+        &format!(
+            "{CHANGE_ID}: 2 changes at {} have this Change-Id, and git-osa cannot tell which one is meant: nothing was changed\n  \
+             {CHANGE} ({PROJECT}, branch master, new): Say which patchset answers, with a migration\n  \
+             12350 ({PROJECT}, branch stable/2026.1, new): Say which patchset answers, with a migration",
+            w.gerrit.rest_url()
+        ),
+    );
+    let o = w.git_osa(&["review", CHANGE_ID]);
+    assert!(
+        stderr(&o).contains(&format!(
+            "hint: pass the number of the one to review: `git osa review {CHANGE}`"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    // An abandoned one is left out.
+    w.gerrit.set_meta(12350, "stable/2026.1", "ABANDONED");
+    let o = w.git_osa(&["review", CHANGE_ID]);
+    assert!(
+        stderr(&o).contains(&format!(
+            "Change-Id {CHANGE_ID} is change {CHANGE} of {PROJECT}"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    stopped_at_the_container(&o);
+    // Both open again: on master, the checkout's branch decides.
+    w.gerrit.set_meta(12350, "stable/2026.1", "NEW");
+    git(&w.user, &["checkout", "-q", "master"]);
+    let o = w.git_osa(&["review", CHANGE_ID]);
+    assert!(
+        stderr(&o).contains(&format!(
+            "Change-Id {CHANGE_ID} is change {CHANGE} of {PROJECT} (branch master)"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    stopped_at_the_container(&o);
+}
+
+#[test]
+fn a_change_id_gerrit_cannot_resolve_is_refused_with_exit_2_and_changes_nothing() {
+    let w = World::new();
+    w.with_rest();
+    let rest = w.gerrit.rest_url();
+    let unknown = "Iffffffffffffffffffffffffffffffffffffffff";
+    refused(
+        &w,
+        &["review", unknown],
+        &format!("{unknown}: no change has this Change-Id at {rest}: nothing was changed"),
+    );
+    // A footer naming a Change-Id no change has: the footer is named.
+    w.keystone_change(12347, &format!("Depends-On: {unknown}"));
     refused(
         &w,
         &["review", "12347"],
-        "Depends-On: I89abcdef0123456789abcdef0123456789abcdef names a change by its Change-Id, which git-osa cannot look up with git alone; nothing was changed",
+        &format!(
+            "Depends-On: {unknown}: no change has this Change-Id at {rest}: nothing was changed"
+        ),
+    );
+    // A Change-Id of another project than the checkout's.
+    w.with_dependency_by(LIB_CHANGE_ID);
+    refused(
+        &w,
+        &["review", LIB_CHANGE_ID],
+        &format!(
+            "change 4242 is a change of {LIB}, and this checkout is {PROJECT}: nothing was changed"
+        ),
+    );
+    // An address that is a web server but not Gerrit.
+    let not_gerrit = format!("{rest}not-gerrit/");
+    git(&w.user, &["config", "osa.gerritUrl", &not_gerrit]);
+    refused(
+        &w,
+        &["review", CHANGE_ID],
+        &format!(
+            "{not_gerrit}changes/?q=change:{CHANGE_ID}&o=DETAILED_ACCOUNTS did not answer as Gerrit's REST API does (a JSON list of changes), but `<html><body>Not Gerrit</body></html>`: nothing was changed"
+        ),
+    );
+    // The server down: the URL tried is named.
+    let down = format!("http://127.0.0.1:{}/", free_port());
+    git(&w.user, &["config", "osa.gerritUrl", &down]);
+    refused(
+        &w,
+        &["review", CHANGE_ID],
+        &format!(
+            "cannot reach Gerrit's REST API at {down}changes/?q=change:{CHANGE_ID}&o=DETAILED_ACCOUNTS: "
+        ),
     );
 }
 

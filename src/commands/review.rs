@@ -14,6 +14,7 @@ use crate::commands;
 use crate::context::{Context, Project};
 use crate::error::{Error, Result};
 use crate::gerrit::{self, ChangeSpec, Server};
+use crate::gerrit_api;
 use crate::layout::Paths;
 use crate::project::Checkout;
 use crate::review::{self, Repo};
@@ -23,16 +24,15 @@ pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
     if args.clean {
         return clean(&ctx).map(|_| ExitCode::SUCCESS);
     }
-    let text = args.change.as_deref().unwrap_or_default();
-    if gerrit::is_change_id(text.trim()) {
-        return Err(Error::user(format!(
-            "{text} is a Change-Id: git-osa finds changes with git alone, which cannot look a Change-Id up"
-        ))
-        .hint("name the change by its number or URL (Gerrit's page of the change shows both)"));
-    }
-    let spec = ChangeSpec::parse(text)?;
-    let change = spec.change;
-    let wanted = match (spec.patchset, args.patchset) {
+    let text = args.change.as_deref().unwrap_or_default().trim();
+    let by_id = gerrit::is_change_id(text);
+    let spec = if by_id {
+        None
+    } else {
+        Some(ChangeSpec::parse(text)?)
+    };
+    let named = spec.as_ref().and_then(|s| s.patchset);
+    let wanted = match (named, args.patchset) {
         (Some(a), Some(b)) if a != b => {
             return Err(Error::user(format!(
                 "{text} names patchset {a} and --patchset {b}: which one?"
@@ -41,19 +41,38 @@ pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
         (a, b) => a.or(b),
     };
     let project = ctx.project()?;
-    let ours = project.id.display();
-    if let Some(theirs) = &spec.project {
-        let names = [&project.id.gerrit_project, &project.id.remote_project];
-        if !names.iter().any(|n| n.as_deref() == Some(theirs.as_str())) {
-            return Err(Error::user(format!(
-                "change {change} is a change of {theirs}, and this checkout is {ours}: nothing was changed"
-            ))
-            .hint(format!("run `git osa review` from a checkout of {theirs}")));
-        }
+    if let Some(spec) = &spec {
+        same_project(&project, spec)?;
     }
     // Refusals about the deployment and the --with checkouts come before the fetch too.
     ctx.placements(&project.service)?;
     crate::survey::libraries(&project, &args.run.with)?;
+    // A Change-Id is looked up with Gerrit's REST API, whose answer also names the owner.
+    // A Change-Id footer prefers the changes on the reviewed change's branch.
+    let mut owner = None;
+    let mut branches = gerrit_api::checkout_branches(&project.checkout);
+    let spec = match spec {
+        Some(spec) => spec,
+        None => {
+            let base = gerrit_api::base_url(&project.checkout)?;
+            let info = resolve(&base, text, &our_projects(&project), &branches, None)?;
+            branches.insert(0, info.branch.clone());
+            ctx.ui.step(format!(
+                "Change-Id {text} is change {} of {} (branch {}) at {base}",
+                info.number, info.project, info.branch
+            ));
+            owner = Some(info.owner.clone()).filter(|o| !o.is_empty());
+            let found = ChangeSpec {
+                change: info.number,
+                patchset: None,
+                project: Some(info.project),
+            };
+            same_project(&project, &found)?;
+            found
+        }
+    };
+    let change = spec.change;
+    let ours = project.id.display();
     let repo = Repo::of(&project.checkout);
     let server = repo.server(&project.checkout)?;
     let patchsets = repo.patchsets(&server, change)?;
@@ -82,9 +101,19 @@ pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
     let had_ref = repo.has_ref(&gerrit::own_ref(change, ps))?;
     let rev = repo.fetch(&server, change, ps)?;
     let mut info = repo.describe(&server, change, ps, &rev)?;
+    if let Some(owner) = owner {
+        info.owner = owner;
+    }
     // The footers are read from the fetched commit; a dependency that cannot be had takes
     // that fetch back, so a refusal still changes nothing.
-    let deps = match dependencies(&ctx, args, &project, &server, &repo.message(&rev)?) {
+    let deps = match dependencies(
+        &ctx,
+        args,
+        &project,
+        &server,
+        &repo.message(&rev)?,
+        &branches,
+    ) {
         Ok(deps) => deps,
         Err(e) => {
             if !had_ref {
@@ -134,6 +163,73 @@ pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
     commands::run::run(&ctx, &run_args)
 }
 
+/// The names the checkout's project goes by on Gerrit.
+fn our_projects(project: &Project) -> Vec<&str> {
+    [&project.id.gerrit_project, &project.id.remote_project]
+        .into_iter()
+        .filter_map(|p| p.as_deref())
+        .collect()
+}
+
+/// A change of another project than the checkout's is refused.
+fn same_project(project: &Project, spec: &ChangeSpec) -> Result<()> {
+    let Some(theirs) = &spec.project else {
+        return Ok(());
+    };
+    if our_projects(project).contains(&theirs.as_str()) {
+        return Ok(());
+    }
+    Err(Error::user(format!(
+        "change {} is a change of {theirs}, and this checkout is {}: nothing was changed",
+        spec.change,
+        project.id.display()
+    ))
+    .hint(format!("run `git osa review` from a checkout of {theirs}")))
+}
+
+/// The one change a Change-Id names at `base`: the only one, else the one of `projects`,
+/// open, on one of `branches`. `footer` is the Depends-On line when it is one.
+fn resolve(
+    base: &str,
+    change_id: &str,
+    projects: &[&str],
+    branches: &[String],
+    footer: Option<&str>,
+) -> Result<gerrit_api::ChangeInfo> {
+    let found = gerrit_api::query(base, change_id)?;
+    let what = match footer {
+        Some(_) => format!("Depends-On: {change_id}"),
+        None => change_id.to_string(),
+    };
+    match gerrit_api::pick(&found, projects, branches) {
+        Ok(one) => Ok(one.clone()),
+        Err(left) if left.is_empty() => Err(Error::user(format!(
+            "{what}: no change has this Change-Id at {base}: nothing was changed"
+        ))
+        .hint(format!(
+            "check it on {base}q/{change_id}, or name the change by its number or URL"
+        ))),
+        Err(left) => {
+            let list: Vec<String> = left.iter().map(|c| format!("  {}", c.line())).collect();
+            let err = Error::user(format!(
+                "{what}: {} changes at {base} have this Change-Id, and git-osa cannot tell which one is meant: nothing was changed\n{}",
+                left.len(),
+                list.join("\n")
+            ));
+            Err(match footer {
+                None => err.hint(format!(
+                    "pass the number of the one to review: `git osa review {}`",
+                    left[0].number
+                )),
+                Some(_) => err.hint(
+                    "a Depends-On by URL (https://HOST/c/PROJECT/+/NUMBER) names one change; \
+                     meanwhile, check the one you mean out and pass it with --with PATH",
+                ),
+            })
+        }
+    }
+}
+
 /// A change of another project that the reviewed change depends on, found and checked
 /// (its checkout, server and patchset) before anything is fetched for it.
 struct Dep {
@@ -153,16 +249,21 @@ fn dependencies(
     project: &Project,
     server: &Server,
     message: &str,
+    branches: &[String],
 ) -> Result<Vec<Dep>> {
     let ours = [&project.id.gerrit_project, &project.id.remote_project];
     let mut deps: Vec<Dep> = Vec::new();
     for footer in gerrit::depends_on(message) {
         let url = match footer {
+            // Looked up with Gerrit's REST API; then followed as its URL would be.
             gerrit::Dependency::ChangeId(id) => {
-                return Err(Error::user(format!(
-                    "Depends-On: {id} names a change by its Change-Id, which git-osa cannot look up with git alone; nothing was changed"
-                ))
-                .hint("a Depends-On by URL (https://HOST/c/PROJECT/+/NUMBER) is followed"));
+                let base = gerrit_api::base_url(&project.checkout)?;
+                let info = resolve(&base, &id, &[], branches, Some(&id))?;
+                ctx.ui.step(format!(
+                    "Depends-On: {id} is change {} of {} (branch {}) at {base}",
+                    info.number, info.project, info.branch
+                ));
+                info.url(&base)
             }
             gerrit::Dependency::Url(u) => u,
         };
