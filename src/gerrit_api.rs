@@ -146,6 +146,11 @@ pub fn normalize_base(url: &str) -> Option<String> {
     Some(format!("{}/", url.trim_end_matches('/')))
 }
 
+/// `osa.gerritUrl`, when the user set it (and it is a URL).
+pub fn configured_base(checkout: &Checkout) -> Option<String> {
+    crate::review::git_config(&checkout.root, "osa.gerritUrl").and_then(|v| normalize_base(&v))
+}
+
 /// Where the checkout's Gerrit answers REST: `osa.gerritUrl`, `.gitreview`'s host, or the
 /// `gerrit` remote's host.
 pub fn base_url(checkout: &Checkout) -> Result<String> {
@@ -181,9 +186,10 @@ fn read(dir: &Path, name: &str) -> Option<String> {
     std::fs::read_to_string(dir.join(name)).ok()
 }
 
-/// The changes with this Change-Id on the server at `base`: one GET.
-pub fn query(base: &str, change_id: &str) -> Result<Vec<ChangeInfo>> {
-    let url = format!("{base}changes/?q=change:{change_id}&o=DETAILED_ACCOUNTS");
+/// The changes `change:<change>` finds on the server at `base` (a Change-Id, or a change
+/// number): one GET.
+pub fn query(base: &str, change: &str) -> Result<Vec<ChangeInfo>> {
+    let url = format!("{base}changes/?q=change:{change}&o=DETAILED_ACCOUNTS");
     let unreachable = |why: String| {
         Error::user(format!(
             "cannot reach Gerrit's REST API at {url}: {why}; nothing was changed"

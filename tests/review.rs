@@ -642,6 +642,44 @@ fn a_change_id_is_looked_up_with_gerrits_rest_api_and_its_owner_is_gerrits() {
     assert_eq!(users_view(&w.user), before);
 }
 
+/// By number, the change is found with git; its owner is asked of the REST API only where
+/// osa.gerritUrl names it, and an API that does not answer leaves the author.
+#[test]
+fn by_number_the_owner_is_gerrits_where_osa_gerrit_url_names_the_api() {
+    let w = World::new();
+    w.with_rest();
+    let o = w.git_osa(&["review", &CHANGE.to_string()]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "change {CHANGE} patchset 2: Say which patchset answers, with a migration ({} <{}>)",
+            gerrit::OWNER.0,
+            gerrit::OWNER.1
+        )),
+        "{err}"
+    );
+    stopped_at_the_container(&o);
+    let down = format!("http://127.0.0.1:{}/", free_port());
+    git(&w.user, &["config", "osa.gerritUrl", &down]);
+    let o = w.git_osa(&["review", &CHANGE.to_string()]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("warning: cannot reach Gerrit's REST API at {down}changes/?q=change:{CHANGE}&o=DETAILED_ACCOUNTS")),
+        "{err}"
+    );
+    assert!(
+        err.contains("; the owner shown is the patchset's author"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "change {CHANGE} patchset 2: Say which patchset answers, with a migration (Rev Iewer <rev@git-osa.invalid>)"
+        )),
+        "{err}"
+    );
+    stopped_at_the_container(&o);
+}
+
 #[test]
 fn a_depends_on_by_change_id_is_the_library_change_rest_names() {
     let w = World::new();

@@ -73,6 +73,24 @@ pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
     };
     let change = spec.change;
     let ours = project.id.display();
+    // A change named by number is found with git alone; its owner is asked of Gerrit's
+    // REST API only where the user named that API (osa.gerritUrl).
+    if owner.is_none()
+        && let Some(base) = gerrit_api::configured_base(&project.checkout)
+    {
+        match gerrit_api::query(&base, &change.to_string()) {
+            Ok(found) => {
+                owner = found
+                    .into_iter()
+                    .find(|c| c.number == change)
+                    .map(|c| c.owner)
+                    .filter(|o| !o.is_empty());
+            }
+            Err(e) => ctx
+                .ui
+                .warn(format!("{e}; the owner shown is the patchset's author")),
+        }
+    }
     let repo = Repo::of(&project.checkout);
     let server = repo.server(&project.checkout)?;
     let patchsets = repo.patchsets(&server, change)?;

@@ -266,7 +266,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// The ChangeInfo of each change, in every bare repository under `repos`, whose latest
-/// patchset's commit message has the footer `Change-Id: <id>`.
+/// patchset's commit message has the footer `Change-Id: <id>`, or whose number `id` is.
 fn changes_with(repos: &Path, id: &str, meta: &BTreeMap<u64, Meta>) -> Vec<serde_json::Value> {
     let mut bares = Vec::new();
     let mut dirs = vec![repos.to_path_buf()];
@@ -307,10 +307,13 @@ fn changes_with(repos: &Path, id: &str, meta: &BTreeMap<u64, Meta>) -> Vec<serde
         }
         for (change, (_, r)) in latest {
             let message = git(&bare, &["log", "-1", "--format=%B", &r]);
-            if !message
+            let change_id = message
                 .lines()
-                .any(|l| l.trim() == format!("Change-Id: {id}"))
-            {
+                .filter_map(|l| l.trim().strip_prefix("Change-Id: "))
+                .next_back()
+                .unwrap_or_default()
+                .to_string();
+            if change_id != id && change.to_string() != id {
                 continue;
             }
             let m = meta.get(&change).cloned().unwrap_or(Meta {
@@ -318,10 +321,10 @@ fn changes_with(repos: &Path, id: &str, meta: &BTreeMap<u64, Meta>) -> Vec<serde
                 status: "NEW".into(),
             });
             out.push(serde_json::json!({
-                "id": format!("{}~{}~{id}", project.replace('/', "%2F"), m.branch),
+                "id": format!("{}~{}~{change_id}", project.replace('/', "%2F"), m.branch),
                 "project": project,
                 "branch": m.branch,
-                "change_id": id,
+                "change_id": change_id,
                 "subject": message.lines().next().unwrap_or_default(),
                 "status": m.status,
                 "_number": change,
