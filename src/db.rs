@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::layout::Paths;
-use crate::plan::{Exec, Input};
+use crate::plan::{Exec, Input, Secret};
 
 /// Where the service's database is, from an SQLAlchemy URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -277,7 +277,10 @@ pub fn snapshot(paths: &Paths, c: &Connection) -> (Exec, Snapshot) {
                     database,
                 ],
             )
-            .with_stdin(Input::Bytes(password.as_bytes().to_vec()));
+            .with_stdin(Input::Secret(Secret::new(
+                "the service's database password",
+                password.as_bytes().to_vec(),
+            )));
             (
                 exec,
                 Snapshot::Mysql {
@@ -465,7 +468,16 @@ mod tests {
         let c = mysql("heat", "hunter2", "10.0.0.1", None, "heat");
         let (exec, snap) = snapshot(&paths, &c);
         assert!(!exec.full_argv().iter().any(|a| a.contains("hunter2")));
-        assert_eq!(exec.stdin, Some(Input::Bytes(b"hunter2".to_vec())));
+        let Some(Input::Secret(secret)) = &exec.stdin else {
+            panic!("the password is not a secret: {:?}", exec.stdin)
+        };
+        assert_eq!(secret.bytes(), b"hunter2");
+        // Neither a dry run nor a debug log shows it, or its length.
+        let shown = format!("{:?}", exec.stdin);
+        assert!(
+            !shown.contains("hunter2") && !shown.contains('7'),
+            "{shown}"
+        );
         assert_eq!(snap.dump(), "/var/lib/git-osa/heat/db-snapshot.sql");
         let json = serde_json::to_string(&snap).unwrap();
         assert!(!json.contains("hunter2"));

@@ -154,6 +154,7 @@ impl<'a> Runner<'a> {
             None => None,
             Some(Input::Bytes(b)) => Some(b.clone()),
             Some(Input::Sync(p)) => Some(sync::stream(p)?),
+            Some(Input::Secret(secret)) => Some(secret.bytes().to_vec()),
         };
         let out = match &e.scope {
             None => step.target.output(&full, stdin.as_deref())?,

@@ -21,6 +21,37 @@ pub enum Input {
     Bytes(Vec<u8>),
     /// The sync's tar stream, made from the checkout when the step runs (see `sync.rs`).
     Sync(SyncPayload),
+    /// A secret (a database password): a plan shows what it is, never its bytes nor their
+    /// number.
+    Secret(Secret),
+}
+
+/// Bytes a plan must not reveal, named by what they are.
+#[derive(Clone, PartialEq)]
+pub struct Secret {
+    /// What it is, as a dry run says it ("the service's database password").
+    pub what: String,
+    bytes: Vec<u8>,
+}
+
+impl Secret {
+    pub fn new(what: impl Into<String>, bytes: Vec<u8>) -> Secret {
+        Secret {
+            what: what.into(),
+            bytes,
+        }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// `{:?}` (debug logs, test failures) names the secret and hides it.
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({})", self.what)
+    }
 }
 
 /// A command in the target; as root unless `user` is set (then through runuser).
@@ -270,6 +301,9 @@ impl Step {
                             "  (stdin: a tar of {} files and the manifest)",
                             p.changed.len()
                         );
+                    }
+                    Some(Input::Secret(secret)) => {
+                        let _ = write!(s, "  (stdin: {})", secret.what);
                     }
                     None => {}
                 }

@@ -150,6 +150,9 @@ pub enum Stdin {
     Bytes { bytes: usize },
     /// The sync's tar stream: the changed files, the deletions and the manifest.
     Sync { files: usize },
+    /// A secret (the database password), named by what it is; neither it nor its length
+    /// is shown.
+    Secret { what: String },
 }
 
 #[derive(Serialize)]
@@ -210,6 +213,9 @@ impl Command {
                 Input::Bytes(b) => Stdin::Bytes { bytes: b.len() },
                 Input::Sync(p) => Stdin::Sync {
                     files: p.changed.len(),
+                },
+                Input::Secret(secret) => Stdin::Secret {
+                    what: secret.what.clone(),
                 },
             }),
             scope: e.scope.clone(),

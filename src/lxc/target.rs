@@ -192,8 +192,13 @@ impl Target {
             })
             .collect();
         let mut what = format!("{} as {}: {}", self.place(), runs_as(argv), words.join(" "));
+        // Rounded up to KiB: a secret on stdin (a database password) is short, and its
+        // length must not show either.
         if let Some(data) = stdin {
-            what.push_str(&format!(" (stdin: {} bytes)", data.len()));
+            what.push_str(&format!(
+                " (stdin: {} KiB)",
+                data.len().div_ceil(1024).max(1)
+            ));
         }
         what
     }
@@ -321,6 +326,20 @@ mod tests {
     }
 
     #[test]
+    fn the_log_shows_stdin_in_kib_so_a_passwords_length_does_not_show() {
+        let t = Lxc::default().target("aio1", true);
+        let argv = ["cat"];
+        let short = t.what(&argv, Some(b"hunter2"));
+        assert!(short.ends_with(" (stdin: 1 KiB)"), "{short}");
+        assert_eq!(t.what(&argv, Some(b"x")), short);
+        assert!(
+            t.what(&argv, Some(&[0u8; 1025]))
+                .ends_with(" (stdin: 2 KiB)"),
+            "a tar's size still shows"
+        );
+    }
+
+    #[test]
     fn metal_commands_run_on_the_host_with_a_clean_environment() {
         let t = Lxc::default().target("aio1", true);
         let cmd = t.command(&["systemctl", "status"]);
@@ -396,7 +415,7 @@ mod tests {
         ];
         assert_eq!(
             t.what(&argv, Some(b"abc")),
-            "in c1 as keystone: systemd-run --scope -- runuser -u keystone -- sh -c <script> git-osa-x (stdin: 3 bytes)"
+            "in c1 as keystone: systemd-run --scope -- runuser -u keystone -- sh -c <script> git-osa-x (stdin: 1 KiB)"
         );
         assert_eq!(
             Lxc::default().target("aio1", true).what(&["true"], None),
