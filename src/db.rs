@@ -54,6 +54,14 @@ impl Snapshot {
         }
     }
 
+    /// `mysql` or `sqlite`, as the session and `status --json` name it.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Snapshot::Mysql { .. } => "mysql",
+            Snapshot::Sqlite { .. } => "sqlite",
+        }
+    }
+
     /// The database, as a person names it (`heat on 172.29.236.100`).
     pub fn describe(&self) -> String {
         match self {

@@ -82,7 +82,10 @@ impl Record {
             }
             Record::InstallHash(h) => s.install_hash = h.clone(),
             Record::MigrationsHash(h) => s.migrations_hash = Some(h.clone()),
-            Record::DbSnapshot(snap) => s.db_snapshot = Some(snap.clone()),
+            Record::DbSnapshot(snap) => {
+                s.db_snapshot = Some(snap.clone());
+                s.db_snapshot_at = Some(crate::state::now());
+            }
             Record::Disable(d) => add(&mut s.disabled_servers, std::slice::from_ref(d)),
             Record::Enable(d) => s.disabled_servers.retain(|x| x != d),
             Record::DevUnits(u) => s.dev_units = u.clone(),
@@ -97,7 +100,10 @@ impl Record {
                 Undone::Dropins => s.dropins.clear(),
                 Undone::Units => s.stopped_units.clear(),
                 Undone::Servers => s.disabled_servers.clear(),
-                Undone::DbSnapshot => s.db_snapshot = None,
+                Undone::DbSnapshot => {
+                    s.db_snapshot = None;
+                    s.db_snapshot_at = None;
+                }
             },
         }
     }

@@ -69,6 +69,9 @@ pub struct Session {
     /// restore loads it back before production starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_snapshot: Option<crate::db::Snapshot>,
+    /// When that snapshot was complete (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_snapshot_at: Option<u64>,
 }
 
 /// A library installed `--with` the service.

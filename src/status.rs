@@ -24,6 +24,9 @@ pub struct TargetStatus {
     /// For a session from `git osa review`: the change's patchsets on its server, or why
     /// they are not known (`None` until asked, and with `--offline`).
     pub review_latest: Option<std::result::Result<u32, String>>,
+    /// For a session with a database snapshot: the dump's size in bytes, or why it is
+    /// not known (the file is gone, say).
+    pub db_snapshot_size: Option<std::result::Result<u64, String>>,
 }
 
 /// Reads the state of every placement; `servers` are HAProxy's (read once for all).
@@ -59,6 +62,10 @@ pub fn gather(
         } else {
             (None, None)
         };
+        let db_snapshot_size = session
+            .as_ref()
+            .and_then(|s| s.db_snapshot.as_ref())
+            .map(|snap| dump_size(&p.target(&ctx.lxc), snap.dump()));
         out.push(TargetStatus {
             service: service.name.clone(),
             servers: servers_of(servers, &p.host, &p.units),
@@ -67,9 +74,24 @@ pub fn gather(
             probe,
             session,
             review_latest: None,
+            db_snapshot_size,
         });
     }
     Ok(out)
+}
+
+/// The size of a snapshot's dump in the target: one `stat` (only sessions that took one).
+fn dump_size(target: &crate::lxc::Target, dump: &str) -> std::result::Result<u64, String> {
+    let out = target
+        .output(&["stat", "-c", "%s", "--", dump], None)
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("{dump} is gone"));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| format!("cannot read the size of {dump}"))
 }
 
 /// Where an editable (dev) install shows in the service's venvs: pip's PEP 660 `.pth`
@@ -329,7 +351,46 @@ fn render_session(out: &mut String, st: &TargetStatus) {
             if let Some(l) = &s.last_sync {
                 let _ = writeln!(out, "  sync     {}", last_sync(l));
             }
+            if let Some(snap) = &s.db_snapshot {
+                let _ = writeln!(
+                    out,
+                    "  db       {}",
+                    db_snapshot(snap, s.db_snapshot_at, st.db_snapshot_size.as_ref())
+                );
+            }
         }
+    }
+}
+
+/// The database snapshot of a session: which database, its size, when, where, and what
+/// restore does with it.
+pub fn db_snapshot(
+    snap: &crate::db::Snapshot,
+    at: Option<u64>,
+    size: Option<&std::result::Result<u64, String>>,
+) -> String {
+    let engine = snap.engine();
+    let when = at
+        .map(state::age)
+        .unwrap_or_else(|| "(when unknown)".into());
+    let size = match size {
+        Some(Ok(b)) => human_size(*b),
+        Some(Err(e)) => format!("size unknown: {e}"),
+        None => "size not read".into(),
+    };
+    format!(
+        "snapshot of {} ({engine}), {size}, taken {when}, in {}; `git osa restore` loads it back",
+        snap.describe(),
+        snap.dump()
+    )
+}
+
+/// `812 bytes`, `20.1 KiB`, `3.4 MiB`.
+fn human_size(b: u64) -> String {
+    match b {
+        0..1024 => format!("{b} bytes"),
+        1024..1_048_576 => format!("{:.1} KiB", b as f64 / 1024.0),
+        _ => format!("{:.1} MiB", b as f64 / 1_048_576.0),
     }
 }
 

@@ -275,6 +275,7 @@ mod tests {
             session: s.session.clone(),
             servers: s.servers.clone(),
             review_latest: None,
+            db_snapshot_size: None,
         }
     }
 
@@ -334,6 +335,63 @@ mod tests {
             doc["containers"][0]["session"]["with"][0]["package"],
             "oslo.db"
         );
+    }
+
+    #[test]
+    fn a_session_with_a_database_snapshot_shows_it_in_status() {
+        let s = golden::second_run(&golden::heat());
+        let mut st = target_status(&s, LxcState::Running);
+        let session = st.session.as_mut().unwrap();
+        session.db_snapshot = Some(crate::db::Snapshot::Mysql {
+            dump: "/var/lib/git-osa/heat/db-snapshot.sql".into(),
+            password_file: "/var/lib/git-osa/heat/db-password".into(),
+            user: "heat".into(),
+            host: "172.29.236.101".into(),
+            port: None,
+            socket: None,
+            database: "heat".into(),
+        });
+        session.db_snapshot_at = Some(crate::state::now() - 120);
+        st.db_snapshot_size = Some(Ok(20_582));
+        let doc = valid(&render(&keystone_status(
+            std::slice::from_ref(&st),
+            Vec::new(),
+        )));
+        let snap = &doc["containers"][0]["session"]["db_snapshot"];
+        assert_eq!(snap["engine"], "mysql");
+        assert_eq!(snap["database"], "heat on 172.29.236.101");
+        assert_eq!(snap["dump"], "/var/lib/git-osa/heat/db-snapshot.sql");
+        assert_eq!(snap["bytes"], 20_582);
+        assert!(snap["size_error"].is_null());
+        assert!(snap["taken_at"].is_u64());
+        let mut text = String::new();
+        status::render(&mut text, &st);
+        assert!(
+            text.contains(
+                "  db       snapshot of heat on 172.29.236.101 (mysql), 20.1 KiB, taken 2 min ago, \
+                 in /var/lib/git-osa/heat/db-snapshot.sql; `git osa restore` loads it back\n"
+            ),
+            "{text}"
+        );
+        // The password is in neither.
+        assert!(!text.contains("db-password") && !doc.to_string().contains("db-password"));
+
+        // The dump gone (removed by hand): said, and still valid.
+        st.db_snapshot_size = Some(Err("/var/lib/git-osa/heat/db-snapshot.sql is gone".into()));
+        let doc = valid(&render(&keystone_status(
+            std::slice::from_ref(&st),
+            Vec::new(),
+        )));
+        let snap = &doc["containers"][0]["session"]["db_snapshot"];
+        assert!(snap["bytes"].is_null());
+        assert_eq!(
+            snap["size_error"],
+            "/var/lib/git-osa/heat/db-snapshot.sql is gone"
+        );
+        // Without a snapshot, no key.
+        let plain = target_status(&s, LxcState::Running);
+        let doc = valid(&render(&keystone_status(&[plain], Vec::new())));
+        assert!(doc["containers"][0]["session"].get("db_snapshot").is_none());
     }
 
     #[test]

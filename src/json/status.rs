@@ -128,6 +128,24 @@ pub struct SessionView {
     /// The libraries installed `--with` the service (absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub with: Vec<crate::state::WithLibrary>,
+    /// The database snapshot restore loads back (absent when the session took none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_snapshot: Option<DbSnapshotView>,
+}
+
+#[derive(Serialize)]
+pub struct DbSnapshotView {
+    /// `mysql` or `sqlite`.
+    pub engine: &'static str,
+    /// The database, as a person names it (`heat on 172.29.236.101`, or the SQLite file).
+    pub database: String,
+    /// The dump in the container.
+    pub dump: String,
+    /// Unix time, in seconds, when it was complete (absent when not recorded).
+    pub taken_at: Option<u64>,
+    /// The dump's size now; absent when it could not be read (see `size_error`).
+    pub bytes: Option<u64>,
+    pub size_error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -218,6 +236,14 @@ impl SessionView {
                 latest_patchset: st.review_latest.clone().and_then(|l| l.ok()),
             }),
             with: s.with.clone(),
+            db_snapshot: s.db_snapshot.as_ref().map(|snap| DbSnapshotView {
+                engine: snap.engine(),
+                database: snap.describe(),
+                dump: snap.dump().to_string(),
+                taken_at: s.db_snapshot_at,
+                bytes: st.db_snapshot_size.clone().and_then(|r| r.ok()),
+                size_error: st.db_snapshot_size.clone().and_then(|r| r.err()),
+            }),
         }
     }
 }
