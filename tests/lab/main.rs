@@ -30,6 +30,7 @@ mod interrupt;
 mod killed;
 mod restore;
 mod review;
+mod snapshot;
 mod status;
 mod terminal;
 mod users;

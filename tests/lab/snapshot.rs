@@ -1,0 +1,200 @@
+//! The database snapshot on SQLite: keystone in the lab keeps its database in one SQLite
+//! file both keystone containers share (OSA's keystone uses MariaDB; heat's story,
+//! `heat::a_heat_migration_with_a_db_snapshot_is_undone_by_restore`, covers that engine).
+//! A checkout whose alembic migration adds a table and rewrites rows runs with
+//! `--db-snapshot`; `status` shows the snapshot; restore loads it back, and the database's
+//! full dump, read from inside the container, is the same as before the run.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{Lab, Node, PINNED, git};
+
+/// keystone's database in the lab (`[database] connection` of both containers).
+const DB: &str = "/var/lib/keystone/db/keystone.db";
+/// Where the story keeps its own copy, in the target's root home, to put the database back
+/// by hand if restore did not (so the stories after this one start from production).
+const KEEP: &str = "/root/git-osa-story-keystone.db";
+
+/// Every schema statement and row of an SQLite database, as SQL, in a stable order
+/// (`iterdump`), read-only. The path is an argument: the script is a constant.
+const DUMP: &str = "import sqlite3, sys
+db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)
+for line in db.iterdump():
+    print(line)
+";
+
+/// SQLite's backup API from `argv[1]` into `argv[2]`.
+const COPY: &str = "import sqlite3, sys
+src = sqlite3.connect(sys.argv[1])
+dst = sqlite3.connect(sys.argv[2])
+src.backup(dst)
+dst.close()
+src.close()
+";
+
+fn sqlite_dump(lab: &Lab, node: &Node) -> String {
+    let o = lab.attach(node, &["python3", "-c", DUMP, DB]);
+    assert!(o.status.success(), "dump of {DB}: {o:?}");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn copy(lab: &Lab, node: &Node, from: &str, to: &str) {
+    let o = lab.attach(node, &["python3", "-c", COPY, from, to]);
+    assert!(o.status.success(), "copy {from} to {to}: {o:?}");
+}
+
+/// A keystone expand migration after 2026.1's head: a new table, and every project's
+/// description rewritten (rows, not only the schema, must come back).
+fn add_migration(repo: &std::path::Path) {
+    let dir = repo.join("keystone/common/sql/migrations/versions/2026.1/expand");
+    let head =
+        std::fs::read_to_string(repo.join("keystone/common/sql/migrations/versions/EXPAND_HEAD"))
+            .unwrap();
+    let head = head.trim();
+    assert!(
+        dir.join(format!("{head}_add_index_in_revocation_event.py"))
+            .exists(),
+        "keystone's expand head {head} is not where the story expects it"
+    );
+    std::fs::write(
+        dir.join("5a0f5e1dca7e_git_osa_snapshot_probe.py"),
+        format!(
+            "\"\"\"git-osa snapshot probe\n\nRevision ID: 5a0f5e1dca7e\nRevises: {head}\n\"\"\"\n\n\
+             from alembic import op\nimport sqlalchemy as sa\n\n\
+             revision = '5a0f5e1dca7e'\ndown_revision = '{head}'\nbranch_labels = None\ndepends_on = None\n\n\n\
+             def upgrade():\n\
+             \x20   op.create_table('git_osa_snapshot_probe', sa.Column('id', sa.Integer, primary_key=True))\n\
+             \x20   op.execute(\"UPDATE project SET description = 'rewritten by the git-osa probe'\")\n"
+        ),
+    )
+    .unwrap();
+    git(repo, &["add", "-A"]);
+    git(
+        repo,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "A migration that adds a table and rewrites rows",
+        ],
+    );
+}
+
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn a_keystone_migration_on_sqlite_with_a_db_snapshot_is_undone_by_restore() {
+    let lab = Lab::get();
+    let production = lab.production();
+    let target = &lab.new;
+    let before = sqlite_dump(&lab, target);
+    copy(&lab, target, DB, KEEP);
+    let dir = lab.checkout("git-osa-sqlite-snapshot");
+    let repo = dir.path().join("keystone");
+    add_migration(&repo);
+
+    let t0 = Instant::now();
+    let mut run = lab.start(&repo, &["--container", &target.name, "--db-snapshot"]);
+    run.wait_for(
+        &format!("snapshot the database {DB}"),
+        Duration::from_secs(300),
+    );
+    run.wait_for("db sync", Duration::from_secs(120));
+    run.wait_for(PINNED, Duration::from_secs(240));
+    let served = t0.elapsed();
+    let during = sqlite_dump(&lab, target);
+    let status = lab.run(&repo, &["status"]);
+    let status_out = String::from_utf8_lossy(&status.stdout).into_owned();
+    let json = lab.run(&repo, &["status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap_or_default();
+    run.signal(libc::SIGINT);
+    let code = run.finish(Duration::from_secs(180));
+    let out = run.output();
+
+    let t1 = Instant::now();
+    let restore = lab.run(&repo, &["restore"]);
+    let restored_in = t1.elapsed();
+    let restore_out = String::from_utf8_lossy(&restore.stderr).into_owned();
+    let after = sqlite_dump(&lab, target);
+    let left = lab.sh(
+        target,
+        "ls -A /var/lib/git-osa/keystone 2>/dev/null; find / -xdev -name 'db-snapshot*' 2>/dev/null",
+    );
+    if after != before {
+        // put the database back by hand, for the next stories
+        copy(&lab, target, KEEP, DB);
+    }
+    lab.attach(target, &["rm", "-f", KEEP]);
+    let db_line = status_out
+        .lines()
+        .find(|l| l.starts_with("  db       "))
+        .unwrap_or_default()
+        .to_string();
+    eprintln!(
+        "sqlite: run to pinned {served:?}; git osa restore {restored_in:?}; \
+         keystone's database: {} lines of SQL; status said: {db_line}",
+        before.lines().count()
+    );
+
+    assert!(
+        during.contains("CREATE TABLE git_osa_snapshot_probe")
+            && during.contains("rewritten by the git-osa probe"),
+        "the migration ran during the session: {out}"
+    );
+    assert!(
+        out.contains("the database schema was upgraded: `git osa restore` loads the snapshot"),
+        "{out}"
+    );
+    let block = status_out
+        .split("\n\n")
+        .find(|b| b.starts_with(&format!("{}\n", target.name)))
+        .unwrap_or_default();
+    assert!(
+        block.contains(&format!("  db       snapshot of {DB} (sqlite), "))
+            && block.contains(
+                "in /var/lib/git-osa/keystone/db-snapshot.sqlite; `git osa restore` loads it back"
+            ),
+        "status shows the snapshot:\n{status_out}"
+    );
+    let snap = doc["containers"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == target.name.as_str()))
+        .map(|c| c["session"]["db_snapshot"].clone())
+        .unwrap_or_default();
+    assert_eq!(snap["engine"], "sqlite", "{doc}");
+    assert_eq!(snap["database"], DB);
+    assert!(
+        snap["bytes"].as_u64().is_some_and(|b| b > 4096),
+        "the copy's size: {snap}"
+    );
+    assert!(snap["taken_at"].is_u64(), "{snap}");
+    assert_eq!(code, 130, "{out}");
+    assert!(restore.status.success(), "{restore_out}");
+    assert!(
+        restore_out.contains(&format!("load the database snapshot back into {DB}")),
+        "restore says it loads the snapshot: {restore_out}"
+    );
+    assert!(
+        before == after,
+        "keystone's database differs from before the run:\n{}",
+        diff_lines(&before, &after)
+    );
+    assert_eq!(
+        left.trim(),
+        "",
+        "nothing of the snapshot is left in the container"
+    );
+    lab.assert_production_back(&production, &[target]);
+}
+
+/// The lines of `b` not in `a` and of `a` not in `b`, for a failed comparison of dumps.
+fn diff_lines(a: &str, b: &str) -> String {
+    let only = |x: &str, y: &str, sign: char| {
+        x.lines()
+            .filter(|l| !y.lines().any(|m| m == *l))
+            .map(|l| format!("{sign} {}", &l[..l.len().min(200)]))
+            .collect::<Vec<_>>()
+    };
+    let mut out = only(a, b, '-');
+    out.extend(only(b, a, '+'));
+    out.join("\n")
+}
