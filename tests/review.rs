@@ -6,11 +6,14 @@
 //! worktree is the lab's story (`tests/lab/review.rs`).
 
 mod gerrit;
+#[path = "lab/pty.rs"]
+mod pty;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use gerrit::{Gerrit, free_port, git, users_view};
 
@@ -131,6 +134,11 @@ impl World {
     }
 
     fn git_osa(&self, args: &[&str]) -> Output {
+        self.command(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    /// `git osa ARGS` in the user's checkout, pointed at the fixture's deployment.
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-osa"));
         cmd.current_dir(&self.user)
             .args(args)
@@ -139,13 +147,12 @@ impl World {
             .env("XDG_CONFIG_HOME", self.user.join(".no-config"))
             .env("HOME", self.lxc.join("home"))
             .env("XDG_CACHE_HOME", self.base().join("cache"))
-            .env_remove("GIT_OSA_CONFIG")
-            .stdin(Stdio::null());
+            .env_remove("GIT_OSA_CONFIG");
         // The REST queries go to loopback, never through a proxy of the machine's.
         for var in ["ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY"] {
             cmd.env_remove(var).env_remove(var.to_lowercase());
         }
-        cmd.output().unwrap()
+        cmd
     }
 
     fn base(&self) -> PathBuf {
@@ -547,6 +554,76 @@ fn a_missing_dependency_checkout_is_cloned_only_with_consent() {
         .unwrap(),
         "HEADER = 'x-renamed'\n"
     );
+}
+
+/// At a terminal, git-osa asks before it clones a missing Depends-On checkout: no leaves
+/// everything as it was, yes clones it and goes on.
+#[test]
+fn at_a_terminal_the_clone_of_a_missing_dependency_is_asked() {
+    let w = World::new();
+    w.with_dependency();
+    let cached = w.base().join("cache/git-osa/checkouts").join(LIB);
+    let question = format!(
+        "Depends-On: https://127.0.0.1/c/{LIB}/+/4242 needs a checkout of {LIB}; clone {} into {}?",
+        w.gerrit.url(LIB),
+        cached.display()
+    );
+    let at_a_terminal = |answer: &[u8]| {
+        let mut t = pty::Pty::spawn(w.command(&["review", "12346"]));
+        t.wait_for(&question, Duration::from_secs(60));
+        t.send(answer);
+        let start = std::time::Instant::now();
+        let code = loop {
+            if let Some(st) = t.child.try_wait().unwrap() {
+                break st.code();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "git osa review did not end:\n{}",
+                t.out.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // What the reader thread has not taken yet comes within a moment.
+        std::thread::sleep(Duration::from_millis(200));
+        let out = t.out.lock().unwrap().clone();
+        (code, out)
+    };
+
+    let view = users_view(&w.user);
+    let refs = w.own_refs();
+    let (code, out) = at_a_terminal(b"n");
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains(&format!("no checkout of {LIB} (looked in"))
+            && out.contains("nothing was changed"),
+        "{out}"
+    );
+    assert!(!cached.exists(), "a no cloned it");
+    assert_eq!(users_view(&w.user), view);
+    assert_eq!(w.own_refs(), refs, "a no left a ref of git-osa's");
+
+    let (_, out) = at_a_terminal(b"y");
+    assert!(
+        out.contains(&format!(
+            "cloning {} into {}",
+            w.gerrit.url(LIB),
+            cached.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("container aio1-keystone-container-b7d24e95 is"),
+        "the review went on to the deployment: {out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(
+            cached.join(".git/osa/worktrees/4242/oslo_middleware/request_id.py")
+        )
+        .unwrap(),
+        "HEADER = 'x-renamed'\n"
+    );
+    assert_eq!(users_view(&w.user), view);
 }
 
 #[test]
