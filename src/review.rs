@@ -135,6 +135,43 @@ impl Repo {
         Ok(wt)
     }
 
+    /// Where git-osa notes the other projects' changes that `change`'s Depends-On footers
+    /// named (`PROJECT CHANGE` lines), so `review --clean` and restore find them again
+    /// without asking Gerrit (a Change-Id footer needs its REST API to be followed).
+    fn dependencies_note(&self, change: u64) -> PathBuf {
+        self.common_dir
+            .join("osa")
+            .join("depends-on")
+            .join(change.to_string())
+    }
+
+    /// Notes the other projects' changes `change` depends on.
+    pub fn note_dependencies(&self, change: u64, deps: &[(String, u64)]) -> Result<()> {
+        let note = self.dependencies_note(change);
+        if deps.is_empty() {
+            let _ = std::fs::remove_file(&note);
+            return Ok(());
+        }
+        if let Some(dir) = note.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let text: String = deps.iter().map(|(p, c)| format!("{p} {c}\n")).collect();
+        std::fs::write(&note, text)?;
+        Ok(())
+    }
+
+    /// What [`Repo::note_dependencies`] noted for `change` (nothing when it noted nothing).
+    pub fn noted_dependencies(&self, change: u64) -> Vec<(String, u64)> {
+        std::fs::read_to_string(self.dependencies_note(change))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let (p, c) = l.rsplit_once(' ')?;
+                Some((p.to_string(), c.parse().ok()?))
+            })
+            .collect()
+    }
+
     /// The ref exists in the user's repository.
     pub fn has_ref(&self, name: &str) -> Result<bool> {
         let out = git(&self.root, &["rev-parse", "--verify", "--quiet", name])?;
@@ -215,6 +252,7 @@ impl Repo {
         for r in refs {
             git_ok(&self.root, &["update-ref", "-d", r])?;
         }
+        let _ = std::fs::remove_file(self.dependencies_note(change));
         Ok(())
     }
 }
@@ -361,6 +399,26 @@ pub fn latest_patchsets(checkout: &Checkout, statuses: &mut [crate::status::Targ
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dependencies_of_a_change_are_noted_and_forgotten_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo {
+            root: dir.path().into(),
+            common_dir: dir.path().join(".git"),
+        };
+        assert!(repo.noted_dependencies(777).is_empty());
+        let deps = vec![
+            ("openstack/oslo.middleware".to_string(), 4242),
+            ("openstack/oslo.db".to_string(), 7),
+        ];
+        repo.note_dependencies(777, &deps).unwrap();
+        assert_eq!(repo.noted_dependencies(777), deps);
+        assert!(repo.noted_dependencies(778).is_empty());
+        repo.note_dependencies(777, &[]).unwrap();
+        assert!(repo.noted_dependencies(777).is_empty());
+        assert!(!repo.dependencies_note(777).exists());
+    }
 
     #[test]
     fn a_sibling_project_is_on_the_same_server_with_the_same_user_and_port() {

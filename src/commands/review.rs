@@ -162,6 +162,8 @@ pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
         });
         libraries.push(dep_wt);
     }
+    let noted: Vec<(String, u64)> = deps.iter().map(|d| (d.project.clone(), d.change)).collect();
+    repo.note_dependencies(change, &noted)?;
     libraries.append(&mut run_args.with);
     run_args.with = libraries;
     let wt = repo.check_out(change, &rev)?;
@@ -461,7 +463,12 @@ fn clean(ctx: &Context) -> Result<()> {
             ctx.ui.step(format!("change {change}: deployed, kept"));
             continue;
         }
-        let deps = footers_of(&repo, refs, &project);
+        let mut deps = footers_of(&repo, refs, &project);
+        for noted in repo.noted_dependencies(*change) {
+            if !deps.contains(&noted) {
+                deps.push(noted);
+            }
+        }
         if !removed(ctx, &repo, *change, refs, "")? {
             continue;
         }

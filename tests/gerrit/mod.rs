@@ -99,7 +99,6 @@ impl Gerrit {
     }
 
     /// The base URL of the REST API (what `osa.gerritUrl` is set to).
-    #[allow(dead_code)] // tests/review.rs asks it; the lab's stories do not
     pub fn rest_url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.rest.port)
     }

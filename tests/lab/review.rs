@@ -481,10 +481,18 @@ fn library_checkout(lab: &Lab, node: &Node, dir: &Path) -> PathBuf {
     .unwrap();
     git(
         &lib,
-        &["commit", "-q", "-am", "Rename the request id header"],
+        &[
+            "commit",
+            "-q",
+            "-am",
+            &format!("Rename the request id header\n\nChange-Id: {LIBRARY_CHANGE_ID}\n"),
+        ],
     );
     lib
 }
+
+/// The Change-Id of the library's change, which the keystone change's footer names.
+const LIBRARY_CHANGE_ID: &str = "I4242424242424242424242424242424242424242";
 
 /// The lab's keystone checkout, with history, in `dir`/keystone.
 fn keystone_checkout(dir: &Path) -> PathBuf {
@@ -510,7 +518,8 @@ fn tar_unpack(data: &[u8], into: &Path) {
     assert!(child.wait().unwrap().success());
 }
 
-/// A keystone change whose `Depends-On:` names an oslo.middleware change: both are
+/// A keystone change whose `Depends-On:` names an oslo.middleware change by its Change-Id
+/// (looked up with Gerrit's REST API, the test's on loopback): both are
 /// fetched (the library in its checkout beside keystone's), the library is installed into
 /// keystone's venv before keystone, and both changes answer through HAProxy.
 #[test]
@@ -527,6 +536,9 @@ fn a_change_runs_with_the_library_change_its_depends_on_names() {
         &user,
         &["remote", "add", "gerrit", &gerrit.url("openstack/keystone")],
     );
+    // The footer names the library's change by Change-Id: Gerrit's REST API (the test's,
+    // on loopback) says which change that is.
+    git(&user, &["config", "osa.gerritUrl", &gerrit.rest_url()]);
 
     // The library's change is the last commit of the made-up checkout; the project holds
     // the commit before it.
@@ -565,7 +577,7 @@ fn a_change_runs_with_the_library_change_its_depends_on_names() {
             "commit",
             "-q",
             "-am",
-            "Needs the renamed header\n\nDepends-On: https://review.example.invalid/c/openstack/oslo.middleware/+/4242\n",
+            &format!("Needs the renamed header\n\nDepends-On: {LIBRARY_CHANGE_ID}\n"),
         ],
     );
     gerrit.upload("openstack/keystone", &upstream, "HEAD", 777, 1);
@@ -576,6 +588,13 @@ fn a_change_runs_with_the_library_change_its_depends_on_names() {
     run.wait_for(PINNED, Duration::from_secs(240));
     let out = run.output();
     let lib_wt = beside.join(".git/osa/worktrees/4242");
+    assert!(
+        out.contains(&format!(
+            "Depends-On: {LIBRARY_CHANGE_ID} is change 4242 of openstack/oslo.middleware (branch master) at {}",
+            gerrit.rest_url()
+        )),
+        "{out}"
+    );
     assert!(
         out.contains(&format!(
             "Depends-On: openstack/oslo.middleware change 4242 patchset 1: Rename the request id header, checked out in {}",
