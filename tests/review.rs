@@ -692,7 +692,9 @@ fn a_change_id_is_looked_up_with_gerrits_rest_api_and_its_owner_is_gerrits() {
     let w = World::new();
     w.with_rest();
     let before = users_view(&w.user);
+    let t = std::time::Instant::now();
     let o = w.git_osa(&["review", CHANGE_ID]);
+    let by_id = t.elapsed();
     let err = stderr(&o);
     assert!(
         err.contains(&format!(
@@ -717,6 +719,17 @@ fn a_change_id_is_looked_up_with_gerrits_rest_api_and_its_owner_is_gerrits() {
         discovery("patchset 2")
     );
     assert_eq!(users_view(&w.user), before);
+    // Again by Change-Id, then by number, the worktree there already: what the lookup adds.
+    let timed = |change: &str| {
+        let t = std::time::Instant::now();
+        stopped_at_the_container(&w.git_osa(&["review", change]));
+        t.elapsed()
+    };
+    let again = timed(CHANGE_ID);
+    let by_number = timed(&CHANGE.to_string());
+    eprintln!(
+        "timing: review by Change-Id {by_id:?} (the worktree made), again {again:?}, by number {by_number:?}"
+    );
 }
 
 /// By number, the change is found with git; its owner is asked of the REST API only where

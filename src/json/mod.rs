@@ -198,6 +198,11 @@ mod tests {
         };
         let doc = run_plan(&golden::heat(), &snapshot);
         assert_eq!(step(&doc, "snapshot the database")["action"], "command");
+        // The password on stdin is named, not measured.
+        assert_eq!(
+            step(&doc, "snapshot the database")["commands"][0]["stdin"],
+            serde_json::json!({"kind": "secret", "what": "the service's database password"})
+        );
         let doc = run_plan(&golden::second_run(&golden::heat()), &snapshot);
         assert!(step(&doc, "snapshot the database")["skip"].is_string());
         let doc = run_plan(&second, &snapshot);
