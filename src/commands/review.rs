@@ -55,7 +55,7 @@ pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
         Some(spec) => spec,
         None => {
             let base = gerrit_api::base_url(&project.checkout)?;
-            let info = resolve(&base, text, &our_projects(&project), &branches, None)?;
+            let info = resolve(&base, text, &our_projects(&project), &branches, false)?;
             branches.insert(0, info.branch.clone());
             ctx.ui.step(format!(
                 "Change-Id {text} is change {} of {} (branch {}) at {base}",
@@ -80,11 +80,10 @@ pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
     {
         match gerrit_api::query(&base, &change.to_string()) {
             Ok(found) => {
-                owner = found
-                    .into_iter()
-                    .find(|c| c.number == change)
-                    .map(|c| c.owner)
-                    .filter(|o| !o.is_empty());
+                if let Some(c) = found.into_iter().find(|c| c.number == change) {
+                    branches.insert(0, c.branch);
+                    owner = Some(c.owner).filter(|o| !o.is_empty());
+                }
             }
             Err(e) => ctx
                 .ui
@@ -208,18 +207,19 @@ fn same_project(project: &Project, spec: &ChangeSpec) -> Result<()> {
 }
 
 /// The one change a Change-Id names at `base`: the only one, else the one of `projects`,
-/// open, on one of `branches`. `footer` is the Depends-On line when it is one.
+/// open, on one of `branches`. `in_footer`: the Change-Id is a Depends-On footer's.
 fn resolve(
     base: &str,
     change_id: &str,
     projects: &[&str],
     branches: &[String],
-    footer: Option<&str>,
+    in_footer: bool,
 ) -> Result<gerrit_api::ChangeInfo> {
     let found = gerrit_api::query(base, change_id)?;
-    let what = match footer {
-        Some(_) => format!("Depends-On: {change_id}"),
-        None => change_id.to_string(),
+    let what = if in_footer {
+        format!("Depends-On: {change_id}")
+    } else {
+        change_id.to_string()
     };
     match gerrit_api::pick(&found, projects, branches) {
         Ok(one) => Ok(one.clone()),
@@ -236,15 +236,16 @@ fn resolve(
                 left.len(),
                 list.join("\n")
             ));
-            Err(match footer {
-                None => err.hint(format!(
-                    "pass the number of the one to review: `git osa review {}`",
-                    left[0].number
-                )),
-                Some(_) => err.hint(
+            Err(if in_footer {
+                err.hint(
                     "a Depends-On by URL (https://HOST/c/PROJECT/+/NUMBER) names one change; \
                      meanwhile, check the one you mean out and pass it with --with PATH",
-                ),
+                )
+            } else {
+                err.hint(format!(
+                    "pass the number of the one to review: `git osa review {}`",
+                    left[0].number
+                ))
             })
         }
     }
@@ -278,7 +279,7 @@ fn dependencies(
             // Looked up with Gerrit's REST API; then followed as its URL would be.
             gerrit::Dependency::ChangeId(id) => {
                 let base = gerrit_api::base_url(&project.checkout)?;
-                let info = resolve(&base, &id, &[], branches, Some(&id))?;
+                let info = resolve(&base, &id, &[], branches, true)?;
                 ctx.ui.step(format!(
                     "Depends-On: {id} is change {} of {} (branch {}) at {base}",
                     info.number, info.project, info.branch
