@@ -810,6 +810,49 @@ fn a_depends_on_by_change_id_is_the_library_change_rest_names() {
     );
 }
 
+/// A footer's Change-Id on two branches of the library: the one on the reviewed change's
+/// branch (as Gerrit names it) is taken; when neither is, the footer is refused.
+#[test]
+fn a_depends_on_change_id_on_two_branches_follows_the_reviewed_changes_branch() {
+    let w = World::new();
+    w.with_rest();
+    let beside = w.with_dependency_by(LIB_CHANGE_ID);
+    git(
+        &w.base(),
+        &[
+            "clone",
+            "-q",
+            "--origin",
+            "gerrit",
+            &w.gerrit.url(LIB),
+            beside.to_str().unwrap(),
+        ],
+    );
+    // The library change cherry-picked to a stable branch, Change-Id and all.
+    let lib = w.base().join("lib-upstream");
+    w.gerrit.upload(LIB, &lib, "HEAD", 4243, 1);
+    w.gerrit.set_meta(4243, "stable/2026.1", "NEW");
+    let o = w.git_osa(&["review", "12346"]);
+    assert!(
+        stderr(&o).contains(&format!(
+            "Depends-On: {LIB_CHANGE_ID} is change 4242 of {LIB} (branch master)"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    stopped_at_the_container(&o);
+    // The keystone change on a third branch: the choice is not git-osa's.
+    w.gerrit.set_meta(12346, "stable/2025.2", "NEW");
+    refused(
+        &w,
+        &["review", "12346"],
+        &format!(
+            "Depends-On: {LIB_CHANGE_ID}: 2 changes at {} have this Change-Id, and git-osa cannot tell which one is meant: nothing was changed",
+            w.gerrit.rest_url()
+        ),
+    );
+}
+
 #[test]
 fn a_change_id_on_two_branches_is_the_users_choice_unless_the_checkouts_branch_tells() {
     let w = World::new();
