@@ -96,10 +96,10 @@ impl Hooks {
     pub fn log(&self) -> PathBuf {
         self.state.join("hooks.log")
     }
-    fn pending(&self) -> PathBuf {
+    pub fn pending(&self) -> PathBuf {
         self.state.join("pending")
     }
-    fn lock(&self) -> PathBuf {
+    pub fn lock(&self) -> PathBuf {
         self.state.join("lock")
     }
     /// How the last redeploy ended: `ok <commit>` or `failed <why>`.

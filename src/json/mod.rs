@@ -284,6 +284,12 @@ mod tests {
             project: "openstack/keystone".into(),
             service: "keystone".into(),
             checkout: "/home/dev/src/keystone".into(),
+            // A background `git osa watch` of the checkout.
+            watching: Some(Watching {
+                pid: 4242,
+                since: 1_700_000_000,
+                background: true,
+            }),
             inventory: Inventory::new(
                 &Source::ContainerNames,
                 Path::new("/etc/openstack_deploy/openstack_inventory.json"),
