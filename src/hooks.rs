@@ -78,7 +78,7 @@ impl Hooks {
                 "not in a git checkout: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             ))
-            .hint("run `git osa hooks` from the checkout of the service"));
+            .hint("run it from the checkout of the service"));
         }
         let text = String::from_utf8_lossy(&out.stdout);
         let mut lines = text.lines().map(PathBuf::from);

@@ -187,8 +187,10 @@ pub fn hold(state: &Path, background: bool) -> Result<Held> {
         let who = running(state)
             .map(|w| format!(" (pid {}, {})", w.pid, crate::state::age(w.since)))
             .unwrap_or_default();
-        return Err(Error::user(format!("this checkout is already watched{who}"))
-            .hint("`git osa status` shows it; `git osa stop` ends it"));
+        return Err(
+            Error::user(format!("this checkout is already watched{who}"))
+                .hint("`git osa status` shows it; `git osa stop` ends it"),
+        );
     }
     let pid = std::process::id();
     let ticks = start_ticks(pid).unwrap_or(0);
@@ -296,7 +298,10 @@ mod tests {
         assert_eq!(d.wait(at(t0, 120)), Some(Duration::from_millis(45)));
         assert_eq!(
             d.take(at(t0, 165)),
-            Some(vec!["keystone/a.py".to_string(), "keystone/b.py".to_string()])
+            Some(vec![
+                "keystone/a.py".to_string(),
+                "keystone/b.py".to_string()
+            ])
         );
         assert_eq!(d.take(at(t0, 500)), None, "a burst syncs once");
     }

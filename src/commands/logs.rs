@@ -89,7 +89,12 @@ pub struct Following {
 
 impl Following {
     /// Starts `argv` (a following journalctl) in a transient scope of its own.
-    pub fn start(target: &Target, paths: &Paths, argv: Vec<String>, several: bool) -> Result<Following> {
+    pub fn start(
+        target: &Target,
+        paths: &Paths,
+        argv: Vec<String>,
+        several: bool,
+    ) -> Result<Following> {
         let scope = layout::logs_scope(&paths.service, std::process::id());
         let mut full = vec![
             "systemd-run".to_string(),
@@ -163,7 +168,11 @@ fn host_log(ctx: &Context, follow: bool, watch: bool) -> Result<ExitCode> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => {
             ctx.ui.step(format!(
                 "no {} has run in this checkout yet ({} does not exist)",
-                if watch { "`git osa watch --detach`" } else { "hook redeploy" },
+                if watch {
+                    "`git osa watch --detach`"
+                } else {
+                    "hook redeploy"
+                },
                 path.display()
             ));
             return Ok(ExitCode::SUCCESS);

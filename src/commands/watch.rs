@@ -147,6 +147,7 @@ fn end_session(ctx: &Context, hooks: &Hooks, dev: &InDev) -> Result<()> {
 /// Starts the background watcher in a session of its own (no terminal's hangup or Ctrl-C
 /// reaches it), its output appended to the watch log, and returns once it watches.
 fn detach(ctx: &Context, hooks: &Hooks, dev: &InDev) -> Result<ExitCode> {
+    std::fs::create_dir_all(&hooks.state)?;
     let log_path = watch::log_file(&hooks.state);
     let log = OpenOptions::new()
         .create(true)
