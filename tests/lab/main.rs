@@ -33,3 +33,4 @@ mod review;
 mod status;
 mod terminal;
 mod users;
+mod watch;
