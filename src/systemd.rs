@@ -288,6 +288,49 @@ pub fn detached_argv(info: &UnitInfo, service: &str) -> Vec<String> {
     argv
 }
 
+/// Makes a detached uWSGI unit reloadable in place: systemd gives it a runtime folder of
+/// its user's, and uWSGI listens on a master FIFO there, where `w` gracefully reloads the
+/// workers. With lazy-apps the workers load the app, never the master, so new workers run
+/// the new code; the master keeps the listening socket, so a request that comes while they
+/// load waits for them instead of being refused, and HAProxy's pins stay as they are.
+/// OSA's `exit-on-reload` only concerns a reload of the master, which this is not.
+/// Options given on the command line after `--ini` add to the ini.
+pub fn reloadable_uwsgi(argv: &mut Vec<String>, runtime_dir: &str, fifo: &str) {
+    if let Some(at) = argv.iter().position(|a| a == "--") {
+        argv.insert(at, format!("--property=RuntimeDirectory={runtime_dir}"));
+    }
+    argv.extend([
+        "--lazy-apps".to_string(),
+        "--master-fifo".into(),
+        fifo.to_string(),
+    ]);
+}
+
+/// In the container: reloads the workers of the uWSGI unit `$2` through its master FIFO
+/// `$1` and waits until every respawned worker has loaded the app. Exits 4 when the unit
+/// cannot reload (no FIFO: started by an older git-osa), 3 when a new worker could not
+/// load the app or the unit ended, 5 after a minute.
+pub const RELOAD_WORKERS: &str = r#"
+fifo=$1; unit=$2
+[ -p "$fifo" ] || exit 4
+cursor=$(journalctl -u "$unit" -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
+[ -n "$cursor" ] || exit 4
+timeout 5 sh -c 'printf w > "$1"' git-osa-fifo "$fifo" || exit 4
+i=0
+while :; do
+  log=$(journalctl -u "$unit" --no-pager -o cat --after-cursor="$cursor")
+  case $log in
+    *"failed loading app"*|*"GAME OVER"*) printf '%s\n' "$log" | tail -n 20 >&2; exit 3 ;;
+  esac
+  respawned=$(printf '%s\n' "$log" | grep -c '^Respawned uWSGI worker')
+  ready=$(printf '%s\n' "$log" | grep -c '^WSGI app .* ready in ')
+  [ "$respawned" -gt 0 ] && [ "$ready" -ge "$respawned" ] && exit 0
+  systemctl is-active -q "$unit" || exit 3
+  i=$((i + 1)); [ "$i" -lt 1200 ] || exit 5
+  sleep 0.05
+done
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +385,26 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
         );
         assert_eq!(split_words("  "), Vec::<String>::new());
         assert_eq!(split_words("''"), [""]);
+    }
+
+    #[test]
+    fn a_reloadable_uwsgi_gets_its_runtime_folder_from_systemd_and_its_fifo_from_the_command_line()
+    {
+        let mut argv: Vec<String> = [
+            "systemd-run",
+            "--unit=x.service",
+            "--",
+            "uwsgi",
+            "--ini",
+            "k.ini",
+        ]
+        .map(String::from)
+        .to_vec();
+        reloadable_uwsgi(&mut argv, "git-osa-dev-k", "/run/git-osa-dev-k/master.fifo");
+        assert_eq!(
+            argv.join(" "),
+            "systemd-run --unit=x.service --property=RuntimeDirectory=git-osa-dev-k -- uwsgi --ini k.ini --lazy-apps --master-fifo /run/git-osa-dev-k/master.fifo"
+        );
     }
 
     #[test]
