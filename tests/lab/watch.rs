@@ -1,5 +1,6 @@
 //! Watch mode, in the background: `git osa watch --detach` starts a detached session and
-//! returns; an edit saved (no commit) is served through HAProxy; a gitignored file and
+//! returns; an edit saved (no commit) is served through HAProxy, the uWSGI unit's workers
+//! reloaded rather than the unit restarted; a gitignored file and
 //! `.git/` make no sync; five quick saves make one; a second watcher is refused; `stop`
 //! ends the watcher with the units and `restore` puts production back, with nothing of
 //! git-osa left on the host or in the container.
@@ -46,12 +47,24 @@ fn saves_are_served_through_a_background_watcher_that_stop_and_restore_end() {
         assert!(err.contains("already watched"), "{err}");
     }
 
-    // A saved edit, no commit: served, after one sync.
+    // A saved edit, no commit: served, after one sync, by the same uWSGI master (its
+    // workers reloaded, the unit not restarted).
+    let master = main_pid(&lab);
     let start = Instant::now();
     edit(&repo, "git-osa-saved");
     wait_served(&lab, "git-osa-saved");
     let saved = start.elapsed();
     wait_syncs(&lab, &repo, 1);
+    assert_eq!(
+        main_pid(&lab),
+        master,
+        "the unit was restarted, not reloaded"
+    );
+    let log = watch_log(&lab, &repo);
+    assert!(
+        log.contains("reloading keystone-wsgi-public's uWSGI workers"),
+        "{log}"
+    );
 
     // What git ignores and what is in .git/ is no reason to sync.
     std::fs::write(repo.join("keystone/api/discovery.pyc"), "ignored").unwrap();
@@ -60,8 +73,8 @@ fn saves_are_served_through_a_background_watcher_that_stop_and_restore_end() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(syncs(&lab, &repo), 1, "{}", watch_log(&lab, &repo));
 
-    // A burst of five quick saves is one sync; the frontend answers all along (the other
-    // server takes the traffic while the unit takes the new code).
+    // A burst of five quick saves is one sync; the frontend answers all along (uWSGI's
+    // master holds the requests while its new workers load).
     for i in 1..=5 {
         edit(&repo, &format!("git-osa-burst-{i}"));
         std::thread::sleep(Duration::from_millis(20));
@@ -116,6 +129,15 @@ fn saves_are_served_through_a_background_watcher_that_stop_and_restore_end() {
     assert_eq!(watchers_of(&repo), Vec::<u32>::new(), "a watcher runs on");
 
     eprintln!("timing: save to served through HAProxy, watched: {saved:?}");
+}
+
+fn main_pid(lab: &Lab) -> String {
+    let pid = lab.sh(
+        &lab.new,
+        "systemctl show -p MainPID --value git-osa-dev-keystone-wsgi-public.service",
+    );
+    assert_ne!(pid.trim(), "0", "the dev unit does not run");
+    pid.trim().to_string()
 }
 
 fn wait_served(lab: &Lab, marker: &str) {
