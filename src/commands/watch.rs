@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use notify::{EventKind, RecursiveMode, Watcher as _};
 
 use crate::cli::{RunArgs, SyncArgs, WatchArgs};
-use crate::commands::logs::{Following, journal_argv};
+use crate::commands::logs::{Following as Logs, journal_argv};
 use crate::context::Context;
 use crate::detach::{self, InDev};
 use crate::error::{Error, Kind, Result};
@@ -53,9 +53,10 @@ pub fn run(mut ctx: Context, args: &WatchArgs) -> Result<ExitCode> {
     if args.detach {
         return detach(&ctx, &hooks, &dev);
     }
+    let checkout = Following::start(&hooks)?;
     let held = watch::hold(&hooks.state, false)?;
     let services = dev.services();
-    let following = Following::start(
+    let logs = Logs::start(
         &dev.target,
         &dev.paths,
         journal_argv(&services, None, true),
@@ -71,8 +72,8 @@ pub fn run(mut ctx: Context, args: &WatchArgs) -> Result<ExitCode> {
             " (the dev session goes on)"
         }
     ));
-    let sig = watch_loop(&ctx, &hooks, &dev.target.name, interrupts)?;
-    following.stop();
+    let sig = watch_loop(&ctx, &hooks, checkout, &dev.target.name, interrupts)?;
+    logs.stop();
     drop(held);
     if started {
         ctx.ui.step(format!(
@@ -216,6 +217,9 @@ fn detach(ctx: &Context, hooks: &Hooks, dev: &InDev) -> Result<ExitCode> {
 
 /// What `--detach` starts: watches until SIGTERM (`git osa stop`, `git osa restore`).
 fn background(ctx: &Context, hooks: &Hooks, args: &WatchArgs) -> Result<ExitCode> {
+    // Watching before the record says so: `watch --detach` returns once it does, and a
+    // save right after must not be missed.
+    let checkout = Following::start(hooks)?;
     let held = watch::hold(&hooks.state, true)?;
     let interrupts = Interrupts::watch();
     let container = args
@@ -228,7 +232,7 @@ fn background(ctx: &Context, hooks: &Hooks, args: &WatchArgs) -> Result<ExitCode
         std::process::id(),
         crate::state::now()
     );
-    let sig = watch_loop(ctx, hooks, &container, interrupts)?;
+    let sig = watch_loop(ctx, hooks, checkout, &container, interrupts)?;
     println!(
         "--- stopped watching ({}) at {} (unix time)",
         signals::name(sig),
@@ -263,23 +267,44 @@ pub fn end_watcher(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-/// Follows the checkout until a signal; returns the signal.
+/// The checkout followed through inotify: what changes comes on `events`.
+struct Following {
+    filter: Filter,
+    events: mpsc::Receiver<notify::Result<notify::Event>>,
+    _watcher: notify::RecommendedWatcher,
+}
+
+impl Following {
+    fn start(hooks: &Hooks) -> Result<Following> {
+        let filter = Filter::open(&hooks.root)?;
+        let (tx, events) = mpsc::channel();
+        let mut watcher = notify::recommended_watcher(move |ev| {
+            let _ = tx.send(ev);
+        })
+        .context("starting to watch the checkout (inotify)")?;
+        watcher
+            .watch(filter.root(), RecursiveMode::Recursive)
+            .with_context(|| format!("watching {}", filter.root().display()))?;
+        Ok(Following {
+            filter,
+            events,
+            _watcher: watcher,
+        })
+    }
+}
+
+/// Syncs each burst of changes until a signal; returns the signal.
 fn watch_loop(
     ctx: &Context,
     hooks: &Hooks,
+    checkout: Following,
     container: &str,
     interrupts: &Interrupts,
 ) -> Result<i32> {
-    let filter = Filter::open(&hooks.root)?;
+    let Following {
+        filter, events: rx, ..
+    } = &checkout;
     let lock = open_lock(hooks)?;
-    let (tx, rx) = mpsc::channel();
-    let mut watcher = notify::recommended_watcher(move |ev| {
-        let _ = tx.send(ev);
-    })
-    .context("starting to watch the checkout (inotify)")?;
-    watcher
-        .watch(filter.root(), RecursiveMode::Recursive)
-        .with_context(|| format!("watching {}", filter.root().display()))?;
     let mut burst = Debounce::new(QUIET, AT_MOST);
     let mut n = 0;
     loop {
