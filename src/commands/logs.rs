@@ -2,8 +2,9 @@
 //!
 //! journalctl prints JSON records (unit and message), so that with several units each
 //! line says whose it is. `-f` runs journalctl in a transient scope: `lxc-attach`
-//! forwards no signal, so on Ctrl-C git-osa stops that scope, and nothing of it is left
-//! following in the container.
+//! forwards no signal, so on Ctrl-C git-osa stops that scope; and journalctl ends when
+//! git-osa's pipe to it closes, so a git-osa killed outright leaves nothing following in
+//! the container either.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ExitCode, Stdio};
@@ -85,7 +86,13 @@ pub struct Following {
     scope: String,
     child: Child,
     printer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    /// journalctl's lifeline: closed when git-osa ends, however it ends.
+    _alive: Option<std::process::ChildStdin>,
 }
+
+/// Runs journalctl (its argv) until git-osa's end closes stdin: a git-osa killed with
+/// SIGKILL, which cannot stop the scope, leaves nothing following in the container.
+const DIES_WITH_US: &str = r#""$@" & j=$!; cat >/dev/null; kill "$j" 2>/dev/null; exit 0"#;
 
 impl Following {
     /// Starts `argv` (a following journalctl) in a transient scope of its own.
@@ -104,14 +111,21 @@ impl Following {
             format!("--unit={scope}"),
             "--".into(),
         ];
+        full.extend([
+            "sh".into(),
+            "-c".into(),
+            DIES_WITH_US.into(),
+            "git-osa-logs".into(),
+        ]);
         full.extend(argv);
         let mut child = target
             .command(&full)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .context("starting journalctl in the container")?;
         let stdout = child.stdout.take().expect("stdout is piped");
+        let alive = child.stdin.take();
         let printer = std::thread::spawn(move || -> std::io::Result<()> {
             for line in BufReader::new(stdout).split(b'\n') {
                 print_records(&line?, several)?;
@@ -123,6 +137,7 @@ impl Following {
             scope,
             child,
             printer: Some(printer),
+            _alive: alive,
         })
     }
 
