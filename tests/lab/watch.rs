@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::harness::{Lab, edit, header};
+use crate::pty::Pty;
 
 #[test]
 #[ignore = "needs the lab: tests/run"]
@@ -129,6 +130,56 @@ fn saves_are_served_through_a_background_watcher_that_stop_and_restore_end() {
     assert_eq!(watchers_of(&repo), Vec::<u32>::new(), "a watcher runs on");
 
     eprintln!("timing: save to served through HAProxy, watched: {saved:?}");
+}
+
+/// At a terminal: `git osa watch` starts the session, shows the unit's log and one line
+/// per sync, and Ctrl-C puts production back, since watch started the session.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn at_a_terminal_watch_shows_the_logs_and_its_syncs_and_ctrl_c_puts_production_back() {
+    let lab = Lab::get();
+    let dir = lab.checkout("git-osa-watched-tty");
+    let repo = dir.path().join("keystone");
+    let production = lab.production();
+    let mut cmd = lab.git_osa(&repo);
+    cmd.args(["watch", "--container", &lab.new.name]);
+    let mut pty = Pty::spawn(cmd);
+    pty.wait_for("each save is synced", Duration::from_secs(240));
+    wait_served(&lab, "git-osa-watched-tty");
+    edit(&repo, "git-osa-saved-tty");
+    wait_served(&lab, "git-osa-saved-tty");
+    pty.wait_for(
+        "watch: sync 1: keystone/api/discovery.py",
+        Duration::from_secs(30),
+    );
+    // The unit's own log, from the journal: its reloaded workers loading the app.
+    pty.wait_for("WSGI app 0 (mountpoint='') ready", Duration::from_secs(30));
+    pty.send(b"\x03");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = pty.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "Ctrl-C did not end watch:\n{}",
+            pty.out.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = pty.out.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(130), "{out}");
+    assert!(
+        out.contains("ending the dev session watch started"),
+        "{out}"
+    );
+    lab.assert_production_back(&production, &[&lab.new]);
+    assert_eq!(watchers_of(&repo), Vec::<u32>::new(), "a watcher runs on");
+    let left = lab.sh(
+        &lab.new,
+        "systemctl list-units --all --no-legend --plain 'git-osa-*'; pgrep -a journalctl",
+    );
+    assert_eq!(left.trim(), "", "left running in the container");
 }
 
 fn main_pid(lab: &Lab) -> String {
