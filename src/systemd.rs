@@ -307,28 +307,34 @@ pub fn reloadable_uwsgi(argv: &mut Vec<String>, runtime_dir: &str, fifo: &str) {
 }
 
 /// In the container: reloads the workers of the uWSGI unit `$2` through its master FIFO
-/// `$1` and waits until every respawned worker has loaded the app. Exits 4 when the unit
-/// cannot reload (no FIFO: started by an older git-osa), 3 when a new worker could not
-/// load the app or the unit ended, 5 after a minute.
+/// `$1` and follows its journal (one journalctl, not a poll: the new workers are loading
+/// the app on the same CPUs) until every respawned worker has loaded the app. Exits 4
+/// when the unit cannot reload (no FIFO: started by an older git-osa), 3 when a new worker
+/// could not load the app or the unit ended, 5 after a minute.
 pub const RELOAD_WORKERS: &str = r#"
 fifo=$1; unit=$2
 [ -p "$fifo" ] || exit 4
 cursor=$(journalctl -u "$unit" -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
 [ -n "$cursor" ] || exit 4
-timeout 5 sh -c 'printf w > "$1"' git-osa-fifo "$fifo" || exit 4
-i=0
-while :; do
-  log=$(journalctl -u "$unit" --no-pager -o cat --after-cursor="$cursor")
-  case $log in
-    *"failed loading app"*|*"GAME OVER"*) printf '%s\n' "$log" | tail -n 20 >&2; exit 3 ;;
-  esac
-  respawned=$(printf '%s\n' "$log" | grep -c '^Respawned uWSGI worker')
-  ready=$(printf '%s\n' "$log" | grep -c '^WSGI app .* ready in ')
-  [ "$respawned" -gt 0 ] && [ "$ready" -ge "$respawned" ] && exit 0
-  systemctl is-active -q "$unit" || exit 3
-  i=$((i + 1)); [ "$i" -lt 1200 ] || exit 5
-  sleep 0.05
-done
+tmp=$(mktemp -d) || exit 1
+mkfifo "$tmp/journal"
+journalctl -u "$unit" -f -o cat --no-pager --after-cursor="$cursor" > "$tmp/journal" & j=$!
+if ! timeout 5 sh -c 'printf w > "$1"' git-osa-fifo "$fifo"; then
+  kill "$j"; rm -rf "$tmp"; exit 4
+fi
+timeout 60 awk '
+  { last[NR % 20] = $0 }
+  /failed loading app|GAME OVER|Main process exited|Failed with result|Deactivated successfully/ {
+    for (i = NR - 19; i <= NR; i++) if (i > 0) print last[i % 20] > "/dev/stderr"
+    exit 3
+  }
+  /^Respawned uWSGI worker/ { respawned++ }
+  /^WSGI app .* ready in / { ready++ }
+  respawned > 0 && ready >= respawned { exit 0 }
+' < "$tmp/journal"
+rc=$?
+kill "$j" 2>/dev/null; rm -rf "$tmp"
+case $rc in 0|3) exit "$rc" ;; *) exit 5 ;; esac
 "#;
 
 #[cfg(test)]
