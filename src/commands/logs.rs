@@ -122,6 +122,9 @@ impl Following {
             .command(&full)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
+            // No terminal at all: lxc-attach given one (stderr too) puts it in raw mode,
+            // and a Ctrl-C at it would no longer be a SIGINT for git-osa.
+            .stderr(Stdio::null())
             .spawn()
             .context("starting journalctl in the container")?;
         let stdout = child.stdout.take().expect("stdout is piped");
