@@ -108,7 +108,8 @@ pub enum Command {
     Run(RunArgs),
     /// Show the project's containers, their units, HAProxy servers and dev sessions.
     Status(StatusArgs),
-    /// Put production back: stop the dev process, restore the venv, start the units.
+    /// Put production back: end the checkout's watcher and the dev process, restore the
+    /// venv, start the units.
     Restore(RestoreArgs),
     /// Show the settings in effect and where each comes from.
     ///
@@ -149,19 +150,21 @@ pub enum Command {
     ///
     /// Each line starts with its unit when several run. Works from any terminal, after the
     /// one that started them is gone. With --hooks, the log of the redeploys the git hooks
-    /// started instead.
+    /// started instead; with --watch, the background watcher's (`git osa watch --detach`).
     Logs(LogsArgs),
-    /// End the detached dev units; the container stays in dev mode.
+    /// End the checkout's watcher (`git osa watch`) and the detached dev units; the
+    /// container stays in dev mode.
     ///
     /// Traffic goes back to the other servers first, then the units stop.
     /// `git osa run --detach` starts them again, `git osa restore` ends the session.
     Stop(StopArgs),
-    /// Send what changed in the checkout to the container in dev mode and restart the
-    /// detached dev units on it.
+    /// Send what changed in the checkout to the container in dev mode and run the detached
+    /// dev units on it.
     ///
     /// Installs only when requirements, packaging metadata or entry points changed, db
-    /// syncs only when a migration changed, and restarts only when something changed.
-    /// The other servers take the traffic during the restart.
+    /// syncs only when a migration changed, and only when something changed, reloads a
+    /// uWSGI unit's workers in place (requests wait for the new ones; none is refused) or
+    /// restarts the other units (the other servers take the traffic meanwhile).
     Sync(SyncArgs),
     /// Sync each save of the checkout into the container, until Ctrl-C.
     ///
