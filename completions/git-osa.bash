@@ -49,6 +49,9 @@ _git__osa() {
             git__osa,sync)
                 cmd="git__osa__subcmd__sync"
                 ;;
+            git__osa,watch)
+                cmd="git__osa__subcmd__watch"
+                ;;
             git__osa__subcmd__help,config)
                 cmd="git__osa__subcmd__help__subcmd__config"
                 ;;
@@ -81,6 +84,9 @@ _git__osa() {
                 ;;
             git__osa__subcmd__help,sync)
                 cmd="git__osa__subcmd__help__subcmd__sync"
+                ;;
+            git__osa__subcmd__help,watch)
+                cmd="git__osa__subcmd__help__subcmd__watch"
                 ;;
             git__osa__subcmd__help__subcmd__hooks,fire)
                 cmd="git__osa__subcmd__help__subcmd__hooks__subcmd__fire"
@@ -140,7 +146,7 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync hooks help"
+            opts="-v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync watch hooks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -258,7 +264,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__help)
-            opts="run status restore config review doctor logs stop sync hooks help"
+            opts="run status restore config review doctor logs stop sync watch hooks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,6 +488,20 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -798,7 +818,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__logs)
-            opts="-f -v -q -h --follow --unit --since --hooks --container --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-f -v -q -h --follow --unit --since --hooks --watch --container --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1069,6 +1089,44 @@ _git__osa() {
                     return 0
                     ;;
                 --allow-public-index)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --inventory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --haproxy-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__watch)
+            opts="-v -q -h --container --detach --in-background --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --container)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -108,7 +108,8 @@ pub enum Command {
     Run(RunArgs),
     /// Show the project's containers, their units, HAProxy servers and dev sessions.
     Status(StatusArgs),
-    /// Put production back: stop the dev process, restore the venv, start the units.
+    /// Put production back: end the checkout's watcher and the dev process, restore the
+    /// venv, start the units.
     Restore(RestoreArgs),
     /// Show the settings in effect and where each comes from.
     ///
@@ -152,20 +153,38 @@ pub enum Command {
     ///
     /// Each line starts with its unit when several run. Works from any terminal, after the
     /// one that started them is gone. With --hooks, the log of the redeploys the git hooks
-    /// started instead.
+    /// started instead; with --watch, the background watcher's (`git osa watch --detach`).
     Logs(LogsArgs),
-    /// End the detached dev units; the container stays in dev mode.
+    /// End the checkout's watcher (`git osa watch`) and the detached dev units; the
+    /// container stays in dev mode.
     ///
     /// Traffic goes back to the other servers first, then the units stop.
     /// `git osa run --detach` starts them again, `git osa restore` ends the session.
     Stop(StopArgs),
-    /// Send what changed in the checkout to the container in dev mode and restart the
-    /// detached dev units on it.
+    /// Send what changed in the checkout to the container in dev mode and run the detached
+    /// dev units on it.
     ///
     /// Installs only when requirements, packaging metadata or entry points changed, db
-    /// syncs only when a migration changed, and restarts only when something changed.
-    /// The other servers take the traffic during the restart.
+    /// syncs only when a migration changed, and only when something changed, reloads a
+    /// uWSGI unit's workers in place (requests wait for the new ones; none is refused) or
+    /// restarts the other units (the other servers take the traffic meanwhile).
     Sync(SyncArgs),
+    /// Sync each save of the checkout into the container, until Ctrl-C.
+    ///
+    /// Follows the checkout's files (not .git, nor what git ignores) and, once a burst of
+    /// saves is over, runs what `git osa sync` runs: the changed files travel, the
+    /// install and the db sync run only when their inputs changed, and the dev units take
+    /// the new code (a uWSGI unit reloads its workers while the old ones still answer; a
+    /// console script restarts). A sync that fails is said, and watching goes on. When the
+    /// container is in no detached dev session of this checkout, one is started first, as
+    /// `git osa run --detach` starts it. On the terminal, the dev units' logs show as
+    /// `git osa logs -f` shows them, with one line per sync. Ctrl-C stops watching; a
+    /// session watch started is ended then and production put back, one that was there
+    /// before goes on. With --detach, the watcher runs in the background instead (`git osa
+    /// logs --watch` shows its log, `git osa status` shows it, `git osa stop` and `git osa
+    /// restore` end it). One watcher per checkout; it never syncs while a git hook's
+    /// redeploy runs.
+    Watch(WatchArgs),
     /// Install, remove or show the git hooks that redeploy on commit.
     ///
     /// `install` puts git-osa's post-commit, post-merge, post-checkout (branch switches)
@@ -348,8 +367,13 @@ pub struct LogsArgs {
     pub since: Option<String>,
 
     /// Show the log of the redeploys the git hooks ran (`git osa hooks install`).
-    #[arg(long, conflicts_with_all = ["units", "since", "container"])]
+    #[arg(long, conflicts_with_all = ["units", "since", "container", "watch"])]
     pub hooks: bool,
+
+    /// Show the log of the background watcher (`git osa watch --detach`): one line per
+    /// sync, with what changed and how it ended.
+    #[arg(long, conflicts_with_all = ["units", "since", "container"])]
+    pub watch: bool,
 
     /// The container, when the service has several and more than one is in dev mode.
     #[arg(long, value_name = "NAME")]
@@ -376,6 +400,23 @@ pub struct SyncArgs {
     /// Let pip use this index for requirements the deployment's repo server lacks.
     #[arg(long, value_name = "URL")]
     pub allow_public_index: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct WatchArgs {
+    /// The container, when the service has several (see `git osa status`); git config
+    /// osa.container.
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+
+    /// Watch in the background and return: `git osa logs --watch` shows what it does,
+    /// `git osa stop` ends it.
+    #[arg(long)]
+    pub detach: bool,
+
+    /// The background watcher itself (what --detach starts).
+    #[arg(long, hide = true, conflicts_with = "detach")]
+    pub in_background: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -66,14 +66,22 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     steps.extend(c.db_sync(choice.db_snapshot)?);
     let changed = steps.iter().any(|st| st.skip.is_none());
     let (_, pins) = c.drain();
-    let Action::Detach { units, pins } = c.foreground(pins, true)?.action else {
+    let Action::Detach { mut units, pins } = c.foreground(pins, true)?.action else {
         unreachable!("a detached foreground step is Action::Detach")
     };
-    let down: Vec<&str> = units
+    let down: Vec<String> = units
         .iter()
         .filter(|u| !c.s.probe.unit(&u.scope).is_some_and(|i| i.active()))
-        .map(|u| u.unit.as_str())
+        .map(|u| u.unit.clone())
         .collect();
+    // Only a running uWSGI can reload, and only all of them at once: a restart hands the
+    // traffic to the other servers for every unit of the target.
+    if !down.is_empty() || units.iter().any(|u| u.reload.is_none()) {
+        for u in &mut units {
+            u.reload = None;
+        }
+    }
+    let reload = units.iter().all(|u| u.reload.is_some());
     let skip = if session.detached_at.is_none() {
         Some("no detached dev units (`git osa run --detach` starts them)".to_string())
     } else if !changed && down.is_empty() {
@@ -82,7 +90,12 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
         None
     };
     let names: Vec<&str> = units.iter().map(|u| u.unit.as_str()).collect();
-    let title = if down.is_empty() {
+    let title = if reload {
+        format!(
+            "reload {}'s uWSGI workers on the new code",
+            names.join(", ")
+        )
+    } else if down.is_empty() {
         format!("restart {} on the new code", names.join(", "))
     } else {
         format!(

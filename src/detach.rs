@@ -3,7 +3,7 @@
 //! to the journal.
 //!
 //! [`start`] is the last step of `git osa run --detach`, [`restart`] the last of `git osa
-//! sync`, [`stop`] is `git osa stop`. Unlike the foreground run, no git-osa process stays
+//! sync` (uWSGI units reload their workers in place, other units restart), [`stop`] is `git osa stop`. Unlike the foreground run, no git-osa process stays
 //! to give HAProxy back when the units end: the pins live in the session record
 //! (the others' maintenance recorded before it is made), and `stop` or `restore` undo
 //! them from there.
@@ -22,7 +22,7 @@ use crate::select;
 use crate::sessions;
 use crate::signals::Interrupts;
 use crate::state::{ServerRef, Session};
-use crate::systemd::stop_scopes;
+use crate::systemd::{RELOAD_WORKERS, stop_scopes};
 use crate::ui::Ui;
 
 /// How long the others may take to take traffic again before the target's units stop.
@@ -76,6 +76,12 @@ impl Detached<'_> {
     /// unit is stopped and started anew, not `systemctl restart`ed: one that failed is
     /// gone (systemd collected it), and starts again the same way.
     pub fn restart(&mut self, units: &[DevUnit], pins: &[Pin]) -> Result<()> {
+        if !units.is_empty() && units.iter().all(|u| u.reload.is_some()) {
+            match self.reload(units) {
+                Ok(()) => return Ok(()),
+                Err(e) => self.ui.warn(format!("{e}; restarting instead")),
+            }
+        }
         let services: Vec<String> = units.iter().map(|u| u.scope.clone()).collect();
         self.unpin(pins)?;
         self.target.run(&stop_scopes(&services), None)?;
@@ -98,6 +104,45 @@ impl Detached<'_> {
         self.healthy(&services, pins)?;
         for p in pins {
             self.pin(p)?;
+        }
+        Ok(())
+    }
+
+    /// Reloads uWSGI units' workers in place: traffic stays pinned to the target, whose
+    /// master holds the requests that come meanwhile until the new workers have loaded
+    /// the new code (faster than a restart, which waits for HAProxy's health checks).
+    fn reload(&mut self, units: &[DevUnit]) -> Result<()> {
+        for u in units {
+            let Some(fifo) = u.reload.as_deref() else {
+                continue;
+            };
+            self.ui.step(format!(
+                "reloading {}'s uWSGI workers in {} (requests wait for the new ones, none is refused)",
+                u.unit, self.target.name
+            ));
+            let out = self.target.output(
+                &["sh", "-c", RELOAD_WORKERS, "git-osa-reload", fifo, &u.scope],
+                None,
+            )?;
+            let said = String::from_utf8_lossy(&out.stderr);
+            let why = match out.status.code() {
+                Some(0) => continue,
+                Some(3) => format!(
+                    "a new worker of {} could not load the new code{}",
+                    u.unit,
+                    if said.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!(":\n{}", said.trim_end())
+                    }
+                ),
+                Some(4) => format!(
+                    "{} cannot reload in place (it runs without git-osa's master FIFO)",
+                    u.unit
+                ),
+                _ => format!("{} did not finish reloading within a minute", u.unit),
+            };
+            return Err(Error::failed(why));
         }
         Ok(())
     }

@@ -28,6 +28,9 @@ pub struct Runner<'a> {
     pub journal: Journal,
     pub interrupts: &'static Interrupts,
     pending: Vec<Pending>,
+    /// A step's records that only tell what was done wait for the next write (see
+    /// [`Journal::note`]); whoever sets this writes the journal at the end.
+    pub defer_notes: bool,
 }
 
 /// A background step on its way, its spinner beside those of the steps that follow.
@@ -43,7 +46,8 @@ impl<'a> Runner<'a> {
         Runner {
             ui,
             haproxy,
-            journal: Journal { paths, session },
+            journal: Journal::new(paths, session),
+            defer_notes: false,
             interrupts: Interrupts::watch(),
             pending: Vec::new(),
         }
@@ -104,7 +108,11 @@ impl<'a> Runner<'a> {
         // A step started in the background has not done its work yet: its records come
         // when it is joined.
         if !step.background {
-            self.journal.record(&step.target, &step.after)?;
+            if self.defer_notes && step.after.iter().all(Journal::can_wait) {
+                self.journal.note(&step.after);
+            } else {
+                self.journal.record(&step.target, &step.after)?;
+            }
         }
         if let Some(w) = &step.warn {
             self.ui.warn(w);

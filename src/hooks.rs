@@ -78,7 +78,7 @@ impl Hooks {
                 "not in a git checkout: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             ))
-            .hint("run `git osa hooks` from the checkout of the service"));
+            .hint("run it from the checkout of the service"));
         }
         let text = String::from_utf8_lossy(&out.stdout);
         let mut lines = text.lines().map(PathBuf::from);
@@ -96,10 +96,10 @@ impl Hooks {
     pub fn log(&self) -> PathBuf {
         self.state.join("hooks.log")
     }
-    fn pending(&self) -> PathBuf {
+    pub fn pending(&self) -> PathBuf {
         self.state.join("pending")
     }
-    fn lock(&self) -> PathBuf {
+    pub fn lock(&self) -> PathBuf {
         self.state.join("lock")
     }
     /// How the last redeploy ended: `ok <commit>` or `failed <why>`.

@@ -90,6 +90,16 @@ pub fn dev_service(unit: &str) -> String {
     format!("git-osa-dev-{unit}.service")
 }
 
+/// The runtime folder systemd makes for a detached uWSGI dev unit (owned by its user, gone
+/// when it stops), and the master FIFO in it: writing `w` there reloads the workers.
+pub fn dev_runtime_dir(unit: &str) -> String {
+    format!("git-osa-dev-{unit}")
+}
+
+pub fn dev_master_fifo(unit: &str) -> String {
+    format!("/run/{}/master.fifo", dev_runtime_dir(unit))
+}
+
 /// The transient scope `git osa logs -f` follows the journal in, so that it can be
 /// stopped when the user stops following (`lxc-attach` forwards no signal).
 pub fn logs_scope(service: &str, pid: u32) -> String {

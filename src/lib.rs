@@ -49,6 +49,7 @@ pub mod survey;
 pub mod sync;
 pub mod systemd;
 pub mod ui;
+pub mod watch;
 
 use std::process::ExitCode;
 
@@ -98,6 +99,7 @@ fn dispatch(cli: Cli, ui: ui::Ui, matches: &ArgMatches) -> Result<ExitCode> {
         Some(Command::Stop(args)) => commands::stop::run(&ctx, &args),
         Some(Command::Sync(args)) => commands::sync::run(&ctx, &args),
         Some(Command::Hooks(args)) => commands::hooks::run(&ctx, &args),
+        Some(Command::Watch(args)) => commands::watch::run(ctx, &args),
     }
 }
 

@@ -148,6 +148,9 @@ pub struct DevUnit {
     pub scope: String,
     pub argv: Vec<String>,
     pub user: String,
+    /// A uWSGI unit's master FIFO: a sync reloads its workers through it (the master holds
+    /// the requests until the new ones have loaded the code) instead of restarting it.
+    pub reload: Option<String>,
 }
 
 /// The target's server was drained and its health forced down before the swap: once a
@@ -361,15 +364,26 @@ impl Step {
                 lines
             }
             Action::Restart { units, pins } => {
-                let mut lines: Vec<String> = pins
+                let mut lines: Vec<String> = units
                     .iter()
-                    .map(|p| {
-                        format!(
-                            "HAProxy: {} take the traffic meanwhile",
-                            p.others.join(", ")
-                        )
+                    .filter_map(|u| {
+                        let fifo = u.reload.as_deref()?;
+                        Some(format!(
+                            "{} as root: write `w` to {fifo} (uWSGI reloads its workers) and wait until the journal of {} says each new one loaded the app",
+                            self.place(),
+                            u.scope
+                        ))
                     })
                     .collect();
+                if !lines.is_empty() {
+                    lines.push("if it cannot reload: restart, as follows".to_string());
+                }
+                lines.extend(pins.iter().map(|p| {
+                    format!(
+                        "HAProxy: {} take the traffic meanwhile",
+                        p.others.join(", ")
+                    )
+                }));
                 let services: Vec<&str> = units.iter().map(|u| u.scope.as_str()).collect();
                 lines.push(format!(
                     "{} as root: systemctl stop {}",

@@ -115,11 +115,23 @@ impl Record {
 pub struct Journal {
     pub paths: Paths,
     pub session: Session,
+    /// Records applied to `session` and not written yet ([`Journal::note`]).
+    pub unwritten: bool,
 }
 
 impl Journal {
-    pub fn save(&self, target: &Target) -> Result<()> {
-        self.session.save(target, &self.paths)
+    pub fn new(paths: Paths, session: Session) -> Journal {
+        Journal {
+            paths,
+            session,
+            unwritten: false,
+        }
+    }
+
+    pub fn save(&mut self, target: &Target) -> Result<()> {
+        self.session.save(target, &self.paths)?;
+        self.unwritten = false;
+        Ok(())
     }
 
     pub fn record(&mut self, target: &Target, records: &[Record]) -> Result<()> {
@@ -131,11 +143,72 @@ impl Journal {
         }
         self.save(target)
     }
+
+    /// Applies records that only tell what was done (what a sync sent, an install's or db
+    /// sync's inputs), leaving their write to the next record, or to [`Journal::flush`]:
+    /// one round trip to the target instead of two. Lost with a crash, they only cost a
+    /// redundant install or db sync next time; what restore needs is always written
+    /// before the change it describes.
+    pub fn note(&mut self, records: &[Record]) {
+        for r in records {
+            r.apply(&mut self.session);
+            self.unwritten = true;
+        }
+    }
+
+    pub fn flush(&mut self, target: &Target) -> Result<()> {
+        if self.unwritten {
+            self.save(target)?;
+        }
+        Ok(())
+    }
+
+    /// A record that can wait for the next write: it says what was done, and nothing of it
+    /// is needed to undo it.
+    pub fn can_wait(record: &Record) -> bool {
+        matches!(
+            record,
+            Record::Mark(_)
+                | Record::Synced { .. }
+                | Record::InstallHash(_)
+                | Record::MigrationsHash(_)
+                | Record::LastSync(_)
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_records_that_tell_what_was_done_can_wait_for_the_next_write() {
+        let mut j = Journal::new(Paths::new("keystone"), Session::default());
+        j.note(&[
+            Record::InstallHash(Some("h".into())),
+            Record::Mark("installed"),
+        ]);
+        assert!(j.unwritten);
+        assert_eq!(j.session.install_hash.as_deref(), Some("h"));
+        let d = ServerRef {
+            backend: "b".into(),
+            server: "s".into(),
+        };
+        // What restore needs to undo a change is written before the change, never later.
+        for r in [
+            Record::Disable(d),
+            Record::StoppedUnits(vec!["u".into()]),
+            Record::DevUnits(vec!["u.service".into()]),
+            Record::VenvBackup {
+                venv: "v".into(),
+                backup: "b".into(),
+            },
+            Record::Dropins(vec!["d".into()]),
+        ] {
+            assert!(!Journal::can_wait(&r), "{r:?}");
+        }
+        assert!(Journal::can_wait(&Record::Mark("synced")));
+    }
 
     #[test]
     fn records_are_idempotent() {

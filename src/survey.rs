@@ -110,7 +110,10 @@ pub fn survey(
         .iter()
         .map(|(name, _)| format!("{}/manifest", paths.with_dir(name)))
         .collect();
-    let p = probe_target(&target, service, &units, &paths, &lib_manifests)?;
+    let known_constraints = choice.venv.as_ref().map(|v| format!("{v}/constraints.txt"));
+    let mut extra = lib_manifests.clone();
+    extra.extend(known_constraints.clone());
+    let p = probe_target(&target, service, &units, &paths, &extra)?;
     let session = p.file(&paths.session()).map(Session::parse).transpose()?;
     let with = libraries
         .into_iter()
@@ -130,7 +133,14 @@ pub fn survey(
         .file(&paths.manifest())
         .map(sync::decode_manifest)
         .unwrap_or_default();
-    let c = probe::probe(&target, &[], &[format!("{venv}/constraints.txt")], "")?;
+    let constraints_file = format!("{venv}/constraints.txt");
+    let constraints = if known_constraints.as_deref() == Some(constraints_file.as_str()) {
+        p.file(&constraints_file).map(<[u8]>::to_vec)
+    } else {
+        probe::probe(&target, &[], std::slice::from_ref(&constraints_file), "")?
+            .file(&constraints_file)
+            .map(<[u8]>::to_vec)
+    };
     let database = match &service.config {
         Some(conf) => crate::db::connection_of(conf, p.file(conf)),
         None => Err(format!(
@@ -162,9 +172,7 @@ pub fn survey(
         skipped,
         dropin_dir_exists: layout::dropin_dir(service.config.as_deref())
             .is_some_and(|d| p.paths.contains(&d)),
-        constraints: c
-            .file(&format!("{venv}/constraints.txt"))
-            .map(<[u8]>::to_vec),
+        constraints,
         probe: p,
         session,
         venv,
@@ -219,6 +227,9 @@ pub struct Asked {
     /// `--with PATH`: the library checkouts to install with the service, by package name
     /// ([`libraries`]).
     pub with: Vec<(String, CheckoutScan)>,
+    /// The venv the session records, when the caller read the session already (a sync):
+    /// its constraints are read in the same round trip as the rest.
+    pub venv: Option<String>,
 }
 
 /// The units to swap: the catalog's units that the target has (OSA creates many only

@@ -288,6 +288,55 @@ pub fn detached_argv(info: &UnitInfo, service: &str) -> Vec<String> {
     argv
 }
 
+/// Makes a detached uWSGI unit reloadable in place: systemd gives it a runtime folder of
+/// its user's, and uWSGI listens on a master FIFO there, where `w` gracefully reloads the
+/// workers. With lazy-apps the workers load the app, never the master, so new workers run
+/// the new code; the master keeps the listening socket, so a request that comes while they
+/// load waits for them instead of being refused, and HAProxy's pins stay as they are.
+/// OSA's `exit-on-reload` only concerns a reload of the master, which this is not.
+/// Options given on the command line after `--ini` add to the ini.
+pub fn reloadable_uwsgi(argv: &mut Vec<String>, runtime_dir: &str, fifo: &str) {
+    if let Some(at) = argv.iter().position(|a| a == "--") {
+        argv.insert(at, format!("--property=RuntimeDirectory={runtime_dir}"));
+    }
+    argv.extend([
+        "--lazy-apps".to_string(),
+        "--master-fifo".into(),
+        fifo.to_string(),
+    ]);
+}
+
+/// In the container: reloads the workers of the uWSGI unit `$2` through its master FIFO
+/// `$1` and follows its journal (one journalctl, not a poll: the new workers are loading
+/// the app on the same CPUs) until every respawned worker has loaded the app. Exits 4
+/// when the unit cannot reload (no FIFO: started by an older git-osa), 3 when a new worker
+/// could not load the app or the unit ended, 5 after a minute.
+pub const RELOAD_WORKERS: &str = r#"
+fifo=$1; unit=$2
+[ -p "$fifo" ] || exit 4
+cursor=$(journalctl -u "$unit" -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
+[ -n "$cursor" ] || exit 4
+tmp=$(mktemp -d) || exit 1
+mkfifo "$tmp/journal"
+journalctl -u "$unit" -f -o cat --no-pager --after-cursor="$cursor" > "$tmp/journal" & j=$!
+if ! timeout 5 sh -c 'printf w > "$1"' git-osa-fifo "$fifo"; then
+  kill "$j"; rm -rf "$tmp"; exit 4
+fi
+timeout 60 awk '
+  { last[NR % 20] = $0 }
+  /failed loading app|GAME OVER|Main process exited|Failed with result|Deactivated successfully/ {
+    for (i = NR - 19; i <= NR; i++) if (i > 0) print last[i % 20] > "/dev/stderr"
+    exit 3
+  }
+  /^Respawned uWSGI worker/ { respawned++ }
+  /^WSGI app .* ready in / { ready++ }
+  respawned > 0 && ready >= respawned { exit 0 }
+' < "$tmp/journal"
+rc=$?
+kill "$j" 2>/dev/null; rm -rf "$tmp"
+case $rc in 0|3) exit "$rc" ;; *) exit 5 ;; esac
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +391,26 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
         );
         assert_eq!(split_words("  "), Vec::<String>::new());
         assert_eq!(split_words("''"), [""]);
+    }
+
+    #[test]
+    fn a_reloadable_uwsgi_gets_its_runtime_folder_from_systemd_and_its_fifo_from_the_command_line()
+    {
+        let mut argv: Vec<String> = [
+            "systemd-run",
+            "--unit=x.service",
+            "--",
+            "uwsgi",
+            "--ini",
+            "k.ini",
+        ]
+        .map(String::from)
+        .to_vec();
+        reloadable_uwsgi(&mut argv, "git-osa-dev-k", "/run/git-osa-dev-k/master.fifo");
+        assert_eq!(
+            argv.join(" "),
+            "systemd-run --unit=x.service --property=RuntimeDirectory=git-osa-dev-k -- uwsgi --ini k.ini --lazy-apps --master-fifo /run/git-osa-dev-k/master.fifo"
+        );
     }
 
     #[test]

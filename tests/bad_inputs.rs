@@ -475,6 +475,25 @@ const CASES: &[Case] = &[
         ..GIVEN
     },
     Case {
+        name: "watch outside a checkout", dir: Dir::Plain,
+        argv: &["watch", "--detach"], exit: 2,
+        says: "not in a git checkout",
+        ..GIVEN
+    },
+    Case {
+        name: "watch a container of another service",
+        files: &[("openstack_inventory.json", ONE_KEYSTONE)],
+        argv: &["watch", "--inventory", "$IN/openstack_inventory.json", "--container", "aio1_heat_engine_container-1"], exit: 2,
+        says: "aio1_heat_engine_container-1 is not one of the service's containers",
+        ..GIVEN
+    },
+    Case {
+        name: "the watcher's log and the hooks' at once",
+        argv: &["logs", "--watch", "--hooks"], exit: 2,
+        says: "cannot be used with",
+        ..GIVEN
+    },
+    Case {
         name: "hooks without what to do",
         argv: &["hooks"], exit: 2,
         says: "'git osa hooks' requires a subcommand but one was not provided",

@@ -2,11 +2,12 @@
 //!
 //! journalctl prints JSON records (unit and message), so that with several units each
 //! line says whose it is. `-f` runs journalctl in a transient scope: `lxc-attach`
-//! forwards no signal, so on Ctrl-C git-osa stops that scope, and nothing of it is left
-//! following in the container.
+//! forwards no signal, so on Ctrl-C git-osa stops that scope; and journalctl ends when
+//! git-osa's pipe to it closes, so a git-osa killed outright leaves nothing following in
+//! the container either.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{ExitCode, Stdio};
+use std::process::{Child, ExitCode, Stdio};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -15,12 +16,13 @@ use crate::cli::LogsArgs;
 use crate::context::Context;
 use crate::detach;
 use crate::error::{Error, Result};
-use crate::layout;
+use crate::layout::{self, Paths};
+use crate::lxc::Target;
 use crate::signals::Interrupts;
 
 pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode> {
-    if args.hooks {
-        return hook_log(ctx, args.follow);
+    if args.hooks || args.watch {
+        return host_log(ctx, args.follow, args.watch);
     }
     let dev = detach::find(ctx, args.container.as_deref())?;
     let names: Vec<&str> = dev
@@ -52,34 +54,10 @@ pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode> {
         print_records(&out.stdout, several)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let scope = layout::logs_scope(&dev.paths.service, std::process::id());
-    let mut full = vec![
-        "systemd-run".to_string(),
-        "--scope".into(),
-        "--quiet".into(),
-        "--collect".into(),
-        format!("--unit={scope}"),
-        "--".into(),
-    ];
-    full.extend(argv);
     let interrupts = Interrupts::watch();
-    let mut child = dev
-        .target
-        .command(&full)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("starting journalctl in the container")?;
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let printer = std::thread::spawn(move || -> std::io::Result<()> {
-        for line in BufReader::new(stdout).split(b'\n') {
-            print_records(&line?, several)?;
-        }
-        Ok(())
-    });
+    let mut following = Following::start(&dev.target, &dev.paths, argv, several)?;
     loop {
-        if let Some(status) = child.try_wait()? {
-            let _ = printer.join();
+        if let Some(status) = following.ended()? {
             if status.success() {
                 return Ok(ExitCode::SUCCESS);
             }
@@ -89,31 +67,130 @@ pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode> {
             )));
         }
         if let Some(sig) = interrupts.take() {
-            let _ = dev.target.run(&crate::systemd::stop_scopes(&[scope]), None);
-            let _ = child.wait();
-            let _ = printer.join();
+            following.stop();
             return Ok(ExitCode::from(128 + sig as u8));
         }
-        if printer.is_finished() {
+        if following.printer_gone() {
             // Our stdout is gone (a pager quit): stop following.
-            let _ = dev.target.run(&crate::systemd::stop_scopes(&[scope]), None);
-            let _ = child.wait();
+            following.stop();
             return Ok(ExitCode::SUCCESS);
         }
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
-/// The hooks' redeploy log, on the host; `-f` follows it as it grows.
-fn hook_log(ctx: &Context, follow: bool) -> Result<ExitCode> {
+/// journalctl following the dev units in the container, its records printed on stdout
+/// as they come (also what `git osa watch` shows on its terminal).
+pub struct Following {
+    target: Target,
+    scope: String,
+    child: Child,
+    printer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    /// journalctl's lifeline: closed when git-osa ends, however it ends.
+    _alive: Option<std::process::ChildStdin>,
+}
+
+/// Runs journalctl (its argv) until git-osa's end closes stdin: a git-osa killed with
+/// SIGKILL, which cannot stop the scope, leaves nothing following in the container.
+const DIES_WITH_US: &str = r#""$@" & j=$!; cat >/dev/null; kill "$j" 2>/dev/null; exit 0"#;
+
+impl Following {
+    /// Starts `argv` (a following journalctl) in a transient scope of its own.
+    pub fn start(
+        target: &Target,
+        paths: &Paths,
+        argv: Vec<String>,
+        several: bool,
+    ) -> Result<Following> {
+        let scope = layout::logs_scope(&paths.service, std::process::id());
+        let mut full = vec![
+            "systemd-run".to_string(),
+            "--scope".into(),
+            "--quiet".into(),
+            "--collect".into(),
+            format!("--unit={scope}"),
+            "--".into(),
+        ];
+        full.extend([
+            "sh".into(),
+            "-c".into(),
+            DIES_WITH_US.into(),
+            "git-osa-logs".into(),
+        ]);
+        full.extend(argv);
+        let mut child = target
+            .command(&full)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            // No terminal at all: lxc-attach given one (stderr too) puts it in raw mode,
+            // and a Ctrl-C at it would no longer be a SIGINT for git-osa.
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting journalctl in the container")?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let alive = child.stdin.take();
+        let printer = std::thread::spawn(move || -> std::io::Result<()> {
+            for line in BufReader::new(stdout).split(b'\n') {
+                print_records(&line?, several)?;
+            }
+            Ok(())
+        });
+        Ok(Following {
+            target: target.clone(),
+            scope,
+            child,
+            printer: Some(printer),
+            _alive: alive,
+        })
+    }
+
+    /// How journalctl ended, once it has (its output all printed).
+    pub fn ended(&mut self) -> Result<Option<std::process::ExitStatus>> {
+        let status = self.child.try_wait()?;
+        if status.is_some()
+            && let Some(p) = self.printer.take()
+        {
+            let _ = p.join();
+        }
+        Ok(status)
+    }
+
+    /// The printer stopped early: stdout is gone.
+    pub fn printer_gone(&self) -> bool {
+        self.printer.as_ref().is_some_and(|p| p.is_finished())
+    }
+
+    /// Stops journalctl's scope in the container: nothing of it goes on following.
+    pub fn stop(mut self) {
+        let _ = self
+            .target
+            .run(&crate::systemd::stop_scopes(&[self.scope.clone()]), None);
+        let _ = self.child.wait();
+        if let Some(p) = self.printer.take() {
+            let _ = p.join();
+        }
+    }
+}
+
+/// The hooks' redeploy log, or the background watcher's, on the host; `-f` follows it as it grows.
+fn host_log(ctx: &Context, follow: bool, watch: bool) -> Result<ExitCode> {
     use std::io::{Read, Seek, SeekFrom};
     let hooks = crate::hooks::Hooks::of(&ctx.cwd)?;
-    let path = hooks.log();
+    let path = if watch {
+        crate::watch::log_file(&hooks.state)
+    } else {
+        hooks.log()
+    };
     let mut file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !follow => {
             ctx.ui.step(format!(
-                "no hook has run a redeploy in this checkout yet ({} does not exist)",
+                "no {} has run in this checkout yet ({} does not exist)",
+                if watch {
+                    "`git osa watch --detach`"
+                } else {
+                    "hook redeploy"
+                },
                 path.display()
             ));
             return Ok(ExitCode::SUCCESS);

@@ -10,3 +10,4 @@ pub mod run;
 pub mod status;
 pub mod stop;
 pub mod sync;
+pub mod watch;

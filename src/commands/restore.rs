@@ -14,6 +14,10 @@ use crate::restore;
 use crate::sessions;
 
 pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
+    if !args.dry_run {
+        // A watcher would sync into the container as it is restored.
+        crate::commands::watch::end_watcher(ctx)?;
+    }
     let todo = if args.all {
         sessions::every_container(ctx)?
     } else {

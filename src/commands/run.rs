@@ -55,6 +55,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         explicit_units: !settings.service_names().is_empty(),
         no_haproxy: args.no_haproxy,
         with,
+        venv: None,
     };
     let survey = survey::survey(ctx, &project, &placement, &placements, units, &asked)?;
     let choice = Choice {

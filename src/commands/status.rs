@@ -44,11 +44,19 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<()> {
         .trim_end_matches('/')
         .to_string();
 
+    let watcher = crate::hooks::Hooks::of(&project.checkout.root)
+        .ok()
+        .and_then(|h| crate::watch::running(&h.state));
     if args.json {
         json::print(&json::Status {
             project: project.id.display(),
             service: project.service.name.clone(),
             checkout,
+            watching: watcher.as_ref().map(|w| json::Watching {
+                pid: w.pid,
+                since: w.since,
+                background: w.background,
+            }),
             inventory: json::Inventory::new(&source, &ctx.global.inventory),
             haproxy: json::Haproxy {
                 socket: ctx.haproxy.socket.display().to_string(),
@@ -66,6 +74,19 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<()> {
             project.service.name
         );
         let _ = writeln!(out, "checkout   {checkout}");
+        if let Some(w) = &watcher {
+            let _ = writeln!(
+                out,
+                "watching   since {} (pid {}, {})",
+                crate::state::age(w.since),
+                w.pid,
+                if w.background {
+                    "in the background: `git osa logs --watch` shows it"
+                } else {
+                    "on a terminal"
+                }
+            );
+        }
         match source {
             Source::Inventory(p) => {
                 let _ = writeln!(out, "inventory  {}", p.display());

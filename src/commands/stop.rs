@@ -1,5 +1,6 @@
-//! `git osa stop`: end the detached dev units. Traffic goes back to the other servers
-//! first; the container stays in dev mode (`git osa restore` ends that).
+//! `git osa stop`: end the checkout's watcher (`git osa watch`), then the detached dev
+//! units. Traffic goes back to the other servers first; the container stays in dev mode
+//! (`git osa restore` ends that).
 
 use std::process::ExitCode;
 
@@ -11,6 +12,7 @@ use crate::execute::Runner;
 use crate::lock::Lock;
 
 pub fn run(ctx: &Context, args: &StopArgs) -> Result<ExitCode> {
+    crate::commands::watch::end_watcher(ctx)?;
     let dev = detach::find(ctx, args.container.as_deref())?;
     let _lock = Lock::acquire(&dev.target, &dev.paths, "stop")?;
     // Read again under the lock: a run or sync may have changed it meanwhile.

@@ -37,6 +37,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
         explicit_units: false,
         no_haproxy: false,
         with: survey::libraries(&found.project, &with_paths)?,
+        venv: found.session.venv.clone(),
     };
     let (all, _) = ctx.placements(&found.project.service)?;
     let survey = survey::survey(ctx, &found.project, &found.placement, &all, units, &asked)?;
@@ -54,7 +55,10 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let session = survey.session.clone().unwrap_or(found.session);
+    let previous = session.last_sync.clone();
     let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, found.paths.clone(), session);
+    // What the steps record goes to the container with the outcome: one write.
+    runner.defer_notes = true;
     let result = runner.run_all(&plan.steps);
     let last = LastSync {
         at: crate::state::now(),
@@ -65,9 +69,19 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
             .err()
             .map(|e| e.to_string().lines().next().unwrap_or_default().to_string()),
     };
-    runner
-        .journal
-        .record(&found.target, &[Record::LastSync(last)])?;
+    // A sync that had nothing to do changes nothing the session says: no write for it.
+    let idle = result.is_ok()
+        && plan.steps.iter().all(|s| s.skip.is_some())
+        && previous
+            .as_ref()
+            .is_some_and(|p| p.error.is_none() && p.commit == last.commit && p.dirty == last.dirty);
+    if idle {
+        runner.journal.flush(&found.target)?;
+    } else {
+        runner
+            .journal
+            .record(&found.target, &[Record::LastSync(last)])?;
+    }
     result?;
     let commit = survey
         .checkout

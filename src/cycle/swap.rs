@@ -420,9 +420,15 @@ impl Cycle<'_> {
                     self.target().name
                 )));
             }
+            let mut reload = None;
             let (scope, mut argv) = if detach {
                 let service = layout::dev_service(&u.name);
-                let argv = systemd::detached_argv(info, &service);
+                let mut argv = systemd::detached_argv(info, &service);
+                if u.runs == Runs::Uwsgi {
+                    let fifo = layout::dev_master_fifo(&u.name);
+                    systemd::reloadable_uwsgi(&mut argv, &layout::dev_runtime_dir(&u.name), &fifo);
+                    reload = Some(fifo);
+                }
                 (service, argv)
             } else {
                 let scope = layout::dev_scope(&u.name);
@@ -439,6 +445,7 @@ impl Cycle<'_> {
                 argv,
                 scope,
                 user: info.user.clone().unwrap_or_else(|| "root".into()),
+                reload,
             });
         }
         if detach {

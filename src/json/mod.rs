@@ -215,6 +215,34 @@ mod tests {
         assert_eq!(step(&doc, "install")["on_missing"]["kind"], "allowed");
         assert!(step(&doc, "install")["on_missing"]["retry"].is_null());
 
+        // `run --detach --dry-run --json`: the dev units start as services, the uWSGI one
+        // with the master FIFO a sync reloads its workers through.
+        let detached = Choice {
+            detach: true,
+            ..golden::choice()
+        };
+        let doc = run_plan(&keystone, &detached);
+        let start = step(&doc, "start the dev units detached");
+        assert_eq!(start["action"], "detach");
+        assert_eq!(
+            start["commands"][0]["scope"],
+            "git-osa-dev-keystone-wsgi-public.service"
+        );
+        let argv: Vec<&str> = start["commands"][0]["argv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert!(
+            argv.windows(2).any(|w| w
+                == [
+                    "--master-fifo",
+                    "/run/git-osa-dev-keystone-wsgi-public/master.fifo"
+                ]),
+            "{argv:?}"
+        );
+
         let mut metal = keystone.clone();
         metal.target = Lxc::default().target("aio1", true);
         let doc = run_plan(&metal, &golden::choice());
@@ -290,6 +318,12 @@ mod tests {
             project: "openstack/keystone".into(),
             service: "keystone".into(),
             checkout: "/home/dev/src/keystone".into(),
+            // A background `git osa watch` of the checkout.
+            watching: Some(Watching {
+                pid: 4242,
+                since: 1_700_000_000,
+                background: true,
+            }),
             inventory: Inventory::new(
                 &Source::ContainerNames,
                 Path::new("/etc/openstack_deploy/openstack_inventory.json"),

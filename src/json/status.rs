@@ -17,6 +17,8 @@ pub struct Status {
     pub project: String,
     pub service: String,
     pub checkout: String,
+    /// The checkout's watcher (`git osa watch`), when one runs.
+    pub watching: Option<Watching>,
     pub inventory: Inventory,
     pub haproxy: Haproxy,
     pub containers: Vec<Container>,
@@ -26,6 +28,16 @@ pub struct Status {
 
 impl Document for Status {
     const KIND: &'static str = "status";
+}
+
+/// A `git osa watch` of the checkout that runs now.
+#[derive(Serialize)]
+pub struct Watching {
+    pub pid: u32,
+    /// Unix time it started watching.
+    pub since: u64,
+    /// Started with --detach: it runs in the background, its log is `git osa logs --watch`.
+    pub background: bool,
 }
 
 /// Where the containers came from.

@@ -102,7 +102,8 @@ impl Detached<'_> {
     }
 
     /// `logs -f`, started after the terminal of the run is gone, shows keystone's line for
-    /// a failed login; Ctrl-C ends it and leaves no journalctl in the container.
+    /// a failed login; Ctrl-C ends it and leaves no journalctl in the container, and so
+    /// does a SIGKILL.
     fn logs_follow_a_request_from_another_terminal(&self) {
         let lab = self.lab;
         let (code, out, err) = self.osa(&["logs"]);
@@ -127,6 +128,21 @@ impl Detached<'_> {
         assert_eq!(code, 130, "{}", follow.output());
         lab.wait(
             "no journalctl left in the container",
+            Duration::from_secs(10),
+            || lab.sh(self.target, "pgrep -x journalctl").trim().is_empty(),
+        );
+
+        // Killed outright (no chance to stop its scope): journalctl still ends with it.
+        let mut follow = lab.start(&self.repo, &["logs", "-f"]);
+        lab.wait(
+            "git osa logs -f following in the container",
+            Duration::from_secs(20),
+            || lab.sh(self.target, "pgrep -x journalctl").trim() != "",
+        );
+        follow.signal(libc::SIGKILL);
+        follow.finish(Duration::from_secs(20));
+        lab.wait(
+            "no journalctl left in the container after a SIGKILL",
             Duration::from_secs(10),
             || lab.sh(self.target, "pgrep -x journalctl").trim().is_empty(),
         );

@@ -34,3 +34,4 @@ mod snapshot;
 mod status;
 mod terminal;
 mod users;
+mod watch;
