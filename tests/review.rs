@@ -162,6 +162,22 @@ impl World {
     /// A library on the server, `openstack/oslo.middleware`, with change 4242, and keystone
     /// change 12346 whose `Depends-On:` names it. Returns where a checkout of the library
     /// would be beside the user's.
+    /// Clones the library from the server into `into`, its remote named `gerrit`, as
+    /// git-review leaves a checkout.
+    fn clone_library(&self, into: &Path) {
+        git(
+            into.parent().unwrap(),
+            &[
+                "clone",
+                "-q",
+                "--origin",
+                "gerrit",
+                &self.gerrit.url(LIB),
+                into.to_str().unwrap(),
+            ],
+        );
+    }
+
     fn with_dependency(&self) -> PathBuf {
         self.with_dependency_by("https://127.0.0.1/c/openstack/oslo.middleware/+/4242")
     }
@@ -484,17 +500,7 @@ fn what_review_cannot_do_it_refuses_with_exit_2_and_changes_nothing() {
 fn a_depends_on_change_of_another_project_is_checked_out_in_that_projects_checkout() {
     let w = World::new();
     let beside = w.with_dependency();
-    git(
-        &w.base(),
-        &[
-            "clone",
-            "-q",
-            "--origin",
-            "gerrit",
-            &w.gerrit.url(LIB),
-            beside.to_str().unwrap(),
-        ],
-    );
+    w.clone_library(&beside);
     let lib_view = users_view(&beside);
     let view = users_view(&w.user);
     let o = w.git_osa(&["review", "12346"]);
@@ -572,21 +578,8 @@ fn at_a_terminal_the_clone_of_a_missing_dependency_is_asked() {
         let mut t = pty::Pty::spawn(w.command(&["review", "12346"]));
         t.wait_for(&question, Duration::from_secs(60));
         t.send(answer);
-        let start = std::time::Instant::now();
-        let code = loop {
-            if let Some(st) = t.child.try_wait().unwrap() {
-                break st.code();
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "git osa review did not end:\n{}",
-                t.out.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        // What the reader thread has not taken yet comes within a moment.
-        std::thread::sleep(Duration::from_millis(200));
-        let out = t.out.lock().unwrap().clone();
+        let (status, out) = t.finish(Duration::from_secs(60));
+        let code = status.code();
         (code, out)
     };
 
@@ -633,17 +626,7 @@ fn osa_checkouts_names_the_folder_of_the_users_checkouts() {
     let src = w.base().join("src");
     std::fs::create_dir(&src).unwrap();
     let lib = src.join("oslo.middleware");
-    git(
-        &src,
-        &[
-            "clone",
-            "-q",
-            "--origin",
-            "gerrit",
-            &w.gerrit.url(LIB),
-            lib.to_str().unwrap(),
-        ],
-    );
+    w.clone_library(&lib);
     git(&w.user, &["config", "osa.checkouts", src.to_str().unwrap()]);
     let o = w.git_osa(&["review", "12346"]);
     stopped_at_the_container(&o);
@@ -775,17 +758,7 @@ fn a_depends_on_by_change_id_is_the_library_change_rest_names() {
     let w = World::new();
     w.with_rest();
     let beside = w.with_dependency_by(LIB_CHANGE_ID);
-    git(
-        &w.base(),
-        &[
-            "clone",
-            "-q",
-            "--origin",
-            "gerrit",
-            &w.gerrit.url(LIB),
-            beside.to_str().unwrap(),
-        ],
-    );
+    w.clone_library(&beside);
     let o = w.git_osa(&["review", "12346"]);
     let err = stderr(&o);
     assert!(
@@ -817,17 +790,7 @@ fn a_depends_on_change_id_on_two_branches_follows_the_reviewed_changes_branch() 
     let w = World::new();
     w.with_rest();
     let beside = w.with_dependency_by(LIB_CHANGE_ID);
-    git(
-        &w.base(),
-        &[
-            "clone",
-            "-q",
-            "--origin",
-            "gerrit",
-            &w.gerrit.url(LIB),
-            beside.to_str().unwrap(),
-        ],
-    );
+    w.clone_library(&beside);
     // The library change cherry-picked to a stable branch, Change-Id and all.
     let lib = w.base().join("lib-upstream");
     w.gerrit.upload(LIB, &lib, "HEAD", 4243, 1);

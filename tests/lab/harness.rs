@@ -507,6 +507,19 @@ impl Lab {
 }
 
 /// The value of an HTTP header, from a status line and headers.
+/// The lines of `b` not in `a` and of `a` not in `b`, for a failed comparison of dumps.
+pub fn diff_lines(a: &str, b: &str) -> String {
+    let only = |x: &str, y: &str, sign: char| {
+        x.lines()
+            .filter(|l| !y.lines().any(|m| m == *l))
+            .map(|l| format!("{sign} {}", &l[..l.len().min(200)]))
+            .collect::<Vec<_>>()
+    };
+    let mut out = only(a, b, '-');
+    out.extend(only(b, a, '+'));
+    out.join("\n")
+}
+
 pub fn header(head: &str, name: &str) -> Option<String> {
     head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;

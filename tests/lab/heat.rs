@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Lab, Node, PINNED, git, var};
+use crate::harness::{Lab, Node, PINNED, diff_lines, git, var};
 use crate::running::Running;
 
 const BACKENDS: [&str; 2] = ["heat_api-back", "heat_api_cfn-back"];
@@ -662,17 +662,4 @@ fn a_heat_migration_with_a_db_snapshot_is_undone_by_restore() {
         "nothing of the dump is left in the container"
     );
     heat.assert_production();
-}
-
-/// The lines of `b` not in `a` and of `a` not in `b`, for a failed comparison of dumps.
-fn diff_lines(a: &str, b: &str) -> String {
-    let only = |x: &str, y: &str, sign: char| {
-        x.lines()
-            .filter(|l| !y.lines().any(|m| m == *l))
-            .map(|l| format!("{sign} {}", &l[..l.len().min(200)]))
-            .collect::<Vec<_>>()
-    };
-    let mut out = only(a, b, '-');
-    out.extend(only(b, a, '+'));
-    out.join("\n")
 }

@@ -78,4 +78,25 @@ impl Pty {
     pub fn send(&mut self, bytes: &[u8]) {
         self.master.write_all(bytes).unwrap();
     }
+
+    /// Waits for the process to end (failing after `timeout`, with what it printed) and
+    /// returns its status and everything it printed.
+    pub fn finish(&mut self, timeout: Duration) -> (std::process::ExitStatus, String) {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                break st;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "still running after {timeout:?}:\n{}",
+                self.out.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // What the reader thread has not taken yet comes within a moment.
+        std::thread::sleep(Duration::from_millis(200));
+        let out = self.out.lock().unwrap().clone();
+        (status, out)
+    }
 }

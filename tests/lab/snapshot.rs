@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Lab, Node, PINNED, git};
+use crate::harness::{Lab, Node, PINNED, diff_lines, git};
 
 /// keystone's database in the lab (`[database] connection` of both containers).
 const DB: &str = "/var/lib/keystone/db/keystone.db";
@@ -184,17 +184,4 @@ fn a_keystone_migration_on_sqlite_with_a_db_snapshot_is_undone_by_restore() {
         "nothing of the snapshot is left in the container"
     );
     lab.assert_production_back(&production, &[target]);
-}
-
-/// The lines of `b` not in `a` and of `a` not in `b`, for a failed comparison of dumps.
-fn diff_lines(a: &str, b: &str) -> String {
-    let only = |x: &str, y: &str, sign: char| {
-        x.lines()
-            .filter(|l| !y.lines().any(|m| m == *l))
-            .map(|l| format!("{sign} {}", &l[..l.len().min(200)]))
-            .collect::<Vec<_>>()
-    };
-    let mut out = only(a, b, '-');
-    out.extend(only(b, a, '+'));
-    out.join("\n")
 }

@@ -1,6 +1,6 @@
 //! A user at a terminal: the prompt for the container, progress drawn, Ctrl-C.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::{Lab, PINNED};
 use crate::pty::Pty;
@@ -26,19 +26,7 @@ fn on_a_terminal_it_prompts_for_the_container_and_ctrl_c_stops_the_run() {
             .contains("git-osa-tty")
     });
     pty.send(b"\x03");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = pty.child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "Ctrl-C did not end the run:\n{}",
-            pty.out.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let out = pty.out.lock().unwrap().clone();
+    let (status, out) = pty.finish(Duration::from_secs(60));
     assert!(out.contains("stays in dev mode"), "{out} {status}");
     // On a terminal, long steps show a spinner with their elapsed time (`(1.2s)`), redrawn
     // in place.

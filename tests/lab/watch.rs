@@ -155,19 +155,7 @@ fn at_a_terminal_watch_shows_the_logs_and_its_syncs_and_ctrl_c_puts_production_b
     // The unit's own log, from the journal: its reloaded workers loading the app.
     pty.wait_for("WSGI app 0 (mountpoint='') ready", Duration::from_secs(30));
     pty.send(b"\x03");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = pty.child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(90),
-            "Ctrl-C did not end watch:\n{}",
-            pty.out.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let out = pty.out.lock().unwrap().clone();
+    let (status, out) = pty.finish(Duration::from_secs(90));
     assert_eq!(status.code(), Some(130), "{out}");
     assert!(
         out.contains("ending the dev session watch started"),
