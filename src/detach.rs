@@ -363,15 +363,28 @@ pub fn find(ctx: &Context, container: Option<&str>) -> Result<InDev> {
         None => placements,
     };
     let paths = Paths::new(&service);
-    let mut found = Vec::new();
-    for p in placements {
+    // One round trip per container, all at once: a sync or a hook without --container
+    // waits for the slowest container, not for the sum of them.
+    let read = |p: Placement| -> Result<Option<(Placement, Target, Session)>> {
         if !p.host.metal && ctx.lxc.state(&p.host.container_name)? != LxcState::Running {
-            continue;
+            return Ok(None);
         }
         let target = p.target(&ctx.lxc);
-        if let Some(session) = sessions::read(&target, &paths)? {
-            found.push((p, target, session));
-        }
+        Ok(sessions::read(&target, &paths)?.map(|session| (p, target, session)))
+    };
+    let answers: Vec<Result<Option<(Placement, Target, Session)>>> = std::thread::scope(|s| {
+        let reading: Vec<_> = placements
+            .into_iter()
+            .map(|p| s.spawn(|| read(p)))
+            .collect();
+        reading
+            .into_iter()
+            .map(|r| r.join().expect("reading a container's session panicked"))
+            .collect()
+    });
+    let mut found = Vec::new();
+    for answer in answers {
+        found.extend(answer?);
     }
     if found.len() > 1 {
         let names: Vec<String> = found.iter().map(|f| f.1.name.clone()).collect();
