@@ -246,11 +246,7 @@ impl Hooks {
     }
 
     fn open_log(&self) -> Result<File> {
-        Ok(OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o644)
-            .open(self.log())?)
+        open_log(&self.log())
     }
 
     /// The background worker: while a redeploy is wanted, runs `redeploy`, one at a
@@ -308,10 +304,52 @@ fn stamp() -> String {
     format!("{} (unix time)", crate::state::now())
 }
 
+/// How large a background log (the hooks', the watcher's) grows before it starts anew.
+const LOG_LIMIT: u64 = 1 << 20;
+
+/// Opens a background log for appending. One that reached [`LOG_LIMIT`] is first moved
+/// to `NAME.1` (replacing the one before), so a checkout that redeploys on every commit
+/// for months keeps two logs' worth, not all of them.
+pub fn open_log(path: &Path) -> Result<File> {
+    if fs::metadata(path).is_ok_and(|m| m.len() >= LOG_LIMIT) {
+        let mut old = path.as_os_str().to_owned();
+        old.push(".1");
+        fs::rename(path, &old).with_context(|| format!("moving {} aside", path.display()))?;
+    }
+    Ok(OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o644)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::cell::Cell;
+
+    #[test]
+    fn a_log_is_appended_to_until_it_reaches_the_limit_then_starts_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("hooks.log");
+        let old = dir.path().join("hooks.log.1");
+        writeln!(open_log(&log).unwrap(), "first").unwrap();
+        writeln!(open_log(&log).unwrap(), "second").unwrap();
+        assert_eq!(fs::read_to_string(&log).unwrap(), "first\nsecond\n");
+        assert!(!old.exists());
+
+        let full = vec![b'x'; LOG_LIMIT as usize];
+        fs::write(&log, &full).unwrap();
+        fs::write(&old, "older still\n").unwrap();
+        writeln!(open_log(&log).unwrap(), "after").unwrap();
+        assert_eq!(fs::read_to_string(&log).unwrap(), "after\n");
+        assert_eq!(
+            fs::read(&old).unwrap(),
+            full,
+            "the full log moved aside, the older one gone"
+        );
+    }
 
     fn hooks(dir: &Path) -> Hooks {
         Hooks {

@@ -150,11 +150,7 @@ fn end_session(ctx: &Context, hooks: &Hooks, dev: &InDev) -> Result<()> {
 fn detach(ctx: &Context, hooks: &Hooks, dev: &InDev) -> Result<ExitCode> {
     std::fs::create_dir_all(&hooks.state)?;
     let log_path = watch::log_file(&hooks.state);
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .with_context(|| format!("opening {}", log_path.display()))?;
+    let log = crate::hooks::open_log(&log_path)?;
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.args(["watch", "--in-background", "--container", &dev.target.name])
         .current_dir(&hooks.root)
