@@ -122,6 +122,7 @@ pub(crate) fn keystone() -> Survey {
         manifest: BTreeMap::new(),
         constraints: Some(b"keystone==30.0.0\noslo.db==16.0.0\n".to_vec()),
         dropin_dir_exists: false,
+        production_migrations_digest: None,
         production_migrations: Some(BTreeMap::from([(
             "keystone/common/sql/migrations/versions/2024.01/expand/a_init.py".to_string(),
             b"revision = 'a'\n".to_vec(),
@@ -483,6 +484,34 @@ fn migrations_equal_to_productions() {
     let mut s = keystone();
     s.production_migrations = Some(s.checkout.migrations.clone());
     golden("migrations-as-production", &run_text(&s, &choice()));
+}
+
+/// A later sync knows production's migrations by the fingerprint the session recorded:
+/// the same plan as when they were read, and a changed one still syncs the database.
+#[test]
+fn migrations_known_by_their_recorded_fingerprint() {
+    let mut s = keystone();
+    s.production_migrations = None;
+    s.production_migrations_digest = crate::migrations::digest(&s.checkout.migrations);
+    assert_eq!(
+        run_text(&s, &choice()),
+        {
+            let mut read = keystone();
+            read.production_migrations = Some(read.checkout.migrations.clone());
+            run_text(&read, &choice())
+        },
+        "the fingerprint decides as the files did"
+    );
+    let m = "keystone/common/sql/migrations/versions/2024.01/expand/b_add.py";
+    s.checkout
+        .migrations
+        .insert(m.into(), b"revision = 'b2'\n".to_vec());
+    let changed = run_text(&s, &choice());
+    assert!(
+        changed.contains("--unit=git-osa-dbsync-keystone.scope")
+            && !changed.contains("the checkout's migrations are production's"),
+        "{changed}"
+    );
 }
 
 #[test]

@@ -12,6 +12,20 @@ pub fn same(production: &BTreeMap<String, Vec<u8>>, checkout: &BTreeMap<String, 
     !production.is_empty() && production == checkout
 }
 
+/// What identifies a set of migration files by their paths and contents: production's,
+/// recorded once in the session, against the checkout's at each sync. None for no files
+/// (which are never "the same", as in [`same`]).
+pub fn digest(files: &BTreeMap<String, Vec<u8>>) -> Option<String> {
+    if files.is_empty() {
+        return None;
+    }
+    let parts: Vec<&[u8]> = files
+        .iter()
+        .flat_map(|(p, c)| [p.as_bytes(), c.as_slice()])
+        .collect();
+    Some(sync::fingerprint(&parts))
+}
+
 /// What identifies the checkout's migrations (paths, sizes, times) without reading them.
 pub fn fingerprint(service: &Service, tree: &Tree) -> String {
     let parts: Vec<Vec<u8>> = tree
@@ -46,6 +60,27 @@ mod tests {
             ("k/migrations/env.py", "e"),
         ]);
         assert!(same(&prod, &prod.clone()));
+        assert_eq!(digest(&prod), digest(&prod.clone()));
+        assert!(digest(&prod).is_some());
+        assert_eq!(
+            digest(&BTreeMap::new()),
+            None,
+            "no files are never the same"
+        );
+        let edited = m(&[
+            ("k/migrations/versions/a.py", "a"),
+            ("k/migrations/env.py", "E"),
+        ]);
+        assert_ne!(digest(&prod), digest(&edited));
+        let moved = m(&[
+            ("k/migrations/versions/a.py", "ae"),
+            ("k/migrations/env.py", ""),
+        ]);
+        assert_ne!(
+            digest(&prod),
+            digest(&moved),
+            "bytes moved between files differ"
+        );
         assert!(!same(&prod, &m(&[("k/migrations/versions/a.py", "a")])));
         assert!(!same(
             &prod,

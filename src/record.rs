@@ -26,6 +26,8 @@ pub enum Record {
     /// A library installed `--with` the service (replaces the record of its last install).
     With(crate::state::WithLibrary),
     MigrationsHash(String),
+    /// The fingerprint of production's migrations ([`crate::migrations::digest`]).
+    ProductionMigrations(String),
     /// A complete snapshot of the service's database (recorded once the dump is whole).
     DbSnapshot(crate::db::Snapshot),
     Disable(ServerRef),
@@ -82,6 +84,7 @@ impl Record {
             }
             Record::InstallHash(h) => s.install_hash = h.clone(),
             Record::MigrationsHash(h) => s.migrations_hash = Some(h.clone()),
+            Record::ProductionMigrations(h) => s.production_migrations = Some(h.clone()),
             Record::DbSnapshot(snap) => {
                 s.db_snapshot = Some(snap.clone());
                 s.db_snapshot_at = Some(crate::state::now());
@@ -172,6 +175,7 @@ impl Journal {
                 | Record::Synced { .. }
                 | Record::InstallHash(_)
                 | Record::MigrationsHash(_)
+                | Record::ProductionMigrations(_)
                 | Record::LastSync(_)
         )
     }

@@ -43,6 +43,11 @@ pub struct Session {
     pub install_hash: Option<String>,
     /// Fingerprint of the migrations at the last db sync.
     pub migrations_hash: Option<String>,
+    /// Fingerprint of production's migration files (paths and contents), read once:
+    /// production's code does not change while the session lasts, so later syncs compare
+    /// the checkout's migrations with it instead of reading them from the container again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production_migrations: Option<String>,
     /// Transient units (scopes) of the dev processes.
     #[serde(default)]
     pub dev_units: Vec<String>,

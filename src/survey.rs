@@ -17,6 +17,7 @@ use crate::inventory::Host;
 use crate::layout::{self, FACTS, Paths};
 use crate::lock;
 use crate::lxc::Target;
+use crate::migrations;
 use crate::pbr;
 use crate::probe::{self, Probe};
 use crate::state::Session;
@@ -51,6 +52,9 @@ pub struct Survey {
     pub dropin_dir_exists: bool,
     /// The migration files of the code production runs, until the session's first db sync.
     pub production_migrations: Option<BTreeMap<String, Vec<u8>>>,
+    /// Their fingerprint ([`migrations::digest`]): the session's once recorded (then they
+    /// are not read again), else that of the files read.
+    pub production_migrations_digest: Option<String>,
     /// Every HAProxy server (none when there is no admin socket).
     pub servers: Vec<Server>,
     pub checkout: CheckoutScan,
@@ -154,6 +158,13 @@ pub fn survey(
         .map(|t| t.to_string())
         .collect();
     let production_migrations = read_production_migrations(&target, service, &p, &venv, &session)?;
+    let production_migrations_digest = match &production_migrations {
+        Some(files) => migrations::digest(files),
+        None => session
+            .as_ref()
+            .filter(|s| s.migrations_hash.is_none())
+            .and_then(|s| s.production_migrations.clone()),
+    };
     let peers = peers(&units, placement, others);
     let servers = read_servers(
         ctx,
@@ -178,12 +189,16 @@ pub fn survey(
         venv,
         manifest,
         servers,
-        checkout: scan_checkout(project, production_migrations.is_some())?,
+        checkout: scan_checkout(
+            project,
+            production_migrations.is_some() || production_migrations_digest.is_some(),
+        )?,
         me: lock::whoami(),
         review: ctx.review.clone(),
         with,
         target,
         production_migrations,
+        production_migrations_digest,
         database,
         db_tools,
     })
@@ -364,7 +379,10 @@ fn read_production_migrations(
     let synced = session
         .as_ref()
         .is_some_and(|s| s.migrations_hash.is_some());
-    if synced || service.migrations.is_empty() {
+    let known = session
+        .as_ref()
+        .is_some_and(|s| s.production_migrations.is_some());
+    if synced || known || service.migrations.is_empty() {
         return Ok(None);
     }
     let site_of = |v: &str| {

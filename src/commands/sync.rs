@@ -69,8 +69,18 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
             .err()
             .map(|e| e.to_string().lines().next().unwrap_or_default().to_string()),
     };
+    // Production's migrations, read this once: the next syncs compare with their
+    // fingerprint instead of reading them from the container again.
+    let learned = match (
+        &survey.production_migrations,
+        &survey.production_migrations_digest,
+    ) {
+        (Some(_), Some(d)) => Some(Record::ProductionMigrations(d.clone())),
+        _ => None,
+    };
     // A sync that had nothing to do changes nothing the session says: no write for it.
-    let idle = result.is_ok()
+    let idle = learned.is_none()
+        && result.is_ok()
         && plan.steps.iter().all(|s| s.skip.is_some())
         && previous
             .as_ref()
@@ -78,9 +88,9 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
     if idle {
         runner.journal.flush(&found.target)?;
     } else {
-        runner
-            .journal
-            .record(&found.target, &[Record::LastSync(last)])?;
+        let mut records = vec![Record::LastSync(last)];
+        records.extend(learned);
+        runner.journal.record(&found.target, &records)?;
     }
     result?;
     let commit = survey

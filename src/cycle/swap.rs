@@ -246,11 +246,16 @@ impl Cycle<'_> {
         {
             return Some("no migration changed since the last db sync".into());
         }
-        let same = self
-            .s
-            .production_migrations
-            .as_ref()
-            .is_some_and(|prod| migrations::same(prod, &self.s.checkout.migrations));
+        let same = match (
+            &self.s.production_migrations,
+            &self.s.production_migrations_digest,
+        ) {
+            (Some(prod), _) => migrations::same(prod, &self.s.checkout.migrations),
+            (None, Some(prod)) => {
+                migrations::digest(&self.s.checkout.migrations).as_ref() == Some(prod)
+            }
+            (None, None) => false,
+        };
         same.then(|| {
             "the checkout's migrations are production's: the schema is already at their head".into()
         })
