@@ -205,6 +205,20 @@ pub fn kill_scopes(scopes: &[String]) -> Vec<String> {
 /// How long a dev process gets to stop on its unit's own KillSignal before SIGKILL.
 pub const DEV_STOP_TIMEOUT_SECS: u64 = 15;
 
+/// How the dev process stops, as the production unit says (its KillSignal), and how
+/// long it gets before SIGKILL: the same for a foreground scope and a detached service.
+fn stop_properties(info: &UnitInfo) -> [String; 4] {
+    [
+        "-p".into(),
+        format!(
+            "KillSignal={}",
+            info.kill_signal.as_deref().unwrap_or("SIGTERM")
+        ),
+        "-p".into(),
+        format!("TimeoutStopSec={DEV_STOP_TIMEOUT_SECS}"),
+    ]
+}
+
 /// The argv that runs `info`'s command like systemd would, in a scope named `scope`.
 pub fn dev_argv(info: &UnitInfo, scope: &str) -> Vec<String> {
     let user = info.user.clone().unwrap_or_else(|| "root".into());
@@ -214,18 +228,9 @@ pub fn dev_argv(info: &UnitInfo, scope: &str) -> Vec<String> {
         "--quiet".into(),
         "--collect".into(),
         format!("--unit={scope}"),
-        "-p".into(),
-        format!(
-            "KillSignal={}",
-            info.kill_signal.as_deref().unwrap_or("SIGTERM")
-        ),
-        "-p".into(),
-        format!("TimeoutStopSec={DEV_STOP_TIMEOUT_SECS}"),
-        "--".into(),
-        "runuser".into(),
-        "-u".into(),
-        user,
     ];
+    argv.extend(stop_properties(info));
+    argv.extend(["--".into(), "runuser".into(), "-u".into(), user]);
     if let Some(g) = &info.group {
         argv.extend(["-g".into(), g.clone()]);
     }
@@ -272,16 +277,8 @@ pub fn detached_argv(info: &UnitInfo, service: &str) -> Vec<String> {
             wd.trim_start_matches(['-', '!', '~'])
         ));
     }
-    argv.extend([
-        "-p".into(),
-        format!(
-            "KillSignal={}",
-            info.kill_signal.as_deref().unwrap_or("SIGTERM")
-        ),
-        "-p".into(),
-        format!("TimeoutStopSec={DEV_STOP_TIMEOUT_SECS}"),
-        "--setenv=PYTHONUNBUFFERED=1".into(),
-    ]);
+    argv.extend(stop_properties(info));
+    argv.push("--setenv=PYTHONUNBUFFERED=1".into());
     argv.extend(info.environment.iter().map(|e| format!("--setenv={e}")));
     argv.push("--".into());
     argv.extend(info.exec_start.iter().cloned());

@@ -505,19 +505,8 @@ fn a_depends_on_change_of_another_project_is_checked_out_in_that_projects_checko
     let view = users_view(&w.user);
     let o = w.git_osa(&["review", "12346"]);
     let err = stderr(&o);
-    let lib_wt = beside.join(".git/osa/worktrees/4242");
-    assert!(
-        err.contains(&format!(
-            "Depends-On: {LIB} change 4242 patchset 1: Rename the header, checked out in {}",
-            lib_wt.display()
-        )),
-        "{err}"
-    );
+    the_library_change_is_checked_out(&err, &beside);
     stopped_at_the_container(&o);
-    assert_eq!(
-        std::fs::read_to_string(lib_wt.join("oslo_middleware/request_id.py")).unwrap(),
-        "HEADER = 'x-renamed'\n"
-    );
     assert_eq!(
         users_view(&beside),
         lib_view,
@@ -753,6 +742,23 @@ fn by_number_the_owner_is_gerrits_where_osa_gerrit_url_names_the_api() {
     stopped_at_the_container(&o);
 }
 
+/// git-osa said it checked the library's change 4242 out in its own worktree of the
+/// checkout `beside`, and that worktree holds the change.
+fn the_library_change_is_checked_out(err: &str, beside: &Path) {
+    let lib_wt = beside.join(".git/osa/worktrees/4242");
+    assert!(
+        err.contains(&format!(
+            "Depends-On: {LIB} change 4242 patchset 1: Rename the header, checked out in {}",
+            lib_wt.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(lib_wt.join("oslo_middleware/request_id.py")).unwrap(),
+        "HEADER = 'x-renamed'\n"
+    );
+}
+
 #[test]
 fn a_depends_on_by_change_id_is_the_library_change_rest_names() {
     let w = World::new();
@@ -768,19 +774,8 @@ fn a_depends_on_by_change_id_is_the_library_change_rest_names() {
         )),
         "{err}"
     );
-    let lib_wt = beside.join(".git/osa/worktrees/4242");
-    assert!(
-        err.contains(&format!(
-            "Depends-On: {LIB} change 4242 patchset 1: Rename the header, checked out in {}",
-            lib_wt.display()
-        )),
-        "{err}"
-    );
+    the_library_change_is_checked_out(&err, &beside);
     stopped_at_the_container(&o);
-    assert_eq!(
-        std::fs::read_to_string(lib_wt.join("oslo_middleware/request_id.py")).unwrap(),
-        "HEADER = 'x-renamed'\n"
-    );
 }
 
 /// A footer's Change-Id on two branches of the library: the one on the reviewed change's

@@ -282,34 +282,14 @@ impl Step {
                     limit_secs: *limit_secs,
                 });
             }
-            Action::Detach { units, pins } | Action::Foreground { units, pins } => {
-                step.action = if matches!(s.action, Action::Detach { .. }) {
-                    "detach"
-                } else {
-                    "foreground"
+            Action::Detach { units, pins }
+            | Action::Foreground { units, pins }
+            | Action::Restart { units, pins } => {
+                step.action = match s.action {
+                    Action::Detach { .. } => "detach",
+                    Action::Foreground { .. } => "foreground",
+                    _ => "restart",
                 };
-                step.commands = units
-                    .iter()
-                    .map(|u| Command {
-                        user: u.user.clone(),
-                        argv: u.argv.clone(),
-                        stdin: None,
-                        scope: Some(u.scope.clone()),
-                        to_the_end: false,
-                        unit: Some(u.unit.clone()),
-                    })
-                    .collect();
-                step.pins = pins
-                    .iter()
-                    .map(|p| Pin {
-                        backend: p.backend.clone(),
-                        server: p.target.clone(),
-                        others: p.others.clone(),
-                    })
-                    .collect();
-            }
-            Action::Restart { units, pins } => {
-                step.action = "restart";
                 step.commands = units
                     .iter()
                     .map(|u| Command {
