@@ -62,7 +62,9 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     }
     let constraints = c.constraints();
     steps.push(c.sync(&constraints));
-    steps.push(c.install(&constraints, choice));
+    let install = c.install(&constraints, choice);
+    let installs = install.skip.is_none();
+    steps.push(install);
     steps.extend(c.db_sync(choice.db_snapshot)?);
     let changed = steps.iter().any(|st| st.skip.is_none());
     let (_, pins) = c.drain();
@@ -75,8 +77,9 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
         .map(|u| u.unit.clone())
         .collect();
     // Only a running uWSGI can reload, and only all of them at once: a restart hands the
-    // traffic to the other servers for every unit of the target.
-    if !down.is_empty() || units.iter().any(|u| u.reload.is_none()) {
+    // traffic to the other servers for every unit of the target. A pip install may have
+    // changed the libraries its master imported before its workers: a new master then.
+    if installs || !down.is_empty() || units.iter().any(|u| u.reload.is_none()) {
         for u in &mut units {
             u.reload = None;
         }
@@ -134,6 +137,7 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     steps.extend(c.dropin());
     steps.extend(c.db_sync(choice.db_snapshot)?);
     steps.extend(c.runtime_dirs());
+    steps.extend(c.uwsgi_preload(choice.detach));
     steps.push(c.foreground(pins, choice.detach)?);
     Ok(RunPlan {
         steps,

@@ -63,6 +63,12 @@ impl Paths {
     pub fn db_password(&self) -> String {
         format!("{}/db-password", self.dir)
     }
+    /// The script a detached uWSGI unit's master runs before it forks its workers: it
+    /// imports what the app imports except the code under development (every synced tree
+    /// is in this folder), so that a reload's new workers import only that.
+    pub fn uwsgi_preload(&self) -> String {
+        format!("{}/uwsgi-preload.py", self.dir)
+    }
     /// The transient scope long steps (sync, pip, db sync) run in, so that restore can
     /// stop whatever a killed git-osa left running before it touches the venv.
     pub fn step_scope(&self) -> String {

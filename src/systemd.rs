@@ -291,8 +291,19 @@ pub fn detached_argv(info: &UnitInfo, service: &str) -> Vec<String> {
 /// the new code; the master keeps the listening socket, so a request that comes while they
 /// load waits for them instead of being refused, and HAProxy's pins stay as they are.
 /// OSA's `exit-on-reload` only concerns a reload of the master, which this is not.
+///
+/// With `preload` (git-osa's script, see `uwsgi_preload.py`) the master imports every
+/// module the app imports except the code under development before it forks, so a new
+/// worker imports only that: keystone's workers load in about 0.4 s instead of 2 s. The
+/// workers then end without tearing the interpreter down (`--skip-atexit-teardown`):
+/// finalizing two thousand modules held each reload about a second.
 /// Options given on the command line after `--ini` add to the ini.
-pub fn reloadable_uwsgi(argv: &mut Vec<String>, runtime_dir: &str, fifo: &str) {
+pub fn reloadable_uwsgi(
+    argv: &mut Vec<String>,
+    runtime_dir: &str,
+    fifo: &str,
+    preload: Option<&str>,
+) {
     if let Some(at) = argv.iter().position(|a| a == "--") {
         argv.insert(at, format!("--property=RuntimeDirectory={runtime_dir}"));
     }
@@ -301,13 +312,29 @@ pub fn reloadable_uwsgi(argv: &mut Vec<String>, runtime_dir: &str, fifo: &str) {
         "--master-fifo".into(),
         fifo.to_string(),
     ]);
+    if let Some(script) = preload {
+        argv.extend([
+            "--shared-import".to_string(),
+            script.to_string(),
+            "--skip-atexit-teardown".into(),
+        ]);
+    }
 }
+
+/// The script a detached uWSGI unit's master runs (`--shared-import`): see its comments.
+pub const UWSGI_PRELOAD: &str = include_str!("uwsgi_preload.py");
 
 /// In the container: reloads the workers of the uWSGI unit `$2` through its master FIFO
 /// `$1` and follows its journal (one journalctl, not a poll: the new workers are loading
 /// the app on the same CPUs) until every respawned worker has loaded the app. Exits 4
 /// when the unit cannot reload (no FIFO: started by an older git-osa), 3 when a new worker
 /// could not load the app or the unit ended, 5 after a minute.
+///
+/// The FIFO is opened without creating it (`dd conv=nocreat`): the master makes it anew
+/// after each writer, and a redirection landing in between would leave a plain file in
+/// its place. The master notices its old workers' end only at its next check, up to a
+/// second later; a newline, which is no command, wakes it at once, so one is sent every
+/// 50 ms until the new workers are there.
 pub const RELOAD_WORKERS: &str = r#"
 fifo=$1; unit=$2
 [ -p "$fifo" ] || exit 4
@@ -316,9 +343,10 @@ cursor=$(journalctl -u "$unit" -n 0 --show-cursor --no-pager | sed -n 's/^-- cur
 tmp=$(mktemp -d) || exit 1
 mkfifo "$tmp/journal"
 journalctl -u "$unit" -f -o cat --no-pager --after-cursor="$cursor" > "$tmp/journal" & j=$!
-if ! timeout 5 sh -c 'printf w > "$1"' git-osa-fifo "$fifo"; then
+if ! printf w | timeout 5 dd of="$fifo" conv=nocreat status=none; then
   kill "$j"; rm -rf "$tmp"; exit 4
 fi
+( while sleep 0.05; do echo | timeout 1 dd of="$fifo" conv=nocreat status=none 2>/dev/null; done ) & w=$!
 timeout 60 awk '
   { last[NR % 20] = $0 }
   /failed loading app|GAME OVER|Main process exited|Failed with result|Deactivated successfully/ {
@@ -330,7 +358,7 @@ timeout 60 awk '
   respawned > 0 && ready >= respawned { exit 0 }
 ' < "$tmp/journal"
 rc=$?
-kill "$j" 2>/dev/null; rm -rf "$tmp"
+kill "$w" "$j" 2>/dev/null; rm -rf "$tmp"
 case $rc in 0|3) exit "$rc" ;; *) exit 5 ;; esac
 "#;
 
@@ -403,10 +431,29 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
         ]
         .map(String::from)
         .to_vec();
-        reloadable_uwsgi(&mut argv, "git-osa-dev-k", "/run/git-osa-dev-k/master.fifo");
+        let bare = argv.clone();
+        reloadable_uwsgi(
+            &mut argv,
+            "git-osa-dev-k",
+            "/run/git-osa-dev-k/master.fifo",
+            None,
+        );
         assert_eq!(
             argv.join(" "),
             "systemd-run --unit=x.service --property=RuntimeDirectory=git-osa-dev-k -- uwsgi --ini k.ini --lazy-apps --master-fifo /run/git-osa-dev-k/master.fifo"
+        );
+        let mut argv = bare;
+        reloadable_uwsgi(
+            &mut argv,
+            "git-osa-dev-k",
+            "/run/git-osa-dev-k/master.fifo",
+            Some("/var/lib/git-osa/k/uwsgi-preload.py"),
+        );
+        assert!(
+            argv.join(" ").ends_with(
+                "--master-fifo /run/git-osa-dev-k/master.fifo --shared-import /var/lib/git-osa/k/uwsgi-preload.py --skip-atexit-teardown"
+            ),
+            "{argv:?}"
         );
     }
 
@@ -478,5 +525,67 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
         let argv = detached_argv(&forking, "s");
         assert!(argv.contains(&"--service-type=exec".to_string()));
         assert!(argv.contains(&"--uid=root".to_string()));
+    }
+
+    /// The preload as a uWSGI master runs it, with the host's Python: an app that imports
+    /// a plain library, a library that needs the dev code, one that takes it optionally,
+    /// and the dev code itself (under the script's folder, as git-osa syncs it).
+    #[test]
+    fn the_preload_imports_the_apps_libraries_and_nothing_that_reaches_the_dev_code() {
+        let tmp = tempfile::tempdir().unwrap();
+        let site = tmp.path().join("site");
+        let session = tmp.path().join("session");
+        let files: &[(&str, &str)] = &[
+            ("site/uwsgi.py", "opt = {'wsgi': b'appmod:application', 'master': True}\n"),
+            ("site/plain/__init__.py", "VALUE = 1\n"),
+            ("site/plain/sub.py", "VALUE = 2\n"),
+            ("site/libhard.py", "import devpkg\n"),
+            (
+                "site/libopt.py",
+                "try:\n    import devpkg\n    HAVE = True\nexcept ImportError:\n    HAVE = False\n",
+            ),
+            (
+                "site/appmod.py",
+                "import plain\nimport libopt\ntry:\n    import libhard\nexcept ImportError:\n    pass\nimport devpkg\nimport plain.sub\napplication = devpkg.app\n",
+            ),
+            ("session/src/devpkg/__init__.py", "app = object()\n"),
+        ];
+        for (path, text) in files {
+            let path = tmp.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let script = session.join("uwsgi-preload.py");
+        std::fs::write(&script, UWSGI_PRELOAD).unwrap();
+        // As uWSGI's `--shared-import` of a file: compiled, run as a module named after it.
+        let driver = "import importlib.util, json, sys\n\
+            sys.path[:0] = [sys.argv[1], sys.argv[2]]\n\
+            spec = importlib.util.spec_from_file_location('preload', sys.argv[3])\n\
+            spec.loader.exec_module(importlib.util.module_from_spec(spec))\n\
+            names = ['plain', 'plain.sub', 'libopt', 'libhard', 'devpkg', 'appmod']\n\
+            print(json.dumps({n: n in sys.modules for n in names}))\n";
+        let out = std::process::Command::new("python3")
+            .args(["-c", driver])
+            .arg(&site)
+            .arg(session.join("src"))
+            .arg(&script)
+            .output()
+            .expect("python3 runs (the host's, as on the lab's machines)");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            got,
+            serde_json::json!({
+                "plain": true, "plain.sub": true,
+                "libopt": false, "libhard": false, "devpkg": false, "appmod": false
+            }),
+            "{err}"
+        );
+        assert!(
+            err.contains("git-osa: the uWSGI master preloaded 2 modules in "),
+            "{err}"
+        );
+        assert!(!err.contains("imported the dev code"), "{err}");
     }
 }

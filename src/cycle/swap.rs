@@ -408,6 +408,32 @@ impl Cycle<'_> {
         ))
     }
 
+    /// Whether a sync can reload every unit of the target in place: only then is the
+    /// preload worth its cost at each start (a target restarted anyway, such as heat's APIs
+    /// with its engine, would pay it for nothing).
+    fn reloads_all(&self) -> bool {
+        self.s.units.iter().all(|u| u.runs == Runs::Uwsgi)
+    }
+
+    /// The script detached uWSGI masters run before they fork their workers (see
+    /// `uwsgi_preload.py`), in the session's folder, which restore removes.
+    pub(super) fn uwsgi_preload(&self, detach: bool) -> Option<Step> {
+        if !detach || !self.reloads_all() {
+            return None;
+        }
+        let file = self.paths.uwsgi_preload();
+        Some(Step::exec(
+            format!("write what the uWSGI masters import before their workers ({file})"),
+            self.target(),
+            Exec::script(
+                r#"cat > "$1.new" && chmod 0644 "$1.new" && mv -f "$1.new" "$1""#,
+                "git-osa-preload",
+                &[&file],
+            )
+            .with_stdin(Input::Bytes(systemd::UWSGI_PRELOAD.as_bytes().to_vec())),
+        ))
+    }
+
     pub(super) fn foreground(&self, pins: Vec<Pin>, detach: bool) -> Result<Step> {
         let mut units = Vec::new();
         for (u, info) in self.s.units.iter().zip(&self.infos) {
@@ -431,7 +457,13 @@ impl Cycle<'_> {
                 let mut argv = systemd::detached_argv(info, &service);
                 if u.runs == Runs::Uwsgi {
                     let fifo = layout::dev_master_fifo(&u.name);
-                    systemd::reloadable_uwsgi(&mut argv, &layout::dev_runtime_dir(&u.name), &fifo);
+                    let preload = self.reloads_all().then(|| self.paths.uwsgi_preload());
+                    systemd::reloadable_uwsgi(
+                        &mut argv,
+                        &layout::dev_runtime_dir(&u.name),
+                        &fifo,
+                        preload.as_deref(),
+                    );
                     reload = Some(fifo);
                 }
                 (service, argv)

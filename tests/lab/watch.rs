@@ -66,6 +66,20 @@ fn saves_are_served_through_a_background_watcher_that_stop_and_restore_end() {
         log.contains("reloading keystone-wsgi-public's uWSGI workers"),
         "{log}"
     );
+    // The master imported the libraries before its workers, never the checkout's code:
+    // had it imported keystone, its new workers would have served the old text above.
+    let journal = lab.sh(
+        &lab.new,
+        "journalctl -u git-osa-dev-keystone-wsgi-public.service -o cat --no-pager | grep '^git-osa: ' || true",
+    );
+    let preloaded: usize = journal
+        .lines()
+        .find_map(|l| l.strip_prefix("git-osa: the uWSGI master preloaded "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no preload in the unit's journal:\n{journal}"));
+    assert!(preloaded > 500, "{journal}");
+    assert!(!journal.contains("imported the dev code"), "{journal}");
 
     // What git ignores and what is in .git/ is no reason to sync.
     std::fs::write(repo.join("keystone/api/discovery.pyc"), "ignored").unwrap();

@@ -1,0 +1,181 @@
+# Written by git-osa beside a detached dev session (`git osa run --detach`) and run by
+# the dev unit's uWSGI master (`--shared-import`) before it forks its workers.
+#
+# A sync reloads the workers (`w` on the master FIFO), and each new worker loads the
+# app anew: with lazy-apps, that is every module the app imports, the service's and the
+# libraries' alike, about 1.8 s of keystone's 2 s. The libraries do not change between
+# syncs; the code under development does. So the master imports, once, every module the
+# app imports except the code under development, and each new worker, a fork of the
+# master, imports only the developer's code.
+#
+# Which modules: a scout, a fork of this master (so a worker's twin), loads the app and
+# names each module as it is imported; the master imports them as they come, both at once.
+# Never imported here: anything of the folders git-osa syncs (the checkout and the
+# libraries given `--with`, all under this file's folder). A finder refuses them for as
+# long as this runs, and whatever an import brought in while it reached for the dev code
+# (a library importing it, even optionally) is dropped again: left to the workers whole. No app is made in the master: only modules are imported, which is what
+# uWSGI's own preforking mode does with far more (it makes the app too).
+#
+# `git osa restore` removes this file with the session's folder.
+import importlib
+import os
+import select
+import sys
+import time
+
+DEV = os.path.dirname(os.path.realpath(__file__)) + os.sep
+SCOUT_TIMEOUT = 60.0
+
+
+def dev_path(path):
+    return bool(path) and os.path.realpath(path).startswith(DEV)
+
+
+def dev_spec(spec):
+    return dev_path(spec.origin) or any(
+        dev_path(p) for p in (spec.submodule_search_locations or ())
+    )
+
+
+class RefuseDev:
+    """Finds a module as the finders after it do, and refuses it when it is the dev code."""
+
+    refused = 0
+
+    def find_spec(self, name, path=None, target=None):
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if dev_spec(spec):
+                    self.refused += 1
+                    raise ImportError("git-osa: %s is the code under development" % name)
+                return spec
+        return None
+
+
+class Report:
+    """In the scout: names each module the app's load imports, as it starts."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def find_spec(self, name, path=None, target=None):
+        self.out.write(name + "\n")
+        self.out.flush()
+        return None
+
+
+def app():
+    """What the worker would load, from uWSGI's options: the loader's module, or file."""
+    import uwsgi
+
+    def opt(*names):
+        for n in names:
+            v = uwsgi.opt.get(n)
+            if isinstance(v, list):
+                v = v[-1]
+            if isinstance(v, bytes):
+                v = v.decode()
+            if isinstance(v, str) and v:
+                return v
+        return None
+
+    module = opt("wsgi", "module", "w")
+    if module:
+        name = module.split(":", 1)[0]
+        if name.endswith(".py") or "/" in name:
+            return ("file", name)
+        return ("module", name)
+    path = opt("wsgi-file", "file")
+    return ("file", path) if path else None
+
+
+def scout(what, out):
+    """The child: loads the app as a worker would, reporting every import."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    sys.meta_path.insert(0, Report(out))
+    kind, name = what
+    if kind == "module":
+        importlib.import_module(name)
+    else:
+        import runpy
+
+        runpy.run_path(name, run_name="uwsgi_file_git_osa_scout")
+
+
+def names_from(pid, r):
+    """The scout's names as they come, until it ends or SCOUT_TIMEOUT passes."""
+    deadline = time.monotonic() + SCOUT_TIMEOUT
+    buf = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([r], [], [], left)[0]:
+            os.kill(pid, 9)
+            break
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            yield line.decode()
+    os.close(r)
+    os.waitpid(pid, 0)
+
+
+def preload():
+    what = app()
+    if what is None:
+        return
+    start = time.monotonic()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            scout(what, os.fdopen(w, "w"))
+        finally:
+            os._exit(0)
+    os.close(w)
+    refuse = RefuseDev()
+    sys.meta_path.insert(0, refuse)
+    before = len(sys.modules)
+    try:
+        for name in names_from(pid, r):
+            if name in sys.modules:
+                continue
+            had, refused = set(sys.modules), refuse.refused
+            try:
+                importlib.import_module(name)
+            except Exception:
+                pass
+            if refuse.refused != refused:
+                # It reached for the dev code (and may have gone on without it, as an
+                # optional import): all it brought in is left to the workers.
+                for n in set(sys.modules) - had:
+                    del sys.modules[n]
+    finally:
+        sys.meta_path.remove(refuse)
+    leaked = sorted(
+        n
+        for n, m in list(sys.modules.items())
+        if n != __name__ and dev_path(getattr(m, "__file__", None))
+    )
+    if leaked:
+        print(
+            "git-osa: the uWSGI master imported the dev code (%s): a reload may serve its "
+            "old version; `git osa stop` then `git osa sync` start it anew" % ", ".join(leaked),
+            file=sys.stderr,
+        )
+    print(
+        "git-osa: the uWSGI master preloaded %d modules in %.1f s; the workers import "
+        "the code under development" % (len(sys.modules) - before, time.monotonic() - start),
+        file=sys.stderr,
+    )
+
+
+preload()
