@@ -62,8 +62,18 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     }
     let constraints = c.constraints();
     steps.push(c.sync(&constraints));
+    // The session's --with libraries travel too, each before the checkout's install, as
+    // in a run.
+    // A pip install may have changed the libraries a uWSGI master imported before its
+    // workers (see `uwsgi_preload.py`): those units then restart, with a new master.
+    let mut installs = false;
+    for lib in &s.with {
+        let [sync, install] = c.with(lib, &constraints, choice);
+        installs |= install.skip.is_none();
+        steps.extend([sync, install]);
+    }
     let install = c.install(&constraints, choice);
-    let installs = install.skip.is_none();
+    installs |= install.skip.is_none();
     steps.push(install);
     steps.extend(c.db_sync(choice.db_snapshot)?);
     let changed = steps.iter().any(|st| st.skip.is_none());
@@ -77,8 +87,7 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
         .map(|u| u.unit.clone())
         .collect();
     // Only a running uWSGI can reload, and only all of them at once: a restart hands the
-    // traffic to the other servers for every unit of the target. A pip install may have
-    // changed the libraries its master imported before its workers: a new master then.
+    // traffic to the other servers for every unit of the target.
     if installs || !down.is_empty() || units.iter().any(|u| u.reload.is_none()) {
         for u in &mut units {
             u.reload = None;

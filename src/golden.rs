@@ -433,17 +433,6 @@ fn sync_after_a_one_line_edit() {
     let mut s = second_run(&keystone());
     let f = s.checkout.tree.files.get_mut("keystone/api.py").unwrap();
     f.mtime_ns += 1;
-    let detached = |mut s: Survey| {
-        s.session.as_mut().unwrap().detached_at = Some(1);
-        let dev = UnitInfo {
-            id: "git-osa-dev-keystone-wsgi-public.service".into(),
-            load_state: "loaded".into(),
-            active_state: "active".into(),
-            ..UnitInfo::default()
-        };
-        s.probe.units.push(dev);
-        s
-    };
     let plan = cycle::plan_sync(&detached(s), &choice()).unwrap();
     golden(
         "sync-one-line-edit",
@@ -455,6 +444,63 @@ fn sync_after_a_one_line_edit() {
         plan.steps.iter().all(|st| st.skip.is_some()),
         "an unchanged checkout restarts nothing:\n{}",
         plan::print(&plan.steps, Path::new(SOCKET))
+    );
+}
+
+/// `s` in a detached session whose dev unit runs.
+fn detached(mut s: Survey) -> Survey {
+    s.session.as_mut().unwrap().detached_at = Some(1);
+    let dev = UnitInfo {
+        id: "git-osa-dev-keystone-wsgi-public.service".into(),
+        load_state: "loaded".into(),
+        active_state: "active".into(),
+        ..UnitInfo::default()
+    };
+    s.probe.units.push(dev);
+    s
+}
+
+/// A session started `--with` a library: a sync sends the library's edit too, and
+/// reloads the workers, unless a pip install ran (the master's libraries may have
+/// changed: a restart then starts a new one).
+#[test]
+fn a_sync_sends_the_with_librarys_edit_and_restarts_after_a_pip_install() {
+    let mut s = keystone();
+    s.with.push(oslo_db());
+    let mut again = second_run(&s);
+    again.with[0].manifest = again.with[0].checkout.tree.files.clone();
+    let lib = &mut again.with[0].checkout;
+    lib.tree.files.get_mut("oslo_db/api.py").unwrap().mtime_ns += 1;
+    let plan = cycle::plan_sync(&detached(again.clone()), &choice()).unwrap();
+    let text = plan::print(&plan.steps, Path::new(SOCKET));
+    assert!(
+        text.contains("sync oslo.db to /var/lib/git-osa/keystone/with/oslo.db/src (1 changed, 0 deleted, 3000 bytes)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("install oslo.db into the venv, editable\n    skipped: requirements"),
+        "{text}"
+    );
+    let last = &plan.steps.last().unwrap().title;
+    assert_eq!(
+        last,
+        "reload keystone-wsgi-public's uWSGI workers on the new code"
+    );
+
+    let lib = &mut again.with[0].checkout;
+    lib.install_inputs[0].1 = b"[metadata]\nname = oslo.db\n[entry_points]\n".to_vec();
+    let plan = cycle::plan_sync(&detached(again), &choice()).unwrap();
+    let text = plan::print(&plan.steps, Path::new(SOCKET));
+    let install = plan
+        .steps
+        .iter()
+        .find(|st| st.title.starts_with("install oslo.db"))
+        .unwrap();
+    assert!(install.skip.is_none(), "{text}");
+    let last = &plan.steps.last().unwrap().title;
+    assert_eq!(
+        last, "restart keystone-wsgi-public on the new code",
+        "{text}"
     );
 }
 

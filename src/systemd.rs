@@ -536,7 +536,10 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
         let site = tmp.path().join("site");
         let session = tmp.path().join("session");
         let files: &[(&str, &str)] = &[
-            ("site/uwsgi.py", "opt = {'wsgi': b'appmod:application', 'master': True}\n"),
+            (
+                "site/uwsgi.py",
+                "opt = {'wsgi': b'appmod:application', 'master': True}\n",
+            ),
             ("site/plain/__init__.py", "VALUE = 1\n"),
             ("site/plain/sub.py", "VALUE = 2\n"),
             ("site/libhard.py", "import devpkg\n"),

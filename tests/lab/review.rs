@@ -391,6 +391,46 @@ fn a_library_checkout_runs_inside_keystone_with_with_and_restore_takes_it_out() 
     run.signal(libc::SIGINT);
     assert_eq!(run.finish(Duration::from_secs(60)), 130, "{}", run.output());
 
+    // Detached: `git osa sync` sends an edit of the library too, and the workers it
+    // reloads run it. Their master imported the libraries the app needs before forking
+    // them, but never a synced one: it would have kept serving the old header.
+    let o = lab.run(
+        &user,
+        &[
+            "run",
+            "--detach",
+            "--with",
+            lib_arg,
+            "--container",
+            &target.name,
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let master = || {
+        lab.sh(
+            target,
+            "systemctl show -p MainPID --value git-osa-dev-keystone-wsgi-public.service",
+        )
+    };
+    let before = master();
+    std::fs::write(&file, text.replace(RENAMED_HEADER, "x-git-osa-with-3")).unwrap();
+    let o = lab.run(&user, &["sync"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "sync {LIBRARY} to /var/lib/git-osa/keystone/with/{LIBRARY}/src (1 changed, 0 deleted"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("reloading keystone-wsgi-public's uWSGI workers"),
+        "{err}"
+    );
+    let (h, _) = lab.http(&format!("{}/v3", lab.frontend));
+    assert!(h.to_lowercase().contains("x-git-osa-with-3"), "{h}");
+    assert_eq!(master(), before, "the unit was restarted, not reloaded");
+
     let o = lab.run(&user, &["restore"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // pip freeze --all and every venv file as before; the header is production's again.
