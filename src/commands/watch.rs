@@ -53,7 +53,7 @@ pub fn run(mut ctx: Context, args: &WatchArgs) -> Result<ExitCode> {
     if args.detach {
         return detach(&ctx, &hooks, &dev);
     }
-    let checkout = Following::start(&hooks)?;
+    let checkout = Following::start(&hooks, &dev)?;
     let held = watch::hold(&hooks.state, false)?;
     let services = dev.services();
     let logs = Logs::start(
@@ -215,13 +215,14 @@ fn detach(ctx: &Context, hooks: &Hooks, dev: &InDev) -> Result<ExitCode> {
 fn background(ctx: &Context, hooks: &Hooks, args: &WatchArgs) -> Result<ExitCode> {
     // Watching before the record says so: `watch --detach` returns once it does, and a
     // save right after must not be missed.
-    let checkout = Following::start(hooks)?;
-    let held = watch::hold(&hooks.state, true)?;
-    let interrupts = Interrupts::watch();
     let container = args
         .container
         .clone()
         .ok_or_else(|| Error::user("the background watcher needs --container"))?;
+    let dev = detach::find(ctx, Some(&container))?;
+    let checkout = Following::start(hooks, &dev)?;
+    let held = watch::hold(&hooks.state, true)?;
+    let interrupts = Interrupts::watch();
     println!(
         "--- watching {} for {container}, pid {}, at {} (unix time)",
         hooks.root.display(),
@@ -263,28 +264,53 @@ pub fn end_watcher(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-/// The checkout followed through inotify: what changes comes on `events`.
+/// The checkout and the session's `--with` libraries, followed through inotify: what
+/// changes comes on `events`.
 struct Following {
-    filter: Filter,
+    /// The libraries' first (named by their package), then the checkout's (unnamed).
+    filters: Vec<(Option<String>, Filter)>,
     events: mpsc::Receiver<notify::Result<notify::Event>>,
     _watcher: notify::RecommendedWatcher,
 }
 
 impl Following {
-    fn start(hooks: &Hooks) -> Result<Following> {
-        let filter = Filter::open(&hooks.root)?;
+    fn start(hooks: &Hooks, dev: &InDev) -> Result<Following> {
+        let mut filters = Vec::new();
+        for lib in &dev.session.with {
+            filters.push((
+                Some(lib.package.clone()),
+                Filter::open(Path::new(&lib.checkout))?,
+            ));
+        }
+        filters.push((None, Filter::open(&hooks.root)?));
         let (tx, events) = mpsc::channel();
         let mut watcher = notify::recommended_watcher(move |ev| {
             let _ = tx.send(ev);
         })
         .context("starting to watch the checkout (inotify)")?;
-        watcher
-            .watch(filter.root(), RecursiveMode::Recursive)
-            .with_context(|| format!("watching {}", filter.root().display()))?;
+        for (_, filter) in &filters {
+            watcher
+                .watch(filter.root(), RecursiveMode::Recursive)
+                .with_context(|| format!("watching {}", filter.root().display()))?;
+        }
         Ok(Following {
-            filter,
+            filters,
             events,
             _watcher: watcher,
+        })
+    }
+
+    /// What a change to `path` is, when it may change what a sync sends: the path in the
+    /// checkout, or `<package>: <path>` in a library's.
+    fn relevant(&self, path: &Path) -> Option<String> {
+        let (name, filter) = self
+            .filters
+            .iter()
+            .find(|(_, f)| path.starts_with(f.root()))?;
+        let rel = filter.relevant(path)?;
+        Some(match name {
+            Some(package) => format!("{package}: {rel}"),
+            None => rel,
         })
     }
 }
@@ -297,9 +323,7 @@ fn watch_loop(
     container: &str,
     interrupts: &Interrupts,
 ) -> Result<i32> {
-    let Following {
-        filter, events: rx, ..
-    } = &checkout;
+    let rx = &checkout.events;
     let lock = open_lock(hooks)?;
     let mut burst = Debounce::new(QUIET, AT_MOST);
     let mut n = 0;
@@ -316,7 +340,7 @@ fn watch_loop(
                 if !matches!(event.kind, EventKind::Access(_)) {
                     let now = Instant::now();
                     for p in event.paths {
-                        if let Some(rel) = filter.relevant(&p) {
+                        if let Some(rel) = checkout.relevant(&p) {
                             burst.add(rel, now);
                         }
                     }

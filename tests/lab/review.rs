@@ -430,6 +430,25 @@ fn a_library_checkout_runs_inside_keystone_with_with_and_restore_takes_it_out() 
     let (h, _) = lab.http(&format!("{}/v3", lab.frontend));
     assert!(h.to_lowercase().contains("x-git-osa-with-3"), "{h}");
     assert_eq!(master(), before, "the unit was restarted, not reloaded");
+    // A watcher follows the library's checkout too: a save there is served.
+    let o = lab.run(&user, &["watch", "--detach", "--container", &target.name]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(&file, text.replace(RENAMED_HEADER, "x-git-osa-with-4")).unwrap();
+    lab.wait(
+        "the library's saved edit through HAProxy",
+        Duration::from_secs(60),
+        || {
+            let (h, _) = lab.http(&format!("{}/v3", lab.frontend));
+            h.to_lowercase().contains("x-git-osa-with-4")
+        },
+    );
+    lab.wait("the watcher's sync line", Duration::from_secs(10), || {
+        let o = lab.run(&user, &["logs", "--watch"]);
+        String::from_utf8_lossy(&o.stdout)
+            .contains(&format!("{LIBRARY}: oslo_middleware/request_id.py: ok in "))
+    });
+    let o = lab.run(&user, &["stop"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     let o = lab.run(&user, &["restore"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
