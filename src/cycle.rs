@@ -86,14 +86,15 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
         .filter(|u| !c.s.probe.unit(&u.scope).is_some_and(|i| i.active()))
         .map(|u| u.unit.clone())
         .collect();
-    // Only a running uWSGI can reload, and only all of them at once: a restart hands the
-    // traffic to the other servers for every unit of the target.
-    if installs || !down.is_empty() || units.iter().any(|u| u.reload.is_none()) {
+    // Only a running uWSGI can reload, and only when all are running: a restart of one
+    // that failed hands its traffic to the other servers, and the others' too. The units
+    // that cannot (heat-engine beside heat's APIs) restart, handing over the traffic of
+    // their own backends only.
+    if installs || !down.is_empty() {
         for u in &mut units {
             u.reload = None;
         }
     }
-    let reload = units.iter().all(|u| u.reload.is_some());
     let skip = if session.detached_at.is_none() {
         Some("no detached dev units (`git osa run --detach` starts them)".to_string())
     } else if !changed && down.is_empty() {
@@ -101,18 +102,24 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     } else {
         None
     };
-    let names: Vec<&str> = units.iter().map(|u| u.unit.as_str()).collect();
-    let title = if reload {
-        format!(
-            "reload {}'s uWSGI workers on the new code",
-            names.join(", ")
-        )
+    let names = |reload: bool| -> String {
+        let names: Vec<&str> = units
+            .iter()
+            .filter(|u| u.reload.is_some() == reload)
+            .map(|u| u.unit.as_str())
+            .collect();
+        names.join(", ")
+    };
+    let (reloaded, restarted) = (names(true), names(false));
+    let title = if restarted.is_empty() {
+        format!("reload {reloaded}'s uWSGI workers on the new code")
+    } else if !reloaded.is_empty() {
+        format!("reload {reloaded}'s uWSGI workers and restart {restarted} on the new code")
     } else if down.is_empty() {
-        format!("restart {} on the new code", names.join(", "))
+        format!("restart {restarted} on the new code")
     } else {
         format!(
-            "restart {} on the new code ({} not running)",
-            names.join(", "),
+            "restart {restarted} on the new code ({} not running)",
             down.join(", ")
         )
     };

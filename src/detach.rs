@@ -76,12 +76,26 @@ impl Detached<'_> {
     /// unit is stopped and started anew, not `systemctl restart`ed: one that failed is
     /// gone (systemd collected it), and starts again the same way.
     pub fn restart(&mut self, units: &[DevUnit], pins: &[Pin]) -> Result<()> {
-        if !units.is_empty() && units.iter().all(|u| u.reload.is_some()) {
-            match self.reload(units) {
-                Ok(()) => return Ok(()),
-                Err(e) => self.ui.warn(format!("{e}; restarting instead")),
+        let (reloaded, restarted): (Vec<&DevUnit>, Vec<&DevUnit>) =
+            units.iter().partition(|u| u.reload.is_some());
+        let (units, pins): (Vec<&DevUnit>, Vec<&Pin>) = if reloaded.is_empty() {
+            (restarted, pins.iter().collect())
+        } else {
+            match self.reload(&reloaded) {
+                Ok(()) if restarted.is_empty() => return Ok(()),
+                // The others restart, handing over their own backends' traffic only.
+                Ok(()) => {
+                    let pins = DevUnit::pins_of(&restarted, pins);
+                    (restarted, pins)
+                }
+                Err(e) => {
+                    self.ui.warn(format!("{e}; restarting instead"));
+                    (units.iter().collect(), pins.iter().collect())
+                }
             }
-        }
+        };
+        let pins: Vec<Pin> = pins.into_iter().cloned().collect();
+        let pins = &pins[..];
         let services: Vec<String> = units.iter().map(|u| u.scope.clone()).collect();
         self.unpin(pins)?;
         self.target.run(&stop_scopes(&services), None)?;
@@ -111,7 +125,7 @@ impl Detached<'_> {
     /// Reloads uWSGI units' workers in place: traffic stays pinned to the target, whose
     /// master holds the requests that come meanwhile until the new workers have loaded
     /// the new code (faster than a restart, which waits for HAProxy's health checks).
-    fn reload(&mut self, units: &[DevUnit]) -> Result<()> {
+    fn reload(&mut self, units: &[&DevUnit]) -> Result<()> {
         for u in units {
             let Some(fifo) = u.reload.as_deref() else {
                 continue;

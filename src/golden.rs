@@ -447,17 +447,55 @@ fn sync_after_a_one_line_edit() {
     );
 }
 
-/// `s` in a detached session whose dev unit runs.
+/// `s` in a detached session whose dev units run.
 fn detached(mut s: Survey) -> Survey {
     s.session.as_mut().unwrap().detached_at = Some(1);
-    let dev = UnitInfo {
-        id: "git-osa-dev-keystone-wsgi-public.service".into(),
-        load_state: "loaded".into(),
-        active_state: "active".into(),
-        ..UnitInfo::default()
-    };
-    s.probe.units.push(dev);
+    for u in &s.units {
+        s.probe.units.push(UnitInfo {
+            id: crate::layout::dev_service(&u.name),
+            load_state: "loaded".into(),
+            active_state: "active".into(),
+            ..UnitInfo::default()
+        });
+    }
     s
+}
+
+/// heat's sync: its two uWSGI APIs reload (their backends stay pinned to the target),
+/// heat-engine, which cannot, restarts alone; with a unit down, all three restart.
+#[test]
+fn heat_sync_reloads_the_apis_and_restarts_the_engine() {
+    let mut s = second_run(&heat());
+    let f = s
+        .checkout
+        .tree
+        .files
+        .keys()
+        .find(|k| k.ends_with(".py") && !k.contains("migrat"))
+        .unwrap()
+        .clone();
+    s.checkout.tree.files.get_mut(&f).unwrap().mtime_ns += 1;
+    let plan = cycle::plan_sync(&detached(s.clone()), &choice()).unwrap();
+    let text = plan::print(&plan.steps, Path::new(SOCKET));
+    golden("heat-sync", &text);
+    let last = plan.steps.last().unwrap();
+    assert_eq!(
+        last.title,
+        "reload heat-api, heat-api-cfn's uWSGI workers and restart heat-engine on the new code",
+        "{text}"
+    );
+    assert!(!text.contains("take the traffic meanwhile"), "{text}");
+
+    let mut down = detached(s);
+    down.probe
+        .units
+        .retain(|u| u.id != "git-osa-dev-heat-engine.service");
+    let plan = cycle::plan_sync(&down, &choice()).unwrap();
+    let last = plan.steps.last().unwrap();
+    assert_eq!(
+        last.title,
+        "restart heat-api, heat-api-cfn, heat-engine on the new code (heat-engine not running)"
+    );
 }
 
 /// A session started `--with` a library: a sync sends the library's edit too, and

@@ -151,6 +151,22 @@ pub struct DevUnit {
     /// A uWSGI unit's master FIFO: a sync reloads its workers through it (the master holds
     /// the requests until the new ones have loaded the code) instead of restarting it.
     pub reload: Option<String>,
+    /// Its HAProxy backend, when it has one: a restart hands that backend's traffic to
+    /// the other servers, a reload keeps it pinned.
+    pub backend: Option<String>,
+}
+
+impl DevUnit {
+    /// The pins of these units' backends.
+    pub fn pins_of<'a>(units: &[&DevUnit], pins: &'a [Pin]) -> Vec<&'a Pin> {
+        pins.iter()
+            .filter(|p| {
+                units
+                    .iter()
+                    .any(|u| u.backend.as_deref() == Some(&p.backend))
+            })
+            .collect()
+    }
 }
 
 /// The target's server was drained and its health forced down before the swap: once a
@@ -364,7 +380,9 @@ impl Step {
                 lines
             }
             Action::Restart { units, pins } => {
-                let mut lines: Vec<String> = units
+                let (reloaded, restarted): (Vec<&DevUnit>, Vec<&DevUnit>) =
+                    units.iter().partition(|u| u.reload.is_some());
+                let mut lines: Vec<String> = reloaded
                     .iter()
                     .filter_map(|u| {
                         let fifo = u.reload.as_deref()?;
@@ -375,23 +393,32 @@ impl Step {
                         ))
                     })
                     .collect();
-                if !lines.is_empty() {
+                let (restarted, pins): (Vec<&DevUnit>, Vec<&Pin>) = if reloaded.is_empty() {
+                    (restarted, pins.iter().collect())
+                } else if restarted.is_empty() {
                     lines.push("if it cannot reload: restart, as follows".to_string());
-                }
+                    (reloaded, pins.iter().collect())
+                } else {
+                    lines.push(
+                        "then restart the others, as follows (one that cannot reload restarts with them)".to_string(),
+                    );
+                    let pins = DevUnit::pins_of(&restarted, pins);
+                    (restarted, pins)
+                };
                 lines.extend(pins.iter().map(|p| {
                     format!(
                         "HAProxy: {} take the traffic meanwhile",
                         p.others.join(", ")
                     )
                 }));
-                let services: Vec<&str> = units.iter().map(|u| u.scope.as_str()).collect();
+                let services: Vec<&str> = restarted.iter().map(|u| u.scope.as_str()).collect();
                 lines.push(format!(
                     "{} as root: systemctl stop {}",
                     self.place(),
                     services.join(" ")
                 ));
                 lines.extend(
-                    units
+                    restarted
                         .iter()
                         .map(|u| format!("{} as root: {}", self.place(), shell_words(&u.argv))),
                 );

@@ -408,17 +408,10 @@ impl Cycle<'_> {
         ))
     }
 
-    /// Whether a sync can reload every unit of the target in place: only then is the
-    /// preload worth its cost at each start (a target restarted anyway, such as heat's APIs
-    /// with its engine, would pay it for nothing).
-    fn reloads_all(&self) -> bool {
-        self.s.units.iter().all(|u| u.runs == Runs::Uwsgi)
-    }
-
     /// The script detached uWSGI masters run before they fork their workers (see
     /// `uwsgi_preload.py`), in the session's folder, which restore removes.
     pub(super) fn uwsgi_preload(&self, detach: bool) -> Option<Step> {
-        if !detach || !self.reloads_all() {
+        if !detach || !self.s.units.iter().any(|u| u.runs == Runs::Uwsgi) {
             return None;
         }
         let file = self.paths.uwsgi_preload();
@@ -457,12 +450,11 @@ impl Cycle<'_> {
                 let mut argv = systemd::detached_argv(info, &service);
                 if u.runs == Runs::Uwsgi {
                     let fifo = layout::dev_master_fifo(&u.name);
-                    let preload = self.reloads_all().then(|| self.paths.uwsgi_preload());
                     systemd::reloadable_uwsgi(
                         &mut argv,
                         &layout::dev_runtime_dir(&u.name),
                         &fifo,
-                        preload.as_deref(),
+                        &self.paths.uwsgi_preload(),
                     );
                     reload = Some(fifo);
                 }
@@ -483,6 +475,7 @@ impl Cycle<'_> {
                 scope,
                 user: info.user.clone().unwrap_or_else(|| "root".into()),
                 reload,
+                backend: crate::catalog::Service::backend(u),
             });
         }
         if detach {

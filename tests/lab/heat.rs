@@ -663,3 +663,79 @@ fn a_heat_migration_with_a_db_snapshot_is_undone_by_restore() {
     );
     heat.assert_production();
 }
+
+/// Detached: a sync reloads heat's two uWSGI APIs in place (the same masters, their
+/// backends pinned to the target all along) and restarts heat-engine alone, which cannot
+/// reload; both APIs answer with the saved edit as soon as the sync returns.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn a_detached_heat_sync_reloads_the_apis_and_restarts_only_the_engine() {
+    let lab = Lab::get();
+    let heat = Heat::get(&lab);
+    let (target, other) = (&heat.nodes[0], &heat.nodes[1]);
+    let (_dir, repo) = heat.checkout("git-osa-heat-1");
+    let freeze = heat.freeze(target);
+    let o = lab.run(&repo, &["run", "--detach", "--container", &target.name]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pinned = || {
+        BACKENDS.iter().all(|b| {
+            heat.status_of(b, target) == "UP" && heat.status_of(b, other).starts_with("MAINT")
+        })
+    };
+    lab.wait("both backends pinned", Duration::from_secs(30), pinned);
+    let pids = || -> Vec<String> {
+        UNITS
+            .iter()
+            .map(|u| {
+                let pid = lab.sh(
+                    target,
+                    &format!("systemctl show -p MainPID --value git-osa-dev-{u}.service"),
+                );
+                assert_ne!(pid.trim(), "0", "git-osa-dev-{u} does not run");
+                pid.trim().to_string()
+            })
+            .collect()
+    };
+    let before = pids();
+
+    replace(&repo, VERSIONS, "git-osa-heat-1", "git-osa-heat-2");
+    let o = lab.run(&repo, &["sync"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    for u in ["heat-api", "heat-api-cfn"] {
+        assert!(
+            err.contains(&format!("reloading {u}'s uWSGI workers")),
+            "{err}"
+        );
+    }
+    for frontend in [&heat.api, &heat.cfn] {
+        let (h, body) = curl(&[&format!("{frontend}/")]);
+        assert!(h.starts_with("HTTP/1.1 300"), "{frontend}: {h}");
+        assert!(body.contains("git-osa-heat-2"), "{frontend} answers {body}");
+    }
+    assert!(
+        pinned(),
+        "the APIs' traffic was handed over: {:?}",
+        heat.servers()
+    );
+    let after = pids();
+    assert_eq!(
+        after[..2],
+        before[..2],
+        "the APIs were restarted, not reloaded"
+    );
+    assert_ne!(after[2], before[2], "heat-engine was not restarted");
+    let journal = lab.sh(
+        target,
+        "journalctl -u git-osa-dev-heat-api.service -o cat --no-pager | grep '^git-osa: ' || true",
+    );
+    assert!(
+        journal.contains("git-osa: the uWSGI master preloaded "),
+        "{journal}"
+    );
+
+    let o = lab.run(&repo, &["restore"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    heat.assert_production();
+    assert_eq!(heat.freeze(target), freeze, "pip freeze in {target}");
+}
