@@ -30,8 +30,12 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
         let paths = Paths::new(&c.service);
         // Without a session there is nothing to do, and nothing is written (taking the
         // lock would make the state folder): read first, lock, then read again.
-        if sessions::read(&target, &paths)?.is_none() {
+        let Some(session) = sessions::read(&target, &paths)? else {
             continue;
+        };
+        // The session's checkout may be another than this one, with its own watcher.
+        if let (false, Some(checkout)) = (args.dry_run, &session.checkout) {
+            crate::commands::watch::end_watcher_of(ctx, std::path::Path::new(checkout))?;
         }
         let _lock = if args.dry_run {
             None

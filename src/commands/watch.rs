@@ -251,7 +251,13 @@ fn open_lock(hooks: &Hooks) -> Result<File> {
 /// Ends the checkout's watcher, if one runs (`git osa stop`, `git osa restore`): before
 /// the container's lock is taken, which the watcher's sync may hold.
 pub fn end_watcher(ctx: &Context) -> Result<()> {
-    let Ok(hooks) = Hooks::of(&ctx.cwd) else {
+    end_watcher_of(ctx, &ctx.cwd)
+}
+
+/// Ends the watcher of the checkout at `root`, if one runs: `restore` ends that of each
+/// session's checkout, wherever it runs from (`--all`, `--container`).
+pub fn end_watcher_of(ctx: &Context, root: &Path) -> Result<()> {
+    let Ok(hooks) = Hooks::of(root) else {
         return Ok(());
     };
     if let Some(w) = watch::end(&hooks.state, GRACE)? {

@@ -447,11 +447,15 @@ fn a_library_checkout_runs_inside_keystone_with_with_and_restore_takes_it_out() 
         String::from_utf8_lossy(&o.stdout)
             .contains(&format!("{LIBRARY}: oslo_middleware/request_id.py: ok in "))
     });
-    let o = lab.run(&user, &["stop"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-
-    let o = lab.run(&user, &["restore"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // `restore --all`, from outside any checkout, ends the session's watcher too.
+    let pid = std::fs::read_to_string(user.join(".git/git-osa/watch.pid")).unwrap();
+    let pid: u32 = pid.split_whitespace().next().unwrap().parse().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let o = lab.run(elsewhere.path(), &["restore", "--all"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains(&format!("the watcher was pid {pid}")), "{err}");
+    assert!(!crate::watch::alive(pid), "the watcher runs on");
     // pip freeze --all and every venv file as before; the header is production's again.
     lab.assert_production_back(&production, &[target]);
     let (h, _) = lab.http(&format!("{}/v3", lab.frontend));

@@ -243,7 +243,7 @@ fn watchers_of(repo: &Path) -> Vec<u32> {
 }
 
 /// The process runs: it exists and is not a zombie waiting for whoever adopted it.
-fn alive(pid: u32) -> bool {
+pub(crate) fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| {
