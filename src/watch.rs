@@ -63,6 +63,32 @@ impl Filter {
     pub fn root(&self) -> &Path {
         &self.root
     }
+
+    /// The folders to follow under `dir` (itself included, when it is one to follow):
+    /// those git does not ignore, `.git` excepted. inotify follows one folder at a time,
+    /// and a recursive watch would also follow ignored trees such as `.tox`'s virtualenvs,
+    /// tens of thousands of folders. Links to folders are not followed, as git does not.
+    pub fn folders(&self, dir: &Path) -> Vec<PathBuf> {
+        if dir != self.root && self.relevant(dir).is_none() {
+            return Vec::new();
+        }
+        let mut out = vec![dir.to_path_buf()];
+        let mut next = 0;
+        while next < out.len() {
+            let Ok(entries) = std::fs::read_dir(&out[next]) else {
+                next += 1;
+                continue;
+            };
+            next += 1;
+            for e in entries.flatten() {
+                let path = e.path();
+                if e.file_type().is_ok_and(|t| t.is_dir()) && self.relevant(&path).is_some() {
+                    out.push(path);
+                }
+            }
+        }
+        out
+    }
 }
 
 /// The checkout's own files: not `.git` (a folder, or a worktree's `.git` file) nor
@@ -343,6 +369,53 @@ mod tests {
             assert_eq!(f.relevant(&root.join(ignored)), None, "{ignored}");
         }
         assert_eq!(f.relevant(Path::new("/elsewhere/x.py")), None);
+    }
+
+    #[test]
+    fn only_the_folders_git_does_not_ignore_are_followed() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().canonicalize().unwrap();
+        git2::Repository::init(&root).unwrap();
+        std::fs::write(root.join(".gitignore"), ".tox\nbuild/\n*.egg-info\n").unwrap();
+        for d in [
+            "keystone/api",
+            "keystone/tests/unit",
+            ".tox/py3/lib/python3.11/site-packages/oslo_db",
+            "build/lib",
+            "keystone.egg-info",
+            "doc/source",
+        ] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::os::unix::fs::symlink(root.join("keystone"), root.join("link")).unwrap();
+        let f = Filter::open(&root).unwrap();
+        let rel = |dirs: Vec<PathBuf>| -> Vec<String> {
+            let mut v: Vec<String> = dirs
+                .iter()
+                .map(|d| d.strip_prefix(&root).unwrap().display().to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            rel(f.folders(&root)),
+            [
+                "",
+                "doc",
+                "doc/source",
+                "keystone",
+                "keystone/api",
+                "keystone/tests",
+                "keystone/tests/unit"
+            ]
+        );
+        // A folder made while watching: it and what is already in it.
+        assert_eq!(
+            rel(f.folders(&root.join("keystone/tests"))),
+            ["keystone/tests", "keystone/tests/unit"]
+        );
+        assert!(f.folders(&root.join(".tox/py3")).is_empty());
+        assert!(f.folders(&root.join(".git")).is_empty());
     }
 
     #[test]

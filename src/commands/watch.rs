@@ -276,7 +276,7 @@ struct Following {
     /// The libraries' first (named by their package), then the checkout's (unnamed).
     filters: Vec<(Option<String>, Filter)>,
     events: mpsc::Receiver<notify::Result<notify::Event>>,
-    _watcher: notify::RecommendedWatcher,
+    watcher: notify::RecommendedWatcher,
 }
 
 impl Following {
@@ -290,20 +290,39 @@ impl Following {
         }
         filters.push((None, Filter::open(&hooks.root)?));
         let (tx, events) = mpsc::channel();
-        let mut watcher = notify::recommended_watcher(move |ev| {
+        let watcher = notify::recommended_watcher(move |ev| {
             let _ = tx.send(ev);
         })
         .context("starting to watch the checkout (inotify)")?;
-        for (_, filter) in &filters {
-            watcher
-                .watch(filter.root(), RecursiveMode::Recursive)
-                .with_context(|| format!("watching {}", filter.root().display()))?;
-        }
-        Ok(Following {
+        let mut following = Following {
             filters,
             events,
-            _watcher: watcher,
-        })
+            watcher,
+        };
+        for i in 0..following.filters.len() {
+            let root = following.filters[i].1.root().to_path_buf();
+            following.follow(&root)?;
+        }
+        Ok(following)
+    }
+
+    /// Follows `dir` and the folders under it that matter (see `Filter::folders`): at the
+    /// start, and for each folder made while watching.
+    fn follow(&mut self, dir: &Path) -> Result<()> {
+        let Some((_, filter)) = self.filters.iter().find(|(_, f)| dir.starts_with(f.root())) else {
+            return Ok(());
+        };
+        for d in filter.folders(dir) {
+            // One gone already has nothing in it to sync.
+            if let Err(e) = self.watcher.watch(&d, RecursiveMode::NonRecursive)
+                && d.exists()
+            {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("watching {}", d.display()))
+                    .into());
+            }
+        }
+        Ok(())
     }
 
     /// What a change to `path` is, when it may change what a sync sends: the path in the
@@ -325,11 +344,10 @@ impl Following {
 fn watch_loop(
     ctx: &Context,
     hooks: &Hooks,
-    checkout: Following,
+    mut checkout: Following,
     container: &str,
     interrupts: &Interrupts,
 ) -> Result<i32> {
-    let rx = &checkout.events;
     let lock = open_lock(hooks)?;
     let mut burst = Debounce::new(QUIET, AT_MOST);
     let mut n = 0;
@@ -341,13 +359,19 @@ fn watch_loop(
             .wait(Instant::now())
             .unwrap_or(Duration::MAX)
             .min(Duration::from_millis(100));
-        match rx.recv_timeout(wait) {
+        match checkout.events.recv_timeout(wait) {
             Ok(Ok(event)) => {
                 if !matches!(event.kind, EventKind::Access(_)) {
                     let now = Instant::now();
                     for p in event.paths {
                         if let Some(rel) = checkout.relevant(&p) {
                             burst.add(rel, now);
+                            // A folder made (or moved in) while watching: followed too.
+                            if matches!(event.kind, EventKind::Create(_) | EventKind::Modify(_))
+                                && p.is_dir()
+                            {
+                                checkout.follow(&p)?;
+                            }
                         }
                     }
                 }

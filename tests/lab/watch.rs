@@ -119,6 +119,22 @@ fn saves_are_served_through_a_background_watcher_that_stop_and_restore_end() {
         "{log}"
     );
 
+    // A folder made while watching is followed from then on: a later save in it syncs.
+    let new = repo.join("keystone/git_osa_new");
+    std::fs::create_dir(&new).unwrap();
+    std::fs::write(new.join("a.py"), "A = 1\n").unwrap();
+    wait_syncs(&lab, &repo, 3);
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(new.join("a.py"), "A = 2\n").unwrap();
+    wait_syncs(&lab, &repo, 4);
+    assert_eq!(
+        lab.sh(
+            &lab.new,
+            "cat /var/lib/git-osa/keystone/src/keystone/git_osa_new/a.py"
+        ),
+        "A = 2\n"
+    );
+
     // stop ends the watcher, then the units: an edit after it is not synced.
     let o = lab.run(&repo, &["stop"]);
     let err = String::from_utf8_lossy(&o.stderr);
@@ -130,7 +146,7 @@ fn saves_are_served_through_a_background_watcher_that_stop_and_restore_end() {
     assert!(doc["watching"].is_null(), "{doc}");
     edit(&repo, "git-osa-unwatched");
     std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(syncs(&lab, &repo), 2);
+    assert_eq!(syncs(&lab, &repo), 4);
 
     // restore: production back, nothing of git-osa on the host or in the container.
     let o = lab.run(&repo, &["restore"]);
