@@ -11,7 +11,6 @@ use crate::cycle::{self, Choice};
 use crate::detach;
 use crate::error::Result;
 use crate::execute::Runner;
-use crate::lock::Lock;
 use crate::plan;
 use crate::record::Record;
 use crate::select;
@@ -19,11 +18,12 @@ use crate::state::LastSync;
 use crate::survey;
 
 pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
-    let found = detach::find(ctx, args.container.as_deref())?;
-    let _lock = if args.dry_run {
-        None
+    // The session is read under the lock, taken in the same round trip.
+    let (found, _lock) = if args.dry_run {
+        (detach::find(ctx, args.container.as_deref())?, None)
     } else {
-        Some(Lock::acquire(&found.target, &found.paths, "sync")?)
+        let (found, lock) = detach::find_locked(ctx, args.container.as_deref(), "sync")?;
+        (found, Some(lock))
     };
     let units = select::units(&found.placement, &found.session.stopped_units)?;
     // A session started with --with goes on with the same library checkouts.
