@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::haproxy::{Change, Haproxy, Server, servers_of};
 use crate::health;
 use crate::layout::Paths;
+use crate::lock::Lock;
 use crate::lxc::{LxcState, Target};
 use crate::plan::{DevUnit, Pin};
 use crate::record::{Journal, Record};
@@ -366,6 +367,26 @@ impl InDev {
 /// Finds the container of the checkout's service that is in dev mode: the one named, or
 /// the only one with a session.
 pub fn find(ctx: &Context, container: Option<&str>) -> Result<InDev> {
+    let read = |t: &Target, p: &Paths| Ok(sessions::read(t, p)?.map(|s| (s, ())));
+    Ok(find_with(ctx, container, read)?.0)
+}
+
+/// [`find`], holding the lock of the container found: taken where a session is, in the
+/// round trip that reads it (under the lock).
+pub fn find_locked(ctx: &Context, container: Option<&str>, doing: &str) -> Result<(InDev, Lock)> {
+    find_with(ctx, container, |t, p| {
+        Lock::acquire_session(t, p, doing)?
+            .map(|(lock, record)| Ok((Session::parse(&record)?, lock)))
+            .transpose()
+    })
+}
+
+/// The one container whose `read` finds a session, with what else it returned.
+fn find_with<T: Send>(
+    ctx: &Context,
+    container: Option<&str>,
+    read: impl Fn(&Target, &Paths) -> Result<Option<(Session, T)>> + Sync,
+) -> Result<(InDev, T)> {
     let project = ctx.project()?;
     let service = project.service.name.clone();
     let (placements, _) = ctx.placements(&project.service)?;
@@ -379,17 +400,18 @@ pub fn find(ctx: &Context, container: Option<&str>) -> Result<InDev> {
     let paths = Paths::new(&service);
     // One round trip per container, all at once: a sync or a hook without --container
     // waits for the slowest container, not for the sum of them.
-    let read = |p: Placement| -> Result<Option<(Placement, Target, Session)>> {
+    type Found<T> = (Placement, Target, Session, T);
+    let read_one = |p: Placement| -> Result<Option<Found<T>>> {
         if !p.host.metal && ctx.lxc.state(&p.host.container_name)? != LxcState::Running {
             return Ok(None);
         }
         let target = p.target(&ctx.lxc);
-        Ok(sessions::read(&target, &paths)?.map(|session| (p, target, session)))
+        Ok(read(&target, &paths)?.map(|(session, t)| (p, target, session, t)))
     };
-    let answers: Vec<Result<Option<(Placement, Target, Session)>>> = std::thread::scope(|s| {
+    let answers: Vec<Result<Option<Found<T>>>> = std::thread::scope(|s| {
         let reading: Vec<_> = placements
             .into_iter()
-            .map(|p| s.spawn(|| read(p)))
+            .map(|p| s.spawn(|| read_one(p)))
             .collect();
         reading
             .into_iter()
@@ -408,7 +430,7 @@ pub fn find(ctx: &Context, container: Option<&str>) -> Result<InDev> {
         ))
         .hint("name one with --container"));
     }
-    let Some((placement, target, session)) = found.pop() else {
+    let Some((placement, target, session, t)) = found.pop() else {
         return Err(Error::user(format!(
             "no container of {service} is in dev mode{}",
             container
@@ -417,11 +439,14 @@ pub fn find(ctx: &Context, container: Option<&str>) -> Result<InDev> {
         ))
         .hint("`git osa run --detach` swaps the checkout in and runs it detached"));
     };
-    Ok(InDev {
-        project,
-        placement,
-        target,
-        paths,
-        session,
-    })
+    Ok((
+        InDev {
+            project,
+            placement,
+            target,
+            paths,
+            session,
+        },
+        t,
+    ))
 }

@@ -15,7 +15,7 @@ use crate::install;
 use crate::layout::Paths;
 use crate::lxc::{Running, Target};
 use crate::plan::{Action, Exec, Input, Missing, Step};
-use crate::record::Journal;
+use crate::record::{Journal, Record};
 use crate::signals::Interrupts;
 use crate::state::Session;
 use crate::sync;
@@ -31,6 +31,14 @@ pub struct Runner<'a> {
     /// A step's records that only tell what was done wait for the next write (see
     /// [`Journal::note`]); whoever sets this writes the journal at the end.
     pub defer_notes: bool,
+    /// What the session says once every step has succeeded (a sync's outcome). When the
+    /// last step to run sends the checkout, the session record with these travels in its
+    /// stream, renamed into place after the files it describes: one round trip less.
+    /// [`Runner::settled`] then says so, and the caller has nothing left to write.
+    pub outcome: Vec<Record>,
+    pub settled: bool,
+    /// The step running is the last of the plan to run.
+    last: bool,
 }
 
 /// A background step on its way, its spinner beside those of the steps that follow.
@@ -48,6 +56,9 @@ impl<'a> Runner<'a> {
             haproxy,
             journal: Journal::new(paths, session),
             defer_notes: false,
+            outcome: Vec::new(),
+            settled: false,
+            last: false,
             interrupts: Interrupts::watch(),
             pending: Vec::new(),
         }
@@ -56,8 +67,12 @@ impl<'a> Runner<'a> {
     /// Runs every step; returns how the foreground run ended, if the plan has one.
     pub fn run_all(&mut self, steps: &[Step]) -> Result<Option<Outcome>> {
         let mut outcome = None;
-        for step in steps {
-            outcome = self.run(step)?.or(outcome);
+        let last = steps.iter().rposition(|s| s.skip.is_none());
+        for (i, step) in steps.iter().enumerate() {
+            self.last = Some(i) == last;
+            let ran = self.run(step);
+            self.last = false;
+            outcome = ran?.or(outcome);
         }
         Ok(outcome)
     }
@@ -71,10 +86,12 @@ impl<'a> Runner<'a> {
         self.ui.step(&step.title);
         self.journal.record(&step.target, &step.before)?;
         let mut outcome = None;
+        let mut settled = None;
         match &step.action {
             Action::Exec(e) if step.background => self.start(step, e)?,
             Action::Exec(e) => {
-                if let Err(err) = self.exec(step, e) {
+                settled = self.settles(step, e);
+                if let Err(err) = self.exec(step, e, settled.as_ref()) {
                     self.missing_requirements(step, err)?;
                 }
             }
@@ -107,7 +124,11 @@ impl<'a> Runner<'a> {
         }
         // A step started in the background has not done its work yet: its records come
         // when it is joined.
-        if !step.background {
+        if let Some(session) = settled {
+            self.journal.session = session;
+            self.journal.unwritten = false;
+            self.settled = true;
+        } else if !step.background {
             if self.defer_notes && step.after.iter().all(Journal::can_wait) {
                 self.journal.note(&step.after);
             } else {
@@ -154,14 +175,36 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// The session record as it will be once `step`, the last to run, has succeeded,
+    /// when that step sends the checkout to the session's folder and carries it.
+    fn settles(&self, step: &Step, e: &Exec) -> Option<Session> {
+        match &e.stdin {
+            Some(Input::Sync(p)) if self.last && p.session_dir && !self.outcome.is_empty() => {
+                let mut session = self.journal.session.clone();
+                for r in step.after.iter().chain(&self.outcome) {
+                    r.apply(&mut session);
+                }
+                Some(session)
+            }
+            _ => None,
+        }
+    }
+
     /// Runs a command in the target. A long one (in a scope) stops at once when the user
-    /// asks: its scope is stopped in the container; a short one just finishes.
-    fn exec(&self, step: &Step, e: &Exec) -> Result<()> {
+    /// asks: its scope is stopped in the container; a short one just finishes. A sync
+    /// carries `settled`, the session record its success makes true.
+    fn exec(&self, step: &Step, e: &Exec, settled: Option<&Session>) -> Result<()> {
         let full = e.full_argv();
         let stdin = match &e.stdin {
             None => None,
             Some(Input::Bytes(b)) => Some(b.clone()),
-            Some(Input::Sync(p)) => Some(sync::stream(p)?),
+            Some(Input::Sync(p)) => {
+                let beside = match settled {
+                    Some(s) => vec![(crate::layout::SESSION.to_string(), s.to_json()?)],
+                    None => Vec::new(),
+                };
+                Some(sync::stream(p, &beside)?)
+            }
             Some(Input::Secret(secret)) => Some(secret.bytes().to_vec()),
         };
         let out = match &e.scope {
@@ -247,7 +290,7 @@ impl<'a> Runner<'a> {
                 if self.ui.confirm(&prompt) {
                     self.ui
                         .step(format!("{} (pip may use {index})", step.title));
-                    return self.exec(step, retry);
+                    return self.exec(step, retry, None);
                 }
                 Err(Error::user(format!(
                     "the checkout needs {names}, which the deployment's repo server does not have"

@@ -16,6 +16,9 @@ pub const DROPIN_TEXT: &str = "# Written by git-osa for a dev run: log to the te
 /// OSA's local facts, where the service's `venv_tag` is.
 pub const FACTS: &str = "/etc/ansible/facts.d/openstack_ansible.fact";
 
+/// The session record's name in its folder.
+pub const SESSION: &str = "session.json";
+
 /// Where git-osa keeps one service's session in a container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
@@ -31,7 +34,7 @@ impl Paths {
         }
     }
     pub fn session(&self) -> String {
-        format!("{}/session.json", self.dir)
+        format!("{}/{SESSION}", self.dir)
     }
     pub fn lock(&self) -> String {
         format!("{}/lock", self.dir)

@@ -6,7 +6,7 @@
 //! first one's identity. A git-osa that ends without a session (refused before it
 //! changed anything, or a restore that found the session gone) leaves no folder behind.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Stdio};
 
 use anyhow::Context;
@@ -18,7 +18,11 @@ use crate::lxc::Target;
 /// Takes the lock, holds it until git-osa's pipe closes, then, still holding it, removes
 /// the lock's files if git-osa left no session: a run refused before it changed anything
 /// leaves no trace in a production container.
+///
+/// With `$4` = `session`, only where a session is, and the session comes with the answer
+/// (`locked <bytes>`, then the record as read under the lock), or `none`.
 const HOLD: &str = r#"
+if [ "$4" = session ] && [ ! -e "$1/session.json" ]; then echo none; exit 0; fi
 while :; do
   mkdir -p -m 0755 "$1" || exit 1
   exec 9>>"$2"
@@ -27,7 +31,11 @@ while :; do
   [ "$2" -ef /proc/self/fd/9 ] && break
 done
 printf '%s\n' "$3" > "$2.owner"
-echo locked
+if [ "$4" != session ]; then echo locked
+elif [ -f "$1/session.json" ]; then
+  printf 'locked %s\n' "$(wc -c < "$1/session.json")"; cat "$1/session.json"
+else echo none
+fi
 cat >/dev/null
 if [ ! -e "$1/session.json" ]; then rm -f "$2" "$2.owner"; rmdir "$1" "${1%/*}" 2>/dev/null; fi
 exit 0
@@ -50,6 +58,31 @@ pub fn whoami() -> String {
 
 impl Lock {
     pub fn acquire(target: &Target, paths: &Paths, doing: &str) -> Result<Lock> {
+        match Lock::take(target, paths, doing, false)? {
+            Some((lock, _)) => Ok(lock),
+            None => {
+                Err(anyhow::anyhow!("the git-osa lock in {} was not taken", target.name).into())
+            }
+        }
+    }
+
+    /// Takes the lock of a target that has a session, with the session as read under the
+    /// lock, in one round trip; `None` where there is no session (nothing is created).
+    pub fn acquire_session(
+        target: &Target,
+        paths: &Paths,
+        doing: &str,
+    ) -> Result<Option<(Lock, Vec<u8>)>> {
+        Ok(Lock::take(target, paths, doing, true)?
+            .and_then(|(lock, session)| Some((lock, session?))))
+    }
+
+    fn take(
+        target: &Target,
+        paths: &Paths,
+        doing: &str,
+        session: bool,
+    ) -> Result<Option<(Lock, Option<Vec<u8>>)>> {
         let owner = format!(
             "{} running `git osa {doing}` since {}",
             whoami(),
@@ -64,6 +97,7 @@ impl Lock {
                 &paths.dir,
                 &paths.lock(),
                 &owner,
+                if session { "session" } else { "" },
             ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -73,11 +107,22 @@ impl Lock {
         let mut first = String::new();
         let mut out = BufReader::new(child.stdout.take().expect("stdout is piped"));
         out.read_line(&mut first)?;
-        if first.trim() == "locked" {
-            return Ok(Lock { child });
+        let first = first.trim_end_matches('\n');
+        if first == "locked" {
+            return Ok(Some((Lock { child }, None)));
         }
+        if let Some(Ok(len)) = first.strip_prefix("locked ").map(|n| n.trim().parse()) {
+            let mut record = vec![0; len];
+            out.read_exact(&mut record)?;
+            return Ok(Some((Lock { child }, Some(record))));
+        }
+        // No session: the holder, if it took the lock, lets it go as the pipe closes.
+        let none = first == "none";
         drop(child.stdin.take());
         let status = child.wait()?;
+        if none {
+            return Ok(None);
+        }
         if status.code() == Some(75) {
             let holder = first.trim();
             let (who, since) = match holder.rsplit_once(" since ") {

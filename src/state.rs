@@ -161,9 +161,14 @@ impl Session {
         }
     }
 
+    /// The record as it is written in the target.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        Ok(serde_json::to_vec_pretty(self).map_err(anyhow::Error::from)?)
+    }
+
     /// Writes the state atomically (temp file + rename) in the target.
     pub fn save(&self, target: &Target, paths: &Paths) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(anyhow::Error::from)?;
+        let json = self.to_json()?;
         target.run(
             &[
                 "sh",

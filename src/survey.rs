@@ -117,7 +117,13 @@ pub fn survey(
     let known_constraints = choice.venv.as_ref().map(|v| format!("{v}/constraints.txt"));
     let mut extra = lib_manifests.clone();
     extra.extend(known_constraints.clone());
-    let p = probe_target(&target, service, &units, &paths, &extra)?;
+    // The checkout is scanned on the host while the target answers the probe.
+    let (p, scan) = std::thread::scope(|s| {
+        let probing = s.spawn(|| probe_target(&target, service, &units, &paths, &extra));
+        let scan = scan_tree(&project.checkout, |_| false);
+        (probing.join().expect("probing the target panicked"), scan)
+    });
+    let p = p?;
     let session = p.file(&paths.session()).map(Session::parse).transpose()?;
     let with = libraries
         .into_iter()
@@ -189,10 +195,11 @@ pub fn survey(
         venv,
         manifest,
         servers,
-        checkout: scan_checkout(
+        checkout: with_migrations(
+            scan?,
             project,
             production_migrations.is_some() || production_migrations_digest.is_some(),
-        )?,
+        ),
         me: lock::whoami(),
         review: ctx.review.clone(),
         with,
@@ -461,12 +468,13 @@ pub fn libraries(project: &Project, paths: &[PathBuf]) -> Result<Vec<(String, Ch
     Ok(out)
 }
 
-/// The checkout's files, and what of them the install and the db sync depend on (its
-/// migrations are read only when there are production's to compare them with).
-fn scan_checkout(project: &Project, read_migrations: bool) -> Result<CheckoutScan> {
-    scan_tree(&project.checkout, |p| {
-        read_migrations && p.ends_with(".py") && project.service.is_migration(p)
-    })
+/// The checkout's scan with the contents of its migrations, read only when there are
+/// production's to compare them with.
+fn with_migrations(mut scan: CheckoutScan, project: &Project, read: bool) -> CheckoutScan {
+    scan.migrations = read_files(&scan.root, &scan.tree, |p| {
+        read && p.ends_with(".py") && project.service.is_migration(p)
+    });
+    scan
 }
 
 /// A checkout's files, its install inputs and pbr version, and the contents of the files
@@ -486,12 +494,7 @@ fn scan_tree(
             )
         })
         .collect();
-    let migrations = tree
-        .files
-        .keys()
-        .filter(|p| migration(p))
-        .filter_map(|p| Some((p.clone(), std::fs::read(root.join(p)).ok()?)))
-        .collect();
+    let migrations = read_files(&root, &tree, migration);
     Ok(CheckoutScan {
         pbr_version: pbr::version(&checkout.repo),
         root,
@@ -499,6 +502,19 @@ fn scan_tree(
         install_inputs,
         migrations,
     })
+}
+
+/// The contents of the tree's files that `pick` picks.
+fn read_files(
+    root: &std::path::Path,
+    tree: &sync::Tree,
+    pick: impl Fn(&str) -> bool,
+) -> BTreeMap<String, Vec<u8>> {
+    tree.files
+        .keys()
+        .filter(|p| pick(p))
+        .filter_map(|p| Some((p.clone(), std::fs::read(root.join(p)).ok()?)))
+        .collect()
 }
 
 /// The `.py` files under the migration folders of the installed (production) code.

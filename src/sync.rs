@@ -169,6 +169,9 @@ pub struct SyncPayload {
     pub deleted: Vec<String>,
     pub manifest: Manifest,
     pub extra: Vec<(String, Vec<u8>)>,
+    /// It goes to the session's own folder: the session record may travel with it
+    /// ([`stream`]'s `beside`), landing after the files it describes.
+    pub session_dir: bool,
 }
 
 /// The in-container side: unpack, delete, install the manifest, hand what arrived (the
@@ -211,9 +214,10 @@ pub fn owned(changed: &[String]) -> Vec<u8> {
 }
 
 /// The tar stream of a sync: `src/<changed files>`, `meta/deleted`, `meta/owned`,
-/// `meta/manifest`, and
-/// the payload's extra files, which land next to the manifest (the install's constraints).
-pub fn stream(p: &SyncPayload) -> Result<Vec<u8>> {
+/// `meta/manifest`, and the payload's extra files and `beside`, which land next to the
+/// manifest (the install's constraints, the session record), each by a rename once the
+/// files are in place.
+pub fn stream(p: &SyncPayload, beside: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
     b.follow_symlinks(false);
     for path in &p.changed {
@@ -232,7 +236,12 @@ pub fn stream(p: &SyncPayload) -> Result<Vec<u8>> {
         ("owned", &owned),
         ("manifest", &manifest),
     ];
-    meta.extend(p.extra.iter().map(|(n, d)| (n.as_str(), d.as_slice())));
+    meta.extend(
+        p.extra
+            .iter()
+            .chain(beside)
+            .map(|(n, d)| (n.as_str(), d.as_slice())),
+    );
     for (name, data) in meta {
         let mut h = tar::Header::new_gnu();
         h.set_size(data.len() as u64);
@@ -305,6 +314,38 @@ mod tests {
             [&b"a"[..], b"a/b", b"a/b/c.py", b"a/b/d.py", b"top.py"]
         );
         assert!(super::owned(&[]).is_empty());
+    }
+
+    #[test]
+    fn the_stream_lays_extra_files_and_the_session_beside_the_manifest() {
+        let dir = std::env::temp_dir().join(format!("git-osa-stream-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.py"), "x = 1\n").unwrap();
+        let p = SyncPayload {
+            root: dir.clone(),
+            changed: vec!["a.py".into()],
+            deleted: vec![],
+            manifest: Manifest::new(),
+            extra: vec![("constraints.txt".into(), b"c".to_vec())],
+            session_dir: true,
+        };
+        let data = stream(&p, &[("session.json".into(), b"{}".to_vec())]).unwrap();
+        let mut names = Vec::new();
+        for e in tar::Archive::new(data.as_slice()).entries().unwrap() {
+            names.push(e.unwrap().path().unwrap().to_string_lossy().into_owned());
+        }
+        assert_eq!(
+            names,
+            [
+                "src/a.py",
+                "meta/deleted",
+                "meta/owned",
+                "meta/manifest",
+                "meta/constraints.txt",
+                "meta/session.json"
+            ]
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -9,14 +9,12 @@ use crate::context::Context;
 use crate::detach;
 use crate::error::Result;
 use crate::execute::Runner;
-use crate::lock::Lock;
 
 pub fn run(ctx: &Context, args: &StopArgs) -> Result<ExitCode> {
     crate::commands::watch::end_watcher(ctx)?;
-    let dev = detach::find(ctx, args.container.as_deref())?;
-    let _lock = Lock::acquire(&dev.target, &dev.paths, "stop")?;
-    // Read again under the lock: a run or sync may have changed it meanwhile.
-    let dev = detach::find(ctx, Some(&dev.target.name))?;
+    // Read under the lock, taken in the same round trip: a run or sync may change it
+    // until then.
+    let (dev, _lock) = detach::find_locked(ctx, args.container.as_deref(), "stop")?;
     let services = dev.services();
     if services.is_empty() {
         ctx.ui.step(format!(

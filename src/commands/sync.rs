@@ -11,7 +11,6 @@ use crate::cycle::{self, Choice};
 use crate::detach;
 use crate::error::Result;
 use crate::execute::Runner;
-use crate::lock::Lock;
 use crate::plan;
 use crate::record::Record;
 use crate::select;
@@ -19,11 +18,12 @@ use crate::state::LastSync;
 use crate::survey;
 
 pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
-    let found = detach::find(ctx, args.container.as_deref())?;
-    let _lock = if args.dry_run {
-        None
+    // The session is read under the lock, taken in the same round trip.
+    let (found, _lock) = if args.dry_run {
+        (detach::find(ctx, args.container.as_deref())?, None)
     } else {
-        Some(Lock::acquire(&found.target, &found.paths, "sync")?)
+        let (found, lock) = detach::find_locked(ctx, args.container.as_deref(), "sync")?;
+        (found, Some(lock))
     };
     let units = select::units(&found.placement, &found.session.stopped_units)?;
     // A session started with --with goes on with the same library checkouts.
@@ -59,15 +59,11 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
     let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, found.paths.clone(), session);
     // What the steps record goes to the container with the outcome: one write.
     runner.defer_notes = true;
-    let result = runner.run_all(&plan.steps);
-    let last = LastSync {
+    let mut last = LastSync {
         at: crate::state::now(),
         commit: survey.checkout.tree.commit.clone(),
         dirty: survey.checkout.tree.dirty,
-        error: result
-            .as_ref()
-            .err()
-            .map(|e| e.to_string().lines().next().unwrap_or_default().to_string()),
+        error: None,
     };
     // Production's migrations, read this once: the next syncs compare with their
     // fingerprint instead of reading them from the container again.
@@ -78,6 +74,15 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
         (Some(_), Some(d)) => Some(Record::ProductionMigrations(d.clone())),
         _ => None,
     };
+    // A sync whose last step sends the checkout carries that outcome in its stream.
+    runner.outcome = std::iter::once(Record::LastSync(last.clone()))
+        .chain(learned.clone())
+        .collect();
+    let result = runner.run_all(&plan.steps);
+    last.error = result
+        .as_ref()
+        .err()
+        .map(|e| e.to_string().lines().next().unwrap_or_default().to_string());
     // A sync that had nothing to do changes nothing the session says: no write for it.
     let idle = learned.is_none()
         && result.is_ok()
@@ -85,7 +90,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
         && previous
             .as_ref()
             .is_some_and(|p| p.error.is_none() && p.commit == last.commit && p.dirty == last.dirty);
-    if idle {
+    if idle || (result.is_ok() && runner.settled) {
         runner.journal.flush(&found.target)?;
     } else {
         let mut records = vec![Record::LastSync(last)];

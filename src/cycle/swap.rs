@@ -65,6 +65,7 @@ impl Cycle<'_> {
             extra,
             changed: delta.changed,
             deleted: delta.deleted,
+            session_dir: dir == self.paths.dir,
         };
         Step::exec(
             format!(

@@ -94,7 +94,14 @@ impl Target {
                 abort();
                 aborted = true;
             }
-            std::thread::sleep(Duration::from_millis(20));
+            // Often at first: most steps in a scope (a sync's unpack) end within tens of
+            // milliseconds, and each poll missed is time the whole command waits.
+            let pause = if running.started.elapsed() < Duration::from_millis(250) {
+                2
+            } else {
+                20
+            };
+            std::thread::sleep(Duration::from_millis(pause));
         }
         Ok((running.wait()?, aborted))
     }
