@@ -17,7 +17,7 @@ use crate::health;
 use crate::layout::Paths;
 use crate::lock::Lock;
 use crate::lxc::{LxcState, Target};
-use crate::plan::{DevUnit, Pin};
+use crate::plan::{Comeback, DevUnit, Pin};
 use crate::record::{Journal, Record};
 use crate::select;
 use crate::sessions;
@@ -77,25 +77,19 @@ impl Detached<'_> {
     /// unit is stopped and started anew, not `systemctl restart`ed: one that failed is
     /// gone (systemd collected it), and starts again the same way.
     pub fn restart(&mut self, units: &[DevUnit], pins: &[Pin]) -> Result<()> {
-        let (reloaded, restarted): (Vec<&DevUnit>, Vec<&DevUnit>) =
-            units.iter().partition(|u| u.reload.is_some());
-        let (units, pins): (Vec<&DevUnit>, Vec<&Pin>) = if reloaded.is_empty() {
-            (restarted, pins.iter().collect())
+        let back = Comeback::of(units, pins);
+        let (units, pins) = if back.reloaded.is_empty() {
+            (back.restarted, back.pins)
         } else {
-            match self.reload(&reloaded) {
-                Ok(()) if restarted.is_empty() => return Ok(()),
-                // The others restart, handing over their own backends' traffic only.
-                Ok(()) => {
-                    let pins = DevUnit::pins_of(&restarted, pins);
-                    (restarted, pins)
-                }
+            match self.reload(&back.reloaded) {
+                Ok(()) if back.restarted.is_empty() => return Ok(()),
+                Ok(()) => (back.restarted, back.pins),
                 Err(e) => {
                     self.ui.warn(format!("{e}; restarting instead"));
-                    (units.iter().collect(), pins.iter().collect())
+                    (units.iter().collect(), pins.to_vec())
                 }
             }
         };
-        let pins: Vec<Pin> = pins.into_iter().cloned().collect();
         let pins = &pins[..];
         let services: Vec<String> = units.iter().map(|u| u.scope.clone()).collect();
         self.unpin(pins)?;
@@ -153,6 +147,10 @@ impl Detached<'_> {
                 ),
                 Some(4) => format!(
                     "{} cannot reload in place (it runs without git-osa's master FIFO)",
+                    u.unit
+                ),
+                Some(6) => format!(
+                    "{}'s uWSGI master imported some of the code under development (its journal says which): its new workers would run that version",
                     u.unit
                 ),
                 _ => format!("{} did not finish reloading within a minute", u.unit),

@@ -156,16 +156,35 @@ pub struct DevUnit {
     pub backend: Option<String>,
 }
 
-impl DevUnit {
-    /// The pins of these units' backends.
-    pub fn pins_of<'a>(units: &[&DevUnit], pins: &'a [Pin]) -> Vec<&'a Pin> {
-        pins.iter()
+/// How a sync brings the dev units back on the new code: the uWSGI units reload in place,
+/// the others restart, handing over the traffic of their own backends (every pin's, when
+/// none reloads). A unit that cannot reload after all restarts with every pin.
+pub struct Comeback<'a> {
+    pub reloaded: Vec<&'a DevUnit>,
+    pub restarted: Vec<&'a DevUnit>,
+    /// The pins the restart hands over and takes back.
+    pub pins: Vec<Pin>,
+}
+
+impl<'a> Comeback<'a> {
+    pub fn of(units: &'a [DevUnit], pins: &[Pin]) -> Comeback<'a> {
+        let (reloaded, restarted): (Vec<&DevUnit>, Vec<&DevUnit>) =
+            units.iter().partition(|u| u.reload.is_some());
+        let pins = pins
+            .iter()
             .filter(|p| {
-                units
-                    .iter()
-                    .any(|u| u.backend.as_deref() == Some(&p.backend))
+                reloaded.is_empty()
+                    || restarted
+                        .iter()
+                        .any(|u| u.backend.as_deref() == Some(&p.backend))
             })
-            .collect()
+            .cloned()
+            .collect();
+        Comeback {
+            reloaded,
+            restarted,
+            pins,
+        }
     }
 }
 
@@ -380,9 +399,9 @@ impl Step {
                 lines
             }
             Action::Restart { units, pins } => {
-                let (reloaded, restarted): (Vec<&DevUnit>, Vec<&DevUnit>) =
-                    units.iter().partition(|u| u.reload.is_some());
-                let mut lines: Vec<String> = reloaded
+                let back = Comeback::of(units, pins);
+                let mut lines: Vec<String> = back
+                    .reloaded
                     .iter()
                     .filter_map(|u| {
                         let fifo = u.reload.as_deref()?;
@@ -393,17 +412,16 @@ impl Step {
                         ))
                     })
                     .collect();
-                let (restarted, pins): (Vec<&DevUnit>, Vec<&Pin>) = if reloaded.is_empty() {
-                    (restarted, pins.iter().collect())
-                } else if restarted.is_empty() {
+                let (restarted, pins) = if back.reloaded.is_empty() {
+                    (back.restarted, back.pins)
+                } else if back.restarted.is_empty() {
                     lines.push("if it cannot reload: restart, as follows".to_string());
-                    (reloaded, pins.iter().collect())
+                    (back.reloaded, pins.clone())
                 } else {
                     lines.push(
                         "then restart the others, as follows (one that cannot reload restarts with them)".to_string(),
                     );
-                    let pins = DevUnit::pins_of(&restarted, pins);
-                    (restarted, pins)
+                    (back.restarted, back.pins)
                 };
                 lines.extend(pins.iter().map(|p| {
                     format!(

@@ -318,7 +318,8 @@ pub const UWSGI_PRELOAD: &str = include_str!("uwsgi_preload.py");
 /// In the container: reloads the workers of the uWSGI unit `$2` through its master FIFO
 /// `$1` and follows its journal (one journalctl, not a poll: the new workers are loading
 /// the app on the same CPUs) until every respawned worker has loaded the app. Exits 4
-/// when the unit cannot reload (no FIFO: started by an older git-osa), 3 when a new worker
+/// when the unit cannot reload (no FIFO: started by an older git-osa), 6 when its master
+/// holds some of the dev code (the preload says so beside the FIFO), 3 when a new worker
 /// could not load the app or the unit ended, 5 after a minute.
 ///
 /// The FIFO is opened without creating it (`dd conv=nocreat`): the master makes it anew
@@ -329,6 +330,7 @@ pub const UWSGI_PRELOAD: &str = include_str!("uwsgi_preload.py");
 pub const RELOAD_WORKERS: &str = r#"
 fifo=$1; unit=$2
 [ -p "$fifo" ] || exit 4
+[ -e "${fifo%/*}/master-holds-dev-code" ] && exit 6
 cursor=$(journalctl -u "$unit" -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
 [ -n "$cursor" ] || exit 4
 tmp=$(mktemp -d) || exit 1
@@ -506,16 +508,18 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
 
     /// The preload as a uWSGI master runs it, with the host's Python: an app that imports
     /// a plain library, a library that needs the dev code, one that takes it optionally,
-    /// and the dev code itself (under the script's folder, as git-osa syncs it).
+    /// and the dev code itself (under the script's folder, as git-osa syncs it); then an
+    /// app whose library loads a dev file by its path, past any finder.
     #[test]
     fn the_preload_imports_the_apps_libraries_and_nothing_that_reaches_the_dev_code() {
         let tmp = tempfile::tempdir().unwrap();
-        let site = tmp.path().join("site");
         let session = tmp.path().join("session");
+        let dev = session.join("src");
+        let run = tmp.path().join("run");
         let files: &[(&str, &str)] = &[
             (
                 "site/uwsgi.py",
-                "opt = {'wsgi': b'appmod:application', 'master': True}\n",
+                "import json, os\nopt = {k: v.encode() for k, v in json.loads(os.environ['OPT']).items()}\n",
             ),
             ("site/plain/__init__.py", "VALUE = 1\n"),
             ("site/plain/sub.py", "VALUE = 2\n"),
@@ -528,13 +532,25 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
                 "site/appmod.py",
                 "import plain\nimport libopt\ntry:\n    import libhard\nexcept ImportError:\n    pass\nimport devpkg\nimport plain.sub\napplication = devpkg.app\n",
             ),
+            (
+                "site/sneaky.py",
+                "import importlib.util, os, sys\n\
+                 spec = importlib.util.spec_from_file_location('devsneak', os.path.join(os.environ['DEV'], 'devsneak.py'))\n\
+                 m = importlib.util.module_from_spec(spec)\nsys.modules['devsneak'] = m\nspec.loader.exec_module(m)\n",
+            ),
+            (
+                "site/appsneaky.py",
+                "import plain\nimport sneaky\napplication = None\n",
+            ),
             ("session/src/devpkg/__init__.py", "app = object()\n"),
+            ("session/src/devsneak.py", "X = 1\n"),
         ];
         for (path, text) in files {
             let path = tmp.path().join(path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         }
+        std::fs::create_dir_all(&run).unwrap();
         let script = session.join("uwsgi-preload.py");
         std::fs::write(&script, UWSGI_PRELOAD).unwrap();
         // As uWSGI's `--shared-import` of a file: compiled, run as a module named after it.
@@ -542,23 +558,35 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
             sys.path[:0] = [sys.argv[1], sys.argv[2]]\n\
             spec = importlib.util.spec_from_file_location('preload', sys.argv[3])\n\
             spec.loader.exec_module(importlib.util.module_from_spec(spec))\n\
-            names = ['plain', 'plain.sub', 'libopt', 'libhard', 'devpkg', 'appmod']\n\
+            names = ['plain', 'plain.sub', 'libopt', 'libhard', 'devpkg', 'appmod', 'devsneak']\n\
             print(json.dumps({n: n in sys.modules for n in names}))\n";
-        let out = std::process::Command::new("python3")
-            .args(["-c", driver])
-            .arg(&site)
-            .arg(session.join("src"))
-            .arg(&script)
-            .output()
-            .expect("python3 runs (the host's, as on the lab's machines)");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{err}");
-        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let preload = |app: &str| {
+            let opt = serde_json::json!({
+                "wsgi": format!("{app}:application"),
+                "master-fifo": run.join("master.fifo"),
+            });
+            let out = std::process::Command::new("python3")
+                .args(["-c", driver])
+                .arg(tmp.path().join("site"))
+                .arg(&dev)
+                .arg(&script)
+                .env("OPT", opt.to_string())
+                .env("DEV", &dev)
+                .output()
+                .expect("python3 runs (the host's, as on the lab's machines)");
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert!(out.status.success(), "{err}");
+            let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            (got, err)
+        };
+        let mark = run.join("master-holds-dev-code");
+
+        let (got, err) = preload("appmod");
         assert_eq!(
             got,
             serde_json::json!({
-                "plain": true, "plain.sub": true,
-                "libopt": false, "libhard": false, "devpkg": false, "appmod": false
+                "plain": true, "plain.sub": true, "libopt": false, "libhard": false,
+                "devpkg": false, "appmod": false, "devsneak": false
             }),
             "{err}"
         );
@@ -567,5 +595,15 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
             "{err}"
         );
         assert!(!err.contains("imported the dev code"), "{err}");
+        assert!(!mark.exists());
+
+        // Past the finder: said, and marked beside the FIFO, so a sync restarts instead.
+        let (got, err) = preload("appsneaky");
+        assert_eq!(got["devsneak"], true, "{err}");
+        assert!(
+            err.contains("git-osa: the uWSGI master imported the dev code (devsneak): a sync restarts this unit"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&mark).unwrap(), "devsneak\n");
     }
 }

@@ -25,6 +25,8 @@ import time
 
 DEV = os.path.dirname(os.path.realpath(__file__)) + os.sep
 SCOUT_TIMEOUT = 60.0
+# Beside the master FIFO when the master holds some of the dev code (see `preload`).
+MARK = "master-holds-dev-code"
 
 
 def dev_path(path):
@@ -67,28 +69,30 @@ class Report:
         return None
 
 
-def app():
-    """What the worker would load, from uWSGI's options: the loader's module, or file."""
+def uwsgi_opt(*names):
+    """The first of these uWSGI options that is set (the last value of a repeated one)."""
     import uwsgi
 
-    def opt(*names):
-        for n in names:
-            v = uwsgi.opt.get(n)
-            if isinstance(v, list):
-                v = v[-1]
-            if isinstance(v, bytes):
-                v = v.decode()
-            if isinstance(v, str) and v:
-                return v
-        return None
+    for n in names:
+        v = uwsgi.opt.get(n)
+        if isinstance(v, list):
+            v = v[-1]
+        if isinstance(v, bytes):
+            v = v.decode()
+        if isinstance(v, str) and v:
+            return v
+    return None
 
-    module = opt("wsgi", "module", "w")
+
+def app():
+    """What the worker would load, from uWSGI's options: the loader's module, or file."""
+    module = uwsgi_opt("wsgi", "module", "w")
     if module:
         name = module.split(":", 1)[0]
         if name.endswith(".py") or "/" in name:
             return ("file", name)
         return ("module", name)
-    path = opt("wsgi-file", "file")
+    path = uwsgi_opt("wsgi-file", "file")
     return ("file", path) if path else None
 
 
@@ -166,9 +170,16 @@ def preload():
         if n != __name__ and dev_path(getattr(m, "__file__", None))
     )
     if leaked:
+        # Not through an import the finder saw (a library loading a file by its path):
+        # new workers would inherit this version. The mark beside the master FIFO tells
+        # git-osa's reload to restart the unit instead, with a new master.
+        fifo = uwsgi_opt("master-fifo")
+        if fifo:
+            with open(os.path.join(os.path.dirname(fifo), MARK), "w") as f:
+                f.write("\n".join(leaked) + "\n")
         print(
-            "git-osa: the uWSGI master imported the dev code (%s): a reload may serve its "
-            "old version; `git osa stop` then `git osa sync` start it anew" % ", ".join(leaked),
+            "git-osa: the uWSGI master imported the dev code (%s): a sync restarts this "
+            "unit instead of reloading its workers" % ", ".join(leaked),
             file=sys.stderr,
         )
     print(

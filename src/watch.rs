@@ -74,13 +74,10 @@ impl Filter {
         }
         let mut out = vec![dir.to_path_buf()];
         let mut next = 0;
-        while next < out.len() {
-            let Ok(entries) = std::fs::read_dir(&out[next]) else {
-                next += 1;
-                continue;
-            };
+        while let Some(folder) = out.get(next) {
+            let entries = std::fs::read_dir(folder);
             next += 1;
-            for e in entries.flatten() {
+            for e in entries.into_iter().flatten().flatten() {
                 let path = e.path();
                 if e.file_type().is_ok_and(|t| t.is_dir()) && self.relevant(&path).is_some() {
                     out.push(path);

@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use notify::event::ModifyKind;
 use notify::{EventKind, RecursiveMode, Watcher as _};
 
 use crate::cli::{RunArgs, SyncArgs, WatchArgs};
@@ -367,8 +368,10 @@ fn watch_loop(
                         if let Some(rel) = checkout.relevant(&p) {
                             burst.add(rel, now);
                             // A folder made (or moved in) while watching: followed too.
-                            if matches!(event.kind, EventKind::Create(_) | EventKind::Modify(_))
-                                && p.is_dir()
+                            if matches!(
+                                event.kind,
+                                EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(_))
+                            ) && p.is_dir()
                             {
                                 checkout.follow(&p)?;
                             }
