@@ -9,9 +9,10 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::haproxy::Haproxy;
 use crate::inventory::{self, Host, Inventory};
-use crate::lxc::{Lxc, Target};
+use crate::lxc::Lxc;
 use crate::project::{Checkout, ProjectId};
 use crate::settings::{Origin, Settings};
+use crate::transport::Target;
 use crate::ui::Ui;
 
 pub struct Context {
@@ -75,12 +76,12 @@ impl Context {
             catalog.patch(patch, origin)?;
         }
         let cwd = std::env::current_dir()?;
+        // Everything runs on this host: its containers, its HAProxy.
+        let lxc = Lxc::local(global.lxc_path.clone());
         Ok(Context {
             ui,
-            lxc: Lxc {
-                path: global.lxc_path.clone(),
-            },
-            haproxy: Haproxy::new(&global.haproxy_socket),
+            haproxy: Haproxy::new(&global.haproxy_socket, lxc.via.clone()),
+            lxc,
             global,
             inventory_explicit,
             settings,

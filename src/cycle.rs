@@ -6,13 +6,15 @@
 //! cycle is one function, in the order the steps run.
 
 use crate::error::Result;
+use crate::exec::Exec;
+use crate::haproxy::ServerRef;
 use crate::haproxy::{Change, State, servers_of};
 use crate::install;
 use crate::layout::{self, Paths};
-use crate::plan::{Action, Exec, Pin, Step};
+use crate::plan::{Action, Pin, Step};
 use crate::probe;
 use crate::record::Record;
-use crate::state::{ServerRef, Session, VENV_KEPT};
+use crate::state::{Session, VENV_KEPT};
 use crate::survey::Survey;
 
 mod swap;
@@ -207,7 +209,7 @@ impl<'a> Cycle<'a> {
         }
     }
 
-    fn target(&self) -> &crate::lxc::Target {
+    fn target(&self) -> &crate::transport::Target {
         &self.s.target
     }
 
@@ -433,7 +435,7 @@ pub const DBSYNC_LIMIT_SECS: u64 = 900;
 
 /// Waits for a db sync that a killed git-osa left running: stopping it could cut a
 /// migration in half.
-pub fn await_dbsync(target: &crate::lxc::Target, scope: String) -> Step {
+pub fn await_dbsync(target: &crate::transport::Target, scope: String) -> Step {
     Step::new(
         "wait for the db sync an interrupted git-osa left running",
         target,

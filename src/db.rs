@@ -8,8 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::exec::{Exec, Input, Secret};
 use crate::layout::Paths;
-use crate::plan::{Exec, Input, Secret};
 
 /// Where the service's database is, from an SQLAlchemy URL.
 #[derive(Debug, Clone, PartialEq, Eq)]

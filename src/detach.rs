@@ -12,18 +12,21 @@ use std::time::{Duration, Instant};
 
 use crate::context::{Context, Placement, Project};
 use crate::error::{Error, Result};
+use crate::exec;
+use crate::haproxy::ServerRef;
 use crate::haproxy::{Change, Haproxy, Server, servers_of};
 use crate::health;
 use crate::layout::Paths;
 use crate::lock::Lock;
-use crate::lxc::{LxcState, Target};
+use crate::lxc::LxcState;
 use crate::plan::{Comeback, DevUnit, Pin};
 use crate::record::{Journal, Record};
 use crate::select;
 use crate::sessions;
 use crate::signals::Interrupts;
-use crate::state::{ServerRef, Session};
+use crate::state::Session;
 use crate::systemd::{RELOAD_WORKERS, stop_scopes};
+use crate::transport::Target;
 use crate::ui::Ui;
 
 /// How long the others may take to take traffic again before the target's units stop.
@@ -130,7 +133,7 @@ impl Detached<'_> {
                 u.unit, self.target.name
             ));
             let out = self.target.output(
-                &["sh", "-c", RELOAD_WORKERS, "git-osa-reload", fifo, &u.scope],
+                &exec::sh(RELOAD_WORKERS, "git-osa-reload", &[fifo, &u.scope]),
                 None,
             )?;
             let said = String::from_utf8_lossy(&out.stderr);

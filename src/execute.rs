@@ -9,16 +9,17 @@
 
 use crate::detach::Detached;
 use crate::error::{Error, Result};
+use crate::exec::{Exec, Input};
 use crate::foreground::{self, Outcome};
 use crate::haproxy::Haproxy;
 use crate::install;
 use crate::layout::Paths;
-use crate::lxc::{Running, Target};
-use crate::plan::{Action, Exec, Input, Missing, Step};
+use crate::plan::{Action, Missing, Step};
 use crate::record::{Journal, Record};
 use crate::signals::Interrupts;
 use crate::state::Session;
 use crate::sync;
+use crate::transport::{Running, Target};
 use crate::ui::{Progress, Ui};
 
 /// Executes steps in order, keeping the session record on the target up to date.

@@ -19,13 +19,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::error::{Error, Result};
+use crate::haproxy::ServerRef;
 use crate::haproxy::{Change, Haproxy};
-use crate::lxc::Target;
 use crate::plan::{DevUnit, Pin};
 use crate::record::{Journal, Record};
 use crate::signals::{self, Interrupts};
-use crate::state::ServerRef;
 use crate::systemd::{DEV_STOP_TIMEOUT_SECS, stop_scopes};
+use crate::transport::Target;
 use crate::ui::Ui;
 
 /// How the dev run ended.
@@ -177,14 +177,13 @@ impl Dev<'_> {
                 others.join(", ")
             ));
         }
-        match self
-            .target
-            .command(&stop_scopes(scopes))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        {
+        let stopping = self.target.command(&stop_scopes(scopes)).and_then(|mut c| {
+            Ok(c.stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()?)
+        });
+        match stopping {
             Ok(child) => Some(child),
             Err(e) => {
                 self.ui
@@ -308,7 +307,7 @@ fn spawn(ui: &Ui, target: &Target, units: &[DevUnit]) -> Result<Vec<(String, Chi
                 ""
             }
         ));
-        let mut cmd = target.command(&u.argv);
+        let mut cmd = target.command(&u.argv)?;
         cmd.stdin(if on_terminal {
             Stdio::inherit()
         } else {

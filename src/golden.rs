@@ -10,11 +10,12 @@ use std::path::{Path, PathBuf};
 
 use crate::catalog::{Catalog, Service};
 use crate::cycle::{self, Choice};
+use crate::exec::Exec;
 use crate::haproxy::Server;
 use crate::inventory::Host;
 use crate::layout::Paths;
 use crate::lxc::Lxc;
-use crate::plan::{self, Action, Exec, Step};
+use crate::plan::{self, Action, Step};
 use crate::probe::Probe;
 use crate::restore::{self, Now};
 use crate::state::{self, Session};
@@ -23,7 +24,7 @@ use crate::sync::{Meta, Tree};
 use crate::systemd::UnitInfo;
 
 const ME: &str = "dev@aio1 (pid 4242)";
-const SOCKET: &str = "/var/run/haproxy.stat";
+pub(crate) const SOCKET: &str = "/var/run/haproxy.stat";
 
 fn service(name: &str) -> Service {
     Catalog::builtin().by_name(name).unwrap().clone()
@@ -104,10 +105,7 @@ pub(crate) fn keystone() -> Survey {
     Survey {
         project: "openstack/keystone".into(),
         package: Some("keystone".into()),
-        target: Lxc {
-            path: Some("/var/lib/lxc".into()),
-        }
-        .target(&host.container_name, false),
+        target: Lxc::local(Some("/var/lib/lxc".into())).target(&host.container_name, false),
         units: service.units.clone(),
         skipped: Vec::new(),
         host_groups: Some(vec!["keystone".into(), "keystone_all".into()]),
@@ -323,10 +321,15 @@ fn run_text(s: &Survey, choice: &Choice) -> String {
 }
 
 /// Compares `actual` with `tests/plans/<name>.plan`, or writes it when blessing.
-fn golden(name: &str, actual: &str) {
+pub(crate) fn golden(name: &str, actual: &str) {
+    let file = if name.contains('.') {
+        name.to_string()
+    } else {
+        format!("{name}.plan")
+    };
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/plans")
-        .join(format!("{name}.plan"));
+        .join(file);
     if std::env::var_os("GIT_OSA_BLESS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
@@ -385,7 +388,7 @@ fn with_a_library() {
         .iter()
         .find_map(|st| match &st.action {
             Action::Exec(Exec {
-                stdin: Some(crate::plan::Input::Sync(p)),
+                stdin: Some(crate::exec::Input::Sync(p)),
                 ..
             }) => p.extra.first().map(|(_, c)| c.clone()),
             _ => None,
@@ -448,7 +451,7 @@ fn sync_after_a_one_line_edit() {
 }
 
 /// `s` in a detached session whose dev units run.
-fn detached(mut s: Survey) -> Survey {
+pub(crate) fn detached(mut s: Survey) -> Survey {
     s.session.as_mut().unwrap().detached_at = Some(1);
     for u in &s.units {
         s.probe.units.push(UnitInfo {

@@ -5,21 +5,29 @@
 //! changes made here are not persisted by HAProxy across a reload, which is why git-osa
 //! records every change it makes in the session state and undoes it itself.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Service, Unit};
 use crate::error::Result;
 use crate::inventory::Host;
-use crate::state::ServerRef;
+use crate::transport::Transport;
 
+/// One HAProxy: its admin socket, on the host `via` reaches.
 #[derive(Debug, Clone)]
 pub struct Haproxy {
     pub socket: PathBuf,
+    pub via: Arc<dyn Transport>,
+}
+
+/// One server of one HAProxy backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerRef {
+    pub backend: String,
+    pub server: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,9 +140,15 @@ pub fn stands_for(server: &Server, host: &Host) -> bool {
 }
 
 impl Haproxy {
-    pub fn new(socket: &Path) -> Haproxy {
+    /// The HAProxy of this host.
+    pub fn local(socket: &Path) -> Haproxy {
+        Haproxy::new(socket, Arc::new(crate::transport::Local::default()))
+    }
+
+    pub fn new(socket: &Path, via: Arc<dyn Transport>) -> Haproxy {
         Haproxy {
             socket: socket.to_path_buf(),
+            via,
         }
     }
 
@@ -154,7 +168,7 @@ impl Haproxy {
             );
         }
         let started = std::time::Instant::now();
-        let answer = self.ask(command);
+        let answer = self.via.haproxy(&self.socket, command);
         log::debug!(
             target: "git_osa::haproxy",
             "HAProxy {}: {command} ({} ms, {})",
@@ -167,18 +181,6 @@ impl Haproxy {
             }
         );
         Ok(answer?)
-    }
-
-    fn ask(&self, command: &str) -> anyhow::Result<String> {
-        let mut s = UnixStream::connect(&self.socket)
-            .with_context(|| format!("connecting to HAProxy's socket {}", self.socket.display()))?;
-        s.set_read_timeout(Some(Duration::from_secs(10)))?;
-        s.write_all(format!("{command}\n").as_bytes())?;
-        s.shutdown(std::net::Shutdown::Write)?;
-        let mut answer = String::new();
-        s.read_to_string(&mut answer)
-            .with_context(|| format!("reading HAProxy's answer to `{command}`"))?;
-        Ok(answer)
     }
 
     /// Every server of every backend, from `show stat`.

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::haproxy::Haproxy;
-use crate::lxc::Target;
-use crate::state::ServerRef;
+use crate::haproxy::ServerRef;
+use crate::transport::Target;
 use crate::ui::Ui;
 
 pub const TIMEOUT: Duration = Duration::from_secs(180);

@@ -5,8 +5,8 @@
 //! [`pip`] is the install command the plan runs (`cycle.rs`).
 
 use crate::catalog::normalize_package;
+use crate::exec::Exec;
 use crate::layout::Paths;
-use crate::plan::Exec;
 use crate::sync;
 
 /// OSA's constraints without the lines that pin the service itself.

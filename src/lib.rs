@@ -15,7 +15,10 @@ pub mod db;
 pub mod detach;
 pub mod doctor;
 pub mod error;
+pub mod exec;
 pub mod execute;
+#[cfg(test)]
+mod executed;
 pub mod foreground;
 pub mod gerrit;
 pub mod gerrit_api;
@@ -48,6 +51,7 @@ pub mod status;
 pub mod survey;
 pub mod sync;
 pub mod systemd;
+pub mod transport;
 pub mod ui;
 pub mod watch;
 

@@ -13,7 +13,7 @@ use anyhow::Context;
 
 use crate::error::{Error, Result};
 use crate::layout::Paths;
-use crate::lxc::Target;
+use crate::transport::Target;
 
 /// Takes the lock, holds it until git-osa's pipe closes, then, still holding it, removes
 /// the lock's files if git-osa left no session: a run refused before it changed anything
@@ -89,16 +89,16 @@ impl Lock {
             crate::state::now()
         );
         let mut child = target
-            .command(&[
-                "sh",
-                "-c",
+            .command(&crate::exec::sh(
                 HOLD,
                 "git-osa-lock",
-                &paths.dir,
-                &paths.lock(),
-                &owner,
-                if session { "session" } else { "" },
-            ])
+                &[
+                    paths.dir.as_str(),
+                    &paths.lock(),
+                    &owner,
+                    if session { "session" } else { "" },
+                ],
+            ))?
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

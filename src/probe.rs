@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use crate::error::Result;
-use crate::lxc::Target;
 use crate::systemd::{self, UnitInfo};
+use crate::transport::Target;
 
 /// Constant script; units, files and globs arrive as arguments.
 const SCRIPT: &str = r#"
@@ -66,16 +66,10 @@ pub fn probe(target: &Target, units: &[String], files: &[String], globs: &str) -
         }
     }
     let ids: Vec<String> = units.iter().map(|u| unit_id(u)).collect();
-    let mut argv: Vec<String> = vec![
-        "sh".into(),
-        "-c".into(),
-        SCRIPT.into(),
-        "git-osa-probe".into(),
-        systemd::PROPERTIES.into(),
-        ids.join(" "),
-        globs.into(),
-    ];
-    argv.extend(files.iter().cloned());
+    let ids = ids.join(" ");
+    let mut args = vec![systemd::PROPERTIES, &ids, globs];
+    args.extend(files.iter().map(String::as_str));
+    let argv = crate::exec::sh(SCRIPT, "git-osa-probe", &args);
     let out = target.run(&argv, None)?;
     parse(&out.stdout).map_err(|e| anyhow::anyhow!("{e} (probing {})", target.name).into())
 }

@@ -3,9 +3,10 @@
 //! even after git-osa was killed between the record and the change.
 
 use crate::error::Result;
+use crate::haproxy::ServerRef;
 use crate::layout::Paths;
-use crate::lxc::Target;
-use crate::state::{LastSync, ServerRef, Session};
+use crate::state::{LastSync, Session};
+use crate::transport::Target;
 
 /// A change to the session record, applied before (write-ahead) or after a step.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,16 +6,18 @@
 use crate::catalog::Unit;
 use crate::cycle;
 use crate::error::Result;
+use crate::exec::Exec;
 use crate::execute::Runner;
+use crate::haproxy::ServerRef;
 use crate::haproxy::{Change, Haproxy, Server, servers_of};
 use crate::inventory::Host;
 use crate::layout::{self, Paths};
-use crate::lxc::Target;
-use crate::plan::{Action, Exec, Step};
+use crate::plan::{Action, Step};
 use crate::probe;
 use crate::record::{Record, Undone};
-use crate::state::{ServerRef, Session};
+use crate::state::Session;
 use crate::systemd;
+use crate::transport::Target;
 use crate::ui::Ui;
 
 /// Restarts the units and checks that each runs a new process (its main pid changed),

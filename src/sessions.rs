@@ -8,10 +8,11 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::inventory::{Host, Inventory};
 use crate::layout::{self, Paths};
-use crate::lxc::{LxcState, Target};
+use crate::lxc::LxcState;
 use crate::probe;
 use crate::select;
 use crate::state::Session;
+use crate::transport::Target;
 
 /// Lists the sessions in a target, whatever their service.
 const LIST: &str = r#"for f in "$1"/*/session.json; do [ -f "$f" ] && printf '%s\n' "${f%/session.json}"; done; exit 0"#;
@@ -144,7 +145,10 @@ pub fn every_container(ctx: &Context) -> Result<Todo> {
             continue;
         }
         let t = ctx.lxc.target(&host.container_name, host.metal);
-        let found = t.run(&["sh", "-c", LIST, "git-osa-list", layout::ROOT], None)?;
+        let found = t.run(
+            &crate::exec::sh(LIST, "git-osa-list", &[layout::ROOT]),
+            None,
+        )?;
         for dir in String::from_utf8_lossy(&found.stdout).lines() {
             if let Some(service) = dir.rsplit('/').next() {
                 todo.running.push(Candidate {

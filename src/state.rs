@@ -8,15 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::haproxy::ServerRef;
 use crate::layout::Paths;
-use crate::lxc::Target;
-
-/// One server of one HAProxy backend.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServerRef {
-    pub backend: String,
-    pub server: String,
-}
+use crate::transport::Target;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Session {
@@ -170,14 +164,11 @@ impl Session {
     pub fn save(&self, target: &Target, paths: &Paths) -> Result<()> {
         let json = self.to_json()?;
         target.run(
-            &[
-                "sh",
-                "-c",
+            &crate::exec::sh(
                 r#"mkdir -p -m 0755 "$1" && cat > "$2.tmp" && mv -f "$2.tmp" "$2""#,
                 "git-osa-save",
-                &paths.dir,
-                &paths.session(),
-            ],
+                &[&paths.dir, &paths.session()],
+            ),
             Some(&json),
         )?;
         Ok(())

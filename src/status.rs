@@ -81,7 +81,7 @@ pub fn gather(
 }
 
 /// The size of a snapshot's dump in the target: one `stat` (only sessions that took one).
-fn dump_size(target: &crate::lxc::Target, dump: &str) -> std::result::Result<u64, String> {
+fn dump_size(target: &crate::transport::Target, dump: &str) -> std::result::Result<u64, String> {
     let out = target
         .output(&["stat", "-c", "%s", "--", dump], None)
         .map_err(|e| e.to_string())?;
@@ -452,7 +452,7 @@ pub fn changes(s: &Session) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::ServerRef;
+    use crate::haproxy::ServerRef;
 
     /// Regression: after a kill during the venv copy, status said "applied nothing yet"
     /// while the unit was stopped and its server draining.

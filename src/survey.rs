@@ -16,12 +16,12 @@ use crate::install;
 use crate::inventory::Host;
 use crate::layout::{self, FACTS, Paths};
 use crate::lock;
-use crate::lxc::Target;
 use crate::migrations;
 use crate::pbr;
 use crate::probe::{self, Probe};
 use crate::state::Session;
 use crate::sync::{self, Manifest, Tree};
+use crate::transport::Target;
 
 /// What the target and the checkout say, read once.
 #[derive(Debug, Clone)]
@@ -523,15 +523,13 @@ fn production_migrations(
     site: &str,
     dirs: &[String],
 ) -> Result<BTreeMap<String, Vec<u8>>> {
-    let mut argv = vec![
-        "sh".to_string(),
-        "-c".into(),
-        r#"cd "$1" && shift && for d; do [ -d "$d" ] && printf '%s\0' "$d"; done | xargs -0r tar -cf -"#
-            .into(),
-        "git-osa-migrations".into(),
-        site.to_string(),
-    ];
-    argv.extend(dirs.iter().map(|d| d.trim_end_matches('/').to_string()));
+    let mut args = vec![site];
+    args.extend(dirs.iter().map(|d| d.trim_end_matches('/')));
+    let argv = crate::exec::sh(
+        r#"cd "$1" && shift && for d; do [ -d "$d" ] && printf '%s\0' "$d"; done | xargs -0r tar -cf -"#,
+        "git-osa-migrations",
+        &args,
+    );
     let out = target.run(&argv, None)?;
     let mut files = BTreeMap::new();
     let mut archive = tar::Archive::new(out.stdout.as_slice());

@@ -176,30 +176,22 @@ pub fn split_words(s: &str) -> Vec<String> {
 /// Stops those of `scopes` that are active. A scope that ends on its own meanwhile (a
 /// pip dying on its closed pipe) is not an error: it is what stopping it wanted.
 pub fn stop_scopes(scopes: &[String]) -> Vec<String> {
-    let mut argv = vec![
-        "sh".to_string(),
-        "-c".into(),
-        r#"for u; do if systemctl is-active -q "$u"; then systemctl stop "$u"; fi; done; exit 0"#
-            .into(),
-        "git-osa-stop".into(),
-    ];
-    argv.extend(scopes.iter().cloned());
-    argv
+    crate::exec::sh(
+        r#"for u; do if systemctl is-active -q "$u"; then systemctl stop "$u"; fi; done; exit 0"#,
+        "git-osa-stop",
+        scopes,
+    )
 }
 
 /// Kills those of `scopes` that are active, at once (SIGKILL): for what a killed git-osa
 /// left behind, which nothing waits for (a dev process, a pip, a copy). A graceful stop
 /// of a uWSGI that is still starting waits out its 15 s stop timeout.
 pub fn kill_scopes(scopes: &[String]) -> Vec<String> {
-    let mut argv = vec![
-        "sh".to_string(),
-        "-c".into(),
-        r#"for u; do if systemctl is-active -q "$u"; then systemctl kill --signal=SIGKILL "$u"; systemctl stop "$u" 2>/dev/null; fi; done; exit 0"#
-            .into(),
-        "git-osa-kill".into(),
-    ];
-    argv.extend(scopes.iter().cloned());
-    argv
+    crate::exec::sh(
+        r#"for u; do if systemctl is-active -q "$u"; then systemctl kill --signal=SIGKILL "$u"; systemctl stop "$u" 2>/dev/null; fi; done; exit 0"#,
+        "git-osa-kill",
+        scopes,
+    )
 }
 
 /// How long a dev process gets to stop on its unit's own KillSignal before SIGKILL.
@@ -222,13 +214,7 @@ fn stop_properties(info: &UnitInfo) -> [String; 4] {
 /// The argv that runs `info`'s command like systemd would, in a scope named `scope`.
 pub fn dev_argv(info: &UnitInfo, scope: &str) -> Vec<String> {
     let user = info.user.clone().unwrap_or_else(|| "root".into());
-    let mut argv: Vec<String> = vec![
-        "systemd-run".into(),
-        "--scope".into(),
-        "--quiet".into(),
-        "--collect".into(),
-        format!("--unit={scope}"),
-    ];
+    let mut argv = crate::exec::scope_prefix(scope);
     argv.extend(stop_properties(info));
     argv.extend(["--".into(), "runuser".into(), "-u".into(), user]);
     if let Some(g) = &info.group {

@@ -17,8 +17,8 @@ use crate::context::Context;
 use crate::detach;
 use crate::error::{Error, Result};
 use crate::layout::{self, Paths};
-use crate::lxc::Target;
 use crate::signals::Interrupts;
+use crate::transport::Target;
 
 pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode> {
     if args.hooks || args.watch {
@@ -103,23 +103,11 @@ impl Following {
         several: bool,
     ) -> Result<Following> {
         let scope = layout::logs_scope(&paths.service, std::process::id());
-        let mut full = vec![
-            "systemd-run".to_string(),
-            "--scope".into(),
-            "--quiet".into(),
-            "--collect".into(),
-            format!("--unit={scope}"),
-            "--".into(),
-        ];
-        full.extend([
-            "sh".into(),
-            "-c".into(),
-            DIES_WITH_US.into(),
-            "git-osa-logs".into(),
-        ]);
-        full.extend(argv);
+        let mut full = crate::exec::scope_prefix(&scope);
+        full.push("--".into());
+        full.extend(crate::exec::sh(DIES_WITH_US, "git-osa-logs", &argv));
         let mut child = target
-            .command(&full)
+            .command(&full)?
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             // No terminal at all: lxc-attach given one (stderr too) puts it in raw mode,

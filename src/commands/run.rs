@@ -15,13 +15,13 @@ use crate::foreground::Outcome;
 use crate::json;
 use crate::layout::Paths;
 use crate::lock::Lock;
-use crate::lxc::Target;
 use crate::plan;
 use crate::restore;
 use crate::select;
 use crate::settings::Origin;
 use crate::state::Session;
 use crate::survey;
+use crate::transport::Target;
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     let project = ctx.project()?;

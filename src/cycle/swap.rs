@@ -3,10 +3,11 @@
 
 use crate::catalog::Runs;
 use crate::error::{Error, Result};
+use crate::exec::{Exec, Input};
 use crate::install;
 use crate::layout::{self, DROPIN, DROPIN_TEXT};
 use crate::migrations;
-use crate::plan::{Action, DevUnit, Exec, Input, Missing, Pin, Step};
+use crate::plan::{Action, DevUnit, Missing, Pin, Step};
 use crate::record::Record;
 use crate::state::WithLibrary;
 use crate::survey::{CheckoutScan, Library};

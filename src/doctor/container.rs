@@ -4,8 +4,9 @@
 use crate::catalog::Service;
 use crate::context::Context;
 use crate::layout::{self, FACTS};
-use crate::lxc::{self, LxcState, Target};
+use crate::lxc::LxcState;
 use crate::probe::{self, Probe};
+use crate::transport::{self, Target};
 
 use super::{Verdict, fail};
 
@@ -111,7 +112,7 @@ pub fn read_container(
     facts.venv = choose_venv(service, &p);
     let venv = facts.venv.clone().unwrap_or_default();
     facts.kept = Some(layout::backup_path(&venv)).filter(|k| p.paths.contains(k));
-    let out = target.run(&["sh", "-c", SCRIPT, "git-osa-doctor", &venv], None)?;
+    let out = target.run(&crate::exec::sh(SCRIPT, "git-osa-doctor", &[&venv]), None)?;
     read_script(&mut facts, &String::from_utf8_lossy(&out.stdout));
     if venv.is_empty() {
         facts.sources = Err("no venv to ask pip in".into());
@@ -172,8 +173,8 @@ pub(super) fn pip_sources(target: &Target, venv: &str) -> Result<Vec<String>, St
         }
         Ok(out) => Err(format!(
             "`{}` failed{}",
-            lxc::shell_words(&argv),
-            lxc::tail(&out.stderr, &out.stdout)
+            transport::shell_words(&argv),
+            transport::tail(&out.stderr, &out.stdout)
         )),
         Err(e) => Err(e.to_string()),
     }

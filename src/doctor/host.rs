@@ -53,9 +53,9 @@ pub const HOST_CHECKS: [HostCheck; 6] = [
 pub fn read_host(ctx: &Context) -> HostFacts {
     let mut tools: Vec<(&'static str, Option<PathBuf>)> = lxc::TOOLS
         .iter()
-        .map(|t| (*t, lxc::find_on_path(t)))
+        .map(|t| (*t, crate::transport::find_on_path(t)))
         .collect();
-    tools.push(("systemd-run", lxc::find_on_path("systemd-run")));
+    tools.push(("systemd-run", crate::transport::find_on_path("systemd-run")));
     let inventory = ctx.global.inventory.clone();
     let containers = Inventory::load(&inventory)
         .map(|inv| {

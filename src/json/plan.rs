@@ -5,9 +5,10 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cycle;
-use crate::lxc::Target;
-use crate::plan::{self, Action, Exec, Input, Missing};
+use crate::exec::{Exec, Input};
+use crate::plan::{self, Action, Missing};
 use crate::survey::Survey;
+use crate::transport::Target;
 
 use super::{Document, Server, display};
 

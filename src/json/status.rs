@@ -5,7 +5,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::context::Source;
-use crate::state::{ServerRef, Session};
+use crate::haproxy::ServerRef;
+use crate::state::Session;
 use crate::status::{self, TargetStatus};
 
 use super::{Document, display};

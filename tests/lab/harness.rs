@@ -174,7 +174,7 @@ impl Lab {
     }
 
     pub fn servers(&self) -> Vec<(String, String)> {
-        git_osa::haproxy::Haproxy::new(&self.socket)
+        git_osa::haproxy::Haproxy::local(&self.socket)
             .servers()
             .unwrap()
             .into_iter()
@@ -478,7 +478,7 @@ impl Lab {
             answered.len(),
             2,
             "both containers answer the frontend: {answered:?}; HAProxy:\n{}",
-            git_osa::haproxy::Haproxy::new(&self.socket)
+            git_osa::haproxy::Haproxy::local(&self.socket)
                 .command(&format!("show servers state {}", self.backend))
                 .unwrap_or_default()
         );

@@ -87,7 +87,7 @@ impl<'a> Heat<'a> {
 
     /// (backend, server, status) of both heat backends.
     fn servers(&self) -> Vec<(String, String, String)> {
-        git_osa::haproxy::Haproxy::new(&self.socket)
+        git_osa::haproxy::Haproxy::local(&self.socket)
             .servers()
             .unwrap()
             .into_iter()

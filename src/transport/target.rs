@@ -2,64 +2,48 @@
 //! for each (where, as whom, the argv, how long, how it ended).
 
 use std::ffi::{OsStr, OsString};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Output};
-use std::thread::JoinHandle;
+use std::process::{Command, Output};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
 use crate::error::{Error, Result};
+use crate::lxc::{self, ENV};
 
-use super::{ENV, Tools, quote, shell_words, tail};
+use super::{LOG, OUTPUT, Process, Running, Transport, quote, shell_words, tail, tee};
 
-/// A place commands run: one container, or the host for metal components.
+/// A place commands run: one container, or its host itself for metal components; `via`
+/// reaches that host.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub name: String,
     pub lxc_path: Option<PathBuf>,
     pub metal: bool,
+    pub via: Arc<dyn Transport>,
 }
 
 impl Target {
-    /// The host program and arguments that run `argv` in the target. A metal target runs
-    /// `argv` itself, so the caller must replace the host environment with [`ENV`]; in a
-    /// container, `lxc-attach --clear-env` does.
-    fn host_argv<S: AsRef<OsStr>>(&self, argv: &[S]) -> (OsString, Vec<OsString>) {
-        let mut argv = argv.iter().map(|a| a.as_ref().to_os_string());
+    /// The local process that runs `argv` in the target: through `lxc-attach --clear-env`
+    /// on its host for a container, on the host itself with only [`ENV`] for metal.
+    fn process<S: AsRef<OsStr>>(&self, argv: &[S]) -> Result<Process> {
+        let argv: Vec<OsString> = argv.iter().map(|a| a.as_ref().to_os_string()).collect();
         if self.metal {
-            let program = argv.next().expect("a command has a program");
-            return (program, argv.collect());
+            return self.via.process(&argv, Some(&ENV));
         }
-        let mut args: Vec<OsString> = Vec::new();
-        if let Some(p) = &self.lxc_path {
-            args.extend(["-P".into(), p.into()]);
-        }
-        args.extend(["-n".into(), (&self.name).into(), "--clear-env".into()]);
-        for (k, v) in ENV {
-            args.extend(["--set-var".into(), format!("{k}={v}").into()]);
-        }
-        args.push("--".into());
-        args.extend(argv);
-        // Keeps `command` infallible without LXC: its spawn fails, naming lxc-attach, but
-        // every container is checked running (`Lxc::state`) before anything attaches.
-        let attach = Tools::get().map_or_else(|_| "lxc-attach".into(), |t| t.attach.clone());
-        (attach.into(), args)
+        self.via.process(
+            &lxc::attach(self.lxc_path.as_deref(), &self.name, argv),
+            None,
+        )
     }
 
     /// The command that runs `argv` in the target, with a clean environment, for children
     /// whose stdio the caller wires itself (the lock holder, the dev process).
     /// Logged as started: every caller spawns it at once, and says itself how it ended.
-    pub fn command<S: AsRef<OsStr>>(&self, argv: &[S]) -> Command {
+    pub fn command<S: AsRef<OsStr>>(&self, argv: &[S]) -> Result<Command> {
         log::debug!(target: LOG, "{} (started)", self.what(argv, None));
-        let (program, args) = self.host_argv(argv);
-        let mut cmd = Command::new(program);
-        cmd.args(args);
-        if self.metal {
-            cmd.env_clear().envs(ENV);
-        }
-        cmd
+        Ok(self.process(argv)?.command())
     }
 
     /// Runs `argv`, feeding `stdin`, and returns its output whatever its exit status.
@@ -116,12 +100,8 @@ impl Target {
         stdin: Option<&[u8]>,
         stream: bool,
     ) -> Result<Running> {
-        if !self.metal {
-            Tools::get()?;
-        }
         let what = self.what(argv, stdin);
-        let (program, args) = self.host_argv(argv);
-        let mut expr = duct::cmd(program, args).unchecked();
+        let mut expr = self.process(argv)?.expression();
         let mut tees = None;
         if stream {
             let (out_r, out_w) = std::io::pipe()?;
@@ -135,9 +115,6 @@ impl Target {
             Some(data) => expr.stdin_bytes(data),
             None => expr.stdin_null(),
         };
-        if self.metal {
-            expr = expr.full_env(ENV);
-        }
         let handle = expr
             .start()
             .with_context(|| format!("starting {}", self.describe(argv)))?;
@@ -211,82 +188,6 @@ impl Target {
     }
 }
 
-/// The log target of commands (`-v`) and of their output (`-vv`).
-const LOG: &str = "git_osa::command";
-const OUTPUT: &str = "git_osa::output";
-
-/// A command started in a target, its output being collected; logged when it ends.
-pub struct Running {
-    handle: duct::Handle,
-    /// The threads reading stdout and stderr, when they are streamed (-vv).
-    tees: Option<[JoinHandle<Vec<u8>>; 2]>,
-    started: Instant,
-    what: String,
-}
-
-impl Running {
-    /// Whether it has ended (without waiting).
-    pub fn ended(&self) -> Result<bool> {
-        Ok(self.handle.try_wait()?.is_some())
-    }
-
-    /// Waits for the end and returns the output, whatever the exit status.
-    pub fn wait(self) -> Result<Output> {
-        let mut out = self.handle.into_output()?;
-        if let Some([stdout, stderr]) = self.tees {
-            out.stdout = stdout.join().unwrap_or_default();
-            out.stderr = stderr.join().unwrap_or_default();
-        }
-        log::debug!(target: LOG, "{} ({})", self.what, ended(self.started.elapsed(), out.status));
-        Ok(out)
-    }
-}
-
-/// Reads a command's stream to its end on a thread, logging each line (`-vv`) and keeping
-/// all of it for the caller.
-fn tee(stream: std::io::PipeReader) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut kept = Vec::new();
-        let mut reader = BufReader::new(stream);
-        let mut line = Vec::new();
-        while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
-            log::trace!(target: OUTPUT, "| {}", String::from_utf8_lossy(&line).trim_end());
-            kept.append(&mut line);
-        }
-        kept
-    })
-}
-
-/// Runs a host command (the LXC tools) to its end, logged like the others.
-pub(super) fn logged(cmd: &mut Command) -> std::io::Result<Output> {
-    let started = Instant::now();
-    let out = cmd.output()?;
-    let mut argv = vec![cmd.get_program()];
-    argv.extend(cmd.get_args());
-    log::debug!(
-        target: LOG,
-        "on the host as root: {} ({})",
-        shell_words(&argv),
-        ended(started.elapsed(), out.status)
-    );
-    Ok(out)
-}
-
-/// `12 ms, exit 0`: how long a command took and how it ended.
-fn ended(took: Duration, status: ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    let took = if took < Duration::from_secs(1) {
-        format!("{} ms", took.as_millis())
-    } else {
-        format!("{:.2} s", took.as_secs_f64())
-    };
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("{took}, exit {code}"),
-        (None, Some(sig)) => format!("{took}, killed by signal {sig}"),
-        (None, None) => format!("{took}, {status}"),
-    }
-}
-
 /// Whom a command runs as: the user `runuser -u` switches to, else root (`lxc-attach`
 /// enters as root; metal commands run as git-osa, which runs as root).
 fn runs_as<S: AsRef<OsStr>>(argv: &[S]) -> String {
@@ -299,28 +200,30 @@ fn runs_as<S: AsRef<OsStr>>(argv: &[S]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
+    use std::process::ExitStatus;
 
     use crate::lxc::{Lxc, PATH};
+    use crate::transport::ended;
+    use crate::transport::fake::{Fake, Sent};
 
     #[test]
     fn container_commands_clear_the_environment_and_keep_argv_separate() {
+        let fake = Arc::new(Fake::default());
         let t = Lxc {
             path: Some("/lab/lxc".into()),
+            via: fake.clone(),
         }
         .target("aio1_keystone_container-6c0f3a1e", false);
-        let cmd = t.command(&["sh", "-c", "echo \"$1\"", "sh", "a; rm -rf /"]);
-        let args: Vec<_> = cmd
-            .get_args()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        t.run(&["sh", "-c", "echo \"$1\"", "sh", "a; rm -rf /"], None)
+            .unwrap();
+        let sent = fake.sent();
+        let [Sent::Command(args)] = sent.as_slice() else {
+            panic!("one command: {sent:?}");
+        };
         assert_eq!(
-            Path::new(cmd.get_program()).file_name().unwrap(),
-            "lxc-attach"
-        );
-        assert_eq!(
-            &args[..5],
+            &args[..6],
             [
+                "lxc-attach",
                 "-P",
                 "/lab/lxc",
                 "-n",
@@ -349,8 +252,8 @@ mod tests {
     #[test]
     fn metal_commands_run_on_the_host_with_a_clean_environment() {
         let t = Lxc::default().target("aio1", true);
-        let cmd = t.command(&["systemctl", "status"]);
-        assert_eq!(cmd.get_program(), "systemctl");
+        let cmd = t.command(&["systemctl", "status"]).unwrap();
+        assert!(cmd.get_program().to_string_lossy().ends_with("systemctl"));
         assert!(cmd.get_envs().any(|(k, _)| k == "PATH"));
     }
 
@@ -406,6 +309,7 @@ mod tests {
     #[test]
     fn the_log_says_where_as_whom_how_long_and_how_it_ended() {
         use std::os::unix::process::ExitStatusExt;
+
         let t = Lxc::default().target("c1", false);
         let argv = [
             "systemd-run",

@@ -1,0 +1,139 @@
+//! Plans run by the executor against a fake transport (`transport/fake.rs`): what a run,
+//! a sync and a restore send to the container and to HAProxy, in order, compared with
+//! `tests/plans/executed.sent`. No lab: the fake answers every command with success and
+//! keeps a HAProxy of its own; only the dev process runs a while, so that the run pins
+//! traffic once its server passes a health check.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::cycle::{self, Choice};
+use crate::execute::Runner;
+use crate::golden::{self, SOCKET};
+use crate::haproxy::Haproxy;
+use crate::layout::Paths;
+use crate::lxc::Lxc;
+use crate::restore;
+use crate::state::Session;
+use crate::survey::Survey;
+use crate::transport::fake::{Fake, Sent};
+use crate::transport::shell_words;
+use crate::ui::Ui;
+
+/// The fixture `s`, its target reached through `fake`, its checkout's files on disk
+/// under `root` (the sync's tar stream reads them).
+fn through(fake: &Arc<Fake>, mut s: Survey, root: &Path) -> Survey {
+    s.target = Lxc {
+        path: Some("/var/lib/lxc".into()),
+        via: fake.clone(),
+    }
+    .target(&s.host.container_name, false);
+    for f in s.checkout.tree.files.keys() {
+        let path = root.join(f);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, format!("# {f}\n")).unwrap();
+    }
+    s.checkout.root = root.to_path_buf();
+    s
+}
+
+/// What was sent, one line each: the command in the container (without the
+/// `lxc-attach` that takes it there, which the transport's own tests pin), or the
+/// HAProxy command; the polls of `show stat` left out.
+fn render(sent: &[Sent], container: &str) -> String {
+    let mut out = String::new();
+    for s in sent {
+        match s {
+            Sent::Command(argv) => {
+                assert_eq!(
+                    argv[..5],
+                    ["lxc-attach", "-P", "/var/lib/lxc", "-n", container]
+                );
+                let inside = argv.iter().position(|a| a == "--").map_or(0, |i| i + 1);
+                // A script is named by its `$0`, the word after it.
+                let words: Vec<&str> = argv[inside..]
+                    .iter()
+                    .map(|a| if a.contains('\n') { "<script>" } else { a })
+                    .collect();
+                let _ = writeln!(out, "{}", shell_words(&words));
+            }
+            Sent::Haproxy(line) if line == "show stat" => {}
+            Sent::Haproxy(line) => {
+                let _ = writeln!(out, "HAProxy: {line}");
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order() {
+    let root = tempfile::tempdir().unwrap();
+    let base = golden::keystone();
+    let fake = Arc::new(Fake::with_servers(base.servers.clone()));
+    // The dev process serves for a while: the run pins traffic once its server is UP.
+    fake.answer(
+        "--unit=git-osa-dev-keystone-wsgi-public.scope",
+        "cat >/dev/null; sleep 1",
+    );
+    let ui = Ui::plain();
+    let haproxy = Haproxy::new(Path::new(SOCKET), fake.clone());
+    let paths = Paths::new("keystone");
+    let s = through(&fake, base, root.path());
+    let container = s.target.name.clone();
+    let mut out = String::new();
+
+    let plan = cycle::plan_run(&s, &golden::choice()).unwrap();
+    let session = Session::new("keystone", &s.project, &container, "dev@aio1 (pid 4242)");
+    let mut runner = Runner::new(&ui, &haproxy, paths.clone(), session);
+    let outcome = runner.run_all(&plan.steps).unwrap().unwrap();
+    assert_eq!(outcome.code, 0);
+    out += "== git osa (the dev process ends after a second)\n";
+    out += &render(&fake.sent(), &container);
+
+    let mark = fake.sent().len();
+    let detach = Choice {
+        detach: true,
+        ..golden::choice()
+    };
+    let mut again = golden::second_run(&s);
+    again.session = Some(runner.journal.session.clone());
+    let plan = cycle::plan_run(&again, &detach).unwrap();
+    let mut runner = Runner::new(&ui, &haproxy, paths.clone(), runner.journal.session.clone());
+    assert!(runner.run_all(&plan.steps).unwrap().is_none(), "detached");
+    out += "== git osa run --detach\n";
+    out += &render(&fake.sent()[mark..], &container);
+
+    let mark = fake.sent().len();
+    let mut edited = golden::detached(golden::second_run(&s));
+    edited.session = Some(runner.journal.session.clone());
+    edited.manifest = s.checkout.tree.files.clone();
+    edited
+        .checkout
+        .tree
+        .files
+        .get_mut("keystone/api.py")
+        .unwrap()
+        .mtime_ns += 1;
+    let plan = cycle::plan_sync(&edited, &golden::choice()).unwrap();
+    let mut runner = Runner::new(&ui, &haproxy, paths.clone(), runner.journal.session.clone());
+    runner.run_all(&plan.steps).unwrap();
+    out += "== git osa sync (a one-line edit)\n";
+    out += &render(&fake.sent()[mark..], &container);
+
+    let mark = fake.sent().len();
+    restore::restore_target(
+        &ui,
+        &haproxy,
+        &s.target,
+        &s.host,
+        &s.units,
+        &paths,
+        runner.journal.session.clone(),
+    )
+    .unwrap();
+    out += "== git osa restore\n";
+    out += &render(&fake.sent()[mark..], &container);
+    golden::golden("executed.sent", &out);
+}
