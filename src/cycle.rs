@@ -8,14 +8,15 @@
 use crate::error::Result;
 use crate::exec::Exec;
 use crate::haproxy::ServerRef;
-use crate::haproxy::{Change, State, servers_of};
+use crate::haproxy::{Change, State};
 use crate::install;
 use crate::layout::{self, Paths};
-use crate::plan::{Action, Pin, Step};
+use crate::plan::{Action, Step};
 use crate::probe;
 use crate::record::Record;
 use crate::state::{Session, VENV_KEPT};
 use crate::survey::Survey;
+use crate::traffic::{self, Pin};
 
 mod swap;
 use crate::systemd::{self, UnitInfo};
@@ -319,27 +320,18 @@ impl<'a> Cycle<'a> {
     /// HAProxy: drain the target's servers while they are swapped, where others can take
     /// their traffic; each becomes a pin of the foreground run.
     fn drain(&self) -> (Vec<Step>, Vec<Pin>) {
-        let all = &self.s.servers;
+        let pins = traffic::pins(
+            &self.s.servers,
+            &self.s.host,
+            &self.s.units,
+            &self.session.disabled_servers,
+        );
         let mut steps = Vec::new();
-        let mut pins = Vec::new();
-        for mine in servers_of(all, &self.s.host, &self.s.units) {
-            // The others: those taking traffic now, and those this session put in
-            // maintenance (a killed git-osa left them so), which the end of the run gives back.
-            let others: Vec<String> = all
-                .iter()
-                .filter(|o| o.backend == mine.backend && o.name != mine.name)
-                .filter(|o| {
-                    o.takes_traffic() || self.session.disabled_servers.contains(&o.reference())
-                })
-                .map(|o| o.name.clone())
-                .collect();
-            if others.is_empty() {
-                continue;
-            }
-            let r = mine.reference();
+        for p in &pins {
+            let r = p.target_server();
             steps.push(
                 Step::new(
-                    format!("drain {} in HAProxy while it is swapped", mine.name),
+                    format!("drain {} in HAProxy while it is swapped", p.target),
                     self.target(),
                     Action::Server {
                         server: r.clone(),
@@ -354,11 +346,6 @@ impl<'a> Cycle<'a> {
                 )
                 .before(Record::Disable(r)),
             );
-            pins.push(Pin {
-                backend: mine.backend.clone(),
-                target: mine.name.clone(),
-                others,
-            });
         }
         (steps, pins)
     }

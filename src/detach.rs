@@ -8,29 +8,23 @@
 //! (the others' maintenance recorded before it is made), and `stop` or `restore` undo
 //! them from there.
 
-use std::time::{Duration, Instant};
-
 use crate::context::{Context, Placement, Project};
 use crate::error::{Error, Result};
 use crate::exec;
-use crate::haproxy::ServerRef;
-use crate::haproxy::{Change, Haproxy, Server, servers_of};
-use crate::health;
+use crate::haproxy::{Haproxy, Server, ServerRef};
 use crate::layout::Paths;
 use crate::lock::Lock;
 use crate::lxc::LxcState;
-use crate::plan::{Comeback, DevUnit, Pin};
+use crate::plan::{Comeback, DevUnit};
 use crate::record::{Journal, Record};
 use crate::select;
 use crate::sessions;
 use crate::signals::Interrupts;
 use crate::state::Session;
 use crate::systemd::{RELOAD_WORKERS, stop_scopes};
+use crate::traffic::{self, Health, Pin, Traffic};
 use crate::transport::Target;
 use crate::ui::Ui;
-
-/// How long the others may take to take traffic again before the target's units stop.
-const HAND_BACK: Duration = Duration::from_secs(5);
 
 /// What the detached steps work with.
 pub struct Detached<'a> {
@@ -65,7 +59,7 @@ impl Detached<'_> {
         }
         self.healthy(&services, pins)?;
         for p in pins {
-            self.pin(p)?;
+            self.traffic().pin(p)?;
             self.ui.step(format!(
                 "HAProxy: {} is UP with the dev code; all of {} now goes to it ({} disabled)",
                 p.target,
@@ -95,27 +89,18 @@ impl Detached<'_> {
         };
         let pins = &pins[..];
         let services: Vec<String> = units.iter().map(|u| u.scope.clone()).collect();
-        self.unpin(pins)?;
+        self.traffic().hand_back(pins)?;
         self.target.run(&stop_scopes(&services), None)?;
-        for p in pins {
-            // Down until a check passes against the new process: "UP" must not be the
-            // verdict of a check the old one passed.
-            self.haproxy
-                .set(&p.backend, &p.target, Change::HealthDown)?;
-        }
+        self.traffic().mark_down(pins)?;
         for u in units {
             if let Err(e) = self.target.run(&u.argv, None) {
                 return Err(self.failed(e, &services));
             }
         }
-        for p in pins {
-            self.haproxy.set(&p.backend, &p.target, Change::Ready)?;
-            self.journal
-                .record(self.target, &[Record::Enable(server(p, &p.target))])?;
-        }
+        self.traffic().ready(pins)?;
         self.healthy(&services, pins)?;
         for p in pins {
-            self.pin(p)?;
+            self.traffic().pin(p)?;
         }
         Ok(())
     }
@@ -163,113 +148,55 @@ impl Detached<'_> {
         Ok(())
     }
 
-    /// Waits until the services are active and the pins' targets UP in HAProxy. The
-    /// services are collected by systemd once they end, so one that is no longer active
-    /// has failed: that is said at once, with the end of its journal.
+    /// Waits until the services are active and the pins' targets pass HAProxy's checks.
+    /// The services are collected by systemd once they end, so one that is no longer
+    /// active has failed: that is said at once, with the end of its journal.
     fn healthy(&mut self, services: &[String], pins: &[Pin]) -> Result<()> {
-        let _p = self.ui.progress("waiting for the dev units to serve");
-        let start = Instant::now();
-        let mut argv = vec!["systemctl".to_string(), "is-active".into()];
-        argv.extend(services.iter().cloned());
-        loop {
-            let out = self.target.output(&argv, None)?;
-            let states = String::from_utf8_lossy(&out.stdout).into_owned();
-            let ended: Vec<&String> = services
-                .iter()
-                .zip(states.lines())
-                .filter(|(_, st)| !matches!(st.trim(), "active" | "activating" | "reloading"))
-                .map(|(s, _)| s)
-                .collect();
-            if !ended.is_empty() {
-                let names: Vec<&str> = ended.iter().map(|s| s.as_str()).collect();
-                return Err(self.failed(
-                    Error::failed(format!(
-                        "{} ended as it started in {}",
-                        names.join(", "),
-                        self.target.name
-                    )),
-                    services,
-                ));
-            }
-            let active = out.status.success();
-            let up = pins.is_empty() || {
-                let all = self.haproxy.servers()?;
-                pins.iter().all(|p| {
-                    all.iter()
-                        .any(|s| s.backend == p.backend && s.name == p.target && s.is_healthy())
-                })
-            };
-            if active && up {
-                return Ok(());
-            }
-            if let Some(sig) = self.interrupts.pending() {
-                return Err(Error::interrupted(
-                    sig,
-                    "stopped waiting for the detached dev units",
-                )
-                .hint("they go on starting; `git osa stop` ends them, `git osa restore` puts production back"));
-            }
-            if start.elapsed() > health::TIMEOUT {
-                return Err(Error::failed(format!(
-                    "the dev units in {} do not serve after {} s (active: {active}, HAProxy UP: {up})",
-                    self.target.name,
-                    health::TIMEOUT.as_secs()
-                ))
-                .hint("`git osa logs` shows their output; `git osa stop` ends them"));
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        let servers: Vec<ServerRef> = pins.iter().map(Pin::target_server).collect();
+        let wanted = traffic::Wanted {
+            units: services,
+            dev: true,
+            servers: &servers,
+            taking_traffic: false,
+        };
+        let stop = || self.interrupts.pending().is_some();
+        match traffic::wait_healthy(self.ui, self.target, self.haproxy, &wanted, &stop)? {
+            Health::Healthy => Ok(()),
+            Health::Ended(ended) => Err(self.failed(
+                Error::failed(format!(
+                    "{} ended as it started in {}",
+                    ended.join(", "),
+                    self.target.name
+                )),
+                services,
+            )),
+            Health::Stopped => Err(Error::interrupted(
+                self.interrupts.pending().unwrap_or(libc::SIGINT),
+                "stopped waiting for the detached dev units",
+            )
+            .hint("they go on starting; `git osa stop` ends them, `git osa restore` puts production back")),
+            Health::TimedOut { active, up } => Err(Error::failed(format!(
+                "the dev units in {} do not serve after {} s (active: {active}, HAProxy UP: {up})",
+                self.target.name,
+                traffic::TIMEOUT.as_secs()
+            ))
+            .hint("`git osa logs` shows their output; `git osa stop` ends them")),
         }
     }
 
-    /// The target takes all of the backend's traffic; the others' maintenance is recorded
-    /// before it is made.
-    fn pin(&mut self, p: &Pin) -> Result<()> {
-        let mut records = vec![Record::Enable(server(p, &p.target))];
-        records.extend(p.others.iter().map(|o| Record::Disable(server(p, o))));
-        self.haproxy.set(&p.backend, &p.target, Change::Ready)?;
-        self.journal.record(self.target, &records)?;
-        for other in &p.others {
-            self.haproxy.set(&p.backend, other, Change::Maint)?;
+    fn traffic(&mut self) -> Traffic<'_> {
+        Traffic {
+            ui: self.ui,
+            haproxy: self.haproxy,
+            journal: self.journal,
+            target: self.target,
         }
-        Ok(())
-    }
-
-    /// The others take traffic again (waited for, up to [`HAND_BACK`]) and the target is
-    /// drained, before its units stop: no request is sent to a process that is going away.
-    fn unpin(&mut self, pins: &[Pin]) -> Result<()> {
-        for p in pins {
-            for o in &p.others {
-                self.haproxy.set(&p.backend, o, Change::Ready)?;
-                self.journal
-                    .record(self.target, &[Record::Enable(server(p, o))])?;
-            }
-        }
-        let start = Instant::now();
-        while start.elapsed() < HAND_BACK {
-            let all = self.haproxy.servers()?;
-            let back = pins.iter().all(|p| {
-                p.others.iter().all(|o| {
-                    all.iter()
-                        .any(|s| s.backend == p.backend && s.name == *o && s.takes_traffic())
-                })
-            });
-            if back {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        for p in pins {
-            self.journal
-                .record(self.target, &[Record::Disable(server(p, &p.target))])?;
-            self.haproxy.set(&p.backend, &p.target, Change::Drain)?;
-        }
-        Ok(())
     }
 
     /// Ends the detached units: traffic back to the others first, then the services
     /// stopped (each with its unit's own KillSignal). The container stays in dev mode.
     pub fn stop(&mut self, services: &[String], pins: &[Pin]) -> Result<()> {
-        self.unpin(pins)?;
+        self.traffic().hand_back(pins)?;
         self.target.run(&stop_scopes(services), None)?;
         self.journal.record(
             self.target,
@@ -284,40 +211,17 @@ impl Detached<'_> {
 
     /// A unit that did not come up: the end of its journal, and what to do.
     fn failed(&self, err: Error, services: &[String]) -> Error {
-        let mut argv = vec![
-            "journalctl".to_string(),
-            "--no-pager".into(),
-            "-o".into(),
-            "cat".into(),
-            "-n".into(),
-            "20".into(),
-        ];
-        for s in services {
-            argv.extend(["-u".into(), s.clone()]);
-        }
-        let log = self
-            .target
-            .output(&argv, None)
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        let err = if log.trim().is_empty() {
+        let log = crate::journal::tail(self.target, services, 20);
+        let err = if log.is_empty() {
             err
         } else {
             Error::failed(format!(
-                "{err}\nthe end of {}'s journal in {}:\n{}",
+                "{err}\nthe end of {}'s journal in {}:\n{log}",
                 services.join(", "),
                 self.target.name,
-                log.trim_end()
             ))
         };
         err.hint("`git osa logs` shows their whole output; fix and `git osa sync`, or `git osa restore` to put production back")
-    }
-}
-
-fn server(p: &Pin, name: &str) -> ServerRef {
-    ServerRef {
-        backend: p.backend.clone(),
-        server: name.to_string(),
     }
 }
 
@@ -341,27 +245,14 @@ impl InDev {
             .collect()
     }
 
-    /// The pins of the target's servers: the other servers of each backend, those taking
-    /// traffic now and those the session put in maintenance.
+    /// The pins of the target's servers (see [`traffic::pins`]).
     pub fn pins(&self, servers: &[Server]) -> Vec<Pin> {
-        let mine = servers_of(servers, &self.placement.host, &self.placement.units);
-        mine.iter()
-            .filter_map(|m| {
-                let others: Vec<String> = servers
-                    .iter()
-                    .filter(|o| o.backend == m.backend && o.name != m.name)
-                    .filter(|o| {
-                        o.takes_traffic() || self.session.disabled_servers.contains(&o.reference())
-                    })
-                    .map(|o| o.name.clone())
-                    .collect();
-                (!others.is_empty()).then(|| Pin {
-                    backend: m.backend.clone(),
-                    target: m.name.clone(),
-                    others,
-                })
-            })
-            .collect()
+        traffic::pins(
+            servers,
+            &self.placement.host,
+            &self.placement.units,
+            &self.session.disabled_servers,
+        )
     }
 }
 

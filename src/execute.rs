@@ -11,14 +11,16 @@ use crate::detach::Detached;
 use crate::error::{Error, Result};
 use crate::exec::{Exec, Input};
 use crate::foreground::{self, Outcome};
-use crate::haproxy::Haproxy;
+use crate::haproxy::{Haproxy, ServerRef};
 use crate::install;
+use crate::journal;
 use crate::layout::Paths;
 use crate::plan::{Action, Missing, Step};
 use crate::record::{Journal, Record};
 use crate::signals::Interrupts;
 use crate::state::Session;
 use crate::sync;
+use crate::traffic::{self, Health};
 use crate::transport::{Running, Target};
 use crate::ui::{Progress, Ui};
 
@@ -100,11 +102,7 @@ impl<'a> Runner<'a> {
                 self.haproxy.set(&server.backend, &server.server, *change)?
             }
             Action::WaitHealthy { units, servers } => {
-                let stop = || self.interrupts.pending().is_some();
-                if !crate::health::wait(&stop, self.ui, &step.target, self.haproxy, units, servers)?
-                {
-                    self.interrupts.check(&format!("during: {}", step.title))?;
-                }
+                self.production_healthy(step, units, servers)?
             }
             Action::Join => self.join()?,
             Action::AwaitScope { scope, limit_secs } => {
@@ -236,6 +234,41 @@ impl<'a> Runner<'a> {
         };
         step.target.check(&full, out)?;
         Ok(())
+    }
+
+    /// Waits until production's units are active and its servers UP in HAProxy (the
+    /// load balancer's own health check, the one that decides where traffic goes).
+    fn production_healthy(
+        &self,
+        step: &Step,
+        units: &[String],
+        servers: &[ServerRef],
+    ) -> Result<()> {
+        let target = &step.target;
+        let wanted = traffic::Wanted {
+            units,
+            dev: false,
+            servers,
+            taking_traffic: true,
+        };
+        let stop = || self.interrupts.pending().is_some();
+        match traffic::wait_healthy(self.ui, target, self.haproxy, &wanted, &stop)? {
+            Health::Healthy => Ok(()),
+            Health::Stopped => self.interrupts.check(&format!("during: {}", step.title)),
+            Health::Ended(failed) => Err(Error::failed(format!(
+                "a production unit failed to start in {}: {}\n{}",
+                target.name,
+                failed.join(", "),
+                journal::tail(target, units, 15)
+            ))
+            .hint("fix the cause (see the journal above), then run `git osa restore` again")),
+            Health::TimedOut { active, up } => Err(Error::failed(format!(
+                "production in {} is not healthy after {} s (units active: {active}, HAProxy servers UP: {up})",
+                target.name,
+                traffic::TIMEOUT.as_secs()
+            ))
+            .hint("look at `git osa status` and the units' journal; `git osa restore` can be run again")),
+        }
     }
 
     /// Waits until `scope` has ended, at most `limit_secs`; it is never stopped.

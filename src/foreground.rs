@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::error::{Error, Result};
-use crate::haproxy::ServerRef;
-use crate::haproxy::{Change, Haproxy};
-use crate::plan::{DevUnit, Pin};
+use crate::haproxy::Haproxy;
+use crate::plan::DevUnit;
 use crate::record::{Journal, Record};
 use crate::signals::{self, Interrupts};
 use crate::systemd::{DEV_STOP_TIMEOUT_SECS, stop_scopes};
+use crate::traffic::{Pin, Traffic};
 use crate::transport::Target;
 use crate::ui::Ui;
 
@@ -36,17 +36,12 @@ pub struct Outcome {
     pub signal: Option<i32>,
 }
 
-/// What the run pinned: the other servers it put in maintenance, and its own servers
-/// that took all the traffic.
+/// What the run pinned, until it gives it back.
 #[derive(Debug, Default)]
 struct Pinned {
-    others: Vec<ServerRef>,
-    targets: Vec<ServerRef>,
+    pins: Vec<Pin>,
     released: bool,
 }
-
-/// How long the others may take to take traffic again before the dev process stops.
-const HAND_BACK: Duration = Duration::from_secs(5);
 
 /// What the dev run works with: the target, HAProxy, the session's journal, the signals.
 pub struct Dev<'a> {
@@ -168,9 +163,9 @@ impl Dev<'_> {
     fn stop(&mut self, scopes: &[String], pinned: &mut Pinned) -> Option<Child> {
         if let Err(e) = self.release(pinned) {
             let others: Vec<String> = pinned
-                .others
+                .pins
                 .iter()
-                .map(|d| format!("{}/{}", d.backend, d.server))
+                .flat_map(|p| p.others.iter().map(|o| format!("{}/{o}", p.backend)))
                 .collect();
             self.ui.warn(format!(
                 "HAProxy could not be put back ({e}): {} may stay in maintenance, and requests fail once the dev process stops; `git osa restore` puts HAProxy back once its socket answers",
@@ -193,39 +188,17 @@ impl Dev<'_> {
         }
     }
 
-    /// The others take traffic again (waited for, up to [`HAND_BACK`]) and the target's
-    /// servers are drained, before the dev process behind them stops. Each change is
-    /// recorded before it is made, so restore finishes the job after a crash.
+    /// Gives the pinned traffic back ([`Traffic::hand_back`]), once.
     fn release(&mut self, pinned: &mut Pinned) -> Result<()> {
-        if pinned.released || pinned.others.is_empty() {
-            pinned.released = true;
+        if std::mem::replace(&mut pinned.released, true) || pinned.pins.is_empty() {
             return Ok(());
         }
-        pinned.released = true;
-        for d in &pinned.others {
-            self.haproxy.set(&d.backend, &d.server, Change::Ready)?;
-            self.journal
-                .record(self.target, &[Record::Enable(d.clone())])?;
-        }
-        let start = Instant::now();
-        while start.elapsed() < HAND_BACK {
-            let servers = self.haproxy.servers()?;
-            let back = pinned.others.iter().all(|d| {
-                servers
-                    .iter()
-                    .any(|s| s.reference() == *d && s.takes_traffic())
-            });
-            if back {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        for t in &pinned.targets {
-            self.journal
-                .record(self.target, &[Record::Disable(t.clone())])?;
-            self.haproxy.set(&t.backend, &t.server, Change::Drain)?;
-        }
-        let names: Vec<&str> = pinned.others.iter().map(|d| d.server.as_str()).collect();
+        self.traffic().hand_back(&pinned.pins)?;
+        let names: Vec<&str> = pinned
+            .pins
+            .iter()
+            .flat_map(|p| p.others.iter().map(String::as_str))
+            .collect();
         self.ui.step(format!(
             "HAProxy: {} take traffic again; {} drained",
             names.join(", "),
@@ -254,7 +227,7 @@ impl Dev<'_> {
                 .any(|s| s.backend == p.backend && s.name == p.target && s.is_healthy())
         });
         for p in ready {
-            match self.pin_traffic(&p, pinned) {
+            match self.traffic().pin(&p) {
                 Ok(()) => ui.step(format!(
                     "HAProxy: {} is UP with the dev code; all of {} now goes to it ({} disabled)",
                     p.target,
@@ -266,28 +239,20 @@ impl Dev<'_> {
                     p.backend, p.target
                 )),
             }
+            // Given back at the end even when the pin failed half way: whatever of it was
+            // made is undone.
+            pinned.pins.push(p);
         }
         waiting
     }
 
-    /// The target takes traffic, the others none; their maintenance is recorded before it is made.
-    fn pin_traffic(&mut self, p: &Pin, pinned: &mut Pinned) -> Result<()> {
-        let server = |name: &str| ServerRef {
-            backend: p.backend.clone(),
-            server: name.to_string(),
-        };
-        // One record, written before the others are touched: the target takes traffic, the
-        // others are (about to be) in maintenance.
-        let mut records = vec![Record::Enable(server(&p.target))];
-        records.extend(p.others.iter().map(|o| Record::Disable(server(o))));
-        self.haproxy.set(&p.backend, &p.target, Change::Ready)?;
-        self.journal.record(self.target, &records)?;
-        pinned.targets.push(server(&p.target));
-        for other in &p.others {
-            self.haproxy.set(&p.backend, other, Change::Maint)?;
-            pinned.others.push(server(other));
+    fn traffic(&mut self) -> Traffic<'_> {
+        Traffic {
+            ui: self.ui,
+            haproxy: self.haproxy,
+            journal: self.journal,
+            target: self.target,
         }
-        Ok(())
     }
 }
 

@@ -13,6 +13,7 @@ use crate::exec::{Exec, Input};
 use crate::haproxy::Change;
 use crate::haproxy::ServerRef;
 use crate::record::Record;
+use crate::traffic::Pin;
 use crate::transport::{Target, shell_words};
 
 /// One unit's dev process: the unit's own command, as its user, in its dev scope (or,
@@ -63,16 +64,6 @@ impl<'a> Comeback<'a> {
             pins,
         }
     }
-}
-
-/// The target's server was drained and its health forced down before the swap: once a
-/// health check passes again (against the dev code), it takes traffic and the `others`
-/// are put in maintenance until the run ends.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pin {
-    pub backend: String,
-    pub target: String,
-    pub others: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -18,11 +18,11 @@ use notify::event::ModifyKind;
 use notify::{EventKind, RecursiveMode, Watcher as _};
 
 use crate::cli::{RunArgs, SyncArgs, WatchArgs};
-use crate::commands::logs::{Following as Logs, journal_argv};
 use crate::context::Context;
 use crate::detach::{self, InDev};
 use crate::error::{Error, Kind, Result};
 use crate::hooks::{Hooks, scrub_git_env};
+use crate::journal::{self, Following as Logs};
 use crate::lock::Lock;
 use crate::signals::{self, Interrupts};
 use crate::watch::{self, AT_MOST, Debounce, Filter, QUIET};
@@ -60,7 +60,7 @@ pub fn run(mut ctx: Context, args: &WatchArgs) -> Result<ExitCode> {
     let logs = Logs::start(
         &dev.target,
         &dev.paths,
-        journal_argv(&services, None, true),
+        journal::argv(&services, None, true),
         services.len() > 1,
     )?;
     ctx.ui.step(format!(

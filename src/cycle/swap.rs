@@ -7,13 +7,14 @@ use crate::exec::{Exec, Input};
 use crate::install;
 use crate::layout::{self, DROPIN, DROPIN_TEXT};
 use crate::migrations;
-use crate::plan::{Action, DevUnit, Missing, Pin, Step};
+use crate::plan::{Action, DevUnit, Missing, Step};
 use crate::record::Record;
 use crate::state::WithLibrary;
 use crate::survey::{CheckoutScan, Library};
 use crate::sync;
 use crate::sync::SyncPayload;
 use crate::systemd;
+use crate::traffic::Pin;
 
 use super::{Choice, Cycle};
 
