@@ -186,7 +186,6 @@ impl Detached<'_> {
 
     fn traffic(&mut self) -> Traffic<'_> {
         Traffic {
-            ui: self.ui,
             haproxy: self.haproxy,
             journal: self.journal,
             target: self.target,

@@ -248,7 +248,6 @@ impl Dev<'_> {
 
     fn traffic(&mut self) -> Traffic<'_> {
         Traffic {
-            ui: self.ui,
             haproxy: self.haproxy,
             journal: self.journal,
             target: self.target,

@@ -80,7 +80,6 @@ pub fn pins(all: &[Server], host: &Host, units: &[Unit], disabled: &[ServerRef])
 /// HAProxy's side of a session in one target: each change it makes is recorded in the
 /// target's session record.
 pub struct Traffic<'a> {
-    pub ui: &'a Ui,
     pub haproxy: &'a Haproxy,
     pub journal: &'a mut Journal,
     pub target: &'a Target,
