@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
+use crate::catalog::Service;
 use crate::cli::Cli;
 use crate::context::{Context, Placement};
 use crate::select;
@@ -70,17 +71,18 @@ fn names(what: &str, words: &[String]) -> Option<Vec<String>> {
                 .map(|p| p.host.container_name)
                 .collect(),
         ),
-        "units" => Some(units(&placements, container.as_deref())),
+        "units" => Some(units(&project.service, &placements, container.as_deref())),
         _ => None,
     }
 }
 
 /// The units of the container named on the line (or in the settings), else of them all.
-fn units(placements: &[Placement], container: Option<&str>) -> Vec<String> {
-    let chosen: Vec<&Placement> = match container.and_then(|c| select::named(placements, c)) {
-        Some(p) => vec![p],
-        None => placements.iter().collect(),
-    };
+fn units(service: &Service, placements: &[Placement], container: Option<&str>) -> Vec<String> {
+    let chosen: Vec<&Placement> =
+        match container.and_then(|c| select::named(service, placements, c).ok()) {
+            Some(p) => vec![p],
+            None => placements.iter().collect(),
+        };
     let mut names: Vec<String> = Vec::new();
     for p in chosen {
         for u in &p.units {

@@ -31,7 +31,7 @@ pub struct Context {
     pub haproxy: Haproxy,
     /// The change `git osa review` checked out in `cwd` (its worktree), recorded in the
     /// session with the sync.
-    pub review: Option<crate::state::Review>,
+    pub review: Option<crate::session::Review>,
 }
 
 pub struct Project {

@@ -13,8 +13,8 @@ use crate::install;
 use crate::layout::{self, Paths};
 use crate::plan::{Action, Step};
 use crate::probe;
-use crate::record::Record;
-use crate::state::{Session, VENV_KEPT};
+use crate::session::record::Record;
+use crate::session::{Session, VENV_KEPT};
 use crate::survey::Survey;
 use crate::traffic::{self, Pin};
 
@@ -242,7 +242,7 @@ impl<'a> Cycle<'a> {
                 "{} is in a dev session {} started {}: this run replaces its code",
                 self.target().name,
                 other.started_by,
-                crate::state::age(other.started_at)
+                crate::clock::age(other.started_at)
             ));
         }
         notes

@@ -8,19 +8,12 @@
 //! (the others' maintenance recorded before it is made), and `stop` or `restore` undo
 //! them from there.
 
-use crate::context::{Context, Placement, Project};
 use crate::error::{Error, Result};
 use crate::exec;
-use crate::haproxy::{Haproxy, Server, ServerRef};
-use crate::layout::Paths;
-use crate::lock::Lock;
-use crate::lxc::LxcState;
+use crate::haproxy::{Haproxy, ServerRef};
 use crate::plan::{Comeback, DevUnit};
-use crate::record::{Journal, Record};
-use crate::select;
-use crate::sessions;
+use crate::session::record::{Journal, Record};
 use crate::signals::Interrupts;
-use crate::state::Session;
 use crate::systemd::{RELOAD_WORKERS, stop_scopes};
 use crate::traffic::{self, Health, Pin, Traffic};
 use crate::transport::Target;
@@ -44,7 +37,7 @@ impl Detached<'_> {
             self.target,
             &[
                 Record::DevUnits(services.clone()),
-                Record::Detached(Some(crate::state::now())),
+                Record::Detached(Some(crate::clock::now())),
                 Record::Mark("dev units started detached"),
             ],
         )?;
@@ -222,122 +215,4 @@ impl Detached<'_> {
         };
         err.hint("`git osa logs` shows their whole output; fix and `git osa sync`, or `git osa restore` to put production back")
     }
-}
-
-/// The project's container in dev mode, and its session.
-pub struct InDev {
-    pub project: Project,
-    pub placement: Placement,
-    pub target: Target,
-    pub paths: Paths,
-    pub session: Session,
-}
-
-impl InDev {
-    /// The detached dev services the session records.
-    pub fn services(&self) -> Vec<String> {
-        self.session
-            .dev_units
-            .iter()
-            .filter(|u| u.ends_with(".service"))
-            .cloned()
-            .collect()
-    }
-
-    /// The pins of the target's servers (see [`traffic::pins`]).
-    pub fn pins(&self, servers: &[Server]) -> Vec<Pin> {
-        traffic::pins(
-            servers,
-            &self.placement.host,
-            &self.placement.units,
-            &self.session.disabled_servers,
-        )
-    }
-}
-
-/// Finds the container of the checkout's service that is in dev mode: the one named, or
-/// the only one with a session.
-pub fn find(ctx: &Context, container: Option<&str>) -> Result<InDev> {
-    let read = |t: &Target, p: &Paths| Ok(sessions::read(t, p)?.map(|s| (s, ())));
-    Ok(find_with(ctx, container, read)?.0)
-}
-
-/// [`find`], holding the lock of the container found: taken where a session is, in the
-/// round trip that reads it (under the lock).
-pub fn find_locked(ctx: &Context, container: Option<&str>, doing: &str) -> Result<(InDev, Lock)> {
-    find_with(ctx, container, |t, p| {
-        Lock::acquire_session(t, p, doing)?
-            .map(|(lock, record)| Ok((Session::parse(&record)?, lock)))
-            .transpose()
-    })
-}
-
-/// The one container whose `read` finds a session, with what else it returned.
-fn find_with<T: Send>(
-    ctx: &Context,
-    container: Option<&str>,
-    read: impl Fn(&Target, &Paths) -> Result<Option<(Session, T)>> + Sync,
-) -> Result<(InDev, T)> {
-    let project = ctx.project()?;
-    let service = project.service.name.clone();
-    let (placements, _) = ctx.placements(&project.service)?;
-    let placements = match container {
-        Some(c) => vec![select::named(&placements, c).cloned().ok_or_else(|| {
-            Error::user(format!("{c} is not one of {service}'s containers"))
-                .hint("`git osa status` lists them")
-        })?],
-        None => placements,
-    };
-    let paths = Paths::new(&service);
-    // One round trip per container, all at once: a sync or a hook without --container
-    // waits for the slowest container, not for the sum of them.
-    type Found<T> = (Placement, Target, Session, T);
-    let read_one = |p: Placement| -> Result<Option<Found<T>>> {
-        if !p.host.metal && ctx.lxc.state(&p.host.container_name)? != LxcState::Running {
-            return Ok(None);
-        }
-        let target = p.target(&ctx.lxc);
-        Ok(read(&target, &paths)?.map(|(session, t)| (p, target, session, t)))
-    };
-    let answers: Vec<Result<Option<Found<T>>>> = std::thread::scope(|s| {
-        let reading: Vec<_> = placements
-            .into_iter()
-            .map(|p| s.spawn(|| read_one(p)))
-            .collect();
-        reading
-            .into_iter()
-            .map(|r| r.join().expect("reading a container's session panicked"))
-            .collect()
-    });
-    let mut found = Vec::new();
-    for answer in answers {
-        found.extend(answer?);
-    }
-    if found.len() > 1 {
-        let names: Vec<String> = found.iter().map(|f| f.1.name.clone()).collect();
-        return Err(Error::user(format!(
-            "several containers of {service} are in dev mode: {}",
-            names.join(", ")
-        ))
-        .hint("name one with --container"));
-    }
-    let Some((placement, target, session, t)) = found.pop() else {
-        return Err(Error::user(format!(
-            "no container of {service} is in dev mode{}",
-            container
-                .map(|c| format!(" ({c} is not)"))
-                .unwrap_or_default()
-        ))
-        .hint("`git osa run --detach` swaps the checkout in and runs it detached"));
-    };
-    Ok((
-        InDev {
-            project,
-            placement,
-            target,
-            paths,
-            session,
-        },
-        t,
-    ))
 }

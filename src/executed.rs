@@ -15,7 +15,7 @@ use crate::haproxy::Haproxy;
 use crate::layout::Paths;
 use crate::lxc::Lxc;
 use crate::restore;
-use crate::state::Session;
+use crate::session::Session;
 use crate::survey::Survey;
 use crate::transport::fake::{Fake, Sent};
 use crate::transport::shell_words;

@@ -21,7 +21,7 @@ use anyhow::Context as _;
 use crate::error::{Error, Result};
 use crate::haproxy::Haproxy;
 use crate::plan::DevUnit;
-use crate::record::{Journal, Record};
+use crate::session::record::{Journal, Record};
 use crate::signals::{self, Interrupts};
 use crate::systemd::{DEV_STOP_TIMEOUT_SECS, stop_scopes};
 use crate::traffic::{Pin, Traffic};

@@ -18,7 +18,7 @@ use crate::lxc::Lxc;
 use crate::plan::{self, Action, Step};
 use crate::probe::Probe;
 use crate::restore::{self, Now};
-use crate::state::{self, Session};
+use crate::session::Session;
 use crate::survey::{CheckoutScan, Survey};
 use crate::sync::{Meta, Tree};
 use crate::systemd::UnitInfo;
@@ -739,7 +739,7 @@ fn a_session_started_by_another_user_is_taken_over_with_a_warning() {
     let mut s = second_run(&keystone());
     if let Some(session) = &mut s.session {
         session.started_by = "alice@laptop (pid 77)".into();
-        session.started_at = state::now().saturating_sub(125);
+        session.started_at = crate::clock::now().saturating_sub(125);
     }
     let text = run_text(&s, &choice());
     assert!(text.starts_with("warning: aio1-keystone-container-b7d24e95 is in a dev session alice@laptop (pid 77) started 2 min ago"), "{text}");

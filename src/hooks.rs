@@ -301,7 +301,7 @@ pub fn scrub_git_env(cmd: &mut Command) {
 
 /// Local time is the host's business; seconds since the epoch are unambiguous.
 fn stamp() -> String {
-    format!("{} (unix time)", crate::state::now())
+    format!("{} (unix time)", crate::clock::now())
 }
 
 /// How large a background log (the hooks', the watcher's) grows before it starts anew.

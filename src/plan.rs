@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::exec::{Exec, Input};
 use crate::haproxy::Change;
 use crate::haproxy::ServerRef;
-use crate::record::Record;
+use crate::session::record::Record;
 use crate::traffic::Pin;
 use crate::transport::{Target, shell_words};
 

@@ -20,7 +20,7 @@ use std::process::{Command, Output, Stdio};
 use crate::error::{Error, Result};
 use crate::gerrit::{self, Server};
 use crate::project::Checkout;
-use crate::state::Review;
+use crate::session::Review;
 
 /// The user's repository, as git-osa's review commands use it.
 pub struct Repo {

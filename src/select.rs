@@ -1,33 +1,49 @@
 //! Choosing the target: which of the service's containers (`--container`, a prompt on a
 //! terminal, or an error naming the choices), and which of its units (`--service`).
 
-use crate::catalog::Unit;
+use crate::catalog::{Service, Unit};
 use crate::context::Placement;
 use crate::error::{Error, Result};
 use crate::lxc::{Lxc, LxcState};
 use crate::ui::Ui;
 
-/// The placement `want` names (by container or inventory name), if any.
-pub fn named<'a>(placements: &'a [Placement], want: &str) -> Option<&'a Placement> {
+/// The placement `want` names (by container or inventory name); the one refusal of a
+/// name that is not among them.
+pub fn named<'a>(
+    service: &Service,
+    placements: &'a [Placement],
+    want: &str,
+) -> Result<&'a Placement> {
     placements
         .iter()
         .find(|p| p.host.container_name == want || p.host.inventory_name == want)
+        .ok_or_else(|| {
+            let names: Vec<&str> = placements
+                .iter()
+                .map(|p| p.host.container_name.as_str())
+                .collect();
+            Error::user(format!(
+                "{want} is not one of {}'s containers: {}",
+                service.name,
+                names.join(", ")
+            ))
+            .hint("pick one with --container NAME (see `git osa status`)")
+        })
 }
 
-pub fn choose(ui: &Ui, placements: &[Placement], container: Option<&str>) -> Result<Placement> {
+pub fn choose(
+    ui: &Ui,
+    service: &Service,
+    placements: &[Placement],
+    container: Option<&str>,
+) -> Result<Placement> {
+    if let Some(want) = container {
+        return named(service, placements, want).cloned();
+    }
     let names: Vec<&str> = placements
         .iter()
         .map(|p| p.host.container_name.as_str())
         .collect();
-    if let Some(want) = container {
-        return named(placements, want).cloned().ok_or_else(|| {
-            Error::user(format!(
-                "{want} is not one of the service's containers: {}",
-                names.join(", ")
-            ))
-            .hint("pick one with --container NAME (see `git osa status`)")
-        });
-    }
     if placements.len() == 1 {
         return Ok(placements[0].clone());
     }
@@ -123,8 +139,12 @@ mod tests {
     #[test]
     fn a_container_not_of_the_service_is_a_user_error_naming_the_choices() {
         let ui = Ui::plain();
-        let err = choose(&ui, &[heat_placement()], Some("nosuch")).unwrap_err();
+        let heat = Catalog::builtin().by_name("heat").unwrap().clone();
+        let err = choose(&ui, &heat, &[heat_placement()], Some("nosuch")).unwrap_err();
         assert_eq!(err.exit_code(), 2);
-        assert!(err.to_string().contains("aio1-heat-api-container-36e270c9"));
+        assert_eq!(
+            err.to_string(),
+            "nosuch is not one of heat's containers: aio1-heat-api-container-36e270c9"
+        );
     }
 }

@@ -11,7 +11,7 @@ use crate::haproxy::{Server, servers_of};
 use crate::layout::{self, Paths};
 use crate::lxc::LxcState;
 use crate::probe::{self, Probe};
-use crate::state::{self, Session};
+use crate::session::{self, Session};
 
 /// What one target looks like now.
 pub struct TargetStatus {
@@ -261,7 +261,7 @@ impl TargetStatus {
 /// The Gerrit change a review session runs, and whether a newer patchset exists.
 fn render_review(
     out: &mut String,
-    r: &state::Review,
+    r: &session::Review,
     latest: Option<&std::result::Result<u32, String>>,
 ) {
     let newer = match latest {
@@ -309,7 +309,7 @@ fn render_session(out: &mut String, st: &TargetStatus) {
             let _ = writeln!(
                 out,
                 "  dev      {commit}{dirty}, since {} by {}",
-                state::age(s.started_at),
+                crate::clock::age(s.started_at),
                 s.started_by
             );
             let changes = changes(s);
@@ -333,7 +333,7 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                         "detached: {} (git-osa-dev-*.service), since {} (`git osa logs -f` follows, `git osa stop` ends)",
                         detached.join(", "),
                         s.detached_at
-                            .map(state::age)
+                            .map(crate::clock::age)
                             .unwrap_or_else(|| "(unknown)".into())
                     )
                 } else if !running.is_empty() {
@@ -371,7 +371,7 @@ pub fn db_snapshot(
 ) -> String {
     let engine = snap.engine();
     let when = at
-        .map(state::age)
+        .map(crate::clock::age)
         .unwrap_or_else(|| "(when unknown)".into());
     let size = match size {
         Some(Ok(b)) => human_size(*b),
@@ -395,7 +395,7 @@ fn human_size(b: u64) -> String {
 }
 
 /// The last `git osa sync`: when, which commit, how it ended.
-pub fn last_sync(l: &state::LastSync) -> String {
+pub fn last_sync(l: &session::LastSync) -> String {
     let commit = l
         .commit
         .as_deref()
@@ -407,8 +407,8 @@ pub fn last_sync(l: &state::LastSync) -> String {
         ""
     };
     match &l.error {
-        None => format!("{commit}{dirty}, {}: ok", state::age(l.at)),
-        Some(e) => format!("{commit}{dirty}, {}: FAILED: {e}", state::age(l.at)),
+        None => format!("{commit}{dirty}, {}: ok", crate::clock::age(l.at)),
+        Some(e) => format!("{commit}{dirty}, {}: FAILED: {e}", crate::clock::age(l.at)),
     }
 }
 
@@ -475,7 +475,7 @@ mod tests {
                 "HAProxy keystone_service-back/c2 out of rotation"
             ]
         );
-        s.mark(crate::state::VENV_KEPT);
+        s.mark(crate::session::VENV_KEPT);
         assert_eq!(changes(&s)[0], "production venv kept at /v/.git-osa-prod-k");
         assert!(changes(&Session::default()).is_empty());
     }

@@ -15,11 +15,10 @@ use crate::haproxy::Server;
 use crate::install;
 use crate::inventory::Host;
 use crate::layout::{self, FACTS, Paths};
-use crate::lock;
 use crate::migrations;
 use crate::pbr;
 use crate::probe::{self, Probe};
-use crate::state::Session;
+use crate::session::Session;
 use crate::sync::{self, Manifest, Tree};
 use crate::transport::Target;
 
@@ -61,7 +60,7 @@ pub struct Survey {
     /// `user@host (pid N)` of this git-osa.
     pub me: String,
     /// The Gerrit change the checkout is, when `git osa review` runs the cycle.
-    pub review: Option<crate::state::Review>,
+    pub review: Option<crate::session::Review>,
     /// The libraries to install `--with` the service, in the order given.
     pub with: Vec<Library>,
     /// The service's database, from the `[database] connection` of its config file in
@@ -200,7 +199,7 @@ pub fn survey(
             project,
             production_migrations.is_some() || production_migrations_digest.is_some(),
         ),
-        me: lock::whoami(),
+        me: crate::session::lock::whoami(),
         review: ctx.review.clone(),
         with,
         target,

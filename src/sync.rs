@@ -246,7 +246,7 @@ pub fn stream(p: &SyncPayload, beside: &[(String, Vec<u8>)]) -> Result<Vec<u8>> 
         let mut h = tar::Header::new_gnu();
         h.set_size(data.len() as u64);
         h.set_mode(0o644);
-        h.set_mtime(crate::state::now());
+        h.set_mtime(crate::clock::now());
         h.set_cksum();
         b.append_data(&mut h, format!("meta/{name}"), data)?;
     }

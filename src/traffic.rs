@@ -19,7 +19,7 @@ use crate::catalog::Unit;
 use crate::error::Result;
 use crate::haproxy::{Change, Haproxy, Server, ServerRef, servers_of};
 use crate::inventory::Host;
-use crate::record::{Journal, Record};
+use crate::session::record::{Journal, Record};
 use crate::transport::Target;
 use crate::ui::Ui;
 

@@ -208,7 +208,7 @@ pub fn hold(state: &Path, background: bool) -> Result<Held> {
         .with_context(|| format!("opening {}", path.display()))?;
     if file.try_lock().is_err() {
         let who = running(state)
-            .map(|w| format!(" (pid {}, {})", w.pid, crate::state::age(w.since)))
+            .map(|w| format!(" (pid {}, {})", w.pid, crate::clock::age(w.since)))
             .unwrap_or_default();
         return Err(
             Error::user(format!("this checkout is already watched{who}"))
@@ -221,7 +221,7 @@ pub fn hold(state: &Path, background: bool) -> Result<Held> {
     writeln!(
         file,
         "{pid} {ticks} {} {}",
-        crate::state::now(),
+        crate::clock::now(),
         if background { "background" } else { "terminal" }
     )?;
     file.flush()?;

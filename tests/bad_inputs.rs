@@ -308,14 +308,14 @@ const CASES: &[Case] = &[
         name: "run --container nosuch",
         files: &[("openstack_inventory.json", TWO_KEYSTONES)],
         argv: &["run", "--inventory", "$IN/openstack_inventory.json", "--container", "nosuch"], exit: 2,
-        says: "nosuch is not one of the service's containers",
+        says: "nosuch is not one of keystone's containers",
         ..GIVEN
     },
     Case {
         name: "restore --container nosuch",
         files: &[("openstack_inventory.json", TWO_KEYSTONES)],
         argv: &["restore", "--inventory", "$IN/openstack_inventory.json", "--container", "nosuch"], exit: 2,
-        says: "nosuch is not one of the service's containers",
+        says: "nosuch is not one of keystone's containers",
         ..GIVEN
     },
     Case {
@@ -484,7 +484,7 @@ const CASES: &[Case] = &[
         name: "watch a container of another service",
         files: &[("openstack_inventory.json", ONE_KEYSTONE)],
         argv: &["watch", "--inventory", "$IN/openstack_inventory.json", "--container", "aio1_heat_engine_container-1"], exit: 2,
-        says: "aio1_heat_engine_container-1 is not one of the service's containers",
+        says: "aio1_heat_engine_container-1 is not one of keystone's containers",
         ..GIVEN
     },
     Case {

@@ -227,7 +227,7 @@ fn several_containers_without_a_terminal_lists_them_and_the_flag() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("nope is not one of the service's containers"),
+        stderr(&o).contains("nope is not one of keystone's containers"),
         "{}",
         stderr(&o)
     );
@@ -818,7 +818,7 @@ fn git_config_osa_container_picks_the_container_without_a_prompt_or_a_flag() {
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        e.contains("nope is not one of the service's containers"),
+        e.contains("nope is not one of keystone's containers"),
         "{e}"
     );
     assert!(

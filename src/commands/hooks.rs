@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use crate::cli::{HooksAction, HooksArgs};
 use crate::context::Context;
-use crate::detach;
 use crate::error::{Error, Kind, Result};
 use crate::hooks::{Hooks, scrub_git_env};
+use crate::session;
 
 /// How long the worker lets a burst of hooks go on before it redeploys.
 const DEBOUNCE: Duration = Duration::from_millis(300);
@@ -66,7 +66,7 @@ pub fn run(ctx: &Context, args: &HooksArgs) -> Result<ExitCode> {
 /// this checkout (a foreground run is the terminal's; a stopped one stays stopped), `git osa run --detach` when there is none and the hooks were installed with
 /// `--start`, nothing otherwise. Returns what it did, in a few words.
 fn redeploy(ctx: &Context, hooks: &Hooks, exe: &Path) -> Result<String> {
-    let args: &[&str] = match detach::find(ctx, None) {
+    let args: &[&str] = match session::find::find(ctx, None) {
         Ok(dev) => {
             let ours = dev
                 .session

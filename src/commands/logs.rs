@@ -12,17 +12,17 @@ use std::time::Duration;
 
 use crate::cli::LogsArgs;
 use crate::context::Context;
-use crate::detach;
 use crate::error::{Error, Result};
 use crate::journal::{self, Following, print_records};
 use crate::layout;
+use crate::session;
 use crate::signals::Interrupts;
 
 pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode> {
     if args.hooks || args.watch {
         return host_log(ctx, args.follow, args.watch);
     }
-    let dev = detach::find(ctx, args.container.as_deref())?;
+    let dev = session::find::find(ctx, args.container.as_deref())?;
     let names: Vec<&str> = dev
         .placement
         .units

@@ -8,10 +8,10 @@ use crate::context::Context;
 use crate::error::Result;
 use crate::json;
 use crate::layout::Paths;
-use crate::lock::Lock;
 use crate::plan;
 use crate::restore;
-use crate::sessions;
+use crate::session::find as sessions;
+use crate::session::lock::Lock;
 
 pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
     if !args.dry_run {

@@ -18,7 +18,7 @@ use crate::gerrit_api;
 use crate::layout::Paths;
 use crate::project::Checkout;
 use crate::review::{self, Repo};
-use crate::sessions;
+use crate::session::find as sessions;
 
 pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
     if args.clean {
@@ -153,7 +153,7 @@ pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
             record.subject,
             dep_wt.display()
         ));
-        info.depends_on.push(crate::state::Dependency {
+        info.depends_on.push(crate::session::Dependency {
             project: d.project.clone(),
             change: d.change,
             patchset: d.patchset,

@@ -14,12 +14,12 @@ use crate::execute::Runner;
 use crate::foreground::Outcome;
 use crate::json;
 use crate::layout::Paths;
-use crate::lock::Lock;
 use crate::plan;
 use crate::restore;
 use crate::select;
+use crate::session::Session;
+use crate::session::lock::Lock;
 use crate::settings::Origin;
-use crate::state::Session;
 use crate::survey;
 use crate::transport::Target;
 
@@ -30,8 +30,13 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     let service = &project.service;
     let (placements, _) = ctx.placements(service)?;
     let settings = &ctx.settings;
-    let placement = select::choose(&ctx.ui, &placements, settings.container.value.as_deref())
-        .map_err(|e| said_by(e, Some(&settings.container.origin), "osa.container"))?;
+    let placement = select::choose(
+        &ctx.ui,
+        service,
+        &placements,
+        settings.container.value.as_deref(),
+    )
+    .map_err(|e| said_by(e, Some(&settings.container.origin), "osa.container"))?;
     let units = select::units(&placement, &settings.service_names()).map_err(|e| {
         said_by(
             e,

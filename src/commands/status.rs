@@ -78,7 +78,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<()> {
             let _ = writeln!(
                 out,
                 "watching   since {} (pid {}, {})",
-                crate::state::age(w.since),
+                crate::clock::age(w.since),
                 w.pid,
                 if w.background {
                     "in the background: `git osa logs --watch` shows it"

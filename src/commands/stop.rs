@@ -6,15 +6,15 @@ use std::process::ExitCode;
 
 use crate::cli::StopArgs;
 use crate::context::Context;
-use crate::detach;
 use crate::error::Result;
 use crate::execute::Runner;
+use crate::session;
 
 pub fn run(ctx: &Context, args: &StopArgs) -> Result<ExitCode> {
     crate::commands::watch::end_watcher(ctx)?;
     // Read under the lock, taken in the same round trip: a run or sync may change it
     // until then.
-    let (dev, _lock) = detach::find_locked(ctx, args.container.as_deref(), "stop")?;
+    let (dev, _lock) = session::find::find_locked(ctx, args.container.as_deref(), "stop")?;
     let services = dev.services();
     if services.is_empty() {
         ctx.ui.step(format!(

@@ -8,21 +8,21 @@ use std::process::ExitCode;
 use crate::cli::SyncArgs;
 use crate::context::Context;
 use crate::cycle::{self, Choice};
-use crate::detach;
 use crate::error::Result;
 use crate::execute::Runner;
 use crate::plan;
-use crate::record::Record;
 use crate::select;
-use crate::state::LastSync;
+use crate::session;
+use crate::session::LastSync;
+use crate::session::record::Record;
 use crate::survey;
 
 pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
     // The session is read under the lock, taken in the same round trip.
     let (found, _lock) = if args.dry_run {
-        (detach::find(ctx, args.container.as_deref())?, None)
+        (session::find::find(ctx, args.container.as_deref())?, None)
     } else {
-        let (found, lock) = detach::find_locked(ctx, args.container.as_deref(), "sync")?;
+        let (found, lock) = session::find::find_locked(ctx, args.container.as_deref(), "sync")?;
         (found, Some(lock))
     };
     let units = select::units(&found.placement, &found.session.stopped_units)?;
@@ -60,7 +60,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
     // What the steps record goes to the container with the outcome: one write.
     runner.defer_notes = true;
     let mut last = LastSync {
-        at: crate::state::now(),
+        at: crate::clock::now(),
         commit: survey.checkout.tree.commit.clone(),
         dirty: survey.checkout.tree.dirty,
         error: None,

@@ -19,11 +19,11 @@ use notify::{EventKind, RecursiveMode, Watcher as _};
 
 use crate::cli::{RunArgs, SyncArgs, WatchArgs};
 use crate::context::Context;
-use crate::detach::{self, InDev};
 use crate::error::{Error, Kind, Result};
 use crate::hooks::{Hooks, scrub_git_env};
 use crate::journal::{self, Following as Logs};
-use crate::lock::Lock;
+use crate::session::lock::Lock;
+use crate::session::{self, InDev};
 use crate::signals::{self, Interrupts};
 use crate::watch::{self, AT_MOST, Debounce, Filter, QUIET};
 
@@ -39,7 +39,7 @@ pub fn run(mut ctx: Context, args: &WatchArgs) -> Result<ExitCode> {
         return Err(Error::user(format!(
             "this checkout is already watched (pid {}, {}{})",
             w.pid,
-            crate::state::age(w.since),
+            crate::clock::age(w.since),
             if w.background {
                 ", in the background"
             } else {
@@ -50,7 +50,7 @@ pub fn run(mut ctx: Context, args: &WatchArgs) -> Result<ExitCode> {
     }
     let interrupts = Interrupts::watch();
     let started = ensure_session(&mut ctx, args, &hooks.root)?;
-    let dev = detach::find(&ctx, args.container.as_deref())?;
+    let dev = session::find::find(&ctx, args.container.as_deref())?;
     if args.detach {
         return detach(&ctx, &hooks, &dev);
     }
@@ -96,7 +96,7 @@ pub fn run(mut ctx: Context, args: &WatchArgs) -> Result<ExitCode> {
 /// Starts a detached dev session of this checkout, as `git osa run --detach` does, when
 /// the container is in none. True when there was no dev session at all before.
 fn ensure_session(ctx: &mut Context, args: &WatchArgs, root: &Path) -> Result<bool> {
-    let started = match detach::find(ctx, args.container.as_deref()) {
+    let started = match session::find::find(ctx, args.container.as_deref()) {
         Ok(dev) => {
             let ours = dev
                 .session
@@ -132,7 +132,7 @@ fn end_session(ctx: &Context, hooks: &Hooks, dev: &InDev) -> Result<()> {
     let host_lock = open_lock(hooks)?;
     host_lock.lock()?;
     let _lock = Lock::acquire(&dev.target, &dev.paths, "watch")?;
-    let Some(session) = crate::sessions::read(&dev.target, &dev.paths)? else {
+    let Some(session) = crate::session::find::read(&dev.target, &dev.paths)? else {
         return Ok(());
     };
     crate::restore::restore_target(
@@ -220,7 +220,7 @@ fn background(ctx: &Context, hooks: &Hooks, args: &WatchArgs) -> Result<ExitCode
         .container
         .clone()
         .ok_or_else(|| Error::user("the background watcher needs --container"))?;
-    let dev = detach::find(ctx, Some(&container))?;
+    let dev = session::find::find(ctx, Some(&container))?;
     let checkout = Following::start(hooks, &dev)?;
     let held = watch::hold(&hooks.state, true)?;
     let interrupts = Interrupts::watch();
@@ -228,13 +228,13 @@ fn background(ctx: &Context, hooks: &Hooks, args: &WatchArgs) -> Result<ExitCode
         "--- watching {} for {container}, pid {}, at {} (unix time)",
         hooks.root.display(),
         std::process::id(),
-        crate::state::now()
+        crate::clock::now()
     );
     let sig = watch_loop(ctx, hooks, checkout, &container, interrupts)?;
     println!(
         "--- stopped watching ({}) at {} (unix time)",
         signals::name(sig),
-        crate::state::now()
+        crate::clock::now()
     );
     drop(held);
     Ok(ExitCode::SUCCESS)

@@ -342,21 +342,21 @@ mod tests {
         let s = golden::second_run(&golden::keystone());
         let mut st = target_status(&s, LxcState::Running);
         let session = st.session.as_mut().unwrap();
-        session.review = Some(crate::state::Review {
+        session.review = Some(crate::session::Review {
             change: 12345,
             patchset: 2,
             subject: "Say which patchset answers".into(),
             owner: "Rev Iewer <rev@example.invalid>".into(),
             server: "gerrit".into(),
             commit: "0123456789abcdef0123456789abcdef01234567".into(),
-            depends_on: vec![crate::state::Dependency {
+            depends_on: vec![crate::session::Dependency {
                 project: "openstack/oslo.db".into(),
                 change: 4242,
                 patchset: 1,
                 subject: "Add the thing".into(),
             }],
         });
-        session.with.push(crate::state::WithLibrary {
+        session.with.push(crate::session::WithLibrary {
             package: "oslo.db".into(),
             checkout: "/home/dev/src/oslo.db".into(),
             commit: None,
@@ -390,7 +390,7 @@ mod tests {
             socket: None,
             database: "heat".into(),
         });
-        session.db_snapshot_at = Some(crate::state::now() - 120);
+        session.db_snapshot_at = Some(crate::clock::now() - 120);
         st.db_snapshot_size = Some(Ok(20_582));
         let doc = valid(&render(&keystone_status(
             std::slice::from_ref(&st),

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::context::Source;
 use crate::haproxy::ServerRef;
-use crate::state::Session;
+use crate::session::Session;
 use crate::status::{self, TargetStatus};
 
 use super::{Document, display};
@@ -140,7 +140,7 @@ pub struct SessionView {
     pub review: Option<ReviewView>,
     /// The libraries installed `--with` the service (absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub with: Vec<crate::state::WithLibrary>,
+    pub with: Vec<crate::session::WithLibrary>,
     /// The database snapshot restore loads back (absent when the session took none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db_snapshot: Option<DbSnapshotView>,
@@ -164,7 +164,7 @@ pub struct DbSnapshotView {
 #[derive(Serialize)]
 pub struct ReviewView {
     #[serde(flatten)]
-    pub review: crate::state::Review,
+    pub review: crate::session::Review,
     /// The change's latest patchset on its server; absent when not asked (`--offline`)
     /// or not known.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::haproxy::ServerRef;
 use crate::layout::Paths;
-use crate::state::{LastSync, Session};
+use crate::session::{LastSync, Session};
 use crate::transport::Target;
 
 /// A change to the session record, applied before (write-ahead) or after a step.
@@ -21,11 +21,11 @@ pub enum Record {
     Synced {
         commit: Option<String>,
         dirty: bool,
-        review: Option<crate::state::Review>,
+        review: Option<crate::session::Review>,
     },
     InstallHash(Option<String>),
     /// A library installed `--with` the service (replaces the record of its last install).
-    With(crate::state::WithLibrary),
+    With(crate::session::WithLibrary),
     MigrationsHash(String),
     /// The fingerprint of production's migrations ([`crate::migrations::digest`]).
     ProductionMigrations(String),
@@ -81,14 +81,14 @@ impl Record {
                 s.review = review.clone();
                 s.commit = commit.clone();
                 s.dirty = *dirty;
-                s.synced_at = Some(crate::state::now());
+                s.synced_at = Some(crate::clock::now());
             }
             Record::InstallHash(h) => s.install_hash = h.clone(),
             Record::MigrationsHash(h) => s.migrations_hash = Some(h.clone()),
             Record::ProductionMigrations(h) => s.production_migrations = Some(h.clone()),
             Record::DbSnapshot(snap) => {
                 s.db_snapshot = Some(snap.clone());
-                s.db_snapshot_at = Some(crate::state::now());
+                s.db_snapshot_at = Some(crate::clock::now());
             }
             Record::Disable(d) => add(&mut s.disabled_servers, std::slice::from_ref(d)),
             Record::Enable(d) => s.disabled_servers.retain(|x| x != d),

@@ -1,17 +1,20 @@
-//! Finding dev sessions: in the project's containers or in every container of the host,
-//! running ones by asking them, stopped ones by reading their files on the host (a stopped
-//! container in dev mode holds a session that cannot be reached, and must not read as
-//! "nothing to restore").
+//! Finding dev sessions: the one a command of the checkout acts on ([`find`]: `sync`,
+//! `stop`, `logs`, `watch`), and those `restore` puts back, in the project's containers or
+//! in every container of the host; running ones by asking them, stopped ones by reading
+//! their files on the host (a stopped container in dev mode holds a session that cannot be
+//! reached, and must not read as "nothing to restore").
 
 use crate::catalog::Unit;
-use crate::context::Context;
+use crate::context::{Context, Placement, Project};
 use crate::error::{Error, Result};
+use crate::haproxy::Server;
 use crate::inventory::{Host, Inventory};
 use crate::layout::{self, Paths};
 use crate::lxc::LxcState;
 use crate::probe;
 use crate::select;
-use crate::state::Session;
+use crate::session::{Lock, Session};
+use crate::traffic::{self, Pin};
 use crate::transport::Target;
 
 /// Lists the sessions in a target, whatever their service.
@@ -75,17 +78,23 @@ pub fn unreachable(ctx: &Context, stopped: &[(Candidate, LxcState)]) -> Option<E
     Some(err)
 }
 
+/// The project's placements, or the one `container` names.
+fn placements_named(
+    ctx: &Context,
+    project: &Project,
+    container: Option<&str>,
+) -> Result<Vec<Placement>> {
+    let (placements, _) = ctx.placements(&project.service)?;
+    Ok(match container {
+        Some(c) => vec![select::named(&project.service, &placements, c)?.clone()],
+        None => placements,
+    })
+}
+
 /// The current project's containers (or the one `--container` names).
 pub fn project_containers(ctx: &Context, container: Option<&str>) -> Result<Todo> {
     let project = ctx.project()?;
-    let (placements, _) = ctx.placements(&project.service)?;
-    let placements = match container {
-        Some(c) => vec![select::named(&placements, c).cloned().ok_or_else(|| {
-            Error::user(format!("{c} is not one of the service's containers"))
-                .hint("`git osa status` lists them")
-        })?],
-        None => placements,
-    };
+    let placements = placements_named(ctx, &project, container)?;
     let mut todo = Todo::default();
     for p in placements {
         let c = Candidate {
@@ -184,4 +193,115 @@ fn stopped_sessions(ctx: &Context, name: &str) -> Vec<String> {
         }
     }
     services
+}
+
+/// The project's container in dev mode, and its session.
+pub struct InDev {
+    pub project: Project,
+    pub placement: Placement,
+    pub target: Target,
+    pub paths: Paths,
+    pub session: Session,
+}
+
+impl InDev {
+    /// The detached dev services the session records.
+    pub fn services(&self) -> Vec<String> {
+        self.session
+            .dev_units
+            .iter()
+            .filter(|u| u.ends_with(".service"))
+            .cloned()
+            .collect()
+    }
+
+    /// The pins of the target's servers (see [`traffic::pins`]).
+    pub fn pins(&self, servers: &[Server]) -> Vec<Pin> {
+        traffic::pins(
+            servers,
+            &self.placement.host,
+            &self.placement.units,
+            &self.session.disabled_servers,
+        )
+    }
+}
+
+/// Finds the container of the checkout's service that is in dev mode: the one named, or
+/// the only one with a session.
+pub fn find(ctx: &Context, container: Option<&str>) -> Result<InDev> {
+    let read = |t: &Target, p: &Paths| Ok(read(t, p)?.map(|s| (s, ())));
+    Ok(find_with(ctx, container, read)?.0)
+}
+
+/// [`find`], holding the lock of the container found: taken where a session is, in the
+/// round trip that reads it (under the lock).
+pub fn find_locked(ctx: &Context, container: Option<&str>, doing: &str) -> Result<(InDev, Lock)> {
+    find_with(ctx, container, |t, p| {
+        Lock::acquire_session(t, p, doing)?
+            .map(|(lock, record)| Ok((Session::parse(&record)?, lock)))
+            .transpose()
+    })
+}
+
+/// The one container whose `read` finds a session, with what else it returned.
+fn find_with<T: Send>(
+    ctx: &Context,
+    container: Option<&str>,
+    read: impl Fn(&Target, &Paths) -> Result<Option<(Session, T)>> + Sync,
+) -> Result<(InDev, T)> {
+    let project = ctx.project()?;
+    let service = project.service.name.clone();
+    let placements = placements_named(ctx, &project, container)?;
+    let paths = Paths::new(&service);
+    // One round trip per container, all at once: a sync or a hook without --container
+    // waits for the slowest container, not for the sum of them.
+    type Found<T> = (Placement, Target, Session, T);
+    let read_one = |p: Placement| -> Result<Option<Found<T>>> {
+        if !p.host.metal && ctx.lxc.state(&p.host.container_name)? != LxcState::Running {
+            return Ok(None);
+        }
+        let target = p.target(&ctx.lxc);
+        Ok(read(&target, &paths)?.map(|(session, t)| (p, target, session, t)))
+    };
+    let answers: Vec<Result<Option<Found<T>>>> = std::thread::scope(|s| {
+        let reading: Vec<_> = placements
+            .into_iter()
+            .map(|p| s.spawn(|| read_one(p)))
+            .collect();
+        reading
+            .into_iter()
+            .map(|r| r.join().expect("reading a container's session panicked"))
+            .collect()
+    });
+    let mut found = Vec::new();
+    for answer in answers {
+        found.extend(answer?);
+    }
+    if found.len() > 1 {
+        let names: Vec<String> = found.iter().map(|f| f.1.name.clone()).collect();
+        return Err(Error::user(format!(
+            "several containers of {service} are in dev mode: {}",
+            names.join(", ")
+        ))
+        .hint("name one with --container"));
+    }
+    let Some((placement, target, session, t)) = found.pop() else {
+        return Err(Error::user(format!(
+            "no container of {service} is in dev mode{}",
+            container
+                .map(|c| format!(" ({c} is not)"))
+                .unwrap_or_default()
+        ))
+        .hint("`git osa run --detach` swaps the checkout in and runs it detached"));
+    };
+    Ok((
+        InDev {
+            project,
+            placement,
+            target,
+            paths,
+            session,
+        },
+        t,
+    ))
 }

@@ -86,7 +86,7 @@ impl Lock {
         let owner = format!(
             "{} running `git osa {doing}` since {}",
             whoami(),
-            crate::state::now()
+            crate::clock::now()
         );
         let mut child = target
             .command(&crate::exec::sh(
@@ -128,7 +128,7 @@ impl Lock {
             let (who, since) = match holder.rsplit_once(" since ") {
                 Some((w, s)) => (
                     w.to_string(),
-                    s.parse().map(crate::state::age).unwrap_or_default(),
+                    s.parse().map(crate::clock::age).unwrap_or_default(),
                 ),
                 None => (holder.to_string(), String::new()),
             };

@@ -1,12 +1,23 @@
-//! The dev session's state, kept on the target (`/var/lib/git-osa/<service>/`), so a second
-//! terminal or another developer sees it, and `restore` can finish the job after git-osa
-//! was killed at any point.
+//! The dev session: its record, kept on the target (`/var/lib/git-osa/<service>/`), so a
+//! second terminal or another developer sees it, and `restore` can finish the job after
+//! git-osa was killed at any point; how the record changes as steps run (`record.rs`);
+//! finding the session a command acts on (`find.rs`); and the lock that lets one git-osa
+//! at a time change it (`lock.rs`).
 //!
 //! The record is written *before* each change it describes (write-ahead): a crash between
 //! the record and the change leaves a step that restore undoes idempotently.
 
+pub mod find;
+pub mod lock;
+pub mod record;
+
+pub use find::InDev;
+pub use lock::Lock;
+pub use record::{Journal, Record, Undone};
+
 use serde::{Deserialize, Serialize};
 
+use crate::clock::now;
 use crate::error::Result;
 use crate::haproxy::ServerRef;
 use crate::layout::Paths;
@@ -172,24 +183,6 @@ impl Session {
             Some(&json),
         )?;
         Ok(())
-    }
-}
-
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// `3 min ago` style ages for status.
-pub fn age(since: u64) -> String {
-    let secs = now().saturating_sub(since);
-    match secs {
-        0..=59 => format!("{secs} s ago"),
-        60..=3599 => format!("{} min ago", secs / 60),
-        3600..=86399 => format!("{} h {} min ago", secs / 3600, secs % 3600 / 60),
-        _ => format!("{} days ago", secs / 86400),
     }
 }
 
