@@ -29,9 +29,6 @@ pub struct Context {
     pub catalog: Catalog,
     pub lxc: Lxc,
     pub haproxy: Haproxy,
-    /// The change `git osa review` checked out in `cwd` (its worktree), recorded in the
-    /// session with the sync.
-    pub review: Option<crate::session::Review>,
 }
 
 pub struct Project {
@@ -88,13 +85,17 @@ impl Context {
             cwd,
             config,
             catalog,
-            review: None,
         })
     }
 
     /// The checkout in the current directory and the service it belongs to.
     pub fn project(&self) -> Result<Project> {
-        let checkout = Checkout::discover(&self.cwd)?;
+        self.project_at(&self.cwd)
+    }
+
+    /// The checkout at `dir` and the service it belongs to.
+    pub fn project_at(&self, dir: &std::path::Path) -> Result<Project> {
+        let checkout = Checkout::discover(dir)?;
         let id = checkout.identify();
         let Some(service) = self.catalog.find(&id).cloned() else {
             let mut known: Vec<&str> = self

@@ -1,25 +1,32 @@
-//! The cycle as a plan: a pure function from what was read ([`Survey`]) and what the user
-//! asked ([`Choice`]) to the list of steps a run executes, ending with the foreground run.
+//! The cycle as a plan: pure functions from what was read ([`Survey`]) and what the user
+//! asked ([`Choice`]) to the steps a run executes (ending with the dev units, in the
+//! foreground or detached), a sync executes (ending with their reload or restart), and a
+//! restore executes (`restore.rs`: ending with the session's end).
 //!
 //! Nothing here touches a container, HAProxy or the checkout, so every plan can be built
 //! and compared with its expected text without a lab (`tests/plans/`). Each phase of the
 //! cycle is one function, in the order the steps run.
 
+use crate::catalog::Unit;
 use crate::error::Result;
 use crate::exec::Exec;
 use crate::haproxy::ServerRef;
 use crate::haproxy::{Change, State};
 use crate::install;
+use crate::inventory::Host;
 use crate::layout::{self, Paths};
 use crate::plan::{Action, Step};
 use crate::probe;
-use crate::session::record::Record;
-use crate::session::{Session, VENV_KEPT};
+use crate::session::{LastSync, Record, Session, VENV_KEPT};
 use crate::survey::Survey;
 use crate::traffic::{self, Pin};
+use crate::transport::Target;
 
+mod restore;
 mod swap;
+
 use crate::systemd::{self, UnitInfo};
+pub use restore::{Now, plan_restore, read_now, scopes_of};
 
 /// What the user asked for, beyond the target and the units.
 #[derive(Debug, Clone, Default)]
@@ -34,10 +41,14 @@ pub struct Choice {
     /// `--db-snapshot`: dump the service's database before the session's first db sync,
     /// for restore to load back.
     pub db_snapshot: bool,
+    /// `--restore-on-exit`: production back as soon as the foreground run ends.
+    pub restore_on_exit: bool,
 }
 
 #[derive(Debug)]
 pub struct RunPlan {
+    /// Where the session is.
+    pub target: Target,
     pub steps: Vec<Step>,
     /// Said before the steps run (and shown by a dry run).
     pub notes: Vec<String>,
@@ -46,6 +57,75 @@ pub struct RunPlan {
     /// The `user@host (pid N)` of another user whose dev session this run takes over:
     /// asked on a terminal, `--force` otherwise.
     pub takes_over_from: Option<String>,
+    /// A sync's outcome, which the session records once the steps have run.
+    pub sync: Option<SyncOutcome>,
+    /// Production is put back once the foreground run ends (`--restore-on-exit`).
+    pub then_restore: Option<ThenRestore>,
+}
+
+/// What a sync records in the session when it ends: its [`LastSync`] (with the error, if it
+/// failed) and what it learned, in one write; nothing when it had nothing to do and the
+/// last sync said the same.
+#[derive(Debug)]
+pub struct SyncOutcome {
+    pub commit: Option<String>,
+    pub dirty: bool,
+    /// The fingerprint of production's migrations, read this once: later syncs compare
+    /// with it instead of reading them from the container again.
+    pub learned: Option<Record>,
+    /// How the session's last sync ended.
+    pub previous: Option<LastSync>,
+}
+
+impl SyncOutcome {
+    /// The records of a sync that ended at `at` with `error`.
+    pub fn records(&self, at: u64, error: Option<String>) -> Vec<Record> {
+        let last = LastSync {
+            at,
+            commit: self.commit.clone(),
+            dirty: self.dirty,
+            error,
+        };
+        std::iter::once(Record::LastSync(last))
+            .chain(self.learned.clone())
+            .collect()
+    }
+
+    /// A sync whose steps were all skipped, which learned nothing, after a last sync
+    /// that succeeded on the same tree: the session already says all of it.
+    pub fn idle(&self, steps: &[Step]) -> bool {
+        self.learned.is_none()
+            && steps.iter().all(|s| s.skip.is_some())
+            && self.previous.as_ref().is_some_and(|p| {
+                p.error.is_none() && p.commit == self.commit && p.dirty == self.dirty
+            })
+    }
+}
+
+/// The target's production, put back after the run: its host and the units whose servers
+/// must be healthy again.
+#[derive(Debug)]
+pub struct ThenRestore {
+    pub host: Host,
+    pub units: Vec<Unit>,
+}
+
+impl RunPlan {
+    /// The plan as `--dry-run` shows it: warnings, notes, each step, and what follows.
+    pub fn text(&self, socket: &std::path::Path) -> String {
+        let mut out = String::new();
+        for w in &self.warnings {
+            out.push_str(&format!("warning: {w}\n"));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("note: {n}\n"));
+        }
+        out.push_str(&crate::plan::print(&self.steps, socket));
+        if self.then_restore.is_some() {
+            out.push_str("then: restore production (--restore-on-exit)\n");
+        }
+        out
+    }
 }
 
 /// What `git osa sync` does in a container in dev mode: send what changed, install and
@@ -127,11 +207,23 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
         )
     };
     steps.push(Step::new(title, c.target(), Action::Restart { units, pins }).skip_if(skip));
+    let learned = match (&s.production_migrations, &s.production_migrations_digest) {
+        (Some(_), Some(d)) => Some(Record::ProductionMigrations(d.clone())),
+        _ => None,
+    };
     Ok(RunPlan {
+        target: s.target.clone(),
         steps,
         notes: Vec::new(),
         warnings: Vec::new(),
         takes_over_from: c.takes_over_from(),
+        sync: Some(SyncOutcome {
+            commit: s.checkout.tree.commit.clone(),
+            dirty: s.checkout.tree.dirty,
+            learned,
+            previous: session.last_sync.clone(),
+        }),
+        then_restore: None,
     })
 }
 
@@ -159,10 +251,17 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     steps.extend(c.uwsgi_preload(choice.detach));
     steps.push(c.foreground(pins, choice.detach)?);
     Ok(RunPlan {
+        target: s.target.clone(),
         steps,
         notes: c.notes(),
         warnings: c.warnings(),
         takes_over_from: c.takes_over_from(),
+        sync: None,
+        // Detached, no git-osa process stays to restore anything on exit.
+        then_restore: (choice.restore_on_exit && !choice.detach).then(|| ThenRestore {
+            host: s.host.clone(),
+            units: s.units.clone(),
+        }),
     })
 }
 
@@ -210,7 +309,7 @@ impl<'a> Cycle<'a> {
         }
     }
 
-    fn target(&self) -> &crate::transport::Target {
+    fn target(&self) -> &Target {
         &self.s.target
     }
 

@@ -1,18 +1,23 @@
-//! Runs any plan (a run's, a restore's): each step in order, its records written to the
-//! session on the target before and after it, long steps stoppable, the foreground run
-//! handed to `foreground.rs`.
+//! Runs any plan (a run's, a sync's, a restore's): each step in order, its records written
+//! to the session on the target before and after it, long steps stoppable, the foreground
+//! run handed to `foreground.rs`, the detached units to `detach.rs`. What a plan says is
+//! recorded at its end (a sync's outcome) and what follows it (a restore on exit) is done
+//! here too: nothing outside the runner touches its journal.
 //!
 //! One signal watcher (`signals.rs`) serves every plan of the process: on a signal the
 //! runner stops at the next safe point, between steps, or by stopping a long step's scope
 //! in the container. The foreground run takes the signal it stops on, so a
 //! restore-on-exit after it runs.
 
+use crate::catalog::Unit;
+use crate::cycle::{self, RunPlan};
 use crate::detach::Detached;
 use crate::error::{Error, Result};
 use crate::exec::{Exec, Input};
 use crate::foreground::{self, Outcome};
 use crate::haproxy::{Haproxy, ServerRef};
 use crate::install;
+use crate::inventory::Host;
 use crate::journal;
 use crate::layout::Paths;
 use crate::plan::{Action, Missing, Step};
@@ -26,20 +31,20 @@ use crate::ui::{Progress, Ui};
 
 /// Executes steps in order, keeping the session record on the target up to date.
 pub struct Runner<'a> {
-    pub ui: &'a Ui,
-    pub haproxy: &'a Haproxy,
-    pub journal: Journal,
-    pub interrupts: &'static Interrupts,
+    ui: &'a Ui,
+    haproxy: &'a Haproxy,
+    journal: Journal,
+    interrupts: &'static Interrupts,
     pending: Vec<Pending>,
     /// A step's records that only tell what was done wait for the next write (see
-    /// [`Journal::note`]); whoever sets this writes the journal at the end.
-    pub defer_notes: bool,
+    /// [`Journal::note`]); [`Runner::execute`] writes them at the end.
+    defer_notes: bool,
     /// What the session says once every step has succeeded (a sync's outcome). When the
     /// last step to run sends the checkout, the session record with these travels in its
-    /// stream, renamed into place after the files it describes: one round trip less.
-    /// [`Runner::settled`] then says so, and the caller has nothing left to write.
-    pub outcome: Vec<Record>,
-    pub settled: bool,
+    /// stream, renamed into place after the files it describes: one round trip less, and
+    /// `settled` then says so.
+    outcome: Vec<Record>,
+    settled: bool,
     /// The step running is the last of the plan to run.
     last: bool,
 }
@@ -65,6 +70,62 @@ impl<'a> Runner<'a> {
             interrupts: Interrupts::watch(),
             pending: Vec::new(),
         }
+    }
+
+    /// The session as recorded so far.
+    pub fn session(&self) -> &Session {
+        &self.journal.session
+    }
+
+    /// Writes the session record as it is (a new session, before its first step).
+    pub fn save(&mut self, target: &Target) -> Result<()> {
+        self.journal.save(target)
+    }
+
+    /// Runs a run's or a sync's plan: its steps, then what the plan says follows them (a
+    /// sync's outcome recorded, production restored on exit). Returns how the foreground
+    /// run ended, if the plan has one.
+    pub fn execute(&mut self, plan: &RunPlan) -> Result<Option<Outcome>> {
+        let Some(sync) = &plan.sync else {
+            let outcome = self.run_all(&plan.steps)?;
+            if let (Some(_), Some(r)) = (&outcome, &plan.then_restore) {
+                self.restore(&plan.target, &r.host, &r.units)?;
+            }
+            return Ok(outcome);
+        };
+        // What the steps record goes to the container with the outcome: one write.
+        self.defer_notes = true;
+        self.outcome = sync.records(crate::clock::now(), None);
+        let result = self.run_all(&plan.steps);
+        if result.is_ok() && (self.settled || sync.idle(&plan.steps)) {
+            self.journal.flush(&plan.target)?;
+        } else {
+            let error = result
+                .as_ref()
+                .err()
+                .map(|e| e.to_string().lines().next().unwrap_or_default().to_string());
+            let records = sync.records(crate::clock::now(), error);
+            self.journal.record(&plan.target, &records)?;
+        }
+        result
+    }
+
+    /// Puts production back in `target` from the session record: reads what runs, plans
+    /// the restore and runs it. `units` are the catalog's units of the session's service,
+    /// whose HAProxy servers must be healthy again.
+    pub fn restore(&mut self, target: &Target, host: &Host, units: &[Unit]) -> Result<()> {
+        let paths = self.journal.paths.clone();
+        let now = cycle::read_now(target, self.haproxy, &self.journal.session, &paths)?;
+        let steps = cycle::plan_restore(target, host, units, &paths, &self.journal.session, &now);
+        self.run_all(&steps).map_err(|e| {
+            e.hint(format!(
+                "production in {} is partly restored; `git osa restore` can be run again",
+                target.name
+            ))
+        })?;
+        self.ui
+            .step(format!("{} runs production again", target.name));
+        Ok(())
     }
 
     /// Runs every step; returns how the foreground run ended, if the plan has one.

@@ -14,7 +14,6 @@ use crate::golden::{self, SOCKET};
 use crate::haproxy::Haproxy;
 use crate::layout::Paths;
 use crate::lxc::Lxc;
-use crate::restore;
 use crate::session::Session;
 use crate::survey::Survey;
 use crate::transport::fake::{Fake, Sent};
@@ -87,7 +86,7 @@ fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order()
     let plan = cycle::plan_run(&s, &golden::choice()).unwrap();
     let session = Session::new("keystone", &s.project, &container, "dev@aio1 (pid 4242)");
     let mut runner = Runner::new(&ui, &haproxy, paths.clone(), session);
-    let outcome = runner.run_all(&plan.steps).unwrap().unwrap();
+    let outcome = runner.execute(&plan).unwrap().unwrap();
     assert_eq!(outcome.code, 0);
     out += "== git osa (the dev process ends after a second)\n";
     out += &render(&fake.sent(), &container);
@@ -98,16 +97,16 @@ fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order()
         ..golden::choice()
     };
     let mut again = golden::second_run(&s);
-    again.session = Some(runner.journal.session.clone());
+    again.session = Some(runner.session().clone());
     let plan = cycle::plan_run(&again, &detach).unwrap();
-    let mut runner = Runner::new(&ui, &haproxy, paths.clone(), runner.journal.session.clone());
-    assert!(runner.run_all(&plan.steps).unwrap().is_none(), "detached");
+    let mut runner = Runner::new(&ui, &haproxy, paths.clone(), runner.session().clone());
+    assert!(runner.execute(&plan).unwrap().is_none(), "detached");
     out += "== git osa run --detach\n";
     out += &render(&fake.sent()[mark..], &container);
 
     let mark = fake.sent().len();
     let mut edited = golden::detached(golden::second_run(&s));
-    edited.session = Some(runner.journal.session.clone());
+    edited.session = Some(runner.session().clone());
     edited.manifest = s.checkout.tree.files.clone();
     edited
         .checkout
@@ -117,22 +116,15 @@ fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order()
         .unwrap()
         .mtime_ns += 1;
     let plan = cycle::plan_sync(&edited, &golden::choice()).unwrap();
-    let mut runner = Runner::new(&ui, &haproxy, paths.clone(), runner.journal.session.clone());
-    runner.run_all(&plan.steps).unwrap();
+    let mut runner = Runner::new(&ui, &haproxy, paths.clone(), runner.session().clone());
+    runner.execute(&plan).unwrap();
     out += "== git osa sync (a one-line edit)\n";
     out += &render(&fake.sent()[mark..], &container);
 
     let mark = fake.sent().len();
-    restore::restore_target(
-        &ui,
-        &haproxy,
-        &s.target,
-        &s.host,
-        &s.units,
-        &paths,
-        runner.journal.session.clone(),
-    )
-    .unwrap();
+    Runner::new(&ui, &haproxy, paths.clone(), runner.session().clone())
+        .restore(&s.target, &s.host, &s.units)
+        .unwrap();
     out += "== git osa restore\n";
     out += &render(&fake.sent()[mark..], &container);
     golden::golden("executed.sent", &out);

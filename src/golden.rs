@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::catalog::{Catalog, Service};
+use crate::cycle::Now;
 use crate::cycle::{self, Choice};
 use crate::exec::Exec;
 use crate::haproxy::Server;
@@ -17,7 +18,6 @@ use crate::layout::Paths;
 use crate::lxc::Lxc;
 use crate::plan::{self, Action, Step};
 use crate::probe::Probe;
-use crate::restore::{self, Now};
 use crate::session::Session;
 use crate::survey::{CheckoutScan, Survey};
 use crate::sync::{Meta, Tree};
@@ -304,6 +304,7 @@ pub(crate) fn choice() -> Choice {
         offer_index: "https://pypi.org/simple".into(),
         detach: false,
         db_snapshot: false,
+        restore_on_exit: false,
     }
 }
 
@@ -645,7 +646,7 @@ fn heat_with_a_db_snapshot_and_its_restore() {
         db_sync: None,
         servers: s.servers.clone(),
     };
-    let restore = restore::plan_restore(
+    let restore = cycle::plan_restore(
         &s.target,
         &s.host,
         &s.units,
@@ -773,7 +774,7 @@ fn restore_after_a_kill_at_each_recording_step() {
             db_sync: db_sync.into_iter().next(),
             servers: s.servers.clone(),
         };
-        let plan = restore::plan_restore(&s.target, &s.host, &s.units, &paths, &session, &now);
+        let plan = cycle::plan_restore(&s.target, &s.host, &s.units, &paths, &session, &now);
         let _ = writeln!(out, "== killed during {}. {}", i + 1, step.title);
         out += &plan::print(&plan, Path::new(SOCKET));
     }

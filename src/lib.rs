@@ -22,7 +22,6 @@ pub mod execute;
 mod executed;
 pub mod foreground;
 pub mod gerrit;
-pub mod gerrit_api;
 pub mod gitconfig;
 #[cfg(test)]
 mod golden;
@@ -33,18 +32,21 @@ pub mod inventory;
 pub mod journal;
 pub mod json;
 pub mod layout;
+pub mod logs;
 pub mod lxc;
 pub mod migrations;
+pub mod output;
 pub mod pbr;
 pub mod plan;
 pub mod probe;
 pub mod project;
+pub mod redeploy;
 pub mod restore;
-pub mod review;
 pub mod select;
 pub mod session;
 pub mod settings;
 pub mod signals;
+pub mod start;
 pub mod status;
 pub mod survey;
 pub mod sync;
@@ -97,12 +99,12 @@ fn dispatch(cli: Cli, ui: ui::Ui, matches: &ArgMatches) -> Result<ExitCode> {
             commands::config::run(&ctx, &args).map(|_| ExitCode::SUCCESS)
         }
         Some(Command::Doctor(args)) => commands::doctor::run(&ctx, &args),
-        Some(Command::Review(args)) => commands::review::run(ctx, &args),
+        Some(Command::Review(args)) => commands::review::run(&ctx, &args),
         Some(Command::Logs(args)) => commands::logs::run(&ctx, &args),
         Some(Command::Stop(args)) => commands::stop::run(&ctx, &args),
         Some(Command::Sync(args)) => commands::sync::run(&ctx, &args),
         Some(Command::Hooks(args)) => commands::hooks::run(&ctx, &args),
-        Some(Command::Watch(args)) => commands::watch::run(ctx, &args),
+        Some(Command::Watch(args)) => commands::watch::run(&ctx, &args),
     }
 }
 

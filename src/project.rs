@@ -162,6 +162,14 @@ pub fn url_project(url: &str) -> Option<String> {
     }
 }
 
+/// Whether `a` and `b` are the same folder (each as it resolves, when it does).
+pub fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -200,7 +200,7 @@ pub fn survey(
             production_migrations.is_some() || production_migrations_digest.is_some(),
         ),
         me: crate::session::lock::whoami(),
-        review: ctx.review.clone(),
+        review: choice.review.clone(),
         with,
         target,
         production_migrations,
@@ -251,6 +251,8 @@ pub struct Asked {
     /// The venv the session records, when the caller read the session already (a sync):
     /// its constraints are read in the same round trip as the rest.
     pub venv: Option<String>,
+    /// The Gerrit change the checkout is (`git osa review`), recorded with the sync.
+    pub review: Option<crate::session::Review>,
 }
 
 /// The units to swap: the catalog's units that the target has (OSA creates many only

@@ -7,94 +7,46 @@ use crate::cli::RestoreArgs;
 use crate::context::Context;
 use crate::error::Result;
 use crate::json;
-use crate::layout::Paths;
+use crate::output;
 use crate::plan;
-use crate::restore;
-use crate::session::find as sessions;
-use crate::session::lock::Lock;
+use crate::restore::{self, Restore};
 
 pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
-    if !args.dry_run {
-        // A watcher would sync into the container as it is restored.
-        crate::commands::watch::end_watcher(ctx)?;
-    }
-    let todo = if args.all {
-        sessions::every_container(ctx)?
-    } else {
-        sessions::project_containers(ctx, args.container.as_deref())?
+    let req = Restore {
+        all: args.all,
+        container: args.container.clone(),
+        dry_run: args.dry_run,
     };
-    let mut restored = 0;
-    let mut plans = Vec::new();
-    for c in todo.running {
-        let target = ctx.lxc.target(&c.host.container_name, c.host.metal);
-        let paths = Paths::new(&c.service);
-        // Without a session there is nothing to do, and nothing is written (taking the
-        // lock would make the state folder): read first, lock, then read again.
-        let Some(session) = sessions::read(&target, &paths)? else {
-            continue;
-        };
-        // The session's checkout may be another than this one, with its own watcher.
-        if let (false, Some(checkout)) = (args.dry_run, &session.checkout) {
-            crate::commands::watch::end_watcher_of(ctx, std::path::Path::new(checkout))?;
-        }
-        let _lock = if args.dry_run {
-            None
-        } else {
-            Some(Lock::acquire(&target, &paths, "restore")?)
-        };
-        let Some(session) = sessions::read(&target, &paths)? else {
-            continue;
-        };
-        if args.dry_run {
-            let now = restore::read_now(&target, &ctx.haproxy, &session, &paths)?;
-            let steps = restore::plan_restore(&target, &c.host, &c.units, &paths, &session, &now);
-            if args.json {
-                plans.push(json::RestoreTarget::new(
-                    &target,
-                    &c.service,
-                    &steps,
-                    &ctx.haproxy.socket,
-                ));
-            } else {
-                println!("{} ({}):", target.name, c.service);
-                print!("{}", plan::print(&steps, &ctx.haproxy.socket));
-            }
-        } else {
-            restore::restore_target(
-                &ctx.ui,
-                &ctx.haproxy,
-                &target,
-                &c.host,
-                &c.units,
-                &paths,
-                session,
-            )?;
-        }
-        restored += 1;
-    }
-    let unreachable = sessions::unreachable(ctx, &todo.stopped);
-    if restored > 0 && !args.dry_run && !args.all && unreachable.is_none() {
-        crate::commands::review::clean_after_restore(ctx);
-    }
+    let done = restore::restore(ctx, &req)?;
+    let socket = &ctx.haproxy.socket;
     if args.json {
         // The plans of the containers that could be read, also when a stopped one makes
         // this an error (said on stderr, as without --json).
-        json::print(&json::RestorePlan { targets: plans })?;
-    } else if unreachable.is_none() {
-        if restored == 0 {
-            println!(
-                "nothing to restore: no git-osa dev session{}",
-                if args.all {
-                    " on this host"
-                } else {
-                    " for this project"
-                }
-            );
-        } else if args.dry_run {
-            println!("dry run: nothing was changed");
+        let targets = done
+            .plans
+            .iter()
+            .map(|p| json::RestoreTarget::new(&p.target, &p.service, &p.steps, socket))
+            .collect();
+        json::print(&json::RestorePlan { targets })?;
+    } else {
+        for p in &done.plans {
+            output::line(format!("{} ({}):", p.target.name, p.service))?;
+            output::print(plan::print(&p.steps, socket))?;
         }
     }
-    match unreachable {
+    if !args.json && done.unreachable.is_none() {
+        if done.count == 0 {
+            let scope = if args.all {
+                " on this host"
+            } else {
+                " for this project"
+            };
+            output::line(format!("nothing to restore: no git-osa dev session{scope}"))?;
+        } else if args.dry_run {
+            output::line("dry run: nothing was changed")?;
+        }
+    }
+    match done.unreachable {
         Some(err) => Err(err),
         None => Ok(ExitCode::SUCCESS),
     }

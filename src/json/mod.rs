@@ -11,7 +11,6 @@
 //! One file per kind of document: `status.rs`, `plan.rs` (run and restore plans),
 //! `config.rs`.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
@@ -56,10 +55,7 @@ pub fn render<T: Document>(body: &T) -> String {
 
 /// Prints the document on stdout, the answer of the command.
 pub fn print<T: Document>(body: &T) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(render(body).as_bytes())?;
-    out.flush()?;
-    Ok(())
+    crate::output::print(render(body))
 }
 
 pub(crate) fn display(p: &Path) -> String {
@@ -77,11 +73,11 @@ mod tests {
     use crate::context::Source;
     use crate::cycle;
     use crate::cycle::Choice;
+    use crate::cycle::Now;
     use crate::golden;
     use crate::inventory::Host;
     use crate::layout::{self, Paths};
     use crate::lxc::{Lxc, LxcState};
-    use crate::restore::{self, Now};
     use crate::status::{self, TargetStatus};
     use crate::survey::Survey;
     use crate::systemd::UnitInfo;
@@ -112,7 +108,7 @@ mod tests {
 
     fn run_plan(s: &Survey, choice: &Choice) -> Value {
         let plan = cycle::plan_run(s, choice).unwrap();
-        let doc = valid(&render(&RunPlan::new(s, &plan, Path::new(SOCKET), false)));
+        let doc = valid(&render(&RunPlan::new(s, &plan, Path::new(SOCKET))));
         assert_eq!(doc["steps"].as_array().unwrap().len(), plan.steps.len());
         doc
     }
@@ -276,7 +272,7 @@ mod tests {
             servers: s.servers.clone(),
         };
         let paths = Paths::new("keystone");
-        let plan = restore::plan_restore(&s.target, &s.host, &s.units, &paths, &session, &now);
+        let plan = cycle::plan_restore(&s.target, &s.host, &s.units, &paths, &session, &now);
         let doc = valid(&render(&RestorePlan {
             targets: vec![RestoreTarget::new(
                 &s.target,
@@ -472,7 +468,7 @@ mod tests {
         ];
         let problems: Vec<String> = statuses
             .iter()
-            .flat_map(|st| status::problems(st, None))
+            .flat_map(|st| status::problems_of(st, None))
             .collect();
         let doc = valid(&render(&keystone_status(&statuses, problems)));
         assert_eq!(doc["kind"], "status");
@@ -517,12 +513,7 @@ mod tests {
     #[test]
     fn a_field_the_schema_does_not_describe_is_caught() {
         let plan = cycle::plan_run(&golden::keystone(), &golden::choice()).unwrap();
-        let text = render(&RunPlan::new(
-            &golden::keystone(),
-            &plan,
-            Path::new(SOCKET),
-            false,
-        ));
+        let text = render(&RunPlan::new(&golden::keystone(), &plan, Path::new(SOCKET)));
         let mut doc: Value = serde_json::from_str(&text).unwrap();
         doc["steps"][0]["undocumented"] = true.into();
         let schema = schema();

@@ -33,12 +33,7 @@ impl Document for RunPlan {
 }
 
 impl RunPlan {
-    pub fn new(
-        survey: &Survey,
-        plan: &cycle::RunPlan,
-        socket: &Path,
-        restore_on_exit: bool,
-    ) -> RunPlan {
+    pub fn new(survey: &Survey, plan: &cycle::RunPlan, socket: &Path) -> RunPlan {
         RunPlan {
             project: survey.project.clone(),
             service: survey.service.name.clone(),
@@ -47,7 +42,7 @@ impl RunPlan {
             notes: plan.notes.clone(),
             warnings: plan.warnings.clone(),
             steps: steps(&plan.steps, socket),
-            restore_on_exit,
+            restore_on_exit: plan.then_restore.is_some(),
         }
     }
 }

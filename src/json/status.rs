@@ -31,6 +31,28 @@ impl Document for Status {
     const KIND: &'static str = "status";
 }
 
+impl Status {
+    pub fn new(ctx: &crate::context::Context, r: &crate::status::Report) -> Status {
+        Status {
+            project: r.project.display(),
+            service: r.service.clone(),
+            checkout: r.checkout.clone(),
+            watching: r.watcher.as_ref().map(|w| Watching {
+                pid: w.pid,
+                since: w.since,
+                background: w.background,
+            }),
+            inventory: Inventory::new(&r.source, &ctx.global.inventory),
+            haproxy: Haproxy {
+                socket: ctx.haproxy.socket.display().to_string(),
+                error: r.haproxy_problem.clone(),
+            },
+            containers: r.statuses.iter().map(Container::new).collect(),
+            problems: r.problems.clone(),
+        }
+    }
+}
+
 /// A `git osa watch` of the checkout that runs now.
 #[derive(Serialize)]
 pub struct Watching {

@@ -21,12 +21,16 @@ use anyhow::Context as _;
 
 use crate::error::{Error, Result};
 
+mod redeploy;
+
+pub use redeploy::redeploy;
+
 /// The hooks, as git names them, with their scripts.
 pub const HOOKS: [(&str, &str); 4] = [
-    ("post-commit", include_str!("../hooks/post-commit")),
-    ("post-merge", include_str!("../hooks/post-merge")),
-    ("post-checkout", include_str!("../hooks/post-checkout")),
-    ("post-rewrite", include_str!("../hooks/post-rewrite")),
+    ("post-commit", include_str!("../../hooks/post-commit")),
+    ("post-merge", include_str!("../../hooks/post-merge")),
+    ("post-checkout", include_str!("../../hooks/post-checkout")),
+    ("post-rewrite", include_str!("../../hooks/post-rewrite")),
 ];
 
 /// The line every git-osa hook has: how an installed hook is told from the user's own.
@@ -193,6 +197,23 @@ impl Hooks {
         Ok(said)
     }
 
+    /// What `git osa hooks status` prints: where the hooks are, each hook, whether a hook
+    /// starts a session, and the last redeploy.
+    pub fn status_text(&self) -> String {
+        let mut out = format!("hooks    {}\n", self.dir.display());
+        for line in self.status() {
+            out.push_str(&format!("  {line}\n"));
+        }
+        if self.starts() {
+            out.push_str("  start    a hook starts a detached dev session when there is none\n");
+        }
+        match std::fs::read_to_string(self.last()) {
+            Ok(l) => out.push_str(&format!("last     {}\n", l.trim())),
+            Err(_) => out.push_str("last     no redeploy yet\n"),
+        }
+        out
+    }
+
     /// Which hooks are git-osa's, one line each.
     pub fn status(&self) -> Vec<String> {
         HOOKS
@@ -271,7 +292,7 @@ impl Hooks {
                     Err(e) => format!("failed {}", e.to_string().lines().next().unwrap_or("")),
                 };
                 fs::write(self.last(), format!("{outcome}\n"))?;
-                println!("--- redeploy {outcome} at {}", stamp());
+                crate::output::line(format!("--- redeploy {outcome} at {}", stamp()))?;
             }
             lock.unlock()?;
             // A hook that fired between the last look and the unlock started a worker

@@ -3,7 +3,14 @@
 //! where the checkout's Gerrit server is (a remote named `gerrit`, else `.gitreview`), and
 //! the `Depends-On:` footers of a commit message.
 //!
-//! Pure logic only: the git commands that use it are in `review.rs`.
+//! This file is pure logic. The git commands that use it are in `repo.rs`, Gerrit's REST
+//! API in `api.rs`, the review's fetch of a change and its Depends-On changes in
+//! `review.rs`, the clean-up of what no container runs in `clean.rs`.
+
+pub mod api;
+pub mod clean;
+pub mod repo;
+pub mod review;
 
 use std::collections::BTreeMap;
 

@@ -148,13 +148,14 @@ pub fn normalize_base(url: &str) -> Option<String> {
 
 /// `osa.gerritUrl`, when the user set it (and it is a URL).
 pub fn configured_base(checkout: &Checkout) -> Option<String> {
-    crate::review::git_config(&checkout.root, "osa.gerritUrl").and_then(|v| normalize_base(&v))
+    crate::gerrit::repo::git_config(&checkout.root, "osa.gerritUrl")
+        .and_then(|v| normalize_base(&v))
 }
 
 /// Where the checkout's Gerrit answers REST: `osa.gerritUrl`, `.gitreview`'s host, or the
 /// `gerrit` remote's host.
 pub fn base_url(checkout: &Checkout) -> Result<String> {
-    if let Some(v) = crate::review::git_config(&checkout.root, "osa.gerritUrl") {
+    if let Some(v) = crate::gerrit::repo::git_config(&checkout.root, "osa.gerritUrl") {
         return normalize_base(&v).ok_or_else(|| {
             Error::user(format!(
                 "osa.gerritUrl is `{v}`, not an http(s) URL: nothing was changed"

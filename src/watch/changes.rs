@@ -1,22 +1,13 @@
-//! `git osa watch`: what changes in the checkout, told apart from what does not matter
-//! (`.git/`, what git ignores), gathered into one sync per burst of saves; and the
-//! watcher's own record in git-osa's per-checkout state (`.git/git-osa/`, beside the
-//! hooks'), so that `status` shows it and `stop`/`restore` end it.
-//!
-//! The record is `watch.pid`, which the watcher holds an `flock` on for as long as it
-//! runs: a second watcher of the same checkout cannot take it. Before a signal is sent to
-//! the pid it names, `/proc` must agree that it is the same process (its start time) and
-//! a git-osa watching (its command line): a recycled pid is never killed.
+//! What changes in the checkout, told apart from what does not matter (`.git/`, what git
+//! ignores), gathered into one sync per burst of saves.
 
 use std::collections::BTreeSet;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// How long the checkout must stay quiet before a sync: an editor's save is a burst of
 /// events (a temporary file, a rename, a chmod) within a few milliseconds.
@@ -164,140 +155,6 @@ pub fn describe(paths: &[String]) -> String {
     s
 }
 
-/// A watcher that runs: its pid, when it started, and whether it runs in the background.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Watcher {
-    pub pid: u32,
-    /// Unix time it started watching.
-    pub since: u64,
-    pub background: bool,
-    /// Its start time in /proc (clock ticks since boot): tells it from a recycled pid.
-    start_ticks: u64,
-}
-
-pub fn pid_file(state: &Path) -> PathBuf {
-    state.join("watch.pid")
-}
-
-pub fn log_file(state: &Path) -> PathBuf {
-    state.join("watch.log")
-}
-
-/// The record a running watcher holds: dropped (and the flock with it) when it ends.
-pub struct Held {
-    _file: File,
-    path: PathBuf,
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Records this process as the checkout's watcher; refused (exit 2) when one runs.
-pub fn hold(state: &Path, background: bool) -> Result<Held> {
-    std::fs::create_dir_all(state)?;
-    let path = pid_file(state);
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    if file.try_lock().is_err() {
-        let who = running(state)
-            .map(|w| format!(" (pid {}, {})", w.pid, crate::clock::age(w.since)))
-            .unwrap_or_default();
-        return Err(
-            Error::user(format!("this checkout is already watched{who}"))
-                .hint("`git osa status` shows it; `git osa stop` ends it"),
-        );
-    }
-    let pid = std::process::id();
-    let ticks = start_ticks(pid).unwrap_or(0);
-    file.set_len(0)?;
-    writeln!(
-        file,
-        "{pid} {ticks} {} {}",
-        crate::clock::now(),
-        if background { "background" } else { "terminal" }
-    )?;
-    file.flush()?;
-    Ok(Held { _file: file, path })
-}
-
-/// The checkout's watcher, when one runs: the record names a live git-osa watching.
-pub fn running(state: &Path) -> Option<Watcher> {
-    let text = std::fs::read_to_string(pid_file(state)).ok()?;
-    let w = parse(&text)?;
-    (start_ticks(w.pid) == Some(w.start_ticks) && is_watcher(w.pid)).then_some(w)
-}
-
-fn parse(text: &str) -> Option<Watcher> {
-    let mut f = text.split_whitespace();
-    Some(Watcher {
-        pid: f.next()?.parse().ok()?,
-        start_ticks: f.next()?.parse().ok()?,
-        since: f.next()?.parse().ok()?,
-        background: f.next()? == "background",
-    })
-}
-
-/// Field 22 of /proc/PID/stat, after the command name (which may hold spaces and parens).
-fn start_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// The process runs git-osa's `watch`.
-fn is_watcher(pid: u32) -> bool {
-    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-        return false;
-    };
-    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-    let exe_ok = args
-        .first()
-        .is_some_and(|a| a.ends_with(b"git-osa") || a.ends_with(b"git-osa (deleted)"));
-    exe_ok && args.iter().skip(1).any(|a| *a == b"watch")
-}
-
-/// Ends the checkout's watcher, if one runs: SIGTERM, then SIGKILL if it has not gone
-/// after `grace`. Returns the watcher that was ended.
-pub fn end(state: &Path, grace: Duration) -> Result<Option<Watcher>> {
-    let Some(w) = running(state) else {
-        return Ok(None);
-    };
-    let pid = w.pid as libc::pid_t;
-    // SAFETY: kill(2) with a pid /proc just confirmed is our watcher.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
-    let start = Instant::now();
-    while start_ticks(w.pid) == Some(w.start_ticks) && !is_zombie(w.pid) {
-        if start.elapsed() > grace {
-            // SAFETY: as above; it is still the same process (start time checked).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    if running(state).is_none() {
-        let _ = std::fs::remove_file(pid_file(state));
-    }
-    Ok(Some(w))
-}
-
-fn is_zombie(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            let after = s[s.rfind(')')? + 1..].to_string();
-            after.split_whitespace().next().map(|st| st == "Z")
-        })
-        .unwrap_or(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,25 +277,5 @@ mod tests {
         let p: Vec<String> = (1..=5).map(|i| format!("f{i}")).collect();
         assert_eq!(describe(&p[..2]), "f1, f2");
         assert_eq!(describe(&p), "f1, f2, f3 and 2 more");
-    }
-
-    #[test]
-    fn a_second_watcher_of_a_checkout_is_refused_and_the_record_names_the_first() {
-        let t = tempfile::tempdir().unwrap();
-        let held = hold(t.path(), true).unwrap();
-        // The test binary is not `git-osa watch`: the record is not believed, so nothing
-        // would ever be killed on its word.
-        assert_eq!(running(t.path()), None);
-        let text = std::fs::read_to_string(pid_file(t.path())).unwrap();
-        let w = parse(&text).unwrap();
-        assert_eq!(w.pid, std::process::id());
-        assert!(w.background);
-        assert_eq!(start_ticks(w.pid), Some(w.start_ticks));
-        let err = hold(t.path(), false).err().unwrap();
-        assert_eq!(err.exit_code(), 2);
-        assert!(err.to_string().contains("already watched"), "{err}");
-        drop(held);
-        assert!(!pid_file(t.path()).exists());
-        assert!(end(t.path(), Duration::ZERO).unwrap().is_none());
     }
 }

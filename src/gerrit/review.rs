@@ -1,0 +1,501 @@
+//! `git osa review CHANGE[,PS]`: a Gerrit change fetched into git-osa's own ref and
+//! worktree, with the changes of other projects its `Depends-On:` footers name, for the
+//! cycle of `git osa run` to start from that worktree.
+//!
+//! Every check that can refuse (the change's name, its project, the server, the
+//! patchset, edits in git-osa's worktree) runs before the first fetch, so a refusal
+//! changes nothing.
+
+use std::path::PathBuf;
+
+use super::api;
+use super::repo::{self, Repo};
+use super::{ChangeSpec, Server};
+use crate::context::{Context, Project};
+use crate::error::{Error, Result};
+use crate::project::Checkout;
+use crate::session::{Dependency, Review};
+
+/// What a review asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// NUMBER, NUMBER,PATCHSET, a change URL or a Change-Id.
+    pub change: String,
+    pub patchset: Option<u32>,
+    /// Clone a Depends-On project's checkout without asking.
+    pub clone_dependencies: bool,
+    /// `--with` library checkouts, installed after the Depends-On ones.
+    pub with: Vec<PathBuf>,
+}
+
+/// The change, ready to run.
+pub struct Prepared {
+    /// git-osa's worktree of the patchset.
+    pub worktree: PathBuf,
+    /// What the session records of it.
+    pub review: Review,
+    /// The Depends-On changes' worktrees, then `--with`: libraries installed with it.
+    pub with: Vec<PathBuf>,
+}
+
+/// Fetches the change `req` names (its Depends-On changes too) into git-osa's refs and
+/// worktrees, checking everything that can refuse before the first fetch.
+pub fn prepare(ctx: &Context, req: &Request) -> Result<Prepared> {
+    let project = ctx.project()?;
+    let named = name(ctx, req, &project)?;
+    // Refusals about the deployment and the --with checkouts come before the fetch too.
+    ctx.placements(&project.service)?;
+    crate::survey::libraries(&project, &req.with)?;
+    let found = find(&project, &named)?;
+    fetch(ctx, req, &project, named, found)
+}
+
+/// The change as the user named it, resolved: its number and project, the patchset
+/// asked for, its owner when Gerrit's REST API said, and the branches a Depends-On
+/// Change-Id prefers.
+struct Named {
+    spec: ChangeSpec,
+    patchset: Option<u32>,
+    owner: Option<String>,
+    branches: Vec<String>,
+}
+
+/// Resolves the change `req` names; a change of another project is refused.
+fn name(ctx: &Context, req: &Request, project: &Project) -> Result<Named> {
+    let text = req.change.trim();
+    let spec = if super::is_change_id(text) {
+        None
+    } else {
+        Some(ChangeSpec::parse(text)?)
+    };
+    let patchset = match (spec.as_ref().and_then(|s| s.patchset), req.patchset) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(Error::user(format!(
+                "{text} names patchset {a} and --patchset {b}: which one?"
+            )));
+        }
+        (a, b) => a.or(b),
+    };
+    if let Some(spec) = &spec {
+        same_project(project, spec)?;
+    }
+    // A Change-Id is looked up with Gerrit's REST API, whose answer also names the owner.
+    // A Change-Id footer prefers the changes on the reviewed change's branch.
+    let mut owner = None;
+    let mut branches = api::checkout_branches(&project.checkout);
+    let spec = match spec {
+        Some(spec) => spec,
+        None => {
+            let base = api::base_url(&project.checkout)?;
+            let info = resolve(&base, text, &our_projects(project), &branches, false)?;
+            branches.insert(0, info.branch.clone());
+            ctx.ui.step(format!(
+                "Change-Id {text} is change {} of {} (branch {}) at {base}",
+                info.number, info.project, info.branch
+            ));
+            owner = Some(info.owner.clone()).filter(|o| !o.is_empty());
+            let found = ChangeSpec {
+                change: info.number,
+                patchset: None,
+                project: Some(info.project),
+            };
+            same_project(project, &found)?;
+            found
+        }
+    };
+    let change = spec.change;
+    // A change named by number is found with git alone; its owner is asked of Gerrit's
+    // REST API only where the user named that API (osa.gerritUrl).
+    if owner.is_none()
+        && let Some(base) = api::configured_base(&project.checkout)
+    {
+        match api::query(&base, &change.to_string()) {
+            Ok(found) => {
+                if let Some(c) = found.into_iter().find(|c| c.number == change) {
+                    branches.insert(0, c.branch);
+                    owner = Some(c.owner).filter(|o| !o.is_empty());
+                }
+            }
+            Err(e) => ctx
+                .ui
+                .warn(format!("{e}; the owner shown is the patchset's author")),
+        }
+    }
+    Ok(Named {
+        spec,
+        patchset,
+        owner,
+        branches,
+    })
+}
+
+/// Where the change is and which patchset runs: checked against the server before
+/// anything is fetched.
+struct Found {
+    repo: Repo,
+    server: Server,
+    change: u64,
+    ps: u32,
+    latest: u32,
+}
+
+fn find(project: &Project, named: &Named) -> Result<Found> {
+    let change = named.spec.change;
+    let repo = Repo::of(&project.checkout);
+    let server = repo.server(&project.checkout)?;
+    let patchsets = repo.patchsets(&server, change)?;
+    let Some((&latest, _)) = patchsets.last_key_value() else {
+        return Err(Error::user(format!(
+            "no change {change} at {}: nothing was changed",
+            server.describe()
+        ))
+        .hint(format!(
+            "Gerrit keeps a change in its project's repository only: is {change} a change of {}?",
+            project.id.display()
+        )));
+    };
+    let ps = named.patchset.unwrap_or(latest);
+    if !patchsets.contains_key(&ps) {
+        let have: Vec<String> = patchsets.keys().map(u32::to_string).collect();
+        return Err(Error::user(format!(
+            "change {change} has no patchset {ps} (it has {}): nothing was changed",
+            have.join(", ")
+        )));
+    }
+    let edits = repo.local_edits(change)?;
+    if !edits.is_empty() {
+        return Err(repo::edited(&repo.worktree(change), change, &edits));
+    }
+    Ok(Found {
+        repo,
+        server,
+        change,
+        ps,
+        latest,
+    })
+}
+
+/// The checked change fetched, its Depends-On changes fetched and checked out, then its
+/// own worktree.
+fn fetch(
+    ctx: &Context,
+    req: &Request,
+    project: &Project,
+    named: Named,
+    found: Found,
+) -> Result<Prepared> {
+    let Found {
+        repo,
+        server,
+        change,
+        ps,
+        latest,
+    } = found;
+    let (owner, branches) = (named.owner, named.branches);
+    let had_ref = repo.has_ref(&super::own_ref(change, ps))?;
+    let rev = repo.fetch(&server, change, ps)?;
+    let mut info = repo.describe(&server, change, ps, &rev)?;
+    if let Some(owner) = owner {
+        info.owner = owner;
+    }
+    // The footers are read from the fetched commit; a dependency that cannot be had takes
+    // that fetch back, so a refusal still changes nothing.
+    let deps = match dependencies(ctx, req, project, &server, &repo.message(&rev)?, &branches) {
+        Ok(deps) => deps,
+        Err(e) => {
+            if !had_ref {
+                repo.drop_ref(&rev)?;
+            }
+            return Err(e);
+        }
+    };
+    let mut libraries = Vec::new();
+    for d in &deps {
+        let dep_rev = d.repo.fetch(&d.server, d.change, d.patchset)?;
+        let mut record = d.repo.describe(&d.server, d.change, d.patchset, &dep_rev)?;
+        let dep_wt = d.repo.check_out(d.change, &dep_rev)?;
+        ctx.ui.step(format!(
+            "Depends-On: {} change {} patchset {}: {}, checked out in {}",
+            d.project,
+            d.change,
+            d.patchset,
+            record.subject,
+            dep_wt.display()
+        ));
+        info.depends_on.push(Dependency {
+            project: d.project.clone(),
+            change: d.change,
+            patchset: d.patchset,
+            subject: std::mem::take(&mut record.subject),
+        });
+        libraries.push(dep_wt);
+    }
+    let noted: Vec<(String, u64)> = deps.iter().map(|d| (d.project.clone(), d.change)).collect();
+    repo.note_dependencies(change, &noted)?;
+    libraries.extend(req.with.iter().cloned());
+    let wt = repo.check_out(change, &rev)?;
+    let newest = if ps < latest {
+        format!(" (the latest is {latest})")
+    } else {
+        String::new()
+    };
+    ctx.ui.step(format!(
+        "change {change} patchset {ps}{newest}: {} ({}), checked out in {}",
+        info.subject,
+        info.owner,
+        wt.display()
+    ));
+    Ok(Prepared {
+        worktree: wt,
+        review: info,
+        with: libraries,
+    })
+}
+
+/// The names the checkout's project goes by on Gerrit.
+fn our_projects(project: &Project) -> Vec<&str> {
+    [&project.id.gerrit_project, &project.id.remote_project]
+        .into_iter()
+        .filter_map(|p| p.as_deref())
+        .collect()
+}
+
+/// A change of another project than the checkout's is refused.
+fn same_project(project: &Project, spec: &ChangeSpec) -> Result<()> {
+    let Some(theirs) = &spec.project else {
+        return Ok(());
+    };
+    if our_projects(project).contains(&theirs.as_str()) {
+        return Ok(());
+    }
+    Err(Error::user(format!(
+        "change {} is a change of {theirs}, and this checkout is {}: nothing was changed",
+        spec.change,
+        project.id.display()
+    ))
+    .hint(format!("run `git osa review` from a checkout of {theirs}")))
+}
+
+/// The one change a Change-Id names at `base`: the only one, else the one of `projects`,
+/// open, on one of `branches`. `in_footer`: the Change-Id is a Depends-On footer's.
+fn resolve(
+    base: &str,
+    change_id: &str,
+    projects: &[&str],
+    branches: &[String],
+    in_footer: bool,
+) -> Result<api::ChangeInfo> {
+    let found = api::query(base, change_id)?;
+    let what = if in_footer {
+        format!("Depends-On: {change_id}")
+    } else {
+        change_id.to_string()
+    };
+    match api::pick(&found, projects, branches) {
+        Ok(one) => Ok(one.clone()),
+        Err(left) if left.is_empty() => Err(Error::user(format!(
+            "{what}: no change has this Change-Id at {base}: nothing was changed"
+        ))
+        .hint(format!(
+            "check it on {base}q/{change_id}, or name the change by its number or URL"
+        ))),
+        Err(left) => {
+            let list: Vec<String> = left.iter().map(|c| format!("  {}", c.line())).collect();
+            let err = Error::user(format!(
+                "{what}: {} changes at {base} have this Change-Id, and git-osa cannot tell which one is meant: nothing was changed\n{}",
+                left.len(),
+                list.join("\n")
+            ));
+            Err(if in_footer {
+                err.hint(
+                    "a Depends-On by URL (https://HOST/c/PROJECT/+/NUMBER) names one change; \
+                     meanwhile, check the one you mean out and pass it with --with PATH",
+                )
+            } else {
+                err.hint(format!(
+                    "pass the number of the one to review: `git osa review {}`",
+                    left[0].number
+                ))
+            })
+        }
+    }
+}
+
+/// A change of another project that the reviewed change depends on, found and checked
+/// (its checkout, server and patchset) before anything is fetched for it.
+struct Dep {
+    project: String,
+    change: u64,
+    patchset: u32,
+    repo: Repo,
+    server: Server,
+}
+
+/// The `Depends-On:` footers of `message` that name changes of other projects, each
+/// resolved to its checkout and patchset; same-project ones come with the patchset's
+/// parents. Any footer that cannot be had is an error naming it.
+fn dependencies(
+    ctx: &Context,
+    req: &Request,
+    project: &Project,
+    server: &Server,
+    message: &str,
+    branches: &[String],
+) -> Result<Vec<Dep>> {
+    let ours = [&project.id.gerrit_project, &project.id.remote_project];
+    let mut deps: Vec<Dep> = Vec::new();
+    for footer in super::depends_on(message) {
+        let url = match footer {
+            // Looked up with Gerrit's REST API; then followed as its URL would be.
+            super::Dependency::ChangeId(id) => {
+                let base = api::base_url(&project.checkout)?;
+                let info = resolve(&base, &id, &[], branches, true)?;
+                ctx.ui.step(format!(
+                    "Depends-On: {id} is change {} of {} (branch {}) at {base}",
+                    info.number, info.project, info.branch
+                ));
+                info.url(&base)
+            }
+            super::Dependency::Url(u) => u,
+        };
+        let said =
+            |what: String| Error::user(format!("Depends-On: {url}: {what}; nothing was changed"));
+        let spec = ChangeSpec::parse(&url).map_err(|_| said("not a Gerrit change URL".into()))?;
+        let Some(dep_project) = spec.project.clone() else {
+            return Err(said(
+                "the URL does not name the change's project (https://HOST/c/PROJECT/+/NUMBER)"
+                    .into(),
+            ));
+        };
+        if ours
+            .iter()
+            .any(|p| p.as_deref() == Some(dep_project.as_str()))
+        {
+            ctx.ui.step(format!(
+                "Depends-On: change {} of {dep_project} comes with the patchset's parents",
+                spec.change
+            ));
+            continue;
+        }
+        if deps.iter().any(|d| d.project == dep_project) {
+            return Err(said(format!(
+                "a second change of {dep_project}; one checkout runs one change"
+            )));
+        }
+        let dir = dependency_checkout(ctx, req, project, server, &dep_project, &url)?;
+        let checkout = Checkout::discover(&dir).map_err(|e| said(e.to_string()))?;
+        let id = checkout.identify();
+        if ![&id.gerrit_project, &id.remote_project]
+            .iter()
+            .any(|p| p.as_deref() == Some(dep_project.as_str()))
+        {
+            return Err(said(format!(
+                "{} is {}, not {dep_project}",
+                dir.display(),
+                id.display()
+            )));
+        }
+        let repo = Repo::of(&checkout);
+        let dep_server = repo.server(&checkout).map_err(|e| said(e.to_string()))?;
+        let patchsets = repo.patchsets(&dep_server, spec.change)?;
+        let Some((&latest, _)) = patchsets.last_key_value() else {
+            return Err(said(format!(
+                "no change {} at {}",
+                spec.change,
+                dep_server.describe()
+            )));
+        };
+        let ps = spec.patchset.unwrap_or(latest);
+        if !patchsets.contains_key(&ps) {
+            return Err(said(format!("change {} has no patchset {ps}", spec.change)));
+        }
+        let edits = repo.local_edits(spec.change)?;
+        if !edits.is_empty() {
+            return Err(repo::edited(
+                &repo.worktree(spec.change),
+                spec.change,
+                &edits,
+            ));
+        }
+        deps.push(Dep {
+            project: dep_project,
+            change: spec.change,
+            patchset: ps,
+            repo,
+            server: dep_server,
+        });
+    }
+    Ok(deps)
+}
+
+/// The places a checkout of `dep_project` may be, in order: the folder `git config
+/// osa.checkouts` names, beside this checkout, git-osa's cache (also returned alone, as
+/// where a clone goes); and the first that holds a checkout.
+pub(super) fn dependency_candidates(
+    project: &Project,
+    dep_project: &str,
+) -> (Option<PathBuf>, Vec<PathBuf>, Option<PathBuf>) {
+    let root = &project.checkout.root;
+    let base = dep_project.rsplit('/').next().unwrap_or(dep_project);
+    let mut candidates = Vec::new();
+    if let Some(dir) = repo::git_config(root, "osa.checkouts") {
+        let dir = PathBuf::from(dir);
+        candidates.push(dir.join(base));
+        candidates.push(dir.join(dep_project));
+    }
+    if let Some(parent) = root.parent() {
+        candidates.push(parent.join(base));
+    }
+    let cache = repo::cache_dir().map(|c| c.join(dep_project));
+    candidates.extend(cache.clone());
+    let found = candidates.iter().find(|c| c.join(".git").exists()).cloned();
+    (found, candidates, cache)
+}
+
+/// Where the checkout of a Depends-On project is: in the folder `git config
+/// osa.checkouts` names, beside this checkout, or in git-osa's cache; cloned there (from
+/// the same Gerrit as this checkout) with the user's consent.
+fn dependency_checkout(
+    ctx: &Context,
+    req: &Request,
+    project: &Project,
+    server: &Server,
+    dep_project: &str,
+    url: &str,
+) -> Result<PathBuf> {
+    let (found, candidates, cache) = dependency_candidates(project, dep_project);
+    if let Some(found) = found {
+        return Ok(found);
+    }
+    let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
+    let from = match server {
+        Server::Remote { url, .. } => repo::sibling_url(url, dep_project),
+        Server::Url(u) => repo::sibling_url(u, dep_project),
+    };
+    let (Some(cache), Some(from)) = (cache, from) else {
+        return Err(Error::user(format!(
+            "Depends-On: {url}: no checkout of {dep_project} (looked in {}); nothing was changed",
+            looked.join(", ")
+        ))
+        .hint(format!("clone {dep_project} beside this checkout, or name the folder of your checkouts with `git config osa.checkouts DIR`")));
+    };
+    let question = format!(
+        "Depends-On: {url} needs a checkout of {dep_project}; clone {from} into {}?",
+        cache.display()
+    );
+    let consent = req.clone_dependencies || (ctx.ui.interactive && ctx.ui.confirm(&question));
+    if !consent {
+        return Err(Error::user(format!(
+            "Depends-On: {url}: no checkout of {dep_project} (looked in {}); nothing was changed",
+            looked.join(", ")
+        ))
+        .hint(format!(
+            "pass --clone-dependencies to clone {from} into {}, or clone it beside this checkout, or name the folder of your checkouts with `git config osa.checkouts DIR`",
+            cache.display()
+        )));
+    }
+    ctx.ui
+        .step(format!("cloning {from} into {}", cache.display()));
+    repo::clone_into(&from, &cache)?;
+    Ok(cache)
+}

@@ -1,0 +1,117 @@
+//! What changes a running session: [`sync`] redeploys the checkout into it (what changed
+//! travels, the install and the db sync run only when their inputs changed, the detached
+//! dev units reload or restart only when something changed; the outcome is recorded in
+//! the session, for `status` and the git hooks), [`stop`] ends its detached dev units
+//! (traffic back to the other servers first; the container stays in dev mode).
+//! `git osa sync`, `git osa stop`, the git hooks and `git osa watch` come here.
+
+use std::path::PathBuf;
+
+use crate::context::Context;
+use crate::cycle::{self, Choice, RunPlan};
+use crate::error::Result;
+use crate::execute::Runner;
+use crate::select;
+use crate::session::{self, InDev};
+use crate::survey::{self, Survey};
+
+/// What a sync asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Sync {
+    pub container: Option<String>,
+    pub allow_public_index: Option<String>,
+    /// Plan only: nothing is locked, nothing changed.
+    pub dry_run: bool,
+}
+
+/// How a sync ended.
+pub enum Synced {
+    /// A dry run: what would run.
+    Planned(Box<RunPlan>),
+    /// The container runs this now.
+    Done {
+        container: String,
+        commit: Option<String>,
+        dirty: bool,
+    },
+}
+
+pub fn sync(ctx: &Context, req: &Sync) -> Result<Synced> {
+    // The session is read under the lock, taken in the same round trip.
+    let (found, _lock) = if req.dry_run {
+        (session::find::find(ctx, req.container.as_deref())?, None)
+    } else {
+        let (found, lock) = session::find::find_locked(ctx, req.container.as_deref(), "sync")?;
+        (found, Some(lock))
+    };
+    let survey = survey_session(ctx, &found)?;
+    let choice = Choice {
+        allow_public_index: req.allow_public_index.clone(),
+        offer_index: ctx.settings.public_index.value.clone(),
+        detach: true,
+        // a snapshot the session took stays the one restore loads
+        db_snapshot: ctx.settings.db_snapshot.value,
+        restore_on_exit: false,
+    };
+    let plan = cycle::plan_sync(&survey, &choice)?;
+    if req.dry_run {
+        return Ok(Synced::Planned(Box::new(plan)));
+    }
+    let session = survey.session.clone().unwrap_or(found.session);
+    let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, found.paths.clone(), session);
+    runner.execute(&plan)?;
+    Ok(Synced::Done {
+        container: found.target.name,
+        commit: survey.checkout.tree.commit,
+        dirty: survey.checkout.tree.dirty,
+    })
+}
+
+/// The survey of a session's container, as the session says it runs: its units, its
+/// venv, its `--with` libraries' checkouts.
+fn survey_session(ctx: &Context, found: &InDev) -> Result<Survey> {
+    let units = select::units(&found.placement, &found.session.stopped_units)?;
+    let with_paths: Vec<PathBuf> = found
+        .session
+        .with
+        .iter()
+        .map(|w| PathBuf::from(&w.checkout))
+        .collect();
+    let asked = survey::Asked {
+        explicit_units: false,
+        no_haproxy: false,
+        with: survey::libraries(&found.project, &with_paths)?,
+        venv: found.session.venv.clone(),
+        review: None,
+    };
+    let (all, _) = ctx.placements(&found.project.service)?;
+    survey::survey(ctx, &found.project, &found.placement, &all, units, &asked)
+}
+
+/// How a stop ended.
+pub enum Stopped {
+    /// No detached dev unit ran in this container.
+    Nothing(String),
+    /// These ran there, and were stopped.
+    Units(String, Vec<String>),
+}
+
+/// Ends the detached dev units of the session in `container` (or the only one).
+pub fn stop(ctx: &Context, container: Option<&str>) -> Result<Stopped> {
+    // Read under the lock, taken in the same round trip: a run or sync may change it
+    // until then.
+    let (dev, _lock) = session::find::find_locked(ctx, container, "stop")?;
+    let services = dev.services();
+    if services.is_empty() {
+        return Ok(Stopped::Nothing(dev.target.name));
+    }
+    let pins = dev.pins(&ctx.haproxy.servers()?);
+    ctx.ui.step(format!(
+        "stopping {} in {}",
+        services.join(", "),
+        dev.target.name
+    ));
+    let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, dev.paths.clone(), dev.session);
+    runner.detached(&dev.target).stop(&services, &pins)?;
+    Ok(Stopped::Units(dev.target.name, services))
+}

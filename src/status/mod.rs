@@ -1,0 +1,332 @@
+//! What `git osa status` shows: each container of the service, its units, its HAProxy
+//! servers and its dev session, read in one `lxc-info` and one probe per container and
+//! one HAProxy query in all ([`report`]); rendered as text by `render.rs`, as JSON by
+//! `json/status.rs`.
+
+mod render;
+
+use std::fmt::Write as _;
+
+use crate::catalog::Service;
+use crate::context::{Context, Placement, Source};
+use crate::error::{Error, Result};
+use crate::haproxy::{Server, servers_of};
+use crate::layout::{self, Paths};
+use crate::lxc::LxcState;
+use crate::probe::{self, Probe};
+use crate::project::ProjectId;
+use crate::session::Session;
+use crate::watch::Watcher;
+
+pub use render::{changes, db_snapshot, last_sync, render};
+
+/// What `git osa status` found for the checkout's service.
+pub struct Report {
+    pub project: ProjectId,
+    pub service: String,
+    /// The checkout's folder, without a trailing `/`.
+    pub checkout: String,
+    /// The checkout's watcher, if one runs.
+    pub watcher: Option<Watcher>,
+    pub source: Source,
+    /// HAProxy could not be read, when a unit of the service is balanced.
+    pub haproxy_problem: Option<String>,
+    pub statuses: Vec<TargetStatus>,
+    /// What needs the user's attention, each with what to do; the containers' first.
+    pub problems: Vec<String>,
+}
+
+/// Reads the state of the checkout's service everywhere it runs. `online`: also ask
+/// Gerrit whether a reviewed change has a newer patchset.
+pub fn report(ctx: &Context, online: bool) -> Result<Report> {
+    let project = ctx.project()?;
+    let (placements, source) = ctx.placements(&project.service)?;
+    // One HAProxy query in all; a socket that cannot be reached is said, when a unit of
+    // the service is balanced.
+    let balanced = project.service.units.iter().any(|u| u.haproxy.is_some());
+    let (servers, haproxy_problem) = match ctx.haproxy.servers() {
+        Ok(servers) => (servers, None),
+        Err(e) if balanced => (Vec::new(), Some(e.to_string())),
+        Err(_) => (Vec::new(), None),
+    };
+    let mut statuses = gather(ctx, &project.service, &placements, &servers)?;
+    if online {
+        crate::gerrit::repo::latest_patchsets(&project.checkout, &mut statuses);
+    }
+    // The containers' problems first: a missing container matters more than HAProxy.
+    let mut problems = Vec::new();
+    for st in &statuses {
+        problems.extend(problems_of(st, ctx.lxc.path.as_deref()));
+    }
+    if let Some(e) = &haproxy_problem {
+        problems.push(format!(
+            "HAProxy cannot be read: {e}; a run would not know where traffic goes"
+        ));
+        problems.push(ctx.haproxy.hint());
+    }
+    let watcher = crate::hooks::Hooks::of(&project.checkout.root)
+        .ok()
+        .and_then(|h| crate::watch::running(&h.state));
+    Ok(Report {
+        checkout: project
+            .checkout
+            .root
+            .display()
+            .to_string()
+            .trim_end_matches('/')
+            .to_string(),
+        service: project.service.name.clone(),
+        project: project.id,
+        watcher,
+        source,
+        haproxy_problem,
+        statuses,
+        problems,
+    })
+}
+
+impl Report {
+    /// The report as `git osa status` prints it; `inventory` is where the inventory was
+    /// looked for.
+    pub fn text(&self, inventory: &std::path::Path) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "project    {} (service {})",
+            self.project.display(),
+            self.service
+        );
+        let _ = writeln!(out, "checkout   {}", self.checkout);
+        if let Some(w) = &self.watcher {
+            let _ = writeln!(
+                out,
+                "watching   since {} (pid {}, {})",
+                crate::clock::age(w.since),
+                w.pid,
+                if w.background {
+                    "in the background: `git osa logs --watch` shows it"
+                } else {
+                    "on a terminal"
+                }
+            );
+        }
+        match &self.source {
+            Source::Inventory(p) => {
+                let _ = writeln!(out, "inventory  {}", p.display());
+            }
+            Source::ContainerNames => {
+                let _ = writeln!(
+                    out,
+                    "inventory  none at {}; containers matched by name",
+                    inventory.display()
+                );
+            }
+        }
+        if let Some(e) = &self.haproxy_problem {
+            let _ = writeln!(out, "haproxy    {e}");
+        }
+        for st in &self.statuses {
+            render(&mut out, st);
+        }
+        out
+    }
+
+    /// The problems as the command's error (exit 2), each with what to do; none: success.
+    pub fn verdict(&self) -> Result<()> {
+        let Some((first, rest)) = self.problems.split_first() else {
+            return Ok(());
+        };
+        let mut err = Error::user(first.clone());
+        for p in rest {
+            err = err.hint(p.clone());
+        }
+        Err(err)
+    }
+}
+
+/// What one target looks like now.
+pub struct TargetStatus {
+    pub service: String,
+    pub placement: Placement,
+    pub lxc: LxcState,
+    pub probe: Option<Probe>,
+    pub session: Option<Session>,
+    pub servers: Vec<Server>,
+    /// For a session from `git osa review`: the change's patchsets on its server, or why
+    /// they are not known (`None` until asked, and with `--offline`).
+    pub review_latest: Option<std::result::Result<u32, String>>,
+    /// For a session with a database snapshot: the dump's size in bytes, or why it is
+    /// not known (the file is gone, say).
+    pub db_snapshot_size: Option<std::result::Result<u64, String>>,
+}
+
+/// Reads the state of every placement; `servers` are HAProxy's (read once for all).
+pub fn gather(
+    ctx: &Context,
+    service: &Service,
+    placements: &[Placement],
+    servers: &[Server],
+) -> Result<Vec<TargetStatus>> {
+    let paths = Paths::new(&service.name);
+    let mut out = Vec::new();
+    for p in placements {
+        let lxc = if p.host.metal {
+            LxcState::Running
+        } else {
+            ctx.lxc.state(&p.host.container_name)?
+        };
+        let (probe, session) = if lxc == LxcState::Running {
+            let mut units: Vec<String> = p.units.iter().map(|u| u.name.clone()).collect();
+            units.extend(p.units.iter().map(|u| layout::dev_scope(&u.name)));
+            units.extend(p.units.iter().map(|u| layout::dev_service(&u.name)));
+            let probe = probe::probe(
+                &p.target(&ctx.lxc),
+                &units,
+                &[paths.session()],
+                &dev_install_globs(service),
+            )?;
+            let session = probe
+                .file(&paths.session())
+                .map(Session::parse)
+                .transpose()?;
+            (Some(probe), session)
+        } else {
+            (None, None)
+        };
+        let db_snapshot_size = session
+            .as_ref()
+            .and_then(|s| s.db_snapshot.as_ref())
+            .map(|snap| dump_size(&p.target(&ctx.lxc), snap.dump()));
+        out.push(TargetStatus {
+            service: service.name.clone(),
+            servers: servers_of(servers, &p.host, &p.units),
+            placement: p.clone(),
+            lxc,
+            probe,
+            session,
+            review_latest: None,
+            db_snapshot_size,
+        });
+    }
+    Ok(out)
+}
+
+/// The size of a snapshot's dump in the target: one `stat` (only sessions that took one).
+fn dump_size(target: &crate::transport::Target, dump: &str) -> std::result::Result<u64, String> {
+    let out = target
+        .output(&["stat", "-c", "%s", "--", dump], None)
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("{dump} is gone"));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| format!("cannot read the size of {dump}"))
+}
+
+/// Where an editable (dev) install shows in the service's venvs: pip's PEP 660 `.pth`
+/// files and setuptools' older `.egg-link`s. Production venvs have neither.
+fn dev_install_globs(service: &Service) -> String {
+    let site = format!(
+        "/openstack/venvs/{}-*/lib/python3*/site-packages",
+        service.venv_name()
+    );
+    format!("{site}/__editable__*.pth {site}/*.egg-link")
+}
+
+/// What needs the user's attention in one target, each with what to do.
+pub fn problems_of(st: &TargetStatus, lxc_path: Option<&std::path::Path>) -> Vec<String> {
+    let h = &st.placement.host;
+    let mut problems = Vec::new();
+    match st.lxc {
+        LxcState::Running => {}
+        LxcState::Missing => problems.push(format!(
+            "container {} does not exist: {}",
+            h.container_name,
+            st.lxc.remedy(&h.container_name, lxc_path)
+        )),
+        _ => problems.push(format!(
+            "container {} is {}: {}",
+            h.container_name,
+            st.lxc,
+            st.lxc.remedy(&h.container_name, lxc_path)
+        )),
+    }
+    if let Some(found) = st.dev_code_outside_session() {
+        problems.push(format!(
+            "{} runs dev code without a git-osa session ({found}): `git osa restore` has no record to undo it",
+            h.container_name
+        ));
+        problems.push(format!(
+            "rebuild the venv: `openstack-ansible openstack.osa.{} -e venv_rebuild=true` (or rename the `.git-osa-prod-*` copy beside it back)",
+            st.service
+        ));
+    }
+    problems
+}
+
+impl TargetStatus {
+    /// A unit's state as systemd reports it, when the target could be asked.
+    pub fn unit(&self, name: &str) -> Option<&crate::systemd::UnitInfo> {
+        self.probe.as_ref().and_then(|p| p.unit(name))
+    }
+
+    /// The units whose dev process runs now (their dev scope, or detached dev service, is
+    /// active).
+    pub fn dev_running(&self) -> Vec<&str> {
+        self.placement
+            .units
+            .iter()
+            .filter(|u| {
+                [layout::dev_scope(&u.name), layout::dev_service(&u.name)]
+                    .iter()
+                    .any(|n| self.unit(n).is_some_and(|i| i.active()))
+            })
+            .map(|u| u.name.as_str())
+            .collect()
+    }
+
+    /// The units whose dev process runs detached now.
+    pub fn detached(&self) -> Vec<&str> {
+        self.placement
+            .units
+            .iter()
+            .filter(|u| {
+                self.unit(&layout::dev_service(&u.name))
+                    .is_some_and(|i| i.active())
+            })
+            .map(|u| u.name.as_str())
+            .collect()
+    }
+
+    /// The units the session stopped that run again from the venv holding the dev
+    /// install, started by systemd rather than git-osa (a container restarted in dev
+    /// mode starts its enabled units at boot).
+    pub fn units_on_dev_install(&self) -> Vec<&str> {
+        let Some(s) = &self.session else {
+            return Vec::new();
+        };
+        if s.venv_backup.is_none() || !s.applied.iter().any(|m| m == "installed") {
+            return Vec::new();
+        }
+        self.placement
+            .units
+            .iter()
+            .filter(|u| s.stopped_units.contains(&u.name))
+            .filter(|u| self.unit(&u.name).is_some_and(|i| i.active()))
+            .map(|u| u.name.as_str())
+            .collect()
+    }
+
+    /// An editable install found in the venvs while no session records one.
+    pub fn dev_code_outside_session(&self) -> Option<&str> {
+        if self.session.is_some() {
+            return None;
+        }
+        self.probe
+            .as_ref()
+            .and_then(|p| p.paths.first())
+            .map(String::as_str)
+    }
+}
