@@ -364,35 +364,22 @@ fn git_ok(dir: &Path, args: &[&str]) -> Result<Output> {
     Ok(out)
 }
 
-/// For each status of a review session, the change's latest patchset on the server the
-/// session fetched it from: one `git ls-remote` a change.
-pub fn latest_patchsets(checkout: &Checkout, statuses: &mut [crate::status::TargetStatus]) {
-    let repo = Repo::of(checkout);
-    let mut asked: BTreeMap<(String, u64), std::result::Result<u32, String>> = BTreeMap::new();
-    for st in statuses.iter_mut() {
-        let Some(r) = st.session.as_ref().and_then(|s| s.review.clone()) else {
-            continue;
-        };
-        let latest = asked
-            .entry((r.server.clone(), r.change))
-            .or_insert_with(|| {
-                let server = match checkout.repo.find_remote(&r.server) {
-                    Ok(remote) => Server::Remote {
-                        name: r.server.clone(),
-                        url: remote.url().unwrap_or_default().to_string(),
-                    },
-                    Err(_) => Server::Url(r.server.clone()),
-                };
-                match repo.patchsets(&server, r.change) {
-                    Ok(ps) => ps
-                        .last_key_value()
-                        .map(|(n, _)| *n)
-                        .ok_or_else(|| format!("{} no longer has the change", r.server)),
-                    Err(e) => Err(e.to_string()),
-                }
-            })
-            .clone();
-        st.review_latest = Some(latest);
+/// The newest patchset of the change a review session runs, asked of the server it was
+/// fetched from; or why it is not known.
+pub fn latest_patchset(checkout: &Checkout, r: &Review) -> std::result::Result<u32, String> {
+    let server = match checkout.repo.find_remote(&r.server) {
+        Ok(remote) => Server::Remote {
+            name: r.server.clone(),
+            url: remote.url().unwrap_or_default().to_string(),
+        },
+        Err(_) => Server::Url(r.server.clone()),
+    };
+    match Repo::of(checkout).patchsets(&server, r.change) {
+        Ok(ps) => ps
+            .last_key_value()
+            .map(|(n, _)| *n)
+            .ok_or_else(|| format!("{} no longer has the change", r.server)),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod render;
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::catalog::Service;
@@ -14,7 +15,7 @@ use crate::haproxy::{Server, servers_of};
 use crate::layout::{self, Paths};
 use crate::lxc::LxcState;
 use crate::probe::{self, Probe};
-use crate::project::ProjectId;
+use crate::project::{Checkout, ProjectId};
 use crate::session::Session;
 use crate::watch::Watcher;
 
@@ -51,7 +52,7 @@ pub fn report(ctx: &Context, online: bool) -> Result<Report> {
     };
     let mut statuses = gather(ctx, &project.service, &placements, &servers)?;
     if online {
-        crate::gerrit::repo::latest_patchsets(&project.checkout, &mut statuses);
+        latest_patchsets(&project.checkout, &mut statuses);
     }
     // The containers' problems first: a missing container matters more than HAProxy.
     let mut problems = Vec::new();
@@ -83,6 +84,21 @@ pub fn report(ctx: &Context, online: bool) -> Result<Report> {
         statuses,
         problems,
     })
+}
+
+/// For each review session, the newest patchset of its change: one query a change.
+fn latest_patchsets(checkout: &Checkout, statuses: &mut [TargetStatus]) {
+    let mut asked: BTreeMap<(String, u64), std::result::Result<u32, String>> = BTreeMap::new();
+    for st in statuses.iter_mut() {
+        let Some(r) = st.session.as_ref().and_then(|s| s.review.clone()) else {
+            continue;
+        };
+        let latest = asked
+            .entry((r.server.clone(), r.change))
+            .or_insert_with(|| crate::gerrit::repo::latest_patchset(checkout, &r))
+            .clone();
+        st.review_latest = Some(latest);
+    }
 }
 
 impl Report {
