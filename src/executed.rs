@@ -70,7 +70,15 @@ fn render(sent: &[Sent], container: &str) -> String {
 fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order() {
     let root = tempfile::tempdir().unwrap();
     let base = golden::keystone();
-    let fake = Arc::new(Fake::with_servers(base.servers.clone()));
+    let servers: Vec<(&str, &str, &str, &str)> = base
+        .servers
+        .iter()
+        .map(|s| {
+            let addr = s.addr.as_deref().unwrap_or_default();
+            (s.backend.as_str(), s.name.as_str(), addr, s.status.as_str())
+        })
+        .collect();
+    let fake = Arc::new(Fake::with_servers(&servers));
     // The dev process serves for a while: the run pins traffic once its server is UP.
     fake.answer(
         "--unit=git-osa-dev-keystone-wsgi-public.scope",

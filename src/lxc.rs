@@ -2,20 +2,14 @@
 //! with the `lxc-*` tools on their host, never through a library. Which host, and how it
 //! is reached, is the transport's business (`transport/`); what is LXC's is here.
 //!
-//! `--clear-env` is always on: the caller's environment (pip and certificate variables on
-//! a deploy host) must not leak into a container; a container's commands get [`ENV`].
+//! Commands run in a container through `lxc-attach --clear-env` (`transport/target.rs`).
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::error::Result;
 use crate::transport::{self, Local, Target, Transport};
-
-/// The `PATH` of every command git-osa runs in a target.
-pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-/// The whole environment of every command in a target, in place of the caller's.
-pub const ENV: [(&str, &str); 3] = [("PATH", PATH), ("LANG", "C.UTF-8"), ("HOME", "/root")];
 
 /// The LXC tools git-osa runs on the host.
 pub const TOOLS: [&str; 3] = ["lxc-attach", "lxc-info", "lxc-ls"];
@@ -165,22 +159,6 @@ impl Lxc {
             via: self.via.clone(),
         }
     }
-}
-
-/// The host argv that runs `argv` in the container `name`: `lxc-attach --clear-env`, with
-/// only [`ENV`] set inside.
-pub fn attach(lxc_path: Option<&Path>, name: &str, argv: Vec<OsString>) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec!["lxc-attach".into()];
-    if let Some(p) = lxc_path {
-        args.extend(["-P".into(), p.into()]);
-    }
-    args.extend(["-n".into(), name.into(), "--clear-env".into()]);
-    for (k, v) in ENV {
-        args.extend(["--set-var".into(), format!("{k}={v}").into()]);
-    }
-    args.push("--".into());
-    args.extend(argv);
-    args
 }
 
 /// The host folders of an `lxc.rootfs.path`, top layer first.

@@ -155,22 +155,14 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
     })
 }
 
-/// What a start says when it is over, and the exit status: the plan of a dry run (text,
-/// or `json`), where the detached units run, how the foreground run ended.
-pub fn report(ctx: &Context, started: Started, json: bool) -> Result<ExitCode> {
+/// What a start says when it is over, and the exit status: the plan of a dry run (as
+/// text; its JSON is the command's to print), where the detached units run, how the
+/// foreground run ended.
+pub fn report(ctx: &Context, started: Started) -> Result<ExitCode> {
     match started {
         Started::Planned(p) => {
-            let (survey, plan) = *p;
-            if json {
-                crate::json::print(&crate::json::RunPlan::new(
-                    &survey,
-                    &plan,
-                    &ctx.haproxy.socket,
-                ))?;
-            } else {
-                crate::output::print(plan.text(&ctx.haproxy.socket))?;
-                crate::output::line("dry run: nothing was changed")?;
-            }
+            crate::output::print(p.1.text(&ctx.haproxy.socket))?;
+            crate::output::line("dry run: nothing was changed")?;
             Ok(ExitCode::SUCCESS)
         }
         Started::Detached(target) => {

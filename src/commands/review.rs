@@ -7,7 +7,8 @@ use crate::cli::ReviewArgs;
 use crate::context::Context;
 use crate::error::Result;
 use crate::gerrit::{self, review::Request};
-use crate::start::{self, Start};
+use crate::json;
+use crate::start::{self, Start, Started};
 
 pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     if args.clean {
@@ -27,6 +28,11 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
         with: change.with,
         ..Start::of(ctx, &args.run)
     };
-    let started = start::start(ctx, &run)?;
-    start::report(ctx, started, args.run.json)
+    match start::start(ctx, &run)? {
+        Started::Planned(p) if args.run.json => {
+            json::print(&json::RunPlan::new(&p.0, &p.1, &ctx.haproxy.socket))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        started => start::report(ctx, started),
+    }
 }

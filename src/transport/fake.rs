@@ -9,7 +9,6 @@ use std::sync::Mutex;
 
 use super::{Process, Transport};
 use crate::error::Result;
-use crate::haproxy::Server;
 
 /// What a test sees of what was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +22,9 @@ pub(crate) enum Sent {
 /// One fake server's runtime state.
 #[derive(Debug, Clone)]
 struct FakeServer {
-    server: Server,
+    backend: String,
+    name: String,
+    addr: String,
     /// `maint` or `drain` as set by `set server ... state`, else None (ready).
     admin: Option<&'static str>,
     /// Marked down by `health down`: the next `show stat` still says DOWN, the one after
@@ -40,18 +41,21 @@ pub(crate) struct Fake {
 }
 
 impl Fake {
-    /// A fake HAProxy with these servers (their `status` as HAProxy shows it).
-    pub(crate) fn with_servers(servers: Vec<Server>) -> Fake {
+    /// A fake HAProxy with these servers: (backend, name, address, status as HAProxy
+    /// shows it).
+    pub(crate) fn with_servers(servers: &[(&str, &str, &str, &str)]) -> Fake {
         let fake = Fake::default();
         *fake.servers.lock().unwrap() = servers
-            .into_iter()
-            .map(|server| FakeServer {
-                admin: match server.status.as_str() {
+            .iter()
+            .map(|(backend, name, addr, status)| FakeServer {
+                backend: backend.to_string(),
+                name: name.to_string(),
+                addr: addr.to_string(),
+                admin: match *status {
                     "MAINT" => Some("maint"),
                     "DRAIN" => Some("drain"),
                     _ => None,
                 },
-                server,
                 down_for: 0,
             })
             .collect();
@@ -83,12 +87,7 @@ impl Fake {
                 (Some(_), _) => "DRAIN",
                 (None, _) => "UP",
             };
-            csv.push_str(&format!(
-                "{},{},{status},{}\n",
-                s.server.backend,
-                s.server.name,
-                s.server.addr.as_deref().unwrap_or_default()
-            ));
+            csv.push_str(&format!("{},{},{status},{}\n", s.backend, s.name, s.addr));
         }
         csv
     }
@@ -104,7 +103,7 @@ impl Fake {
         let mut servers = self.servers.lock().unwrap();
         let Some(s) = servers
             .iter_mut()
-            .find(|s| s.server.backend == backend && s.server.name == name)
+            .find(|s| s.backend == backend && s.name == name)
         else {
             return "No such server.\n".into();
         };

@@ -1,8 +1,12 @@
 //! A target, and running commands in it: argv only, a cleared environment, and a log line
 //! for each (where, as whom, the argv, how long, how it ended).
+//!
+//! A container's commands go through `lxc-attach` on its host, as OSA's own connection
+//! plugin does; `--clear-env` is always on: the caller's environment (pip and certificate
+//! variables on a deploy host) must not leak into a container, whose commands get [`ENV`].
 
 use std::ffi::{OsStr, OsString};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,9 +14,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::error::{Error, Result};
-use crate::lxc::{self, ENV};
 
 use super::{LOG, OUTPUT, Process, Running, Transport, quote, shell_words, tail, tee};
+
+/// The `PATH` of every command git-osa runs in a target.
+pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// The whole environment of every command in a target, in place of the caller's.
+pub const ENV: [(&str, &str); 3] = [("PATH", PATH), ("LANG", "C.UTF-8"), ("HOME", "/root")];
 
 /// A place commands run: one container, or its host itself for metal components; `via`
 /// reaches that host.
@@ -32,10 +40,8 @@ impl Target {
         if self.metal {
             return self.via.process(&argv, Some(&ENV));
         }
-        self.via.process(
-            &lxc::attach(self.lxc_path.as_deref(), &self.name, argv),
-            None,
-        )
+        self.via
+            .process(&attach(self.lxc_path.as_deref(), &self.name, argv), None)
     }
 
     /// The command that runs `argv` in the target, with a clean environment, for children
@@ -188,6 +194,22 @@ impl Target {
     }
 }
 
+/// The host argv that runs `argv` in the container `name`: `lxc-attach --clear-env`, with
+/// only [`ENV`] set inside.
+pub fn attach(lxc_path: Option<&Path>, name: &str, argv: Vec<OsString>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["lxc-attach".into()];
+    if let Some(p) = lxc_path {
+        args.extend(["-P".into(), p.into()]);
+    }
+    args.extend(["-n".into(), name.into(), "--clear-env".into()]);
+    for (k, v) in ENV {
+        args.extend(["--set-var".into(), format!("{k}={v}").into()]);
+    }
+    args.push("--".into());
+    args.extend(argv);
+    args
+}
+
 /// Whom a command runs as: the user `runuser -u` switches to, else root (`lxc-attach`
 /// enters as root; metal commands run as git-osa, which runs as root).
 fn runs_as<S: AsRef<OsStr>>(argv: &[S]) -> String {
@@ -202,7 +224,7 @@ mod tests {
     use super::*;
     use std::process::ExitStatus;
 
-    use crate::lxc::{Lxc, PATH};
+    use crate::lxc::Lxc;
     use crate::transport::ended;
     use crate::transport::fake::{Fake, Sent};
 
