@@ -25,7 +25,7 @@ pub struct Context {
     /// Every setting, with where it came from.
     pub settings: Settings,
     pub cwd: PathBuf,
-    pub config: Config,
+
     pub catalog: Catalog,
     pub lxc: Lxc,
     pub haproxy: Haproxy,
@@ -83,7 +83,6 @@ impl Context {
             inventory_explicit,
             settings,
             cwd,
-            config,
             catalog,
         })
     }

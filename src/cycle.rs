@@ -26,7 +26,7 @@ mod restore;
 mod swap;
 
 use crate::systemd::{self, UnitInfo};
-pub use restore::{Now, plan_restore, read_now, scopes_of};
+pub use restore::{Now, plan_restore, read_now};
 
 /// What the user asked for, beyond the target and the units.
 #[derive(Debug, Clone, Default)]

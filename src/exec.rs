@@ -101,7 +101,7 @@ impl Exec {
         Exec::new(sh(script, name, args))
     }
 
-    pub fn as_user(mut self, user: &str) -> Exec {
+    pub fn run_as(mut self, user: &str) -> Exec {
         self.user = Some(user.to_string());
         self
     }
@@ -121,7 +121,7 @@ impl Exec {
         self
     }
 
-    pub fn to_the_end(mut self) -> Exec {
+    pub fn runs_to_the_end(mut self) -> Exec {
         self.to_the_end = true;
         self
     }

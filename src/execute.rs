@@ -73,6 +73,7 @@ impl<'a> Runner<'a> {
     }
 
     /// The session as recorded so far.
+    #[cfg(test)]
     pub fn session(&self) -> &Session {
         &self.journal.session
     }

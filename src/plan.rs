@@ -364,7 +364,7 @@ mod tests {
                     "/openstack/venvs/keystone-30.0.0/bin/keystone-manage".into(),
                     "db_sync".into(),
                 ])
-                .as_user("keystone"),
+                .run_as("keystone"),
             ),
             Step::exec(
                 "install",

@@ -92,8 +92,8 @@ fn survey_session(ctx: &Context, found: &InDev) -> Result<Survey> {
 pub enum Stopped {
     /// No detached dev unit ran in this container.
     Nothing(String),
-    /// These ran there, and were stopped.
-    Units(String, Vec<String>),
+    /// The detached dev units of this container were stopped.
+    Units(String),
 }
 
 /// Ends the detached dev units of the session in `container` (or the only one).
@@ -113,5 +113,5 @@ pub fn stop(ctx: &Context, container: Option<&str>) -> Result<Stopped> {
     ));
     let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, dev.paths.clone(), dev.session);
     runner.detached(&dev.target).stop(&services, &pins)?;
-    Ok(Stopped::Units(dev.target.name, services))
+    Ok(Stopped::Units(dev.target.name))
 }

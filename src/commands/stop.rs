@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, args: &StopArgs) -> Result<ExitCode> {
         Stopped::Nothing(container) => ctx.ui.step(format!(
             "no detached dev unit runs in {container}: nothing to stop (`git osa restore` ends the dev session)"
         )),
-        Stopped::Units(container, _) => ctx.ui.step(format!(
+        Stopped::Units(container) => ctx.ui.step(format!(
             "{container} stays in dev mode: `git osa run --detach` starts the dev units again, `git osa restore` puts production back"
         )),
     }

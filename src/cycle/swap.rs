@@ -297,9 +297,9 @@ impl Cycle<'_> {
                 format!("db sync: {}", cmd.join(" ")),
                 self.target(),
                 Exec::new(argv)
-                    .as_user(&self.user)
+                    .run_as(&self.user)
                     .in_scope(self.paths.dbsync_scope())
-                    .to_the_end(),
+                    .runs_to_the_end(),
             )
             .skip_if(skip.clone());
             if i == last {

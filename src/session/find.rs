@@ -47,16 +47,18 @@ pub fn unreachable(ctx: &Context, stopped: &[(Candidate, LxcState)]) -> Option<E
     let mut found = Vec::new();
     for (c, state) in stopped {
         let name = &c.host.container_name;
-        let layers = ctx.lxc.rootfs_dirs(name);
         let session = Paths::new(&c.service).session();
-        if layers.is_empty() {
+        if ctx.lxc.rootfs_dirs(name).is_empty() {
             ctx.ui.warn(format!(
                 "{name} is {state}: git-osa cannot tell whether it holds a dev session; {}",
                 state.remedy(name, ctx.lxc.path.as_deref())
             ));
-        } else if layers
-            .iter()
-            .any(|l| l.join(session.trim_start_matches('/')).exists())
+        } else if ctx
+            .lxc
+            .read_stopped(name, &session)
+            .ok()
+            .flatten()
+            .is_some()
         {
             found.push((name, state, &c.service));
         }
@@ -180,19 +182,18 @@ fn units_of(ctx: &Context, service: &str) -> Vec<Unit> {
 
 /// The services with a session in a stopped container's files.
 fn stopped_sessions(ctx: &Context, name: &str) -> Vec<String> {
-    let mut services = Vec::new();
-    for layer in ctx.lxc.rootfs_dirs(name) {
-        let Ok(dirs) = std::fs::read_dir(layer.join(layout::ROOT.trim_start_matches('/'))) else {
-            continue;
-        };
-        for d in dirs.flatten() {
-            let service = d.file_name().to_string_lossy().into_owned();
-            if d.path().join("session.json").exists() && !services.contains(&service) {
-                services.push(service);
-            }
-        }
-    }
+    let services = ctx.lxc.list_stopped(name, layout::ROOT).unwrap_or_default();
     services
+        .into_iter()
+        .filter(|s| {
+            let session = Paths::new(s).session();
+            ctx.lxc
+                .read_stopped(name, &session)
+                .ok()
+                .flatten()
+                .is_some()
+        })
+        .collect()
 }
 
 /// The project's container in dev mode, and its session.

@@ -13,7 +13,7 @@ pub mod record;
 
 pub use find::InDev;
 pub use lock::Lock;
-pub use record::{Journal, Record, Undone};
+pub use record::Record;
 
 use serde::{Deserialize, Serialize};
 

@@ -19,7 +19,7 @@ use crate::project::{Checkout, ProjectId};
 use crate::session::Session;
 use crate::watch::Watcher;
 
-pub use render::{changes, db_snapshot, last_sync, render};
+pub use render::{changes, render};
 
 /// What `git osa status` found for the checkout's service.
 pub struct Report {

@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 pub(crate) mod fake;
 mod target;
 
-pub use target::{ENV, PATH, Target};
+pub use target::Target;
 
 /// How git-osa reaches one host: runs its programs, reads its files, talks to its HAProxy.
 pub trait Transport: Send + Sync + fmt::Debug {

@@ -31,7 +31,7 @@ use crate::start::{self, Start};
 pub use background::in_background;
 pub use changes::{AT_MOST, Debounce, Filter, QUIET, describe};
 use follow::Following;
-pub use record::{Watcher, end, hold, log_file, pid_file, running};
+pub use record::{Watcher, end, hold, log_file, running};
 
 /// How long `stop` and `restore` let a watcher finish the sync it is in.
 pub const GRACE: Duration = Duration::from_secs(30);
