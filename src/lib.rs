@@ -18,13 +18,9 @@ pub(crate) mod doctor;
 pub(crate) mod error;
 pub(crate) mod exec;
 pub(crate) mod execute;
-#[cfg(test)]
-mod executed;
 pub(crate) mod foreground;
 pub(crate) mod gerrit;
 pub(crate) mod gitconfig;
-#[cfg(test)]
-mod golden;
 pub mod haproxy;
 pub(crate) mod hooks;
 pub(crate) mod install;

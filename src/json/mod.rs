@@ -74,7 +74,7 @@ mod tests {
     use crate::cycle;
     use crate::cycle::Choice;
     use crate::cycle::Now;
-    use crate::golden;
+    use crate::cycle::tests as golden;
     use crate::inventory::Host;
     use crate::layout::{self, Paths};
     use crate::lxc::{Lxc, LxcState};

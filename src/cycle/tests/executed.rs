@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::cycle::tests::SOCKET;
 use crate::cycle::{self, Choice};
 use crate::execute::Runner;
-use crate::golden::{self, SOCKET};
 use crate::haproxy::Haproxy;
 use crate::layout::Paths;
 use crate::lxc::Lxc;
@@ -69,7 +69,7 @@ fn render(sent: &[Sent], container: &str) -> String {
 #[test]
 fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order() {
     let root = tempfile::tempdir().unwrap();
-    let base = golden::keystone();
+    let base = super::keystone();
     let servers: Vec<(&str, &str, &str, &str)> = base
         .servers
         .iter()
@@ -91,7 +91,7 @@ fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order()
     let container = s.target.name.clone();
     let mut out = String::new();
 
-    let plan = cycle::plan_run(&s, &golden::choice()).unwrap();
+    let plan = cycle::plan_run(&s, &super::choice()).unwrap();
     let session = Session::new("keystone", &s.project, &container, "dev@aio1 (pid 4242)");
     let mut runner = Runner::new(&ui, &haproxy, paths.clone(), session);
     let outcome = runner.execute(&plan).unwrap().unwrap();
@@ -102,9 +102,9 @@ fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order()
     let mark = fake.sent().len();
     let detach = Choice {
         detach: true,
-        ..golden::choice()
+        ..super::choice()
     };
-    let mut again = golden::second_run(&s);
+    let mut again = super::second_run(&s);
     again.session = Some(runner.session().clone());
     let plan = cycle::plan_run(&again, &detach).unwrap();
     let mut runner = Runner::new(&ui, &haproxy, paths.clone(), runner.session().clone());
@@ -113,7 +113,7 @@ fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order()
     out += &render(&fake.sent()[mark..], &container);
 
     let mark = fake.sent().len();
-    let mut edited = golden::detached(golden::second_run(&s));
+    let mut edited = super::detached(super::second_run(&s));
     edited.session = Some(runner.session().clone());
     edited.manifest = s.checkout.tree.files.clone();
     edited
@@ -123,7 +123,7 @@ fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order()
         .get_mut("keystone/api.py")
         .unwrap()
         .mtime_ns += 1;
-    let plan = cycle::plan_sync(&edited, &golden::choice()).unwrap();
+    let plan = cycle::plan_sync(&edited, &super::choice()).unwrap();
     let mut runner = Runner::new(&ui, &haproxy, paths.clone(), runner.session().clone());
     runner.execute(&plan).unwrap();
     out += "== git osa sync (a one-line edit)\n";
@@ -135,5 +135,5 @@ fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order()
         .unwrap();
     out += "== git osa restore\n";
     out += &render(&fake.sent()[mark..], &container);
-    golden::golden("executed.sent", &out);
+    super::golden("executed.sent", &out);
 }

@@ -3,29 +3,33 @@
 //! foreground or detached), a sync executes (ending with their reload or restart), and a
 //! restore executes (`restore.rs`: ending with the session's end).
 //!
-//! Nothing here touches a container, HAProxy or the checkout, so every plan can be built
-//! and compared with its expected text without a lab (`tests/plans/`). Each phase of the
-//! cycle is one function, in the order the steps run.
+//! Nothing here touches a container, HAProxy or the checkout (but [`read_now`], which
+//! reads what runs before a restore is planned), so every plan can be built and compared
+//! with its expected text without a lab (`tests/`, `tests/plans/`). Each phase of the
+//! cycle is one method of [`Cycle`], in the order the steps run, in the file of its part
+//! of the cycle: `production.rs` (production out of the way), `deploy.rs` (the dev code
+//! in), `database.rs` (the db sync), `dev.rs` (the dev units).
 
 use crate::catalog::Unit;
 use crate::error::Result;
 use crate::exec::Exec;
-use crate::haproxy::ServerRef;
-use crate::haproxy::{Change, State};
-use crate::install;
 use crate::inventory::Host;
-use crate::layout::{self, Paths};
+use crate::layout::Paths;
 use crate::plan::{Action, Step};
-use crate::probe;
-use crate::session::{LastSync, Record, Session, VENV_KEPT};
+use crate::session::{LastSync, Record, Session};
 use crate::survey::Survey;
-use crate::traffic::{self, Pin};
 use crate::transport::Target;
 
+mod database;
+mod deploy;
+mod dev;
+mod production;
 mod restore;
-mod swap;
+#[cfg(test)]
+pub(crate) mod tests;
 
 use crate::systemd::{self, UnitInfo};
+pub use production::await_dbsync;
 pub use restore::{Now, plan_restore, read_now};
 
 /// What the user asked for, beyond the target and the units.
@@ -351,183 +355,9 @@ impl<'a> Cycle<'a> {
         let other = self.s.session.as_ref()?;
         (who(&other.started_by) != who(&self.s.me)).then(|| other.started_by.clone())
     }
-
-    /// We hold the lock: anything of an earlier git-osa still running was orphaned when
-    /// it was killed (a pip, a copy, a dev process holding the port). Stop it first.
-    fn leftovers(&self) -> Vec<Step> {
-        let active = |u: &String| self.s.probe.unit(u).is_some_and(|i| i.active());
-        let mut steps = Vec::new();
-        let dbsync = self.paths.dbsync_scope();
-        if active(&dbsync) {
-            steps.push(await_dbsync(self.target(), dbsync));
-        }
-        let mut left: Vec<String> = self
-            .s
-            .units
-            .iter()
-            .flat_map(|u| [layout::dev_scope(&u.name), layout::dev_service(&u.name)])
-            .collect();
-        left.extend([self.paths.step_scope(), self.paths.keep_scope()]);
-        left.retain(active);
-        if !left.is_empty() {
-            // Detached units run on purpose: this run replaces them.
-            let title = if left.iter().all(|u| u.ends_with(".service")) {
-                "stop the detached dev units (this run replaces them)"
-            } else {
-                "stop what an interrupted git-osa left running"
-            };
-            steps.push(Step::exec(
-                title,
-                self.target(),
-                Exec::new(systemd::kill_scopes(&left)),
-            ));
-        }
-        steps
-    }
-
-    /// Keep the production venv: the copy (seconds) overlaps draining, stopping and
-    /// syncing; production does not write to its venv (it is root's, the service runs as
-    /// its own user), so the copy is exact. Until the session records a copy complete,
-    /// the venv is production's (the install waits for the copy): a copy a killed git-osa
-    /// left, whole or cut, is made again, never nested inside the old one by `mv`.
-    fn keep_venv(&self) -> Step {
-        let venv = &self.s.venv;
-        let backup = layout::backup_path(venv);
-        Step::exec(
-            format!("keep an exact copy of the production venv {venv}"),
-            self.target(),
-            Exec::script(
-                r#"rm -rf "$2.tmp" "$2" && cp -a "$1" "$2.tmp" && mv "$2.tmp" "$2""#,
-                "git-osa-keep",
-                &[venv, &backup],
-            )
-            .in_scope(self.paths.keep_scope()),
-        )
-        .in_background()
-        .skip_if(
-            self.session
-                .venv_kept()
-                .then(|| format!("kept at {backup} when this session began")),
-        )
-        .before(Record::VenvBackup {
-            venv: venv.clone(),
-            backup,
-        })
-        .after(Record::Mark(VENV_KEPT))
-    }
-
-    /// HAProxy: drain the target's servers while they are swapped, where others can take
-    /// their traffic; each becomes a pin of the foreground run.
-    fn drain(&self) -> (Vec<Step>, Vec<Pin>) {
-        let pins = traffic::pins(
-            &self.s.servers,
-            &self.s.host,
-            &self.s.units,
-            &self.session.disabled_servers,
-        );
-        let mut steps = Vec::new();
-        for p in &pins {
-            let r = p.target_server();
-            steps.push(
-                Step::new(
-                    format!("drain {} in HAProxy while it is swapped", p.target),
-                    self.target(),
-                    Action::Server {
-                        server: r.clone(),
-                        change: Change::Drain,
-                    },
-                )
-                .skip_if(
-                    self.session
-                        .disabled_servers
-                        .contains(&r)
-                        .then(|| "already drained by this session".into()),
-                )
-                .before(Record::Disable(r)),
-            );
-        }
-        (steps, pins)
-    }
-
-    fn stop(&self) -> Step {
-        let mut argv = vec!["systemctl".to_string(), "stop".into()];
-        argv.extend(self.active.iter().map(|u| probe::unit_id(u)));
-        let names: Vec<String> = self.s.units.iter().map(|u| u.name.clone()).collect();
-        Step::exec(
-            format!("stop production {}", names.join(", ")),
-            self.target(),
-            Exec::new(argv),
-        )
-        .skip_if(self.active.is_empty().then(|| "not running".into()))
-        .before(Record::StoppedUnits(names))
-        .after(Record::Mark("production stopped"))
-    }
-
-    /// Down until a health check passes against the dev code: "up" then means the new
-    /// code answers, not that HAProxy has not noticed yet that the old one stopped (a
-    /// rerun right after Ctrl-C finds the server still passing its last checks).
-    fn health_down(&self, pins: &[Pin]) -> Vec<Step> {
-        pins.iter()
-            .map(|p| {
-                let down = self.s.servers.iter().any(|s| {
-                    s.backend == p.backend
-                        && s.name == p.target
-                        && matches!(s.state(), State::Down | State::GoingUp)
-                });
-                Step::new(
-                    format!(
-                        "mark {} down in HAProxy until a health check passes against the dev code",
-                        p.target
-                    ),
-                    self.target(),
-                    Action::Server {
-                        server: ServerRef {
-                            backend: p.backend.clone(),
-                            server: p.target.clone(),
-                        },
-                        change: Change::HealthDown,
-                    },
-                )
-                .skip_if(down.then(|| "down already".into()))
-            })
-            .collect()
-    }
-
-    /// OSA's constraints without the service's own pin (the checkout replaces it).
-    fn constraints(&self) -> Option<Vec<u8>> {
-        let own: Vec<String> = self
-            .s
-            .service
-            .packages
-            .iter()
-            .cloned()
-            .chain(self.s.package.clone())
-            .chain(self.s.with.iter().map(|l| l.package.clone()))
-            .collect();
-        self.s
-            .constraints
-            .as_ref()
-            .map(|c| install::filter_constraints(&String::from_utf8_lossy(c), &own).into_bytes())
-    }
 }
 
 /// `user@host` of a `user@host (pid N)`.
 fn who(started_by: &str) -> &str {
     started_by.split(" (").next().unwrap_or(started_by)
-}
-
-/// How long a db sync a killed git-osa left running is waited for.
-pub const DBSYNC_LIMIT_SECS: u64 = 900;
-
-/// Waits for a db sync that a killed git-osa left running: stopping it could cut a
-/// migration in half.
-pub fn await_dbsync(target: &crate::transport::Target, scope: String) -> Step {
-    Step::new(
-        "wait for the db sync an interrupted git-osa left running",
-        target,
-        Action::AwaitScope {
-            scope,
-            limit_secs: DBSYNC_LIMIT_SECS,
-        },
-    )
 }

@@ -1,0 +1,172 @@
+//! Production out of the way: what a killed git-osa left running, the exact copy of the
+//! production venv, HAProxy draining the target, production's units stopped, the
+//! target's servers down until the dev code passes a check.
+
+use super::Cycle;
+use crate::exec::Exec;
+use crate::haproxy::{Change, ServerRef, State};
+use crate::layout;
+use crate::plan::{Action, Step};
+use crate::probe;
+use crate::session::{Record, VENV_KEPT};
+use crate::systemd;
+use crate::traffic::{self, Pin};
+
+impl Cycle<'_> {
+    /// We hold the lock: anything of an earlier git-osa still running was orphaned when
+    /// it was killed (a pip, a copy, a dev process holding the port). Stop it first.
+    pub(super) fn leftovers(&self) -> Vec<Step> {
+        let active = |u: &String| self.s.probe.unit(u).is_some_and(|i| i.active());
+        let mut steps = Vec::new();
+        let dbsync = self.paths.dbsync_scope();
+        if active(&dbsync) {
+            steps.push(await_dbsync(self.target(), dbsync));
+        }
+        let mut left: Vec<String> = self
+            .s
+            .units
+            .iter()
+            .flat_map(|u| [layout::dev_scope(&u.name), layout::dev_service(&u.name)])
+            .collect();
+        left.extend([self.paths.step_scope(), self.paths.keep_scope()]);
+        left.retain(active);
+        if !left.is_empty() {
+            // Detached units run on purpose: this run replaces them.
+            let title = if left.iter().all(|u| u.ends_with(".service")) {
+                "stop the detached dev units (this run replaces them)"
+            } else {
+                "stop what an interrupted git-osa left running"
+            };
+            steps.push(Step::exec(
+                title,
+                self.target(),
+                Exec::new(systemd::kill_scopes(&left)),
+            ));
+        }
+        steps
+    }
+
+    /// Keep the production venv: the copy (seconds) overlaps draining, stopping and
+    /// syncing; production does not write to its venv (it is root's, the service runs as
+    /// its own user), so the copy is exact. Until the session records a copy complete,
+    /// the venv is production's (the install waits for the copy): a copy a killed git-osa
+    /// left, whole or cut, is made again, never nested inside the old one by `mv`.
+    pub(super) fn keep_venv(&self) -> Step {
+        let venv = &self.s.venv;
+        let backup = layout::backup_path(venv);
+        Step::exec(
+            format!("keep an exact copy of the production venv {venv}"),
+            self.target(),
+            Exec::script(
+                r#"rm -rf "$2.tmp" "$2" && cp -a "$1" "$2.tmp" && mv "$2.tmp" "$2""#,
+                "git-osa-keep",
+                &[venv, &backup],
+            )
+            .in_scope(self.paths.keep_scope()),
+        )
+        .in_background()
+        .skip_if(
+            self.session
+                .venv_kept()
+                .then(|| format!("kept at {backup} when this session began")),
+        )
+        .before(Record::VenvBackup {
+            venv: venv.clone(),
+            backup,
+        })
+        .after(Record::Mark(VENV_KEPT))
+    }
+
+    /// HAProxy: drain the target's servers while they are swapped, where others can take
+    /// their traffic; each becomes a pin of the foreground run.
+    pub(super) fn drain(&self) -> (Vec<Step>, Vec<Pin>) {
+        let pins = traffic::pins(
+            &self.s.servers,
+            &self.s.host,
+            &self.s.units,
+            &self.session.disabled_servers,
+        );
+        let mut steps = Vec::new();
+        for p in &pins {
+            let r = p.target_server();
+            steps.push(
+                Step::new(
+                    format!("drain {} in HAProxy while it is swapped", p.target),
+                    self.target(),
+                    Action::Server {
+                        server: r.clone(),
+                        change: Change::Drain,
+                    },
+                )
+                .skip_if(
+                    self.session
+                        .disabled_servers
+                        .contains(&r)
+                        .then(|| "already drained by this session".into()),
+                )
+                .before(Record::Disable(r)),
+            );
+        }
+        (steps, pins)
+    }
+
+    pub(super) fn stop(&self) -> Step {
+        let mut argv = vec!["systemctl".to_string(), "stop".into()];
+        argv.extend(self.active.iter().map(|u| probe::unit_id(u)));
+        let names: Vec<String> = self.s.units.iter().map(|u| u.name.clone()).collect();
+        Step::exec(
+            format!("stop production {}", names.join(", ")),
+            self.target(),
+            Exec::new(argv),
+        )
+        .skip_if(self.active.is_empty().then(|| "not running".into()))
+        .before(Record::StoppedUnits(names))
+        .after(Record::Mark("production stopped"))
+    }
+
+    /// Down until a health check passes against the dev code: "up" then means the new
+    /// code answers, not that HAProxy has not noticed yet that the old one stopped (a
+    /// rerun right after Ctrl-C finds the server still passing its last checks).
+    pub(super) fn health_down(&self, pins: &[Pin]) -> Vec<Step> {
+        pins.iter()
+            .map(|p| {
+                let down = self.s.servers.iter().any(|s| {
+                    s.backend == p.backend
+                        && s.name == p.target
+                        && matches!(s.state(), State::Down | State::GoingUp)
+                });
+                Step::new(
+                    format!(
+                        "mark {} down in HAProxy until a health check passes against the dev code",
+                        p.target
+                    ),
+                    self.target(),
+                    Action::Server {
+                        server: ServerRef {
+                            backend: p.backend.clone(),
+                            server: p.target.clone(),
+                        },
+                        change: Change::HealthDown,
+                    },
+                )
+                .skip_if(down.then(|| "down already".into()))
+            })
+            .collect()
+    }
+}
+
+/// How long a db sync a killed git-osa left running is waited for.
+pub const DBSYNC_LIMIT_SECS: u64 = 900;
+
+/// Waits for a db sync that a killed git-osa left running: stopping it could cut a
+/// migration in half.
+pub fn await_dbsync(target: &crate::transport::Target, scope: String) -> Step {
+    Step::new(
+        "wait for the db sync an interrupted git-osa left running",
+        target,
+        Action::AwaitScope {
+            scope,
+            limit_secs: DBSYNC_LIMIT_SECS,
+        },
+    )
+}
