@@ -1,10 +1,11 @@
 //! The vocabulary of plans: a step of the cycle is a value before it is an action (what it
 //! does, where, as whom, and what it records in the session so `restore` can undo it).
 //!
-//! What a step records in the session lives in `record.rs`. `cycle.rs` and `restore.rs`
-//! build plans from what was read; `execute.rs` runs any plan;
-//! [`print`] is the only thing that shows one (`--dry-run`). The foreground run is a step
-//! like the others, so a dry run shows all of it and nothing else prints plan text.
+//! What a step records in the session lives in `session/record.rs`, the commands it runs
+//! in `exec.rs`. `cycle/` builds plans from what was read; `execute.rs` runs any plan;
+//! [`print`] is the only thing that shows steps (`--dry-run`; a run's or a sync's plan adds
+//! its warnings, notes and what follows it, `cycle::RunPlan::text`). The dev units' run is
+//! a step like the others, so a dry run shows all of it.
 
 use std::fmt::Write as _;
 use std::path::Path;

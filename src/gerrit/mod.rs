@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod clean;
+mod depends;
 pub mod repo;
 pub mod review;
 
