@@ -281,6 +281,51 @@ pub fn checkout_branches(checkout: &Checkout) -> Vec<String> {
     out
 }
 
+/// The one change a Change-Id names at `base`: the only one, else the one of `projects`,
+/// open, on one of `branches`. `in_footer`: the Change-Id is a Depends-On footer's.
+pub fn resolve(
+    base: &str,
+    change_id: &str,
+    projects: &[&str],
+    branches: &[String],
+    in_footer: bool,
+) -> Result<ChangeInfo> {
+    let found = query(base, change_id)?;
+    let what = if in_footer {
+        format!("Depends-On: {change_id}")
+    } else {
+        change_id.to_string()
+    };
+    match pick(&found, projects, branches) {
+        Ok(one) => Ok(one.clone()),
+        Err(left) if left.is_empty() => Err(Error::user(format!(
+            "{what}: no change has this Change-Id at {base}: nothing was changed"
+        ))
+        .hint(format!(
+            "check it on {base}q/{change_id}, or name the change by its number or URL"
+        ))),
+        Err(left) => {
+            let list: Vec<String> = left.iter().map(|c| format!("  {}", c.line())).collect();
+            let err = Error::user(format!(
+                "{what}: {} changes at {base} have this Change-Id, and git-osa cannot tell which one is meant: nothing was changed\n{}",
+                left.len(),
+                list.join("\n")
+            ));
+            Err(if in_footer {
+                err.hint(
+                    "a Depends-On by URL (https://HOST/c/PROJECT/+/NUMBER) names one change; \
+                     meanwhile, check the one you mean out and pass it with --with PATH",
+                )
+            } else {
+                err.hint(format!(
+                    "pass the number of the one to review: `git osa review {}`",
+                    left[0].number
+                ))
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use super::api;
 use super::repo::{self, Repo};
-use super::review::{Request, resolve};
 use super::{ChangeSpec, Server};
 use crate::context::{Context, Project};
 use crate::error::{Error, Result};
@@ -27,7 +26,7 @@ pub(super) struct Dep {
 /// parents. Any footer that cannot be had is an error naming it.
 pub(super) fn dependencies(
     ctx: &Context,
-    req: &Request,
+    clone: bool,
     project: &Project,
     server: &Server,
     message: &str,
@@ -40,7 +39,7 @@ pub(super) fn dependencies(
             // Looked up with Gerrit's REST API; then followed as its URL would be.
             super::Dependency::ChangeId(id) => {
                 let base = api::base_url(&project.checkout)?;
-                let info = resolve(&base, &id, &[], branches, true)?;
+                let info = api::resolve(&base, &id, &[], branches, true)?;
                 ctx.ui.step(format!(
                     "Depends-On: {id} is change {} of {} (branch {}) at {base}",
                     info.number, info.project, info.branch
@@ -73,7 +72,7 @@ pub(super) fn dependencies(
                 "a second change of {dep_project}; one checkout runs one change"
             )));
         }
-        let dir = dependency_checkout(ctx, req, project, server, &dep_project, &url)?;
+        let dir = dependency_checkout(ctx, clone, project, server, &dep_project, &url)?;
         let checkout = Checkout::discover(&dir).map_err(|e| said(e.to_string()))?;
         let id = checkout.identify();
         if ![&id.gerrit_project, &id.remote_project]
@@ -148,7 +147,7 @@ pub(super) fn dependency_candidates(
 /// the same Gerrit as this checkout) with the user's consent.
 fn dependency_checkout(
     ctx: &Context,
-    req: &Request,
+    clone: bool,
     project: &Project,
     server: &Server,
     dep_project: &str,
@@ -174,7 +173,7 @@ fn dependency_checkout(
         "Depends-On: {url} needs a checkout of {dep_project}; clone {from} into {}?",
         cache.display()
     );
-    let consent = req.clone_dependencies || (ctx.ui.interactive && ctx.ui.confirm(&question));
+    let consent = clone || (ctx.ui.interactive && ctx.ui.confirm(&question));
     if !consent {
         return Err(Error::user(format!(
             "Depends-On: {url}: no checkout of {dep_project} (looked in {}); nothing was changed",

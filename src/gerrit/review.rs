@@ -87,7 +87,7 @@ fn name(ctx: &Context, req: &Request, project: &Project) -> Result<Named> {
         Some(spec) => spec,
         None => {
             let base = api::base_url(&project.checkout)?;
-            let info = resolve(&base, text, &our_projects(project), &branches, false)?;
+            let info = api::resolve(&base, text, &our_projects(project), &branches, false)?;
             branches.insert(0, info.branch.clone());
             ctx.ui.step(format!(
                 "Change-Id {text} is change {} of {} (branch {}) at {base}",
@@ -200,7 +200,14 @@ fn fetch(
     }
     // The footers are read from the fetched commit; a dependency that cannot be had takes
     // that fetch back, so a refusal still changes nothing.
-    let deps = match dependencies(ctx, req, project, &server, &repo.message(&rev)?, &branches) {
+    let deps = match dependencies(
+        ctx,
+        req.clone_dependencies,
+        project,
+        &server,
+        &repo.message(&rev)?,
+        &branches,
+    ) {
         Ok(deps) => deps,
         Err(e) => {
             if !had_ref {
@@ -274,49 +281,4 @@ fn same_project(project: &Project, spec: &ChangeSpec) -> Result<()> {
         project.id.display()
     ))
     .hint(format!("run `git osa review` from a checkout of {theirs}")))
-}
-
-/// The one change a Change-Id names at `base`: the only one, else the one of `projects`,
-/// open, on one of `branches`. `in_footer`: the Change-Id is a Depends-On footer's.
-pub(super) fn resolve(
-    base: &str,
-    change_id: &str,
-    projects: &[&str],
-    branches: &[String],
-    in_footer: bool,
-) -> Result<api::ChangeInfo> {
-    let found = api::query(base, change_id)?;
-    let what = if in_footer {
-        format!("Depends-On: {change_id}")
-    } else {
-        change_id.to_string()
-    };
-    match api::pick(&found, projects, branches) {
-        Ok(one) => Ok(one.clone()),
-        Err(left) if left.is_empty() => Err(Error::user(format!(
-            "{what}: no change has this Change-Id at {base}: nothing was changed"
-        ))
-        .hint(format!(
-            "check it on {base}q/{change_id}, or name the change by its number or URL"
-        ))),
-        Err(left) => {
-            let list: Vec<String> = left.iter().map(|c| format!("  {}", c.line())).collect();
-            let err = Error::user(format!(
-                "{what}: {} changes at {base} have this Change-Id, and git-osa cannot tell which one is meant: nothing was changed\n{}",
-                left.len(),
-                list.join("\n")
-            ));
-            Err(if in_footer {
-                err.hint(
-                    "a Depends-On by URL (https://HOST/c/PROJECT/+/NUMBER) names one change; \
-                     meanwhile, check the one you mean out and pass it with --with PATH",
-                )
-            } else {
-                err.hint(format!(
-                    "pass the number of the one to review: `git osa review {}`",
-                    left[0].number
-                ))
-            })
-        }
-    }
 }

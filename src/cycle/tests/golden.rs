@@ -71,6 +71,21 @@ fn one_line_edit() {
     golden("one-line-edit", &run_text(&s, &choice()));
 }
 
+/// `--restore-on-exit`: the same cycle, then production put back once the dev process
+/// stops; detached, no git-osa process stays to do it.
+#[test]
+fn restore_on_exit() {
+    let c = Choice {
+        restore_on_exit: true,
+        ..choice()
+    };
+    golden("restore-on-exit", &run_text(&keystone(), &c));
+    let detached = Choice { detach: true, ..c };
+    let plan = cycle::plan_run(&keystone(), &detached).unwrap();
+    assert!(plan.then_restore.is_none());
+    assert!(!plan.text(Path::new(SOCKET)).contains("restore production"));
+}
+
 /// `run --detach`: the same cycle, ending with the units started as services.
 #[test]
 fn detached_run() {

@@ -16,7 +16,7 @@ use crate::cycle::{self, Choice};
 use crate::haproxy::Server;
 use crate::inventory::Host;
 use crate::lxc::Lxc;
-use crate::plan::{self, Step};
+use crate::plan::Step;
 use crate::probe::Probe;
 use crate::session::Session;
 use crate::survey::{CheckoutScan, Survey};
@@ -311,15 +311,7 @@ pub(crate) fn choice() -> Choice {
 
 /// The run plan as a dry run prints it.
 fn run_text(s: &Survey, choice: &Choice) -> String {
-    let plan = cycle::plan_run(s, choice).unwrap();
-    let mut out = String::new();
-    for w in &plan.warnings {
-        let _ = writeln!(out, "warning: {w}");
-    }
-    for n in &plan.notes {
-        let _ = writeln!(out, "note: {n}");
-    }
-    out + &plan::print(&plan.steps, Path::new(SOCKET))
+    cycle::plan_run(s, choice).unwrap().text(Path::new(SOCKET))
 }
 
 /// Compares `actual` with `tests/plans/<name>.plan`, or writes it when blessing.
