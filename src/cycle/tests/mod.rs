@@ -8,7 +8,6 @@ mod executed;
 mod golden;
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::catalog::{Catalog, Service};
