@@ -123,10 +123,11 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
         return Ok(Started::Planned(Box::new((survey, plan))));
     }
 
-    let mut session = survey
-        .session
-        .clone()
-        .unwrap_or_else(|| Session::new(&service.name, &survey.project, &target.name, &survey.me));
+    // A new session records how production looked, for restore to put back.
+    let mut session = survey.session.clone().unwrap_or_else(|| Session {
+        before: Some(cycle::before(&survey)),
+        ..Session::new(&service.name, &survey.project, &target.name, &survey.me)
+    });
     // Which checkout the container runs: the git hooks of another one leave it alone.
     let checkout = project.checkout.root.display().to_string();
     let moved = session.checkout.as_deref() != Some(checkout.as_str());

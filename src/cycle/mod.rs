@@ -16,7 +16,7 @@ use crate::exec::Exec;
 use crate::inventory::Host;
 use crate::layout::Paths;
 use crate::plan::{Action, Step};
-use crate::session::{LastSync, Record, Session};
+use crate::session::{Before, LastSync, Record, ServerBefore, Session, UnitBefore};
 use crate::survey::Survey;
 use crate::transport::Target;
 
@@ -229,6 +229,36 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
         }),
         then_restore: None,
     })
+}
+
+/// Production as the survey found it, for a new session to record: the units it swaps
+/// (running or not), and every server of the service's backends (as HAProxy says it,
+/// those of units the run leaves alone too), which restore puts back as they were.
+pub fn before(s: &Survey) -> Before {
+    let backends: Vec<String> = crate::haproxy::servers_of(&s.servers, &s.host, &s.service.units)
+        .into_iter()
+        .map(|sv| sv.backend)
+        .collect();
+    Before {
+        units: s
+            .units
+            .iter()
+            .map(|u| UnitBefore {
+                unit: u.name.clone(),
+                active: s.probe.unit(&u.name).is_some_and(|i| i.active()),
+            })
+            .collect(),
+        servers: s
+            .servers
+            .iter()
+            .filter(|sv| backends.contains(&sv.backend))
+            .map(|sv| ServerBefore {
+                backend: sv.backend.clone(),
+                server: sv.name.clone(),
+                status: sv.status.clone(),
+            })
+            .collect(),
+    }
 }
 
 /// Builds the run's plan. Fails only when the units cannot run in the foreground.

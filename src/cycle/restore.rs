@@ -8,7 +8,7 @@ use crate::catalog::Unit;
 use crate::error::Result;
 use crate::exec::Exec;
 use crate::haproxy::ServerRef;
-use crate::haproxy::{Change, Haproxy, Server, servers_of};
+use crate::haproxy::{Change, Haproxy, Server, State, servers_of};
 use crate::inventory::Host;
 use crate::layout::{self, Paths};
 use crate::plan::{Action, Step};
@@ -163,29 +163,43 @@ pub fn plan_restore(
             .after(Record::Undone(Undone::DbSnapshot)),
         );
     }
-    if !s.stopped_units.is_empty() {
-        let units: Vec<String> = s.stopped_units.iter().map(|u| probe::unit_id(u)).collect();
-        let units: Vec<&str> = units.iter().map(String::as_str).collect();
+    // Production as it was: the units that ran before the session run again, the others
+    // stay stopped.
+    let started = ran_before(s);
+    if !started.is_empty() {
+        let ids: Vec<String> = started.iter().map(|u| probe::unit_id(u)).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         steps.push(
             Step::exec(
                 format!(
                     "start production {} (a fresh process, from the production venv)",
-                    s.stopped_units.join(", ")
+                    started.join(", ")
                 ),
                 target,
-                Exec::script(RESTART, "git-osa-restart", &units),
+                Exec::script(RESTART, "git-osa-restart", &ids),
             )
             .after(Record::Undone(Undone::Units)),
         );
     }
     for d in &s.disabled_servers {
+        let (title, change) = match s.before.as_ref().and_then(|b| b.server(d)) {
+            Some(State::Maint) => (
+                format!("keep {} in maintenance, as it was before the session", d.server),
+                Change::Maint,
+            ),
+            Some(State::Draining) => (
+                format!("leave {} drained, as it was before the session", d.server),
+                Change::Drain,
+            ),
+            _ => (format!("let {} take traffic again", d.server), Change::Ready),
+        };
         steps.push(
             Step::new(
-                format!("let {} take traffic again", d.server),
+                title,
                 target,
                 Action::Server {
                     server: d.clone(),
-                    change: Change::Ready,
+                    change,
                 },
             )
             .after(Record::Enable(d.clone())),
@@ -196,7 +210,7 @@ pub fn plan_restore(
             "wait until production is healthy",
             target,
             Action::WaitHealthy {
-                units: s.stopped_units.iter().map(|u| probe::unit_id(u)).collect(),
+                units: started.iter().map(|u| probe::unit_id(u)).collect(),
                 servers: healthy_servers(host, units, s, now),
             },
         )
@@ -253,16 +267,32 @@ fn undo_files(target: &Target, s: &Session) -> Vec<Step> {
     steps
 }
 
+/// The units the session stopped that ran before it (all of them, for a session an older
+/// git-osa began without recording that).
+fn ran_before(s: &Session) -> Vec<String> {
+    s.stopped_units
+        .iter()
+        .filter(|u| s.before.as_ref().is_none_or(|b| b.was_active(u)))
+        .cloned()
+        .collect()
+}
+
 /// Healthy means: the units' HAProxy servers in this container UP (unless someone else put
-/// them in maintenance), and those git-osa changed UP.
+/// them in maintenance), and those git-osa changed UP; where the session recorded how
+/// production looked, only those that took traffic then (a server already down stays so).
 fn healthy_servers(host: &Host, units: &[Unit], s: &Session, now: &Now) -> Vec<ServerRef> {
+    let took_traffic = |r: &ServerRef| match s.before.as_ref().and_then(|b| b.server(r)) {
+        Some(state) => matches!(state, State::Up | State::GoingDown),
+        None => true,
+    };
     let mut servers: Vec<ServerRef> = servers_of(&now.servers, host, units)
         .iter()
         .filter(|sv| !sv.is_disabled())
         .map(Server::reference)
+        .filter(took_traffic)
         .collect();
     for d in &s.disabled_servers {
-        if !servers.contains(d) {
+        if !servers.contains(d) && took_traffic(d) {
             servers.push(d.clone());
         }
     }

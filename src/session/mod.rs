@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::now;
 use crate::error::Result;
-use crate::haproxy::ServerRef;
+use crate::haproxy::{ServerRef, State};
 use crate::layout::Paths;
 use crate::transport::Target;
 
@@ -82,6 +82,53 @@ pub struct Session {
     /// When that snapshot was complete (Unix seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_snapshot_at: Option<u64>,
+    /// How production looked when the session began, for restore to put back as it was
+    /// (absent in a session an older git-osa began: restore then brings every unit and
+    /// server up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Before>,
+}
+
+/// Production as the session found it: the units it swaps, and the HAProxy servers of
+/// their backends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Before {
+    #[serde(default)]
+    pub units: Vec<UnitBefore>,
+    #[serde(default)]
+    pub servers: Vec<ServerBefore>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitBefore {
+    pub unit: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerBefore {
+    pub backend: String,
+    pub server: String,
+    /// As HAProxy said it (`UP`, `DOWN`, `MAINT`...).
+    pub status: String,
+}
+
+impl Before {
+    /// Whether `unit` ran before the session; unknown units did.
+    pub fn was_active(&self, unit: &str) -> bool {
+        self.units
+            .iter()
+            .find(|u| u.unit == unit)
+            .is_none_or(|u| u.active)
+    }
+
+    /// `server`'s state before the session, when it was recorded.
+    pub fn server(&self, server: &ServerRef) -> Option<State> {
+        self.servers
+            .iter()
+            .find(|s| s.backend == server.backend && s.server == server.server)
+            .map(|s| State::parse(&s.status))
+    }
 }
 
 /// A library installed `--with` the service.

@@ -556,3 +556,74 @@ fn named_units_must_exist_and_some_unit_must() {
         "{err}"
     );
 }
+
+/// Restore puts production back as the session found it: a unit that did not run stays
+/// stopped, a server that was DOWN (heat-api-cfn broken before the session) is not waited
+/// for, and a server an operator had in maintenance stays there.
+#[test]
+fn restore_puts_production_back_as_it_was() {
+    let mut s = heat();
+    s.probe.units[2].active_state = "failed".into();
+    let status = |backend: &str, name: &str, status: &str, s: &mut Survey| {
+        let sv = s
+            .servers
+            .iter_mut()
+            .find(|sv| sv.backend == backend && sv.name.ends_with(name))
+            .unwrap();
+        sv.status = status.into();
+    };
+    status("heat_api_cfn-back", "1b2c3d4e", "DOWN", &mut s);
+    status("heat_api-back", "5f6a7b8c", "MAINT", &mut s);
+    let before = cycle::before(&s);
+    assert!(!before.was_active("heat-engine") && before.was_active("heat-api"));
+    let steps = cycle::plan_run(&s, &choice()).unwrap().steps;
+    let mut session = after(&steps, None, steps.len() - 1, false);
+    session.service = "heat".into();
+    session.before = Some(before);
+    // The run pinned what it could; the operator's maintenance was never the session's.
+    assert!(
+        !session
+            .disabled_servers
+            .iter()
+            .any(|d| d.server.ends_with("5f6a7b8c") && d.backend == "heat_api-back")
+    );
+    let now = Now {
+        running: Vec::new(),
+        db_sync: None,
+        servers: s.servers.clone(),
+    };
+    let restore = cycle::plan_restore(
+        &s.target,
+        &s.host,
+        &s.units,
+        &Paths::new("heat"),
+        &session,
+        &now,
+    );
+    golden(
+        "restore-as-it-was",
+        &plan::print(&restore, Path::new(SOCKET)),
+    );
+    // A deployment without heat-api-cfn: its unit is left alone, its server (DOWN, in
+    // the config still) was DOWN before and is not waited for either.
+    let mut no_cfn = heat();
+    no_cfn.units.retain(|u| u.name != "heat-api-cfn");
+    status("heat_api_cfn-back", "1b2c3d4e", "DOWN", &mut no_cfn);
+    let mut session = session.clone();
+    session.before = Some(cycle::before(&no_cfn));
+    session.disabled_servers.clear();
+    let restore = cycle::plan_restore(
+        &no_cfn.target,
+        &no_cfn.host,
+        &no_cfn.service.units,
+        &Paths::new("heat"),
+        &session,
+        &now,
+    );
+    let wait = restore
+        .iter()
+        .find(|st| st.title == "wait until production is healthy")
+        .unwrap();
+    let text = wait.describe(Path::new(SOCKET)).join("\n");
+    assert!(!text.contains("heat_api_cfn-back"), "{text}");
+}
