@@ -20,6 +20,7 @@ use crate::install;
 use crate::inventory::Host;
 use crate::journal;
 use crate::layout::Paths;
+use crate::lxc::{Lxc, LxcState};
 use crate::plan::{Action, Missing, Step};
 use crate::session::Session;
 use crate::session::record::{Journal, Record};
@@ -142,7 +143,13 @@ impl<'a> Runner<'a> {
         Ok(outcome)
     }
 
+    /// Runs one step. A step that failed because its container stopped under it says
+    /// that, not what the command it ran made of it.
     pub fn run(&mut self, step: &Step) -> Result<Option<Outcome>> {
+        self.run_step(step).map_err(|e| container_stopped(step, e))
+    }
+
+    fn run_step(&mut self, step: &Step) -> Result<Option<Outcome>> {
         self.interrupts.check(&format!("before: {}", step.title))?;
         if let Some(why) = &step.skip {
             self.ui.step(format!("{}: skipped ({why})", step.title));
@@ -396,5 +403,29 @@ impl<'a> Runner<'a> {
                 )))
             }
         }
+    }
+}
+
+/// The error of a step whose container is no longer running: which, in what state, and
+/// what to do; `err` itself otherwise (and when the step was interrupted).
+fn container_stopped(step: &Step, err: Error) -> Error {
+    let t = &step.target;
+    if t.metal || matches!(err.kind(), crate::error::Kind::Interrupted(_)) {
+        return err;
+    }
+    let lxc = Lxc {
+        path: t.lxc_path.clone(),
+        via: t.via.clone(),
+    };
+    match lxc.state(&t.name) {
+        Ok(LxcState::Running) | Err(_) => err,
+        Ok(state) => Error::failed(format!(
+            "{} is {state}: it stopped during `{}`, which did not finish",
+            t.name, step.title
+        ))
+        .hint(format!(
+            "{}; the session is recorded in it: `git osa status` shows it, and once it runs, `git osa sync` goes on or `git osa restore` puts production back",
+            state.remedy(&t.name, t.lxc_path.as_deref())
+        )),
     }
 }

@@ -77,6 +77,19 @@ pub fn pins(all: &[Server], host: &Host, units: &[Unit], disabled: &[ServerRef])
         .collect()
 }
 
+/// The servers the session took out of rotation (`disabled`) that take traffic again: a
+/// HAProxy restarted or reloaded forgets its runtime states.
+pub fn lost(all: &[Server], disabled: &[ServerRef]) -> Vec<ServerRef> {
+    disabled
+        .iter()
+        .filter(|d| {
+            all.iter()
+                .any(|s| s.reference() == **d && s.takes_traffic())
+        })
+        .cloned()
+        .collect()
+}
+
 /// HAProxy's side of a session in one target: each change it makes is recorded in the
 /// target's session record.
 pub struct Traffic<'a> {

@@ -138,6 +138,7 @@ impl RunPlan {
 pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     let session = s.session.clone().unwrap_or_default();
     let c = Cycle::new(s, &session);
+    let repairs = c.repairs();
     let mut steps = Vec::new();
     let step_scope = c.paths.step_scope();
     if c.s.probe.unit(&step_scope).is_some_and(|i| i.active()) {
@@ -211,6 +212,7 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
         )
     };
     steps.push(Step::new(title, c.target(), Action::Restart { units, pins }).skip_if(skip));
+    let steps = repairs.into_iter().chain(steps).collect();
     let learned = match (&s.production_migrations, &s.production_migrations_digest) {
         (Some(_), Some(d)) => Some(Record::ProductionMigrations(d.clone())),
         _ => None,

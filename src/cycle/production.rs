@@ -99,10 +99,10 @@ impl Cycle<'_> {
                     },
                 )
                 .skip_if(
-                    self.session
-                        .disabled_servers
-                        .contains(&r)
-                        .then(|| "already drained by this session".into()),
+                    // Unless HAProxy lost it (restarted, or reloaded): then it is drained again.
+                    (self.session.disabled_servers.contains(&r)
+                        && traffic::lost(&self.s.servers, std::slice::from_ref(&r)).is_empty())
+                    .then(|| "already drained by this session".into()),
                 )
                 .before(Record::Disable(r)),
             );
@@ -114,14 +114,79 @@ impl Cycle<'_> {
         let mut argv = vec!["systemctl".to_string(), "stop".into()];
         argv.extend(self.active.iter().map(|u| probe::unit_id(u)));
         let names: Vec<String> = self.s.units.iter().map(|u| u.name.clone()).collect();
+        // The session stopped them before: they started again with the container.
+        let again = self
+            .active
+            .iter()
+            .any(|u| self.session.stopped_units.contains(u));
         Step::exec(
-            format!("stop production {}", names.join(", ")),
+            format!(
+                "stop production {}{}",
+                names.join(", "),
+                if again {
+                    " (it started again with the container)"
+                } else {
+                    ""
+                }
+            ),
             self.target(),
             Exec::new(argv),
         )
         .skip_if(self.active.is_empty().then(|| "not running".into()))
         .before(Record::StoppedUnits(names))
         .after(Record::Mark("production stopped"))
+    }
+
+    /// What a sync puts right first in a session: the production units the container
+    /// started again when it started (they would hold the dev units' ports), and the pins
+    /// HAProxy lost when it restarted or reloaded. Neither is a change of code: they
+    /// restart nothing.
+    pub(super) fn repairs(&self) -> Vec<Step> {
+        let mut steps = Vec::new();
+        let again: Vec<&String> = self
+            .session
+            .stopped_units
+            .iter()
+            .filter(|u| self.s.probe.unit(u).is_some_and(|i| i.active()))
+            .collect();
+        if !again.is_empty() {
+            let names: Vec<&str> = again.iter().map(|u| u.as_str()).collect();
+            let mut argv = vec!["systemctl".to_string(), "stop".into()];
+            argv.extend(again.iter().map(|u| probe::unit_id(u)));
+            steps.push(Step::exec(
+                format!(
+                    "stop production {}: it started again with the container",
+                    names.join(", ")
+                ),
+                self.target(),
+                Exec::new(argv),
+            ));
+        }
+        let mine: Vec<ServerRef> =
+            crate::haproxy::servers_of(&self.s.servers, &self.s.host, &self.s.units)
+                .iter()
+                .map(|s| s.reference())
+                .collect();
+        for lost in traffic::lost(&self.s.servers, &self.session.disabled_servers) {
+            // The target's own servers were drained, the others in maintenance.
+            let change = if mine.contains(&lost) {
+                Change::Drain
+            } else {
+                Change::Maint
+            };
+            steps.push(Step::new(
+                format!(
+                    "HAProxy takes {}/{} out of rotation again: the session had, and HAProxy forgot it (restarted or reloaded)",
+                    lost.backend, lost.server
+                ),
+                self.target(),
+                Action::Server {
+                    server: lost,
+                    change,
+                },
+            ));
+        }
+        steps
     }
 
     /// Down until a health check passes against the dev code: "up" then means the new

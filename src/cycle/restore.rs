@@ -184,14 +184,20 @@ pub fn plan_restore(
     for d in &s.disabled_servers {
         let (title, change) = match s.before.as_ref().and_then(|b| b.server(d)) {
             Some(State::Maint) => (
-                format!("keep {} in maintenance, as it was before the session", d.server),
+                format!(
+                    "keep {} in maintenance, as it was before the session",
+                    d.server
+                ),
                 Change::Maint,
             ),
             Some(State::Draining) => (
                 format!("leave {} drained, as it was before the session", d.server),
                 Change::Drain,
             ),
-            _ => (format!("let {} take traffic again", d.server), Change::Ready),
+            _ => (
+                format!("let {} take traffic again", d.server),
+                Change::Ready,
+            ),
         };
         steps.push(
             Step::new(

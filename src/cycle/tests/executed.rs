@@ -115,6 +115,12 @@ fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order()
     let mark = fake.sent().len();
     let mut edited = super::detached(super::second_run(&s));
     edited.session = Some(runner.session().clone());
+    // HAProxy as the detached run left it: the other server in maintenance.
+    for sv in &mut edited.servers {
+        if sv.name != edited.host.inventory_name {
+            sv.status = "MAINT".into();
+        }
+    }
     edited.manifest = s.checkout.tree.files.clone();
     edited
         .checkout

@@ -446,6 +446,12 @@ fn rerun_after_a_kill_during_the_db_sync() {
     s.session = Some(after(&steps, None, at, true));
     s.manifest = first.checkout.tree.files.clone();
     s.probe.units[0].active_state = "inactive".into();
+    // The run drained its server before it was killed.
+    for sv in &mut s.servers {
+        if sv.name == first.host.inventory_name {
+            sv.status = "DRAIN".into();
+        }
+    }
     for scope in [
         "git-osa-dbsync-keystone.scope",
         "git-osa-keep-keystone.scope",
@@ -626,4 +632,37 @@ fn restore_puts_production_back_as_it_was() {
         .unwrap();
     let text = wait.describe(Path::new(SOCKET)).join("\n");
     assert!(!text.contains("heat_api_cfn-back"), "{text}");
+}
+
+/// A sync in a detached session after HAProxy restarted (it forgot the pins: both
+/// servers take traffic) and the container restarted (its enabled production unit
+/// started at boot, the transient dev service is gone): the unit is stopped and the pins
+/// put back before anything else, then the dev unit starts again.
+#[test]
+fn a_sync_puts_back_what_a_restart_of_haproxy_or_of_the_container_undid() {
+    let mut s = second_run(&keystone());
+    let session = s.session.as_mut().unwrap();
+    session.detached_at = Some(1);
+    let other = "aio1_keystone_container-6c0f3a1e";
+    session.disabled_servers.push(crate::haproxy::ServerRef {
+        backend: "keystone_service-back".into(),
+        server: other.into(),
+    });
+    for sv in &mut s.servers {
+        sv.status = "UP".into();
+    }
+    s.probe.units[0].active_state = "active".into();
+    let plan = cycle::plan_sync(&s, &choice()).unwrap();
+    let text = plan::print(&plan.steps, Path::new(SOCKET));
+    golden("sync-after-restarts", &text);
+    assert!(
+        text.starts_with(
+            " 1. stop production keystone-wsgi-public: it started again with the container"
+        ),
+        "{text}"
+    );
+    // Nothing lost, nothing started: no repair.
+    let quiet = detached(second_run(&keystone()));
+    let plan = cycle::plan_sync(&quiet, &choice()).unwrap();
+    assert!(!plan::print(&plan.steps, Path::new(SOCKET)).contains("out of rotation again"));
 }
