@@ -1078,7 +1078,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__sync)
-            opts="-v -q -h --container --dry-run --allow-public-index --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --container --dry-run --allow-public-index --force --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -198,6 +198,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l color -d 'Colou
 always\t''
 never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l dry-run -d 'Print the plan and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l force -d 'Sync this checkout into a session another checkout started (a linked worktree, a reviewed change) without asking: its code is replaced'
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -400,6 +400,11 @@ pub struct SyncArgs {
     /// Let pip use this index for requirements the deployment's repo server lacks.
     #[arg(long, value_name = "URL")]
     pub allow_public_index: Option<String>,
+
+    /// Sync this checkout into a session another checkout started (a linked worktree, a
+    /// reviewed change) without asking: its code is replaced.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]

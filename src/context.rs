@@ -89,12 +89,15 @@ impl Context {
 
     /// The checkout in the current directory and the service it belongs to.
     pub fn project(&self) -> Result<Project> {
-        self.project_at(&self.cwd)
+        self.identify(Checkout::current(&self.cwd)?)
     }
 
     /// The checkout at `dir` and the service it belongs to.
     pub fn project_at(&self, dir: &std::path::Path) -> Result<Project> {
-        let checkout = Checkout::discover(dir)?;
+        self.identify(Checkout::discover(dir)?)
+    }
+
+    fn identify(&self, checkout: Checkout) -> Result<Project> {
         let id = checkout.identify();
         let Some(service) = self.catalog.find(&id).cloned() else {
             let mut known: Vec<&str> = self

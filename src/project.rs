@@ -34,6 +34,49 @@ pub struct Checkout {
 }
 
 impl Checkout {
+    /// The checkout git would use in `dir`: where `GIT_DIR` or `GIT_WORK_TREE` are set
+    /// (`git --git-dir`, `--work-tree` set them for the subcommands they run), the one
+    /// git resolves from them, asked of git itself; else the one containing `dir`.
+    pub fn current(dir: &Path) -> Result<Checkout> {
+        if std::env::var_os("GIT_DIR").is_none() && std::env::var_os("GIT_WORK_TREE").is_none() {
+            return Checkout::discover(dir);
+        }
+        let out = std::process::Command::new("git")
+            .args(["rev-parse", "--absolute-git-dir", "--show-toplevel"])
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| Error::failed(format!("cannot run git: {e}")))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines = text.lines();
+        let (Some(git_dir), Some(top), true) = (lines.next(), lines.next(), out.status.success())
+        else {
+            let said = String::from_utf8_lossy(&out.stderr);
+            return Err(Error::user(format!(
+                "git finds no checkout for GIT_DIR={} GIT_WORK_TREE={}: {}",
+                std::env::var("GIT_DIR").unwrap_or_default(),
+                std::env::var("GIT_WORK_TREE").unwrap_or_default(),
+                said.trim()
+            ))
+            .hint("point them at a checkout (with a work tree) of an OpenStack project, or unset them"));
+        };
+        let repo = git2::Repository::open(git_dir).map_err(|e| {
+            Error::user(format!(
+                "git-osa cannot open the repository at {git_dir}: {}",
+                e.message()
+            ))
+        })?;
+        let root = PathBuf::from(top);
+        repo.set_workdir(&root, false).map_err(|e| {
+            Error::failed(format!(
+                "using {} as the work tree: {}",
+                root.display(),
+                e.message()
+            ))
+        })?;
+        Ok(Checkout { root, repo })
+    }
+
     /// The checkout containing `dir`.
     pub fn discover(dir: &Path) -> Result<Checkout> {
         let repo = git2::Repository::discover(dir).map_err(|e| {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use crate::context::Context;
 use crate::cycle::{self, Choice, RunPlan};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::execute::Runner;
 use crate::select;
 use crate::session::{self, InDev};
@@ -22,6 +22,8 @@ pub struct Sync {
     pub allow_public_index: Option<String>,
     /// Plan only: nothing is locked, nothing changed.
     pub dry_run: bool,
+    /// Sync into a session another checkout started without asking.
+    pub force: bool,
 }
 
 /// How a sync ended.
@@ -44,6 +46,9 @@ pub fn sync(ctx: &Context, req: &Sync) -> Result<Synced> {
         let (found, lock) = session::find::find_locked(ctx, req.container.as_deref(), "sync")?;
         (found, Some(lock))
     };
+    if !req.dry_run {
+        another_checkout(ctx, &found, req.force)?;
+    }
     let survey = survey_session(ctx, &found)?;
     let choice = Choice {
         allow_public_index: req.allow_public_index.clone(),
@@ -65,6 +70,39 @@ pub fn sync(ctx: &Context, req: &Sync) -> Result<Synced> {
         commit: survey.checkout.tree.commit,
         dirty: survey.checkout.tree.dirty,
     })
+}
+
+/// A session another checkout started (a linked worktree, git-osa's worktree of a
+/// reviewed change) is synced into only when asked: a prompt on a terminal, `--force`
+/// otherwise, as `git osa run` asks before it takes another user's session over.
+fn another_checkout(ctx: &Context, found: &InDev, force: bool) -> Result<()> {
+    let here = &found.project.checkout.root;
+    let Some(theirs) = found.session.checkout.as_deref() else {
+        return Ok(());
+    };
+    if force || crate::project::same_dir(std::path::Path::new(theirs), here) {
+        return Ok(());
+    }
+    let what = format!(
+        "{} runs the checkout at {theirs} (its dev session started there)",
+        found.target.name
+    );
+    if ctx.ui.interactive {
+        let question = format!(
+            "{what}; sync {} into it instead (its code is replaced)?",
+            here.display()
+        );
+        return match ctx.ui.confirm(&question) {
+            true => Ok(()),
+            false => Err(Error::user("not synced: nothing was changed")),
+        };
+    }
+    Err(
+        Error::user(format!("{what}: nothing was changed")).hint(format!(
+            "run `git osa sync` in {theirs}, or pass --force to sync {} into the session instead",
+            here.display()
+        )),
+    )
 }
 
 /// The survey of a session's container, as the session says it runs: its units, its

@@ -22,8 +22,9 @@ use crate::transport::Target;
 /// What a session start asks for.
 #[derive(Debug, Clone)]
 pub struct Start {
-    /// The checkout to run: the current one, or git-osa's worktree of a reviewed change.
-    pub checkout: PathBuf,
+    /// The checkout to run: git-osa's worktree of a reviewed change; the current one (as
+    /// git finds it: `GIT_DIR`, `GIT_WORK_TREE`) when `None`.
+    pub checkout: Option<PathBuf>,
     /// The Gerrit change that checkout is, recorded in the session with the sync.
     pub review: Option<Review>,
     pub container: Option<String>,
@@ -48,7 +49,7 @@ impl Start {
     pub fn of(ctx: &Context, args: &RunArgs) -> Start {
         let s = &ctx.settings;
         Start {
-            checkout: ctx.cwd.clone(),
+            checkout: None,
             review: None,
             container: s.container.value.clone(),
             units: s.service_names(),
@@ -80,7 +81,10 @@ pub enum Started {
 }
 
 pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
-    let project = ctx.project_at(&req.checkout)?;
+    let project = match &req.checkout {
+        Some(dir) => ctx.project_at(dir)?,
+        None => ctx.project()?,
+    };
     // Checked before anything else: a --with that cannot be installed changes nothing.
     let with = survey::libraries(&project, &req.with)?;
     let service = &project.service;

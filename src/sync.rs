@@ -10,9 +10,9 @@
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::project::Checkout;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,55 @@ pub struct Tree {
 }
 
 /// Lists the tracked files that exist on disk plus the untracked ones git does not ignore.
+/// The files of the repository checked out at `root` (its submodules' too), into `paths`
+/// with `prefix` before each: what git tracks and what it does not ignore. Returns whether
+/// any differs from the commit. A submodule that is not checked out is refused: its files
+/// would be missing from the container.
+fn files_of(
+    repo: &git2::Repository,
+    root: &Path,
+    prefix: &str,
+    paths: &mut Vec<String>,
+) -> Result<bool> {
+    let mut dirty = false;
+    let index = repo.index().context("reading the git index")?;
+    for entry in index.iter() {
+        let path = String::from_utf8_lossy(&entry.path).into_owned();
+        // 0o160000: a submodule (gitlink): its files come from its own repository.
+        if entry.mode & 0o170000 == 0o160000 {
+            let dir = root.join(&path);
+            let sub = git2::Repository::open(&dir).map_err(|_| {
+                Error::user(format!(
+                    "the submodule {prefix}{path} is not checked out: its files would be missing from the container"
+                ))
+                .hint(format!(
+                    "check it out with `git submodule update --init {prefix}{path}`, then run this again"
+                ))
+            })?;
+            dirty |= files_of(&sub, &dir, &format!("{prefix}{path}/"), paths)?;
+            continue;
+        }
+        paths.push(format!("{prefix}{path}"));
+    }
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .exclude_submodules(true);
+    let statuses = repo
+        .statuses(Some(&mut opts))
+        .context("reading git status")?;
+    for s in statuses.iter() {
+        dirty = true;
+        if s.status().contains(git2::Status::WT_NEW)
+            && let Ok(p) = s.path()
+        {
+            paths.push(format!("{prefix}{p}"));
+        }
+    }
+    Ok(dirty)
+}
+
 pub fn scan(checkout: &Checkout) -> Result<Tree> {
     let repo = &checkout.repo;
     let mut tree = Tree {
@@ -44,30 +93,7 @@ pub fn scan(checkout: &Checkout) -> Result<Tree> {
         ..Tree::default()
     };
     let mut paths: Vec<String> = Vec::new();
-    let index = repo.index().context("reading the git index")?;
-    for entry in index.iter() {
-        // 0o160000: a submodule (gitlink); its content is not this checkout's.
-        if entry.mode & 0o170000 == 0o160000 {
-            continue;
-        }
-        paths.push(String::from_utf8_lossy(&entry.path).into_owned());
-    }
-    let mut opts = git2::StatusOptions::new();
-    opts.include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .include_ignored(false)
-        .exclude_submodules(true);
-    let statuses = repo
-        .statuses(Some(&mut opts))
-        .context("reading git status")?;
-    for s in statuses.iter() {
-        tree.dirty = true;
-        if s.status().contains(git2::Status::WT_NEW)
-            && let Ok(p) = s.path()
-        {
-            paths.push(p.to_string());
-        }
-    }
+    tree.dirty = files_of(repo, &checkout.root, "", &mut paths)?;
     for p in paths {
         let Ok(md) = std::fs::symlink_metadata(checkout.root.join(&p)) else {
             continue; // deleted in the working tree
@@ -352,5 +378,74 @@ mod tests {
     fn fingerprints_separate_parts() {
         assert_ne!(fingerprint(&[b"ab", b"c"]), fingerprint(&[b"a", b"bc"]));
         assert_eq!(fingerprint(&[b"x"]), fingerprint(&[b"x"]));
+    }
+
+    fn git(dir: &Path, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                "protocol.file.allow=always",
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Regression: a submodule's files were silently not synced.
+    #[test]
+    fn a_submodules_files_are_synced_and_one_not_checked_out_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let lib = t.path().join("lib");
+        let top = t.path().join("top");
+        for d in [&lib, &top] {
+            std::fs::create_dir_all(d).unwrap();
+            git(d, &["init", "-q"]);
+        }
+        std::fs::write(lib.join("vendored.py"), "x = 1\n").unwrap();
+        git(&lib, &["add", "."]);
+        git(&lib, &["commit", "-qm", "lib"]);
+        std::fs::write(top.join("setup.cfg"), "[metadata]\nname = top\n").unwrap();
+        git(
+            &top,
+            &[
+                "submodule",
+                "add",
+                "-q",
+                lib.to_str().unwrap(),
+                "third_party/lib",
+            ],
+        );
+        git(&top, &["add", "."]);
+        git(&top, &["commit", "-qm", "top"]);
+        let tree = scan(&Checkout::discover(&top).unwrap()).unwrap();
+        let files: Vec<&str> = tree.files.keys().map(String::as_str).collect();
+        assert!(files.contains(&"third_party/lib/vendored.py"), "{files:?}");
+        assert!(files.contains(&"setup.cfg"));
+        assert!(!tree.dirty);
+        std::fs::write(top.join("third_party/lib/vendored.py"), "x = 2\n").unwrap();
+        assert!(scan(&Checkout::discover(&top).unwrap()).unwrap().dirty);
+
+        let clone = t.path().join("clone");
+        git(t.path(), &["clone", "-q", top.to_str().unwrap(), "clone"]);
+        let Err(err) = scan(&Checkout::discover(&clone).unwrap()) else {
+            panic!("a submodule that is not checked out is refused");
+        };
+        assert_eq!(
+            err.to_string(),
+            "the submodule third_party/lib is not checked out: its files would be missing from the container"
+        );
+        assert_eq!(err.exit_code(), 2);
     }
 }

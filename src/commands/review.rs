@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     };
     let change = gerrit::review::prepare(ctx, &req)?;
     let run = Start {
-        checkout: change.worktree,
+        checkout: Some(change.worktree),
         review: Some(change.review),
         with: change.with,
         ..Start::of(ctx, &args.run)

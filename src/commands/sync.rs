@@ -13,6 +13,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
         container: args.container.clone(),
         allow_public_index: args.allow_public_index.clone(),
         dry_run: args.dry_run,
+        force: args.force,
     };
     match redeploy::sync(ctx, &req)? {
         Synced::Planned(plan) => {
