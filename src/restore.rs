@@ -10,9 +10,12 @@ use crate::context::Context;
 use crate::cycle::{self, Now};
 use crate::error::{Error, Result};
 use crate::execute::Runner;
+use crate::layout;
 use crate::layout::Paths;
 use crate::plan::Step;
-use crate::session::{self, Lock};
+use crate::probe;
+use crate::session::find::Candidate;
+use crate::session::{self, Lock, Session};
 use crate::transport::Target;
 use crate::watch;
 
@@ -54,39 +57,33 @@ pub fn restore(ctx: &Context, req: &Restore) -> Result<Restored> {
     };
     let mut count = 0;
     let mut plans = Vec::new();
+    let mut failed = Vec::new();
+    let several = todo.running.len() > 1;
     for c in todo.running {
-        let target = ctx.lxc.target(&c.host.container_name, c.host.metal);
-        let paths = Paths::new(&c.service);
-        // Without a session there is nothing to do, and nothing is written (taking the
-        // lock would make the state folder): read first, lock, then read again.
-        let Some(session) = session::find::read(&target, &paths)? else {
-            continue;
-        };
-        // The session's checkout may be another than this one, with its own watcher.
-        if let (false, Some(checkout)) = (req.dry_run, &session.checkout) {
-            watch::end_watcher_of(ctx, Path::new(checkout))?;
+        match restore_one(ctx, req, &c) {
+            Ok(One::NoSession) => {}
+            Ok(One::Restored) => count += 1,
+            Ok(One::Planned(plan)) => {
+                count += 1;
+                plans.push(plan);
+            }
+            // One container that cannot be restored does not keep the others as they are.
+            Err(e) if several => {
+                ctx.ui.error(&e.to_string(), e.hints());
+                failed.push(c.host.container_name.clone());
+            }
+            Err(e) => return Err(e),
         }
-        let _lock = if req.dry_run {
-            None
-        } else {
-            Some(Lock::acquire(&target, &paths, "restore")?)
-        };
-        let Some(session) = session::find::read(&target, &paths)? else {
-            continue;
-        };
-        if req.dry_run {
-            let now: Now = cycle::read_now(&target, &ctx.haproxy, &session, &paths)?;
-            let steps = cycle::plan_restore(&target, &c.host, &c.units, &paths, &session, &now);
-            plans.push(Planned {
-                target,
-                service: c.service,
-                steps,
-            });
-        } else {
-            Runner::new(&ctx.ui, &ctx.haproxy, paths, session)
-                .restore(&target, &c.host, &c.units)?;
-        }
-        count += 1;
+    }
+    if !failed.is_empty() {
+        return Err(Error::failed(format!(
+            "{} of the sessions could not be restored (said above): {}",
+            failed.len(),
+            failed.join(", ")
+        ))
+        .hint(format!(
+            "{count} other session(s) were; fix what is said above and run `git osa restore` again"
+        )));
     }
     let unreachable = session::find::unreachable(ctx, &todo.stopped);
     if count > 0 && !req.dry_run && !req.all && unreachable.is_none() {
@@ -97,4 +94,151 @@ pub fn restore(ctx: &Context, req: &Restore) -> Result<Restored> {
         plans,
         unreachable,
     })
+}
+
+/// What became of one container's session.
+enum One {
+    NoSession,
+    Restored,
+    Planned(Planned),
+}
+
+/// Restores (or plans, on a dry run) the session of one container, if it has one.
+fn restore_one(ctx: &Context, req: &Restore, c: &Candidate) -> Result<One> {
+    let target = ctx.lxc.target(&c.host.container_name, c.host.metal);
+    let paths = Paths::new(&c.service);
+    // Without a session there is nothing to do, and nothing is written (taking the
+    // lock would make the state folder): read first, lock, then read again.
+    let Some(record) = session::find::read_raw(&target, &paths)? else {
+        return Ok(One::NoSession);
+    };
+    let checkout = Session::read(&record, &target.name, &paths.session())
+        .ok()
+        .and_then(|s| s.checkout);
+    // The session's checkout may be another than this one, with its own watcher.
+    if let (false, Some(checkout)) = (req.dry_run, &checkout) {
+        watch::end_watcher_of(ctx, Path::new(checkout))?;
+    }
+    let _lock = if req.dry_run {
+        None
+    } else {
+        Some(Lock::acquire(&target, &paths, "restore")?)
+    };
+    let Some(record) = session::find::read_raw(&target, &paths)? else {
+        return Ok(One::NoSession);
+    };
+    let session = match Session::read(&record, &target.name, &paths.session()) {
+        Ok(s) => s,
+        Err(e) => salvaged(ctx, &target, &paths, c, &record, &e)?,
+    };
+    if req.dry_run {
+        let now: Now = cycle::read_now(&target, &ctx.haproxy, &session, &paths)?;
+        let steps = cycle::plan_restore(&target, &c.host, &c.units, &paths, &session, &now);
+        return Ok(One::Planned(Planned {
+            target,
+            service: c.service.clone(),
+            steps,
+        }));
+    }
+    Runner::new(&ctx.ui, &ctx.haproxy, paths, session).restore(&target, &c.host, &c.units)?;
+    Ok(One::Restored)
+}
+
+/// A damaged record's session: what can be read of it, and for what cannot, what the
+/// container holds: the service's units there, the copy of the production venv beside
+/// it, the log drop-in, the target's own servers drained or in maintenance. What cannot
+/// be told from either (another server the session put in maintenance, a database
+/// snapshot) is said.
+fn salvaged(
+    ctx: &Context,
+    target: &Target,
+    paths: &Paths,
+    c: &Candidate,
+    record: &[u8],
+    damage: &Error,
+) -> Result<Session> {
+    let salvaged = Session::salvage(record);
+    let lost = |f: &str| {
+        salvaged
+            .unread
+            .iter()
+            .any(|u| *u == f || *u == "the whole record")
+    };
+    let mut s = salvaged.session.clone();
+    s.service = c.service.clone();
+    ctx.ui.warn(format!(
+        "{damage}; not read: {}. Restoring from what can be read and from what {} holds",
+        salvaged.unread.join(", "),
+        target.name
+    ));
+    let service = ctx.catalog.by_name(&c.service);
+    let dropin = service
+        .and_then(|sv| layout::dropin_dir(sv.config.as_deref()))
+        .map(|d| format!("{d}/{}", layout::DROPIN));
+    let units: Vec<String> = c.units.iter().map(|u| u.name.clone()).collect();
+    let copies = service
+        .map(|sv| format!("/openstack/venvs/.git-osa-prod-{}-*", sv.venv_name()))
+        .unwrap_or_default();
+    let p = probe::probe(
+        target,
+        &units,
+        &dropin.iter().cloned().collect::<Vec<_>>(),
+        &copies,
+    )?;
+    if lost("stopped_units") {
+        s.stopped_units = units
+            .iter()
+            .filter(|u| p.unit(u).is_some_and(|i| i.load_state == "loaded"))
+            .cloned()
+            .collect();
+    }
+    if lost("venv") || lost("venv_backup") {
+        let copy = p
+            .paths
+            .iter()
+            .find(|c| !c.ends_with(".tmp"))
+            .or_else(|| p.paths.first());
+        if let Some(copy) = copy {
+            let venv = copy.replacen(".git-osa-prod-", "", 1);
+            s.venv = Some(venv.trim_end_matches(".tmp").to_string());
+            s.venv_backup = Some(copy.trim_end_matches(".tmp").to_string());
+            if !copy.ends_with(".tmp") {
+                s.mark(crate::session::VENV_KEPT);
+            }
+        }
+    }
+    if lost("dropins")
+        && let Some(d) = dropin.filter(|d| p.file(d).is_some())
+    {
+        s.dropins = vec![d];
+    }
+    if lost("disabled_servers") {
+        let servers = ctx.haproxy.servers().unwrap_or_default();
+        let mine = crate::haproxy::servers_of(&servers, &c.host, &c.units);
+        s.disabled_servers = mine
+            .iter()
+            .filter(|sv| !sv.takes_traffic())
+            .map(|sv| sv.reference())
+            .collect();
+        let backends: Vec<&str> = mine.iter().map(|sv| sv.backend.as_str()).collect();
+        let others: Vec<String> = servers
+            .iter()
+            .filter(|sv| backends.contains(&sv.backend.as_str()) && sv.is_disabled())
+            .filter(|sv| !mine.iter().any(|m| m.reference() == sv.reference()))
+            .map(|sv| format!("{}/{}", sv.backend, sv.name))
+            .collect();
+        if !others.is_empty() {
+            ctx.ui.warn(format!(
+                "HAProxy {} is in maintenance, and the damaged record cannot tell whether the session put it there: if it did, `set server NAME state ready` on HAProxy's socket puts it back",
+                others.join(", ")
+            ));
+        }
+    }
+    if lost("db_snapshot") {
+        ctx.ui.warn(format!(
+            "whether the session took a database snapshot cannot be read: the database stays as it is (a dump would be in {})",
+            paths.dir
+        ));
+    }
+    Ok(s)
 }

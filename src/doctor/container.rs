@@ -6,6 +6,7 @@ use crate::context::Context;
 use crate::layout::{self, FACTS};
 use crate::lxc::LxcState;
 use crate::probe::{self, Probe};
+use crate::session::Session;
 use crate::transport::{self, Target};
 
 use super::{Verdict, fail};
@@ -33,17 +34,32 @@ pub struct ContainerFacts {
     pub sources: Result<Vec<String>, String>,
     /// Each source fetched from inside: `HTTP 200`, or the error.
     pub fetched: Vec<(String, Result<String, String>)>,
+    /// The dev session's record: none, readable, or why it is damaged.
+    pub session: SessionFacts,
+}
+
+/// What a container's dev session record says, held against HAProxy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SessionFacts {
+    #[default]
+    None,
+    /// Readable: the servers it took out of rotation that take traffic again.
+    Readable {
+        lost: Vec<String>,
+    },
+    Damaged(String),
 }
 
 pub type ContainerCheck = (&'static str, fn(&ContainerFacts) -> Verdict);
 
 /// Every check of a container, in the order they are shown.
-pub const CONTAINER_CHECKS: [ContainerCheck; 5] = [
+pub const CONTAINER_CHECKS: [ContainerCheck; 6] = [
     ("running", running),
     ("systemd-run", container_systemd_run),
     ("venv", venv),
     ("room for the venv copy", room),
     ("repo server", repo_server),
+    ("dev session", dev_session),
 ];
 
 /// Lists what one round trip reports: systemd-run, the constraints, the venv's size and
@@ -97,18 +113,33 @@ pub fn read_container(
         free: None,
         sources: Err("not read".into()),
         fetched: Vec::new(),
+        session: SessionFacts::None,
     };
     if facts.state != LxcState::Running {
         return Ok(facts);
     }
     let target = ctx.lxc.target(name, metal);
     let glob = format!("/openstack/venvs/{}-*", service.venv_name());
+    let record = layout::Paths::new(&service.name).session();
     let p = probe::probe(
         &target,
         &[],
-        &[FACTS.into()],
+        &[FACTS.into(), record.clone()],
         &format!("{glob} {}", layout::backup_path(&glob)),
     )?;
+    facts.session = match p.file(&record).map(|b| Session::read(b, name, &record)) {
+        None => SessionFacts::None,
+        Some(Err(e)) => SessionFacts::Damaged(e.to_string()),
+        Some(Ok(s)) => {
+            let servers = ctx.haproxy.servers().unwrap_or_default();
+            SessionFacts::Readable {
+                lost: crate::traffic::lost(&servers, &s.disabled_servers)
+                    .iter()
+                    .map(|d| format!("{}/{}", d.backend, d.server))
+                    .collect(),
+            }
+        }
+    };
     facts.venv = choose_venv(service, &p);
     let venv = facts.venv.clone().unwrap_or_default();
     facts.kept = Some(layout::backup_path(&venv)).filter(|k| p.paths.contains(k));
@@ -215,6 +246,29 @@ pub(super) fn parse_fetch(text: &str) -> Vec<(String, Result<String, String>)> {
             Some((url, result))
         })
         .collect()
+}
+
+pub(super) fn dev_session(c: &ContainerFacts) -> Verdict {
+    match &c.session {
+        SessionFacts::None => Verdict::Pass("none (production)".into()),
+        SessionFacts::Readable { lost } if lost.is_empty() => {
+            Verdict::Pass("a session, its record readable, HAProxy as it records".into())
+        }
+        SessionFacts::Readable { lost } => fail(
+            format!(
+                "the session took {} out of rotation, and HAProxy forgot it (restarted or reloaded): it takes traffic",
+                lost.join(", ")
+            ),
+            "`git osa sync` (or `git osa run`) puts it back; `git osa restore` ends the session",
+        ),
+        SessionFacts::Damaged(why) => fail(
+            why.clone(),
+            format!(
+                "`git osa status` shows what can be read of it; `git osa restore --container {}` puts production back from that and from what the container holds",
+                c.name
+            ),
+        ),
+    }
 }
 
 pub(super) fn running(c: &ContainerFacts) -> Verdict {

@@ -103,6 +103,7 @@ mod tests {
             free: Some((10 * 1024 * 1024, "/".into())),
             sources: Ok(vec!["http://172.29.236.1:8181/".into()]),
             fetched: vec![("http://172.29.236.1:8181/".into(), Ok("HTTP 200".into()))],
+            session: SessionFacts::None,
         }
     }
 
@@ -323,5 +324,26 @@ df /dev/sda1 102400 2048 98304 3% /\n",
             r.render(),
             "FAIL  root: running as uid 1000: lxc-attach into OSA's containers needs root\n      fix: run it as root, as every OSA operation (sudo -E git osa ...)\n"
         );
+    }
+
+    #[test]
+    fn a_damaged_record_or_a_lost_pin_fails_with_its_fix() {
+        let mut c = container();
+        c.session =
+            SessionFacts::Damaged("the git-osa session record f in c1 is damaged: x".into());
+        let v = verdicts(&c);
+        let Verdict::Fail { found, fix } = &v[5].1 else {
+            panic!("{v:?}");
+        };
+        assert!(found.contains("damaged") && fix.contains("git osa restore --container c1"));
+        c.session = SessionFacts::Readable {
+            lost: vec!["keystone_service-back/c2".into()],
+        };
+        let Verdict::Fail { fix, .. } = &verdicts(&c)[5].1 else {
+            panic!();
+        };
+        assert!(fix.contains("git osa sync"));
+        c.session = SessionFacts::Readable { lost: vec![] };
+        assert!(matches!(verdicts(&c)[5].1, Verdict::Pass(_)));
     }
 }

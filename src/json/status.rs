@@ -256,7 +256,7 @@ impl SessionView {
             started_by: s.started_by.clone(),
             synced_at: s.synced_at,
             steps_applied: s.applied.clone(),
-            changes: status::changes(s),
+            changes: status::changes(s, &st.lost_pins),
             venv: s.venv.clone(),
             venv_backup: s.venv_backup.clone(),
             venv_kept: s.venv_kept(),

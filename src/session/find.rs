@@ -37,8 +37,15 @@ pub struct Todo {
 
 /// The session of `paths`' service in a running target, if it has one.
 pub fn read(target: &Target, paths: &Paths) -> Result<Option<Session>> {
+    read_raw(target, paths)?
+        .map(|b| Session::read(&b, &target.name, &paths.session()))
+        .transpose()
+}
+
+/// The session record of `paths`' service in a running target as it is, if it has one.
+pub fn read_raw(target: &Target, paths: &Paths) -> Result<Option<Vec<u8>>> {
     let p = probe::probe(target, &[], &[paths.session()], "")?;
-    p.file(&paths.session()).map(Session::parse).transpose()
+    Ok(p.file(&paths.session()).map(<[u8]>::to_vec))
 }
 
 /// Stopped containers that hold a session (read from their files on the host): an
@@ -239,7 +246,7 @@ pub fn find(ctx: &Context, container: Option<&str>) -> Result<InDev> {
 pub fn find_locked(ctx: &Context, container: Option<&str>, doing: &str) -> Result<(InDev, Lock)> {
     find_with(ctx, container, |t, p| {
         Lock::acquire_session(t, p, doing)?
-            .map(|(lock, record)| Ok((Session::parse(&record)?, lock)))
+            .map(|(lock, record)| Ok((Session::read(&record, &t.name, &p.session())?, lock)))
             .transpose()
     })
 }

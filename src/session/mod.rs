@@ -131,6 +131,24 @@ impl Before {
     }
 }
 
+/// A damaged record, as much of it as could be read.
+#[derive(Debug, Clone)]
+pub struct Salvaged {
+    pub session: Session,
+    /// The fields that could not be read (`the whole record` when none could).
+    pub unread: Vec<&'static str>,
+}
+
+/// The error of a damaged record: which, where, and what still works.
+pub fn damaged(container: &str, path: &str, why: &str) -> crate::error::Error {
+    crate::error::Error::user(format!(
+        "the git-osa session record {path} in {container} is damaged: {why}"
+    ))
+    .hint(format!(
+        "`git osa status` shows what can be read of it; `git osa restore --container {container}` puts production back from that and from what the container holds"
+    ))
+}
+
 /// A library installed `--with` the service.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WithLibrary {
@@ -202,9 +220,62 @@ impl Session {
         }
     }
 
-    pub fn parse(bytes: &[u8]) -> Result<Session> {
-        serde_json::from_slice(bytes)
-            .map_err(|e| anyhow::anyhow!("unreadable git-osa session state: {e}").into())
+    /// The record `path` of `container`, or an error that names both and the way out.
+    pub fn read(bytes: &[u8], container: &str, path: &str) -> Result<Session> {
+        serde_json::from_slice(bytes).map_err(|e| damaged(container, path, &e.to_string()))
+    }
+
+    /// What can be read of a damaged record, field by field: each field that parses is
+    /// kept, each that does not is named in [`Salvaged::unread`]; of a record that is not
+    /// a JSON object, nothing.
+    pub fn salvage(bytes: &[u8]) -> Salvaged {
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(bytes) else {
+            return Salvaged {
+                session: Session::default(),
+                unread: vec!["the whole record"],
+            };
+        };
+        let mut s = Session::default();
+        let mut unread = Vec::new();
+        macro_rules! fields {
+            ($($f:ident),* $(,)?) => {$(
+                if let Some(v) = map.get(stringify!($f)) {
+                    match serde_json::from_value(v.clone()) {
+                        Ok(x) => s.$f = x,
+                        Err(_) => unread.push(stringify!($f)),
+                    }
+                }
+            )*};
+        }
+        fields!(
+            service,
+            project,
+            container,
+            started_at,
+            started_by,
+            commit,
+            dirty,
+            synced_at,
+            stopped_units,
+            venv,
+            venv_backup,
+            dropins,
+            disabled_servers,
+            install_hash,
+            migrations_hash,
+            production_migrations,
+            dev_units,
+            checkout,
+            detached_at,
+            last_sync,
+            applied,
+            with,
+            review,
+            db_snapshot,
+            db_snapshot_at,
+            before,
+        );
+        Salvaged { session: s, unread }
     }
 
     pub fn mark(&mut self, step: &str) {
@@ -247,13 +318,48 @@ mod tests {
         s.mark("units stopped");
         s.mark("units stopped");
         assert_eq!(s.applied, ["units stopped"]);
-        let back = Session::parse(&serde_json::to_vec(&s).unwrap()).unwrap();
+        let back = Session::read(&serde_json::to_vec(&s).unwrap(), "c", "f").unwrap();
         assert_eq!(back.applied, s.applied);
         let old =
             br#"{"service":"k","project":"p","container":"c","started_at":1,"started_by":"me",
                        "commit":null,"dirty":false,"synced_at":null,"venv":null,"venv_backup":null,
                        "install_hash":null,"migrations_hash":null}"#;
-        assert!(Session::parse(old).unwrap().stopped_units.is_empty());
-        assert!(Session::parse(b"not json").is_err());
+        assert!(
+            Session::read(old, "c", "f")
+                .unwrap()
+                .stopped_units
+                .is_empty()
+        );
+        let err = Session::read(b"not json", "c1", "/var/lib/git-osa/k/session.json").unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "the git-osa session record /var/lib/git-osa/k/session.json in c1 is damaged: "
+            ),
+            "{err}"
+        );
+        assert!(
+            err.hints()[0].contains("git osa restore --container c1"),
+            "{:?}",
+            err.hints()
+        );
+    }
+
+    /// A record of the wrong shape keeps what can be read of it, field by field; one that
+    /// is not JSON keeps nothing.
+    #[test]
+    fn a_damaged_record_is_salvaged_field_by_field() {
+        let bad = br#"{"service":"keystone","stopped_units":["keystone-wsgi-public"],
+            "venv":"/openstack/venvs/keystone-30.0.0","disabled_servers":"oops",
+            "started_at":"yesterday"}"#;
+        assert!(Session::read(bad, "c", "f").is_err());
+        let s = Session::salvage(bad);
+        assert_eq!(s.session.stopped_units, ["keystone-wsgi-public"]);
+        assert_eq!(
+            s.session.venv.as_deref(),
+            Some("/openstack/venvs/keystone-30.0.0")
+        );
+        assert_eq!(s.unread, ["started_at", "disabled_servers"]);
+        let truncated = br#"{"service":"keystone","stopped_un"#;
+        assert_eq!(Session::salvage(truncated).unread, ["the whole record"]);
     }
 }

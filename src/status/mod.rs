@@ -65,6 +65,7 @@ pub fn report(ctx: &Context, online: bool) -> Result<Report> {
         ));
         problems.push(ctx.haproxy.hint());
     }
+    problems.extend(no_server_up(&project.service, &servers));
     let watcher = crate::hooks::Hooks::of(&project.checkout.root)
         .ok()
         .and_then(|h| crate::watch::running(&h.state));
@@ -84,6 +85,22 @@ pub fn report(ctx: &Context, online: bool) -> Result<Report> {
         statuses,
         problems,
     })
+}
+
+/// The service's backends in which no server takes traffic: every request to them fails.
+fn no_server_up(service: &Service, servers: &[Server]) -> Vec<String> {
+    let mut backends: Vec<String> = service.units.iter().filter_map(Service::backend).collect();
+    backends.dedup();
+    backends
+        .into_iter()
+        .filter(|b| {
+            let of: Vec<&Server> = servers.iter().filter(|s| &s.backend == b).collect();
+            !of.is_empty() && !of.iter().any(|s| s.takes_traffic())
+        })
+        .map(|b| {
+            format!("HAProxy {b} has no server that takes traffic: every request to it fails (a container stopped? `git osa restore` puts production back)")
+        })
+        .collect()
 }
 
 /// For each review session, the newest patchset of its change: one query a change.
@@ -166,8 +183,16 @@ pub struct TargetStatus {
     pub placement: Placement,
     pub lxc: LxcState,
     pub probe: Option<Probe>,
+    /// The dev session: as recorded, or what could be read of a damaged record.
     pub session: Option<Session>,
+    /// The session record does not parse: why, and the fields that could not be read.
+    pub damaged: Option<(String, Vec<&'static str>)>,
+    /// The session was read from the files of the stopped container, on the host.
+    pub from_rootfs: bool,
     pub servers: Vec<Server>,
+    /// Servers the session took out of rotation that take traffic again (HAProxy
+    /// restarted or reloaded and forgot it).
+    pub lost_pins: Vec<crate::haproxy::ServerRef>,
     /// For a session from `git osa review`: the change's patchsets on its server, or why
     /// they are not known (`None` until asked, and with `--offline`).
     pub review_latest: Option<std::result::Result<u32, String>>,
@@ -201,14 +226,35 @@ pub fn gather(
                 &[paths.session()],
                 &dev_install_globs(service),
             )?;
-            let session = probe
-                .file(&paths.session())
-                .map(Session::parse)
-                .transpose()?;
-            (Some(probe), session)
+            let record = probe.file(&paths.session()).map(<[u8]>::to_vec);
+            (Some(probe), record)
         } else {
-            (None, None)
+            // A stopped container's session is in its files on the host.
+            let record = ctx
+                .lxc
+                .read_stopped(&p.host.container_name, &paths.session())
+                .ok()
+                .flatten();
+            (None, record)
         };
+        let from_rootfs = lxc != LxcState::Running && session.is_some();
+        let (session, damaged) = match session {
+            None => (None, None),
+            Some(bytes) => match Session::read(&bytes, &p.host.container_name, &paths.session()) {
+                Ok(s) => (Some(s), None),
+                Err(e) => {
+                    let salvaged = Session::salvage(&bytes);
+                    (
+                        Some(salvaged.session),
+                        Some((e.to_string(), salvaged.unread)),
+                    )
+                }
+            },
+        };
+        let lost_pins = session
+            .as_ref()
+            .map(|s| crate::traffic::lost(servers, &s.disabled_servers))
+            .unwrap_or_default();
         let db_snapshot_size = session
             .as_ref()
             .and_then(|s| s.db_snapshot.as_ref())
@@ -220,6 +266,9 @@ pub fn gather(
             lxc,
             probe,
             session,
+            damaged,
+            from_rootfs,
+            lost_pins,
             review_latest: None,
             db_snapshot_size,
         });
@@ -268,6 +317,18 @@ pub fn problems_of(st: &TargetStatus, lxc_path: Option<&std::path::Path>) -> Vec
             st.lxc,
             st.lxc.remedy(&h.container_name, lxc_path)
         )),
+    }
+    if let Some((why, _)) = &st.damaged {
+        problems.push(format!(
+            "{why}: `git osa restore --container {}` puts production back from what can be read of it and from what the container holds",
+            h.container_name
+        ));
+    }
+    for lost in &st.lost_pins {
+        problems.push(format!(
+            "HAProxy {}/{}: the dev session in {} took it out of rotation, yet it takes traffic: HAProxy forgot (restarted or reloaded); `git osa sync` or `git osa run` puts it back",
+            lost.backend, lost.server, h.container_name
+        ));
     }
     if let Some(found) = st.dev_code_outside_session() {
         problems.push(format!(

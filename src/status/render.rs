@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::TargetStatus;
+use crate::haproxy::ServerRef;
 use crate::session::{self, Session};
 
 /// Renders one target as text.
@@ -96,6 +97,16 @@ fn render_review(
 
 /// The dev session of a target, if it has one.
 fn render_session(out: &mut String, st: &TargetStatus) {
+    if let Some((why, unread)) = &st.damaged {
+        let _ = writeln!(out, "  record   DAMAGED: {why}");
+        let _ = writeln!(out, "  unread   {}", unread.join(", "));
+    }
+    if st.from_rootfs {
+        let _ = writeln!(
+            out,
+            "  record   read from the stopped container's files (git-osa acts on it once the container runs)"
+        );
+    }
     match &st.session {
         None => {
             let _ = writeln!(out, "  dev      none (production)");
@@ -117,7 +128,7 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                 crate::clock::age(s.started_at),
                 s.started_by
             );
-            let changes = changes(s);
+            let changes = changes(s, &st.lost_pins);
             let _ = writeln!(
                 out,
                 "  changed  {}",
@@ -219,7 +230,9 @@ pub fn last_sync(l: &session::LastSync) -> String {
 
 /// What the session changed, from its record: each change is recorded before it is
 /// made, so a git-osa killed in the middle of a step still shows it.
-pub fn changes(s: &Session) -> Vec<String> {
+/// `lost`: the servers HAProxy took back into rotation since (see [`crate::traffic::lost`]),
+/// which are not said to be out of it.
+pub fn changes(s: &Session, lost: &[ServerRef]) -> Vec<String> {
     let mut parts = Vec::new();
     if let Some(b) = &s.venv_backup {
         parts.push(if s.venv_kept() {
@@ -232,12 +245,24 @@ pub fn changes(s: &Session) -> Vec<String> {
         parts.push(format!("production {} stopped", s.stopped_units.join(", ")));
     }
     if !s.disabled_servers.is_empty() {
-        let servers: Vec<String> = s
-            .disabled_servers
-            .iter()
-            .map(|d| format!("{}/{}", d.backend, d.server))
-            .collect();
-        parts.push(format!("HAProxy {} out of rotation", servers.join(", ")));
+        let (out, back): (Vec<&ServerRef>, Vec<&ServerRef>) =
+            s.disabled_servers.iter().partition(|d| !lost.contains(d));
+        let names = |l: &[&ServerRef]| -> String {
+            let n: Vec<String> = l
+                .iter()
+                .map(|d| format!("{}/{}", d.backend, d.server))
+                .collect();
+            n.join(", ")
+        };
+        if !out.is_empty() {
+            parts.push(format!("HAProxy {} out of rotation", names(&out)));
+        }
+        if !back.is_empty() {
+            parts.push(format!(
+                "HAProxy {} taken out of rotation, and back in it: HAProxy forgot (restarted or reloaded)",
+                names(&back)
+            ));
+        }
     }
     if s.synced_at.is_some() {
         parts.push("checkout synced".into());
@@ -257,7 +282,6 @@ pub fn changes(s: &Session) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::haproxy::ServerRef;
 
     /// Regression: after a kill during the venv copy, status said "applied nothing yet"
     /// while the unit was stopped and its server draining.
@@ -273,7 +297,7 @@ mod tests {
             ..Session::default()
         };
         assert_eq!(
-            changes(&s),
+            changes(&s, &[]),
             [
                 "production venv being copied to /v/.git-osa-prod-k",
                 "production keystone-wsgi-public stopped",
@@ -281,7 +305,10 @@ mod tests {
             ]
         );
         s.mark(crate::session::VENV_KEPT);
-        assert_eq!(changes(&s)[0], "production venv kept at /v/.git-osa-prod-k");
-        assert!(changes(&Session::default()).is_empty());
+        assert_eq!(
+            changes(&s, &[])[0],
+            "production venv kept at /v/.git-osa-prod-k"
+        );
+        assert!(changes(&Session::default(), &[]).is_empty());
     }
 }

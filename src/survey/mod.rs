@@ -102,7 +102,10 @@ pub fn survey(
         (probing.join().expect("probing the target panicked"), scan)
     });
     let p = p?;
-    let session = p.file(&paths.session()).map(Session::parse).transpose()?;
+    let session = p
+        .file(&paths.session())
+        .map(|b| Session::read(b, &target.name, &paths.session()))
+        .transpose()?;
     let with = libraries
         .into_iter()
         .zip(&lib_manifests)
