@@ -29,6 +29,8 @@ pub struct Report {
     pub checkout: String,
     /// The checkout's watcher, if one runs.
     pub watcher: Option<Watcher>,
+    /// The checkout's watcher, if it died without ending (its record is there).
+    pub dead_watcher: Option<crate::watch::Dead>,
     pub source: Source,
     /// HAProxy could not be read, when a unit of the service is balanced.
     pub haproxy_problem: Option<String>,
@@ -66,9 +68,16 @@ pub fn report(ctx: &Context, online: bool) -> Result<Report> {
         problems.push(ctx.haproxy.hint());
     }
     problems.extend(no_server_up(&project.service, &servers));
-    let watcher = crate::hooks::Hooks::of(&project.checkout.root)
-        .ok()
-        .and_then(|h| crate::watch::running(&h.state));
+    let hooks = crate::hooks::Hooks::of(&project.checkout.root).ok();
+    let watcher = hooks.as_ref().and_then(|h| crate::watch::running(&h.state));
+    let dead_watcher = hooks.as_ref().and_then(|h| crate::watch::dead(&h.state));
+    if let Some(d) = &dead_watcher {
+        problems.push(format!(
+            "the watcher of this checkout (pid {}) died {}: saves since then are not synced; `git osa watch` starts a new one, `git osa sync` sends them now",
+            d.pid,
+            crate::clock::age(d.last_seen)
+        ));
+    }
     Ok(Report {
         checkout: project
             .checkout
@@ -80,6 +89,7 @@ pub fn report(ctx: &Context, online: bool) -> Result<Report> {
         service: project.service.name.clone(),
         project: project.id,
         watcher,
+        dead_watcher,
         source,
         haproxy_problem,
         statuses,
@@ -141,6 +151,15 @@ impl Report {
                 } else {
                     "on a terminal"
                 }
+            );
+        }
+        if let Some(d) = &self.dead_watcher {
+            let _ = writeln!(
+                out,
+                "watching   DIED {} (pid {}, watching since {}): saves since then are not synced",
+                crate::clock::age(d.last_seen),
+                d.pid,
+                crate::clock::age(d.since)
             );
         }
         match &self.source {

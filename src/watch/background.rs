@@ -100,7 +100,7 @@ pub fn in_background(ctx: &Context, container: Option<&str>) -> Result<ExitCode>
         std::process::id(),
         crate::clock::now()
     ))?;
-    let sig = follow::watch_loop(ctx, hooks, checkout, &container, interrupts)?;
+    let sig = follow::watch_loop(ctx, hooks, checkout, &container, interrupts, &held)?;
     output::line(format!(
         "--- stopped watching ({}) at {} (unix time)",
         signals::name(sig),

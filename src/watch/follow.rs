@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use notify::event::ModifyKind;
 use notify::{EventKind, RecursiveMode, Watcher as _};
 
-use super::{AT_MOST, Debounce, Filter, QUIET, describe, open_lock};
+use super::{AT_MOST, BEAT, Debounce, Filter, Held, QUIET, describe, open_lock};
 use crate::context::Context;
 use crate::error::Result;
 use crate::hooks::Hooks;
@@ -96,13 +96,19 @@ pub(super) fn watch_loop(
     mut checkout: Following,
     container: &str,
     interrupts: &Interrupts,
+    held: &Held,
 ) -> Result<i32> {
     let lock = open_lock(hooks)?;
     let mut burst = Debounce::new(QUIET, AT_MOST);
     let mut n = 0;
+    let mut beat = Instant::now();
     loop {
         if let Some(sig) = interrupts.take() {
             return Ok(sig);
+        }
+        if beat.elapsed() >= BEAT {
+            held.beat();
+            beat = Instant::now();
         }
         let wait = burst
             .wait(Instant::now())

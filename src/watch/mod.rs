@@ -31,7 +31,7 @@ use crate::start::{self, Start};
 pub use background::in_background;
 pub use changes::{AT_MOST, Debounce, Filter, QUIET, describe};
 use follow::Following;
-pub use record::{Watcher, end, hold, log_file, running};
+pub use record::{BEAT, Dead, Held, Watcher, dead, end, hold, log_file, running};
 
 /// How long `stop` and `restore` let a watcher finish the sync it is in.
 pub const GRACE: Duration = Duration::from_secs(30);
@@ -84,7 +84,7 @@ pub fn watch(ctx: &Context, req: &Watch) -> Result<ExitCode> {
             " (the dev session goes on)"
         }
     ));
-    let sig = follow::watch_loop(ctx, &hooks, checkout, &dev.target.name, interrupts)?;
+    let sig = follow::watch_loop(ctx, &hooks, checkout, &dev.target.name, interrupts, &held)?;
     logs.stop();
     drop(held);
     if started {
@@ -172,6 +172,14 @@ pub fn end_watcher_of(ctx: &Context, root: &Path) -> Result<()> {
             "stopped watching {} (the watcher was pid {})",
             hooks.root.display(),
             w.pid
+        ));
+    } else if let Some(d) = dead(&hooks.state) {
+        let _ = std::fs::remove_file(record::pid_file(&hooks.state));
+        ctx.ui.step(format!(
+            "the watcher of {} (pid {}) had died {}: its record is removed",
+            hooks.root.display(),
+            d.pid,
+            crate::clock::age(d.last_seen)
         ));
     }
     Ok(())

@@ -36,8 +36,52 @@ pub fn log_file(state: &Path) -> PathBuf {
 
 /// The record a running watcher holds: dropped (and the flock with it) when it ends.
 pub struct Held {
-    _file: File,
+    file: File,
     path: PathBuf,
+}
+
+/// How often a watcher says it is alive: the record's mtime, which a dead watcher's
+/// record keeps as the last moment it watched.
+pub const BEAT: Duration = Duration::from_secs(5);
+
+impl Held {
+    /// The watcher is alive now.
+    pub fn beat(&self) {
+        let _ = self.file.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// A watcher whose record is there but which is gone (killed with SIGKILL, or its host
+/// rebooted): the saves since it died are not synced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dead {
+    pub pid: u32,
+    pub since: u64,
+    /// Unix time it was last seen alive (its last beat).
+    pub last_seen: u64,
+}
+
+/// The checkout's watcher, if its record is there and no process holds it.
+pub fn dead(state: &Path) -> Option<Dead> {
+    let path = pid_file(state);
+    let file = File::open(&path).ok()?;
+    // A live watcher holds the record's lock for as long as it runs.
+    file.try_lock_shared().ok()?;
+    let _ = file.unlock();
+    let w = parse(&std::fs::read_to_string(&path).ok()?)?;
+    let last_seen = file
+        .metadata()
+        .ok()?
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    Some(Dead {
+        pid: w.pid,
+        since: w.since,
+        last_seen,
+    })
 }
 
 impl Drop for Held {
@@ -76,7 +120,7 @@ pub fn hold(state: &Path, background: bool) -> Result<Held> {
         if background { "background" } else { "terminal" }
     )?;
     file.flush()?;
-    Ok(Held { _file: file, path })
+    Ok(Held { file, path })
 }
 
 /// The checkout's watcher, when one runs: the record names a live git-osa watching.
@@ -170,5 +214,25 @@ mod tests {
         drop(held);
         assert!(!pid_file(t.path()).exists());
         assert!(end(t.path(), Duration::ZERO).unwrap().is_none());
+    }
+
+    /// Regression: a watcher killed with SIGKILL just disappeared from `status`.
+    #[test]
+    fn a_record_no_process_holds_is_a_dead_watcher_last_seen_at_its_last_beat() {
+        let t = tempfile::tempdir().unwrap();
+        let held = hold(t.path(), true).unwrap();
+        assert_eq!(dead(t.path()), None, "alive: it holds the record");
+        held.beat();
+        // What SIGKILL leaves: the record, with no process holding its lock.
+        let record = std::fs::read(pid_file(t.path())).unwrap();
+        drop(held);
+        std::fs::write(pid_file(t.path()), &record).unwrap();
+        let d = dead(t.path()).unwrap();
+        assert_eq!(d.pid, std::process::id());
+        assert!(crate::clock::now() - d.last_seen < 60);
+        // A new watcher takes the place of the dead one.
+        let again = hold(t.path(), false).unwrap();
+        assert_eq!(dead(t.path()), None);
+        drop(again);
     }
 }
