@@ -1,0 +1,93 @@
+//! `git osa doctor`: each failed check with its fix, and the exit status.
+
+use std::path::Path;
+
+use crate::harness::{fake_haproxy, git_osa, stderr, stdout};
+
+#[test]
+fn doctor_with_an_empty_path_names_the_missing_tools_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = git_osa(dir.path(), &["doctor"], &[("PATH", "")]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("FAIL  LXC tools: lxc-attach, lxc-info, lxc-ls not on PATH\n      fix: install LXC (apt-get install lxc)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("FAIL  systemd-run on the host: not on PATH"),
+        "{out}"
+    );
+    assert!(
+        stderr(&o).contains("checks failed\n  hint: each FAIL line above says how to fix it"),
+        "{}",
+        stderr(&o)
+    );
+    let o = git_osa(dir.path(), &["doctor", "-q"], &[("PATH", "")]);
+    assert!(!stdout(&o).contains("ok    "), "-q shows only failures");
+    assert!(stdout(&o).contains("FAIL  LXC tools"));
+}
+
+#[test]
+fn doctor_names_a_missing_inventory_with_its_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = git_osa(
+        dir.path(),
+        &["doctor"],
+        &[("GIT_OSA_INVENTORY", "/nonexistent/openstack_inventory.json")],
+    );
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(
+            "FAIL  inventory: cannot read the OSA inventory /nonexistent/openstack_inventory.json"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("fix: run git osa on the OSA host"), "{out}");
+    assert!(
+        out.contains("skip  inventory against LXC: the inventory cannot be read"),
+        "{out}"
+    );
+}
+
+#[test]
+fn doctor_tells_an_absent_haproxy_socket_from_one_that_answers_and_its_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |socket: &Path| {
+        let o = git_osa(
+            dir.path(),
+            &["doctor"],
+            &[("GIT_OSA_HAPROXY_SOCKET", socket.to_str().unwrap())],
+        );
+        stdout(&o)
+            .lines()
+            .skip_while(|l| !l.contains("HAProxy admin socket"))
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let absent = dir.path().join("absent.sock");
+    assert_eq!(
+        line(&absent),
+        format!(
+            "FAIL  HAProxy admin socket: no socket at {0}\n      fix: point --haproxy-socket (or GIT_OSA_HAPROXY_SOCKET) at the `stats socket ... level admin` of haproxy.cfg (OSA: /var/run/haproxy.stat); it is {0} now",
+            absent.display()
+        )
+    );
+    let admin = fake_haproxy(dir.path(), true);
+    assert!(
+        line(&admin).starts_with(&format!(
+            "ok    HAProxy admin socket: {} at admin level (show stat: 1 servers; set server allowed)",
+            admin.display()
+        )),
+        "{}",
+        line(&admin)
+    );
+    let user = fake_haproxy(dir.path(), false);
+    assert!(
+        line(&user).contains("answers, but not at admin level: `set server` is not allowed"),
+        "{}",
+        line(&user)
+    );
+}
