@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::project::{Checkout, ini_value};
+use crate::settings::{Setting, keys};
 
 /// One change of a query's answer, as git-osa uses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,19 +148,24 @@ pub fn normalize_base(url: &str) -> Option<String> {
 }
 
 /// `osa.gerritUrl`, when the user set it (and it is a URL).
-pub fn configured_base(checkout: &Checkout) -> Option<String> {
-    crate::review::git_config(&checkout.root, "osa.gerritUrl").and_then(|v| normalize_base(&v))
+pub fn configured_base(gerrit_url: &Setting<Option<String>>) -> Option<String> {
+    gerrit_url.value.as_deref().and_then(normalize_base)
 }
 
 /// Where the checkout's Gerrit answers REST: `osa.gerritUrl`, `.gitreview`'s host, or the
 /// `gerrit` remote's host.
-pub fn base_url(checkout: &Checkout) -> Result<String> {
-    if let Some(v) = crate::review::git_config(&checkout.root, "osa.gerritUrl") {
-        return normalize_base(&v).ok_or_else(|| {
-            Error::user(format!(
-                "osa.gerritUrl is `{v}`, not an http(s) URL: nothing was changed"
+pub fn base_url(checkout: &Checkout, gerrit_url: &Setting<Option<String>>) -> Result<String> {
+    if let Some(v) = &gerrit_url.value {
+        return normalize_base(v).ok_or_else(|| {
+            let err = Error::user(format!(
+                "{} is `{v}`, not an http(s) URL: nothing was changed",
+                keys::GERRIT_URL.name
             ))
-            .hint("set it to the Gerrit server's address: `git config osa.gerritUrl https://review.opendev.org/`")
+            .hint("set it to the Gerrit server's address: `git config osa.gerritUrl https://review.opendev.org/`");
+            match gerrit_url.origin.hint(keys::GERRIT_URL.name) {
+                Some(h) => err.hint(h),
+                None => err,
+            }
         });
     }
     if let Some(host) =

@@ -19,7 +19,6 @@ pub mod execute;
 pub mod foreground;
 pub mod gerrit;
 pub mod gerrit_api;
-pub mod gitconfig;
 #[cfg(test)]
 mod golden;
 pub mod haproxy;

@@ -54,7 +54,7 @@ pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
     let spec = match spec {
         Some(spec) => spec,
         None => {
-            let base = gerrit_api::base_url(&project.checkout)?;
+            let base = gerrit_api::base_url(&project.checkout, &ctx.settings.gerrit_url)?;
             let info = resolve(&base, text, &our_projects(&project), &branches, false)?;
             branches.insert(0, info.branch.clone());
             ctx.ui.step(format!(
@@ -76,7 +76,7 @@ pub fn run(mut ctx: Context, args: &ReviewArgs) -> Result<ExitCode> {
     // A change named by number is found with git alone; its owner is asked of Gerrit's
     // REST API only where the user named that API (osa.gerritUrl).
     if owner.is_none()
-        && let Some(base) = gerrit_api::configured_base(&project.checkout)
+        && let Some(base) = gerrit_api::configured_base(&ctx.settings.gerrit_url)
     {
         match gerrit_api::query(&base, &change.to_string()) {
             Ok(found) => {
@@ -278,7 +278,7 @@ fn dependencies(
         let url = match footer {
             // Looked up with Gerrit's REST API; then followed as its URL would be.
             gerrit::Dependency::ChangeId(id) => {
-                let base = gerrit_api::base_url(&project.checkout)?;
+                let base = gerrit_api::base_url(&project.checkout, &ctx.settings.gerrit_url)?;
                 let info = resolve(&base, &id, &[], branches, true)?;
                 ctx.ui.step(format!(
                     "Depends-On: {id} is change {} of {} (branch {}) at {base}",
@@ -362,14 +362,14 @@ fn dependencies(
 /// osa.checkouts` names, beside this checkout, git-osa's cache (also returned alone, as
 /// where a clone goes); and the first that holds a checkout.
 fn dependency_candidates(
+    ctx: &Context,
     project: &Project,
     dep_project: &str,
 ) -> (Option<PathBuf>, Vec<PathBuf>, Option<PathBuf>) {
     let root = &project.checkout.root;
     let base = dep_project.rsplit('/').next().unwrap_or(dep_project);
     let mut candidates = Vec::new();
-    if let Some(dir) = review::git_config(root, "osa.checkouts") {
-        let dir = PathBuf::from(dir);
+    if let Some(dir) = &ctx.settings.checkouts.value {
         candidates.push(dir.join(base));
         candidates.push(dir.join(dep_project));
     }
@@ -393,7 +393,7 @@ fn dependency_checkout(
     dep_project: &str,
     url: &str,
 ) -> Result<PathBuf> {
-    let (found, candidates, cache) = dependency_candidates(project, dep_project);
+    let (found, candidates, cache) = dependency_candidates(ctx, project, dep_project);
     if let Some(found) = found {
         return Ok(found);
     }
@@ -477,7 +477,7 @@ fn clean(ctx: &Context) -> Result<()> {
             if deployed.contains(&(dep_project.clone(), dep_change)) {
                 continue;
             }
-            let (found, _, _) = dependency_candidates(&project, &dep_project);
+            let (found, _, _) = dependency_candidates(ctx, &project, &dep_project);
             let Some(dir) = found else { continue };
             let Ok(checkout) = Checkout::discover(&dir) else {
                 continue;

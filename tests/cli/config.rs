@@ -330,3 +330,91 @@ fn a_git_config_value_that_is_not_a_boolean_names_its_file() {
         stderr(&o)
     );
 }
+
+/// Regression: git config was read through libgit2, which knows neither
+/// `GIT_CONFIG_COUNT` (git 2.31) nor `GIT_CONFIG_GLOBAL` and `GIT_CONFIG_SYSTEM` (2.32):
+/// git saw the value, `git osa config` the default.
+#[test]
+fn git_config_from_the_environment_counts_as_git_counts_it() {
+    let user = User::new();
+    let repo = checkout("openstack/keystone");
+    let r = repo.path();
+    let count = [
+        ("GIT_CONFIG_COUNT", "2"),
+        ("GIT_CONFIG_KEY_0", "osa.container"),
+        ("GIT_CONFIG_VALUE_0", "from-count"),
+        ("GIT_CONFIG_KEY_1", "osa.restoreOnExit"),
+        ("GIT_CONFIG_VALUE_1", "yes"),
+    ];
+    assert_eq!(
+        user.setting(r, &[], &count, "osa.container"),
+        "command\tcommand line:\tosa.container=from-count"
+    );
+    assert_eq!(
+        user.setting(r, &[], &count, "osa.restoreOnExit"),
+        "command\tcommand line:\tosa.restoreOnExit=true"
+    );
+
+    let files = tempfile::tempdir().unwrap();
+    let global = files.path().join("global");
+    std::fs::write(&global, "[osa]\n\tcontainer = from-global\n").unwrap();
+    let global_env = [("GIT_CONFIG_GLOBAL", global.to_str().unwrap())];
+    assert_eq!(
+        user.setting(r, &[], &global_env, "osa.container"),
+        format!(
+            "global\tfile:{}\tosa.container=from-global",
+            global.display()
+        )
+    );
+    let system = files.path().join("system");
+    std::fs::write(&system, "[osa]\n\tlxcPath = /from/system\n").unwrap();
+    let system_env = [
+        ("GIT_CONFIG_SYSTEM", system.to_str().unwrap()),
+        ("GIT_CONFIG_NOSYSTEM", "0"),
+    ];
+    assert_eq!(
+        user.setting(r, &[], &system_env, "osa.lxcPath"),
+        format!(
+            "system\tfile:{}\tosa.lxcPath=/from/system",
+            system.display()
+        )
+    );
+    // GIT_CONFIG_NOSYSTEM still wins over GIT_CONFIG_SYSTEM, as for git.
+    assert_eq!(
+        user.setting(r, &[], &system_env[..1], "osa.lxcPath"),
+        "default\tbuilt-in\tosa.lxcPath="
+    );
+}
+
+/// Regression: `osa.gerritUrl` and `osa.checkouts`, which `git osa review` reads, were
+/// missing from `git osa config`.
+#[test]
+fn config_shows_the_keys_review_reads() {
+    let user = User::new();
+    let repo = checkout("openstack/keystone");
+    let r = repo.path();
+    assert_eq!(
+        user.setting(r, &[], &[], "osa.gerritUrl"),
+        "default\tbuilt-in\tosa.gerritUrl="
+    );
+    assert_eq!(
+        user.setting(r, &[], &[], "osa.checkouts"),
+        "default\tbuilt-in\tosa.checkouts="
+    );
+    user.git(r, &["config", "osa.gerritUrl", "https://review.example/"]);
+    user.git(r, &["config", "--global", "osa.checkouts", "~/src"]);
+    assert_eq!(
+        user.setting(r, &[], &[], "osa.gerritUrl"),
+        format!(
+            "local\tfile:{}\tosa.gerritUrl=https://review.example/",
+            r.join(".git/config").display()
+        )
+    );
+    assert_eq!(
+        user.setting(r, &[], &[], "osa.checkouts"),
+        format!(
+            "global\tfile:{0}/.gitconfig\tosa.checkouts={0}/src",
+            user.home().display()
+        )
+    );
+}

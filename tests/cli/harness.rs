@@ -19,6 +19,9 @@ pub fn in_dir(program: &str, dir: &Path) -> Command {
         "GIT_COMMON_DIR",
         "GIT_PREFIX",
         "GIT_CONFIG_PARAMETERS",
+        "GIT_CONFIG_COUNT",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_SYSTEM",
     ] {
         cmd.env_remove(var);
     }

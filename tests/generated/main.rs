@@ -1,4 +1,5 @@
-//! The committed completions and man page must be what the CLI definition generates.
+//! The committed completions, man pages and README table of settings must be what the CLI
+//! definition and the list of settings generate.
 //! `GIT_OSA_BLESS=1 cargo test --test generated` rewrites them.
 
 mod render;
