@@ -1006,7 +1006,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__status)
-            opts="-v -q -h --json --offline --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --json --online --offline --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

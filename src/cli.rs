@@ -314,8 +314,15 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Do not ask the Gerrit server whether a reviewed change has a newer patchset.
+    /// Ask the Gerrit server whether a reviewed change has a newer patchset: one `git
+    /// ls-remote` a change, given up after 5 s, never asking for a password, a passphrase
+    /// or a host key (when it cannot ask, status says why). Without it, status reads
+    /// nothing over the network.
     #[arg(long)]
+    pub online: bool,
+
+    /// Read nothing over the network: the default (kept for scripts that pass it).
+    #[arg(long, hide = true, overrides_with = "online")]
     pub offline: bool,
 }
 

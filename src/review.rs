@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::gerrit::{self, Server};
@@ -78,6 +79,40 @@ impl Repo {
         let out = git(&self.root, &["ls-remote", server.fetch_arg(), &pattern])?;
         if !out.status.success() {
             return Err(unreachable(server, &out));
+        }
+        Ok(gerrit::patchsets(
+            &String::from_utf8_lossy(&out.stdout),
+            change,
+        ))
+    }
+
+    /// [`Repo::patchsets`] for a command that only reports: no prompt, and an answer (or
+    /// why there is none) within `limit`.
+    pub fn patchsets_unattended(
+        &self,
+        server: &Server,
+        change: u64,
+        limit: Duration,
+    ) -> Result<BTreeMap<u32, String>> {
+        let pattern = format!("{}/*", gerrit::change_dir(change));
+        let Some(out) = git_unattended(
+            &self.root,
+            &["ls-remote", server.fetch_arg(), &pattern],
+            limit,
+        )?
+        else {
+            return Err(Error::user(format!(
+                "the Gerrit server at {} did not answer within {} s",
+                server.describe(),
+                limit.as_secs()
+            )));
+        };
+        if !out.status.success() {
+            return Err(Error::user(format!(
+                "the Gerrit server at {} could not be asked: {}",
+                server.describe(),
+                stderr_lines(&out)
+            )));
         }
         Ok(gerrit::patchsets(
             &String::from_utf8_lossy(&out.stdout),
@@ -318,14 +353,18 @@ pub fn edited(wt: &Path, change: u64, edits: &str) -> Error {
     .hint(format!("then drop them: `git -C {wt} checkout -- . && git -C {wt} clean -fd`"))
 }
 
-fn unreachable(server: &Server, out: &Output) -> Error {
-    let why = String::from_utf8_lossy(&out.stderr);
-    let why = why
+/// What a git command said on stderr, on one line.
+fn stderr_lines(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join("; ");
+        .join("; ")
+}
+
+fn unreachable(server: &Server, out: &Output) -> Error {
+    let why = stderr_lines(out);
     Error::user(format!(
         "cannot reach the Gerrit server at {}: {why}; nothing was changed",
         server.describe()
@@ -336,18 +375,87 @@ fn unreachable(server: &Server, out: &Output) -> Error {
 /// Runs git in `dir` with the user's configuration, minus hooks, and without the variables
 /// that would point it at another repository or index.
 pub fn git(dir: &Path, args: &[&str]) -> Result<Output> {
-    let out = Command::new("git")
-        .arg("-C")
+    let out = git_command(dir, args)
+        .output()
+        .map_err(|e| Error::failed(format!("cannot run git: {e}")))?;
+    Ok(out)
+}
+
+fn git_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
         .arg(dir)
         .args(["-c", "core.hooksPath=/dev/null"])
         .args(args)
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
         .env_remove("GIT_INDEX_FILE")
-        .stdin(Stdio::null())
-        .output()
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// How long a question to the Gerrit server may hold up a command that only reports
+/// (`git osa status --online`).
+pub const UNATTENDED_LIMIT: Duration = Duration::from_secs(5);
+
+/// Runs git like [`git`], for a question to a server that nobody waits at the terminal
+/// for: it cannot prompt (git's own prompts are off, and it runs in a session of its own,
+/// without a terminal for ssh to ask a passphrase or a host key on; whatever ssh command
+/// the user configured stays), and it is given up after `limit`, killed with what it
+/// started. `None` when it was given up.
+pub fn git_unattended(dir: &Path, args: &[&str], limit: Duration) -> Result<Option<Output>> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt as _;
+    let mut cmd = git_command(dir, args);
+    cmd.env("GIT_TERMINAL_PROMPT", "0")
+        .env("SSH_ASKPASS_REQUIRE", "never")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setsid(2) is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .spawn()
         .map_err(|e| Error::failed(format!("cannot run git: {e}")))?;
-    Ok(out)
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = reader(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = reader(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(Output {
+                status,
+                stdout: stdout.join().unwrap_or_default(),
+                stderr: stderr.join().unwrap_or_default(),
+            }));
+        }
+        if Instant::now() >= deadline {
+            // The session's process group: git and the ssh or helper it started. The
+            // readers end when the last of them has gone.
+            let group = -(child.id() as libc::pid_t);
+            // SAFETY: kill(2) on the group of the child this function started.
+            unsafe {
+                libc::kill(group, libc::SIGKILL);
+            }
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// `git` that must succeed.
@@ -383,7 +491,7 @@ pub fn latest_patchsets(checkout: &Checkout, statuses: &mut [crate::status::Targ
                     },
                     Err(_) => Server::Url(r.server.clone()),
                 };
-                match repo.patchsets(&server, r.change) {
+                match repo.patchsets_unattended(&server, r.change, UNATTENDED_LIMIT) {
                     Ok(ps) => ps
                         .last_key_value()
                         .map(|(n, _)| *n)

@@ -21,7 +21,9 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<()> {
         Err(_) => (Vec::new(), None),
     };
     let mut statuses = status::gather(ctx, &project.service, &placements, &servers)?;
-    if !args.offline {
+    // Gerrit only when asked: status is read by scripts and prompts, which must not wait
+    // on the network.
+    if args.online {
         crate::review::latest_patchsets(&project.checkout, &mut statuses);
     }
 

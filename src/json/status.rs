@@ -164,10 +164,13 @@ pub struct DbSnapshotView {
 pub struct ReviewView {
     #[serde(flatten)]
     pub review: crate::state::Review,
-    /// The change's latest patchset on its server; absent when not asked (`--offline`)
-    /// or not known.
+    /// The change's latest patchset on its server; absent when not asked (without
+    /// `--online`) or not known (see `latest_patchset_error`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_patchset: Option<u32>,
+    /// Why the server could not be asked (`--online`): no answer in time, refused...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_patchset_error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -246,6 +249,7 @@ impl SessionView {
             review: s.review.clone().map(|review| ReviewView {
                 review,
                 latest_patchset: st.review_latest.clone().and_then(|l| l.ok()),
+                latest_patchset_error: st.review_latest.clone().and_then(|l| l.err()),
             }),
             with: s.with.clone(),
             db_snapshot: s.db_snapshot.as_ref().map(|snap| DbSnapshotView {

@@ -1,6 +1,10 @@
 //! `git osa status`, as text and as JSON, where the inventory's containers do not exist.
 
-use crate::harness::{TWO_KEYSTONES, checkout, git_osa, stderr, valid_json};
+use std::path::Path;
+
+use crate::harness::{
+    METAL_KEYSTONE, TWO_KEYSTONES, checkout, git, git_osa, stderr, stdout, valid_json,
+};
 
 #[test]
 fn containers_the_inventory_names_but_lxc_lacks_are_reported_missing() {
@@ -113,4 +117,197 @@ fn status_json_says_what_the_text_says_and_errors_stay_on_stderr() {
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
     assert!(stderr(&o).contains("the service runs in 2 containers"));
+}
+
+/// A service of its own (a name no other test or session uses) whose one unit runs on
+/// this host (`is_metal`), with a review session in `/var/lib/git-osa/<name>/` that says
+/// it came from the checkout's remote `gerrit`; the folder goes when this does.
+struct ReviewSession {
+    name: String,
+    config: std::path::PathBuf,
+    inventory: std::path::PathBuf,
+}
+
+impl ReviewSession {
+    fn new(dir: &Path, project: &str) -> ReviewSession {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!("gitosa-test-{}-{nanos}", std::process::id());
+        let config = dir.join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[[service]]\nname='{name}'\nprojects=['{project}']\npackages=[]\nuser='root'\n\
+                 [[service.unit]]\nname='{name}-api'\ngroups=['keystone_all']\nruns='console'\n"
+            ),
+        )
+        .unwrap();
+        let inventory = dir.join("inventory.json");
+        std::fs::write(&inventory, METAL_KEYSTONE).unwrap();
+        let session = Path::new("/var/lib/git-osa").join(&name);
+        std::fs::create_dir_all(&session).unwrap();
+        let record = serde_json::json!({
+            "service": name, "project": project, "container": "aio1",
+            "started_at": 1_700_000_000u64, "started_by": "root", "commit": null,
+            "dirty": false, "synced_at": null, "venv": null, "venv_backup": null,
+            "install_hash": null, "migrations_hash": null,
+            "review": {"change": 12345, "patchset": 1, "subject": "Say hello",
+                       "owner": "Rev Iewer <rev@example.com>", "server": "gerrit",
+                       "commit": "0123456789abcdef0123456789abcdef01234567"}
+        });
+        std::fs::write(session.join("session.json"), record.to_string()).unwrap();
+        ReviewSession {
+            name,
+            config,
+            inventory,
+        }
+    }
+
+    fn env(&self) -> [(&'static str, &str); 2] {
+        [
+            ("GIT_OSA_CONFIG", self.config.to_str().unwrap()),
+            ("GIT_OSA_INVENTORY", self.inventory.to_str().unwrap()),
+        ]
+    }
+}
+
+impl Drop for ReviewSession {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(Path::new("/var/lib/git-osa").join(&self.name));
+        // Gone only when empty: another session's folder keeps it.
+        let _ = std::fs::remove_dir("/var/lib/git-osa");
+    }
+}
+
+/// A git server that takes connections and never answers: what a Gerrit behind a dead
+/// VPN or a firewall that drops packets looks like to `git ls-remote`. Counts the
+/// connections it took.
+fn silent_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let taken = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = taken.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(conn);
+        }
+    });
+    (port, taken)
+}
+
+/// Regression: during a review session `git osa status` ran `git ls-remote` to Gerrit on
+/// every call, with no time limit and nothing against an ssh or credential prompt: a
+/// script's `status --json` could hang. Status is local now; `--online` asks, within 5 s.
+#[test]
+fn status_stays_local_unless_asked_and_then_gives_up_on_a_silent_gerrit_in_seconds() {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+    let repo = checkout("openstack/gitosa-status");
+    let session = ReviewSession::new(repo.path(), "openstack/gitosa-status");
+    let (port, taken) = silent_server();
+    git(
+        repo.path(),
+        &[
+            "remote",
+            "add",
+            "gerrit",
+            &format!("git://127.0.0.1:{port}/openstack/gitosa-status"),
+        ],
+    );
+    let env = session.env();
+
+    for args in [
+        &["status", "--json"][..],
+        &["status"],
+        &["status", "--offline"],
+    ] {
+        let start = Instant::now();
+        let o = git_osa(repo.path(), args, &env);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(start.elapsed() < Duration::from_secs(3), "{args:?}");
+        if args.contains(&"--json") {
+            let doc = valid_json(&o.stdout);
+            let review = &doc["containers"][0]["session"]["review"];
+            assert_eq!(review["change"], 12345, "{doc:#}");
+            assert!(review.get("latest_patchset").is_none(), "{doc:#}");
+            assert!(review.get("latest_patchset_error").is_none(), "{doc:#}");
+        } else {
+            assert!(
+                stdout(&o).contains("  review   change 12345 patchset 1\n"),
+                "{}",
+                stdout(&o)
+            );
+        }
+    }
+    assert_eq!(
+        taken.load(Ordering::SeqCst),
+        0,
+        "status asked Gerrit unasked"
+    );
+
+    let start = Instant::now();
+    let o = git_osa(repo.path(), &["status", "--json", "--online"], &env);
+    let took = start.elapsed();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        took >= Duration::from_secs(5) && took < Duration::from_secs(9),
+        "{took:?}"
+    );
+    assert_eq!(taken.load(Ordering::SeqCst), 1);
+    let doc = valid_json(&o.stdout);
+    let review = &doc["containers"][0]["session"]["review"];
+    assert!(review.get("latest_patchset").is_none(), "{doc:#}");
+    assert_eq!(
+        review["latest_patchset_error"],
+        format!(
+            "the Gerrit server at remote gerrit (git://127.0.0.1:{port}/openstack/gitosa-status) did not answer within 5 s"
+        ),
+        "{doc:#}"
+    );
+}
+
+/// `--online` never lets ssh ask for a host key or a passphrase, nor git for a password:
+/// it says it could not ask, at once.
+#[test]
+fn status_online_never_prompts_and_says_why_it_could_not_ask() {
+    let repo = checkout("openstack/gitosa-status");
+    let session = ReviewSession::new(repo.path(), "openstack/gitosa-status");
+    // An http server that wants a password: git would prompt on a terminal.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let http = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"gerrit\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    git(
+        repo.path(),
+        &[
+            "remote",
+            "add",
+            "gerrit",
+            &format!("http://127.0.0.1:{http}/openstack/gitosa-status"),
+        ],
+    );
+    let start = std::time::Instant::now();
+    let o = git_osa(repo.path(), &["status", "--online"], &session.env());
+    assert!(start.elapsed() < std::time::Duration::from_secs(4));
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("  review   change 12345 patchset 1; newer patchsets unknown: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("could not be asked"), "{line}");
+    assert!(line.contains("terminal prompts disabled"), "{line}");
 }
