@@ -159,6 +159,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l config -d 'Co
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l json -d 'Print JSON instead of text: every check, with its result and fix (a versioned document described by git-osa-json.schema.json, doc/ in the source, share/doc/git-osa/ once installed). The exit status is the same'
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -259,6 +260,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_s
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l json -d 'Print JSON instead of text: a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'

@@ -356,7 +356,13 @@ pub struct ConfigArgs {
 }
 
 #[derive(Args, Debug, Clone, Default)]
-pub struct DoctorArgs {}
+pub struct DoctorArgs {
+    /// Print JSON instead of text: every check, with its result and fix (a versioned
+    /// document described by git-osa-json.schema.json, doc/ in the source,
+    /// share/doc/git-osa/ once installed). The exit status is the same.
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct LogsArgs {
@@ -444,7 +450,12 @@ pub enum HooksAction {
     /// Remove git-osa's hooks and put back those they replaced.
     Uninstall,
     /// Show which hooks are git-osa's and how the last redeploy ended.
-    Status,
+    Status {
+        /// Print JSON instead of text: a versioned document described by
+        /// git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed).
+        #[arg(long)]
+        json: bool,
+    },
     /// What an installed hook runs: start a redeploy in the background and return.
     #[command(hide = true)]
     Fire {

@@ -45,6 +45,18 @@ pub fn is_ours(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// One of git-osa's hooks in the hooks folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookState {
+    /// git-osa's; `chained` when it replaced a hook of the user's, which runs first.
+    Installed {
+        chained: bool,
+    },
+    /// A hook that is not git-osa's.
+    Other,
+    Absent,
+}
+
 /// One checkout's hooks: the folder git runs them from (core.hooksPath, or the common
 /// git folder's `hooks/`, shared by its worktrees), and git-osa's own state for this
 /// worktree (in its git folder: each worktree deploys its own files).
@@ -193,26 +205,53 @@ impl Hooks {
         Ok(said)
     }
 
-    /// Which hooks are git-osa's, one line each.
-    pub fn status(&self) -> Vec<String> {
+    /// Which hooks are git-osa's.
+    pub fn states(&self) -> Vec<(&'static str, HookState)> {
         HOOKS
             .iter()
             .map(|(name, _)| {
                 let path = self.dir.join(name);
                 let state = if is_ours(&path) {
-                    if saved(&path).exists() {
-                        "installed (the earlier hook runs first)"
-                    } else {
-                        "installed"
+                    HookState::Installed {
+                        chained: saved(&path).exists(),
                     }
                 } else if path.exists() {
-                    "not installed (another hook is there)"
+                    HookState::Other
                 } else {
-                    "not installed"
+                    HookState::Absent
+                };
+                (*name, state)
+            })
+            .collect()
+    }
+
+    /// Which hooks are git-osa's, one line each.
+    pub fn status(&self) -> Vec<String> {
+        self.states()
+            .into_iter()
+            .map(|(name, state)| {
+                let state = match state {
+                    HookState::Installed { chained: true } => {
+                        "installed (the earlier hook runs first)"
+                    }
+                    HookState::Installed { chained: false } => "installed",
+                    HookState::Other => "not installed (another hook is there)",
+                    HookState::Absent => "not installed",
                 };
                 format!("{name:<14} {state}")
             })
             .collect()
+    }
+
+    /// How the last redeploy ended: whether it succeeded, and what it did or why it
+    /// failed; none before the first.
+    pub fn last_outcome(&self) -> Option<(bool, String)> {
+        let text = fs::read_to_string(self.last()).ok()?;
+        let text = text.trim();
+        Some(match text.strip_prefix("failed ") {
+            Some(why) => (false, why.to_string()),
+            None => (true, text.strip_prefix("ok ").unwrap_or(text).to_string()),
+        })
     }
 
     /// What a hook does: mark a redeploy as wanted and start a worker, without waiting.

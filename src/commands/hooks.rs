@@ -36,7 +36,10 @@ pub fn run(ctx: &Context, args: &HooksArgs) -> Result<ExitCode> {
                 ctx.ui.step(line);
             }
         }
-        HooksAction::Status => {
+        HooksAction::Status { json: true } => {
+            crate::json::print(&crate::json::HooksStatus::new(&hooks))?;
+        }
+        HooksAction::Status { json: false } => {
             println!("hooks    {}", hooks.dir.display());
             for line in hooks.status() {
                 println!("  {line}");

@@ -31,6 +31,8 @@ fn fail(found: impl Into<String>, fix: impl Into<String>) -> Verdict {
 /// A check's name with its verdict, as the user sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// The container (or metal host) checked; none for this host's checks.
+    pub target: Option<String>,
     pub name: String,
     pub verdict: Verdict,
 }
@@ -42,11 +44,15 @@ impl Report {
 
     /// One line, and the fix under it when it failed.
     pub fn render(&self) -> String {
+        let name = match &self.target {
+            Some(t) => format!("{t}: {}", self.name),
+            None => self.name.clone(),
+        };
         match &self.verdict {
-            Verdict::Pass(what) => format!("ok    {}: {what}\n", self.name),
-            Verdict::Skip(why) => format!("skip  {}: {why}\n", self.name),
+            Verdict::Pass(what) => format!("ok    {name}: {what}\n"),
+            Verdict::Skip(why) => format!("skip  {name}: {why}\n"),
             Verdict::Fail { found, fix } => {
-                format!("FAIL  {}: {found}\n      fix: {fix}\n", self.name)
+                format!("FAIL  {name}: {found}\n      fix: {fix}\n")
             }
         }
     }
@@ -63,6 +69,7 @@ pub fn judge_host(h: &HostFacts) -> Vec<Report> {
     HOST_CHECKS
         .iter()
         .map(|(name, check)| Report {
+            target: None,
             name: name.to_string(),
             verdict: check(h),
         })
@@ -74,7 +81,8 @@ pub fn judge_container(c: &ContainerFacts) -> Vec<Report> {
     CONTAINER_CHECKS
         .iter()
         .map(|(name, check)| Report {
-            name: format!("{}: {name}", c.name),
+            target: Some(c.name.clone()),
+            name: name.to_string(),
             verdict: if c.state != LxcState::Running && *name != "running" {
                 Verdict::Skip("the container is not running".into())
             } else {
@@ -109,7 +117,12 @@ mod tests {
     fn verdicts(c: &ContainerFacts) -> Vec<(String, Verdict)> {
         judge_container(c)
             .into_iter()
-            .map(|r| (r.name, r.verdict))
+            .map(|r| {
+                (
+                    format!("{}: {}", r.target.unwrap_or_default(), r.name),
+                    r.verdict,
+                )
+            })
             .collect()
     }
 
@@ -313,6 +326,7 @@ df /dev/sda1 102400 2048 98304 3% /\n",
     #[test]
     fn a_failure_shows_its_fix_under_it() {
         let r = Report {
+            target: None,
             name: "root".into(),
             verdict: root(&HostFacts {
                 euid: Some(1000),

@@ -92,10 +92,14 @@ pub struct Container {
 #[derive(Serialize)]
 pub struct UnitState {
     pub name: String,
-    /// `active (running)` as systemd says it, the load state when the unit does not
-    /// exist, null when the target could not be asked (not running).
+    /// For people: `active (running)` as the text says it, the load state when the unit
+    /// does not exist; null when the target could not be asked (not running).
     pub state: Option<String>,
     pub active: Option<bool>,
+    /// systemd's `LoadState`, `ActiveState` and `SubState`, for programs.
+    pub load_state: Option<String>,
+    pub active_state: Option<String>,
+    pub sub_state: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -208,6 +212,9 @@ impl Container {
                         name: u.name.clone(),
                         state: info.map(|i| i.state()),
                         active: info.map(|i| i.active()),
+                        load_state: info.map(|i| i.load_state.clone()),
+                        active_state: info.map(|i| i.active_state.clone()),
+                        sub_state: info.map(|i| i.sub_state.clone()),
                     }
                 })
                 .collect(),

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::harness::{fake_haproxy, git_osa, stderr, stdout};
+use crate::harness::{fake_haproxy, git_osa, stderr, stdout, valid_json};
 
 #[test]
 fn doctor_with_an_empty_path_names_the_missing_tools_and_exits_1() {
@@ -90,4 +90,36 @@ fn doctor_tells_an_absent_haproxy_socket_from_one_that_answers_and_its_level() {
         "{}",
         line(&user)
     );
+}
+
+/// `doctor --json`: every check with its result, the fix of a failure, and the exit status
+/// of the text.
+#[test]
+fn doctor_json_lists_every_check_with_its_result_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = git_osa(dir.path(), &["doctor", "--json"], &[("PATH", "")]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("checks failed\n  hint: each failed check says how to fix it (`fix`)"),
+        "{}",
+        stderr(&o)
+    );
+    let doc = valid_json(&o.stdout);
+    assert_eq!(doc["kind"], "doctor");
+    let checks = doc["checks"].as_array().unwrap();
+    let lxc = checks.iter().find(|c| c["check"] == "LXC tools").unwrap();
+    assert_eq!(
+        lxc,
+        &serde_json::json!({
+            "target": null, "check": "LXC tools", "result": "fail",
+            "detail": "lxc-attach, lxc-info, lxc-ls not on PATH",
+            "fix": "install LXC (apt-get install lxc), or run git osa on the OSA host"
+        })
+    );
+    let failed = checks.iter().filter(|c| c["result"] == "fail").count();
+    assert_eq!(doc["failed"], failed);
+    // Outside a checkout, the containers are skipped and say why.
+    let skipped = checks.iter().find(|c| c["check"] == "containers").unwrap();
+    assert_eq!(skipped["result"], "skip");
+    assert!(skipped["fix"].is_null());
 }

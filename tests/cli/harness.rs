@@ -108,19 +108,11 @@ pub const METAL_KEYSTONE: &str = r#"{
   "keystone_all": {"hosts": ["aio1"]}
 }"#;
 
-/// The document on stdout, checked against the committed schema.
+/// The document on stdout, checked against the committed schema, made strict.
 pub fn valid_json(stdout: &[u8]) -> serde_json::Value {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/git-osa-json.schema.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(stdout)));
-    let validator = jsonschema::draft202012::new(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    let errors = crate::schema::errors(&crate::schema::strict(), &doc);
     assert!(errors.is_empty(), "{doc:#}\n{}", errors.join("\n"));
     doc
 }
@@ -155,6 +147,11 @@ impl User {
 
     /// git as this user, with git-osa on PATH (for `git osa`).
     pub fn git(&self, dir: &Path, args: &[&str]) -> Output {
+        self.git_with(dir, args, &[])
+    }
+
+    /// [`User::git`] with more variables, which git passes on to `git osa` and hooks.
+    pub fn git_with(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         let bin = Path::new(env!("CARGO_BIN_EXE_git-osa")).parent().unwrap();
         let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
         let o = in_dir("git", dir)
@@ -162,6 +159,11 @@ impl User {
             .envs(self.env())
             .env("PATH", path)
             .env_remove("GIT_OSA_INVENTORY")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         assert!(o.status.success(), "git {args:?}: {}", stderr(&o));

@@ -6,11 +6,14 @@
 //! again, so modules keep the build short.
 
 mod harness;
+#[path = "../schema/mod.rs"]
+mod schema;
 
 mod checkout;
 mod config;
 mod doctor;
 mod global_options;
+mod hooks;
 mod inventory;
 mod run;
 mod status;

@@ -123,8 +123,11 @@ searched before the built-in ones. \fB[[patch]]\fR entries change a built-in one
 .TP
 \fIshare/doc/git-osa/git-osa-json.schema.json\fR
 The JSON Schema (draft 2020-12) of what \fB--json\fR prints: \fBstatus\fR,
-\fBrun --dry-run\fR, \fBrestore --dry-run\fR and \fBconfig\fR each print one document with
-\fB"version": 1\fR and a \fB"kind"\fR; errors stay on stderr, with the same exit status.
+\fBrun --dry-run\fR, \fBrestore --dry-run\fR, \fBconfig\fR, \fBdoctor\fR and
+\fBhooks status\fR each print one document with \fB"version": 1\fR and a \fB"kind"\fR;
+errors stay on stderr, with the same exit status. Within a version, fields and list entries
+may be added (readers ignore what they do not know); a field removed or renamed, or a type,
+meaning or enumerated value changed, takes a new version.
 "#;
 
 /// The main page's ENVIRONMENT after the variables of the settings.
