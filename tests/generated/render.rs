@@ -17,16 +17,21 @@ use git_osa::settings::keys::{KEYS, Kind};
 
 /// The options whose values are names only the deployment knows, and what
 /// `git-osa __complete` calls them (`src/complete.rs`).
-const NAMED: [(&str, &str); 2] = [("container", "containers"), ("service", "units")];
+const NAMED: [(&str, &str); 3] = [
+    ("container", "containers"),
+    ("service", "units"),
+    ("unit", "units"),
+];
 
 /// Git's bash completion calls `_git_<subcommand>` for `git <subcommand> <TAB>` (loading
 /// `git-osa`'s completion file first if it must); this hands the words to git-osa's. The
-/// values of --container and --service come from `git-osa __complete`, all else from the
-/// function clap generates.
+/// values of --container, --service and --unit come from `git-osa __complete`, all else
+/// from the function clap generates.
 const BASH_GLUE: &str = r#"
-# --container and --service take names from the deployment: `git-osa __complete` prints the
-# checkout's service's containers or units (nothing on any error), given the words typed so
-# far for the deployment options among them. Everything else is clap's _git__osa's.
+# --container, --service and --unit take names from the deployment: `git-osa __complete`
+# prints the checkout's service's containers or units (nothing on any error), given the
+# words typed so far for the deployment options among them. Everything else is clap's
+# _git__osa's.
 _git_osa_complete() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} what
     # `--container=x` is three words for bash: --container, =, x.
@@ -37,7 +42,7 @@ _git_osa_complete() {
     fi
     case $prev in
         --container) what=containers ;;
-        --service) what=units ;;
+        --service | --unit) what=units ;;
         *) _git__osa "$@"; return ;;
     esac
     local IFS=$'\n'
@@ -55,7 +60,7 @@ _git_osa() {
 "#;
 
 const ZSH_NAMES: &str = r#"
-# --container and --service take names from the deployment: `git-osa __complete` prints the
+# --container, --service and --unit take names from the deployment: `git-osa __complete` prints the
 # checkout's service's containers or units (nothing on any error), given the words typed so
 # far (the whole line: zsh has shifted $words past `git osa` and the subcommand).
 # _arguments calls it with its description options first: what to complete comes last.
@@ -67,7 +72,7 @@ _git_osa_names() {
 "#;
 
 const FISH_NAMES: &str = r#"
-# --container and --service take names from the deployment: `git-osa __complete` prints the
+# --container, --service and --unit take names from the deployment: `git-osa __complete` prints the
 # checkout's service's containers or units (nothing on any error), given the words typed so
 # far.
 function __fish_git_osa_names
@@ -304,8 +309,45 @@ pub fn all() -> Vec<(PathBuf, Vec<u8>)> {
 
 fn generate(shell: Shell) -> String {
     let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "git-osa", &mut buf);
+    clap_complete::generate(shell, &mut visible(&Cli::command()), "git-osa", &mut buf);
     String::from_utf8(buf).expect("completions are UTF-8")
+}
+
+/// The command line as completion offers it: without what it hides (`hooks fire` and
+/// `hooks work`, which the hooks run; `watch --in-background`, which `watch --detach`
+/// starts; `status --offline`, the default), which clap_complete offers all the same.
+/// clap can add but not remove a subcommand or an argument, so the tree is copied with
+/// what the generators read of it: names, abouts, visible aliases, the visible arguments
+/// and subcommands.
+fn visible(cmd: &clap::Command) -> clap::Command {
+    // Without clap's `string` feature a name is a `&'static str`; a few, once per test.
+    let name: &'static str = Box::leak(cmd.get_name().to_string().into_boxed_str());
+    let mut out = clap::Command::new(name)
+        .args(cmd.get_arguments().filter(|a| !a.is_hide_set()).cloned())
+        .subcommands(
+            cmd.get_subcommands()
+                .filter(|s| !s.is_hide_set())
+                .map(visible),
+        )
+        .subcommand_required(cmd.is_subcommand_required_set())
+        .allow_external_subcommands(cmd.is_allow_external_subcommands_set())
+        .disable_help_subcommand(cmd.is_disable_help_subcommand_set());
+    for alias in cmd.get_visible_aliases() {
+        let alias: &'static str = Box::leak(alias.to_string().into_boxed_str());
+        out = out.visible_alias(alias);
+    }
+    if let Some(about) = cmd.get_about() {
+        out = out.about(about.clone());
+    }
+    // clap's --help says "see more with '--help'" when there is more.
+    if let Some(about) = cmd.get_long_about() {
+        out = out.long_about(about.clone());
+    }
+    if let Some(version) = cmd.get_version() {
+        let version: &'static str = Box::leak(version.to_string().into_boxed_str());
+        out = out.version(version);
+    }
+    out
 }
 
 fn bash() -> String {
