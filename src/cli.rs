@@ -142,9 +142,10 @@ pub enum Command {
     Review(ReviewArgs),
     /// Check that this host and the project's containers have what git-osa needs.
     ///
-    /// One line per check, with the fix when it fails: the LXC tools and systemd-run,
-    /// root, the inventory against LXC, HAProxy's admin socket at admin level; and, from a
-    /// checkout, in each container of its service: systemd-run, the venv and its
+    /// One line per check, with the fix when it fails: the LXC tools, systemd-run and git,
+    /// root, the inventory against LXC, HAProxy's admin socket at admin level; from a
+    /// checkout, that it can be opened and read whole by this user and that inotify allows
+    /// `git osa watch` a watch per folder; and in each container of its service: systemd-run, the venv and its
     /// constraints.txt, room for the copy of the venv, and the repo server as pip there
     /// reaches it. Exits 0 when every check passes, 1 when one fails (as a command that
     /// failed); with -q only failed checks are printed.

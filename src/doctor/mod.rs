@@ -58,9 +58,11 @@ impl Report {
     }
 }
 
+mod checkout;
 mod container;
 mod host;
 
+pub use checkout::*;
 pub use container::*;
 pub use host::*;
 
@@ -94,6 +96,8 @@ pub fn judge_container(c: &ContainerFacts) -> Vec<Report> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn container() -> ContainerFacts {
@@ -269,6 +273,7 @@ df /dev/sda1 102400 2048 98304 3% /\n",
                 ("lxc-info", Some("/usr/bin/lxc-info".into())),
                 ("lxc-ls", Some("/usr/bin/lxc-ls".into())),
                 ("systemd-run", Some("/usr/bin/systemd-run".into())),
+                ("git", Some("/usr/bin/git".into())),
             ],
             euid: Some(0),
             inventory: "/etc/openstack_deploy/openstack_inventory.json".into(),
@@ -281,6 +286,13 @@ df /dev/sda1 102400 2048 98304 3% /\n",
                 stat: Ok(2),
                 help: Ok("The following commands are valid at this level:\n  set server <bk>/<srv> [opts] : change a server's state\n".into()),
             },
+            checkout: Some(CheckoutFacts {
+                opened: Ok("/src/keystone".into()),
+                checked: 1200,
+                unreadable: Vec::new(),
+                folders: 300,
+                max_watches: Some(8192),
+            }),
         }
     }
 
@@ -321,6 +333,64 @@ df /dev/sda1 102400 2048 98304 3% /\n",
         assert!(found.ends_with(
             "not at admin level: `set server` is not allowed, so traffic cannot be moved"
         ));
+    }
+
+    #[test]
+    fn a_checkout_this_user_cannot_read_names_the_files_and_the_fix() {
+        let mut h = host();
+        h.euid = Some(65534);
+        if let Some(c) = &mut h.checkout {
+            c.unreadable = ["a.py", "b.py", "keystone/c.py", "keystone/d.py"]
+                .iter()
+                .map(|p| Path::new("/src/keystone").join(p))
+                .collect();
+        }
+        let Verdict::Fail { found, fix } = checkout(&h) else {
+            panic!("passed")
+        };
+        assert_eq!(
+            found,
+            "uid 65534 cannot read 4 of the 1200 files and folders a sync sends from /src/keystone: a.py, b.py, keystone/c.py and 1 more"
+        );
+        assert!(
+            fix.starts_with("run git osa as a user who can read them (root"),
+            "{fix}"
+        );
+        h.checkout = None;
+        assert!(matches!(checkout(&h), Verdict::Skip(_)));
+        assert!(matches!(inotify(&h), Verdict::Skip(_)));
+    }
+
+    #[test]
+    fn fewer_inotify_watches_than_folders_says_how_many_to_allow() {
+        let mut h = host();
+        if let Some(c) = &mut h.checkout {
+            c.folders = 9000;
+        }
+        let Verdict::Fail { found, fix } = inotify(&h) else {
+            panic!("passed")
+        };
+        assert_eq!(
+            found,
+            "`git osa watch` follows 9000 folders, one inotify watch each, and this user may have 8192 (fs.inotify.max_user_watches)"
+        );
+        assert!(
+            fix.starts_with("raise it: `sysctl fs.inotify.max_user_watches=65536`"),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn without_git_review_and_the_hooks_cannot_work() {
+        let mut h = host();
+        h.tools.retain(|(t, _)| *t != "git");
+        assert_eq!(
+            git_cli(&h),
+            fail(
+                "not on PATH: git config, `git osa review` and the hooks need the git command",
+                "install git (apt-get install git)"
+            )
+        );
     }
 
     #[test]

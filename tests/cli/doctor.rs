@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use crate::harness::{fake_haproxy, git_osa, stderr, stdout, valid_json};
+use std::process::Command;
+
+use crate::harness::{fake_haproxy, git, git_osa, git_osa_command, stderr, stdout, valid_json};
 
 #[test]
 fn doctor_with_an_empty_path_names_the_missing_tools_and_exits_1() {
@@ -122,4 +124,82 @@ fn doctor_json_lists_every_check_with_its_result_and_fix() {
     let skipped = checks.iter().find(|c| c["check"] == "containers").unwrap();
     assert_eq!(skipped["result"], "skip");
     assert!(skipped["fix"].is_null());
+}
+
+/// The user nobody runs as (an unprivileged uid that exists everywhere).
+const NOBODY: u32 = 65534;
+
+/// Regression: for a user other than root, HAProxy's socket (root's, mode 600 on OSA)
+/// failed with "point --haproxy-socket at the stats socket", though the path was right:
+/// the fix is running as root. And doctor did not check that this user reads the
+/// checkout, which every sync reads whole.
+#[test]
+fn doctor_as_another_user_says_to_be_root_and_names_the_files_it_cannot_read() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let repo = dir.path().join("keystone");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q"]);
+    std::fs::write(repo.join("api.py"), "x = 1\n").unwrap();
+    let chown = Command::new("chown")
+        .args(["-R", &format!("{NOBODY}:{NOBODY}")])
+        .arg(&repo)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    // A file of root's, which only root reads.
+    std::fs::write(repo.join("secret.py"), "y = 2\n").unwrap();
+    std::fs::set_permissions(
+        repo.join("secret.py"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let socket = fake_haproxy(dir.path(), true);
+
+    let o = git_osa_command(
+        &repo,
+        &["doctor"],
+        &[("GIT_OSA_HAPROXY_SOCKET", socket.to_str().unwrap())],
+    )
+    .uid(NOBODY)
+    .gid(NOBODY)
+    .output()
+    .unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    let haproxy = out
+        .lines()
+        .skip_while(|l| !l.starts_with("FAIL  HAProxy admin socket: "))
+        .nth(1)
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        haproxy,
+        format!(
+            "      fix: {} is there, but this user may not use it (OSA's haproxy.cfg makes it `mode 600`, root's alone): run git osa as root, as every OSA operation (sudo -E git osa ...)",
+            socket.display()
+        )
+    );
+    assert!(
+        out.contains(&format!(
+            "FAIL  checkout: uid {NOBODY} cannot read 1 of the 3 files and folders a sync sends from {}: secret.py\n      fix: run git osa as a user who can read them",
+            repo.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok    inotify watches: `git osa watch` follows 1 folders"),
+        "{out}"
+    );
+    assert!(out.contains("ok    git: "), "{out}");
+
+    // As root, the same socket passes.
+    let o = git_osa(
+        &repo,
+        &["doctor"],
+        &[("GIT_OSA_HAPROXY_SOCKET", socket.to_str().unwrap())],
+    );
+    let out = stdout(&o);
+    assert!(out.contains("ok    HAProxy admin socket: "), "{out}");
 }

@@ -58,6 +58,11 @@ pub fn checkout(project: &str) -> tempfile::TempDir {
 /// git config but the repository's own (a `HOME` of nothing, no system file), no TOML
 /// config file; `env` adds some.
 pub fn git_osa(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    git_osa_command(dir, args, env).output().unwrap()
+}
+
+/// The command [`git_osa`] runs, for a story that changes more of it (its user).
+pub fn git_osa_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = in_dir(env!("CARGO_BIN_EXE_git-osa"), dir);
     cmd.args(args);
     for var in [
@@ -68,6 +73,8 @@ pub fn git_osa(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         "GIT_OSA_CONTAINER",
         "GIT_OSA_SERVICE",
         "GIT_OSA_RESTORE_ON_EXIT",
+        "GIT_OSA_DETACH",
+        "GIT_OSA_DB_SNAPSHOT",
         "GIT_OSA_PUBLIC_INDEX",
         "GIT_OSA_LOG",
         "NO_COLOR",
@@ -81,7 +88,7 @@ pub fn git_osa(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().unwrap()
+    cmd
 }
 
 pub fn stderr(o: &Output) -> String {
@@ -228,7 +235,7 @@ pub fn fake_tools(dir: &Path, names: &[&str]) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    for tool in ["lxc-attach", "lxc-info", "lxc-ls", "systemd-run"] {
+    for tool in ["lxc-attach", "lxc-info", "lxc-ls", "systemd-run", "git"] {
         let body = if tool == "lxc-ls" {
             format!("#!/bin/sh\nprintf '%s\\n' {}\n", names.join(" "))
         } else {
