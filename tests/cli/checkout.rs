@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::harness::{TWO_KEYSTONES, checkout, git, git_osa, stderr};
+use crate::harness::{TWO_KEYSTONES, User, checkout, git, git_osa, stderr};
 
 #[test]
 fn outside_a_checkout_every_command_says_so() {
@@ -101,5 +101,53 @@ fn a_repository_libgit2_cannot_read_is_named_with_libgit2s_reason() {
         let e = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{e}");
         assert!(e.contains("refstorage"), "{e}");
+    }
+}
+
+/// Regression: as root in a checkout of another user, the error was right but its hint
+/// spoke of reftable refs and sha256 objects; git's advice is safe.directory.
+#[test]
+fn a_checkout_of_another_user_gets_gits_safe_directory_advice() {
+    let user = User::new();
+    let repo = checkout("openstack/keystone");
+    let r = repo.path();
+    let top = r.display().to_string();
+    let chown = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(r)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let o = user.git_osa(r, &["status"], &[]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("is not owned by current user"), "{e}");
+    assert!(
+        e.contains(&format!(
+            "hint: git refuses it too (\"dubious ownership\"); if you trust it, as git says: `git config --global --add safe.directory {top}`"
+        )),
+        "{e}"
+    );
+    assert!(!e.contains("reftable"), "{e}");
+    // doctor says the same of the checkout.
+    let o = user.git_osa(r, &["doctor"], &[]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("FAIL  checkout: git-osa cannot open the repository at")
+            && out.contains("safe.directory"),
+        "{out}"
+    );
+    // Through sudo from its owner, git and git-osa accept it; so they do once it is safe.
+    for env in [&[("SUDO_UID", "65534")][..], &[]] {
+        if env.is_empty() {
+            user.git(r, &["config", "--global", "--add", "safe.directory", &top]);
+        }
+        let o = user.git_osa(
+            r,
+            &["status"],
+            &[&[("GIT_OSA_INVENTORY", "/nonexistent/inventory.json")], env].concat(),
+        );
+        let e = stderr(&o);
+        assert!(e.contains("cannot read the OSA inventory"), "{env:?}: {e}");
     }
 }

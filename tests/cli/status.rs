@@ -229,7 +229,7 @@ fn status_stays_local_unless_asked_and_then_gives_up_on_a_silent_gerrit_in_secon
         let start = Instant::now();
         let o = git_osa(repo.path(), args, &env);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
-        assert!(start.elapsed() < Duration::from_secs(3), "{args:?}");
+        assert!(start.elapsed() < Duration::from_secs(4), "{args:?}");
         if args.contains(&"--json") {
             let doc = valid_json(&o.stdout);
             let review = &doc["containers"][0]["session"]["review"];
@@ -255,7 +255,7 @@ fn status_stays_local_unless_asked_and_then_gives_up_on_a_silent_gerrit_in_secon
     let took = start.elapsed();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        took >= Duration::from_secs(5) && took < Duration::from_secs(9),
+        took >= Duration::from_secs(5) && took < Duration::from_secs(12),
         "{took:?}"
     );
     assert_eq!(taken.load(Ordering::SeqCst), 1);
