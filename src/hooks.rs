@@ -172,6 +172,10 @@ impl Hooks {
         } else if self.start().exists() {
             fs::remove_file(self.start())?;
         }
+        crate::owner::give_back(&self.state);
+        for (name, _) in HOOKS {
+            crate::owner::give_back(&self.dir.join(name));
+        }
         Ok(said)
     }
 
@@ -281,6 +285,7 @@ impl Hooks {
         cmd.process_group(0);
         cmd.spawn()
             .context("starting the redeploy in the background")?;
+        crate::owner::give_back(&self.state);
         Ok(said)
     }
 
@@ -296,6 +301,7 @@ impl Hooks {
             .truncate(false)
             .write(true)
             .open(self.lock())?;
+        crate::owner::give_back(&self.lock());
         let mut done = 0;
         loop {
             if lock.try_lock().is_err() {
@@ -310,6 +316,7 @@ impl Hooks {
                     Err(e) => format!("failed {}", e.to_string().lines().next().unwrap_or("")),
                 };
                 fs::write(self.last(), format!("{outcome}\n"))?;
+                crate::owner::give_back(&self.last());
                 println!("--- redeploy {outcome} at {}", stamp());
             }
             lock.unlock()?;
@@ -355,12 +362,14 @@ pub fn open_log(path: &Path) -> Result<File> {
         old.push(".1");
         fs::rename(path, &old).with_context(|| format!("moving {} aside", path.display()))?;
     }
-    Ok(OpenOptions::new()
+    let log = OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o644)
         .open(path)
-        .with_context(|| format!("opening {}", path.display()))?)
+        .with_context(|| format!("opening {}", path.display()))?;
+    crate::owner::give_back(path);
+    Ok(log)
 }
 
 #[cfg(test)]

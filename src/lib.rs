@@ -31,6 +31,7 @@ pub mod layout;
 pub mod lock;
 pub mod lxc;
 pub mod migrations;
+pub mod owner;
 pub mod pbr;
 pub mod plan;
 pub mod probe;

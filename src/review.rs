@@ -132,14 +132,26 @@ impl Repo {
                 "--no-tags",
                 "--no-write-fetch-head",
                 "--no-recurse-submodules",
+                // No gc in the background: it would write after git-osa gave the
+                // repository's files back to their owner (see `owner`).
+                "--no-auto-maintenance",
                 server.fetch_arg(),
                 &spec,
             ],
         )?;
+        self.give_back(&["objects", "refs/osa", "packed-refs"]);
         if !out.status.success() {
             return Err(unreachable(server, &out));
         }
         Ok(own)
+    }
+
+    /// Gives what git-osa (as root) wrote in these places of the git folder to the
+    /// repository's owner.
+    fn give_back(&self, places: &[&str]) {
+        for place in places {
+            crate::owner::give_back(&self.common_dir.join(place));
+        }
     }
 
     /// What the user changed in git-osa's worktree of `change` (`git status --short`),
@@ -157,16 +169,19 @@ impl Repo {
     /// path.
     pub fn check_out(&self, change: u64, rev: &str) -> Result<PathBuf> {
         let wt = self.worktree(change);
-        if wt.join(".git").exists() {
-            git_ok(&wt, &["checkout", "--quiet", "--detach", rev])?;
+        let done = if wt.join(".git").exists() {
+            git_ok(&wt, &["checkout", "--quiet", "--detach", rev])
         } else {
             std::fs::create_dir_all(self.worktrees())?;
             let path = wt.to_string_lossy();
             git_ok(
                 &self.root,
                 &["worktree", "add", "--quiet", "--detach", &path, rev],
-            )?;
-        }
+            )
+        };
+        // git's record of the worktree, and the worktree itself.
+        self.give_back(&["worktrees", "osa"]);
+        done?;
         Ok(wt)
     }
 
@@ -192,6 +207,7 @@ impl Repo {
         }
         let text: String = deps.iter().map(|(p, c)| format!("{p} {c}\n")).collect();
         std::fs::write(&note, text)?;
+        self.give_back(&["osa"]);
         Ok(())
     }
 
@@ -215,7 +231,10 @@ impl Repo {
 
     /// Deletes one of git-osa's refs.
     pub fn drop_ref(&self, name: &str) -> Result<()> {
-        git_ok(&self.root, &["update-ref", "-d", name])?;
+        let done = git_ok(&self.root, &["update-ref", "-d", name]);
+        // A packed ref is deleted by rewriting packed-refs.
+        self.give_back(&["packed-refs"]);
+        done?;
         Ok(())
     }
 
@@ -285,7 +304,7 @@ impl Repo {
             git_ok(&self.root, &["worktree", "remove", "--force", &path])?;
         }
         for r in refs {
-            git_ok(&self.root, &["update-ref", "-d", r])?;
+            self.drop_ref(r)?;
         }
         let _ = std::fs::remove_file(self.dependencies_note(change));
         Ok(())
@@ -331,6 +350,8 @@ pub fn clone_into(url: &str, dir: &Path) -> Result<()> {
         parent,
         &["clone", "--quiet", "--origin", "gerrit", url, &path],
     )?;
+    // The clone, and the folders of git-osa's cache above it, in the user's home.
+    crate::owner::give_back(dir);
     if !out.status.success() {
         return Err(Error::user(format!(
             "cannot clone {url} into {path}: {}; nothing was changed in your checkouts",

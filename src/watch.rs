@@ -225,6 +225,7 @@ pub fn hold(state: &Path, background: bool) -> Result<Held> {
         if background { "background" } else { "terminal" }
     )?;
     file.flush()?;
+    crate::owner::give_back(&path);
     Ok(Held { _file: file, path })
 }
 

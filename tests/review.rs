@@ -947,3 +947,66 @@ fn the_users_hooks_do_not_fire_for_git_osas_worktree() {
         std::fs::read_to_string(&fired).unwrap_or_default()
     );
 }
+
+/// Regression: `sudo git osa review` left root's objects, refs and worktree in the user's
+/// repository: the user's own git then could not update, prune or remove them.
+#[test]
+fn a_review_through_sudo_leaves_the_users_repository_all_theirs() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+    let w = World::new();
+    let nobody = 65534;
+    std::fs::set_permissions(
+        w.user.parent().unwrap(),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let chown = Command::new("chown")
+        .args(["-R", &format!("{nobody}:{nobody}")])
+        .arg(&w.user)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let o = w
+        .command(&["review", &CHANGE.to_string()])
+        .env("SUDO_UID", nobody.to_string())
+        .env("SUDO_GID", nobody.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    stopped_at_the_container(&o);
+    assert!(w.worktree().join(MARKED).exists());
+    let mut roots = Vec::new();
+    let mut todo = vec![w.user.clone()];
+    while let Some(p) = todo.pop() {
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        if meta.uid() == 0 {
+            roots.push(p.clone());
+        }
+        if meta.is_dir() {
+            todo.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+        }
+    }
+    assert_eq!(roots, Vec::<PathBuf>::new());
+    // The user's own git removes git-osa's worktree and ref.
+    for args in [
+        &[
+            "worktree",
+            "remove",
+            "--force",
+            w.worktree().to_str().unwrap(),
+        ][..],
+        &["update-ref", "-d", &format!("refs/osa/changes/{CHANGE}/2")],
+    ] {
+        let o = Command::new("git")
+            .current_dir(&w.user)
+            .args(args)
+            .uid(nobody)
+            .gid(nobody)
+            .env("HOME", w.user.parent().unwrap())
+            .env_remove("GIT_DIR")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+    }
+}

@@ -242,11 +242,13 @@ fn background(ctx: &Context, hooks: &Hooks, args: &WatchArgs) -> Result<ExitCode
 
 fn open_lock(hooks: &Hooks) -> Result<File> {
     std::fs::create_dir_all(&hooks.state)?;
-    Ok(OpenOptions::new()
+    let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(hooks.lock())?)
+        .open(hooks.lock())?;
+    crate::owner::give_back(&hooks.lock());
+    Ok(lock)
 }
 
 /// Ends the checkout's watcher, if one runs (`git osa stop`, `git osa restore`): before
