@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_git_osa_global_optspecs
-    string join \n container= service= dry-run json allow-public-index= restore-on-exit no-restore-on-exit detach db-snapshot no-db-snapshot force with= no-haproxy inventory= lxc-path= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
+    string join \n container= service= n/dry-run json allow-public-index= restore-on-exit no-restore-on-exit detach db-snapshot no-db-snapshot force with= no-haproxy inventory= lxc-path= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
 end
 
 function __fish_git_osa_needs_command
@@ -40,7 +40,7 @@ complete -c git-osa -n "__fish_git_osa_needs_command" -l config -d 'Configuratio
 complete -c git-osa -n "__fish_git_osa_needs_command" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c git-osa -n "__fish_git_osa_needs_command" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
+complete -c git-osa -n "__fish_git_osa_needs_command" -s n -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing (-n as for git-review and git)'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
@@ -76,7 +76,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l config -d 'Confi
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s n -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing (-n as for git-review and git)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
@@ -109,7 +109,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l color -d 'Co
 always\t''
 never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l all -d 'Restore every dev session on this host, not only the current project\'s'
-complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l dry-run -d 'Print the plan and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -s n -l dry-run -d 'Print the plan and change nothing (-n as for git)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
@@ -139,7 +139,7 @@ always\t''
 never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l clean -d 'Remove git-osa\'s worktrees and refs of the changes no container of the project runs now; a worktree with edits of yours is kept (and said)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l clone-dependencies -d 'Clone the checkout of a Depends-On project that git-osa cannot find (in git config osa.checkouts, or beside this checkout) into git-osa\'s cache, without asking (a terminal asks)'
-complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -s n -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing (-n as for git-review and git)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
@@ -198,7 +198,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l config -d 'Conf
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l dry-run -d 'Print the plan and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -s n -l dry-run -d 'Print the plan and change nothing (-n as for git)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -123,7 +123,8 @@ pub enum Command {
     ///
     /// CHANGE is a change number, NUMBER,PATCHSET, or the change's URL
     /// (https://HOST/c/PROJECT/+/NUMBER[/PATCHSET]). The Gerrit server is the checkout's
-    /// remote `gerrit` (what git-review creates), else the one `.gitreview` describes; git
+    /// Gerrit remote, as git-review names it (git config gitreview.remote, else
+    /// .gitreview's defaultremote, else `gerrit`), else the one `.gitreview` describes; git
     /// fetches from it with your own keys and credentials. The patchset (the latest unless
     /// named) is fetched into refs/osa/changes/NUMBER/PATCHSET and checked out into a
     /// worktree git-osa owns (.git/osa/worktrees/NUMBER): your working tree, index, HEAD,
@@ -215,8 +216,9 @@ pub struct RunArgs {
     )]
     pub services: Vec<String>,
 
-    /// Print the plan (each command, where, as whom) and change nothing.
-    #[arg(long)]
+    /// Print the plan (each command, where, as whom) and change nothing (-n as for
+    /// git-review and git).
+    #[arg(short = 'n', long)]
     pub dry_run: bool,
 
     /// Print the plan as JSON instead of text (with --dry-run): a versioned document
@@ -337,8 +339,8 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "all")]
     pub container: Option<String>,
 
-    /// Print the plan and change nothing.
-    #[arg(long)]
+    /// Print the plan and change nothing (-n as for git).
+    #[arg(short = 'n', long)]
     pub dry_run: bool,
 
     /// Print the plan as JSON instead of text (with --dry-run): a versioned document
@@ -407,8 +409,8 @@ pub struct SyncArgs {
     #[arg(long, value_name = "NAME")]
     pub container: Option<String>,
 
-    /// Print the plan and change nothing.
-    #[arg(long)]
+    /// Print the plan and change nothing (-n as for git).
+    #[arg(short = 'n', long)]
     pub dry_run: bool,
 
     /// Let pip use this index for requirements the deployment's repo server lacks.

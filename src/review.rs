@@ -49,13 +49,15 @@ impl Repo {
         self.worktrees().join(change.to_string())
     }
 
-    /// Where the checkout's Gerrit is: the remote `gerrit`, else `.gitreview`.
+    /// Where the checkout's Gerrit is: its Gerrit remote ([`gerrit_remote`]), else
+    /// `.gitreview`.
     pub fn server(&self, checkout: &Checkout) -> Result<Server> {
-        if let Ok(remote) = checkout.repo.find_remote("gerrit")
+        let name = gerrit_remote(&self.root);
+        if let Ok(remote) = checkout.repo.find_remote(&name)
             && let Ok(url) = remote.url()
         {
             return Ok(Server::Remote {
-                name: "gerrit".into(),
+                name,
                 url: url.to_string(),
             });
         }
@@ -66,10 +68,10 @@ impl Repo {
             .map(Server::Url)
             .ok_or_else(|| {
                 Error::user(format!(
-                    "{} has no remote named gerrit and no .gitreview naming a Gerrit host and project: git-osa does not know where the change is; nothing was changed",
+                    "{} has no remote named {name} and no .gitreview naming a Gerrit host and project: git-osa does not know where the change is; nothing was changed",
                     self.root.display().to_string().trim_end_matches('/')
                 ))
-                .hint("add the remote git-review uses: `git remote add gerrit ssh://USER@review.opendev.org:29418/openstack/PROJECT`")
+                .hint(format!("add the remote git-review uses: `git remote add {name} ssh://USER@review.opendev.org:29418/openstack/PROJECT`"))
             })
     }
 
@@ -319,6 +321,17 @@ pub fn sibling_url(url: &str, project: &str) -> Option<String> {
         .rfind(&own)
         .or_else(|| url.rfind(own.trim_end_matches(".git")))?;
     Some(format!("{}{project}", &url[..at]))
+}
+
+/// The name of the checkout's Gerrit remote, as git-review finds it: git config
+/// `gitreview.remote`, else `.gitreview`'s `defaultremote`, else `gerrit`.
+pub fn gerrit_remote(root: &Path) -> String {
+    git_config(root, "gitreview.remote")
+        .or_else(|| {
+            let text = std::fs::read_to_string(root.join(".gitreview")).ok()?;
+            crate::project::ini_value(&text, "gerrit", "defaultremote")
+        })
+        .unwrap_or_else(|| "gerrit".to_string())
 }
 
 /// A git config value as git reads it in `dir` (every scope, includes and all).

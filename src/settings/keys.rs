@@ -133,7 +133,8 @@ pub const INVENTORY: Key = Key {
         negated: None,
     }),
     env: Some("GIT_OSA_INVENTORY"),
-    what: "OSA's inventory (default `/etc/openstack_deploy/openstack_inventory.json`)",
+    what: "OSA's inventory (default `openstack_inventory.json` in OSA's `OSA_CONFIG_DIR` when \
+           it is set, else `/etc/openstack_deploy/openstack_inventory.json`)",
 };
 
 pub const LXC_PATH: Key = Key {

@@ -24,6 +24,10 @@ use crate::error::Result;
 use gitconfig::{GitConfig, GitValue};
 use keys::Key;
 
+/// Where OSA keeps its configuration, the inventory among it, when not in
+/// `/etc/openstack_deploy` (OSA's scripts read it too).
+const OSA_CONFIG_DIR: &str = "OSA_CONFIG_DIR";
+
 /// The index offered when the deployment's repo server lacks a requirement.
 const DEFAULT_PUBLIC_INDEX: &str = "https://pypi.org/simple";
 
@@ -262,7 +266,17 @@ impl Settings {
                 .and_then(|o| matches.get_one::<PathBuf>(o.id).cloned());
             Setting::new(default, Origin::Default)
         };
-        let inventory = path(&keys::INVENTORY).map(Option::unwrap_or_default);
+        let inventory = match path(&keys::INVENTORY) {
+            // OSA's own scripts find their configuration in OSA_CONFIG_DIR.
+            s if s.origin == Origin::Default => match std::env::var_os(OSA_CONFIG_DIR) {
+                Some(dir) if !dir.is_empty() => Setting::new(
+                    PathBuf::from(dir).join("openstack_inventory.json"),
+                    Origin::Env(OSA_CONFIG_DIR.into()),
+                ),
+                _ => s.map(Option::unwrap_or_default),
+            },
+            s => s.map(Option::unwrap_or_default),
+        };
         let lxc_path = path(&keys::LXC_PATH);
         let haproxy_socket = path(&keys::HAPROXY_SOCKET).map(Option::unwrap_or_default);
         let gerrit_url = match git.last(keys::GERRIT_URL.name) {

@@ -418,3 +418,36 @@ fn config_shows_the_keys_review_reads() {
         )
     );
 }
+
+/// OSA's own scripts find the inventory in OSA_CONFIG_DIR (default /etc/openstack_deploy);
+/// so does git-osa, under every setting of its own.
+#[test]
+fn osa_config_dir_moves_the_inventorys_default() {
+    let user = User::new();
+    let repo = checkout("openstack/keystone");
+    let r = repo.path();
+    let osa = tempfile::tempdir().unwrap();
+    let inv = osa.path().join("openstack_inventory.json");
+    std::fs::write(&inv, TWO_KEYSTONES).unwrap();
+    let dir = [("OSA_CONFIG_DIR", osa.path().to_str().unwrap())];
+    assert_eq!(
+        user.setting(r, &[], &dir, "osa.inventory"),
+        format!("env\tOSA_CONFIG_DIR\tosa.inventory={}", inv.display())
+    );
+    // It is the inventory a command reads.
+    let o = user.git_osa(r, &["status"], &dir);
+    assert!(
+        stderr(&o).contains("container aio1-keystone-container-b7d24e95 does not exist"),
+        "{}",
+        stderr(&o)
+    );
+    // git-osa's own settings come first.
+    user.git(r, &["config", "osa.inventory", "/from/git.json"]);
+    assert_eq!(
+        user.setting(r, &[], &dir, "osa.inventory"),
+        format!(
+            "local\tfile:{}\tosa.inventory=/from/git.json",
+            r.join(".git/config").display()
+        )
+    );
+}

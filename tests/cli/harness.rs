@@ -77,6 +77,7 @@ pub fn git_osa_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Comma
         "GIT_OSA_DB_SNAPSHOT",
         "GIT_OSA_PUBLIC_INDEX",
         "GIT_OSA_LOG",
+        "OSA_CONFIG_DIR",
         "NO_COLOR",
         "GIT_CONFIG_PARAMETERS",
     ] {

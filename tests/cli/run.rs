@@ -91,3 +91,31 @@ fn json_plans_need_dry_run() {
         assert!(stderr(&o).contains("--dry-run"), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// `-n` is `--dry-run`, as for git-review (`git review -n`) and git (`git clean -n`).
+#[test]
+fn dash_n_is_dry_run_as_in_git_review() {
+    use clap::Parser;
+    use git_osa::cli::{Cli, Command};
+    let dry = |args: &[&str]| {
+        let cli = Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        match cli.command {
+            Some(Command::Review(r)) => r.run.dry_run,
+            Some(Command::Run(r)) => r.dry_run,
+            Some(Command::Restore(r)) => r.dry_run,
+            Some(Command::Sync(s)) => s.dry_run,
+            None => cli.run.dry_run,
+            _ => panic!("{args:?}"),
+        }
+    };
+    for args in [
+        &["git-osa", "review", "-n", "12345"][..],
+        &["git-osa", "-n"],
+        &["git-osa", "run", "-n"],
+        &["git-osa", "restore", "-n"],
+        &["git-osa", "sync", "-n"],
+    ] {
+        assert!(dry(args), "{args:?}");
+    }
+    assert!(!dry(&["git-osa", "review", "12345"]));
+}

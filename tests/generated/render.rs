@@ -113,7 +113,7 @@ container stays in dev mode until \fBgit osa restore\fR.
 .SH FILES
 .TP
 \fI/etc/openstack_deploy/openstack_inventory.json\fR
-OSA's inventory: which containers run which service.
+OSA's inventory: which containers run which service (in \fB$OSA_CONFIG_DIR\fR when set).
 .TP
 \fI/var/lib/git-osa/<service>/\fR (in the container)
 The dev session: its state, the synced source, the install's constraints. A second
@@ -137,6 +137,11 @@ meaning or enumerated value changed, takes a new version.
 
 /// The main page's ENVIRONMENT after the variables of the settings.
 const MAN_ENVIRONMENT_REST: &str = r#".TP
+\fBOSA_CONFIG_DIR\fR
+OSA's configuration folder (\fI/etc/openstack_deploy\fR when unset), as OSA's scripts read
+it: the inventory is \fIopenstack_inventory.json\fR there, unless an option, a variable or
+git config names another.
+.TP
 \fBGIT_OSA_LOG\fR
 How much git-osa says on stderr when neither \fB-v\fR nor \fB-q\fR is given: \fBerror\fR,
 \fBwarn\fR (as \fB-q\fR), \fBinfo\fR (the default), \fBdebug\fR (as \fB-v\fR: every command in
