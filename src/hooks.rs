@@ -329,6 +329,66 @@ impl Hooks {
     }
 }
 
+/// The process holding the checkout's redeploy lock ([`Hooks::lock`]: a hook's worker, or
+/// a watcher's sync) and its command line, unless it is this process or one it runs under
+/// (the worker's own `git osa sync`, a watcher's sync in its own process): that redeploy
+/// is the caller's, not one to wait for. From `/proc/locks`, which names the process that
+/// took each flock.
+pub fn redeploy_holder(lock: &Path) -> Option<(u32, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(lock).ok()?;
+    let id = format!(
+        "{:02x}:{:02x}:{}",
+        libc::major(meta.dev()),
+        libc::minor(meta.dev()),
+        meta.ino()
+    );
+    let locks = fs::read_to_string("/proc/locks").ok()?;
+    let pid: u32 = locks.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        // `N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END`; waiters have `->`.
+        (f.get(1) == Some(&"FLOCK") && f.get(5) == Some(&id.as_str()))
+            .then(|| f.get(4)?.parse().ok())
+            .flatten()
+    })?;
+    let mut me = Some(std::process::id());
+    while let Some(p) = me.filter(|p| *p > 1) {
+        if p == pid {
+            return None;
+        }
+        me = parent_of(p);
+    }
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline)
+        .split('\0')
+        .filter(|a| !a.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some((pid, cmdline))
+}
+
+/// The parent of process `pid`, from `/proc/PID/stat` (its fourth field, after the name
+/// in parentheses, which may hold anything).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after) = stat.rsplit_once(')')?;
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Waits until nobody holds the redeploy lock `lock`, or `deadline` passes; true when it
+/// is free.
+pub fn wait_for_redeploy(lock: &Path, deadline: std::time::Instant) -> bool {
+    loop {
+        if redeploy_holder(lock).is_none() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// git sets these for its hooks (a commit's own index among them); the redeploy reads
 /// the worktree as the user sees it once git is done.
 pub fn scrub_git_env(cmd: &mut Command) {

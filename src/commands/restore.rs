@@ -40,7 +40,11 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
         let _lock = if args.dry_run {
             None
         } else {
-            Some(Lock::acquire(&target, &paths, "restore")?)
+            Some(crate::lock::waiting_for_redeploy(
+                &ctx.ui,
+                &ctx.cwd,
+                || Lock::acquire(&target, &paths, "restore"),
+            )?)
         };
         let Some(session) = sessions::read(&target, &paths)? else {
             continue;

@@ -48,7 +48,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     let _lock = if args.dry_run {
         None
     } else {
-        Some(Lock::acquire(&target, &paths, "run")?)
+        Some(crate::lock::waiting_for_redeploy(
+            &ctx.ui,
+            &ctx.cwd,
+            || Lock::acquire(&target, &paths, "run"),
+        )?)
     };
 
     let asked = survey::Asked {

@@ -248,3 +248,74 @@ pub fn fake_tools(dir: &Path, names: &[&str]) -> std::path::PathBuf {
     }
     bin
 }
+
+/// A service of its own (a name no other test or session uses) whose one unit runs on
+/// this host (`is_metal`), with a dev session in `/var/lib/git-osa/<name>/` on this host:
+/// the fields `extra` gives over a session that changed nothing. The folder goes when
+/// this does.
+pub struct HostSession {
+    pub name: String,
+    config: std::path::PathBuf,
+    inventory: std::path::PathBuf,
+}
+
+impl HostSession {
+    pub fn new(dir: &Path, project: &str, extra: serde_json::Value) -> HostSession {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!("gitosa-test-{}-{nanos}", std::process::id());
+        let config = dir.join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[[service]]\nname='{name}'\nprojects=['{project}']\npackages=[]\nuser='root'\n\
+                 [[service.unit]]\nname='{name}-api'\ngroups=['keystone_all']\nruns='console'\n"
+            ),
+        )
+        .unwrap();
+        let inventory = dir.join("inventory.json");
+        std::fs::write(&inventory, METAL_KEYSTONE).unwrap();
+        let mut record = serde_json::json!({
+            "service": name, "project": project, "container": "aio1",
+            "started_at": 1_700_000_000u64, "started_by": "root", "commit": null,
+            "dirty": false, "synced_at": null, "venv": null, "venv_backup": null,
+            "install_hash": null, "migrations_hash": null,
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            record[k] = v.clone();
+        }
+        std::fs::create_dir_all(Self::dir_of(&name)).unwrap();
+        std::fs::write(Self::dir_of(&name).join("session.json"), record.to_string()).unwrap();
+        HostSession {
+            name,
+            config,
+            inventory,
+        }
+    }
+
+    fn dir_of(name: &str) -> std::path::PathBuf {
+        Path::new("/var/lib/git-osa").join(name)
+    }
+
+    /// The session's folder, where its lock is.
+    pub fn dir(&self) -> std::path::PathBuf {
+        Self::dir_of(&self.name)
+    }
+
+    pub fn env(&self) -> [(&'static str, &str); 2] {
+        [
+            ("GIT_OSA_CONFIG", self.config.to_str().unwrap()),
+            ("GIT_OSA_INVENTORY", self.inventory.to_str().unwrap()),
+        ]
+    }
+}
+
+impl Drop for HostSession {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.dir());
+        // Gone only when empty: another session's folder keeps it.
+        let _ = std::fs::remove_dir("/var/lib/git-osa");
+    }
+}

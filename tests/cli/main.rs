@@ -17,3 +17,4 @@ mod hooks;
 mod inventory;
 mod run;
 mod status;
+mod stop;

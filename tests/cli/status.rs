@@ -1,9 +1,7 @@
 //! `git osa status`, as text and as JSON, where the inventory's containers do not exist.
 
-use std::path::Path;
-
 use crate::harness::{
-    METAL_KEYSTONE, TWO_KEYSTONES, checkout, git, git_osa, stderr, stdout, valid_json,
+    HostSession, TWO_KEYSTONES, checkout, git, git_osa, stderr, stdout, valid_json,
 };
 
 #[test]
@@ -119,68 +117,6 @@ fn status_json_says_what_the_text_says_and_errors_stay_on_stderr() {
     assert!(stderr(&o).contains("the service runs in 2 containers"));
 }
 
-/// A service of its own (a name no other test or session uses) whose one unit runs on
-/// this host (`is_metal`), with a review session in `/var/lib/git-osa/<name>/` that says
-/// it came from the checkout's remote `gerrit`; the folder goes when this does.
-struct ReviewSession {
-    name: String,
-    config: std::path::PathBuf,
-    inventory: std::path::PathBuf,
-}
-
-impl ReviewSession {
-    fn new(dir: &Path, project: &str) -> ReviewSession {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let name = format!("gitosa-test-{}-{nanos}", std::process::id());
-        let config = dir.join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[[service]]\nname='{name}'\nprojects=['{project}']\npackages=[]\nuser='root'\n\
-                 [[service.unit]]\nname='{name}-api'\ngroups=['keystone_all']\nruns='console'\n"
-            ),
-        )
-        .unwrap();
-        let inventory = dir.join("inventory.json");
-        std::fs::write(&inventory, METAL_KEYSTONE).unwrap();
-        let session = Path::new("/var/lib/git-osa").join(&name);
-        std::fs::create_dir_all(&session).unwrap();
-        let record = serde_json::json!({
-            "service": name, "project": project, "container": "aio1",
-            "started_at": 1_700_000_000u64, "started_by": "root", "commit": null,
-            "dirty": false, "synced_at": null, "venv": null, "venv_backup": null,
-            "install_hash": null, "migrations_hash": null,
-            "review": {"change": 12345, "patchset": 1, "subject": "Say hello",
-                       "owner": "Rev Iewer <rev@example.com>", "server": "gerrit",
-                       "commit": "0123456789abcdef0123456789abcdef01234567"}
-        });
-        std::fs::write(session.join("session.json"), record.to_string()).unwrap();
-        ReviewSession {
-            name,
-            config,
-            inventory,
-        }
-    }
-
-    fn env(&self) -> [(&'static str, &str); 2] {
-        [
-            ("GIT_OSA_CONFIG", self.config.to_str().unwrap()),
-            ("GIT_OSA_INVENTORY", self.inventory.to_str().unwrap()),
-        ]
-    }
-}
-
-impl Drop for ReviewSession {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(Path::new("/var/lib/git-osa").join(&self.name));
-        // Gone only when empty: another session's folder keeps it.
-        let _ = std::fs::remove_dir("/var/lib/git-osa");
-    }
-}
-
 /// A git server that takes connections and never answers: what a Gerrit behind a dead
 /// VPN or a firewall that drops packets looks like to `git ls-remote`. Counts the
 /// connections it took.
@@ -208,7 +144,13 @@ fn status_stays_local_unless_asked_and_then_gives_up_on_a_silent_gerrit_in_secon
     use std::sync::atomic::Ordering;
     use std::time::{Duration, Instant};
     let repo = checkout("openstack/gitosa-status");
-    let session = ReviewSession::new(repo.path(), "openstack/gitosa-status");
+    let session = HostSession::new(
+        repo.path(),
+        "openstack/gitosa-status",
+        serde_json::json!({"review": {"change": 12345, "patchset": 1, "subject": "Say hello",
+            "owner": "Rev Iewer <rev@example.com>", "server": "gerrit",
+            "commit": "0123456789abcdef0123456789abcdef01234567"}}),
+    );
     let (port, taken) = silent_server();
     git(
         repo.path(),
@@ -276,7 +218,13 @@ fn status_stays_local_unless_asked_and_then_gives_up_on_a_silent_gerrit_in_secon
 #[test]
 fn status_online_never_prompts_and_says_why_it_could_not_ask() {
     let repo = checkout("openstack/gitosa-status");
-    let session = ReviewSession::new(repo.path(), "openstack/gitosa-status");
+    let session = HostSession::new(
+        repo.path(),
+        "openstack/gitosa-status",
+        serde_json::json!({"review": {"change": 12345, "patchset": 1, "subject": "Say hello",
+            "owner": "Rev Iewer <rev@example.com>", "server": "gerrit",
+            "commit": "0123456789abcdef0123456789abcdef01234567"}}),
+    );
     // An http server that wants a password: git would prompt on a terminal.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let http = listener.local_addr().unwrap().port();
