@@ -36,6 +36,18 @@ fn committed_completions_and_man_page_are_fresh() {
     );
 }
 
+/// The README says which Rust builds git-osa, and it is Cargo.toml's `rust-version`.
+#[test]
+fn the_readme_names_the_rust_version_cargo_toml_needs() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let needs = format!("Rust {} or later", env!("CARGO_PKG_RUST_VERSION"));
+    assert!(
+        readme.contains(&needs),
+        "README.md does not say \"{needs}\""
+    );
+}
+
 /// A heat checkout beside an OSA inventory that puts heat's units in two containers: what
 /// `--container` and `--service` complete from.
 struct Deployment {
