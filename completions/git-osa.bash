@@ -88,9 +88,6 @@ _git__osa() {
             git__osa__subcmd__help,watch)
                 cmd="git__osa__subcmd__help__subcmd__watch"
                 ;;
-            git__osa__subcmd__help__subcmd__hooks,fire)
-                cmd="git__osa__subcmd__help__subcmd__hooks__subcmd__fire"
-                ;;
             git__osa__subcmd__help__subcmd__hooks,install)
                 cmd="git__osa__subcmd__help__subcmd__hooks__subcmd__install"
                 ;;
@@ -99,12 +96,6 @@ _git__osa() {
                 ;;
             git__osa__subcmd__help__subcmd__hooks,uninstall)
                 cmd="git__osa__subcmd__help__subcmd__hooks__subcmd__uninstall"
-                ;;
-            git__osa__subcmd__help__subcmd__hooks,work)
-                cmd="git__osa__subcmd__help__subcmd__hooks__subcmd__work"
-                ;;
-            git__osa__subcmd__hooks,fire)
-                cmd="git__osa__subcmd__hooks__subcmd__fire"
                 ;;
             git__osa__subcmd__hooks,help)
                 cmd="git__osa__subcmd__hooks__subcmd__help"
@@ -118,12 +109,6 @@ _git__osa() {
             git__osa__subcmd__hooks,uninstall)
                 cmd="git__osa__subcmd__hooks__subcmd__uninstall"
                 ;;
-            git__osa__subcmd__hooks,work)
-                cmd="git__osa__subcmd__hooks__subcmd__work"
-                ;;
-            git__osa__subcmd__hooks__subcmd__help,fire)
-                cmd="git__osa__subcmd__hooks__subcmd__help__subcmd__fire"
-                ;;
             git__osa__subcmd__hooks__subcmd__help,help)
                 cmd="git__osa__subcmd__hooks__subcmd__help__subcmd__help"
                 ;;
@@ -136,9 +121,6 @@ _git__osa() {
             git__osa__subcmd__hooks__subcmd__help,uninstall)
                 cmd="git__osa__subcmd__hooks__subcmd__help__subcmd__uninstall"
                 ;;
-            git__osa__subcmd__hooks__subcmd__help,work)
-                cmd="git__osa__subcmd__hooks__subcmd__help__subcmd__work"
-                ;;
             *)
                 ;;
         esac
@@ -146,7 +128,7 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync watch hooks help"
+            opts="-n -v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync watch hooks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -230,7 +212,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__doctor)
-            opts="-v -q -h --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --json --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -320,22 +302,8 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__help__subcmd__hooks)
-            opts="install uninstall status fire work"
+            opts="install uninstall status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        git__osa__subcmd__help__subcmd__hooks__subcmd__fire)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -376,20 +344,6 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__help__subcmd__hooks__subcmd__uninstall)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        git__osa__subcmd__help__subcmd__hooks__subcmd__work)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -516,7 +470,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__hooks)
-            opts="-v -q -h --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help install uninstall status fire work help"
+            opts="-v -q -h --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help install uninstall status help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -549,57 +503,9 @@ _git__osa() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        git__osa__subcmd__hooks__subcmd__fire)
-            opts="-v -q -h --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --inventory)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --lxc-path)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --haproxy-socket)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         git__osa__subcmd__hooks__subcmd__help)
-            opts="install uninstall status fire work help"
+            opts="install uninstall status help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        git__osa__subcmd__hooks__subcmd__help__subcmd__fire)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -667,20 +573,6 @@ _git__osa() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        git__osa__subcmd__hooks__subcmd__help__subcmd__work)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         git__osa__subcmd__hooks__subcmd__install)
             opts="-v -q -h --start --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -716,7 +608,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__hooks__subcmd__status)
-            opts="-v -q -h --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --json --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -750,40 +642,6 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__hooks__subcmd__uninstall)
-            opts="-v -q -h --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --inventory)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --lxc-path)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --haproxy-socket)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        git__osa__subcmd__hooks__subcmd__work)
             opts="-v -q -h --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -864,7 +722,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__restore)
-            opts="-v -q -h --all --container --dry-run --json --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-n -v -q -h --all --container --dry-run --json --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -902,7 +760,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__review)
-            opts="-v -q -h --patchset --clean --clone-dependencies --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-n -v -q -h --patchset --clean --clone-dependencies --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -956,7 +814,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__run)
-            opts="-v -q -h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-n -v -q -h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1006,7 +864,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__status)
-            opts="-v -q -h --json --offline --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --json --online --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1078,7 +936,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__sync)
-            opts="-v -q -h --container --dry-run --allow-public-index --force --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-n -v -q -h --container --dry-run --allow-public-index --force --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1120,7 +978,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__watch)
-            opts="-v -q -h --container --detach --in-background --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --container --detach --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1166,9 +1024,10 @@ else
     complete -F _git_osa_complete -o bashdefault -o default git-osa
 fi
 
-# --container and --service take names from the deployment: `git-osa __complete` prints the
-# checkout's service's containers or units (nothing on any error), given the words typed so
-# far for the deployment options among them. Everything else is clap's _git__osa's.
+# --container, --service and --unit take names from the deployment: `git-osa __complete`
+# prints the checkout's service's containers or units (nothing on any error), given the
+# words typed so far for the deployment options among them. Everything else is clap's
+# _git__osa's.
 _git_osa_complete() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} what
     # `--container=x` is three words for bash: --container, =, x.
@@ -1179,7 +1038,7 @@ _git_osa_complete() {
     fi
     case $prev in
         --container) what=containers ;;
-        --service) what=units ;;
+        --service | --unit) what=units ;;
         *) _git__osa "$@"; return ;;
     esac
     local IFS=$'\n'

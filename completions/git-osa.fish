@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_git_osa_global_optspecs
-    string join \n container= service= dry-run json allow-public-index= restore-on-exit no-restore-on-exit detach db-snapshot no-db-snapshot force with= no-haproxy inventory= lxc-path= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
+    string join \n container= service= n/dry-run json allow-public-index= restore-on-exit no-restore-on-exit detach db-snapshot no-db-snapshot force with= no-haproxy inventory= lxc-path= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
 end
 
 function __fish_git_osa_needs_command
@@ -40,7 +40,7 @@ complete -c git-osa -n "__fish_git_osa_needs_command" -l config -d 'Configuratio
 complete -c git-osa -n "__fish_git_osa_needs_command" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c git-osa -n "__fish_git_osa_needs_command" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
+complete -c git-osa -n "__fish_git_osa_needs_command" -s n -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing (-n as for git-review and git)'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
@@ -76,7 +76,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l config -d 'Confi
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s n -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing (-n as for git-review and git)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
@@ -96,7 +96,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l color -d 'Col
 always\t''
 never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l json -d 'Print JSON instead of text: a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
-complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l offline -d 'Do not ask the Gerrit server whether a reviewed change has a newer patchset'
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l online -d 'Ask the Gerrit server whether a reviewed change has a newer patchset: one `git ls-remote` a change, given up after 5 s, never asking for a password, a passphrase or a host key (when it cannot ask, status says why). Without it, status reads nothing over the network'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s h -l help -d 'Print help'
@@ -109,7 +109,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l color -d 'Co
 always\t''
 never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l all -d 'Restore every dev session on this host, not only the current project\'s'
-complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l dry-run -d 'Print the plan and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -s n -l dry-run -d 'Print the plan and change nothing (-n as for git)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
@@ -139,7 +139,7 @@ always\t''
 never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l clean -d 'Remove git-osa\'s worktrees and refs of the changes no container of the project runs now; a worktree with edits of yours is kept (and said)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l clone-dependencies -d 'Clone the checkout of a Depends-On project that git-osa cannot find (in git config osa.checkouts, or beside this checkout) into git-osa\'s cache, without asking (a terminal asks)'
-complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -s n -l dry-run -d 'Print the plan (each command, where, as whom) and change nothing (-n as for git-review and git)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l json -d 'Print the plan as JSON instead of text (with --dry-run): a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l restore-on-exit -d 'Restore production as soon as the dev process stops; git config osa.restoreOnExit'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l no-restore-on-exit -d 'Keep the container in dev mode when the dev process stops, whatever osa.restoreOnExit or GIT_OSA_RESTORE_ON_EXIT say'
@@ -158,10 +158,11 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l config -d 'Co
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l json -d 'Print JSON instead of text: every check, with its result and fix (a versioned document described by git-osa-json.schema.json, doc/ in the source, share/doc/git-osa/ once installed). The exit status is the same'
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l unit -d 'Only this unit of the project (repeatable), e.g. `--unit heat-engine`' -r
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l unit -d 'Only this unit of the project (repeatable), e.g. `--unit heat-engine`' -r -f -a "(__fish_git_osa_names units)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l since -d 'Only lines since this time, in journalctl\'s words (`10 min ago`, `today`, `2024-05-01 12:00`)' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l container -d 'The container, when the service has several and more than one is in dev mode' -r -f -a "(__fish_git_osa_names containers)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
@@ -197,7 +198,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l config -d 'Conf
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l dry-run -d 'Print the plan and change nothing'
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -s n -l dry-run -d 'Print the plan and change nothing (-n as for git)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l force -d 'Sync this checkout into a session another checkout started (a linked worktree, a reviewed change) without asking: its code is replaced'
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
@@ -211,26 +212,23 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -l color -d 'Colo
 always\t''
 never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -l detach -d 'Watch in the background and return: `git osa logs --watch` shows what it does, `git osa stop` ends it'
-complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -l in-background -d 'The background watcher itself (what --detach starts)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -f -a "install" -d 'Install the hooks (again: updates them)'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -f -a "uninstall" -d 'Remove git-osa\'s hooks and put back those they replaced'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -f -a "status" -d 'Show which hooks are git-osa\'s and how the last redeploy ended'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -f -a "fire" -d 'What an installed hook runs: start a redeploy in the background and return'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -f -a "work" -d 'The background redeploy a hook started'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status fire work help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -f -a "install" -d 'Install the hooks (again: updates them)'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -f -a "uninstall" -d 'Remove git-osa\'s hooks and put back those they replaced'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -f -a "status" -d 'Show which hooks are git-osa\'s and how the last redeploy ended'
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
@@ -259,34 +257,13 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_s
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l json -d 'Print JSON instead of text: a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from fire" -s h -l help -d 'Print help'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from work" -s h -l help -d 'Print help'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install the hooks (again: updates them)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from help" -f -a "uninstall" -d 'Remove git-osa\'s hooks and put back those they replaced'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show which hooks are git-osa\'s and how the last redeploy ended'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from help" -f -a "fire" -d 'What an installed hook runs: start a redeploy in the background and return'
-complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from help" -f -a "work" -d 'The background redeploy a hook started'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor logs stop sync watch hooks help" -f -a "run" -d 'Swap the checkout into its container and run it in the foreground (the default)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_seen_subcommand_from run status restore config review doctor logs stop sync watch hooks help" -f -a "status" -d 'Show the project\'s containers, their units, HAProxy servers and dev sessions'
@@ -303,10 +280,8 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand help; and not __fish_see
 complete -c git-osa -n "__fish_git_osa_using_subcommand help; and __fish_seen_subcommand_from hooks" -f -a "install" -d 'Install the hooks (again: updates them)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand help; and __fish_seen_subcommand_from hooks" -f -a "uninstall" -d 'Remove git-osa\'s hooks and put back those they replaced'
 complete -c git-osa -n "__fish_git_osa_using_subcommand help; and __fish_seen_subcommand_from hooks" -f -a "status" -d 'Show which hooks are git-osa\'s and how the last redeploy ended'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and __fish_seen_subcommand_from hooks" -f -a "fire" -d 'What an installed hook runs: start a redeploy in the background and return'
-complete -c git-osa -n "__fish_git_osa_using_subcommand help; and __fish_seen_subcommand_from hooks" -f -a "work" -d 'The background redeploy a hook started'
 
-# --container and --service take names from the deployment: `git-osa __complete` prints the
+# --container, --service and --unit take names from the deployment: `git-osa __complete` prints the
 # checkout's service's containers or units (nothing on any error), given the words typed so
 # far.
 function __fish_git_osa_names

@@ -123,7 +123,8 @@ pub enum Command {
     ///
     /// CHANGE is a change number, NUMBER,PATCHSET, or the change's URL
     /// (https://HOST/c/PROJECT/+/NUMBER[/PATCHSET]). The Gerrit server is the checkout's
-    /// remote `gerrit` (what git-review creates), else the one `.gitreview` describes; git
+    /// Gerrit remote, as git-review names it (git config gitreview.remote, else
+    /// .gitreview's defaultremote, else `gerrit`), else the one `.gitreview` describes; git
     /// fetches from it with your own keys and credentials. The patchset (the latest unless
     /// named) is fetched into refs/osa/changes/NUMBER/PATCHSET and checked out into a
     /// worktree git-osa owns (.git/osa/worktrees/NUMBER): your working tree, index, HEAD,
@@ -142,9 +143,10 @@ pub enum Command {
     Review(ReviewArgs),
     /// Check that this host and the project's containers have what git-osa needs.
     ///
-    /// One line per check, with the fix when it fails: the LXC tools and systemd-run,
-    /// root, the inventory against LXC, HAProxy's admin socket at admin level; and, from a
-    /// checkout, in each container of its service: systemd-run, the venv and its
+    /// One line per check, with the fix when it fails: the LXC tools, systemd-run and git,
+    /// root, the inventory against LXC, HAProxy's admin socket at admin level; from a
+    /// checkout, that it can be opened and read whole by this user and that inotify allows
+    /// `git osa watch` a watch per folder; and in each container of its service: systemd-run, the venv and its
     /// constraints.txt, room for the copy of the venv, and the repo server as pip there
     /// reaches it. Exits 0 when every check passes, 1 when one fails (as a command that
     /// failed); with -q only failed checks are printed.
@@ -214,8 +216,9 @@ pub struct RunArgs {
     )]
     pub services: Vec<String>,
 
-    /// Print the plan (each command, where, as whom) and change nothing.
-    #[arg(long)]
+    /// Print the plan (each command, where, as whom) and change nothing (-n as for
+    /// git-review and git).
+    #[arg(short = 'n', long)]
     pub dry_run: bool,
 
     /// Print the plan as JSON instead of text (with --dry-run): a versioned document
@@ -314,8 +317,15 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Do not ask the Gerrit server whether a reviewed change has a newer patchset.
+    /// Ask the Gerrit server whether a reviewed change has a newer patchset: one `git
+    /// ls-remote` a change, given up after 5 s, never asking for a password, a passphrase
+    /// or a host key (when it cannot ask, status says why). Without it, status reads
+    /// nothing over the network.
     #[arg(long)]
+    pub online: bool,
+
+    /// Read nothing over the network: the default (kept for scripts that pass it).
+    #[arg(long, hide = true, overrides_with = "online")]
     pub offline: bool,
 }
 
@@ -329,8 +339,8 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "all")]
     pub container: Option<String>,
 
-    /// Print the plan and change nothing.
-    #[arg(long)]
+    /// Print the plan and change nothing (-n as for git).
+    #[arg(short = 'n', long)]
     pub dry_run: bool,
 
     /// Print the plan as JSON instead of text (with --dry-run): a versioned document
@@ -349,7 +359,13 @@ pub struct ConfigArgs {
 }
 
 #[derive(Args, Debug, Clone, Default)]
-pub struct DoctorArgs {}
+pub struct DoctorArgs {
+    /// Print JSON instead of text: every check, with its result and fix (a versioned
+    /// document described by git-osa-json.schema.json, doc/ in the source,
+    /// share/doc/git-osa/ once installed). The exit status is the same.
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct LogsArgs {
@@ -393,8 +409,8 @@ pub struct SyncArgs {
     #[arg(long, value_name = "NAME")]
     pub container: Option<String>,
 
-    /// Print the plan and change nothing.
-    #[arg(long)]
+    /// Print the plan and change nothing (-n as for git).
+    #[arg(short = 'n', long)]
     pub dry_run: bool,
 
     /// Let pip use this index for requirements the deployment's repo server lacks.
@@ -442,7 +458,12 @@ pub enum HooksAction {
     /// Remove git-osa's hooks and put back those they replaced.
     Uninstall,
     /// Show which hooks are git-osa's and how the last redeploy ended.
-    Status,
+    Status {
+        /// Print JSON instead of text: a versioned document described by
+        /// git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed).
+        #[arg(long)]
+        json: bool,
+    },
     /// What an installed hook runs: start a redeploy in the background and return.
     #[command(hide = true)]
     Fire {

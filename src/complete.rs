@@ -1,5 +1,5 @@
 //! `git-osa __complete containers|units [WORD]...`: the names the shell completions offer
-//! after `--container` and `--service`, one per line: the containers of the current
+//! after `--container`, and after `--service` and `logs --unit`, one per line: the containers of the current
 //! checkout's service, or its units, found as a run finds them (the inventory, or LXC
 //! container names without one).
 //!

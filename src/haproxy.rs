@@ -154,6 +154,20 @@ impl Haproxy {
 
     /// What to tell a user whose socket cannot be reached.
     pub fn hint(&self) -> String {
+        // OSA's socket is root's alone (`mode 600`): for another user it is the right
+        // socket, and the fix is to be root, not another path.
+        let denied = self.via.haproxy(&self.socket, "help").is_err_and(|e| {
+            e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
+            })
+        });
+        if denied {
+            return format!(
+                "{} is there, but this user may not use it (OSA's haproxy.cfg makes it `mode 600`, root's alone): run git osa as root, as every OSA operation (sudo -E git osa ...)",
+                self.socket.display()
+            );
+        }
         format!(
             "point --haproxy-socket (or GIT_OSA_HAPROXY_SOCKET) at the `stats socket ... level admin` of haproxy.cfg (OSA: /var/run/haproxy.stat); it is {} now",
             self.socket.display()

@@ -86,6 +86,19 @@ impl Checkout {
                      e.g. `git clone https://opendev.org/openstack/keystone && cd keystone`",
                 );
             }
+            // A repository of another user: git's own advice (git refuses it too).
+            if e.code() == git2::ErrorCode::Owner {
+                let path = owned_path(e.message()).unwrap_or_else(|| dir.display().to_string());
+                return Error::user(format!(
+                    "git-osa cannot open the repository at {}: {}",
+                    dir.display(),
+                    e.message()
+                ))
+                .hint(format!(
+                    "git refuses it too (\"dubious ownership\"); if you trust it, as git says: `git config --global --add safe.directory {path}`"
+                ))
+                .hint("or run git osa through sudo from the user who owns it: git and git-osa accept that user's checkout then (SUDO_UID)");
+            }
             // A repository libgit2 cannot read (reftable refs, sha256 objects, an
             // extension it does not know): its own reason, not "not a checkout".
             Error::user(format!(
@@ -182,6 +195,15 @@ pub fn ini_value(text: &str, section: &str, key: &str) -> Option<String> {
 fn pyproject_name(text: &str) -> Option<String> {
     let doc: toml::Table = toml::from_str(text).ok()?;
     doc.get("project")?.get("name")?.as_str().map(String::from)
+}
+
+/// The folder libgit2 names when it refuses a repository of another user
+/// (`repository path '/src/keystone' is not owned by current user`): the one git's
+/// safe.directory wants.
+fn owned_path(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("repository path '")?;
+    let (path, _) = rest.rsplit_once("' is not owned")?;
+    Some(path.trim_end_matches('/').to_string())
 }
 
 /// `openstack/keystone` from `https://opendev.org/openstack/keystone.git`,

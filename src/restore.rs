@@ -122,7 +122,11 @@ fn restore_one(ctx: &Context, req: &Restore, c: &Candidate) -> Result<One> {
     let _lock = if req.dry_run {
         None
     } else {
-        Some(Lock::acquire(&target, &paths, "restore")?)
+        Some(crate::session::lock::waiting_for_redeploy(
+            &ctx.ui,
+            &ctx.cwd,
+            || Lock::acquire(&target, &paths, "restore"),
+        )?)
     };
     let Some(record) = session::find::read_raw(&target, &paths)? else {
         return Ok(One::NoSession);

@@ -105,7 +105,11 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
     let _lock = if req.dry_run {
         None
     } else {
-        Some(Lock::acquire(&target, &paths, "run")?)
+        Some(crate::session::lock::waiting_for_redeploy(
+            &ctx.ui,
+            &ctx.cwd,
+            || Lock::acquire(&target, &paths, "run"),
+        )?)
     };
     let asked = survey::Asked {
         explicit_units: !req.units.is_empty(),

@@ -947,3 +947,262 @@ fn the_users_hooks_do_not_fire_for_git_osas_worktree() {
         std::fs::read_to_string(&fired).unwrap_or_default()
     );
 }
+
+/// Regression: `sudo git osa review` left root's objects, refs and worktree in the user's
+/// repository: the user's own git then could not update, prune or remove them.
+#[test]
+fn a_review_through_sudo_leaves_the_users_repository_all_theirs() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+    let w = World::new();
+    let nobody = 65534;
+    std::fs::set_permissions(
+        w.user.parent().unwrap(),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let chown = Command::new("chown")
+        .args(["-R", &format!("{nobody}:{nobody}")])
+        .arg(&w.user)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let o = w
+        .command(&["review", &CHANGE.to_string()])
+        .env("SUDO_UID", nobody.to_string())
+        .env("SUDO_GID", nobody.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    stopped_at_the_container(&o);
+    assert!(w.worktree().join(MARKED).exists());
+    let mut roots = Vec::new();
+    let mut todo = vec![w.user.clone()];
+    while let Some(p) = todo.pop() {
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        if meta.uid() == 0 {
+            roots.push(p.clone());
+        }
+        if meta.is_dir() {
+            todo.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+        }
+    }
+    assert_eq!(roots, Vec::<PathBuf>::new());
+    // The user's own git removes git-osa's worktree and ref.
+    for args in [
+        &[
+            "worktree",
+            "remove",
+            "--force",
+            w.worktree().to_str().unwrap(),
+        ][..],
+        &["update-ref", "-d", &format!("refs/osa/changes/{CHANGE}/2")],
+    ] {
+        let o = Command::new("git")
+            .current_dir(&w.user)
+            .args(args)
+            .uid(nobody)
+            .gid(nobody)
+            .env("HOME", w.user.parent().unwrap())
+            .env_remove("GIT_DIR")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+    }
+}
+
+/// Gerrit's REST API behind TLS, with a certificate of a CA of the test's own (an
+/// internal CA): a Python TLS front on loopback passing each GET to the plain REST
+/// server. Ended by its pid when dropped.
+struct TlsRest {
+    child: std::process::Child,
+    port: u16,
+    /// The CA's certificate, as a bundle the system would hold.
+    ca: PathBuf,
+}
+
+const TLS_FRONT: &str = r#"
+import http.server, ssl, sys, urllib.request
+cert, key, upstream = sys.argv[1], sys.argv[2], sys.argv[3]
+class Front(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        with urllib.request.urlopen(upstream + self.path.lstrip("/")) as r:
+            body = r.read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Front)
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+tls.load_cert_chain(cert, key)
+server.socket = tls.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+impl TlsRest {
+    fn start(dir: &Path, upstream: &str) -> TlsRest {
+        use std::io::BufRead;
+        let openssl = |args: &[&str]| {
+            let o = Command::new("openssl")
+                .current_dir(dir)
+                .args(args)
+                .output()
+                .expect("openssl");
+            assert!(o.status.success(), "openssl {args:?}: {}", stderr(&o));
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=git-osa test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ]);
+        std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.pem",
+        ]);
+        let mut child = Command::new("python3")
+            .current_dir(dir)
+            .args(["-c", TLS_FRONT, "server.pem", "server.key", upstream])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().expect("the TLS front's port");
+        TlsRest {
+            child,
+            port,
+            ca: dir.join("ca.pem"),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("https://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for TlsRest {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Regression: the Change-Id lookup trusted only the public CAs compiled into git-osa,
+/// while `git fetch` from the same Gerrit trusts the system's: a Gerrit with a
+/// certificate of an internal CA the system trusts was refused. The system's CAs count
+/// now (here through SSL_CERT_FILE, as OpenSSL and git read it; /etc/ssl/certs on Debian).
+#[test]
+fn the_rest_api_is_trusted_as_the_system_trusts_it() {
+    let w = World::new();
+    let certs = tempfile::tempdir().unwrap();
+    let tls = TlsRest::start(certs.path(), &w.gerrit.rest_url());
+    git(&w.user, &["config", "osa.gerritUrl", &tls.url()]);
+
+    // A CA the system does not know: refused, for its certificate.
+    let o = w
+        .command(&["review", CHANGE_ID])
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("cannot reach Gerrit's REST API at {}", tls.url()))
+            && err.contains("certificate"),
+        "{err}"
+    );
+    // The system trusts it: the lookup goes through.
+    let o = w
+        .command(&["review", CHANGE_ID])
+        .env("SSL_CERT_FILE", &tls.ca)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "Change-Id {CHANGE_ID} is change {CHANGE} of {PROJECT} (branch master) at {}",
+            tls.url()
+        )),
+        "{err}"
+    );
+    stopped_at_the_container(&o);
+}
+
+/// Regression: the Gerrit remote was always the one named `gerrit`; git-review names it
+/// with git config `gitreview.remote`, else `.gitreview`'s `defaultremote`.
+#[test]
+fn the_gerrit_remote_is_the_one_git_review_names() {
+    let w = World::new();
+    git(&w.user, &["remote", "rename", "gerrit", "review"]);
+    let url = w.gerrit.url(PROJECT);
+    let absent = |o: &Output| {
+        let err = stderr(o);
+        assert!(
+            err.contains(&format!("no change 99999 at remote review ({url})")),
+            "{err}"
+        );
+    };
+    git(&w.user, &["config", "gitreview.remote", "review"]);
+    absent(&w.git_osa(&["review", "99999"]));
+    git(&w.user, &["config", "--unset", "gitreview.remote"]);
+    let gitreview = std::fs::read_to_string(w.user.join(".gitreview")).unwrap();
+    std::fs::write(
+        w.user.join(".gitreview"),
+        format!("{gitreview}defaultremote=review\n"),
+    )
+    .unwrap();
+    absent(&w.git_osa(&["review", "99999"]));
+    // And the change itself comes from there.
+    let o = w.git_osa(&["review", &CHANGE.to_string()]);
+    stopped_at_the_container(&o);
+    assert_eq!(
+        std::fs::read_to_string(w.worktree().join(MARKED)).unwrap(),
+        discovery("patchset 2")
+    );
+}

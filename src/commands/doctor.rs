@@ -1,6 +1,7 @@
 //! `git osa doctor`: the host's checks, then, from a checkout, those of each container of
 //! its service; one line each on stdout (with `-q` only the failures), and exit 1 when one
-//! failed, as a command that failed does: scripts and CI can gate a run on it.
+//! failed, as a command that failed does: scripts and CI can gate a run on it. With
+//! `--json`, one document of every check instead, and the same exit status.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -9,23 +10,40 @@ use crate::cli::DoctorArgs;
 use crate::context::Context;
 use crate::doctor::{self, Report};
 use crate::error::{Error, Result};
+use crate::json;
 
-pub fn run(ctx: &Context, _args: &DoctorArgs) -> Result<ExitCode> {
-    let mut shown = Shown::new(ctx.ui.quiet());
-    shown.add(doctor::judge_host(&doctor::read_host(ctx)))?;
-    match containers(ctx) {
-        Ok(reports) => shown.add(reports)?,
-        Err(why) => shown.add(vec![Report {
+pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<ExitCode> {
+    let host = doctor::judge_host(&doctor::read_host(ctx));
+    let containers = || match containers(ctx) {
+        Ok(reports) => reports,
+        Err(why) => vec![Report {
+            target: None,
             name: "containers".into(),
             verdict: doctor::Verdict::Skip(why),
-        }])?,
-    }
-    if shown.failed == 0 {
+        }],
+    };
+    let (failed, total) = if args.json {
+        let mut reports = host;
+        reports.extend(containers());
+        json::print(&json::Doctor::new(&reports))?;
+        let failed = reports.iter().filter(|r| r.failed()).count();
+        (failed, reports.len())
+    } else {
+        // The host's lines first, while the containers are read.
+        let mut shown = Shown::new(ctx.ui.quiet());
+        shown.add(host)?;
+        shown.add(containers())?;
+        (shown.failed, shown.total)
+    };
+    if failed == 0 {
         return Ok(ExitCode::SUCCESS);
     }
     Err(
-        Error::failed(format!("{} of {} checks failed", shown.failed, shown.total))
-            .hint("each FAIL line above says how to fix it; run `git osa doctor` again after"),
+        Error::failed(format!("{failed} of {total} checks failed")).hint(if args.json {
+            "each failed check says how to fix it (`fix`); run `git osa doctor` again after"
+        } else {
+            "each FAIL line above says how to fix it; run `git osa doctor` again after"
+        }),
     )
 }
 
@@ -43,7 +61,8 @@ fn containers(ctx: &Context) -> std::result::Result<Vec<Report>, String> {
         match doctor::read_container(ctx, service, name, p.host.metal) {
             Ok(facts) => reports.extend(doctor::judge_container(&facts)),
             Err(e) => reports.push(Report {
-                name: name.clone(),
+                target: Some(name.clone()),
+                name: "running".into(),
                 verdict: doctor::Verdict::Fail {
                     found: format!("cannot read it: {e}"),
                     fix: format!("try `lxc-attach -n {name} -- true` by hand"),

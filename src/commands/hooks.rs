@@ -35,7 +35,10 @@ pub fn run(ctx: &Context, args: &HooksArgs) -> Result<ExitCode> {
                 ctx.ui.step(line);
             }
         }
-        HooksAction::Status => output::print(hooks.status_text())?,
+        HooksAction::Status { json: true } => {
+            crate::json::print(&crate::json::HooksStatus::new(&hooks))?;
+        }
+        HooksAction::Status { json: false } => output::print(hooks.status_text())?,
         HooksAction::Fire { hook } => {
             if let Some(line) = hooks.fire(hook, &std::env::current_exe()?)? {
                 eprintln!("{line}");

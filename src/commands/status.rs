@@ -9,7 +9,9 @@ use crate::output;
 use crate::status;
 
 pub fn run(ctx: &Context, args: &StatusArgs) -> Result<()> {
-    let report = status::report(ctx, !args.offline)?;
+    // Gerrit only when asked: status is read by scripts and prompts, which must not wait
+    // on the network.
+    let report = status::report(ctx, args.online)?;
     if args.json {
         json::print(&json::Status::new(ctx, &report))?;
     } else {

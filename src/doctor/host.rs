@@ -1,4 +1,5 @@
-//! What the host needs: the LXC tools, root, the inventory, HAProxy at admin level.
+//! What the host needs: the LXC tools, root, the inventory, HAProxy at admin level, git;
+//! and the checkout (`checkout.rs`).
 
 use std::path::PathBuf;
 
@@ -7,6 +8,7 @@ use crate::haproxy::{self, Haproxy};
 use crate::inventory::Inventory;
 use crate::lxc::{self, LxcState};
 
+use super::checkout::{CheckoutFacts, checkout, git_cli, inotify, read_checkout};
 use super::{Verdict, fail};
 
 /// What the host said.
@@ -24,6 +26,8 @@ pub struct HostFacts {
     /// The containers LXC has, or why they cannot be listed.
     pub lxc_names: Result<Vec<String>, String>,
     pub haproxy: HaproxyFacts,
+    /// The checkout doctor runs from; none outside one.
+    pub checkout: Option<CheckoutFacts>,
 }
 
 #[derive(Debug, Clone)]
@@ -40,13 +44,16 @@ pub struct HaproxyFacts {
 pub type HostCheck = (&'static str, fn(&HostFacts) -> Verdict);
 
 /// Every host check, in the order they are shown.
-pub const HOST_CHECKS: [HostCheck; 6] = [
+pub const HOST_CHECKS: [HostCheck; 9] = [
     ("LXC tools", lxc_tools),
     ("systemd-run on the host", host_systemd_run),
+    ("git", git_cli),
     ("root", root),
     ("inventory", inventory),
     ("inventory against LXC", inventory_against_lxc),
     ("HAProxy admin socket", haproxy_admin),
+    ("checkout", checkout),
+    ("inotify watches", inotify),
 ];
 
 /// Reads what the host checks judge.
@@ -56,6 +63,7 @@ pub fn read_host(ctx: &Context) -> HostFacts {
         .map(|t| (*t, crate::transport::find_on_path(t)))
         .collect();
     tools.push(("systemd-run", crate::transport::find_on_path("systemd-run")));
+    tools.push(("git", crate::transport::find_on_path("git")));
     let inventory = ctx.global.inventory.clone();
     let containers = Inventory::load(&inventory)
         .map(|inv| {
@@ -73,6 +81,7 @@ pub fn read_host(ctx: &Context) -> HostFacts {
         lxc_path: ctx.lxc.path.clone(),
         lxc_names: ctx.lxc.list().map_err(|e| e.to_string()),
         haproxy: read_haproxy(&ctx.haproxy),
+        checkout: read_checkout(&ctx.cwd),
     }
 }
 

@@ -31,6 +31,8 @@ fn fail(found: impl Into<String>, fix: impl Into<String>) -> Verdict {
 /// A check's name with its verdict, as the user sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// The container (or metal host) checked; none for this host's checks.
+    pub target: Option<String>,
     pub name: String,
     pub verdict: Verdict,
 }
@@ -42,16 +44,21 @@ impl Report {
 
     /// One line, and the fix under it when it failed.
     pub fn render(&self) -> String {
+        let name = match &self.target {
+            Some(t) => format!("{t}: {}", self.name),
+            None => self.name.clone(),
+        };
         match &self.verdict {
-            Verdict::Pass(what) => format!("ok    {}: {what}\n", self.name),
-            Verdict::Skip(why) => format!("skip  {}: {why}\n", self.name),
+            Verdict::Pass(what) => format!("ok    {name}: {what}\n"),
+            Verdict::Skip(why) => format!("skip  {name}: {why}\n"),
             Verdict::Fail { found, fix } => {
-                format!("FAIL  {}: {found}\n      fix: {fix}\n", self.name)
+                format!("FAIL  {name}: {found}\n      fix: {fix}\n")
             }
         }
     }
 }
 
+mod checkout;
 mod container;
 mod host;
 
@@ -63,6 +70,7 @@ pub fn judge_host(h: &HostFacts) -> Vec<Report> {
     HOST_CHECKS
         .iter()
         .map(|(name, check)| Report {
+            target: None,
             name: name.to_string(),
             verdict: check(h),
         })
@@ -74,7 +82,8 @@ pub fn judge_container(c: &ContainerFacts) -> Vec<Report> {
     CONTAINER_CHECKS
         .iter()
         .map(|(name, check)| Report {
-            name: format!("{}: {name}", c.name),
+            target: Some(c.name.clone()),
+            name: name.to_string(),
             verdict: if c.state != LxcState::Running && *name != "running" {
                 Verdict::Skip("the container is not running".into())
             } else {
@@ -86,6 +95,9 @@ pub fn judge_container(c: &ContainerFacts) -> Vec<Report> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use super::checkout::{CheckoutFacts, checkout, git_cli, inotify};
     use super::*;
 
     fn container() -> ContainerFacts {
@@ -110,7 +122,12 @@ mod tests {
     fn verdicts(c: &ContainerFacts) -> Vec<(String, Verdict)> {
         judge_container(c)
             .into_iter()
-            .map(|r| (r.name, r.verdict))
+            .map(|r| {
+                (
+                    format!("{}: {}", r.target.unwrap_or_default(), r.name),
+                    r.verdict,
+                )
+            })
             .collect()
     }
 
@@ -257,6 +274,7 @@ df /dev/sda1 102400 2048 98304 3% /\n",
                 ("lxc-info", Some("/usr/bin/lxc-info".into())),
                 ("lxc-ls", Some("/usr/bin/lxc-ls".into())),
                 ("systemd-run", Some("/usr/bin/systemd-run".into())),
+                ("git", Some("/usr/bin/git".into())),
             ],
             euid: Some(0),
             inventory: "/etc/openstack_deploy/openstack_inventory.json".into(),
@@ -269,6 +287,13 @@ df /dev/sda1 102400 2048 98304 3% /\n",
                 stat: Ok(2),
                 help: Ok("The following commands are valid at this level:\n  set server <bk>/<srv> [opts] : change a server's state\n".into()),
             },
+            checkout: Some(CheckoutFacts {
+                opened: Ok("/src/keystone".into()),
+                checked: 1200,
+                unreadable: Vec::new(),
+                folders: 300,
+                max_watches: Some(8192),
+            }),
         }
     }
 
@@ -312,8 +337,67 @@ df /dev/sda1 102400 2048 98304 3% /\n",
     }
 
     #[test]
+    fn a_checkout_this_user_cannot_read_names_the_files_and_the_fix() {
+        let mut h = host();
+        h.euid = Some(65534);
+        if let Some(c) = &mut h.checkout {
+            c.unreadable = ["a.py", "b.py", "keystone/c.py", "keystone/d.py"]
+                .iter()
+                .map(|p| Path::new("/src/keystone").join(p))
+                .collect();
+        }
+        let Verdict::Fail { found, fix } = checkout(&h) else {
+            panic!("passed")
+        };
+        assert_eq!(
+            found,
+            "uid 65534 cannot read 4 of the 1200 files and folders a sync sends from /src/keystone: a.py, b.py, keystone/c.py and 1 more"
+        );
+        assert!(
+            fix.starts_with("run git osa as a user who can read them (root"),
+            "{fix}"
+        );
+        h.checkout = None;
+        assert!(matches!(checkout(&h), Verdict::Skip(_)));
+        assert!(matches!(inotify(&h), Verdict::Skip(_)));
+    }
+
+    #[test]
+    fn fewer_inotify_watches_than_folders_says_how_many_to_allow() {
+        let mut h = host();
+        if let Some(c) = &mut h.checkout {
+            c.folders = 9000;
+        }
+        let Verdict::Fail { found, fix } = inotify(&h) else {
+            panic!("passed")
+        };
+        assert_eq!(
+            found,
+            "`git osa watch` follows 9000 folders, one inotify watch each, and this user may have 8192 (fs.inotify.max_user_watches)"
+        );
+        assert!(
+            fix.starts_with("raise it: `sysctl fs.inotify.max_user_watches=65536`"),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn without_git_review_and_the_hooks_cannot_work() {
+        let mut h = host();
+        h.tools.retain(|(t, _)| *t != "git");
+        assert_eq!(
+            git_cli(&h),
+            fail(
+                "not on PATH: git config, `git osa review` and the hooks need the git command",
+                "install git (apt-get install git)"
+            )
+        );
+    }
+
+    #[test]
     fn a_failure_shows_its_fix_under_it() {
         let r = Report {
+            target: None,
             name: "root".into(),
             verdict: root(&HostFacts {
                 euid: Some(1000),

@@ -3,9 +3,10 @@
 //!
 //! Fetching stays with the git CLI (`review.rs`); this is one anonymous query. The base URL
 //! comes from the checkout: `git config osa.gerritUrl`, else `https://HOST/` of
-//! `.gitreview`'s host, else of the `gerrit` remote's host. HTTP goes through `ureq`, which
+//! `.gitreview`'s host, else of the Gerrit remote's host. HTTP goes through `ureq`, which
 //! honours `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` (upper or lower case, the first set)
-//! and skips the proxy for the hosts `NO_PROXY` names.
+//! and skips the proxy for the hosts `NO_PROXY` names; HTTPS trusts the system's CAs (on
+//! Linux the bundle OpenSSL reads, `SSL_CERT_FILE` and `SSL_CERT_DIR` honoured).
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::project::{Checkout, ini_value};
+use crate::settings::{Setting, keys};
 
 /// One change of a query's answer, as git-osa uses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,20 +149,24 @@ pub fn normalize_base(url: &str) -> Option<String> {
 }
 
 /// `osa.gerritUrl`, when the user set it (and it is a URL).
-pub fn configured_base(checkout: &Checkout) -> Option<String> {
-    crate::gerrit::repo::git_config(&checkout.root, "osa.gerritUrl")
-        .and_then(|v| normalize_base(&v))
+pub fn configured_base(gerrit_url: &Setting<Option<String>>) -> Option<String> {
+    gerrit_url.value.as_deref().and_then(normalize_base)
 }
 
 /// Where the checkout's Gerrit answers REST: `osa.gerritUrl`, `.gitreview`'s host, or the
-/// `gerrit` remote's host.
-pub fn base_url(checkout: &Checkout) -> Result<String> {
-    if let Some(v) = crate::gerrit::repo::git_config(&checkout.root, "osa.gerritUrl") {
-        return normalize_base(&v).ok_or_else(|| {
-            Error::user(format!(
-                "osa.gerritUrl is `{v}`, not an http(s) URL: nothing was changed"
+/// host of its Gerrit remote (`gerrit`, or as `gitreview.remote` or `.gitreview` name it).
+pub fn base_url(checkout: &Checkout, gerrit_url: &Setting<Option<String>>) -> Result<String> {
+    if let Some(v) = &gerrit_url.value {
+        return normalize_base(v).ok_or_else(|| {
+            let err = Error::user(format!(
+                "{} is `{v}`, not an http(s) URL: nothing was changed",
+                keys::GERRIT_URL.name
             ))
-            .hint("set it to the Gerrit server's address: `git config osa.gerritUrl https://review.opendev.org/`")
+            .hint("set it to the Gerrit server's address: `git config osa.gerritUrl https://review.opendev.org/`");
+            match gerrit_url.origin.hint(keys::GERRIT_URL.name) {
+                Some(h) => err.hint(h),
+                None => err,
+            }
         });
     }
     if let Some(host) =
@@ -168,18 +174,19 @@ pub fn base_url(checkout: &Checkout) -> Result<String> {
     {
         return Ok(format!("https://{host}/"));
     }
+    let remote = crate::gerrit::repo::gerrit_remote(&checkout.root);
     if let Some(url) = checkout
         .repo
-        .find_remote("gerrit")
+        .find_remote(&remote)
         .ok()
         .and_then(|r| r.url().ok().map(String::from))
         && let Some(base) = base_of_url(&url)
     {
         return Ok(base);
     }
-    Err(Error::user(
-        "git-osa does not know where this checkout's Gerrit is (no osa.gerritUrl, no .gitreview host, no remote named gerrit), so it cannot look a Change-Id up: nothing was changed",
-    )
+    Err(Error::user(format!(
+        "git-osa does not know where this checkout's Gerrit is (no osa.gerritUrl, no .gitreview host, no remote named {remote}), so it cannot look a Change-Id up: nothing was changed",
+    ))
     .hint("name the change by its number or URL, or set `git config osa.gerritUrl https://HOST/`"))
 }
 
@@ -198,7 +205,13 @@ pub fn query(base: &str, change: &str) -> Result<Vec<ChangeInfo>> {
         .hint("check the address (`git config osa.gerritUrl https://HOST/` sets it), your network and the proxy variables (https_proxy, no_proxy)")
         .hint("or name the change by its number or URL: git alone finds those")
     };
+    // The system's CAs, as `git fetch` from the same Gerrit trusts them: an internal
+    // CA that the system trusts counts, not only the public ones.
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build();
     let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
         .timeout_connect(Some(Duration::from_secs(10)))
         .timeout_global(Some(Duration::from_secs(30)))
         .http_status_as_error(false)

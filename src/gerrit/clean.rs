@@ -59,7 +59,7 @@ pub fn clean(ctx: &Context) -> Result<()> {
             if deployed.contains(&(dep_project.clone(), dep_change)) {
                 continue;
             }
-            let (found, _, _) = super::depends::dependency_candidates(&project, &dep_project);
+            let (found, _, _) = super::depends::dependency_candidates(ctx, &project, &dep_project);
             let Some(dir) = found else { continue };
             let Ok(checkout) = Checkout::discover(&dir) else {
                 continue;

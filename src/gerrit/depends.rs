@@ -38,7 +38,7 @@ pub(super) fn dependencies(
         let url = match footer {
             // Looked up with Gerrit's REST API; then followed as its URL would be.
             super::Dependency::ChangeId(id) => {
-                let base = api::base_url(&project.checkout)?;
+                let base = api::base_url(&project.checkout, &ctx.settings.gerrit_url)?;
                 let info = api::resolve(&base, &id, &[], branches, true)?;
                 ctx.ui.step(format!(
                     "Depends-On: {id} is change {} of {} (branch {}) at {base}",
@@ -122,14 +122,14 @@ pub(super) fn dependencies(
 /// osa.checkouts` names, beside this checkout, git-osa's cache (also returned alone, as
 /// where a clone goes); and the first that holds a checkout.
 pub(super) fn dependency_candidates(
+    ctx: &Context,
     project: &Project,
     dep_project: &str,
 ) -> (Option<PathBuf>, Vec<PathBuf>, Option<PathBuf>) {
     let root = &project.checkout.root;
     let base = dep_project.rsplit('/').next().unwrap_or(dep_project);
     let mut candidates = Vec::new();
-    if let Some(dir) = repo::git_config(root, "osa.checkouts") {
-        let dir = PathBuf::from(dir);
+    if let Some(dir) = &ctx.settings.checkouts.value {
         candidates.push(dir.join(base));
         candidates.push(dir.join(dep_project));
     }
@@ -153,7 +153,7 @@ fn dependency_checkout(
     dep_project: &str,
     url: &str,
 ) -> Result<PathBuf> {
-    let (found, candidates, cache) = dependency_candidates(project, dep_project);
+    let (found, candidates, cache) = dependency_candidates(ctx, project, dep_project);
     if let Some(found) = found {
         return Ok(found);
     }

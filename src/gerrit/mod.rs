@@ -1,6 +1,6 @@
 //! Gerrit, as git sees it: what the user names a change with (a number, `NUMBER,PATCHSET`,
 //! a change URL), the refs Gerrit keeps each patchset under (`refs/changes/NN/CHANGE/PS`),
-//! where the checkout's Gerrit server is (a remote named `gerrit`, else `.gitreview`), and
+//! where the checkout's Gerrit server is (its Gerrit remote, else `.gitreview`), and
 //! the `Depends-On:` footers of a commit message.
 //!
 //! This file is pure logic. The git commands that use it are in `repo.rs`, Gerrit's REST

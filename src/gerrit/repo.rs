@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::gerrit::{self, Server};
@@ -48,13 +49,15 @@ impl Repo {
         self.worktrees().join(change.to_string())
     }
 
-    /// Where the checkout's Gerrit is: the remote `gerrit`, else `.gitreview`.
+    /// Where the checkout's Gerrit is: its Gerrit remote ([`gerrit_remote`]), else
+    /// `.gitreview`.
     pub fn server(&self, checkout: &Checkout) -> Result<Server> {
-        if let Ok(remote) = checkout.repo.find_remote("gerrit")
+        let name = gerrit_remote(&self.root);
+        if let Ok(remote) = checkout.repo.find_remote(&name)
             && let Ok(url) = remote.url()
         {
             return Ok(Server::Remote {
-                name: "gerrit".into(),
+                name,
                 url: url.to_string(),
             });
         }
@@ -65,10 +68,10 @@ impl Repo {
             .map(Server::Url)
             .ok_or_else(|| {
                 Error::user(format!(
-                    "{} has no remote named gerrit and no .gitreview naming a Gerrit host and project: git-osa does not know where the change is; nothing was changed",
+                    "{} has no remote named {name} and no .gitreview naming a Gerrit host and project: git-osa does not know where the change is; nothing was changed",
                     self.root.display().to_string().trim_end_matches('/')
                 ))
-                .hint("add the remote git-review uses: `git remote add gerrit ssh://USER@review.opendev.org:29418/openstack/PROJECT`")
+                .hint(format!("add the remote git-review uses: `git remote add {name} ssh://USER@review.opendev.org:29418/openstack/PROJECT`"))
             })
     }
 
@@ -78,6 +81,40 @@ impl Repo {
         let out = git(&self.root, &["ls-remote", server.fetch_arg(), &pattern])?;
         if !out.status.success() {
             return Err(unreachable(server, &out));
+        }
+        Ok(gerrit::patchsets(
+            &String::from_utf8_lossy(&out.stdout),
+            change,
+        ))
+    }
+
+    /// [`Repo::patchsets`] for a command that only reports: no prompt, and an answer (or
+    /// why there is none) within `limit`.
+    pub fn patchsets_unattended(
+        &self,
+        server: &Server,
+        change: u64,
+        limit: Duration,
+    ) -> Result<BTreeMap<u32, String>> {
+        let pattern = format!("{}/*", gerrit::change_dir(change));
+        let Some(out) = git_unattended(
+            &self.root,
+            &["ls-remote", server.fetch_arg(), &pattern],
+            limit,
+        )?
+        else {
+            return Err(Error::user(format!(
+                "the Gerrit server at {} did not answer within {} s",
+                server.describe(),
+                limit.as_secs()
+            )));
+        };
+        if !out.status.success() {
+            return Err(Error::user(format!(
+                "the Gerrit server at {} could not be asked: {}",
+                server.describe(),
+                stderr_lines(&out)
+            )));
         }
         Ok(gerrit::patchsets(
             &String::from_utf8_lossy(&out.stdout),
@@ -97,14 +134,26 @@ impl Repo {
                 "--no-tags",
                 "--no-write-fetch-head",
                 "--no-recurse-submodules",
+                // No gc in the background: it would write after git-osa gave the
+                // repository's files back to their owner (see `owner`).
+                "--no-auto-maintenance",
                 server.fetch_arg(),
                 &spec,
             ],
         )?;
+        self.give_back(&["objects", "refs/osa", "packed-refs"]);
         if !out.status.success() {
             return Err(unreachable(server, &out));
         }
         Ok(own)
+    }
+
+    /// Gives what git-osa (as root) wrote in these places of the git folder to the
+    /// repository's owner.
+    fn give_back(&self, places: &[&str]) {
+        for place in places {
+            crate::owner::give_back(&self.common_dir.join(place));
+        }
     }
 
     /// What the user changed in git-osa's worktree of `change` (`git status --short`),
@@ -122,16 +171,19 @@ impl Repo {
     /// path.
     pub fn check_out(&self, change: u64, rev: &str) -> Result<PathBuf> {
         let wt = self.worktree(change);
-        if wt.join(".git").exists() {
-            git_ok(&wt, &["checkout", "--quiet", "--detach", rev])?;
+        let done = if wt.join(".git").exists() {
+            git_ok(&wt, &["checkout", "--quiet", "--detach", rev])
         } else {
             std::fs::create_dir_all(self.worktrees())?;
             let path = wt.to_string_lossy();
             git_ok(
                 &self.root,
                 &["worktree", "add", "--quiet", "--detach", &path, rev],
-            )?;
-        }
+            )
+        };
+        // git's record of the worktree, and the worktree itself.
+        self.give_back(&["worktrees", "osa"]);
+        done?;
         Ok(wt)
     }
 
@@ -157,6 +209,7 @@ impl Repo {
         }
         let text: String = deps.iter().map(|(p, c)| format!("{p} {c}\n")).collect();
         std::fs::write(&note, text)?;
+        self.give_back(&["osa"]);
         Ok(())
     }
 
@@ -180,7 +233,10 @@ impl Repo {
 
     /// Deletes one of git-osa's refs.
     pub fn drop_ref(&self, name: &str) -> Result<()> {
-        git_ok(&self.root, &["update-ref", "-d", name])?;
+        let done = git_ok(&self.root, &["update-ref", "-d", name]);
+        // A packed ref is deleted by rewriting packed-refs.
+        self.give_back(&["packed-refs"]);
+        done?;
         Ok(())
     }
 
@@ -250,7 +306,7 @@ impl Repo {
             git_ok(&self.root, &["worktree", "remove", "--force", &path])?;
         }
         for r in refs {
-            git_ok(&self.root, &["update-ref", "-d", r])?;
+            self.drop_ref(r)?;
         }
         let _ = std::fs::remove_file(self.dependencies_note(change));
         Ok(())
@@ -265,6 +321,17 @@ pub fn sibling_url(url: &str, project: &str) -> Option<String> {
         .rfind(&own)
         .or_else(|| url.rfind(own.trim_end_matches(".git")))?;
     Some(format!("{}{project}", &url[..at]))
+}
+
+/// The name of the checkout's Gerrit remote, as git-review finds it: git config
+/// `gitreview.remote`, else `.gitreview`'s `defaultremote`, else `gerrit`.
+pub fn gerrit_remote(root: &Path) -> String {
+    git_config(root, "gitreview.remote")
+        .or_else(|| {
+            let text = std::fs::read_to_string(root.join(".gitreview")).ok()?;
+            crate::project::ini_value(&text, "gerrit", "defaultremote")
+        })
+        .unwrap_or_else(|| "gerrit".to_string())
 }
 
 /// A git config value as git reads it in `dir` (every scope, includes and all).
@@ -296,6 +363,8 @@ pub fn clone_into(url: &str, dir: &Path) -> Result<()> {
         parent,
         &["clone", "--quiet", "--origin", "gerrit", url, &path],
     )?;
+    // The clone, and the folders of git-osa's cache above it, in the user's home.
+    crate::owner::give_back(dir);
     if !out.status.success() {
         return Err(Error::user(format!(
             "cannot clone {url} into {path}: {}; nothing was changed in your checkouts",
@@ -318,14 +387,18 @@ pub fn edited(wt: &Path, change: u64, edits: &str) -> Error {
     .hint(format!("then drop them: `git -C {wt} checkout -- . && git -C {wt} clean -fd`"))
 }
 
-fn unreachable(server: &Server, out: &Output) -> Error {
-    let why = String::from_utf8_lossy(&out.stderr);
-    let why = why
+/// What a git command said on stderr, on one line.
+fn stderr_lines(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join("; ");
+        .join("; ")
+}
+
+fn unreachable(server: &Server, out: &Output) -> Error {
+    let why = stderr_lines(out);
     Error::user(format!(
         "cannot reach the Gerrit server at {}: {why}; nothing was changed",
         server.describe()
@@ -336,18 +409,87 @@ fn unreachable(server: &Server, out: &Output) -> Error {
 /// Runs git in `dir` with the user's configuration, minus hooks, and without the variables
 /// that would point it at another repository or index.
 pub fn git(dir: &Path, args: &[&str]) -> Result<Output> {
-    let out = Command::new("git")
-        .arg("-C")
+    let out = git_command(dir, args)
+        .output()
+        .map_err(|e| Error::failed(format!("cannot run git: {e}")))?;
+    Ok(out)
+}
+
+fn git_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
         .arg(dir)
         .args(["-c", "core.hooksPath=/dev/null"])
         .args(args)
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
         .env_remove("GIT_INDEX_FILE")
-        .stdin(Stdio::null())
-        .output()
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// How long a question to the Gerrit server may hold up a command that only reports
+/// (`git osa status --online`).
+pub const UNATTENDED_LIMIT: Duration = Duration::from_secs(5);
+
+/// Runs git like [`git`], for a question to a server that nobody waits at the terminal
+/// for: it cannot prompt (git's own prompts are off, and it runs in a session of its own,
+/// without a terminal for ssh to ask a passphrase or a host key on; whatever ssh command
+/// the user configured stays), and it is given up after `limit`, killed with what it
+/// started. `None` when it was given up.
+pub fn git_unattended(dir: &Path, args: &[&str], limit: Duration) -> Result<Option<Output>> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt as _;
+    let mut cmd = git_command(dir, args);
+    cmd.env("GIT_TERMINAL_PROMPT", "0")
+        .env("SSH_ASKPASS_REQUIRE", "never")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setsid(2) is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .spawn()
         .map_err(|e| Error::failed(format!("cannot run git: {e}")))?;
-    Ok(out)
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = reader(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = reader(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(Output {
+                status,
+                stdout: stdout.join().unwrap_or_default(),
+                stderr: stderr.join().unwrap_or_default(),
+            }));
+        }
+        if Instant::now() >= deadline {
+            // The session's process group: git and the ssh or helper it started. The
+            // readers end when the last of them has gone.
+            let group = -(child.id() as libc::pid_t);
+            // SAFETY: kill(2) on the group of the child this function started.
+            unsafe {
+                libc::kill(group, libc::SIGKILL);
+            }
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// `git` that must succeed.
@@ -374,7 +516,7 @@ pub fn latest_patchset(checkout: &Checkout, r: &Review) -> std::result::Result<u
         },
         Err(_) => Server::Url(r.server.clone()),
     };
-    match Repo::of(checkout).patchsets(&server, r.change) {
+    match Repo::of(checkout).patchsets_unattended(&server, r.change, UNATTENDED_LIMIT) {
         Ok(ps) => ps
             .last_key_value()
             .map(|(n, _)| *n)

@@ -86,7 +86,7 @@ fn name(ctx: &Context, req: &Request, project: &Project) -> Result<Named> {
     let spec = match spec {
         Some(spec) => spec,
         None => {
-            let base = api::base_url(&project.checkout)?;
+            let base = api::base_url(&project.checkout, &ctx.settings.gerrit_url)?;
             let info = api::resolve(&base, text, &our_projects(project), &branches, false)?;
             branches.insert(0, info.branch.clone());
             ctx.ui.step(format!(
@@ -107,7 +107,7 @@ fn name(ctx: &Context, req: &Request, project: &Project) -> Result<Named> {
     // A change named by number is found with git alone; its owner is asked of Gerrit's
     // REST API only where the user named that API (osa.gerritUrl).
     if owner.is_none()
-        && let Some(base) = api::configured_base(&project.checkout)
+        && let Some(base) = api::configured_base(&ctx.settings.gerrit_url)
     {
         match api::query(&base, &change.to_string()) {
             Ok(found) => {

@@ -49,6 +49,18 @@ pub fn is_ours(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// One of git-osa's hooks in the hooks folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookState {
+    /// git-osa's; `chained` when it replaced a hook of the user's, which runs first.
+    Installed {
+        chained: bool,
+    },
+    /// A hook that is not git-osa's.
+    Other,
+    Absent,
+}
+
 /// One checkout's hooks: the folder git runs them from (core.hooksPath, or the common
 /// git folder's `hooks/`, shared by its worktrees), and git-osa's own state for this
 /// worktree (in its git folder: each worktree deploys its own files).
@@ -164,6 +176,10 @@ impl Hooks {
         } else if self.start().exists() {
             fs::remove_file(self.start())?;
         }
+        crate::owner::give_back(&self.state);
+        for (name, _) in HOOKS {
+            crate::owner::give_back(&self.dir.join(name));
+        }
         Ok(said)
     }
 
@@ -214,26 +230,53 @@ impl Hooks {
         out
     }
 
-    /// Which hooks are git-osa's, one line each.
-    pub fn status(&self) -> Vec<String> {
+    /// Which hooks are git-osa's.
+    pub fn states(&self) -> Vec<(&'static str, HookState)> {
         HOOKS
             .iter()
             .map(|(name, _)| {
                 let path = self.dir.join(name);
                 let state = if is_ours(&path) {
-                    if saved(&path).exists() {
-                        "installed (the earlier hook runs first)"
-                    } else {
-                        "installed"
+                    HookState::Installed {
+                        chained: saved(&path).exists(),
                     }
                 } else if path.exists() {
-                    "not installed (another hook is there)"
+                    HookState::Other
                 } else {
-                    "not installed"
+                    HookState::Absent
+                };
+                (*name, state)
+            })
+            .collect()
+    }
+
+    /// Which hooks are git-osa's, one line each.
+    pub fn status(&self) -> Vec<String> {
+        self.states()
+            .into_iter()
+            .map(|(name, state)| {
+                let state = match state {
+                    HookState::Installed { chained: true } => {
+                        "installed (the earlier hook runs first)"
+                    }
+                    HookState::Installed { chained: false } => "installed",
+                    HookState::Other => "not installed (another hook is there)",
+                    HookState::Absent => "not installed",
                 };
                 format!("{name:<14} {state}")
             })
             .collect()
+    }
+
+    /// How the last redeploy ended: whether it succeeded, and what it did or why it
+    /// failed; none before the first.
+    pub fn last_outcome(&self) -> Option<(bool, String)> {
+        let text = fs::read_to_string(self.last()).ok()?;
+        let text = text.trim();
+        Some(match text.strip_prefix("failed ") {
+            Some(why) => (false, why.to_string()),
+            None => (true, text.strip_prefix("ok ").unwrap_or(text).to_string()),
+        })
     }
 
     /// What a hook does: mark a redeploy as wanted and start a worker, without waiting.
@@ -263,6 +306,7 @@ impl Hooks {
         cmd.process_group(0);
         cmd.spawn()
             .context("starting the redeploy in the background")?;
+        crate::owner::give_back(&self.state);
         Ok(said)
     }
 
@@ -278,6 +322,7 @@ impl Hooks {
             .truncate(false)
             .write(true)
             .open(self.lock())?;
+        crate::owner::give_back(&self.lock());
         let mut done = 0;
         loop {
             if lock.try_lock().is_err() {
@@ -292,6 +337,7 @@ impl Hooks {
                     Err(e) => format!("failed {}", e.to_string().lines().next().unwrap_or("")),
                 };
                 fs::write(self.last(), format!("{outcome}\n"))?;
+                crate::owner::give_back(&self.last());
                 crate::output::line(format!("--- redeploy {outcome} at {}", stamp()))?;
             }
             lock.unlock()?;
@@ -301,6 +347,66 @@ impl Hooks {
                 return Ok(done);
             }
         }
+    }
+}
+
+/// The process holding the checkout's redeploy lock ([`Hooks::lock`]: a hook's worker, or
+/// a watcher's sync) and its command line, unless it is this process or one it runs under
+/// (the worker's own `git osa sync`, a watcher's sync in its own process): that redeploy
+/// is the caller's, not one to wait for. From `/proc/locks`, which names the process that
+/// took each flock.
+pub fn redeploy_holder(lock: &Path) -> Option<(u32, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(lock).ok()?;
+    let id = format!(
+        "{:02x}:{:02x}:{}",
+        libc::major(meta.dev()),
+        libc::minor(meta.dev()),
+        meta.ino()
+    );
+    let locks = fs::read_to_string("/proc/locks").ok()?;
+    let pid: u32 = locks.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        // `N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END`; waiters have `->`.
+        (f.get(1) == Some(&"FLOCK") && f.get(5) == Some(&id.as_str()))
+            .then(|| f.get(4)?.parse().ok())
+            .flatten()
+    })?;
+    let mut me = Some(std::process::id());
+    while let Some(p) = me.filter(|p| *p > 1) {
+        if p == pid {
+            return None;
+        }
+        me = parent_of(p);
+    }
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline)
+        .split('\0')
+        .filter(|a| !a.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some((pid, cmdline))
+}
+
+/// The parent of process `pid`, from `/proc/PID/stat` (its fourth field, after the name
+/// in parentheses, which may hold anything).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after) = stat.rsplit_once(')')?;
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Waits until nobody holds the redeploy lock `lock`, or `deadline` passes; true when it
+/// is free.
+pub fn wait_for_redeploy(lock: &Path, deadline: std::time::Instant) -> bool {
+    loop {
+        if redeploy_holder(lock).is_none() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -337,12 +443,14 @@ pub fn open_log(path: &Path) -> Result<File> {
         old.push(".1");
         fs::rename(path, &old).with_context(|| format!("moving {} aside", path.display()))?;
     }
-    Ok(OpenOptions::new()
+    let log = OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o644)
         .open(path)
-        .with_context(|| format!("opening {}", path.display()))?)
+        .with_context(|| format!("opening {}", path.display()))?;
+    crate::owner::give_back(path);
+    Ok(log)
 }
 
 #[cfg(test)]

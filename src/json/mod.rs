@@ -3,13 +3,17 @@
 //! JSON and the text cannot disagree and nothing is read twice.
 //!
 //! Every document is an object with `"version"` ([`VERSION`]) and `"kind"` (`status`,
-//! `run-plan`, `restore-plan`, `config`); `doc/git-osa-json.schema.json` (JSON Schema
-//! draft 2020-12) describes them all, and the tests below check real output against it.
-//! Within a version, fields may be added (readers ignore what they do not know); a field
-//! removed, renamed or changed in meaning takes a new version.
+//! `run-plan`, `restore-plan`, `config`, `doctor`, `hooks-status`);
+//! `doc/git-osa-json.schema.json` (JSON Schema draft 2020-12) describes them all, and the
+//! tests below check real output against it, made strict (`tests/schema`).
+//!
+//! Within a version, additions are compatible: a field added to any object (the published
+//! schema allows fields it does not describe, and readers ignore them), an entry added to
+//! a list. A field removed or renamed, a type or a meaning changed, or a value outside an
+//! enum of the schema takes a new version.
 //!
 //! One file per kind of document: `status.rs`, `plan.rs` (run and restore plans),
-//! `config.rs`.
+//! `config.rs`, `doctor.rs`, `hooks.rs`.
 
 use std::path::Path;
 
@@ -18,10 +22,14 @@ use serde::Serialize;
 use crate::error::Result;
 
 mod config;
+mod doctor;
+mod hooks;
 mod plan;
 mod status;
 
 pub use config::*;
+pub use doctor::*;
+pub use hooks::*;
 pub use plan::*;
 pub use status::*;
 
@@ -63,11 +71,16 @@ pub(crate) fn display(p: &Path) -> String {
 }
 
 #[cfg(test)]
+#[path = "../../tests/schema/mod.rs"]
+mod test_schema;
+
+#[cfg(test)]
 mod tests {
     use std::path::Path;
 
     use serde_json::Value;
 
+    use super::test_schema;
     use super::*;
     use crate::context::Placement;
     use crate::context::Source;
@@ -84,20 +97,10 @@ mod tests {
 
     const SOCKET: &str = "/var/run/haproxy.stat";
 
-    fn schema() -> Value {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/git-osa-json.schema.json");
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
-
-    /// The document, parsed, after checking it against the committed schema.
+    /// The document, parsed, after checking it against the committed schema, made strict.
     fn valid(doc: &str) -> Value {
-        let schema = schema();
-        let validator = jsonschema::draft202012::new(&schema).unwrap();
         let instance: Value = serde_json::from_str(doc).unwrap();
-        let errors: Vec<String> = validator
-            .iter_errors(&instance)
-            .map(|e| format!("{e} (at {})", e.instance_path()))
-            .collect();
+        let errors = test_schema::errors(&test_schema::strict(), &instance);
         assert!(
             errors.is_empty(),
             "{doc}\ndoes not match doc/git-osa-json.schema.json:\n{}",
@@ -124,7 +127,8 @@ mod tests {
 
     #[test]
     fn the_schema_is_a_draft_2020_12_schema() {
-        jsonschema::meta::validate(&schema()).unwrap();
+        jsonschema::meta::validate(&test_schema::published()).unwrap();
+        jsonschema::meta::validate(&test_schema::strict()).unwrap();
     }
 
     #[test]
@@ -487,9 +491,22 @@ mod tests {
         );
         assert_eq!(session["venv_kept"], true);
         assert_eq!(dev["units"][0]["active"], false);
+        // systemd's states as fields, beside the text for people.
+        let unit = &dev["units"][0];
+        assert_eq!(
+            [
+                &unit["load_state"],
+                &unit["active_state"],
+                &unit["sub_state"]
+            ],
+            ["loaded", "inactive", "running"],
+            "{unit:#}"
+        );
+        assert_eq!(unit["state"], "inactive (running)");
         assert_eq!(dev["haproxy_servers"][1]["status"], "DRAIN");
         assert_eq!(stopped["lxc_state"], "STOPPED");
         assert!(stopped["units"][0]["state"].is_null());
+        assert!(stopped["units"][0]["active_state"].is_null());
         assert_eq!(missing["lxc_state"], "MISSING");
         assert!(metal["lxc_state"].is_null());
         assert!(metal["session"].is_null());
@@ -511,15 +528,23 @@ mod tests {
         );
     }
 
-    /// The schema is strict about fields, so a view that grows a field the schema does
-    /// not describe fails the tests above instead of going undocumented.
+    /// The tests' schema is strict about fields, so a view that grows a field the schema
+    /// does not describe fails the tests above instead of going undocumented; the
+    /// published one lets a reader of this version read a later one, which has more.
     #[test]
-    fn a_field_the_schema_does_not_describe_is_caught() {
+    fn a_field_the_schema_does_not_describe_is_caught_and_readers_ignore_it() {
         let plan = cycle::plan_run(&golden::keystone(), &golden::choice()).unwrap();
         let text = render(&RunPlan::new(&golden::keystone(), &plan, Path::new(SOCKET)));
-        let mut doc: Value = serde_json::from_str(&text).unwrap();
-        doc["steps"][0]["undocumented"] = true.into();
-        let schema = schema();
-        assert!(!jsonschema::draft202012::is_valid(&schema, &doc));
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        let (mut deep, mut top) = (doc.clone(), doc);
+        deep["steps"][0]["undocumented"] = true.into();
+        top["added_later"] = 1.into();
+        for doc in [deep, top] {
+            assert!(!test_schema::errors(&test_schema::strict(), &doc).is_empty());
+            assert_eq!(
+                test_schema::errors(&test_schema::published(), &doc),
+                Vec::<String>::new()
+            );
+        }
     }
 }

@@ -115,10 +115,14 @@ pub struct Container {
 #[derive(Serialize)]
 pub struct UnitState {
     pub name: String,
-    /// `active (running)` as systemd says it, the load state when the unit does not
-    /// exist, null when the target could not be asked (not running).
+    /// For people: `active (running)` as the text says it, the load state when the unit
+    /// does not exist; null when the target could not be asked (not running).
     pub state: Option<String>,
     pub active: Option<bool>,
+    /// systemd's `LoadState`, `ActiveState` and `SubState`, for programs.
+    pub load_state: Option<String>,
+    pub active_state: Option<String>,
+    pub sub_state: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -187,10 +191,13 @@ pub struct DbSnapshotView {
 pub struct ReviewView {
     #[serde(flatten)]
     pub review: crate::session::Review,
-    /// The change's latest patchset on its server; absent when not asked (`--offline`)
-    /// or not known.
+    /// The change's latest patchset on its server; absent when not asked (without
+    /// `--online`) or not known (see `latest_patchset_error`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_patchset: Option<u32>,
+    /// Why the server could not be asked (`--online`): no answer in time, refused...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_patchset_error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -228,6 +235,9 @@ impl Container {
                         name: u.name.clone(),
                         state: info.map(|i| i.state()),
                         active: info.map(|i| i.active()),
+                        load_state: info.map(|i| i.load_state.clone()),
+                        active_state: info.map(|i| i.active_state.clone()),
+                        sub_state: info.map(|i| i.sub_state.clone()),
                     }
                 })
                 .collect(),
@@ -269,6 +279,7 @@ impl SessionView {
             review: s.review.clone().map(|review| ReviewView {
                 review,
                 latest_patchset: st.review_latest.clone().and_then(|l| l.ok()),
+                latest_patchset_error: st.review_latest.clone().and_then(|l| l.err()),
             }),
             with: s.with.clone(),
             db_snapshot: s.db_snapshot.as_ref().map(|snap| DbSnapshotView {

@@ -245,7 +245,7 @@ pub fn find(ctx: &Context, container: Option<&str>) -> Result<InDev> {
 /// round trip that reads it (under the lock).
 pub fn find_locked(ctx: &Context, container: Option<&str>, doing: &str) -> Result<(InDev, Lock)> {
     find_with(ctx, container, |t, p| {
-        Lock::acquire_session(t, p, doing)?
+        super::lock::waiting_for_redeploy(&ctx.ui, &ctx.cwd, || Lock::acquire_session(t, p, doing))?
             .map(|(lock, record)| Ok((Session::read(&record, &t.name, &p.session())?, lock)))
             .transpose()
     })

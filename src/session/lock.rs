@@ -7,13 +7,16 @@
 //! changed anything, or a restore that found the session gone) leaves no folder behind.
 
 use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
 use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::layout::Paths;
 use crate::transport::Target;
+use crate::ui::Ui;
 
 /// Takes the lock, holds it until git-osa's pipe closes, then, still holding it, removes
 /// the lock's files if git-osa left no session: a run refused before it changed anything
@@ -144,6 +147,45 @@ impl Lock {
             target.name
         )
         .into())
+    }
+}
+
+/// How long a command waits for its own checkout's redeploy before it gives up.
+pub const REDEPLOY_WAIT: Duration = Duration::from_secs(60);
+
+/// Takes a container's lock with `take`, waiting for this checkout's own redeploy when
+/// that is what holds it: right after a commit, the post-commit hook's `git osa sync`
+/// (or a watcher's) has the container, and a `git osa stop` typed then is the same
+/// user's next step, not a competing git-osa. It waits (up to [`REDEPLOY_WAIT`], saying
+/// so) while the checkout's redeploy lock is held, then tries again; a container held by
+/// anyone else is refused at once, as before.
+pub fn waiting_for_redeploy<T>(ui: &Ui, cwd: &Path, take: impl Fn() -> Result<T>) -> Result<T> {
+    let deadline = Instant::now() + REDEPLOY_WAIT;
+    let mut said = false;
+    loop {
+        let err = match take() {
+            Err(e) if e.kind() == Kind::Busy => e,
+            other => return other,
+        };
+        let Ok(hooks) = crate::hooks::Hooks::of(cwd) else {
+            return Err(err);
+        };
+        let Some((pid, what)) = crate::hooks::redeploy_holder(&hooks.lock()) else {
+            return Err(err);
+        };
+        if !said {
+            ui.step(format!(
+                "waiting for this checkout's redeploy to end (pid {pid}: {what}), up to {} s",
+                REDEPLOY_WAIT.as_secs()
+            ));
+            said = true;
+        }
+        if !crate::hooks::wait_for_redeploy(&hooks.lock(), deadline) {
+            return Err(err.hint(format!(
+                "this checkout's redeploy (pid {pid}) still runs after {} s: `git osa logs --hooks` shows what it does",
+                REDEPLOY_WAIT.as_secs()
+            )));
+        }
     }
 }
 

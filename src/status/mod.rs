@@ -213,7 +213,7 @@ pub struct TargetStatus {
     /// restarted or reloaded and forgot it).
     pub lost_pins: Vec<crate::haproxy::ServerRef>,
     /// For a session from `git osa review`: the change's patchsets on its server, or why
-    /// they are not known (`None` until asked, and with `--offline`).
+    /// they are not known (`None` unless asked: `git osa status --online`).
     pub review_latest: Option<std::result::Result<u32, String>>,
     /// For a session with a database snapshot: the dump's size in bytes, or why it is
     /// not known (the file is gone, say).

@@ -153,11 +153,13 @@ fn end_session(ctx: &Context, hooks: &Hooks, dev: &InDev) -> Result<()> {
 
 fn open_lock(hooks: &Hooks) -> Result<File> {
     std::fs::create_dir_all(&hooks.state)?;
-    Ok(OpenOptions::new()
+    let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(hooks.lock())?)
+        .open(hooks.lock())?;
+    crate::owner::give_back(&hooks.lock());
+    Ok(lock)
 }
 
 /// Ends the watcher of the checkout at `root`, if one runs (`git osa stop`, `git osa

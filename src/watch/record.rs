@@ -120,6 +120,7 @@ pub fn hold(state: &Path, background: bool) -> Result<Held> {
         if background { "background" } else { "terminal" }
     )?;
     file.flush()?;
+    crate::owner::give_back(&path);
     Ok(Held { file, path })
 }
 

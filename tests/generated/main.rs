@@ -1,4 +1,5 @@
-//! The committed completions and man page must be what the CLI definition generates.
+//! The committed completions, man pages and README table of settings must be what the CLI
+//! definition and the list of settings generate.
 //! `GIT_OSA_BLESS=1 cargo test --test generated` rewrites them.
 
 mod render;
@@ -32,6 +33,18 @@ fn committed_completions_and_man_page_are_fresh() {
         stale.is_empty(),
         "stale generated files: {} (run `GIT_OSA_BLESS=1 cargo test --test generated` and commit them)",
         stale.join(", ")
+    );
+}
+
+/// The README says which Rust builds git-osa, and it is Cargo.toml's `rust-version`.
+#[test]
+fn the_readme_names_the_rust_version_cargo_toml_needs() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let needs = format!("Rust {} or later", env!("CARGO_PKG_RUST_VERSION"));
+    assert!(
+        readme.contains(&needs),
+        "README.md does not say \"{needs}\""
     );
 }
 
@@ -138,6 +151,10 @@ fn bash_completion_completes_git_osa_subcommands_options_and_names() {
         tab git osa --inventory = "$inv" run --service heat-api
         tab git osa --inventory "$inv" --container aio1-heat-engine-container-5f6a7b8c --service ''
         GIT_OSA_INVENTORY=/nowhere tab git osa --container ''
+        tab git osa --inventory "$inv" logs --unit ''
+        tab git osa hooks ''
+        tab git osa watch --
+        tab git osa status --
     "#;
     let d = Deployment::new();
     let out = d
@@ -148,8 +165,8 @@ fn bash_completion_completes_git_osa_subcommands_options_and_names() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    // Options: at least these; names: exactly these.
-    let want: [(&[&str], bool); 8] = [
+    // Options: at least these; names: exactly these. Never what git-osa hides.
+    let want: [(&[&str], bool); 12] = [
         (&["status", "stop"], true),
         (&["--all", "--container", "--dry-run", "--json"], false),
         (&["--json", "--inventory"], false),
@@ -158,7 +175,12 @@ fn bash_completion_completes_git_osa_subcommands_options_and_names() {
         (&["heat-api", "heat-api-cfn"], true),
         (&["heat-engine"], true),
         (&[], true),
+        (&["heat-api", "heat-api-cfn", "heat-engine"], true),
+        (&["install", "status", "uninstall"], false),
+        (&["--detach", "--container"], false),
+        (&["--json", "--online"], false),
     ];
+    let hidden = ["fire", "work", "--in-background", "--offline"];
     assert_eq!(
         text.lines().count(),
         want.len(),
@@ -180,6 +202,7 @@ fn bash_completion_completes_git_osa_subcommands_options_and_names() {
                 "{line}: not all of {want:?}"
             );
         }
+        assert!(!hidden.iter().any(|h| have.contains(h)), "{line}");
     }
 }
 
@@ -360,6 +383,10 @@ fn fish_completes_git_osa_subcommands_options_and_names() {
         format!("git osa --inventory={inv} --container aio1-heat-e"),
         format!("git-osa --inventory {inv} run --container {HEAT_ENGINE} --service "),
         "git osa --inventory /nowhere --service ".into(),
+        format!("git osa --inventory {inv} logs --unit "),
+        "git osa hooks ".into(),
+        "git osa watch --".into(),
+        "git osa status --".into(),
     ];
     let script =
         "for line in $argv; echo \"$line|\"(complete -C $line | cut -f1 | string join ' '); end";
@@ -374,31 +401,45 @@ fn fish_completes_git_osa_subcommands_options_and_names() {
         .output()
         .expect("fish is installed (apt-get install fish)");
     let text = String::from_utf8_lossy(&out.stdout);
-    let want: [&[&str]; 9] = [
-        &["status", "stop"],
-        &["--container"],
-        &["--all"],
-        &["--json"],
-        &["--all"],
-        &[HEAT_API, HEAT_ENGINE],
-        &[HEAT_ENGINE],
-        &["heat-engine"],
-        &[],
+    // Exactly these, or (false) at least these; never what git-osa hides.
+    let want: [(&[&str], bool); 13] = [
+        (&["status", "stop"], true),
+        (&["--container"], true),
+        (&["--all"], true),
+        (&["--json"], true),
+        (&["--all"], true),
+        (&[HEAT_API, HEAT_ENGINE], true),
+        (&[HEAT_ENGINE], true),
+        (&["heat-engine"], true),
+        (&[], true),
+        (&["heat-api", "heat-api-cfn", "heat-engine"], true),
+        (&["help", "install", "status", "uninstall"], true),
+        (&["--container", "--detach"], false),
+        (&["--json", "--online"], false),
     ];
+    let hidden = ["fire", "work", "--in-background", "--offline"];
     assert_eq!(
         text.lines().count(),
         want.len(),
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for (line, want) in text.lines().zip(want) {
+    for (line, (want, exact)) in text.lines().zip(want) {
         let have: Vec<&str> = line
             .rsplit('|')
             .next()
             .unwrap()
             .split_whitespace()
             .collect();
-        assert_eq!(have, want, "{line}");
+        if exact {
+            assert_eq!(have, want, "{line}");
+        } else {
+            assert!(
+                want.iter().all(|w| have.contains(w)),
+                "{line}: not all of {want:?}"
+            );
+        }
+        assert!(!hidden.iter().any(|h| have.contains(h)), "{line}");
     }
 }
 
@@ -421,7 +462,8 @@ fn zsh_completes_git_osa_subcommands_options_and_names() {
         zpty -w z "PS1='>'; fpath=($1 \${fpath:#/usr/local/share/zsh/site-functions}); autoload -Uz compinit; compinit -u -D"
         out=""
         for line in 'git osa --allow-p' 'git osa restore --a' 'git osa restore --container aio1-heat-e' \
-            'git osa --inventory=/nowhere --service heat-en' 'git osa --inventory=../inventory.json --service heat-en'; do
+            'git osa --inventory=/nowhere --service heat-en' 'git osa --inventory=../inventory.json --service heat-en' \
+            'git osa logs --unit heat-en' 'git osa hooks ' 'git osa watch --in-b' 'git osa status --of'; do
           zpty -w -n z "$line"$'\t'
           sleep 2
           while zpty -rt z chunk 2>/dev/null; do out+=$chunk; done
@@ -451,6 +493,17 @@ fn zsh_completes_git_osa_subcommands_options_and_names() {
         text.contains("../inventory.json --service heat-engine"),
         "{text}"
     );
+    assert!(text.contains("git osa logs --unit heat-engine"), "{text}");
+    // `hooks <TAB>` lists the subcommands with what they do; the hidden ones are not there.
+    assert!(text.contains("uninstall"), "{text}");
+    for hidden in [
+        "fire",
+        "background redeploy",
+        "--in-background",
+        "--offline",
+    ] {
+        assert!(!text.contains(hidden), "{hidden} offered:\n{text}");
+    }
 }
 
 /// The text of terminal output, without its escape sequences.

@@ -1,29 +1,37 @@
-//! Shell completions and the man pages, generated from the clap definition.
+//! Shell completions and the man pages, generated from the clap definition; the man
+//! page's CONFIGURATION and ENVIRONMENT and the README's table of settings, from the one
+//! list of settings (`git_osa::settings::keys::KEYS`).
 //!
 //! The generated files are committed (packagers and `install.sh` need no Rust), and the
 //! tests beside this file fail when they are stale; `GIT_OSA_BLESS=1 cargo test --test
 //! generated` rewrites them. Only this test crate generates them, so `clap_complete` and
 //! `clap_mangen` are dev-dependencies and the binary does not carry them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 use clap_complete::Shell;
 
 use git_osa::cli::Cli;
+use git_osa::settings::keys::{KEYS, Kind};
 
 /// The options whose values are names only the deployment knows, and what
 /// `git-osa __complete` calls them (`src/complete.rs`).
-const NAMED: [(&str, &str); 2] = [("container", "containers"), ("service", "units")];
+const NAMED: [(&str, &str); 3] = [
+    ("container", "containers"),
+    ("service", "units"),
+    ("unit", "units"),
+];
 
 /// Git's bash completion calls `_git_<subcommand>` for `git <subcommand> <TAB>` (loading
 /// `git-osa`'s completion file first if it must); this hands the words to git-osa's. The
-/// values of --container and --service come from `git-osa __complete`, all else from the
-/// function clap generates.
+/// values of --container, --service and --unit come from `git-osa __complete`, all else
+/// from the function clap generates.
 const BASH_GLUE: &str = r#"
-# --container and --service take names from the deployment: `git-osa __complete` prints the
-# checkout's service's containers or units (nothing on any error), given the words typed so
-# far for the deployment options among them. Everything else is clap's _git__osa's.
+# --container, --service and --unit take names from the deployment: `git-osa __complete`
+# prints the checkout's service's containers or units (nothing on any error), given the
+# words typed so far for the deployment options among them. Everything else is clap's
+# _git__osa's.
 _git_osa_complete() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} what
     # `--container=x` is three words for bash: --container, =, x.
@@ -34,7 +42,7 @@ _git_osa_complete() {
     fi
     case $prev in
         --container) what=containers ;;
-        --service) what=units ;;
+        --service | --unit) what=units ;;
         *) _git__osa "$@"; return ;;
     esac
     local IFS=$'\n'
@@ -52,7 +60,7 @@ _git_osa() {
 "#;
 
 const ZSH_NAMES: &str = r#"
-# --container and --service take names from the deployment: `git-osa __complete` prints the
+# --container, --service and --unit take names from the deployment: `git-osa __complete` prints the
 # checkout's service's containers or units (nothing on any error), given the words typed so
 # far (the whole line: zsh has shifted $words past `git osa` and the subcommand).
 # _arguments calls it with its description options first: what to complete comes last.
@@ -64,7 +72,7 @@ _git_osa_names() {
 "#;
 
 const FISH_NAMES: &str = r#"
-# --container and --service take names from the deployment: `git-osa __complete` prints the
+# --container, --service and --unit take names from the deployment: `git-osa __complete` prints the
 # checkout's service's containers or units (nothing on any error), given the words typed so
 # far.
 function __fish_git_osa_names
@@ -89,7 +97,8 @@ function __fish_git_osa_as_git_osa
 end
 "#;
 
-const MAN_EXTRA: &str = r#".SH "THE CYCLE"
+/// The main page's sections before CONFIGURATION.
+const MAN_CYCLE_AND_FILES: &str = r#".SH "THE CYCLE"
 \fBgit osa\fR (or \fBgit osa run\fR) maps the checkout to its service through its \fI.gitreview\fR,
 its Python package name or its remote URL, finds the service's containers in OSA's
 inventory, and then, in the chosen container: moves HAProxy traffic to it (once it is
@@ -104,7 +113,7 @@ container stays in dev mode until \fBgit osa restore\fR.
 .SH FILES
 .TP
 \fI/etc/openstack_deploy/openstack_inventory.json\fR
-OSA's inventory: which containers run which service.
+OSA's inventory: which containers run which service (in \fB$OSA_CONFIG_DIR\fR when set).
 .TP
 \fI/var/lib/git-osa/<service>/\fR (in the container)
 The dev session: its state, the synced source, the install's constraints. A second
@@ -119,39 +128,19 @@ searched before the built-in ones. \fB[[patch]]\fR entries change a built-in one
 .TP
 \fIshare/doc/git-osa/git-osa-json.schema.json\fR
 The JSON Schema (draft 2020-12) of what \fB--json\fR prints: \fBstatus\fR,
-\fBrun --dry-run\fR, \fBrestore --dry-run\fR and \fBconfig\fR each print one document with
-\fB"version": 1\fR and a \fB"kind"\fR; errors stay on stderr, with the same exit status.
-.SH CONFIGURATION
-Per checkout or per user, with \fBgit config\fR (\fB--local\fR, \fB--global\fR,
-\fB--worktree\fR, \fBinclude\fR and \fBincludeIf\fR as for git; \fBgit -c\fR too):
-.TP
-\fBosa.container\fR
-The container \fBgit osa\fR runs in when the service has several (an empty value unsets
-one from a wider scope).
-.TP
-\fBosa.service\fR
-Only swap this unit (multi-valued: one \fBgit config --add\fR per unit; an empty value
-starts the list again).
-.TP
-\fBosa.publicIndex\fR
-The index offered (never used without asking or \fB--allow-public-index\fR) when the repo
-server lacks a requirement.
-.TP
-\fBosa.restoreOnExit\fR
-Restore production when the dev process stops (a boolean; \fB--no-restore-on-exit\fR
-overrides it).
-.TP
-\fBosa.inventory\fR, \fBosa.lxcPath\fR, \fBosa.haproxySocket\fR
-The deployment options of the same names.
-.PP
-Precedence, highest first: the option, the environment variable, git config, the TOML
-config file (\fBpublic_index\fR), the built-in default. \fBgit osa config\fR shows each
-value and where it came from.
-.SH ENVIRONMENT
-\fBGIT_OSA_INVENTORY\fR, \fBGIT_OSA_LXC_PATH\fR, \fBGIT_OSA_HAPROXY_SOCKET\fR,
-\fBGIT_OSA_CONFIG\fR, \fBGIT_OSA_CONTAINER\fR, \fBGIT_OSA_SERVICE\fR (comma-separated),
-\fBGIT_OSA_RESTORE_ON_EXIT\fR: defaults of the options of the same names, above git config.
-\fBGIT_OSA_PUBLIC_INDEX\fR: the index offered, as \fBosa.publicIndex\fR.
+\fBrun --dry-run\fR, \fBrestore --dry-run\fR, \fBconfig\fR, \fBdoctor\fR and
+\fBhooks status\fR each print one document with \fB"version": 1\fR and a \fB"kind"\fR;
+errors stay on stderr, with the same exit status. Within a version, fields and list entries
+may be added (readers ignore what they do not know); a field removed or renamed, or a type,
+meaning or enumerated value changed, takes a new version.
+"#;
+
+/// The main page's ENVIRONMENT after the variables of the settings.
+const MAN_ENVIRONMENT_REST: &str = r#".TP
+\fBOSA_CONFIG_DIR\fR
+OSA's configuration folder (\fI/etc/openstack_deploy\fR when unset), as OSA's scripts read
+it: the inventory is \fIopenstack_inventory.json\fR there, unless an option, a variable or
+git config names another.
 .TP
 \fBGIT_OSA_LOG\fR
 How much git-osa says on stderr when neither \fB-v\fR nor \fB-q\fR is given: \fBerror\fR,
@@ -163,7 +152,10 @@ output of long steps).
 Set and not empty: no colour with \fB--color=auto\fR. Otherwise git's \fBcolor.osa\fR, then
 \fBcolor.ui\fR, decide, as for git's own commands; \fBTERM=dumb\fR gets neither colour nor
 progress bars.
-.SH "EXIT STATUS"
+"#;
+
+/// The main page's sections after ENVIRONMENT.
+const MAN_EXIT_AND_EXAMPLES: &str = r#".SH "EXIT STATUS"
 0 on success; 1 when a command git-osa ran failed, or a check of \fBgit osa doctor\fR; 2 when the request cannot be done as
 asked (not a checkout, unknown project, stopped container...); 75 when another git-osa
 holds the container; 128+N when signal N (SIGINT, SIGTERM, SIGHUP) stopped it: 130 for Ctrl-C.
@@ -178,6 +170,130 @@ holds the container; 128+N when signal N (SIGINT, SIGTERM, SIGHUP) stopped it: 1
 .fi
 "#;
 
+/// What the main page adds to what clap knows: the cycle and the files as written here,
+/// the configuration and the environment from the one list of settings.
+fn main_page_extra() -> String {
+    let mut text = MAN_CYCLE_AND_FILES.to_string();
+    text.push_str(
+        ".SH CONFIGURATION\n\
+         Per checkout or per user, with \\fBgit config\\fR (\\fB--system\\fR, \\fB--global\\fR,\n\
+         \\fB--local\\fR, \\fB--worktree\\fR, \\fBinclude\\fR, \\fBincludeIf\\fR, \\fBgit -c\\fR and the\n\
+         \\fBGIT_CONFIG_*\\fR variables, read by git itself):\n",
+    );
+    for key in KEYS {
+        let names: Vec<String> = key
+            .flag_display()
+            .into_iter()
+            .chain(key.env.map(String::from))
+            .map(|s| format!("\\fB{s}\\fR"))
+            .collect();
+        let kind = match key.kind {
+            Kind::Bool => Some("a boolean".to_string()),
+            Kind::List => Some("multi-valued".to_string()),
+            Kind::Text | Kind::Path => None,
+        };
+        let also: Vec<String> = kind
+            .into_iter()
+            .chain((!names.is_empty()).then(|| names.join(", ")))
+            .collect();
+        let also = if also.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", also.join("; "))
+        };
+        text.push_str(&format!(
+            ".TP\n\\fB{}\\fR{also}\n{}.\n",
+            key.name,
+            roff(&capitalized(key.what))
+        ));
+    }
+    text.push_str(
+        ".PP\n\
+         Precedence, highest first: the option, the environment variable, git config, the TOML\n\
+         config file (\\fBpublic_index\\fR), the built-in default. \\fBgit osa config\\fR shows each\n\
+         value and where it came from.\n\
+         .SH ENVIRONMENT\n",
+    );
+    let mut of_options: Vec<String> = Vec::new();
+    let mut others = String::new();
+    for key in KEYS {
+        let Some(env) = key.env else { continue };
+        match (key.option, key.kind) {
+            (Some(_), Kind::List) => of_options.push(format!("\\fB{env}\\fR (comma-separated)")),
+            (Some(_), _) => of_options.push(format!("\\fB{env}\\fR")),
+            (None, _) => others.push_str(&format!(
+                "\\fB{env}\\fR: the value of \\fB{}\\fR, above git config.\n",
+                key.name
+            )),
+        }
+    }
+    // Not a git config key: the TOML file has no git config of its own.
+    of_options.push("\\fBGIT_OSA_CONFIG\\fR".into());
+    text.push_str(&format!(
+        "{}: defaults of the options of the same names, above git config.\n{others}",
+        of_options.join(", ")
+    ));
+    text.push_str(MAN_ENVIRONMENT_REST);
+    text.push_str(MAN_EXIT_AND_EXAMPLES);
+    text
+}
+
+/// Markdown's code spans as roff's bold.
+fn roff(markdown: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in markdown.split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push_str(&format!("\\fB{part}\\fR"));
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The README's table of settings, between its markers.
+fn readme(current: &str) -> String {
+    let mut table =
+        String::from("  | git config | option | environment | what |\n  |---|---|---|---|\n");
+    for key in KEYS {
+        let kind = match key.kind {
+            Kind::Bool => " (boolean)",
+            Kind::List => " (multi-valued)",
+            Kind::Text | Kind::Path => "",
+        };
+        let code = |s: Option<String>| s.map(|s| format!("`{s}`")).unwrap_or_default();
+        table.push_str(&format!(
+            "  | `{}`{kind} | {} | {} | {} |\n",
+            key.name,
+            code(key.flag_display()),
+            code(key.env.map(String::from)),
+            key.what
+        ));
+    }
+    let start = current
+        .find(README_START)
+        .expect("README.md has the settings table's start marker");
+    let body = start + README_START.len();
+    let end = body
+        + current[body..]
+            .find(README_END)
+            .expect("README.md has the settings table's end marker");
+    format!("{}{table}{}", &current[..body], &current[end..])
+}
+
+/// The lines around the README's table of settings (generated from `KEYS`).
+const README_START: &str =
+    "<!-- settings: generated from src/settings/keys.rs by tests/generated -->\n";
+const README_END: &str = "  <!-- end of settings -->";
+
 /// Every generated file, with its path relative to the repository root.
 pub fn all() -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = vec![
@@ -190,13 +306,53 @@ pub fn all() -> Vec<(PathBuf, Vec<u8>)> {
     .map(|(name, text)| (PathBuf::from(name), text.into_bytes()))
     .collect::<Vec<_>>();
     files.extend(man_pages());
+    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let current = std::fs::read_to_string(readme_path).expect("README.md");
+    files.push((PathBuf::from("README.md"), readme(&current).into_bytes()));
     files
 }
 
 fn generate(shell: Shell) -> String {
     let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "git-osa", &mut buf);
+    clap_complete::generate(shell, &mut visible(&Cli::command()), "git-osa", &mut buf);
     String::from_utf8(buf).expect("completions are UTF-8")
+}
+
+/// The command line as completion offers it: without what it hides (`hooks fire` and
+/// `hooks work`, which the hooks run; `watch --in-background`, which `watch --detach`
+/// starts; `status --offline`, the default), which clap_complete offers all the same.
+/// clap can add but not remove a subcommand or an argument, so the tree is copied with
+/// what the generators read of it: names, abouts, visible aliases, the visible arguments
+/// and subcommands.
+fn visible(cmd: &clap::Command) -> clap::Command {
+    // Without clap's `string` feature a name is a `&'static str`; a few, once per test.
+    let name: &'static str = Box::leak(cmd.get_name().to_string().into_boxed_str());
+    let mut out = clap::Command::new(name)
+        .args(cmd.get_arguments().filter(|a| !a.is_hide_set()).cloned())
+        .subcommands(
+            cmd.get_subcommands()
+                .filter(|s| !s.is_hide_set())
+                .map(visible),
+        )
+        .subcommand_required(cmd.is_subcommand_required_set())
+        .allow_external_subcommands(cmd.is_allow_external_subcommands_set())
+        .disable_help_subcommand(cmd.is_disable_help_subcommand_set());
+    for alias in cmd.get_visible_aliases() {
+        let alias: &'static str = Box::leak(alias.to_string().into_boxed_str());
+        out = out.visible_alias(alias);
+    }
+    if let Some(about) = cmd.get_about() {
+        out = out.about(about.clone());
+    }
+    // clap's --help says "see more with '--help'" when there is more.
+    if let Some(about) = cmd.get_long_about() {
+        out = out.long_about(about.clone());
+    }
+    if let Some(version) = cmd.get_version() {
+        let version: &'static str = Box::leak(version.to_string().into_boxed_str());
+        out = out.version(version);
+    }
+    out
 }
 
 fn bash() -> String {
@@ -308,7 +464,7 @@ fn man_pages() -> Vec<(PathBuf, Vec<u8>)> {
     let mut cmd = Cli::command().disable_help_subcommand(true);
     // Built, the subcommands know their full names and carry the global options.
     cmd.build();
-    let mut pages = vec![man_page(&cmd, MAN_EXTRA)];
+    let mut pages = vec![man_page(&cmd, &main_page_extra())];
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         pages.push(man_page(sub, SUBCOMMAND_MAN_EXTRA));
         // `git osa hooks install`...: the page of `hooks` names theirs.

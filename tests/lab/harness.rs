@@ -491,7 +491,19 @@ impl Lab {
 
     /// `git osa status` in `repo`: its exit code, the block of `node`, and stderr.
     pub fn status_of(&self, repo: &Path, node: &Node) -> (Option<i32>, String, String) {
-        let o = self.run(repo, &["status"]);
+        self.status_with(repo, node, &[])
+    }
+
+    /// [`Lab::status_of`] with more arguments (`--online`).
+    pub fn status_with(
+        &self,
+        repo: &Path,
+        node: &Node,
+        args: &[&str],
+    ) -> (Option<i32>, String, String) {
+        let mut all = vec!["status"];
+        all.extend_from_slice(args);
+        let o = self.run(repo, &all);
         let out = String::from_utf8_lossy(&o.stdout).into_owned();
         let block = out
             .split("\n\n")

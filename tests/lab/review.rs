@@ -27,7 +27,8 @@ fn a_reviewer_runs_patchset_2_then_1_and_their_own_tree_stays_as_it_was() {
     story.status_names_the_change(2, "; the latest");
     let switch = story.patchset_1_sends_only_the_files_that_differ();
     story.status_names_the_change(1, "; patchset 2 is out: `git osa review 12345` deploys it");
-    let o = lab.run(&story.user, &["status", "--offline"]);
+    // Without --online, status asks nobody.
+    let o = lab.run(&story.user, &["status"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("review   change 12345 patchset 1\n"), "{out}");
 
@@ -213,7 +214,7 @@ impl<'a> Review<'a> {
     }
 
     fn status_names_the_change(&self, ps: u32, newer: &str) {
-        let (code, block, err) = self.lab.status_of(&self.user, self.target);
+        let (code, block, err) = self.lab.status_with(&self.user, self.target, &["--online"]);
         assert_eq!(code, Some(0), "{err}");
         let lines: Vec<&str> = block.lines().collect();
         for want in [

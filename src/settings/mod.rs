@@ -2,16 +2,16 @@
 //! from. Highest precedence first: a flag, the environment (`GIT_OSA_*`), git config
 //! (`osa.*`), git-osa's TOML config file, the built-in default.
 //!
-//! git config is read through libgit2, from the checkout's repository when there is one
-//! (else the user's and the system's files), so `--system`, `--global`, `--local`,
-//! `--worktree`, `include` and `includeIf` count as they do for git; `git -c osa.X=Y osa`
-//! counts too, through `GIT_CONFIG_PARAMETERS` (which git sets for its subcommands and
-//! libgit2 does not read), and so does `GIT_CONFIG_NOSYSTEM`. Each value keeps its
-//! origin, so `git osa config` can show it the way `git config --show-scope
-//! --show-origin` does.
+//! git config is read by git itself (`gitconfig`), so every rule of git's counts as it
+//! does for `git config`; each value keeps its origin, so `git osa config` can show it the
+//! way `git config --show-scope --show-origin` does. Every key is in one list (`keys`),
+//! which the man page and the README are generated from.
 //!
 //! The run's options and the deployment options already merge their environment
 //! variable in through clap (`env = ...`); clap's `ValueSource` tells the two apart.
+
+mod gitconfig;
+pub mod keys;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,12 @@ use clap::parser::ValueSource;
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::gitconfig::{GitConfig, GitValue};
+use gitconfig::{GitConfig, GitValue};
+use keys::Key;
+
+/// Where OSA keeps its configuration, the inventory among it, when not in
+/// `/etc/openstack_deploy` (OSA's scripts read it too).
+const OSA_CONFIG_DIR: &str = "OSA_CONFIG_DIR";
 
 /// The index offered when the deployment's repo server lacks a requirement.
 const DEFAULT_PUBLIC_INDEX: &str = "https://pypi.org/simple";
@@ -127,6 +132,10 @@ pub struct Settings {
     pub lxc_path: Setting<Option<PathBuf>>,
     /// `osa.haproxySocket`.
     pub haproxy_socket: Setting<PathBuf>,
+    /// `osa.gerritUrl`: where Gerrit's REST API answers; none: found from the checkout.
+    pub gerrit_url: Setting<Option<String>>,
+    /// `osa.checkouts`: the folder of the user's checkouts (Depends-On projects).
+    pub checkouts: Setting<Option<PathBuf>>,
 }
 
 /// A setting as `git osa config` lists it: a value per line.
@@ -153,72 +162,32 @@ impl std::fmt::Display for Value {
     }
 }
 
-/// A command-line option that sets a setting, and its environment variable.
-struct Opt {
-    /// clap's id (the field of `cli.rs`).
-    id: &'static str,
-    flag: &'static str,
-    env: &'static str,
+/// Where the option of `key` got its value, if the command line or the environment gave
+/// it.
+fn option_origin(key: &Key, m: &ArgMatches) -> Option<Origin> {
+    let opt = key.option?;
+    match m.value_source(opt.id)? {
+        ValueSource::CommandLine => Some(Origin::Flag(opt.flag.into())),
+        ValueSource::EnvVariable => Some(Origin::Env(key.env?.into())),
+        _ => None,
+    }
 }
 
-const CONTAINER: Opt = Opt {
-    id: "container",
-    flag: "--container",
-    env: "GIT_OSA_CONTAINER",
-};
-const SERVICE: Opt = Opt {
-    id: "services",
-    flag: "--service",
-    env: "GIT_OSA_SERVICE",
-};
-const RESTORE_ON_EXIT: Opt = Opt {
-    id: "restore_on_exit",
-    flag: "--restore-on-exit",
-    env: "GIT_OSA_RESTORE_ON_EXIT",
-};
-const DETACH: Opt = Opt {
-    id: "detach",
-    flag: "--detach",
-    env: "GIT_OSA_DETACH",
-};
-const DB_SNAPSHOT: Opt = Opt {
-    id: "db_snapshot",
-    flag: "--db-snapshot",
-    env: "GIT_OSA_DB_SNAPSHOT",
-};
-const INVENTORY: Opt = Opt {
-    id: "inventory",
-    flag: "--inventory",
-    env: "GIT_OSA_INVENTORY",
-};
-const LXC_PATH: Opt = Opt {
-    id: "lxc_path",
-    flag: "--lxc-path",
-    env: "GIT_OSA_LXC_PATH",
-};
-const HAPROXY_SOCKET: Opt = Opt {
-    id: "haproxy_socket",
-    flag: "--haproxy-socket",
-    env: "GIT_OSA_HAPROXY_SOCKET",
-};
-/// The public index has no option: `--allow-public-index URL` allows an index, which is
-/// more than offering one.
-const PUBLIC_INDEX_ENV: &str = "GIT_OSA_PUBLIC_INDEX";
+/// The value of `key`'s option, if the command line or the environment gave it.
+fn option_value<T: Clone + Send + Sync + 'static>(key: &Key, m: &ArgMatches) -> Option<Setting<T>> {
+    let origin = option_origin(key, m)?;
+    Some(Setting::new(
+        m.get_one::<T>(key.option?.id)?.clone(),
+        origin,
+    ))
+}
 
-impl Opt {
-    /// Where the option's value came from, if the command line or the environment gave it.
-    fn origin(&self, m: &ArgMatches) -> Option<Origin> {
-        match m.value_source(self.id)? {
-            ValueSource::CommandLine => Some(Origin::Flag(self.flag.into())),
-            ValueSource::EnvVariable => Some(Origin::Env(self.env.into())),
-            _ => None,
-        }
-    }
-
-    fn get<T: Clone + Send + Sync + 'static>(&self, m: &ArgMatches) -> Option<Setting<T>> {
-        let origin = self.origin(m)?;
-        Some(Setting::new(m.get_one::<T>(self.id)?.clone(), origin))
-    }
+/// `--no-restore-on-exit` and the like, given on the command line.
+fn negated(key: &Key, m: &ArgMatches) -> Option<Setting<bool>> {
+    let opt = key.option?;
+    let id = opt.negated?;
+    (m.value_source(id) == Some(ValueSource::CommandLine))
+        .then(|| Setting::new(false, Origin::Flag(format!("--no-{}", &opt.flag[2..]))))
 }
 
 impl Settings {
@@ -232,32 +201,42 @@ impl Settings {
             .subcommand_matches("run")
             .or_else(|| matches.subcommand_matches("review"))
             .unwrap_or(matches);
-        let git = GitConfig::open(cwd)?;
+        let git = GitConfig::read(cwd)?;
+        let bool_setting = |key: &Key, m: &ArgMatches, default: bool| -> Result<Setting<bool>> {
+            if let Some(s) = negated(key, m).or_else(|| option_value(key, m)) {
+                return Ok(s);
+            }
+            match git.last(key.name) {
+                Some(v) => v.bool(),
+                None => Ok(Setting::new(default, Origin::Default)),
+            }
+        };
 
-        let container = match CONTAINER.get::<String>(run) {
+        let container = match option_value::<String>(&keys::CONTAINER, run) {
             Some(s) => s.map(Some),
             // An empty value unsets one from a wider scope (`git config osa.container ""`).
-            None => match git.last("osa.container")? {
+            None => match git.last(keys::CONTAINER.name) {
                 Some(v) => v.text().map(|c| (!c.is_empty()).then_some(c)),
                 None => Setting::new(None, Origin::Default),
             },
         };
-        let services = match SERVICE.origin(run) {
+        let services = match option_origin(&keys::SERVICE, run) {
             Some(origin) => run
-                .get_many::<String>(SERVICE.id)
+                .get_many::<String>("services")
                 .into_iter()
                 .flatten()
                 .map(|s| Setting::new(s.clone(), origin.clone()))
                 .collect(),
             None => git
-                .all("osa.service")?
+                .all(keys::SERVICE.name)
                 .into_iter()
                 .map(GitValue::text)
                 .collect(),
         };
-        let public_index = match std::env::var(PUBLIC_INDEX_ENV) {
-            Ok(v) if !v.is_empty() => Setting::new(v, Origin::Env(PUBLIC_INDEX_ENV.into())),
-            _ => match git.last("osa.publicIndex")? {
+        let public_index_env = keys::PUBLIC_INDEX.env.unwrap_or_default();
+        let public_index = match std::env::var(public_index_env) {
+            Ok(v) if !v.is_empty() => Setting::new(v, Origin::Env(public_index_env.into())),
+            _ => match git.last(keys::PUBLIC_INDEX.name) {
                 Some(v) => v.text(),
                 None => {
                     toml_public_index(matches.get_one::<PathBuf>("config"))?.unwrap_or_else(|| {
@@ -266,55 +245,48 @@ impl Settings {
                 }
             },
         };
-        let restore_on_exit =
-            if run.value_source("no_restore_on_exit") == Some(ValueSource::CommandLine) {
-                Setting::new(false, Origin::Flag("--no-restore-on-exit".into()))
-            } else {
-                match RESTORE_ON_EXIT.get::<bool>(run) {
-                    Some(s) => s,
-                    None => match git.last("osa.restoreOnExit")? {
-                        Some(v) => v.bool()?,
-                        None => Setting::new(false, Origin::Default),
-                    },
-                }
-            };
-        let detach = match DETACH.get::<bool>(run) {
-            Some(s) => s,
-            None => match git.last("osa.detach")? {
-                Some(v) => v.bool()?,
-                None => Setting::new(false, Origin::Default),
-            },
-        };
-        let db_snapshot = if run.value_source("no_db_snapshot") == Some(ValueSource::CommandLine) {
-            Setting::new(false, Origin::Flag("--no-db-snapshot".into()))
-        } else {
-            match DB_SNAPSHOT.get::<bool>(run) {
-                Some(s) => s,
-                None => match git.last("osa.dbSnapshot")? {
-                    Some(v) => v.bool()?,
-                    // A review runs someone else's migrations: undoable by default.
-                    None => Setting::new(
-                        matches.subcommand_matches("review").is_some(),
-                        Origin::Default,
-                    ),
-                },
-            }
-        };
+        let restore_on_exit = bool_setting(&keys::RESTORE_ON_EXIT, run, false)?;
+        let detach = bool_setting(&keys::DETACH, run, false)?;
+        // A review runs someone else's migrations: undoable by default.
+        let db_snapshot = bool_setting(
+            &keys::DB_SNAPSHOT,
+            run,
+            matches.subcommand_matches("review").is_some(),
+        )?;
         // The deployment paths' defaults are clap's (`default_value`, shown by --help).
-        let path = |opt: &Opt, key: &'static str| -> Result<Setting<Option<PathBuf>>> {
-            if let Some(s) = opt.get::<PathBuf>(matches) {
-                return Ok(s.map(Some));
+        let path = |key: &Key| -> Setting<Option<PathBuf>> {
+            if let Some(s) = option_value::<PathBuf>(key, matches) {
+                return s.map(Some);
             }
-            if let Some(v) = git.last(key)? {
-                return Ok(v.path().map(Some));
+            if let Some(v) = git.last(key.name) {
+                return v.path().map(Some);
             }
-            let default = matches.get_one::<PathBuf>(opt.id).cloned();
-            Ok(Setting::new(default, Origin::Default))
+            let default = key
+                .option
+                .and_then(|o| matches.get_one::<PathBuf>(o.id).cloned());
+            Setting::new(default, Origin::Default)
         };
-        let inventory = path(&INVENTORY, "osa.inventory")?.map(Option::unwrap_or_default);
-        let lxc_path = path(&LXC_PATH, "osa.lxcPath")?;
-        let haproxy_socket =
-            path(&HAPROXY_SOCKET, "osa.haproxySocket")?.map(Option::unwrap_or_default);
+        let inventory = match path(&keys::INVENTORY) {
+            // OSA's own scripts find their configuration in OSA_CONFIG_DIR.
+            s if s.origin == Origin::Default => match std::env::var_os(OSA_CONFIG_DIR) {
+                Some(dir) if !dir.is_empty() => Setting::new(
+                    PathBuf::from(dir).join("openstack_inventory.json"),
+                    Origin::Env(OSA_CONFIG_DIR.into()),
+                ),
+                _ => s.map(Option::unwrap_or_default),
+            },
+            s => s.map(Option::unwrap_or_default),
+        };
+        let lxc_path = path(&keys::LXC_PATH);
+        let haproxy_socket = path(&keys::HAPROXY_SOCKET).map(Option::unwrap_or_default);
+        let gerrit_url = match git.last(keys::GERRIT_URL.name) {
+            Some(v) => v.text().map(|u| (!u.is_empty()).then_some(u)),
+            None => Setting::new(None, Origin::Default),
+        };
+        let checkouts = match git.last(keys::CHECKOUTS.name) {
+            Some(v) => v.path().map(|p| (!p.as_os_str().is_empty()).then_some(p)),
+            None => Setting::new(None, Origin::Default),
+        };
         Ok(Settings {
             container,
             services,
@@ -325,22 +297,24 @@ impl Settings {
             inventory,
             lxc_path,
             haproxy_socket,
+            gerrit_url,
+            checkouts,
         })
     }
 
-    /// Every setting, a line per value, in a fixed order (`osa.service`: one per unit,
-    /// or one unset line).
+    /// Every setting, a line per value, in the order of [`keys::KEYS`] (`osa.service`:
+    /// one per unit, or one unset line).
     pub fn lines(&self) -> Vec<Line> {
-        fn text<T: AsRef<OsStr>>(key: &'static str, s: &Setting<T>) -> Line {
+        fn text<T: AsRef<OsStr>>(key: &Key, s: &Setting<T>) -> Line {
             Line {
-                key,
+                key: key.name,
                 value: Value::Text(s.value.as_ref().to_string_lossy().into_owned()),
                 origin: s.origin.clone(),
             }
         }
-        fn optional<T: AsRef<OsStr>>(key: &'static str, s: &Setting<Option<T>>) -> Line {
+        fn optional<T: AsRef<OsStr>>(key: &Key, s: &Setting<Option<T>>) -> Line {
             Line {
-                key,
+                key: key.name,
                 value: match &s.value {
                     Some(v) => Value::Text(v.as_ref().to_string_lossy().into_owned()),
                     None => Value::Unset,
@@ -348,34 +322,33 @@ impl Settings {
                 origin: s.origin.clone(),
             }
         }
-        let mut lines = vec![optional("osa.container", &self.container)];
+        fn boolean(key: &Key, s: &Setting<bool>) -> Line {
+            Line {
+                key: key.name,
+                value: Value::Bool(s.value),
+                origin: s.origin.clone(),
+            }
+        }
+        let mut lines = vec![optional(&keys::CONTAINER, &self.container)];
         if self.services.is_empty() {
             lines.push(Line {
-                key: "osa.service",
+                key: keys::SERVICE.name,
                 value: Value::Unset,
                 origin: Origin::Default,
             });
         }
-        lines.extend(self.services.iter().map(|s| text("osa.service", s)));
-        lines.push(text("osa.publicIndex", &self.public_index));
-        lines.push(Line {
-            key: "osa.restoreOnExit",
-            value: Value::Bool(self.restore_on_exit.value),
-            origin: self.restore_on_exit.origin.clone(),
-        });
-        lines.push(Line {
-            key: "osa.detach",
-            value: Value::Bool(self.detach.value),
-            origin: self.detach.origin.clone(),
-        });
-        lines.push(Line {
-            key: "osa.dbSnapshot",
-            value: Value::Bool(self.db_snapshot.value),
-            origin: self.db_snapshot.origin.clone(),
-        });
-        lines.push(text("osa.inventory", &self.inventory));
-        lines.push(optional("osa.lxcPath", &self.lxc_path));
-        lines.push(text("osa.haproxySocket", &self.haproxy_socket));
+        lines.extend(self.services.iter().map(|s| text(&keys::SERVICE, s)));
+        lines.extend([
+            text(&keys::PUBLIC_INDEX, &self.public_index),
+            boolean(&keys::RESTORE_ON_EXIT, &self.restore_on_exit),
+            boolean(&keys::DETACH, &self.detach),
+            boolean(&keys::DB_SNAPSHOT, &self.db_snapshot),
+            text(&keys::INVENTORY, &self.inventory),
+            optional(&keys::LXC_PATH, &self.lxc_path),
+            text(&keys::HAPROXY_SOCKET, &self.haproxy_socket),
+            optional(&keys::GERRIT_URL, &self.gerrit_url),
+            optional(&keys::CHECKOUTS, &self.checkouts),
+        ]);
         lines
     }
 
@@ -450,22 +423,42 @@ mod tests {
     fn options_are_those_of_the_command_line() {
         use clap::CommandFactory;
         let cli = crate::cli::Cli::command();
-        for opt in [
-            CONTAINER,
-            SERVICE,
-            RESTORE_ON_EXIT,
-            DETACH,
-            DB_SNAPSHOT,
-            INVENTORY,
-            LXC_PATH,
-            HAPROXY_SOCKET,
-        ] {
-            let arg = cli
-                .get_arguments()
-                .find(|a| a.get_id() == opt.id)
-                .unwrap_or_else(|| panic!("no option {}", opt.id));
-            assert_eq!(Some(&opt.flag[2..]), arg.get_long(), "{}", opt.id);
-            assert_eq!(Some(OsStr::new(opt.env)), arg.get_env(), "{}", opt.id);
+        let arg = |id: &str| {
+            cli.get_arguments()
+                .find(|a| a.get_id() == id)
+                .unwrap_or_else(|| panic!("no option {id}"))
+        };
+        for key in keys::KEYS {
+            let Some(opt) = key.option else {
+                continue;
+            };
+            let a = arg(opt.id);
+            assert_eq!(Some(&opt.flag[2..]), a.get_long(), "{}", key.name);
+            assert_eq!(key.env.map(OsStr::new), a.get_env(), "{}", key.name);
+            if let Some(no) = opt.negated {
+                assert_eq!(
+                    Some(format!("no-{}", &opt.flag[2..]).as_str()),
+                    arg(no).get_long(),
+                    "{}",
+                    key.name
+                );
+            }
         }
+    }
+
+    /// `git osa config` lists every key of the one list, in its order, and no other.
+    #[test]
+    fn config_lists_every_key_in_order() {
+        use clap::CommandFactory;
+        let m = crate::cli::Cli::command()
+            .try_get_matches_from(["git-osa", "config"])
+            .unwrap();
+        let lines = Settings::resolve(&m, &std::env::temp_dir())
+            .unwrap()
+            .lines();
+        let mut listed: Vec<&str> = lines.iter().map(|l| l.key).collect();
+        listed.dedup();
+        let keys: Vec<&str> = keys::KEYS.iter().map(|k| k.name).collect();
+        assert_eq!(listed, keys);
     }
 }
