@@ -327,6 +327,12 @@ mod tests {
                 since: 1_700_000_000,
                 background: true,
             }),
+            // An earlier one, killed.
+            watcher_died: Some(DeadWatcher {
+                pid: 4241,
+                since: 1_699_990_000,
+                last_seen: 1_699_999_000,
+            }),
             inventory: Inventory::new(
                 &Source::ContainerNames,
                 Path::new("/etc/openstack_deploy/openstack_inventory.json"),
@@ -467,12 +473,21 @@ mod tests {
             "/openstack/venvs/keystone-30.0.0/lib/python3.11/site-packages/__editable__.keystone-30.0.1.pth"
                 .into(),
         ];
-        let statuses = [
+        let mut statuses = [
             target_status(&dev, LxcState::Running),
             target_status(&stopped, LxcState::Stopped),
             target_status(&missing, LxcState::Missing),
             target_status(&metal, LxcState::Running),
         ];
+        // The dev session's record damaged, HAProxy restarted since it pinned.
+        statuses[0].damaged = Some((
+            "the git-osa session record ... is damaged".into(),
+            vec!["started_at"],
+        ));
+        statuses[0].lost_pins = vec![crate::haproxy::ServerRef {
+            backend: "keystone_service-back".into(),
+            server: "aio1_keystone_container-6c0f3a1e".into(),
+        }];
         let problems: Vec<String> = statuses
             .iter()
             .flat_map(|st| status::problems_of(st, None))
@@ -482,6 +497,12 @@ mod tests {
         assert_eq!(doc["inventory"]["source"], "container-names");
         let [dev, stopped, missing, metal] = [0, 1, 2, 3].map(|i| &doc["containers"][i]);
         let session = &dev["session"];
+        assert_eq!(dev["session_record_damaged"]["unread"][0], "started_at");
+        assert_eq!(
+            dev["lost_pins"][0]["server"],
+            "aio1_keystone_container-6c0f3a1e"
+        );
+        assert_eq!(doc["watcher_died"]["last_seen"], 1_699_999_000);
         assert_eq!(session["started_at"], 1_700_000_000);
         assert_eq!(session["dev_process_running"], true);
         assert_eq!(session["running_units"][0], "keystone-wsgi-public");
@@ -517,10 +538,9 @@ mod tests {
                 .ends_with("__editable__.keystone-30.0.1.pth")
         );
         let problems = doc["problems"].as_array().unwrap();
-        assert!(
-            problems[0].as_str().unwrap().contains("is STOPPED"),
-            "{problems:?}"
-        );
+        let said = |what: &str| problems.iter().any(|p| p.as_str().unwrap().contains(what));
+        assert!(said("is STOPPED"), "{problems:?}");
+        assert!(said("is damaged") && said("HAProxy forgot"), "{problems:?}");
         assert!(
             problems
                 .iter()

@@ -20,6 +20,10 @@ pub struct Status {
     pub checkout: String,
     /// The checkout's watcher (`git osa watch`), when one runs.
     pub watching: Option<Watching>,
+    /// The checkout's watcher died without ending (killed, a reboot): saves since it was
+    /// last seen are not synced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watcher_died: Option<DeadWatcher>,
     pub inventory: Inventory,
     pub haproxy: Haproxy,
     pub containers: Vec<Container>,
@@ -42,6 +46,11 @@ impl Status {
                 since: w.since,
                 background: w.background,
             }),
+            watcher_died: r.dead_watcher.as_ref().map(|d| DeadWatcher {
+                pid: d.pid,
+                since: d.since,
+                last_seen: d.last_seen,
+            }),
             inventory: Inventory::new(&r.source, &ctx.global.inventory),
             haproxy: Haproxy {
                 socket: ctx.haproxy.socket.display().to_string(),
@@ -61,6 +70,16 @@ pub struct Watching {
     pub since: u64,
     /// Started with --detach: it runs in the background, its log is `git osa logs --watch`.
     pub background: bool,
+}
+
+/// A watcher whose record is there but no process holds it.
+#[derive(Serialize)]
+pub struct DeadWatcher {
+    pub pid: u32,
+    /// Unix time it started watching.
+    pub since: u64,
+    /// Unix time it was last seen alive.
+    pub last_seen: u64,
 }
 
 /// Where the containers came from.
@@ -110,6 +129,21 @@ pub struct Container {
     pub session: Option<SessionView>,
     /// An editable install found in the venvs while no session records one.
     pub dev_code_outside_session: Option<String>,
+    /// The session record does not parse: why, and the fields of it that could not be
+    /// read (`session` then holds what could); absent when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_record_damaged: Option<Damaged>,
+    /// The session was read from the stopped container's files on the host.
+    pub session_read_from_rootfs: bool,
+    /// Servers the session took out of rotation that take traffic again: HAProxy
+    /// restarted or reloaded and forgot it (`git osa sync` puts them back).
+    pub lost_pins: Vec<Server>,
+}
+
+#[derive(Serialize)]
+pub struct Damaged {
+    pub error: String,
+    pub unread: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -252,6 +286,12 @@ impl Container {
                 .collect(),
             session: st.session.as_ref().map(|s| SessionView::new(s, st)),
             dev_code_outside_session: st.dev_code_outside_session().map(String::from),
+            session_record_damaged: st.damaged.as_ref().map(|(error, unread)| Damaged {
+                error: error.clone(),
+                unread: unread.iter().map(|u| u.to_string()).collect(),
+            }),
+            session_read_from_rootfs: st.from_rootfs,
+            lost_pins: st.lost_pins.iter().map(Server::from).collect(),
         }
     }
 }
