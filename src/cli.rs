@@ -194,8 +194,14 @@ pub enum Command {
     /// a hook already there is kept and still runs first. After each, `git osa sync` runs
     /// in the background (one at a time; a burst of commits makes at most two), when the
     /// container is in a dev session of this checkout; otherwise they do nothing, quietly.
-    /// `git osa logs --hooks` shows what they did. `uninstall` leaves the hooks folder as
-    /// it was before `install`.
+    /// While a rebase, merge, cherry-pick, revert or bisect is in progress they only note
+    /// the wish: the operation's end redeploys once (a bisect's reset leaves the checkout
+    /// as deployed; the next hook redeploys). In a repository sharing the hooks folder
+    /// (core.hooksPath) that `install` was not run in, they write nothing. `git commit
+    /// --no-verify` skips git's pre-commit and commit-msg hooks only: the post-commit hook
+    /// still redeploys (`git -c core.hooksPath=/dev/null commit` runs none). `git osa logs
+    /// --hooks` shows what they did. `uninstall` leaves the hooks folder as it was before
+    /// `install`.
     Hooks(HooksArgs),
 }
 

@@ -281,8 +281,57 @@ impl Hooks {
 
     /// What a hook does: mark a redeploy as wanted and start a worker, without waiting.
     /// Returns the line the hook prints: the last redeploy's failure, if it failed.
+    /// The git operation in progress in this checkout, if one is: what a redeploy waits
+    /// for (its files in the git folder, as `git status` reads them).
+    pub fn busy(&self) -> Option<&'static str> {
+        let git_dir = self.state.parent()?;
+        [
+            ("rebase-merge", "rebase"),
+            ("rebase-apply", "rebase"),
+            ("MERGE_HEAD", "merge"),
+            ("CHERRY_PICK_HEAD", "cherry-pick"),
+            ("REVERT_HEAD", "revert"),
+            ("sequencer", "cherry-pick"),
+            ("BISECT_LOG", "bisect"),
+        ]
+        .into_iter()
+        .find(|(file, _)| git_dir.join(file).exists())
+        .map(|(_, op)| op)
+    }
+
+    /// The operation still in progress after waiting up to `limit` for it to end.
+    fn busy_for(&self, limit: Duration) -> Option<&'static str> {
+        let start = std::time::Instant::now();
+        loop {
+            let op = self.busy()?;
+            if start.elapsed() >= limit {
+                return Some(op);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     pub fn fire(&self, hook: &str, exe: &Path) -> Result<Option<String>> {
-        fs::create_dir_all(&self.state)?;
+        // Hooks shared through core.hooksPath fire in repositories git-osa's were never
+        // installed for: nothing is written there (install made this folder).
+        if !self.state.is_dir() {
+            return Ok(None);
+        }
+        // The commits and checkouts of a rebase, merge, cherry-pick, revert or bisect in
+        // progress are not what the user means to run: the redeploy waits for the
+        // operation's end. A rebase's end is its post-rewrite, run before git removes
+        // the rebase's state: the worker waits for that.
+        if let Some(op) = self.busy().filter(|_| hook != "post-rewrite") {
+            File::create(self.pending())?;
+            let log = self.open_log()?;
+            let _ = writeln!(
+                &log,
+                "--- {hook} at {}: a {op} is in progress; the redeploy waits for its end",
+                stamp()
+            );
+            crate::owner::give_back(&self.state);
+            return Ok(None);
+        }
         let said = fs::read_to_string(self.last())
             .ok()
             .and_then(|l| l.strip_prefix("failed ").map(str::to_string))
@@ -330,6 +379,14 @@ impl Hooks {
             }
             // Let the burst (a rebase's commits, an editor's saves) finish first.
             std::thread::sleep(debounce);
+            if let Some(op) = self.busy_for(OPERATION_END) {
+                // Still going: its end's hook starts the redeploy.
+                crate::output::line(format!(
+                    "--- a {op} is in progress: the redeploy waits for its end ({})",
+                    stamp()
+                ))?;
+                return Ok(done);
+            }
             while fs::remove_file(self.pending()).is_ok() {
                 done += 1;
                 let outcome = match redeploy() {
@@ -425,6 +482,10 @@ pub fn scrub_git_env(cmd: &mut Command) {
         cmd.env_remove(var);
     }
 }
+
+/// How long a worker started at an operation's end (a rebase's post-rewrite) waits for
+/// git to remove the operation's state.
+const OPERATION_END: Duration = Duration::from_secs(5);
 
 /// Local time is the host's business; seconds since the epoch are unambiguous.
 fn stamp() -> String {

@@ -150,3 +150,174 @@ fn hooks_installed_through_sudo_are_the_users_and_work_for_the_user() {
     );
     assert_eq!(std::fs::metadata(&last).unwrap().uid(), 65534);
 }
+
+/// What the hooks of `r` have done: the lines of their log that say a redeploy ran, and
+/// those that say one waits for a git operation's end.
+fn hook_log(r: &Path) -> (usize, usize) {
+    let log = std::fs::read_to_string(r.join(".git/git-osa/hooks.log")).unwrap_or_default();
+    (
+        log.lines()
+            .filter(|l| l.starts_with("--- redeploy "))
+            .count(),
+        log.lines()
+            .filter(|l| l.contains("the redeploy waits for its end"))
+            .count(),
+    )
+}
+
+/// Waits until the hooks' worker of `r` is done: its lock free, and still free a moment
+/// later (a worker the last hook started may not hold it yet).
+fn hooks_quiet(r: &Path) {
+    let lock = r.join(".git/git-osa/lock");
+    let free = || {
+        std::fs::File::open(&lock)
+            .map(|f| f.try_lock().is_ok())
+            .unwrap_or(true)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if free() {
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            if free() {
+                return;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hooks' worker never ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Regression (issue 18.7): redeploys ran in the middle of a rebase, one deploying a tree
+/// with conflict markers. The commits and checkouts of a rebase, a merge or a bisect in
+/// progress now only note the wish; the operation's end redeploys once.
+#[test]
+fn no_redeploy_while_a_git_operation_is_in_progress_and_one_when_it_ends() {
+    let user = User::new();
+    let repo = checkout("openstack/keystone");
+    let r = repo.path();
+    let inventory = r.join("no-inventory.json");
+    let env = [("GIT_OSA_INVENTORY", inventory.to_str().unwrap())];
+    // git as the user, whatever its exit status (a rebase that stops on a conflict).
+    let git = |args: &[&str]| {
+        let bin = Path::new(env!("CARGO_BIN_EXE_git-osa")).parent().unwrap();
+        in_dir("git", r)
+            .args(args)
+            .envs(user.env())
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .env("GIT_OSA_INVENTORY", inventory.to_str().unwrap())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_EDITOR", "true")
+            .output()
+            .unwrap()
+    };
+    let commit = |file: &str, text: &str| {
+        std::fs::write(r.join(file), text).unwrap();
+        user.git_with(r, &["add", file], &env);
+        user.git_with(r, &["commit", "-q", "-m", text], &env);
+        hooks_quiet(r);
+    };
+    commit("a.py", "a = 0\n");
+    let o = user.git_osa(r, &["hooks", "install"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let main = String::from_utf8_lossy(&git(&["branch", "--show-current"]).stdout)
+        .trim()
+        .to_string();
+    user.git_with(r, &["checkout", "-q", "-b", "topic"], &env);
+    hooks_quiet(r);
+    commit("a.py", "a = 1\n");
+    commit("b.py", "b = 1\n");
+    user.git_with(r, &["checkout", "-q", &main], &env);
+    hooks_quiet(r);
+    commit("a.py", "a = 2\n");
+    user.git_with(r, &["checkout", "-q", "topic"], &env);
+    hooks_quiet(r);
+
+    // A rebase that stops on a conflict: its checkout waits.
+    let (ran, waited) = hook_log(r);
+    let o = git(&["rebase", &main]);
+    assert!(!o.status.success(), "the rebase stops on the conflict");
+    hooks_quiet(r);
+    let (ran_during, waited_during) = hook_log(r);
+    assert_eq!(ran_during, ran, "no redeploy during the rebase");
+    assert!(waited_during > waited, "the rebase's hooks noted the wish");
+    std::fs::write(r.join("a.py"), "a = 3\n").unwrap();
+    user.git_with(r, &["add", "a.py"], &env);
+    let o = git(&["rebase", "--continue"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    hooks_quiet(r);
+    let (ran_after, _) = hook_log(r);
+    assert!(ran_after > ran, "the rebase's end redeployed");
+
+    // A merge that stops on a conflict: nothing is deployed until its commit.
+    let (ran, _) = hook_log(r);
+    user.git_with(
+        r,
+        &["checkout", "-q", "-b", "other", &format!("{main}~1")],
+        &env,
+    );
+    hooks_quiet(r);
+    commit("b.py", "b = 2\n");
+    let (ran, _) = (hook_log(r).0.max(ran), ());
+    user.git_with(r, &["checkout", "-q", "topic"], &env);
+    hooks_quiet(r);
+    let ran = hook_log(r).0.max(ran);
+    let o = git(&["merge", "other"]);
+    assert!(!o.status.success(), "the merge stops on the conflict");
+    hooks_quiet(r);
+    assert_eq!(hook_log(r).0, ran, "no redeploy during the merge");
+    std::fs::write(r.join("b.py"), "b = 3\n").unwrap();
+    user.git_with(r, &["add", "b.py"], &env);
+    user.git_with(r, &["commit", "-q", "--no-edit"], &env);
+    hooks_quiet(r);
+    assert!(hook_log(r).0 > ran, "the merge's commit redeployed");
+
+    // A bisect: its checkouts wait; once it is reset, the next hook redeploys (the
+    // checkout is back where it was, which is what is deployed).
+    let ran = hook_log(r).0;
+    let head = git(&["rev-parse", "HEAD"]).stdout;
+    git(&["bisect", "start", "HEAD", &format!("{main}~1")]);
+    hooks_quiet(r);
+    git(&["bisect", "good"]);
+    hooks_quiet(r);
+    assert_eq!(hook_log(r).0, ran, "no redeploy during the bisect");
+    git(&["bisect", "reset"]);
+    hooks_quiet(r);
+    assert_eq!(git(&["rev-parse", "HEAD"]).stdout, head);
+    commit("c.py", "c = 1\n");
+    assert!(hook_log(r).0 > ran, "the next commit redeployed");
+}
+
+/// Regression (issue 18.7): with a core.hooksPath shared with an unrelated repository,
+/// git-osa's hooks wrote `.git/git-osa/` into that repository. Nothing is written there.
+#[test]
+fn hooks_shared_through_core_hooks_path_write_nothing_in_another_repository() {
+    let user = User::new();
+    let shared = tempfile::tempdir().unwrap();
+    let shared_dir = shared.path().display().to_string();
+    let ours = checkout("openstack/keystone");
+    let other = checkout("openstack/keystone");
+    for r in [ours.path(), other.path()] {
+        user.git(r, &["config", "core.hooksPath", &shared_dir]);
+    }
+    let o = user.git_osa(ours.path(), &["hooks", "install"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(shared.path().join("post-commit").exists());
+    let r = other.path();
+    std::fs::write(r.join("c.py"), "c = 1\n").unwrap();
+    user.git(r, &["add", "c.py"]);
+    user.git(r, &["commit", "-q", "-m", "c"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        !r.join(".git/git-osa").exists(),
+        "the unrelated repository was written to"
+    );
+}
