@@ -122,12 +122,13 @@ fn render_session(out: &mut String, st: &TargetStatus) {
             } else {
                 ""
             };
-            let _ = writeln!(
-                out,
-                "  dev      {commit}{dirty}, since {} by {}",
-                crate::clock::age(s.started_at),
-                s.started_by
-            );
+            // A damaged record may not say when, or who.
+            let since = match (s.started_at, s.started_by.as_str()) {
+                (0, "") => String::new(),
+                (0, by) => format!(", by {by}"),
+                (at, by) => format!(", since {} by {by}", crate::clock::age(at)),
+            };
+            let _ = writeln!(out, "  dev      {commit}{dirty}{since}");
             let changes = changes(s, &st.lost_pins);
             let _ = writeln!(
                 out,

@@ -259,3 +259,140 @@ fn status_online_never_prompts_and_says_why_it_could_not_ask() {
     assert!(line.contains("could not be asked"), "{line}");
     assert!(line.contains("terminal prompts disabled"), "{line}");
 }
+
+/// Regression (issue 18.8): a damaged session record made every command fail with a bare
+/// serde message naming no file or container, `status` print nothing and doctor say all
+/// was well. It is named, shown as damaged (never as production), and failed by doctor.
+#[test]
+fn a_damaged_session_record_is_named_shown_and_failed_by_doctor() {
+    let repo = checkout("openstack/gitosa-damaged");
+    let session = HostSession::new(
+        repo.path(),
+        "openstack/gitosa-damaged",
+        serde_json::json!({}),
+    );
+    let record = session.dir().join("session.json");
+    // Valid JSON of the wrong shape: what can be read is read.
+    std::fs::write(
+        &record,
+        format!(
+            r#"{{"service":"{}","stopped_units":["{}-api"],"disabled_servers":"oops"}}"#,
+            session.name, session.name
+        ),
+    )
+    .unwrap();
+    let env = session.env();
+    let o = git_osa(repo.path(), &["status"], &env);
+    let (out, e) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{out}{e}");
+    assert!(
+        out.contains("  record   DAMAGED: the git-osa session record"),
+        "{out}"
+    );
+    assert!(out.contains("  unread   disabled_servers\n"), "{out}");
+    assert!(!out.contains("none (production)"), "{out}");
+    assert!(
+        out.contains(&format!("production {}-api stopped", session.name)),
+        "{out}"
+    );
+    assert!(
+        e.contains(&format!("{} in aio1 is damaged", record.display()))
+            && e.contains("git osa restore --container aio1"),
+        "{e}"
+    );
+    let o = git_osa(repo.path(), &["status", "--json"], &env);
+    let doc = valid_json(&o.stdout);
+    assert_eq!(
+        doc["containers"][0]["session_record_damaged"]["unread"],
+        serde_json::json!(["disabled_servers"])
+    );
+
+    // Not JSON at all: nothing can be read of it, and commands name it.
+    std::fs::write(&record, "{\"service\": ").unwrap();
+    let o = git_osa(repo.path(), &["sync", "--dry-run"], &env);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains(&format!(
+            "the git-osa session record {} in aio1 is damaged",
+            record.display()
+        )),
+        "{e}"
+    );
+    let o = git_osa(repo.path(), &["status"], &env);
+    assert!(
+        stdout(&o).contains("  unread   the whole record"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = git_osa(repo.path(), &["doctor"], &env);
+    let out = stdout(&o);
+    assert_ne!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("FAIL  aio1: dev session: the git-osa session record")),
+        "{out}"
+    );
+}
+
+/// Regression (issue 18.10): a watcher killed with SIGKILL just disappeared from
+/// `status`, with no word that edits were no longer synced.
+#[test]
+fn a_dead_watcher_is_reported_with_when_it_was_last_seen() {
+    let repo = checkout("openstack/gitosa-watcher");
+    let session = HostSession::new(
+        repo.path(),
+        "openstack/gitosa-watcher",
+        serde_json::json!({}),
+    );
+    let state = repo.path().join(".git/git-osa");
+    std::fs::create_dir_all(&state).unwrap();
+    // What SIGKILL leaves: the record, with no process holding its lock.
+    std::fs::write(state.join("watch.pid"), "999999 1 1700000000 background\n").unwrap();
+    let env = session.env();
+    let o = git_osa(repo.path(), &["status"], &env);
+    let (out, e) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{out}{e}");
+    assert!(out.contains("watching   DIED "), "{out}");
+    assert!(
+        e.contains("the watcher of this checkout (pid 999999) died")
+            && e.contains("saves since then are not synced"),
+        "{e}"
+    );
+    let o = git_osa(repo.path(), &["status", "--json"], &env);
+    assert_eq!(valid_json(&o.stdout)["watcher_died"]["pid"], 999999);
+}
+
+/// Regression (issue 18.6): `GIT_DIR`/`GIT_WORK_TREE` (what `git --git-dir` and
+/// `--work-tree` export) were ignored: run from inside another checkout, git-osa acted on
+/// the current directory's project.
+#[test]
+fn git_dir_and_work_tree_name_the_checkout_as_git_resolves_them() {
+    let keystone = checkout("openstack/keystone");
+    let heat = checkout("openstack/heat");
+    let session = HostSession::new(keystone.path(), "openstack/keystone", serde_json::json!({}));
+    let git_dir = keystone.path().join(".git");
+    let env = [
+        session.env()[0],
+        session.env()[1],
+        ("GIT_DIR", git_dir.to_str().unwrap()),
+        ("GIT_WORK_TREE", keystone.path().to_str().unwrap()),
+    ];
+    let o = git_osa(heat.path(), &["status"], &env);
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("project    openstack/keystone"),
+        "{out}{}",
+        stderr(&o)
+    );
+    assert!(
+        out.contains(&format!("checkout   {}", keystone.path().display())),
+        "{out}"
+    );
+    // Without them, the current directory's checkout, as before: heat, which this
+    // inventory does not deploy.
+    let o = git_osa(heat.path(), &["status"], &session.env());
+    let e = stderr(&o);
+    assert!(e.contains("(the groups of heat)"), "{e}");
+}

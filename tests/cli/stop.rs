@@ -6,7 +6,7 @@
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use crate::harness::{HostSession, User, checkout, git, stderr};
+use crate::harness::{HostSession, User, checkout, git, git_osa, stderr};
 
 /// Holds `locks` (flocks, the first outermost) for `secs` seconds in processes of the
 /// test's (a group of their own), as a redeploy or another git-osa holds them. The group
@@ -146,4 +146,36 @@ fn a_hooks_own_sync_does_not_wait_for_itself() {
         start.elapsed()
     );
     drop(other);
+}
+
+/// Regression (issue 18.6): `git osa sync` from another checkout silently took over a
+/// linked worktree's session. Without a terminal it refuses, saying whose it is; with
+/// --force it goes on.
+#[test]
+fn sync_into_a_session_another_checkout_started_is_refused_without_a_terminal() {
+    let repo = checkout("openstack/gitosa-stop");
+    let other = tempfile::tempdir().unwrap();
+    let session = HostSession::new(
+        repo.path(),
+        "openstack/gitosa-stop",
+        serde_json::json!({
+            "checkout": other.path().display().to_string(),
+            "detached_at": 1_700_000_000u64,
+        }),
+    );
+    let record = std::fs::read(session.dir().join("session.json")).unwrap();
+    let o = git_osa(repo.path(), &["sync"], &session.env());
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains(&format!(
+            "aio1 runs the checkout at {} (its dev session started there): nothing was changed",
+            other.path().display()
+        )) && e.contains("pass --force"),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read(session.dir().join("session.json")).unwrap(),
+        record
+    );
 }
