@@ -139,3 +139,58 @@ fn a_container_stopped_in_dev_mode_is_named_with_how_to_start_it_then_restored()
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     lab.assert_production_back(&before, &[target]);
 }
+
+/// Regression (issue 18.4): a stopped container holding a detached session showed "dev
+/// none (production)" and not that the backend had no server up; once started, its
+/// enabled production unit took the port at boot and `git osa sync` failed on uWSGI's
+/// `bind(): Address already in use`.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn a_detached_session_in_a_container_stopped_and_started_again_is_shown_then_synced() {
+    let lab = Lab::get();
+    let (target, other) = (&lab.new, &lab.old);
+    let dir = lab.checkout("git-osa-stopped-detached");
+    let repo = dir.path().join("keystone");
+    let before = lab.production();
+    let o = lab.run(&repo, &["run", "--detach", "--container", &target.name]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(lab.server(other), "MAINT");
+
+    let stopped = Stopped::stop(&lab, target);
+    let (code, block, err) = lab.status_of(&repo, target);
+    assert_eq!(code, Some(2), "{block}{err}");
+    assert!(block.contains("lxc      STOPPED"), "{block}");
+    assert!(
+        block.contains("record   read from the stopped container's files"),
+        "{block}"
+    );
+    assert!(!block.contains("none (production)"), "{block}");
+    assert!(block.contains("changed  production venv kept"), "{block}");
+    assert!(
+        err.contains(&format!("HAProxy {} has no server that takes traffic", lab.backend)),
+        "{err}"
+    );
+    drop(stopped);
+
+    // Started again: the enabled production unit runs, from the dev install.
+    lab.wait(
+        "keystone-wsgi-public active after the start",
+        Duration::from_secs(120),
+        || lab.unit_state(target, &lab.unit) == "active",
+    );
+    let o = lab.run(&repo, &["sync"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{e}");
+    assert!(
+        e.contains("stop production keystone-wsgi-public: it started again with the container"),
+        "{e}"
+    );
+    lab.wait(
+        "the frontend serving the checkout again",
+        Duration::from_secs(60),
+        || lab.http(&format!("{}/v3", lab.frontend)).1.contains("git-osa-stopped-detached"),
+    );
+    let o = lab.run(&repo, &["restore"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    lab.assert_production_back(&before, &[target]);
+}

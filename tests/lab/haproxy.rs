@@ -222,3 +222,82 @@ fn a_rerun_within_a_second_of_ctrl_c_still_drains_and_pins() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     lab.assert_production_back(&before, &[target]);
 }
+
+/// Restarts the lab's HAProxy as an operator's reload does: a new process takes the
+/// config and the old one ends (`-sf`); runtime states (a server in maintenance) are
+/// forgotten.
+fn restart_haproxy() {
+    let socket = PathBuf::from(var("GIT_OSA_HAPROXY_SOCKET"));
+    let run = socket.parent().unwrap();
+    let pid_file = run.join("haproxy.pid");
+    let cfg = run.parent().unwrap().join("haproxy/haproxy.cfg");
+    let old = std::fs::read_to_string(&pid_file).unwrap();
+    let st = std::process::Command::new("/usr/sbin/haproxy")
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .arg("-D")
+        .arg("-p")
+        .arg(&pid_file)
+        .arg("-f")
+        .arg(&cfg)
+        .arg("-sf")
+        .arg(old.trim())
+        .stdin(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "restarting HAProxy");
+}
+
+/// Regression (issue 18.3): HAProxy restarted mid-session split the traffic between the
+/// dev and production servers while `status` still said "out of rotation", and `sync`
+/// neither noticed nor repaired it.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn haproxy_restarted_mid_session_is_said_by_status_and_sync_pins_again() {
+    let lab = Lab::get();
+    let (target, other) = (&lab.new, &lab.old);
+    let dir = lab.checkout("git-osa-repinned");
+    let repo = dir.path().join("keystone");
+    let before = lab.production();
+    let o = lab.run(&repo, &["run", "--detach", "--container", &target.name]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(lab.server(other), "MAINT");
+
+    restart_haproxy();
+    lab.wait_up(other);
+    let (code, block, err) = lab.status_of(&repo, target);
+    assert_eq!(code, Some(2), "{block}{err}");
+    assert!(
+        block.contains(&format!(
+            "HAProxy {}/{other} taken out of rotation, and back in it",
+            lab.backend
+        )),
+        "{block}"
+    );
+    assert!(err.contains("HAProxy forgot"), "{err}");
+    let o = lab.run(&repo, &["status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let lost = doc["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == target.name.as_str())
+        .unwrap()["lost_pins"]
+        .clone();
+    assert_eq!(lost[0]["server"], other.name.as_str(), "{doc:#}");
+
+    let o = lab.run(&repo, &["sync"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{e}");
+    assert!(e.contains("out of rotation again"), "{e}");
+    assert_eq!(lab.server(other), "MAINT");
+    for _ in 0..10 {
+        let (head, body) = lab.http(&format!("{}/v3", lab.frontend));
+        assert!(body.contains("git-osa-repinned"), "{head}{body}");
+    }
+    let (code, _, err) = lab.status_of(&repo, target);
+    assert_eq!(code, Some(0), "{err}");
+    let o = lab.run(&repo, &["restore"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    lab.assert_production_back(&before, &[target]);
+}

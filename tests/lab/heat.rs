@@ -739,3 +739,73 @@ fn a_detached_heat_sync_reloads_the_apis_and_restarts_only_the_engine() {
     heat.assert_production();
     assert_eq!(heat.freeze(target), freeze, "pip freeze in {target}");
 }
+
+/// heat-api-cfn gone from one container, as in a deployment without cfn: its unit masked
+/// and stopped, its server still in HAProxy's config and DOWN; put back however the story
+/// ends.
+struct WithoutCfn<'a> {
+    lab: &'a Lab,
+    node: &'a Node,
+}
+
+impl<'a> WithoutCfn<'a> {
+    fn new(lab: &'a Lab, node: &'a Node) -> WithoutCfn<'a> {
+        let o = lab.attach(
+            node,
+            &["sh", "-c", "systemctl stop heat-api-cfn && systemctl mask heat-api-cfn"],
+        );
+        assert!(o.status.success(), "{o:?}");
+        WithoutCfn { lab, node }
+    }
+}
+
+impl Drop for WithoutCfn<'_> {
+    fn drop(&mut self) {
+        let o = self.lab.attach(
+            self.node,
+            &["sh", "-c", "systemctl unmask heat-api-cfn && systemctl start heat-api-cfn"],
+        );
+        if !std::thread::panicking() {
+            assert!(o.status.success(), "{o:?}");
+        }
+    }
+}
+
+/// Regression (issue 18.5): with heat-api-cfn removed, the run left it alone, but
+/// restore waited 180 s for its server (DOWN before the session too) and exited 1, the
+/// session never ending. Restore puts back what was, and ends the session.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn restore_puts_back_what_was_and_a_server_down_before_stays_down() {
+    let lab = Lab::get();
+    let heat = Heat::get(&lab);
+    let target = &heat.nodes[0];
+    let (_dir, repo) = heat.checkout("git-osa-no-cfn");
+    let without = WithoutCfn::new(&lab, target);
+    lab.wait(
+        "heat-api-cfn's server DOWN",
+        Duration::from_secs(60),
+        || heat.status_of("heat_api_cfn-back", target).starts_with("DOWN"),
+    );
+    let o = lab.run(&repo, &["run", "--detach", "--container", &target.name]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{e}");
+    assert!(e.contains("heat-api-cfn is left alone"), "{e}");
+
+    let start = Instant::now();
+    let o = lab.run(&repo, &["restore"]);
+    let took = start.elapsed();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{e}");
+    assert!(took < Duration::from_secs(60), "restore took {took:?}:\n{e}");
+    assert_eq!(
+        lab.sh(target, "test -e /var/lib/git-osa/heat && echo session")
+            .trim(),
+        "",
+        "the session ended"
+    );
+    assert!(heat.status_of("heat_api_cfn-back", target).starts_with("DOWN"));
+    assert_eq!(heat.status_of("heat_api-back", target), "UP");
+    drop(without);
+    heat.assert_production();
+}

@@ -124,3 +124,37 @@ fn restore_without_the_production_copy_says_the_venv_holds_the_dev_install() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     lab.assert_production_back(&before, &[new]);
 }
+
+/// Regression (issue 18.8): a damaged session record made every command fail with a
+/// bare serde message; `restore --all` aborted at the first, and dev code kept serving.
+/// Restore puts production back from what can be read of it and from the container.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn restore_puts_production_back_from_a_damaged_record() {
+    let lab = Lab::get();
+    let target = &lab.new;
+    let dir = lab.checkout("git-osa-damaged");
+    let repo = dir.path().join("keystone");
+    let before = lab.production();
+    let mut run = lab.start(&repo, &["--container", &target.name]);
+    run.wait_for(PINNED, Duration::from_secs(240));
+    run.signal(libc::SIGINT);
+    assert_eq!(run.finish(Duration::from_secs(120)), 130, "{}", run.output());
+    // Cut in half, as a full disk or a hand edit leaves it.
+    let record = "/var/lib/git-osa/keystone/session.json";
+    lab.sh(
+        target,
+        &format!("head -c 200 {record} > {record}.cut && mv {record}.cut {record}"),
+    );
+    let (code, block, err) = lab.status_of(&repo, target);
+    assert_eq!(code, Some(2), "{block}{err}");
+    assert!(block.contains("record   DAMAGED"), "{block}");
+    assert!(!block.contains("none (production)"), "{block}");
+    assert!(err.contains(&format!("{record} in {target} is damaged")), "{err}");
+
+    let o = lab.run(&repo, &["restore", "--all"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{e}");
+    assert!(e.contains("Restoring from what can be read"), "{e}");
+    lab.assert_production_back(&before, &[target]);
+}
