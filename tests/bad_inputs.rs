@@ -521,6 +521,13 @@ const CASES: &[Case] = &[
         says: "git-osa does not know where this checkout's Gerrit is (no osa.gerritUrl, no .gitreview host, no remote named gerrit), so it cannot look a Change-Id up: nothing was changed",
         ..GIVEN
     },
+    Case {
+        name: "GIT_DIR names no repository",
+        env: &[("GIT_DIR", "$IN/nothing")],
+        argv: &["status"], exit: 2,
+        says: "git finds no checkout for GIT_DIR=$IN/nothing",
+        ..GIVEN
+    },
 ];
 
 /// The temp dirs of one row.
