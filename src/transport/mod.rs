@@ -2,9 +2,10 @@
 //!
 //! Every command sent to a container or a metal host ([`Target`]), every LXC tool run on
 //! a host (`lxc.rs`), every file read on a host and every HAProxy socket conversation
-//! (`haproxy.rs`) goes through a [`Transport`]: today [`Local`], this host. A transport
-//! turns a host argv into a process, so the rest of git-osa never names the program that
-//! reaches a host; tests put a fake under the same seam and watch what would be sent.
+//! (`haproxy.rs`) goes through a [`Transport`]: [`Local`] for this host, [`Ssh`] for
+//! another (the system's OpenSSH client, `ssh.rs`). A transport turns a host argv into a
+//! process, so the rest of git-osa never names the program that reaches a host; tests put
+//! a fake under the same seam and watch what would be sent.
 //!
 //! Every command is logged here and nowhere else, through the `log` facade (shown by `-v`):
 //! where it ran, as whom, its argv, how long it took and how it ended; long ones also when
@@ -27,8 +28,10 @@ use crate::error::{Error, Result};
 
 #[cfg(test)]
 pub(crate) mod fake;
+pub mod ssh;
 mod target;
 
+pub use ssh::{Remote, Ssh};
 pub use target::Target;
 
 /// How git-osa reaches one host: runs its programs, reads its files, talks to its HAProxy.
@@ -38,6 +41,16 @@ pub trait Transport: Send + Sync + fmt::Debug {
     /// git-osa's (the LXC tools, which clear it themselves for what runs in a container).
     /// Fails, saying what to install, when the host has no such program.
     fn process(&self, argv: &[OsString], env: Option<&[(&str, &str)]>) -> Result<Process>;
+
+    /// Like [`Transport::process`], for a process on the user's terminal (the foreground
+    /// dev run), with the terminal's stdin: the host runs it on a terminal of its own, so
+    /// that Ctrl-C, typed as a byte, reaches the program's process group there. Over ssh
+    /// this is `ssh -tt`: ssh never sends a signal across, and a program without a
+    /// terminal would outlive the connection. On this host the process shares the user's
+    /// terminal already, which is the default.
+    fn terminal_process(&self, argv: &[OsString], env: Option<&[(&str, &str)]>) -> Result<Process> {
+        self.process(argv, env)
+    }
 
     /// One conversation with the HAProxy admin socket at `socket` on the host: `line` in,
     /// HAProxy's whole answer out.
@@ -119,15 +132,7 @@ impl Transport for Local {
     }
 
     fn haproxy(&self, socket: &Path, line: &str) -> anyhow::Result<String> {
-        let mut s = UnixStream::connect(socket)
-            .with_context(|| format!("connecting to HAProxy's socket {}", socket.display()))?;
-        s.set_read_timeout(Some(Duration::from_secs(10)))?;
-        s.write_all(format!("{line}\n").as_bytes())?;
-        s.shutdown(std::net::Shutdown::Write)?;
-        let mut answer = String::new();
-        s.read_to_string(&mut answer)
-            .with_context(|| format!("reading HAProxy's answer to `{line}`"))?;
-        Ok(answer)
+        converse(socket, line)
     }
 
     fn read(&self, path: &Path) -> Result<Option<Vec<u8>>> {
@@ -149,6 +154,20 @@ impl Transport for Local {
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect())
     }
+}
+
+/// One conversation with a HAProxy admin socket here: `line` in, the whole answer out
+/// (HAProxy closes the connection after answering one command).
+fn converse(socket: &Path, line: &str) -> anyhow::Result<String> {
+    let mut s = UnixStream::connect(socket)
+        .with_context(|| format!("connecting to HAProxy's socket {}", socket.display()))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.write_all(format!("{line}\n").as_bytes())?;
+    s.shutdown(std::net::Shutdown::Write)?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer)
+        .with_context(|| format!("reading HAProxy's answer to `{line}`"))?;
+    Ok(answer)
 }
 
 /// A program this host lacks: LXC's tools say what to install.
