@@ -651,6 +651,25 @@ fn the_users_ssh_config_entry_for_the_host_decides_how_to_reach_it() {
     assert_eq!(sshd.logins(), 1);
 }
 
+#[test]
+fn a_host_that_is_this_machine_is_reached_without_ssh() {
+    let Some(sshd) = Sshd::start("reach") else {
+        return;
+    };
+    for (local, logins) in [(true, 0), (false, 1)] {
+        let via = git_osa::transport::reach(sshd.remote(), local, false).unwrap();
+        let st = via
+            .process(&os(&["true"]), None)
+            .unwrap()
+            .command()
+            .status()
+            .unwrap();
+        assert!(st.success());
+        assert_eq!(sshd.logins(), logins, "local: {local}");
+    }
+    Ssh::new(sshd.remote(), false).unwrap().disconnect();
+}
+
 /// The pid a test's command wrote on the host, once it has.
 fn pid_in(path: &Path) -> i32 {
     let started = Instant::now();

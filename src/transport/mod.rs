@@ -3,9 +3,10 @@
 //! Every command sent to a container or a metal host ([`Target`]), every LXC tool run on
 //! a host (`lxc.rs`), every file read on a host and every HAProxy socket conversation
 //! (`haproxy.rs`) goes through a [`Transport`]: [`Local`] for this host, [`Ssh`] for
-//! another (the system's OpenSSH client, `ssh.rs`). A transport turns a host argv into a
-//! process, so the rest of git-osa never names the program that reaches a host; tests put
-//! a fake under the same seam and watch what would be sent.
+//! another (the system's OpenSSH client, `ssh.rs`); [`reach`] picks one for a host. A
+//! transport turns a host argv into a process, so the rest of git-osa never names the
+//! program that reaches a host; tests put a fake under the same seam and watch what would
+//! be sent.
 //!
 //! Every command is logged here and nowhere else, through the `log` facade (shown by `-v`):
 //! where it ran, as whom, its argv, how long it took and how it ended; long ones also when
@@ -18,7 +19,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -28,9 +29,11 @@ use crate::error::{Error, Result};
 
 #[cfg(test)]
 pub(crate) mod fake;
+mod here;
 pub mod ssh;
 mod target;
 
+pub use here::Here;
 pub use ssh::{Remote, Ssh};
 pub use target::Target;
 
@@ -154,6 +157,17 @@ impl Transport for Local {
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect())
     }
+}
+
+/// How git-osa reaches a host: [`Local`] when it is this machine, else [`Ssh`] to
+/// `remote`. `interactive`: a terminal can answer ssh's prompts (a key's passphrase, an
+/// unknown host key) when its connection opens.
+pub fn reach(remote: Remote, local: bool, interactive: bool) -> Result<Arc<dyn Transport>> {
+    Ok(if local {
+        Arc::new(Local::default())
+    } else {
+        Arc::new(Ssh::new(remote, interactive)?)
+    })
 }
 
 /// One conversation with a HAProxy admin socket here: `line` in, the whole answer out
