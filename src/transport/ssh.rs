@@ -68,10 +68,6 @@ const PERSIST: &str = "300";
 /// bytes of a Unix socket's `sun_path` (with its NUL).
 const MAX_DIR: usize = 107 - 1 - 40 - 17;
 
-/// The `PATH` of what git-osa runs itself on a host (not the user's login `PATH`, which
-/// may put a pyenv shim before the system's python3).
-const HOST_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 /// One conversation with a HAProxy admin socket, held on the host: the socket's path is
 /// `argv[1]`, the command comes on stdin, the answer goes to stdout. What went wrong is
 /// the exit code: 3 no such file, 4 not allowed, 5 nobody listening (or not a socket).
@@ -599,8 +595,10 @@ impl Ssh {
     /// The conversation held by python3 on the host: the answer, or why there is none.
     fn haproxy_there(&self, socket: &Path, line: &str) -> Result<String> {
         let path = socket.to_string_lossy();
+        // The system's python3, not one a login PATH puts first (a pyenv shim).
+        let path_var = format!("PATH={}", super::target::PATH);
         let argv = [
-            "env", "-i", HOST_PATH, "python3", "-I", "-c", HAPROXY_PY, &path,
+            "env", "-i", &path_var, "python3", "-I", "-c", HAPROXY_PY, &path,
         ];
         let out = self.output(&argv, format!("{line}\n").as_bytes())?;
         let at = format!(
