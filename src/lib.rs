@@ -48,7 +48,7 @@ pub(crate) mod survey;
 pub(crate) mod sync;
 pub(crate) mod systemd;
 pub(crate) mod traffic;
-pub(crate) mod transport;
+pub mod transport;
 pub(crate) mod ui;
 pub(crate) mod watch;
 

@@ -6,13 +6,20 @@
 //! `aio1-keystone-container-1a2b3c4d` from 2024.1; upgraded deployments have both), the
 //! container's address sits under a key that changed over the releases, and since 2026.1
 //! group names have `-` normalised to `_`. Names are never derived: they are read.
+//!
+//! Where a host's commands run ([`Machine`]) is read as OSA's connection plugin reads it
+//! (`research/multihost.md` §1): ssh goes to a container's physical host, never into the
+//! container, at the address Ansible reaches that host at; `management_address` is the
+//! services' network, which the deploy host may not reach.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::transport::{self, Here, Remote, Transport};
 
 /// One inventory host that runs a component.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +32,52 @@ pub struct Host {
     pub address: Option<String>,
     /// The component runs on the physical host itself, not in a container.
     pub metal: bool,
+}
+
+/// The machine a host's commands run on: a container's physical host, or a metal host
+/// itself; the host ssh reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Machine {
+    /// Its inventory name (`infra2`), as messages say it; also what a `Host` entry of
+    /// the user's ssh config would be called.
+    pub name: String,
+    /// Where ssh connects: `physical_host_addr` (2026.1+), else `physical_host_addrs`'
+    /// entry for it, else the physical host's own `ansible_host` (`ansible_ssh_host` up to
+    /// Liberty), else its name.
+    pub address: String,
+    /// `ansible_user` (`ansible_ssh_user`): the target's own, as Ansible's connection
+    /// takes it, else the physical host's.
+    pub user: Option<String>,
+    /// `ansible_port` (`ansible_ssh_port`), likewise.
+    pub port: Option<u16>,
+}
+
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "Context reaches hosts with it in part 2 of issue 19"
+    )
+)]
+impl Machine {
+    /// Whether it is the machine git-osa runs on.
+    pub fn is_here(&self, here: &Here) -> bool {
+        here.is(&self.name, &self.address)
+    }
+
+    /// How ssh reaches it.
+    pub fn remote(&self) -> Remote {
+        Remote {
+            user: self.user.clone(),
+            port: self.port,
+            ..Remote::new(&self.name, &self.address)
+        }
+    }
+
+    /// The transport to it: directly when it is this machine, else ssh.
+    pub fn transport(&self, here: &Here, interactive: bool) -> Result<Arc<dyn Transport>> {
+        transport::reach(self.remote(), self.is_here(here), interactive)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -41,14 +94,30 @@ const ADDRESS_KEYS: [&str; 4] = [
     "ansible_ssh_host",
 ];
 
-/// The hostvars git-osa reads as strings: the names and the address keys.
-const STRING_KEYS: [&str; 6] = [
+/// The hostvars git-osa reads as strings: the names, the address keys and how ssh
+/// reaches a host.
+const STRING_KEYS: [&str; 9] = [
     "container_name",
     "physical_host",
     ADDRESS_KEYS[0],
     ADDRESS_KEYS[1],
     ADDRESS_KEYS[2],
     ADDRESS_KEYS[3],
+    "physical_host_addr",
+    "ansible_user",
+    "ansible_ssh_user",
+];
+
+/// The hostvars git-osa reads as port numbers (a number, or digits in a string).
+const PORT_KEYS: [&str; 2] = ["ansible_port", "ansible_ssh_port"];
+
+/// The groups of HAProxy's nodes, in the order OSA's playbooks look for them: the
+/// component's group, then the physical hosts' (`haproxy_hosts` until 2023.2).
+const HAPROXY_GROUPS: [&str; 4] = [
+    "haproxy",
+    "haproxy_all",
+    "haproxy_hosts",
+    "load_balancer_hosts",
 ];
 
 fn normalize_group(g: &str) -> String {
@@ -163,6 +232,74 @@ impl Inventory {
             .map(|n| self.host(&n))
             .filter(|h| !h.metal)
             .collect()
+    }
+
+    /// Where the host `name`'s commands run, as OSA's connection plugin finds it: its
+    /// physical host, or itself when metal. `None` for a container whose physical host the
+    /// inventory does not say.
+    pub fn machine(&self, name: &str) -> Option<Machine> {
+        let empty = Value::Null;
+        let hv = self.hostvars.get(name).unwrap_or(&empty);
+        let host = self.host(name);
+        let physical = match (&host.physical_host, host.metal) {
+            (Some(p), _) => p.clone(),
+            (None, true) => name.to_string(),
+            (None, false) => return None,
+        };
+        let phys = self.hostvars.get(&physical).unwrap_or(&empty);
+        let s = |vars: &Value, k: &str| vars.get(k).and_then(Value::as_str).map(String::from);
+        // A metal host's own `ansible_host` is the machine's; a container's is its own.
+        let own = |k: &str| if host.metal { s(hv, k) } else { None };
+        let address = s(hv, "physical_host_addr")
+            .or_else(|| s(hv.get("physical_host_addrs").unwrap_or(&empty), &physical))
+            .or_else(|| s(phys, "ansible_host"))
+            .or_else(|| s(phys, "ansible_ssh_host"))
+            .or_else(|| own("ansible_host"))
+            .or_else(|| own("ansible_ssh_host"))
+            .unwrap_or_else(|| physical.clone());
+        // The target's own first, as Ansible's connection takes it, then its host's.
+        let first = |keys: &[&str]| {
+            [hv, phys].into_iter().find_map(|vars| {
+                keys.iter()
+                    .find_map(|k| vars.get(*k).filter(|v| !v.is_null()))
+            })
+        };
+        let user = first(&["ansible_user", "ansible_ssh_user"])
+            .and_then(Value::as_str)
+            .map(String::from);
+        let port = first(&PORT_KEYS).and_then(port);
+        Some(Machine {
+            name: physical,
+            address,
+            user,
+            port,
+        })
+    }
+
+    /// The nodes that run HAProxy: the hosts of the first of OSA's HAProxy groups that
+    /// has any, as machines, by name.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "Context pins every node in part 2 of issue 19")
+    )]
+    pub fn haproxy_nodes(&self) -> Vec<Machine> {
+        let Some(hosts) = HAPROXY_GROUPS
+            .iter()
+            .map(|g| self.hosts_of(g))
+            .find(|hosts| !hosts.is_empty())
+        else {
+            return Vec::new();
+        };
+        let mut nodes: Vec<Machine> = Vec::new();
+        for h in hosts {
+            if let Some(m) = self.machine(&h.inventory_name)
+                && !nodes.iter().any(|n| n.name == m.name)
+            {
+                nodes.push(m);
+            }
+        }
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        nodes
     }
 
     fn host(&self, name: &str) -> Host {
@@ -284,6 +421,18 @@ fn hostvars(meta: &Value) -> std::result::Result<HashMap<String, Value>, String>
                 return wrong(key, v, "a string");
             }
         }
+        for key in PORT_KEYS {
+            if let Some(v) = set(key).filter(|v| port(v).is_none()) {
+                return wrong(key, v, "a port number");
+            }
+        }
+        if let Some(addrs) = set("physical_host_addrs")
+            && !addrs
+                .as_object()
+                .is_some_and(|a| a.values().all(Value::is_string))
+        {
+            return wrong("physical_host_addrs", addrs, "an object of addresses");
+        }
         if let Some(v) = set("is_metal").filter(|v| !is_flag(v)) {
             return wrong("is_metal", v, "true or false");
         }
@@ -297,6 +446,16 @@ fn hostvars(meta: &Value) -> std::result::Result<HashMap<String, Value>, String>
         }
     }
     Ok(all.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+/// A TCP port as Ansible takes one: a number, or its digits in a string.
+fn port(v: &Value) -> Option<u16> {
+    match v {
+        Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+    .filter(|p| *p != 0)
 }
 
 fn is_flag(v: &Value) -> bool {

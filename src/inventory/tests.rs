@@ -213,3 +213,306 @@ fn falls_back_to_container_names_of_both_eras() {
     assert_eq!(match_container_names(&names, "heat").len(), 1);
     assert!(match_container_names(&names, "nova").is_empty());
 }
+
+/// Where ssh goes for each host of a two-node deployment of the Stein–Train era
+/// (`research/multihost.md` §1, from a real inventory, trimmed): no `physical_host_addr`
+/// yet, so the physical host's own `ansible_host`, never the container's.
+const TWO_NODES_TRAIN: &str = r#"{
+  "_meta": {"hostvars": {
+    "infra1": {"ansible_host": "10.0.123.11", "container_address": "10.0.123.11",
+               "container_name": "infra1", "physical_host": "infra1", "is_metal": true,
+               "properties": {"is_metal": true}, "component": "haproxy",
+               "physical_host_group": "haproxy_hosts"},
+    "compute1": {"ansible_host": "10.0.123.12", "container_name": "compute1",
+                 "physical_host": "compute1", "is_metal": true,
+                 "component": "nova_compute", "physical_host_group": "compute_hosts",
+                 "properties": {"is_metal": true}},
+    "infra1_keystone_container-05a6c5bf": {
+      "ansible_host": "10.0.121.75", "container_address": "10.0.121.75",
+      "physical_host": "infra1", "container_name": "infra1_keystone_container-05a6c5bf",
+      "component": "keystone", "physical_host_group": "identity_hosts", "properties": {}}
+  }},
+  "keystone": {"hosts": ["infra1_keystone_container-05a6c5bf"]},
+  "nova_compute": {"hosts": ["compute1"]},
+  "haproxy": {"hosts": ["infra1"]},
+  "haproxy_hosts": {"hosts": ["infra1"]},
+  "all": {"vars": {"internal_lb_vip_address": "10.0.123.9"}}
+}"#;
+
+fn machine(name: &str, address: &str) -> Machine {
+    Machine {
+        name: name.into(),
+        address: address.into(),
+        user: None,
+        port: None,
+    }
+}
+
+#[test]
+fn a_container_is_reached_on_its_physical_host_at_that_hosts_ansible_host() {
+    let inv = Inventory::parse(TWO_NODES_TRAIN).unwrap();
+    let ks = &inv.hosts_of("keystone")[0];
+    assert_eq!(
+        inv.machine(&ks.inventory_name),
+        Some(machine("infra1", "10.0.123.11"))
+    );
+}
+
+#[test]
+fn a_metal_host_is_its_own_machine() {
+    let inv = Inventory::parse(TWO_NODES_TRAIN).unwrap();
+    let compute = &inv.hosts_of("nova_compute")[0];
+    assert!(compute.metal);
+    assert_eq!(
+        inv.machine(&compute.inventory_name),
+        Some(machine("compute1", "10.0.123.12"))
+    );
+}
+
+/// Three infra hosts in 2026.1, dashed names, split networks: the deploy host reaches the
+/// hosts on their ssh network (`ansible_host`, copied into `physical_host_addr`), not on
+/// the management network the services use. infra3 is reached as another user on another
+/// port (`host_vars` in openstack_user_config.yml); the load balancers are infra1 and
+/// infra2.
+const THREE_INFRA_2026: &str = r#"{
+  "_meta": {"hostvars": {
+    "infra1": {"ansible_host": "203.0.113.11", "management_address": "172.29.236.11",
+               "container_name": "infra1", "physical_host": "infra1",
+               "physical_host_addr": "203.0.113.11", "is_metal": true,
+               "properties": {"is_metal": true}},
+    "infra2": {"ansible_host": "203.0.113.12", "management_address": "172.29.236.12",
+               "container_name": "infra2", "physical_host": "infra2",
+               "physical_host_addr": "203.0.113.12", "is_metal": true,
+               "properties": {"is_metal": true}},
+    "infra3": {"ansible_host": "203.0.113.13", "management_address": "172.29.236.13",
+               "container_name": "infra3", "physical_host": "infra3",
+               "physical_host_addr": "203.0.113.13", "is_metal": true,
+               "ansible_user": "ubuntu", "ansible_port": "2222",
+               "properties": {"is_metal": true}},
+    "infra1-keystone-container-0a1b2c3d": {
+      "ansible_host": "172.29.236.111", "management_address": "172.29.236.111",
+      "container_name": "infra1-keystone-container-0a1b2c3d", "physical_host": "infra1",
+      "physical_host_addr": "203.0.113.11", "properties": {}},
+    "infra2-keystone-container-5f1e2a3b": {
+      "ansible_host": "172.29.236.112", "management_address": "172.29.236.112",
+      "container_name": "infra2-keystone-container-5f1e2a3b", "physical_host": "infra2",
+      "physical_host_addr": "203.0.113.12", "properties": {}},
+    "infra3-keystone-container-9e8d7c6b": {
+      "ansible_host": "172.29.236.113", "management_address": "172.29.236.113",
+      "container_name": "infra3-keystone-container-9e8d7c6b", "physical_host": "infra3",
+      "physical_host_addr": "203.0.113.13", "properties": {}}
+  }},
+  "keystone": {"hosts": ["infra1-keystone-container-0a1b2c3d",
+                         "infra2-keystone-container-5f1e2a3b",
+                         "infra3-keystone-container-9e8d7c6b"]},
+  "load_balancer_hosts": {"hosts": ["infra2", "infra1"]},
+  "haproxy": {"hosts": ["infra1", "infra2"]},
+  "haproxy_all": {"children": ["haproxy"]},
+  "infra2_host_containers": {"hosts": ["infra2-keystone-container-5f1e2a3b"]}
+}"#;
+
+#[test]
+fn each_container_is_reached_on_its_own_host_never_on_the_management_network() {
+    let inv = Inventory::parse(THREE_INFRA_2026).unwrap();
+    let machines: Vec<Machine> = inv
+        .hosts_of("keystone")
+        .iter()
+        .map(|h| inv.machine(&h.inventory_name).unwrap())
+        .collect();
+    assert_eq!(
+        machines,
+        [
+            machine("infra1", "203.0.113.11"),
+            machine("infra2", "203.0.113.12"),
+            Machine {
+                user: Some("ubuntu".into()),
+                port: Some(2222),
+                ..machine("infra3", "203.0.113.13")
+            },
+        ]
+    );
+}
+
+#[test]
+fn the_haproxy_nodes_are_the_haproxy_groups_hosts() {
+    let inv = Inventory::parse(THREE_INFRA_2026).unwrap();
+    assert_eq!(
+        inv.haproxy_nodes(),
+        [
+            machine("infra1", "203.0.113.11"),
+            machine("infra2", "203.0.113.12")
+        ]
+    );
+    let train = Inventory::parse(TWO_NODES_TRAIN).unwrap();
+    assert_eq!(train.haproxy_nodes(), [machine("infra1", "10.0.123.11")]);
+    assert_eq!(
+        Inventory::parse(UPGRADED).unwrap().haproxy_nodes(),
+        [],
+        "no HAProxy group, no node"
+    );
+}
+
+#[test]
+fn without_a_haproxy_group_its_older_names_are_read() {
+    for group in ["haproxy_hosts", "load_balancer_hosts"] {
+        let inv = Inventory::parse(&format!(
+            r#"{{"_meta": {{"hostvars": {{"lb1": {{"ansible_host": "10.0.0.5",
+                 "container_name": "lb1", "physical_host": "lb1"}}}}}},
+               "{group}": {{"hosts": ["lb1"]}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(inv.haproxy_nodes(), [machine("lb1", "10.0.0.5")], "{group}");
+    }
+}
+
+#[test]
+fn the_address_falls_back_through_each_releases_key_to_the_name() {
+    let inv = Inventory::parse(
+        r#"{"_meta": {"hostvars": {
+          "liberty1": {"ansible_ssh_host": "10.1.0.1", "ansible_ssh_user": "stack",
+                       "ansible_ssh_port": 2200, "container_name": "liberty1",
+                       "physical_host": "liberty1"},
+          "liberty1_keystone_container-1": {"ansible_ssh_host": "10.1.0.50",
+                       "container_name": "liberty1_keystone_container-1",
+                       "physical_host": "liberty1"},
+          "c-by-map": {"container_name": "c-by-map", "physical_host": "named",
+                       "physical_host_addrs": {"named": "10.2.0.1"}},
+          "c-by-name": {"container_name": "c-by-name", "physical_host": "dns-only"},
+          "c-nowhere": {"container_name": "c-nowhere"}
+        }}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        inv.machine("liberty1_keystone_container-1"),
+        Some(Machine {
+            user: Some("stack".into()),
+            port: Some(2200),
+            ..machine("liberty1", "10.1.0.1")
+        })
+    );
+    assert_eq!(inv.machine("c-by-map"), Some(machine("named", "10.2.0.1")));
+    assert_eq!(
+        inv.machine("c-by-name"),
+        Some(machine("dns-only", "dns-only"))
+    );
+    assert_eq!(inv.machine("c-nowhere"), None, "no physical host: not said");
+}
+
+#[test]
+fn an_upgraded_aios_containers_run_on_aio1_at_its_ansible_host() {
+    let inv = Inventory::parse(UPGRADED).unwrap();
+    for h in inv.hosts_of("keystone_all") {
+        assert_eq!(
+            inv.machine(&h.inventory_name),
+            Some(machine("aio1", "203.0.113.10"))
+        );
+    }
+    assert_eq!(
+        inv.machine("aio1-nova-compute"),
+        Some(machine("aio1", "203.0.113.10")),
+        "a metal component runs on its physical host"
+    );
+}
+
+#[test]
+fn a_machine_is_here_by_its_name_or_one_of_this_machines_addresses() {
+    use crate::transport::Here;
+    let here = Here {
+        hostname: "infra1".into(),
+        addresses: vec!["172.29.236.11".parse().unwrap()],
+    };
+    assert!(machine("infra1", "203.0.113.11").is_here(&here));
+    assert!(machine("aio1", "172.29.236.11").is_here(&here));
+    assert!(!machine("infra2", "203.0.113.12").is_here(&here));
+    let remote = Machine {
+        user: Some("ubuntu".into()),
+        port: Some(2222),
+        ..machine("infra3", "203.0.113.13")
+    }
+    .remote();
+    assert_eq!(
+        (remote.name.as_str(), remote.address.as_str()),
+        ("infra3", "203.0.113.13")
+    );
+    assert_eq!(
+        (remote.user.as_deref(), remote.port, remote.jump.as_deref()),
+        (Some("ubuntu"), Some(2222), None)
+    );
+}
+
+#[test]
+fn a_machine_that_is_here_gets_this_hosts_transport_and_another_ssh() {
+    use crate::transport::Here;
+    let here = Here {
+        hostname: "infra1".into(),
+        addresses: Vec::new(),
+    };
+    let local = machine("infra1", "203.0.113.11")
+        .transport(&here, false)
+        .unwrap();
+    let out = local
+        .process(&["echo".into(), "here".into()], None)
+        .unwrap()
+        .command()
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"here\n", "run directly");
+    // Another host: ssh. 0.0.0.0 is none of this machine's addresses, yet Linux takes a
+    // connection to it for one to this host, so the refusal comes at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let other = Machine {
+        port: Some(port),
+        ..machine("infra2", "0.0.0.0")
+    };
+    let err = other
+        .transport(&here, false)
+        .unwrap()
+        .process(&["true".into()], None)
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with(&format!(
+            "cannot reach infra2 (0.0.0.0 port {port}) with ssh"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn ports_and_users_of_the_wrong_type_name_the_host_and_the_key() {
+    for (vars, want) in [
+        (
+            r#""ansible_port": "ssh""#,
+            "`ansible_port` = \"ssh\" (a string), not a port number",
+        ),
+        (
+            r#""ansible_port": 70000"#,
+            "`ansible_port` = 70000 (a number), not a port number",
+        ),
+        (
+            r#""ansible_ssh_port": [22]"#,
+            "`ansible_ssh_port` = [22] (a list), not a port number",
+        ),
+        (
+            r#""ansible_user": 0"#,
+            "`ansible_user` = 0 (a number), not a string",
+        ),
+        (
+            r#""physical_host_addr": {}"#,
+            "`physical_host_addr` = {} (an object), not a string",
+        ),
+        (
+            r#""physical_host_addrs": {"infra1": 1}"#,
+            "`physical_host_addrs` = {\"infra1\":1} (an object), not an object of addresses",
+        ),
+    ] {
+        let err = Inventory::parse(&host_with(vars)).unwrap_err();
+        assert_eq!(
+            err,
+            format!("host `aio1_keystone_container-6c0f3a1e` in `_meta.hostvars` has {want}")
+        );
+    }
+}

@@ -2,9 +2,11 @@
 //!
 //! Every command sent to a container or a metal host ([`Target`]), every LXC tool run on
 //! a host (`lxc.rs`), every file read on a host and every HAProxy socket conversation
-//! (`haproxy.rs`) goes through a [`Transport`]: today [`Local`], this host. A transport
-//! turns a host argv into a process, so the rest of git-osa never names the program that
-//! reaches a host; tests put a fake under the same seam and watch what would be sent.
+//! (`haproxy.rs`) goes through a [`Transport`]: [`Local`] for this host, [`Ssh`] for
+//! another (the system's OpenSSH client, `ssh.rs`); [`reach`] picks one for a host. A
+//! transport turns a host argv into a process, so the rest of git-osa never names the
+//! program that reaches a host; tests put a fake under the same seam and watch what would
+//! be sent.
 //!
 //! Every command is logged here and nowhere else, through the `log` facade (shown by `-v`):
 //! where it ran, as whom, its argv, how long it took and how it ended; long ones also when
@@ -17,7 +19,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -27,8 +29,12 @@ use crate::error::{Error, Result};
 
 #[cfg(test)]
 pub(crate) mod fake;
+mod here;
+pub mod ssh;
 mod target;
 
+pub use here::Here;
+pub use ssh::{Remote, Ssh};
 pub use target::Target;
 
 /// How git-osa reaches one host: runs its programs, reads its files, talks to its HAProxy.
@@ -38,6 +44,16 @@ pub trait Transport: Send + Sync + fmt::Debug {
     /// git-osa's (the LXC tools, which clear it themselves for what runs in a container).
     /// Fails, saying what to install, when the host has no such program.
     fn process(&self, argv: &[OsString], env: Option<&[(&str, &str)]>) -> Result<Process>;
+
+    /// Like [`Transport::process`], for a process on the user's terminal (the foreground
+    /// dev run), with the terminal's stdin: the host runs it on a terminal of its own, so
+    /// that Ctrl-C, typed as a byte, reaches the program's process group there. Over ssh
+    /// this is `ssh -tt`: ssh never sends a signal across, and a program without a
+    /// terminal would outlive the connection. On this host the process shares the user's
+    /// terminal already, which is the default.
+    fn terminal_process(&self, argv: &[OsString], env: Option<&[(&str, &str)]>) -> Result<Process> {
+        self.process(argv, env)
+    }
 
     /// One conversation with the HAProxy admin socket at `socket` on the host: `line` in,
     /// HAProxy's whole answer out.
@@ -119,15 +135,7 @@ impl Transport for Local {
     }
 
     fn haproxy(&self, socket: &Path, line: &str) -> anyhow::Result<String> {
-        let mut s = UnixStream::connect(socket)
-            .with_context(|| format!("connecting to HAProxy's socket {}", socket.display()))?;
-        s.set_read_timeout(Some(Duration::from_secs(10)))?;
-        s.write_all(format!("{line}\n").as_bytes())?;
-        s.shutdown(std::net::Shutdown::Write)?;
-        let mut answer = String::new();
-        s.read_to_string(&mut answer)
-            .with_context(|| format!("reading HAProxy's answer to `{line}`"))?;
-        Ok(answer)
+        converse(socket, line)
     }
 
     fn read(&self, path: &Path) -> Result<Option<Vec<u8>>> {
@@ -149,6 +157,31 @@ impl Transport for Local {
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect())
     }
+}
+
+/// How git-osa reaches a host: [`Local`] when it is this machine, else [`Ssh`] to
+/// `remote`. `interactive`: a terminal can answer ssh's prompts (a key's passphrase, an
+/// unknown host key) when its connection opens.
+pub fn reach(remote: Remote, local: bool, interactive: bool) -> Result<Arc<dyn Transport>> {
+    Ok(if local {
+        Arc::new(Local::default())
+    } else {
+        Arc::new(Ssh::new(remote, interactive)?)
+    })
+}
+
+/// One conversation with a HAProxy admin socket here: `line` in, the whole answer out
+/// (HAProxy closes the connection after answering one command).
+fn converse(socket: &Path, line: &str) -> anyhow::Result<String> {
+    let mut s = UnixStream::connect(socket)
+        .with_context(|| format!("connecting to HAProxy's socket {}", socket.display()))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.write_all(format!("{line}\n").as_bytes())?;
+    s.shutdown(std::net::Shutdown::Write)?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer)
+        .with_context(|| format!("reading HAProxy's answer to `{line}`"))?;
+    Ok(answer)
 }
 
 /// A program this host lacks: LXC's tools say what to install.
