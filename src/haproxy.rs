@@ -16,9 +16,20 @@ use crate::error::Result;
 use crate::inventory::Host;
 use crate::transport::Transport;
 
-/// One HAProxy: its admin socket, on the host `via` reaches.
+/// The deployment's HAProxy: one node on an all-in-one, one per host of OSA's `haproxy`
+/// group on a multi-node cloud (each runs a full HAProxy, keepalived moves the VIPs), all
+/// changed alike. What servers the nodes show together is the least ready each is on any
+/// of them ([`Haproxy::servers`]), so a wait for "UP" waits for every node.
 #[derive(Debug, Clone)]
 pub struct Haproxy {
+    nodes: Vec<Node>,
+}
+
+/// One HAProxy: its admin socket, on the host `via` reaches.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The host, as messages say it (`this host`, `infra2`).
+    pub name: String,
     pub socket: PathBuf,
     pub via: Arc<dyn Transport>,
 }
@@ -37,6 +48,9 @@ pub struct Server {
     /// `UP`, `DOWN`, `MAINT`, `DRAIN`, `no check`, or a transition like `UP 1/2`.
     pub status: String,
     pub addr: Option<String>,
+    /// Where HAProxy has several nodes and another shows this server more ready than
+    /// `status` (which is the least ready of them): that node and its status.
+    pub elsewhere: Option<(String, String)>,
 }
 
 /// A server's state, by what it means for traffic rather than by its text.
@@ -93,6 +107,15 @@ impl Server {
         matches!(self.state(), State::Up | State::GoingDown)
     }
 
+    /// Takes traffic now on at least one HAProxy node (a pin one node forgot, by a
+    /// restart, is lost even while the others keep it).
+    pub fn takes_traffic_anywhere(&self) -> bool {
+        self.takes_traffic()
+            || self.elsewhere.as_ref().is_some_and(|(_, status)| {
+                matches!(State::parse(status), State::Up | State::GoingDown)
+            })
+    }
+
     /// Fully up: its checks pass and it takes traffic.
     pub fn is_up(&self) -> bool {
         self.state() == State::Up
@@ -145,13 +168,141 @@ impl Haproxy {
         Haproxy::new(socket, Arc::new(crate::transport::Local::default()))
     }
 
+    /// One HAProxy, on the host `via` reaches.
     pub fn new(socket: &Path, via: Arc<dyn Transport>) -> Haproxy {
-        Haproxy {
+        Haproxy::of(vec![Node {
+            name: "this host".into(),
             socket: socket.to_path_buf(),
             via,
+        }])
+    }
+
+    /// Several nodes, changed alike; at least one.
+    pub fn of(nodes: Vec<Node>) -> Haproxy {
+        assert!(!nodes.is_empty(), "a HAProxy has a node");
+        Haproxy { nodes }
+    }
+
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// The admin socket's path (the same on every node, as OSA configures it).
+    pub fn socket(&self) -> &Path {
+        &self.nodes[0].socket
+    }
+
+    /// Where the plans say HAProxy is: its socket, and the nodes when there are several.
+    pub fn label(&self) -> String {
+        match self.nodes.as_slice() {
+            [one] => one.socket.display().to_string(),
+            nodes => {
+                let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+                format!("{} on {}", self.socket().display(), names.join(", "))
+            }
         }
     }
 
+    /// What to tell a user whose socket cannot be reached (of the first node that
+    /// cannot be).
+    pub fn hint(&self) -> String {
+        self.nodes
+            .iter()
+            .find(|n| n.command("show info").is_err())
+            .unwrap_or(&self.nodes[0])
+            .hint()
+    }
+
+    /// Every server of every backend as the nodes show them together: where they
+    /// disagree, the least ready (in maintenance on one node is in maintenance).
+    pub fn servers(&self) -> Result<Vec<Server>> {
+        // Each server with every node's view of it, in the order first seen.
+        let mut seen: Vec<(Server, Vec<(&str, String)>)> = Vec::new();
+        for node in &self.nodes {
+            for s in node.servers()? {
+                let view = (node.name.as_str(), s.status.clone());
+                match seen
+                    .iter_mut()
+                    .find(|(m, _)| m.backend == s.backend && m.name == s.name)
+                {
+                    Some((_, views)) => views.push(view),
+                    None => seen.push((s, vec![view])),
+                }
+            }
+        }
+        Ok(seen
+            .into_iter()
+            .map(|(s, views)| {
+                let ready = |status: &str| readiness(&State::parse(status));
+                let least = views.iter().min_by_key(|(_, st)| ready(st)).unwrap();
+                let most = views.iter().max_by_key(|(_, st)| ready(st)).unwrap();
+                Server {
+                    status: least.1.clone(),
+                    elsewhere: (ready(&most.1) > ready(&least.1))
+                        .then(|| (most.0.to_string(), most.1.clone())),
+                    ..s
+                }
+            })
+            .collect())
+    }
+
+    /// Each node's servers, or why they cannot be read.
+    pub fn by_node(&self) -> Vec<(&Node, Result<Vec<Server>>)> {
+        self.nodes.iter().map(|n| (n, n.servers())).collect()
+    }
+
+    /// Makes the change on every node. Where one refuses, those already changed are put
+    /// back as they were, and the error names the node.
+    pub fn set(&self, backend: &str, server: &str, change: Change) -> Result<()> {
+        let [one] = self.nodes.as_slice() else {
+            return self.set_everywhere(backend, server, change);
+        };
+        one.set(backend, server, change)
+    }
+
+    fn set_everywhere(&self, backend: &str, server: &str, change: Change) -> Result<()> {
+        let mut done: Vec<(&Node, Option<Change>)> = Vec::new();
+        for node in &self.nodes {
+            let was = node
+                .servers()
+                .ok()
+                .and_then(|all| {
+                    all.into_iter()
+                        .find(|s| s.backend == backend && s.name == server)
+                })
+                .and_then(|s| Change::back_to(&s.state()));
+            match node.set(backend, server, change) {
+                Ok(()) => done.push((node, was)),
+                Err(e) => {
+                    for (n, was) in done {
+                        if let Some(was) = was {
+                            let _ = n.set(backend, server, was);
+                        }
+                    }
+                    return Err(e.hint(format!(
+                        "HAProxy on {} refused it; the nodes changed before it were put back",
+                        node.name
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How ready a state is to take traffic, for the nodes' least-ready view.
+fn readiness(state: &State) -> u8 {
+    match state {
+        State::Up => 5,
+        State::GoingDown => 4,
+        State::Draining => 3,
+        State::GoingUp => 2,
+        State::Down => 1,
+        State::Maint | State::Other(_) => 0,
+    }
+}
+
+impl Node {
     /// What to tell a user whose socket cannot be reached.
     pub fn hint(&self) -> String {
         // OSA's socket is root's alone (`mode 600`): for another user it is the right
@@ -240,6 +391,17 @@ impl Change {
         }
     }
 
+    /// The change that puts a server back in `state` (its admin state; health is
+    /// HAProxy's checks' business).
+    pub fn back_to(state: &State) -> Option<Change> {
+        match state {
+            State::Maint => Some(Change::Maint),
+            State::Draining => Some(Change::Drain),
+            State::Up | State::GoingDown | State::Down | State::GoingUp => Some(Change::Ready),
+            State::Other(_) => None,
+        }
+    }
+
     /// The runtime command that makes the change (what `--dry-run --json` shows).
     pub fn command(self, backend: &str, server: &str) -> String {
         format!("set server {backend}/{server} {}", self.words())
@@ -285,6 +447,7 @@ pub fn parse_stat(csv: &str) -> anyhow::Result<Vec<Server>> {
                 .and_then(|i| f.get(i))
                 .filter(|a| !a.is_empty())
                 .cloned(),
+            elsewhere: None,
         });
     }
     Ok(servers)
@@ -315,6 +478,7 @@ fn csv_fields(line: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::fake::{Fake, Sent};
 
     const STAT: &str = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,addr\n\
 keystone_service-front-1,FRONTEND,,,0,1,262124,3,0,0,0,0,0,,,,,OPEN,,\n\
@@ -339,6 +503,7 @@ keystone_service-back,BACKEND,0,0,0,1,,3,0,0,0,0,,0,0,0,0,UP,1,\n";
             name: "s".into(),
             status: status.into(),
             addr: None,
+            elsewhere: None,
         };
         for (status, state, traffic, healthy) in [
             ("UP", State::Up, true, true),
@@ -385,6 +550,7 @@ b,s2,\"say \"\"hi\"\"\",UP,10.0.0.2:80\n";
             name: name.into(),
             status: "UP".into(),
             addr: Some(addr.into()),
+            elsewhere: None,
         }
     }
 
@@ -441,6 +607,87 @@ b,s2,\"say \"\"hi\"\"\",UP,10.0.0.2:80\n";
         assert!(
             names(&engine).is_empty(),
             "heat-engine is not balanced: nothing to drain"
+        );
+    }
+
+    fn two_nodes(second: &[(&str, &str, &str, &str)]) -> (Haproxy, Arc<Fake>, Arc<Fake>) {
+        let one = Arc::new(Fake::with_servers(&[(
+            "keystone_service-back",
+            "ks1",
+            "172.29.236.11:5000",
+            "UP",
+        )]));
+        let two = Arc::new(Fake::with_servers(second));
+        let node = |name: &str, via: Arc<Fake>| Node {
+            name: name.into(),
+            socket: "/var/run/haproxy.stat".into(),
+            via,
+        };
+        let h = Haproxy::of(vec![
+            node("infra1", one.clone()),
+            node("infra2", two.clone()),
+        ]);
+        (h, one, two)
+    }
+
+    #[test]
+    fn several_nodes_show_each_server_at_its_least_ready() {
+        let (h, _, _) = two_nodes(&[
+            (
+                "keystone_service-back",
+                "ks1",
+                "172.29.236.11:5000",
+                "MAINT",
+            ),
+            ("keystone_service-back", "ks2", "172.29.236.12:5000", "UP"),
+        ]);
+        let all = h.servers().unwrap();
+        let status = |name: &str| {
+            all.iter()
+                .find(|s| s.name == name)
+                .map(|s| s.status.clone())
+                .unwrap()
+        };
+        assert_eq!(
+            status("ks1"),
+            "MAINT",
+            "in maintenance on one node is in maintenance"
+        );
+        let ks1 = all.iter().find(|s| s.name == "ks1").unwrap();
+        assert_eq!(ks1.elsewhere, Some(("infra1".into(), "UP".into())));
+        assert!(ks1.takes_traffic_anywhere() && !ks1.takes_traffic());
+        assert_eq!(
+            status("ks2"),
+            "UP",
+            "a server only one node has is still shown"
+        );
+        assert_eq!(h.label(), "/var/run/haproxy.stat on infra1, infra2");
+    }
+
+    #[test]
+    fn a_change_one_node_refuses_is_undone_on_the_nodes_already_changed() {
+        // infra2 has no such server: it refuses, and infra1 goes back to ready.
+        let (h, one, _) = two_nodes(&[]);
+        let e = h
+            .set("keystone_service-back", "ks1", Change::Maint)
+            .unwrap_err();
+        assert!(e.to_string().contains("No such server"), "{e}");
+        assert!(
+            e.hints()
+                .iter()
+                .any(|h| h.contains("HAProxy on infra2 refused it"))
+        );
+        let sets: Vec<Sent> = one
+            .sent()
+            .into_iter()
+            .filter(|s| matches!(s, Sent::Haproxy(l) if l.starts_with("set ")))
+            .collect();
+        assert_eq!(
+            sets,
+            [
+                Sent::Haproxy("set server keystone_service-back/ks1 state maint".into()),
+                Sent::Haproxy("set server keystone_service-back/ks1 state ready".into()),
+            ]
         );
     }
 

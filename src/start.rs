@@ -170,7 +170,7 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
 pub fn report(ctx: &Context, started: Started) -> Result<ExitCode> {
     match started {
         Started::Planned(p) => {
-            crate::output::print(p.1.text(&ctx.haproxy.socket))?;
+            crate::output::print(p.1.text(ctx.haproxy.socket()))?;
             crate::output::line("dry run: nothing was changed")?;
             Ok(ExitCode::SUCCESS)
         }

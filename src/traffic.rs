@@ -78,13 +78,14 @@ pub fn pins(all: &[Server], host: &Host, units: &[Unit], disabled: &[ServerRef])
 }
 
 /// The servers the session took out of rotation (`disabled`) that take traffic again: a
-/// HAProxy restarted or reloaded forgets its runtime states.
+/// HAProxy restarted or reloaded forgets its runtime states. Where HAProxy has several
+/// nodes, taking traffic on any of them is lost.
 pub fn lost(all: &[Server], disabled: &[ServerRef]) -> Vec<ServerRef> {
     disabled
         .iter()
         .filter(|d| {
             all.iter()
-                .any(|s| s.reference() == **d && s.takes_traffic())
+                .any(|s| s.reference() == **d && s.takes_traffic_anywhere())
         })
         .cloned()
         .collect()
@@ -268,6 +269,7 @@ mod tests {
             name: name.into(),
             status: status.into(),
             addr: None,
+            elsewhere: None,
         }
     }
 

@@ -442,7 +442,7 @@ fn a_missing_haproxy_socket_names_the_host_and_the_socket() {
         return;
     };
     let socket = sshd.path("no-haproxy.stat");
-    let err = Haproxy::new(&socket, sshd.ssh(sshd.remote()))
+    let err = Haproxy::new(&socket, sshd.ssh(sshd.remote())).nodes()[0]
         .command("show stat")
         .unwrap_err();
     assert_eq!(

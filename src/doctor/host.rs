@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::context::Context;
-use crate::haproxy::{self, Haproxy};
+use crate::haproxy::{self, Node};
 use crate::inventory::Inventory;
 use crate::lxc::{self, LxcState};
 
@@ -25,13 +25,16 @@ pub struct HostFacts {
     pub lxc_path: Option<PathBuf>,
     /// The containers LXC has, or why they cannot be listed.
     pub lxc_names: Result<Vec<String>, String>,
-    pub haproxy: HaproxyFacts,
+    /// Each HAProxy node's facts (one on an all-in-one).
+    pub haproxy: Vec<HaproxyFacts>,
     /// The checkout doctor runs from; none outside one.
     pub checkout: Option<CheckoutFacts>,
 }
 
 #[derive(Debug, Clone)]
 pub struct HaproxyFacts {
+    /// The node's host, as messages say it.
+    pub node: String,
     pub socket: PathBuf,
     /// What to tell a user whose socket cannot be reached ([`Haproxy::hint`]).
     pub hint: String,
@@ -80,7 +83,7 @@ pub fn read_host(ctx: &Context) -> HostFacts {
         containers,
         lxc_path: ctx.lxc.path.clone(),
         lxc_names: ctx.lxc.list().map_err(|e| e.to_string()),
-        haproxy: read_haproxy(&ctx.haproxy),
+        haproxy: ctx.haproxy.nodes().iter().map(read_haproxy).collect(),
         checkout: read_checkout(&ctx.cwd),
     }
 }
@@ -91,22 +94,28 @@ pub(super) fn euid() -> Option<u32> {
     std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }
 
-pub(super) fn read_haproxy(h: &Haproxy) -> HaproxyFacts {
+pub(super) fn read_haproxy(h: &Node) -> HaproxyFacts {
     let ask = |command: &str| h.command(command).map_err(|e| e.to_string());
-    let stat = if h.socket.exists() {
-        ask("show stat").and_then(|csv| {
-            haproxy::parse_stat(&csv)
-                .map(|servers| servers.len())
-                .map_err(|e| e.to_string())
-        })
-    } else {
-        Err(format!("no socket at {}", h.socket.display()))
+    let stat = match h.command("show stat") {
+        Ok(csv) => haproxy::parse_stat(&csv)
+            .map(|servers| servers.len())
+            .map_err(|e| e.to_string()),
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+            }) =>
+        {
+            Err(format!("no socket at {}", h.socket.display()))
+        }
+        Err(e) => Err(e.to_string()),
     };
     let help = match &stat {
         Ok(_) => ask("help"),
         Err(e) => Err(e.clone()),
     };
     HaproxyFacts {
+        node: h.name.clone(),
         socket: h.socket.clone(),
         hint: h.hint(),
         stat,
@@ -219,25 +228,38 @@ pub(super) fn inventory_against_lxc(h: &HostFacts) -> Verdict {
 }
 
 pub(super) fn haproxy_admin(h: &HostFacts) -> Verdict {
-    let hp = &h.haproxy;
-    let servers = match &hp.stat {
-        Ok(n) => *n,
-        Err(e) => return fail(e.clone(), hp.hint.clone()),
-    };
-    match &hp.help {
-        Ok(help) if allows_set_server(help) => Verdict::Pass(format!(
-            "{} at admin level (show stat: {servers} servers; set server allowed)",
-            hp.socket.display()
-        )),
-        Ok(_) => fail(
-            format!(
-                "{} answers, but not at admin level: `set server` is not allowed, so traffic cannot be moved",
+    let several = h.haproxy.len() > 1;
+    let mut passed = Vec::new();
+    for hp in &h.haproxy {
+        let on = |what: String| {
+            if several {
+                format!("on {}: {what}", hp.node)
+            } else {
+                what
+            }
+        };
+        let servers = match &hp.stat {
+            Ok(n) => *n,
+            Err(e) => return fail(on(e.clone()), hp.hint.clone()),
+        };
+        match &hp.help {
+            Ok(help) if allows_set_server(help) => passed.push(on(format!(
+                "{} at admin level (show stat: {servers} servers; set server allowed)",
                 hp.socket.display()
-            ),
-            "end its `stats socket` line in haproxy.cfg with `level admin` (OSA's does), or point --haproxy-socket at one that has it",
-        ),
-        Err(e) => fail(e.clone(), hp.hint.clone()),
+            ))),
+            Ok(_) => {
+                return fail(
+                    on(format!(
+                        "{} answers, but not at admin level: `set server` is not allowed, so traffic cannot be moved",
+                        hp.socket.display()
+                    )),
+                    "end its `stats socket` line in haproxy.cfg with `level admin` (OSA's does), or point --haproxy-socket at one that has it",
+                );
+            }
+            Err(e) => return fail(on(e.clone()), hp.hint.clone()),
+        }
     }
+    Verdict::Pass(passed.join("; "))
 }
 
 /// HAProxy's `help` lists the commands the socket's level allows.

@@ -281,12 +281,13 @@ df /dev/sda1 102400 2048 98304 3% /\n",
             containers: Ok(vec!["c1".into(), "c2".into()]),
             lxc_path: None,
             lxc_names: Ok(vec!["c1".into(), "c2".into(), "other".into()]),
-            haproxy: HaproxyFacts {
+            haproxy: vec![HaproxyFacts {
+                node: "this host".into(),
                 socket: "/var/run/haproxy.stat".into(),
                 hint: "point --haproxy-socket".into(),
                 stat: Ok(2),
                 help: Ok("The following commands are valid at this level:\n  set server <bk>/<srv> [opts] : change a server's state\n".into()),
-            },
+            }],
             checkout: Some(CheckoutFacts {
                 opened: Ok("/src/keystone".into()),
                 checked: 1200,
@@ -327,13 +328,37 @@ df /dev/sda1 102400 2048 98304 3% /\n",
     #[test]
     fn a_socket_below_admin_level_cannot_set_servers() {
         let mut h = host();
-        h.haproxy.help = Ok("The following commands are valid at this level:\n  show stat [desc|json|no-maint|typed|up]*: report counters for each proxy and server\n".into());
+        h.haproxy[0].help = Ok("The following commands are valid at this level:\n  show stat [desc|json|no-maint|typed|up]*: report counters for each proxy and server\n".into());
         let Verdict::Fail { found, .. } = haproxy_admin(&h) else {
             panic!("passed")
         };
         assert!(found.ends_with(
             "not at admin level: `set server` is not allowed, so traffic cannot be moved"
         ));
+    }
+
+    #[test]
+    fn every_haproxy_node_is_checked_and_a_failing_one_is_named() {
+        let mut h = host();
+        let mut second = h.haproxy[0].clone();
+        second.node = "lb2".into();
+        second.stat = Err("ssh: connect to host lb2 port 22: Connection refused".into());
+        h.haproxy.push(second);
+        let Verdict::Fail { found, .. } = haproxy_admin(&h) else {
+            panic!("passed with a node unreachable")
+        };
+        assert_eq!(
+            found,
+            "on lb2: ssh: connect to host lb2 port 22: Connection refused"
+        );
+        h.haproxy[1].stat = Ok(2);
+        let Verdict::Pass(said) = haproxy_admin(&h) else {
+            panic!("failed with both nodes at admin level")
+        };
+        assert!(
+            said.starts_with("on this host: ") && said.contains("; on lb2: "),
+            "{said}"
+        );
     }
 
     #[test]

@@ -53,7 +53,7 @@ impl Status {
             }),
             inventory: Inventory::new(&r.source, &ctx.global.inventory),
             haproxy: Haproxy {
-                socket: ctx.haproxy.socket.display().to_string(),
+                socket: ctx.haproxy.label(),
                 error: r.haproxy_problem.clone(),
             },
             containers: r.statuses.iter().map(Container::new).collect(),

@@ -167,7 +167,10 @@ fn a_detached_session_in_a_container_stopped_and_started_again_is_shown_then_syn
     assert!(!block.contains("none (production)"), "{block}");
     assert!(block.contains("changed  production venv kept"), "{block}");
     assert!(
-        err.contains(&format!("HAProxy {} has no server that takes traffic", lab.backend)),
+        err.contains(&format!(
+            "HAProxy {} has no server that takes traffic",
+            lab.backend
+        )),
         "{err}"
     );
     drop(stopped);
@@ -188,7 +191,11 @@ fn a_detached_session_in_a_container_stopped_and_started_again_is_shown_then_syn
     lab.wait(
         "the frontend serving the checkout again",
         Duration::from_secs(60),
-        || lab.http(&format!("{}/v3", lab.frontend)).1.contains("git-osa-stopped-detached"),
+        || {
+            lab.http(&format!("{}/v3", lab.frontend))
+                .1
+                .contains("git-osa-stopped-detached")
+        },
     );
     let o = lab.run(&repo, &["restore"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -478,7 +478,7 @@ impl Lab {
             answered.len(),
             2,
             "both containers answer the frontend: {answered:?}; HAProxy:\n{}",
-            git_osa::haproxy::Haproxy::local(&self.socket)
+            git_osa::haproxy::Haproxy::local(&self.socket).nodes()[0]
                 .command(&format!("show servers state {}", self.backend))
                 .unwrap_or_default()
         );

@@ -752,7 +752,11 @@ impl<'a> WithoutCfn<'a> {
     fn new(lab: &'a Lab, node: &'a Node) -> WithoutCfn<'a> {
         let o = lab.attach(
             node,
-            &["sh", "-c", "systemctl stop heat-api-cfn && systemctl mask heat-api-cfn"],
+            &[
+                "sh",
+                "-c",
+                "systemctl stop heat-api-cfn && systemctl mask heat-api-cfn",
+            ],
         );
         assert!(o.status.success(), "{o:?}");
         WithoutCfn { lab, node }
@@ -763,7 +767,11 @@ impl Drop for WithoutCfn<'_> {
     fn drop(&mut self) {
         let o = self.lab.attach(
             self.node,
-            &["sh", "-c", "systemctl unmask heat-api-cfn && systemctl start heat-api-cfn"],
+            &[
+                "sh",
+                "-c",
+                "systemctl unmask heat-api-cfn && systemctl start heat-api-cfn",
+            ],
         );
         if !std::thread::panicking() {
             assert!(o.status.success(), "{o:?}");
@@ -785,7 +793,10 @@ fn restore_puts_back_what_was_and_a_server_down_before_stays_down() {
     lab.wait(
         "heat-api-cfn's server DOWN",
         Duration::from_secs(60),
-        || heat.status_of("heat_api_cfn-back", target).starts_with("DOWN"),
+        || {
+            heat.status_of("heat_api_cfn-back", target)
+                .starts_with("DOWN")
+        },
     );
     let o = lab.run(&repo, &["run", "--detach", "--container", &target.name]);
     let e = String::from_utf8_lossy(&o.stderr);
@@ -797,14 +808,20 @@ fn restore_puts_back_what_was_and_a_server_down_before_stays_down() {
     let took = start.elapsed();
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{e}");
-    assert!(took < Duration::from_secs(60), "restore took {took:?}:\n{e}");
+    assert!(
+        took < Duration::from_secs(60),
+        "restore took {took:?}:\n{e}"
+    );
     assert_eq!(
         lab.sh(target, "test -e /var/lib/git-osa/heat && echo session")
             .trim(),
         "",
         "the session ended"
     );
-    assert!(heat.status_of("heat_api_cfn-back", target).starts_with("DOWN"));
+    assert!(
+        heat.status_of("heat_api_cfn-back", target)
+            .starts_with("DOWN")
+    );
     assert_eq!(heat.status_of("heat_api-back", target), "UP");
     drop(without);
     heat.assert_production();

@@ -139,7 +139,12 @@ fn restore_puts_production_back_from_a_damaged_record() {
     let mut run = lab.start(&repo, &["--container", &target.name]);
     run.wait_for(PINNED, Duration::from_secs(240));
     run.signal(libc::SIGINT);
-    assert_eq!(run.finish(Duration::from_secs(120)), 130, "{}", run.output());
+    assert_eq!(
+        run.finish(Duration::from_secs(120)),
+        130,
+        "{}",
+        run.output()
+    );
     // Cut in half, as a full disk or a hand edit leaves it.
     let record = "/var/lib/git-osa/keystone/session.json";
     lab.sh(
@@ -150,7 +155,10 @@ fn restore_puts_production_back_from_a_damaged_record() {
     assert_eq!(code, Some(2), "{block}{err}");
     assert!(block.contains("record   DAMAGED"), "{block}");
     assert!(!block.contains("none (production)"), "{block}");
-    assert!(err.contains(&format!("{record} in {target} is damaged")), "{err}");
+    assert!(
+        err.contains(&format!("{record} in {target} is damaged")),
+        "{err}"
+    );
 
     let o = lab.run(&repo, &["restore", "--all"]);
     let e = String::from_utf8_lossy(&o.stderr);

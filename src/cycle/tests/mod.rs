@@ -51,6 +51,7 @@ fn server(backend: &str, name: &str, addr: &str, status: &str) -> Server {
         name: name.into(),
         status: status.into(),
         addr: Some(addr.into()),
+        elsewhere: None,
     }
 }
 
