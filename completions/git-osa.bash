@@ -128,7 +128,7 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-n -v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync watch hooks help"
+            opts="-n -v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync watch hooks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -158,6 +158,10 @@ _git__osa() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --deploy-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --haproxy-socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -178,7 +182,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__config)
-            opts="-v -q -h --json --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --json --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -189,6 +193,10 @@ _git__osa() {
                     return 0
                     ;;
                 --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -212,7 +220,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__doctor)
-            opts="-v -q -h --json --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --json --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -223,6 +231,10 @@ _git__osa() {
                     return 0
                     ;;
                 --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -470,7 +482,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__hooks)
-            opts="-v -q -h --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help install uninstall status help"
+            opts="-v -q -h --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help install uninstall status help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -481,6 +493,10 @@ _git__osa() {
                     return 0
                     ;;
                 --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -574,7 +590,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__hooks__subcmd__install)
-            opts="-v -q -h --start --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --start --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -585,6 +601,10 @@ _git__osa() {
                     return 0
                     ;;
                 --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -608,7 +628,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__hooks__subcmd__status)
-            opts="-v -q -h --json --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --json --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -619,6 +639,10 @@ _git__osa() {
                     return 0
                     ;;
                 --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -642,7 +666,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__hooks__subcmd__uninstall)
-            opts="-v -q -h --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -653,6 +677,10 @@ _git__osa() {
                     return 0
                     ;;
                 --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -676,7 +704,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__logs)
-            opts="-f -v -q -h --follow --unit --since --hooks --watch --container --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-f -v -q -h --follow --unit --since --hooks --watch --container --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -702,6 +730,10 @@ _git__osa() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --deploy-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --haproxy-socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -722,7 +754,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__restore)
-            opts="-n -v -q -h --all --container --dry-run --json --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-n -v -q -h --all --container --dry-run --json --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -737,6 +769,10 @@ _git__osa() {
                     return 0
                     ;;
                 --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -760,7 +796,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__review)
-            opts="-n -v -q -h --patchset --clean --clone-dependencies --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-n -v -q -h --patchset --clean --clone-dependencies --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -794,6 +830,10 @@ _git__osa() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --deploy-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --haproxy-socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -814,7 +854,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__run)
-            opts="-n -v -q -h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-n -v -q -h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -844,6 +884,10 @@ _git__osa() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --deploy-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --haproxy-socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -864,7 +908,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__status)
-            opts="-v -q -h --json --online --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --json --online --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -875,6 +919,10 @@ _git__osa() {
                     return 0
                     ;;
                 --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -898,7 +946,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__stop)
-            opts="-v -q -h --container --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --container --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -913,6 +961,10 @@ _git__osa() {
                     return 0
                     ;;
                 --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -936,7 +988,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__sync)
-            opts="-n -v -q -h --container --dry-run --allow-public-index --force --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-n -v -q -h --container --dry-run --allow-public-index --force --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -955,6 +1007,10 @@ _git__osa() {
                     return 0
                     ;;
                 --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -978,7 +1034,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__watch)
-            opts="-v -q -h --container --detach --inventory --lxc-path --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-v -q -h --container --detach --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -993,6 +1049,10 @@ _git__osa() {
                     return 0
                     ;;
                 --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_git_osa_global_optspecs
-    string join \n container= service= n/dry-run json allow-public-index= restore-on-exit no-restore-on-exit detach db-snapshot no-db-snapshot force with= no-haproxy inventory= lxc-path= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
+    string join \n container= service= n/dry-run json allow-public-index= restore-on-exit no-restore-on-exit detach db-snapshot no-db-snapshot force with= no-haproxy inventory= lxc-path= deploy-host= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
 end
 
 function __fish_git_osa_needs_command
@@ -35,6 +35,7 @@ complete -c git-osa -n "__fish_git_osa_needs_command" -l allow-public-index -d '
 complete -c git-osa -n "__fish_git_osa_needs_command" -l with -d 'Install this checkout too, editable, into the service\'s venv before the service itself (repeatable): a library such as oslo.db or keystonemiddleware, tried inside the running service. It stays in the venv until `git osa restore`' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_needs_command" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_needs_command" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_needs_command" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
@@ -71,6 +72,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l allow-public-ind
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l with -d 'Install this checkout too, editable, into the service\'s venv before the service itself (repeatable): a library such as oslo.db or keystonemiddleware, tried inside the running service. It stays in the venv until `git osa restore`' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
@@ -90,6 +92,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s q -l quiet -d 'S
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s h -l help -d 'Print help'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
@@ -103,6 +106,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s h -l help -d 
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l container -d 'Only restore this container' -r -f -a "(__fish_git_osa_names containers)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
@@ -116,6 +120,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -s q -l quiet -
 complete -c git-osa -n "__fish_git_osa_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c git-osa -n "__fish_git_osa_using_subcommand config" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand config" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand config" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand config" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand config" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand config" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
@@ -132,6 +137,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l allow-public-
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l with -d 'Install this checkout too, editable, into the service\'s venv before the service itself (repeatable): a library such as oslo.db or keystonemiddleware, tried inside the running service. It stays in the venv until `git osa restore`' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
@@ -153,6 +159,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand review" -s q -l quiet -d
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand doctor" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
@@ -167,6 +174,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l since -d 'Only 
 complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l container -d 'The container, when the service has several and more than one is in dev mode' -r -f -a "(__fish_git_osa_names containers)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
@@ -181,6 +189,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand logs" -s h -l help -d 'P
 complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -l container -d 'The container, when the service has several in dev mode' -r -f -a "(__fish_git_osa_names containers)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand stop" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
@@ -193,6 +202,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l container -d 'T
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l allow-public-index -d 'Let pip use this index for requirements the deployment\'s repo server lacks' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
@@ -206,6 +216,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand sync" -s h -l help -d 'P
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -l container -d 'The container, when the service has several (see `git osa status`); git config osa.container' -r -f -a "(__fish_git_osa_names containers)"
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
@@ -217,6 +228,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -s q -l quiet -d 
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
@@ -231,6 +243,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_se
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
@@ -242,6 +255,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_s
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''
@@ -252,6 +266,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_s
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -s h -l help -d 'Print help'
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l inventory -d 'OSA inventory to read the containers from; git config osa.inventory' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l lxc-path -d 'LXC path of the containers (lxc-* -P), LXC\'s default when unset; git config osa.lxcPath' -r -F
+complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l deploy-host -d 'The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the inventory is read there and every host reached through it; git config osa.deployHost' -r
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l haproxy-socket -d 'HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config osa.haproxySocket' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l config -d 'Configuration file (catalog additions, public index); see FILES' -r -F
 complete -c git-osa -n "__fish_git_osa_using_subcommand hooks; and __fish_seen_subcommand_from status" -l color -d 'Colour git-osa\'s own `error:`, `warning:` and `hint:`: auto (on a terminal, unless NO_COLOR is set or git\'s color.osa / color.ui says otherwise), always, or never' -r -f -a "auto\t''

@@ -55,6 +55,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "GIT_OSA_LXC_PATH", value_name = "PATH")]
     pub lxc_path: Option<PathBuf>,
 
+    /// The deploy host, as ssh names it (`[user@]host`), when git-osa runs elsewhere: the
+    /// inventory is read there and every host reached through it; git config
+    /// osa.deployHost.
+    #[arg(long, global = true, env = "GIT_OSA_DEPLOY_HOST", value_name = "HOST")]
+    pub deploy_host: Option<String>,
+
     /// HAProxy admin socket (`stats socket ... level admin` in haproxy.cfg); git config
     /// osa.haproxySocket.
     #[arg(

@@ -2,16 +2,18 @@
 //! checkout to its service and from the service to its containers.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::catalog::{Catalog, Service, Unit};
 use crate::cli::GlobalArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::haproxy::Haproxy;
-use crate::inventory::{self, Host, Inventory};
+use crate::inventory::{self, Host, Inventory, Machine};
 use crate::lxc::Lxc;
 use crate::project::{Checkout, ProjectId};
 use crate::settings::{Origin, Settings};
+use crate::site::{Reach, Site};
 use crate::transport::Target;
 use crate::ui::Ui;
 
@@ -27,8 +29,11 @@ pub struct Context {
     pub cwd: PathBuf,
 
     pub catalog: Catalog,
-    pub lxc: Lxc,
-    pub haproxy: Haproxy,
+    /// The deployment's machines, as git-osa reaches them.
+    pub site: Site,
+    /// The inventory, once read.
+    inventory: Mutex<Option<Arc<Inventory>>>,
+    haproxy: OnceLock<Haproxy>,
 }
 
 pub struct Project {
@@ -44,12 +49,6 @@ pub struct Placement {
     pub units: Vec<Unit>,
     /// The inventory groups the host is in; `None` without an inventory.
     pub groups: Option<Vec<String>>,
-}
-
-impl Placement {
-    pub fn target(&self, lxc: &Lxc) -> Target {
-        lxc.target(&self.host.container_name, self.host.metal)
-    }
 }
 
 /// Where the placements came from, for the user.
@@ -73,17 +72,110 @@ impl Context {
             catalog.patch(patch, origin)?;
         }
         let cwd = std::env::current_dir()?;
-        // Everything runs on this host: its containers, its HAProxy.
-        let lxc = Lxc::local(global.lxc_path.clone());
+        global.deploy_host = settings.deploy_host.value.clone();
+        let site = Site::new(
+            global.lxc_path.clone(),
+            global.deploy_host.as_deref(),
+            settings.ssh_config.value.clone(),
+            std::io::IsTerminal::is_terminal(&std::io::stdin()),
+        );
         Ok(Context {
             ui,
-            haproxy: Haproxy::new(&global.haproxy_socket, lxc.via.clone()),
-            lxc,
+            site,
+            inventory: Mutex::new(None),
+            haproxy: OnceLock::new(),
             global,
             inventory_explicit,
             settings,
             cwd,
             catalog,
+        })
+    }
+
+    /// The OSA inventory: read on this host, or on the deploy host when one is set; read
+    /// once.
+    pub fn inventory(&self) -> Result<Arc<Inventory>> {
+        let mut cached = self.inventory.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(inv) = &*cached {
+            return Ok(inv.clone());
+        }
+        let path = &self.global.inventory;
+        let inv = Arc::new(match self.site.deploy_host() {
+            Some(d) => Inventory::load_from(&*self.site.home(), &d.name, path)?,
+            None => Inventory::load(path)?,
+        });
+        *cached = Some(inv.clone());
+        Ok(inv)
+    }
+
+    /// There is an inventory to read: the file exists, or was named, or is on the deploy
+    /// host (where only reading it tells).
+    pub fn has_inventory(&self) -> bool {
+        self.inventory_explicit
+            || self.site.deploy_host().is_some()
+            || self.global.inventory.exists()
+    }
+
+    /// The machine `host`'s commands run on, as the inventory says; `None` without an
+    /// inventory (git-osa's own machine, or the deploy host, then).
+    pub fn machine(&self, host: &Host) -> Option<Machine> {
+        if !self.has_inventory() {
+            return None;
+        }
+        self.inventory()
+            .ok()
+            .and_then(|inv| inv.machine(&host.inventory_name))
+    }
+
+    /// The LXC of the machine that runs `host`.
+    pub fn lxc(&self, host: &Host) -> Lxc {
+        self.site.lxc(self.machine(host).as_ref())
+    }
+
+    /// The LXC of git-osa's home machine: this one, or the deploy host.
+    pub fn home_lxc(&self) -> Lxc {
+        self.site.lxc(None)
+    }
+
+    /// Where `host`'s commands run: in its container, or on it when metal.
+    pub fn target(&self, host: &Host) -> Target {
+        self.lxc(host).target(&host.container_name, host.metal)
+    }
+
+    /// How the machine of `host` is reached, and its name.
+    pub fn reach(&self, host: &Host) -> (Option<String>, Reach) {
+        let m = self.machine(host);
+        (
+            m.as_ref().map(|m| m.name.clone()),
+            self.site.reach(m.as_ref()),
+        )
+    }
+
+    /// The deployment's HAProxy: a node on each host of the inventory's haproxy group, or
+    /// the one of git-osa's home machine without one.
+    pub fn haproxy(&self) -> &Haproxy {
+        self.haproxy.get_or_init(|| {
+            let socket = &self.global.haproxy_socket;
+            let nodes: Vec<Machine> = if self.has_inventory() {
+                self.inventory()
+                    .map(|inv| inv.haproxy_nodes())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            if nodes.is_empty() {
+                return Haproxy::new(socket, self.site.home());
+            }
+            Haproxy::of(
+                nodes
+                    .iter()
+                    .map(|m| crate::haproxy::Node {
+                        name: m.name.clone(),
+                        socket: socket.clone(),
+                        via: self.site.transport(Some(m)),
+                    })
+                    .collect(),
+            )
         })
     }
 
@@ -146,7 +238,7 @@ impl Context {
         if !path.exists() && !self.inventory_explicit {
             return self.placements_by_name(service);
         }
-        let inv = Inventory::load(path)?;
+        let inv = self.inventory()?;
         let mut placements: Vec<Placement> = Vec::new();
         for unit in &service.units {
             for group in &unit.groups {
@@ -188,14 +280,15 @@ impl Context {
     }
 
     fn placements_by_name(&self, service: &Service) -> Result<(Vec<Placement>, Source)> {
-        let names = self.lxc.list()?;
+        let lxc = self.home_lxc();
+        let names = lxc.list()?;
         let hosts = inventory::match_container_names(&names, &service.name);
         if hosts.is_empty() {
             return Err(Error::user(format!(
                 "no OSA inventory at {} and no LXC container named like *_{}_*_container-* {}",
                 self.global.inventory.display(),
                 service.name,
-                match &self.lxc.path {
+                match &lxc.path {
                     Some(p) => format!("in {}", p.display()),
                     None => "in LXC's default path".into(),
                 }

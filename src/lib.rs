@@ -42,6 +42,7 @@ pub(crate) mod select;
 pub(crate) mod session;
 pub mod settings;
 pub(crate) mod signals;
+pub(crate) mod site;
 pub(crate) mod start;
 pub(crate) mod status;
 pub(crate) mod survey;

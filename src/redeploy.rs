@@ -63,7 +63,7 @@ pub fn sync(ctx: &Context, req: &Sync) -> Result<Synced> {
         return Ok(Synced::Planned(Box::new(plan)));
     }
     let session = survey.session.clone().unwrap_or(found.session);
-    let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, found.paths.clone(), session);
+    let mut runner = Runner::new(&ctx.ui, ctx.haproxy(), found.paths.clone(), session);
     runner.execute(&plan)?;
     Ok(Synced::Done {
         container: found.target.name,
@@ -143,13 +143,13 @@ pub fn stop(ctx: &Context, container: Option<&str>) -> Result<Stopped> {
     if services.is_empty() {
         return Ok(Stopped::Nothing(dev.target.name));
     }
-    let pins = dev.pins(&ctx.haproxy.servers()?);
+    let pins = dev.pins(&ctx.haproxy().servers()?);
     ctx.ui.step(format!(
         "stopping {} in {}",
         services.join(", "),
         dev.target.name
     ));
-    let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, dev.paths.clone(), dev.session);
+    let mut runner = Runner::new(&ctx.ui, ctx.haproxy(), dev.paths.clone(), dev.session);
     runner.detached(&dev.target).stop(&services, &pins)?;
     Ok(Stopped::Units(dev.target.name))
 }

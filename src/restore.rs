@@ -105,7 +105,7 @@ enum One {
 
 /// Restores (or plans, on a dry run) the session of one container, if it has one.
 fn restore_one(ctx: &Context, req: &Restore, c: &Candidate) -> Result<One> {
-    let target = ctx.lxc.target(&c.host.container_name, c.host.metal);
+    let target = ctx.target(&c.host);
     let paths = Paths::new(&c.service);
     // Without a session there is nothing to do, and nothing is written (taking the
     // lock would make the state folder): read first, lock, then read again.
@@ -136,7 +136,7 @@ fn restore_one(ctx: &Context, req: &Restore, c: &Candidate) -> Result<One> {
         Err(e) => salvaged(ctx, &target, &paths, c, &record, &e)?,
     };
     if req.dry_run {
-        let now: Now = cycle::read_now(&target, &ctx.haproxy, &session, &paths)?;
+        let now: Now = cycle::read_now(&target, ctx.haproxy(), &session, &paths)?;
         let steps = cycle::plan_restore(&target, &c.host, &c.units, &paths, &session, &now);
         return Ok(One::Planned(Planned {
             target,
@@ -144,7 +144,7 @@ fn restore_one(ctx: &Context, req: &Restore, c: &Candidate) -> Result<One> {
             steps,
         }));
     }
-    Runner::new(&ctx.ui, &ctx.haproxy, paths, session).restore(&target, &c.host, &c.units)?;
+    Runner::new(&ctx.ui, ctx.haproxy(), paths, session).restore(&target, &c.host, &c.units)?;
     Ok(One::Restored)
 }
 
@@ -217,7 +217,7 @@ fn salvaged(
         s.dropins = vec![d];
     }
     if lost("disabled_servers") {
-        let servers = ctx.haproxy.servers().unwrap_or_default();
+        let servers = ctx.haproxy().servers().unwrap_or_default();
         let mine = crate::haproxy::servers_of(&servers, &c.host, &c.units);
         s.disabled_servers = mine
             .iter()

@@ -99,8 +99,8 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
             "osa.service",
         )
     })?;
-    select::running(&ctx.lxc, &placement)?;
-    let target = placement.target(&ctx.lxc);
+    select::running(&ctx.lxc(&placement.host), &placement)?;
+    let target = ctx.target(&placement.host);
     let paths = Paths::new(&service.name);
     let _lock = if req.dry_run {
         None
@@ -140,7 +140,7 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
     let checkout = project.checkout.root.display().to_string();
     let moved = session.checkout.as_deref() != Some(checkout.as_str());
     session.checkout = Some(checkout);
-    let mut runner = Runner::new(&ctx.ui, &ctx.haproxy, paths, session);
+    let mut runner = Runner::new(&ctx.ui, ctx.haproxy(), paths, session);
     if survey.session.is_none() || moved {
         runner.save(&target)?;
     }
@@ -170,7 +170,7 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
 pub fn report(ctx: &Context, started: Started) -> Result<ExitCode> {
     match started {
         Started::Planned(p) => {
-            crate::output::print(p.1.text(ctx.haproxy.socket()))?;
+            crate::output::print(p.1.text(ctx.haproxy().socket()))?;
             crate::output::line("dry run: nothing was changed")?;
             Ok(ExitCode::SUCCESS)
         }

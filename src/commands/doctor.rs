@@ -58,7 +58,7 @@ fn containers(ctx: &Context) -> std::result::Result<Vec<Report>, String> {
     for p in &placements {
         let name = &p.host.container_name;
         let _progress = ctx.ui.progress(&format!("checking {name}"));
-        match doctor::read_container(ctx, service, name, p.host.metal) {
+        match doctor::read_container(ctx, service, &p.host) {
             Ok(facts) => reports.extend(doctor::judge_container(&facts)),
             Err(e) => reports.push(Report {
                 target: Some(name.clone()),

@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
         dry_run: args.dry_run,
     };
     let done = restore::restore(ctx, &req)?;
-    let socket = ctx.haproxy.socket();
+    let socket = ctx.haproxy().socket();
     if args.json {
         // The plans of the containers that could be read, also when a stopped one makes
         // this an error (said on stderr, as without --json).

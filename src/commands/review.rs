@@ -30,7 +30,7 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
     };
     match start::start(ctx, &run)? {
         Started::Planned(p) if args.run.json => {
-            json::print(&json::RunPlan::new(&p.0, &p.1, ctx.haproxy.socket()))?;
+            json::print(&json::RunPlan::new(&p.0, &p.1, ctx.haproxy().socket()))?;
             Ok(ExitCode::SUCCESS)
         }
         started => start::report(ctx, started),

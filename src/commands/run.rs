@@ -11,7 +11,7 @@ use crate::start::{self, Start, Started};
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     match start::start(ctx, &Start::of(ctx, args))? {
         Started::Planned(p) if args.json => {
-            json::print(&json::RunPlan::new(&p.0, &p.1, ctx.haproxy.socket()))?;
+            json::print(&json::RunPlan::new(&p.0, &p.1, ctx.haproxy().socket()))?;
             Ok(ExitCode::SUCCESS)
         }
         started => start::report(ctx, started),

@@ -17,7 +17,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
     };
     match redeploy::sync(ctx, &req)? {
         Synced::Planned(plan) => {
-            output::print(plan.text(ctx.haproxy.socket()))?;
+            output::print(plan.text(ctx.haproxy().socket()))?;
             output::line("dry run: nothing was changed")?;
         }
         Synced::Done {

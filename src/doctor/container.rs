@@ -3,6 +3,7 @@
 
 use crate::catalog::Service;
 use crate::context::Context;
+use crate::inventory::Host;
 use crate::layout::{self, FACTS};
 use crate::lxc::LxcState;
 use crate::probe::{self, Probe};
@@ -91,19 +92,19 @@ for url in sys.argv[1:]:
 pub fn read_container(
     ctx: &Context,
     service: &Service,
-    name: &str,
-    metal: bool,
+    host: &Host,
 ) -> crate::error::Result<ContainerFacts> {
+    let (name, metal) = (host.container_name.as_str(), host.metal);
     let state = if metal {
         LxcState::Running
     } else {
-        ctx.lxc.state(name)?
+        ctx.lxc(host).state(name)?
     };
     let mut facts = ContainerFacts {
         name: name.to_string(),
         service: service.name.clone(),
         metal,
-        remedy: state.remedy(name, ctx.lxc.path.as_deref()),
+        remedy: state.remedy(name, ctx.global.lxc_path.as_deref()),
         state,
         systemd_run: None,
         venv: Err("not read".into()),
@@ -118,7 +119,7 @@ pub fn read_container(
     if facts.state != LxcState::Running {
         return Ok(facts);
     }
-    let target = ctx.lxc.target(name, metal);
+    let target = ctx.target(host);
     let glob = format!("/openstack/venvs/{}-*", service.venv_name());
     let record = layout::Paths::new(&service.name).session();
     let p = probe::probe(
@@ -131,7 +132,7 @@ pub fn read_container(
         None => SessionFacts::None,
         Some(Err(e)) => SessionFacts::Damaged(e.to_string()),
         Some(Ok(s)) => {
-            let servers = ctx.haproxy.servers().unwrap_or_default();
+            let servers = ctx.haproxy().servers().unwrap_or_default();
             SessionFacts::Readable {
                 lost: crate::traffic::lost(&servers, &s.disabled_servers)
                     .iter()

@@ -81,9 +81,9 @@ pub fn read_host(ctx: &Context) -> HostFacts {
         euid: euid(),
         inventory,
         containers,
-        lxc_path: ctx.lxc.path.clone(),
-        lxc_names: ctx.lxc.list().map_err(|e| e.to_string()),
-        haproxy: ctx.haproxy.nodes().iter().map(read_haproxy).collect(),
+        lxc_path: ctx.global.lxc_path.clone(),
+        lxc_names: ctx.home_lxc().list().map_err(|e| e.to_string()),
+        haproxy: ctx.haproxy().nodes().iter().map(read_haproxy).collect(),
         checkout: read_checkout(&ctx.cwd),
     }
 }

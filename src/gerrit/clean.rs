@@ -35,7 +35,7 @@ pub fn clean(ctx: &Context) -> Result<()> {
     // (project, change) of every change a container runs, dependencies included.
     let mut deployed = BTreeSet::new();
     for c in &todo.running {
-        let target = ctx.lxc.target(&c.host.container_name, c.host.metal);
+        let target = ctx.target(&c.host);
         if let Some(r) = session::find::read(&target, &paths)?.and_then(|s| s.review) {
             deployed.insert((ours.clone(), r.change));
             deployed.extend(r.depends_on.into_iter().map(|d| (d.project, d.change)));

@@ -14,12 +14,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::transport::{self, Here, Remote, Transport};
+use crate::transport::{Here, Remote, Transport};
 
 /// One inventory host that runs a component.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,19 +49,15 @@ pub struct Machine {
     pub user: Option<String>,
     /// `ansible_port` (`ansible_ssh_port`), likewise.
     pub port: Option<u16>,
+    /// `ansible_connection: local`: Ansible runs its commands on the machine it runs on,
+    /// and so does git-osa.
+    pub local: bool,
 }
 
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "Context reaches hosts with it in part 2 of issue 19"
-    )
-)]
 impl Machine {
     /// Whether it is the machine git-osa runs on.
     pub fn is_here(&self, here: &Here) -> bool {
-        here.is(&self.name, &self.address)
+        self.local || here.is(&self.name, &self.address)
     }
 
     /// How ssh reaches it.
@@ -72,11 +67,6 @@ impl Machine {
             port: self.port,
             ..Remote::new(&self.name, &self.address)
         }
-    }
-
-    /// The transport to it: directly when it is this machine, else ssh.
-    pub fn transport(&self, here: &Here, interactive: bool) -> Result<Arc<dyn Transport>> {
-        transport::reach(self.remote(), self.is_here(here), interactive)
     }
 }
 
@@ -96,7 +86,7 @@ const ADDRESS_KEYS: [&str; 4] = [
 
 /// The hostvars git-osa reads as strings: the names, the address keys and how ssh
 /// reaches a host.
-const STRING_KEYS: [&str; 9] = [
+const STRING_KEYS: [&str; 10] = [
     "container_name",
     "physical_host",
     ADDRESS_KEYS[0],
@@ -106,6 +96,7 @@ const STRING_KEYS: [&str; 9] = [
     "physical_host_addr",
     "ansible_user",
     "ansible_ssh_user",
+    "ansible_connection",
 ];
 
 /// The hostvars git-osa reads as port numbers (a number, or digits in a string).
@@ -143,7 +134,25 @@ impl Inventory {
             ))
             .hint(hint)
         })?;
-        let parsed = match std::str::from_utf8(&bytes) {
+        Inventory::from_bytes(path, &bytes)
+    }
+
+    /// Reads the inventory at `path` on the deploy host `host`, which `via` reaches.
+    pub fn load_from(via: &dyn Transport, host: &str, path: &Path) -> Result<Inventory> {
+        let bytes = via.read(path)?.ok_or_else(|| {
+            Error::user(format!("{host} has no OSA inventory at {}", path.display())).hint(
+                "set osa.deployHost (--deploy-host, GIT_OSA_DEPLOY_HOST) to the host that runs \
+                 openstack-ansible, or point --inventory (GIT_OSA_INVENTORY) at \
+                 openstack_inventory.json there",
+            )
+        })?;
+        Inventory::from_bytes(path, &bytes)
+    }
+
+    /// Parses the inventory file `path` holds `bytes`, with errors that say how to repair
+    /// it.
+    fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Inventory> {
+        let parsed = match std::str::from_utf8(bytes) {
             Ok(text) => Inventory::parse(text),
             Err(e) => Err(format!(
                 "it is not JSON, not even text (byte {} is not UTF-8)",
@@ -236,7 +245,9 @@ impl Inventory {
 
     /// Where the host `name`'s commands run, as OSA's connection plugin finds it: its
     /// physical host, or itself when metal. `None` for a container whose physical host the
-    /// inventory does not say.
+    /// inventory does not say, or names without describing it (no hostvars, no address):
+    /// such an inventory is a hand-made one for the machine it is on, and git-osa's home
+    /// machine runs it.
     pub fn machine(&self, name: &str) -> Option<Machine> {
         let empty = Value::Null;
         let hv = self.hostvars.get(name).unwrap_or(&empty);
@@ -255,8 +266,12 @@ impl Inventory {
             .or_else(|| s(phys, "ansible_host"))
             .or_else(|| s(phys, "ansible_ssh_host"))
             .or_else(|| own("ansible_host"))
-            .or_else(|| own("ansible_ssh_host"))
-            .unwrap_or_else(|| physical.clone());
+            .or_else(|| own("ansible_ssh_host"));
+        let address = match address {
+            Some(a) => a,
+            None if self.hostvars.contains_key(&physical) => physical.clone(),
+            None => return None,
+        };
         // The target's own first, as Ansible's connection takes it, then its host's.
         let first = |keys: &[&str]| {
             [hv, phys].into_iter().find_map(|vars| {
@@ -268,20 +283,18 @@ impl Inventory {
             .and_then(Value::as_str)
             .map(String::from);
         let port = first(&PORT_KEYS).and_then(port);
+        let local = first(&["ansible_connection"]).and_then(Value::as_str) == Some("local");
         Some(Machine {
             name: physical,
             address,
             user,
             port,
+            local,
         })
     }
 
     /// The nodes that run HAProxy: the hosts of the first of OSA's HAProxy groups that
     /// has any, as machines, by name.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "Context pins every node in part 2 of issue 19")
-    )]
     pub fn haproxy_nodes(&self) -> Vec<Machine> {
         let Some(hosts) = HAPROXY_GROUPS
             .iter()

@@ -241,6 +241,7 @@ const TWO_NODES_TRAIN: &str = r#"{
 
 fn machine(name: &str, address: &str) -> Machine {
     Machine {
+        local: false,
         name: name.into(),
         address: address.into(),
         user: None,
@@ -378,6 +379,8 @@ fn the_address_falls_back_through_each_releases_key_to_the_name() {
           "c-by-map": {"container_name": "c-by-map", "physical_host": "named",
                        "physical_host_addrs": {"named": "10.2.0.1"}},
           "c-by-name": {"container_name": "c-by-name", "physical_host": "dns-only"},
+          "dns-only": {"ansible_user": "root"},
+          "c-undescribed": {"container_name": "c-undescribed", "physical_host": "nowhere"},
           "c-nowhere": {"container_name": "c-nowhere"}
         }}}"#,
     )
@@ -393,7 +396,15 @@ fn the_address_falls_back_through_each_releases_key_to_the_name() {
     assert_eq!(inv.machine("c-by-map"), Some(machine("named", "10.2.0.1")));
     assert_eq!(
         inv.machine("c-by-name"),
-        Some(machine("dns-only", "dns-only"))
+        Some(Machine {
+            user: Some("root".into()),
+            ..machine("dns-only", "dns-only")
+        })
+    );
+    assert_eq!(
+        inv.machine("c-undescribed"),
+        None,
+        "a physical host the inventory does not describe: not said"
     );
     assert_eq!(inv.machine("c-nowhere"), None, "no physical host: not said");
 }
@@ -437,47 +448,6 @@ fn a_machine_is_here_by_its_name_or_one_of_this_machines_addresses() {
     assert_eq!(
         (remote.user.as_deref(), remote.port, remote.jump.as_deref()),
         (Some("ubuntu"), Some(2222), None)
-    );
-}
-
-#[test]
-fn a_machine_that_is_here_gets_this_hosts_transport_and_another_ssh() {
-    use crate::transport::Here;
-    let here = Here {
-        hostname: "infra1".into(),
-        addresses: Vec::new(),
-    };
-    let local = machine("infra1", "203.0.113.11")
-        .transport(&here, false)
-        .unwrap();
-    let out = local
-        .process(&["echo".into(), "here".into()], None)
-        .unwrap()
-        .command()
-        .output()
-        .unwrap();
-    assert_eq!(out.stdout, b"here\n", "run directly");
-    // Another host: ssh. 0.0.0.0 is none of this machine's addresses, yet Linux takes a
-    // connection to it for one to this host, so the refusal comes at once.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let other = Machine {
-        port: Some(port),
-        ..machine("infra2", "0.0.0.0")
-    };
-    let err = other
-        .transport(&here, false)
-        .unwrap()
-        .process(&["true".into()], None)
-        .unwrap_err();
-    assert!(
-        err.to_string().starts_with(&format!(
-            "cannot reach infra2 (0.0.0.0 port {port}) with ssh"
-        )),
-        "{err}"
     );
 }
 

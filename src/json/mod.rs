@@ -297,6 +297,7 @@ mod tests {
 
     fn target_status(s: &Survey, lxc: LxcState) -> TargetStatus {
         TargetStatus {
+            reach: crate::site::Reach::Here,
             service: s.service.name.clone(),
             placement: Placement {
                 host: s.host.clone(),

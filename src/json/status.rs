@@ -53,7 +53,7 @@ impl Status {
             }),
             inventory: Inventory::new(&r.source, &ctx.global.inventory),
             haproxy: Haproxy {
-                socket: ctx.haproxy.label(),
+                socket: ctx.haproxy().label(),
                 error: r.haproxy_problem.clone(),
             },
             containers: r.statuses.iter().map(Container::new).collect(),
@@ -119,6 +119,8 @@ pub struct Container {
     pub inventory_name: String,
     /// The physical host (`physical_host` in the inventory).
     pub host: Option<String>,
+    /// How git-osa reaches that host.
+    pub reached: Reached,
     pub address: Option<String>,
     /// The service runs on the host itself (`is_metal`): there is no container.
     pub metal: bool,
@@ -165,6 +167,27 @@ pub struct HaproxyServer {
     pub server: String,
     /// As HAProxy says it: `UP`, `DOWN`, `MAINT`, `DRAIN`, `no check`, `UP 1/2`...
     pub status: String,
+    /// Where HAProxy has several nodes that disagree: the most ready of their views
+    /// (`status` is the least ready); absent where they agree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elsewhere: Option<NodeView>,
+}
+
+#[derive(Serialize)]
+pub struct NodeView {
+    pub node: String,
+    pub status: String,
+}
+
+/// How git-osa reaches the machine that runs a container.
+#[derive(Serialize)]
+pub struct Reached {
+    /// `local` (this machine's LXC tools) or `ssh`.
+    pub via: &'static str,
+    /// ssh's destination (`[user@]address`); null when local.
+    pub destination: Option<String>,
+    /// The host ssh hops through (the deploy host); null when none.
+    pub jump: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -256,6 +279,18 @@ impl Container {
             name: h.container_name.clone(),
             inventory_name: h.inventory_name.clone(),
             host: h.physical_host.clone(),
+            reached: match &st.reach {
+                crate::site::Reach::Here => Reached {
+                    via: "local",
+                    destination: None,
+                    jump: None,
+                },
+                crate::site::Reach::Ssh { destination, jump } => Reached {
+                    via: "ssh",
+                    destination: Some(destination.clone()),
+                    jump: jump.clone(),
+                },
+            },
             address: h.address.clone(),
             metal: h.metal,
             lxc_state: (!h.metal).then(|| st.lxc.to_string()),
@@ -282,6 +317,10 @@ impl Container {
                     backend: s.backend.clone(),
                     server: s.name.clone(),
                     status: s.status.clone(),
+                    elsewhere: s.elsewhere.as_ref().map(|(node, status)| NodeView {
+                        node: node.clone(),
+                        status: status.clone(),
+                    }),
                 })
                 .collect(),
             session: st.session.as_ref().map(|s| SessionView::new(s, st)),

@@ -8,9 +8,9 @@ use crate::catalog::Unit;
 use crate::context::{Context, Placement, Project};
 use crate::error::{Error, Result};
 use crate::haproxy::Server;
-use crate::inventory::{Host, Inventory};
+use crate::inventory::Host;
 use crate::layout::{self, Paths};
-use crate::lxc::LxcState;
+use crate::lxc::{Lxc, LxcState};
 use crate::probe;
 use crate::select;
 use crate::session::{Lock, Session};
@@ -55,18 +55,13 @@ pub fn unreachable(ctx: &Context, stopped: &[(Candidate, LxcState)]) -> Option<E
     for (c, state) in stopped {
         let name = &c.host.container_name;
         let session = Paths::new(&c.service).session();
-        if ctx.lxc.rootfs_dirs(name).is_empty() {
+        let lxc = ctx.lxc(&c.host);
+        if lxc.rootfs_dirs(name).is_empty() {
             ctx.ui.warn(format!(
                 "{name} is {state}: git-osa cannot tell whether it holds a dev session; {}",
-                state.remedy(name, ctx.lxc.path.as_deref())
+                state.remedy(name, ctx.global.lxc_path.as_deref())
             ));
-        } else if ctx
-            .lxc
-            .read_stopped(name, &session)
-            .ok()
-            .flatten()
-            .is_some()
-        {
+        } else if lxc.read_stopped(name, &session).ok().flatten().is_some() {
             found.push((name, state, &c.service));
         }
     }
@@ -76,12 +71,12 @@ pub fn unreachable(ctx: &Context, stopped: &[(Candidate, LxcState)]) -> Option<E
     ))
     .hint(format!(
         "{}, then run `git osa restore` again",
-        state.remedy(first, ctx.lxc.path.as_deref())
+        state.remedy(first, ctx.global.lxc_path.as_deref())
     ));
     for (name, state, _) in rest {
         err = err.hint(format!(
             "{name} is {state} and holds a dev session too: {}",
-            state.remedy(name, ctx.lxc.path.as_deref())
+            state.remedy(name, ctx.global.lxc_path.as_deref())
         ));
     }
     Some(err)
@@ -114,7 +109,7 @@ pub fn project_containers(ctx: &Context, container: Option<&str>) -> Result<Todo
         let state = if c.host.metal {
             LxcState::Running
         } else {
-            ctx.lxc.state(&c.host.container_name)?
+            ctx.lxc(&c.host).state(&c.host.container_name)?
         };
         match state {
             LxcState::Running => todo.running.push(c),
@@ -126,10 +121,10 @@ pub fn project_containers(ctx: &Context, container: Option<&str>) -> Result<Todo
 
 /// Every session in every container of this host.
 pub fn every_container(ctx: &Context) -> Result<Todo> {
-    let hosts: Vec<Host> = if ctx.global.inventory.exists() {
-        Inventory::load(&ctx.global.inventory)?.all_containers()
+    let hosts: Vec<Host> = if ctx.has_inventory() {
+        ctx.inventory()?.all_containers()
     } else {
-        ctx.lxc
+        ctx.home_lxc()
             .list()?
             .into_iter()
             .map(|n| Host {
@@ -146,11 +141,11 @@ pub fn every_container(ctx: &Context) -> Result<Todo> {
         let state = if host.metal {
             LxcState::Running
         } else {
-            ctx.lxc.state(&host.container_name)?
+            ctx.lxc(&host).state(&host.container_name)?
         };
         if state != LxcState::Running {
             // Which service's session it may hold is unknown: look for any.
-            for service in stopped_sessions(ctx, &host.container_name) {
+            for service in stopped_sessions(&ctx.lxc(&host), &host.container_name) {
                 todo.stopped.push((
                     Candidate {
                         units: units_of(ctx, &service),
@@ -162,7 +157,7 @@ pub fn every_container(ctx: &Context) -> Result<Todo> {
             }
             continue;
         }
-        let t = ctx.lxc.target(&host.container_name, host.metal);
+        let t = ctx.target(&host);
         let found = t.run(
             &crate::exec::sh(LIST, "git-osa-list", &[layout::ROOT]),
             None,
@@ -188,17 +183,13 @@ fn units_of(ctx: &Context, service: &str) -> Vec<Unit> {
 }
 
 /// The services with a session in a stopped container's files.
-fn stopped_sessions(ctx: &Context, name: &str) -> Vec<String> {
-    let services = ctx.lxc.list_stopped(name, layout::ROOT).unwrap_or_default();
+fn stopped_sessions(lxc: &Lxc, name: &str) -> Vec<String> {
+    let services = lxc.list_stopped(name, layout::ROOT).unwrap_or_default();
     services
         .into_iter()
         .filter(|s| {
             let session = Paths::new(s).session();
-            ctx.lxc
-                .read_stopped(name, &session)
-                .ok()
-                .flatten()
-                .is_some()
+            lxc.read_stopped(name, &session).ok().flatten().is_some()
         })
         .collect()
 }
@@ -265,10 +256,10 @@ fn find_with<T: Send>(
     // waits for the slowest container, not for the sum of them.
     type Found<T> = (Placement, Target, Session, T);
     let read_one = |p: Placement| -> Result<Option<Found<T>>> {
-        if !p.host.metal && ctx.lxc.state(&p.host.container_name)? != LxcState::Running {
+        if !p.host.metal && ctx.lxc(&p.host).state(&p.host.container_name)? != LxcState::Running {
             return Ok(None);
         }
-        let target = p.target(&ctx.lxc);
+        let target = ctx.target(&p.host);
         Ok(read(&target, &paths)?.map(|(session, t)| (p, target, session, t)))
     };
     let answers: Vec<Result<Option<Found<T>>>> = std::thread::scope(|s| {

@@ -149,6 +149,28 @@ pub const LXC_PATH: Key = Key {
     what: "the containers' LXC path (LXC's default when unset)",
 };
 
+pub const DEPLOY_HOST: Key = Key {
+    name: "osa.deployHost",
+    kind: Kind::Text,
+    option: Some(Opt {
+        id: "deploy_host",
+        flag: "--deploy-host",
+        negated: None,
+    }),
+    env: Some("GIT_OSA_DEPLOY_HOST"),
+    what: "the deployment's deploy host, as ssh names it (`[user@]host`), when git-osa runs \
+           elsewhere (a laptop): the inventory is read there and the hosts are reached through \
+           it; an empty value unsets one from a wider scope",
+};
+
+pub const SSH_CONFIG: Key = Key {
+    name: "osa.sshConfig",
+    kind: Kind::Path,
+    option: None,
+    env: Some("GIT_OSA_SSH_CONFIG"),
+    what: "an ssh config file git-osa's ssh reads instead of `~/.ssh/config` (`ssh -F`)",
+};
+
 pub const HAPROXY_SOCKET: Key = Key {
     name: "osa.haproxySocket",
     kind: Kind::Path,
@@ -182,7 +204,7 @@ pub const CHECKOUTS: Key = Key {
 };
 
 /// Every key, in the order `git osa config` lists them.
-pub const KEYS: [Key; 11] = [
+pub const KEYS: [Key; 13] = [
     CONTAINER,
     SERVICE,
     PUBLIC_INDEX,
@@ -191,6 +213,8 @@ pub const KEYS: [Key; 11] = [
     DB_SNAPSHOT,
     INVENTORY,
     LXC_PATH,
+    DEPLOY_HOST,
+    SSH_CONFIG,
     HAPROXY_SOCKET,
     GERRIT_URL,
     CHECKOUTS,

@@ -130,6 +130,11 @@ pub struct Settings {
     pub inventory: Setting<PathBuf>,
     /// `osa.lxcPath`; none: LXC's default.
     pub lxc_path: Setting<Option<PathBuf>>,
+    /// `osa.deployHost`: where the inventory is read and through which every host is
+    /// reached, when git-osa runs off the deployment.
+    pub deploy_host: Setting<Option<String>>,
+    /// `osa.sshConfig`: the ssh config file git-osa's ssh reads (`ssh -F`).
+    pub ssh_config: Setting<Option<PathBuf>>,
     /// `osa.haproxySocket`.
     pub haproxy_socket: Setting<PathBuf>,
     /// `osa.gerritUrl`: where Gerrit's REST API answers; none: found from the checkout.
@@ -278,6 +283,23 @@ impl Settings {
             s => s.map(Option::unwrap_or_default),
         };
         let lxc_path = path(&keys::LXC_PATH);
+        let deploy_host = match option_value::<String>(&keys::DEPLOY_HOST, matches) {
+            Some(s) => s.map(|h| (!h.is_empty()).then_some(h)),
+            None => match git.last(keys::DEPLOY_HOST.name) {
+                Some(v) => v.text().map(|h| (!h.is_empty()).then_some(h)),
+                None => Setting::new(None, Origin::Default),
+            },
+        };
+        let ssh_config = match std::env::var_os(keys::SSH_CONFIG.env.unwrap_or_default()) {
+            Some(v) if !v.is_empty() => Setting::new(
+                Some(PathBuf::from(v)),
+                Origin::Env(keys::SSH_CONFIG.env.unwrap_or_default().into()),
+            ),
+            _ => match git.last(keys::SSH_CONFIG.name) {
+                Some(v) => v.path().map(|p| (!p.as_os_str().is_empty()).then_some(p)),
+                None => Setting::new(None, Origin::Default),
+            },
+        };
         let haproxy_socket = path(&keys::HAPROXY_SOCKET).map(Option::unwrap_or_default);
         let gerrit_url = match git.last(keys::GERRIT_URL.name) {
             Some(v) => v.text().map(|u| (!u.is_empty()).then_some(u)),
@@ -296,6 +318,8 @@ impl Settings {
             db_snapshot,
             inventory,
             lxc_path,
+            deploy_host,
+            ssh_config,
             haproxy_socket,
             gerrit_url,
             checkouts,
@@ -345,6 +369,8 @@ impl Settings {
             boolean(&keys::DB_SNAPSHOT, &self.db_snapshot),
             text(&keys::INVENTORY, &self.inventory),
             optional(&keys::LXC_PATH, &self.lxc_path),
+            optional(&keys::DEPLOY_HOST, &self.deploy_host),
+            optional(&keys::SSH_CONFIG, &self.ssh_config),
             text(&keys::HAPROXY_SOCKET, &self.haproxy_socket),
             optional(&keys::GERRIT_URL, &self.gerrit_url),
             optional(&keys::CHECKOUTS, &self.checkouts),

@@ -47,7 +47,7 @@ pub fn report(ctx: &Context, online: bool) -> Result<Report> {
     // One HAProxy query in all; a socket that cannot be reached is said, when a unit of
     // the service is balanced.
     let balanced = project.service.units.iter().any(|u| u.haproxy.is_some());
-    let (servers, haproxy_problem) = match ctx.haproxy.servers() {
+    let (servers, haproxy_problem) = match ctx.haproxy().servers() {
         Ok(servers) => (servers, None),
         Err(e) if balanced => (Vec::new(), Some(e.to_string())),
         Err(_) => (Vec::new(), None),
@@ -59,13 +59,13 @@ pub fn report(ctx: &Context, online: bool) -> Result<Report> {
     // The containers' problems first: a missing container matters more than HAProxy.
     let mut problems = Vec::new();
     for st in &statuses {
-        problems.extend(problems_of(st, ctx.lxc.path.as_deref()));
+        problems.extend(problems_of(st, ctx.global.lxc_path.as_deref()));
     }
     if let Some(e) = &haproxy_problem {
         problems.push(format!(
             "HAProxy cannot be read: {e}; a run would not know where traffic goes"
         ));
-        problems.push(ctx.haproxy.hint());
+        problems.push(ctx.haproxy().hint());
     }
     problems.extend(no_server_up(&project.service, &servers));
     let hooks = crate::hooks::Hooks::of(&project.checkout.root).ok();
@@ -209,6 +209,8 @@ pub struct TargetStatus {
     /// The session was read from the files of the stopped container, on the host.
     pub from_rootfs: bool,
     pub servers: Vec<Server>,
+    /// How the machine that runs it is reached.
+    pub reach: crate::site::Reach,
     /// Servers the session took out of rotation that take traffic again (HAProxy
     /// restarted or reloaded and forgot it).
     pub lost_pins: Vec<crate::haproxy::ServerRef>,
@@ -233,14 +235,14 @@ pub fn gather(
         let lxc = if p.host.metal {
             LxcState::Running
         } else {
-            ctx.lxc.state(&p.host.container_name)?
+            ctx.lxc(&p.host).state(&p.host.container_name)?
         };
         let (probe, session) = if lxc == LxcState::Running {
             let mut units: Vec<String> = p.units.iter().map(|u| u.name.clone()).collect();
             units.extend(p.units.iter().map(|u| layout::dev_scope(&u.name)));
             units.extend(p.units.iter().map(|u| layout::dev_service(&u.name)));
             let probe = probe::probe(
-                &p.target(&ctx.lxc),
+                &ctx.target(&p.host),
                 &units,
                 &[paths.session()],
                 &dev_install_globs(service),
@@ -250,7 +252,7 @@ pub fn gather(
         } else {
             // A stopped container's session is in its files on the host.
             let record = ctx
-                .lxc
+                .lxc(&p.host)
                 .read_stopped(&p.host.container_name, &paths.session())
                 .ok()
                 .flatten();
@@ -277,8 +279,9 @@ pub fn gather(
         let db_snapshot_size = session
             .as_ref()
             .and_then(|s| s.db_snapshot.as_ref())
-            .map(|snap| dump_size(&p.target(&ctx.lxc), snap.dump()));
+            .map(|snap| dump_size(&ctx.target(&p.host), snap.dump()));
         out.push(TargetStatus {
+            reach: ctx.reach(&p.host).1,
             service: service.name.clone(),
             servers: servers_of(servers, &p.host, &p.units),
             placement: p.clone(),

@@ -11,11 +11,11 @@ pub fn render(out: &mut String, st: &TargetStatus) {
     let h = &st.placement.host;
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", h.container_name);
-    let _ = writeln!(
-        out,
-        "  host     {}",
-        h.physical_host.as_deref().unwrap_or("(this host)")
-    );
+    let host = h.physical_host.as_deref().unwrap_or("(this host)");
+    let _ = match &st.reach {
+        crate::site::Reach::Here => writeln!(out, "  host     {host}"),
+        ssh => writeln!(out, "  host     {host} ({ssh})"),
+    };
     let _ = writeln!(
         out,
         "  address  {}",
@@ -36,7 +36,14 @@ pub fn render(out: &mut String, st: &TargetStatus) {
         );
     }
     for s in &st.servers {
-        let _ = writeln!(out, "  haproxy  {}/{}  {}", s.backend, s.name, s.status);
+        let _ = match &s.elsewhere {
+            None => writeln!(out, "  haproxy  {}/{}  {}", s.backend, s.name, s.status),
+            Some((node, status)) => writeln!(
+                out,
+                "  haproxy  {}/{}  {} ({status} on {node})",
+                s.backend, s.name, s.status
+            ),
+        };
     }
     render_session(out, st);
     if let Some(r) = st.session.as_ref().and_then(|s| s.review.as_ref()) {

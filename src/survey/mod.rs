@@ -85,7 +85,7 @@ pub fn survey(
     choice: &Asked,
 ) -> Result<Survey> {
     let service = &project.service;
-    let target = placement.target(&ctx.lxc);
+    let target = ctx.target(&placement.host);
     let paths = Paths::new(&service.name);
     let libraries = choice.with.clone();
     let lib_manifests: Vec<String> = libraries
@@ -305,7 +305,7 @@ fn read_servers(
     if backends.is_empty() {
         return Ok(Vec::new());
     }
-    match ctx.haproxy.servers() {
+    match ctx.haproxy().servers() {
         Ok(servers) => Ok(servers),
         Err(e) if no_haproxy => {
             ctx.ui.warn(format!(
@@ -318,7 +318,7 @@ fn read_servers(
             "{e}: git-osa cannot move the traffic of {} to {container}, so requests would reach dev and production alike; nothing was changed",
             backends.join(", ")
         ))
-        .hint(ctx.haproxy.hint())
+        .hint(ctx.haproxy().hint())
         .hint("or pass --no-haproxy to go on without HAProxy, knowingly")),
     }
 }

@@ -32,10 +32,12 @@ pub(crate) mod fake;
 mod here;
 pub mod ssh;
 mod target;
+mod unreachable;
 
 pub use here::Here;
 pub use ssh::{Remote, Ssh};
 pub use target::Target;
+pub use unreachable::Unreachable;
 
 /// How git-osa reaches one host: runs its programs, reads its files, talks to its HAProxy.
 pub trait Transport: Send + Sync + fmt::Debug {

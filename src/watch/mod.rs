@@ -144,7 +144,7 @@ fn end_session(ctx: &Context, hooks: &Hooks, dev: &InDev) -> Result<()> {
     let Some(session) = session::find::read(&dev.target, &dev.paths)? else {
         return Ok(());
     };
-    Runner::new(&ctx.ui, &ctx.haproxy, dev.paths.clone(), session).restore(
+    Runner::new(&ctx.ui, ctx.haproxy(), dev.paths.clone(), session).restore(
         &dev.target,
         &dev.placement.host,
         &dev.placement.units,

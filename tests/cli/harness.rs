@@ -110,9 +110,11 @@ pub const TWO_KEYSTONES: &str = r#"{
   "keystone": {"hosts": ["aio1_keystone_container-6c0f3a1e", "aio1-keystone-container-b7d24e95"]}
 }"#;
 
-/// keystone on the host itself (`is_metal`): its commands run on this machine, read only.
+/// keystone on the host itself (`is_metal`): its commands run on this machine (Ansible's
+/// `local` connection), read only.
 pub const METAL_KEYSTONE: &str = r#"{
-  "_meta": {"hostvars": {"aio1": {"is_metal": true, "management_address": "172.29.236.100"}}},
+  "_meta": {"hostvars": {"aio1": {"is_metal": true, "management_address": "172.29.236.100",
+                                  "ansible_connection": "local"}}},
   "keystone_all": {"hosts": ["aio1"]}
 }"#;
 
