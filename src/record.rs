@@ -36,6 +36,8 @@ pub enum Record {
     /// The dev units run detached since then (None: they stopped).
     Detached(Option<u64>),
     LastSync(LastSync),
+    /// A dev process had to be killed while it stopped (replaces the unit's last one).
+    Cut(crate::state::Cut),
     /// Restore undid one kind of change.
     Undone(Undone),
 }
@@ -94,6 +96,10 @@ impl Record {
             Record::DevUnits(u) => s.dev_units = u.clone(),
             Record::Detached(at) => s.detached_at = *at,
             Record::LastSync(l) => s.last_sync = Some(l.clone()),
+            Record::Cut(c) => {
+                s.cut.retain(|x| x.unit != c.unit);
+                s.cut.push(c.clone());
+            }
             Record::Undone(what) => match what {
                 Undone::DevProcess => {
                     s.dev_units.clear();

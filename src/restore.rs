@@ -280,6 +280,9 @@ pub fn restore_target(
     session: Session,
 ) -> Result<()> {
     let now = read_now(target, haproxy, &session, paths)?;
+    for c in &session.cut {
+        ui.warn(format!("in {}: {}", target.name, crate::status::cut(c)));
+    }
     let steps = plan_restore(target, host, units, paths, &session, &now);
     let mut runner = Runner::new(ui, haproxy, paths.clone(), session);
     runner.run_all(&steps).map_err(|e| {

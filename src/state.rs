@@ -77,6 +77,21 @@ pub struct Session {
     /// When that snapshot was complete (Unix seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_snapshot_at: Option<u64>,
+    /// Dev processes that had to be killed while they stopped (the last time of each
+    /// unit): the work they had under way was cut.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cut: Vec<Cut>,
+}
+
+/// A dev process killed while it stopped, before it finished its work.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cut {
+    pub unit: String,
+    /// Why it was killed: `a second Ctrl-C`, `still running after its unit's
+    /// TimeoutStopSec of 2min`.
+    pub why: String,
+    /// Unix seconds.
+    pub at: u64,
 }
 
 /// A library installed `--with` the service.

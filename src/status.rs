@@ -358,6 +358,9 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                     db_snapshot(snap, s.db_snapshot_at, st.db_snapshot_size.as_ref())
                 );
             }
+            for c in &s.cut {
+                let _ = writeln!(out, "  cut      {}", cut(c));
+            }
         }
     }
 }
@@ -382,6 +385,16 @@ pub fn db_snapshot(
         "snapshot of {} ({engine}), {size}, taken {when}, in {}; `git osa restore` loads it back",
         snap.describe(),
         snap.dump()
+    )
+}
+
+/// A dev process killed while it stopped: which, why, when, and what it means.
+pub fn cut(c: &state::Cut) -> String {
+    format!(
+        "{} was killed (SIGKILL, {}) {}: work it had under way was cut",
+        c.unit,
+        c.why,
+        state::age(c.at)
     )
 }
 

@@ -433,6 +433,46 @@ mod tests {
         assert!(doc["containers"][0]["session"].get("db_snapshot").is_none());
     }
 
+    /// Regression: a dev engine killed while it stopped left a stack IN_PROGRESS, and
+    /// neither status nor its JSON said so.
+    #[test]
+    fn a_dev_process_killed_while_it_stopped_shows_in_status() {
+        let s = golden::second_run(&golden::heat());
+        let mut st = target_status(&s, LxcState::Running);
+        let mut journal = crate::state::Session::default();
+        for why in [
+            "still running after its unit's TimeoutStopSec of 2min",
+            "a second Ctrl-C",
+        ] {
+            crate::record::Record::Cut(crate::state::Cut {
+                unit: "heat-engine".into(),
+                why: why.into(),
+                at: crate::state::now() - 180,
+            })
+            .apply(&mut journal);
+        }
+        st.session.as_mut().unwrap().cut = journal.cut;
+        let doc = valid(&render(&keystone_status(
+            std::slice::from_ref(&st),
+            Vec::new(),
+        )));
+        let cut = &doc["containers"][0]["session"]["cut"];
+        assert_eq!(cut.as_array().map(Vec::len), Some(1), "the last one: {cut}");
+        assert_eq!(cut[0]["unit"], "heat-engine");
+        assert_eq!(cut[0]["why"], "a second Ctrl-C");
+        let mut text = String::new();
+        status::render(&mut text, &st);
+        assert!(
+            text.contains(
+                "  cut      heat-engine was killed (SIGKILL, a second Ctrl-C) 3 min ago: work it had under way was cut\n"
+            ),
+            "{text}"
+        );
+        let plain = target_status(&s, LxcState::Running);
+        let doc = valid(&render(&keystone_status(&[plain], Vec::new())));
+        assert!(doc["containers"][0]["session"].get("cut").is_none());
+    }
+
     #[test]
     fn status_of_every_kind_of_container_matches_the_schema() {
         // In a dev session with its dev process running.

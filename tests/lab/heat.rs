@@ -276,6 +276,110 @@ fn create_stack(heat: &Heat, name: &str) -> String {
     }
 }
 
+/// A stack a story follows through one heat API (HAProxy's frontend, or one container's
+/// own API), as the admin of the `admin` project.
+struct Stack {
+    api: String,
+    name: String,
+    auth: String,
+    project: String,
+}
+
+impl Stack {
+    /// Asks `api` to create the stack `name` from `template`; returns once heat accepted it.
+    fn create(lab: &Lab, api: &str, name: &str, template: serde_json::Value) -> Stack {
+        let (token, project) = admin_token(lab);
+        let stack = Stack {
+            api: api.to_string(),
+            name: name.to_string(),
+            auth: format!("X-Auth-Token: {token}"),
+            project,
+        };
+        let body =
+            serde_json::json!({"stack_name": name, "template": template, "timeout_mins": 10});
+        let (h, b) = curl(&[
+            "-H",
+            "Content-Type: application/json",
+            "-H",
+            &stack.auth,
+            "--data-binary",
+            &body.to_string(),
+            &format!("{}/v1/{}/stacks", stack.api, stack.project),
+        ]);
+        assert!(
+            h.starts_with("HTTP/1.1 201"),
+            "create stack {name}: {h}\n{b}"
+        );
+        stack
+    }
+
+    /// The stack as heat shows it now (`{}` when heat does not know it).
+    fn show(&self) -> serde_json::Value {
+        let (_, b) = curl(&[
+            "-L",
+            "-H",
+            &self.auth,
+            &format!("{}/v1/{}/stacks/{}", self.api, self.project, self.name),
+        ]);
+        serde_json::from_str::<serde_json::Value>(&b)
+            .ok()
+            .map(|v| v["stack"].clone())
+            .unwrap_or_default()
+    }
+
+    fn status(&self) -> String {
+        self.show()["stack_status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Waits, at most `limit`, until the stack is COMPLETE or FAILED; its status then.
+    fn wait_end(&self, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let status = self.status();
+            if status.ends_with("_COMPLETE")
+                || status.ends_with("_FAILED")
+                || start.elapsed() > limit
+            {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// Deletes it, and waits (a minute at most) until heat no longer lists it.
+    fn delete(&self) {
+        let _ = curl(&[
+            "-X",
+            "DELETE",
+            "-L",
+            "-H",
+            &self.auth,
+            &format!("{}/v1/{}/stacks/{}", self.api, self.project, self.name),
+        ]);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(60) {
+            let status = self.status();
+            if status.is_empty() || status == "DELETE_COMPLETE" {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
+/// A stack whose one resource takes `secs` to create (heat's own TestResource), and none
+/// to delete.
+fn slow_template(secs: u64) -> serde_json::Value {
+    serde_json::json!({
+        "heat_template_version": "2018-08-31",
+        "resources": {"slow": {"type": "OS::Heat::TestResource", "properties": {
+            "value": "git-osa", "action_wait_secs": {"create": secs, "delete": 0}}}}
+    })
+}
+
 #[test]
 #[ignore = "needs the lab: tests/run"]
 fn heat_whole_runs_its_three_units_behind_both_backends_and_creates_a_stack() {
@@ -738,4 +842,153 @@ fn a_detached_heat_sync_reloads_the_apis_and_restarts_only_the_engine() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     heat.assert_production();
     assert_eq!(heat.freeze(target), freeze, "pip freeze in {target}");
+}
+
+/// The other heat container's engine, stopped for a story so that every stack goes to the
+/// dev engine, and started again however the story ends.
+struct OtherEngine<'a> {
+    lab: &'a Lab,
+    node: &'a Node,
+}
+
+impl<'a> OtherEngine<'a> {
+    fn stop(lab: &'a Lab, node: &'a Node) -> OtherEngine<'a> {
+        let o = lab.attach(node, &["systemctl", "stop", "heat-engine"]);
+        assert!(
+            o.status.success(),
+            "systemctl stop heat-engine in {node}: {o:?}"
+        );
+        OtherEngine { lab, node }
+    }
+}
+
+impl Drop for OtherEngine<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .lab
+            .attach(self.node, &["systemctl", "start", "heat-engine"]);
+    }
+}
+
+/// Ctrl-C of a foreground heat-engine while it creates a stack whose resource takes 60 s:
+/// the dev engine gets its unit's own stop (SIGTERM to each of its processes, up to the
+/// unit's 2 min TimeoutStopSec), not a wrapper's kill after 2 s, so it finishes the stack
+/// as production stopped the same way does; git-osa says what it waits for, and how long.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn ctrl_c_lets_a_foreground_engine_finish_its_stack_as_its_unit_would() {
+    let lab = Lab::get();
+    let heat = Heat::get(&lab);
+    let (target, other) = (&heat.nodes[0], &heat.nodes[1]);
+    let (_dir, repo) = heat.checkout("git-osa-slow");
+    let mut run = lab.start(
+        &repo,
+        &[
+            "--container",
+            &target.name,
+            "--service",
+            "heat-engine",
+            "--restore-on-exit",
+        ],
+    );
+    run.wait_for("running heat-engine as heat", Duration::from_secs(300));
+    let engine = OtherEngine::stop(&lab, other);
+    let stack = Stack::create(&lab, &heat.api, "git-osa-slow-stack", slow_template(60));
+    run.wait_for("slow wait_secs:60, action:create", Duration::from_secs(60));
+    let asked = Instant::now();
+    run.signal(libc::SIGINT);
+    let code = run.finish(Duration::from_secs(240));
+    let stopped_in = asked.elapsed();
+    let status = stack.wait_end(Duration::from_secs(90));
+    drop(engine);
+    let out = run.output();
+    stack.delete();
+    eprintln!("Ctrl-C to the end of git-osa: {stopped_in:?}; the stack: {status}");
+    assert_eq!(status, "CREATE_COMPLETE", "{out}");
+    assert!(
+        out.contains(
+            "heat-engine gets SIGTERM on each of its processes and up to 2min to finish its work"
+        ),
+        "git-osa says what it waits for, and how long:\n{out}"
+    );
+    assert!(
+        out.contains("Ctrl-C again to kill it now"),
+        "and how to hurry it:\n{out}"
+    );
+    assert!(!out.contains("was killed"), "{out}");
+    assert_eq!(code, 130, "{out}");
+    heat.assert_production();
+}
+
+/// A second Ctrl-C while the engine finishes its work kills it at once; git-osa says that
+/// its work was cut, and `git osa status` keeps saying so (text and JSON) until restore.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn a_second_ctrl_c_kills_the_engine_now_and_status_says_its_work_was_cut() {
+    let lab = Lab::get();
+    let heat = Heat::get(&lab);
+    let (target, other) = (&heat.nodes[0], &heat.nodes[1]);
+    let (_dir, repo) = heat.checkout("git-osa-cut");
+    let mut run = lab.start(
+        &repo,
+        &["--container", &target.name, "--service", "heat-engine"],
+    );
+    run.wait_for("running heat-engine as heat", Duration::from_secs(300));
+    let engine = OtherEngine::stop(&lab, other);
+    let stack = Stack::create(&lab, &heat.api, "git-osa-cut-stack", slow_template(60));
+    run.wait_for("slow wait_secs:60, action:create", Duration::from_secs(60));
+    run.signal(libc::SIGINT);
+    run.wait_for("Ctrl-C again to kill it now", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_secs(1));
+    let asked = Instant::now();
+    run.signal(libc::SIGINT);
+    let code = run.finish(Duration::from_secs(60));
+    let killed_in = asked.elapsed();
+    let out = run.output();
+    let (_, block, _) = lab.status_of(&repo, target);
+    let json = lab.run(&repo, &["status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap_or_default();
+    let cut = doc["containers"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == target.name.as_str()))
+        .map(|c| c["session"]["cut"].clone())
+        .unwrap_or_default();
+    let processes = lab.sh(target, "pgrep -u heat -f heat-engine || true");
+    drop(engine);
+    let restore = lab.run(&repo, &["restore"]);
+    let restored = String::from_utf8_lossy(&restore.stderr).into_owned();
+    stack.delete();
+    eprintln!("second Ctrl-C to the end of git-osa: {killed_in:?}");
+
+    assert_eq!(code, 130, "{out}");
+    assert!(
+        out.contains("killing heat-engine now (SIGKILL)"),
+        "the second Ctrl-C kills at once:\n{out}"
+    );
+    assert!(
+        out.contains(
+            "heat-engine was killed (SIGKILL, a second Ctrl-C): work it had under way was cut"
+        ),
+        "git-osa says the work was cut:\n{out}"
+    );
+    assert!(
+        killed_in < Duration::from_secs(10),
+        "killed at once, not after the unit's timeout: {killed_in:?}"
+    );
+    assert!(
+        block.contains("  cut      heat-engine was killed (SIGKILL, a second Ctrl-C) ")
+            && block.contains("work it had under way was cut"),
+        "status says so:\n{block}"
+    );
+    assert_eq!(cut[0]["unit"], "heat-engine", "{doc}");
+    assert_eq!(cut[0]["why"], "a second Ctrl-C", "{doc}");
+    assert!(cut[0]["at"].is_u64(), "{doc}");
+    // Production's engine is stopped in the session: any heat-engine is the dev one's.
+    assert_eq!(
+        processes.trim(),
+        "",
+        "nothing of the dev engine is left in {target}"
+    );
+    assert!(restore.status.success(), "{restored}");
+    heat.assert_production();
 }
