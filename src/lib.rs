@@ -12,6 +12,7 @@ pub mod config;
 pub mod context;
 pub mod cycle;
 pub mod db;
+pub mod db_undo;
 pub mod detach;
 pub mod doctor;
 pub mod error;

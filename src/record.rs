@@ -30,6 +30,8 @@ pub enum Record {
     ProductionMigrations(String),
     /// A complete snapshot of the service's database (recorded once the dump is whole).
     DbSnapshot(crate::db::Snapshot),
+    /// The snapshot's schema and rows were noted (`db_undo`).
+    DbNotes,
     Disable(ServerRef),
     Enable(ServerRef),
     DevUnits(Vec<String>),
@@ -49,7 +51,7 @@ pub enum Undone {
     Dropins,
     Units,
     Servers,
-    /// The database snapshot was loaded back (and removed).
+    /// The session's migrations were undone with the database snapshot.
     DbSnapshot,
 }
 
@@ -91,6 +93,7 @@ impl Record {
                 s.db_snapshot = Some(snap.clone());
                 s.db_snapshot_at = Some(crate::state::now());
             }
+            Record::DbNotes => s.db_notes = true,
             Record::Disable(d) => add(&mut s.disabled_servers, std::slice::from_ref(d)),
             Record::Enable(d) => s.disabled_servers.retain(|x| x != d),
             Record::DevUnits(u) => s.dev_units = u.clone(),
@@ -112,6 +115,7 @@ impl Record {
                 Undone::DbSnapshot => {
                     s.db_snapshot = None;
                     s.db_snapshot_at = None;
+                    s.db_notes = false;
                 }
             },
         }

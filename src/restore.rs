@@ -5,6 +5,7 @@
 
 use crate::catalog::Unit;
 use crate::cycle;
+use crate::db_undo;
 use crate::error::Result;
 use crate::execute::Runner;
 use crate::haproxy::{Change, Haproxy, Server, servers_of};
@@ -72,6 +73,9 @@ pub struct Now {
     /// A db sync a killed git-osa left running: waited for, never stopped.
     pub db_sync: Option<String>,
     pub servers: Vec<Server>,
+    /// What undoing the session's migrations takes, when it took a database snapshot
+    /// and noted its rows (read now: others write to the database until restore).
+    pub db_undo: Option<db_undo::Report>,
 }
 
 /// Every scope a session of `service` may have left running.
@@ -90,7 +94,13 @@ pub fn scopes_of(s: &Session, paths: &Paths) -> Vec<String> {
 
 /// Reads what runs now: done at restore time, not earlier (restore-on-exit comes after a
 /// run).
-pub fn read_now(target: &Target, haproxy: &Haproxy, s: &Session, paths: &Paths) -> Result<Now> {
+pub fn read_now(
+    target: &Target,
+    haproxy: &Haproxy,
+    s: &Session,
+    paths: &Paths,
+    discard: bool,
+) -> Result<Now> {
     let scopes = scopes_of(s, paths);
     let dbsync = paths.dbsync_scope();
     let mut ask = scopes.clone();
@@ -117,11 +127,65 @@ pub fn read_now(target: &Target, haproxy: &Haproxy, s: &Session, paths: &Paths) 
                 .hint(haproxy.hint()));
         }
     };
+    let db_undo = match (&s.db_snapshot, &s.venv) {
+        (Some(snap), Some(venv)) if s.db_notes => {
+            Some(read_db_undo(target, paths, venv, snap, discard)?)
+        }
+        _ => None,
+    };
     Ok(Now {
         running,
         db_sync,
         servers,
+        db_undo,
     })
+}
+
+/// Compares the database with the snapshot's notes: what undoing the session's
+/// migrations takes, and what it would cost others. Changes nothing.
+fn read_db_undo(
+    target: &Target,
+    paths: &Paths,
+    venv: &str,
+    snap: &crate::db::Snapshot,
+    discard: bool,
+) -> Result<db_undo::Report> {
+    let exec = db_undo::check(paths, venv, snap, discard);
+    let stdin = match &exec.stdin {
+        Some(crate::plan::Input::Bytes(b)) => Some(b.as_slice()),
+        _ => None,
+    };
+    let cannot = |why: String| {
+        crate::error::Error::failed(format!(
+            "cannot compare {} with the snapshot of the session in {}: {why}",
+            snap.describe(),
+            target.name
+        ))
+        .hint("restore undoes the session's migrations from that comparison: once the database answers, run `git osa restore` again")
+    };
+    let out = target
+        .run(&exec.full_argv(), stdin)
+        .map_err(|e| cannot(e.to_string()))?;
+    db_undo::Report::parse(&out.stdout).map_err(cannot)
+}
+
+/// Restore stops before it changes anything when undoing the session's migrations would
+/// lose rows written since, unless told it may (`--discard-newer-rows`).
+pub fn refusal(
+    target: &Target,
+    s: &Session,
+    now: &Now,
+    discard: bool,
+) -> Option<crate::error::Error> {
+    let snap = s.db_snapshot.as_ref()?;
+    if discard {
+        return None;
+    }
+    match &now.db_undo {
+        Some(report) => report.refusal(&target.name, snap),
+        None if !s.db_notes => Some(db_undo::legacy_refusal(&target.name, snap)),
+        None => None,
+    }
 }
 
 /// The restore, as steps: each one undoes one kind of change and says so in the record.
@@ -134,6 +198,7 @@ pub fn plan_restore(
     paths: &Paths,
     s: &Session,
     now: &Now,
+    discard: bool,
 ) -> Vec<Step> {
     let mut steps = Vec::new();
     if let Some(scope) = &now.db_sync {
@@ -149,19 +214,9 @@ pub fn plan_restore(
         .after(Record::Undone(Undone::DevProcess)),
     );
     steps.extend(undo_files(target, s));
-    // The schema and rows of before the db sync, before production starts on them.
+    // The schema of before the db sync, before production starts on it.
     if let Some(snap) = &s.db_snapshot {
-        steps.push(
-            Step::exec(
-                format!(
-                    "load the database snapshot back into {} (its schema and rows of before the db sync), then remove it",
-                    snap.describe()
-                ),
-                target,
-                crate::db::load(snap).in_scope(paths.step_scope()),
-            )
-            .after(Record::Undone(Undone::DbSnapshot)),
-        );
+        steps.push(undo_db(target, paths, s, snap, now, discard));
     }
     if !s.stopped_units.is_empty() {
         let units: Vec<String> = s.stopped_units.iter().map(|u| probe::unit_id(u)).collect();
@@ -213,6 +268,43 @@ pub fn plan_restore(
         ),
     ));
     steps
+}
+
+/// The session's migrations undone: from the notes, only what they changed; without
+/// notes (a snapshot of an older git-osa), the snapshot loaded back whole.
+fn undo_db(
+    target: &Target,
+    paths: &Paths,
+    s: &Session,
+    snap: &crate::db::Snapshot,
+    now: &Now,
+    discard: bool,
+) -> Step {
+    let step = match (&s.venv, s.db_notes) {
+        (Some(venv), true) => Step::exec(
+            match &now.db_undo {
+                Some(report) => report.title(snap),
+                None => format!(
+                    "undo the session's migrations in {}: drop what they added, put back from the snapshot the rows they changed",
+                    snap.describe()
+                ),
+            },
+            target,
+            // As a db sync: never cut in half, and waited for by a restore after a kill.
+            db_undo::undo(paths, venv, snap, discard)
+                .in_scope(paths.dbsync_scope())
+                .to_the_end(),
+        ),
+        _ => Step::exec(
+            format!(
+                "load the database snapshot back into {} whole (taken without notes of its rows: rows written since are lost), then remove it",
+                snap.describe()
+            ),
+            target,
+            crate::db::load(snap).in_scope(paths.step_scope()),
+        ),
+    };
+    step.after(Record::Undone(Undone::DbSnapshot))
 }
 
 /// The production venv back, and the drop-ins gone.
@@ -270,6 +362,7 @@ fn healthy_servers(host: &Host, units: &[Unit], s: &Session, now: &Now) -> Vec<S
 }
 
 /// Restores one target: reads what runs, plans, runs the plan.
+#[allow(clippy::too_many_arguments)]
 pub fn restore_target(
     ui: &Ui,
     haproxy: &Haproxy,
@@ -278,12 +371,16 @@ pub fn restore_target(
     units: &[Unit],
     paths: &Paths,
     session: Session,
+    discard: bool,
 ) -> Result<()> {
-    let now = read_now(target, haproxy, &session, paths)?;
+    let now = read_now(target, haproxy, &session, paths, discard)?;
+    if let Some(e) = refusal(target, &session, &now, discard) {
+        return Err(e);
+    }
     for c in &session.cut {
         ui.warn(format!("in {}: {}", target.name, crate::status::cut(c)));
     }
-    let steps = plan_restore(target, host, units, paths, &session, &now);
+    let steps = plan_restore(target, host, units, paths, &session, &now, discard);
     let mut runner = Runner::new(ui, haproxy, paths.clone(), session);
     runner.run_all(&steps).map_err(|e| {
         e.hint(format!(

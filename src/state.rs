@@ -71,12 +71,17 @@ pub struct Session {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<Review>,
     /// The database snapshot taken before the session's first db sync (`--db-snapshot`):
-    /// restore loads it back before production starts.
+    /// restore undoes the session's migrations with it before production starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_snapshot: Option<crate::db::Snapshot>,
     /// When that snapshot was complete (Unix seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_snapshot_at: Option<u64>,
+    /// The snapshot's schema and rows are noted beside it (`db_undo`), and so is what
+    /// each db sync since changed: restore undoes only that. Without notes (a snapshot of
+    /// an older git-osa), it can only load the snapshot back whole.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub db_notes: bool,
     /// Dev processes that had to be killed while they stopped (the last time of each
     /// unit): the work they had under way was cut.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -355,7 +355,12 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                 let _ = writeln!(
                     out,
                     "  db       {}",
-                    db_snapshot(snap, s.db_snapshot_at, st.db_snapshot_size.as_ref())
+                    db_snapshot(
+                        snap,
+                        s.db_snapshot_at,
+                        st.db_snapshot_size.as_ref(),
+                        s.db_notes
+                    )
                 );
             }
             for c in &s.cut {
@@ -371,6 +376,7 @@ pub fn db_snapshot(
     snap: &crate::db::Snapshot,
     at: Option<u64>,
     size: Option<&std::result::Result<u64, String>>,
+    noted: bool,
 ) -> String {
     let engine = snap.engine();
     let when = at
@@ -382,9 +388,14 @@ pub fn db_snapshot(
         None => "size not read".into(),
     };
     format!(
-        "snapshot of {} ({engine}), {size}, taken {when}, in {}; `git osa restore` loads it back",
+        "snapshot of {} ({engine}), {size}, taken {when}, in {}; `git osa restore` {}",
         snap.describe(),
-        snap.dump()
+        snap.dump(),
+        if noted {
+            "undoes the session's migrations with it, keeping the rows others write"
+        } else {
+            "loads it back whole"
+        }
     )
 }
 

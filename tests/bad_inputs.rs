@@ -521,6 +521,12 @@ const CASES: &[Case] = &[
         says: "git-osa does not know where this checkout's Gerrit is (no osa.gerritUrl, no .gitreview host, no remote named gerrit), so it cannot look a Change-Id up: nothing was changed",
         ..GIVEN
     },
+    Case {
+        name: "--discard-newer-rows on a run (it is restore's)",
+        argv: &["run", "--discard-newer-rows"], exit: 2,
+        says: "unexpected argument '--discard-newer-rows'",
+        ..GIVEN
+    },
 ];
 
 /// The temp dirs of one row.

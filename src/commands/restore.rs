@@ -46,8 +46,23 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
             continue;
         };
         if args.dry_run {
-            let now = restore::read_now(&target, &ctx.haproxy, &session, &paths)?;
-            let steps = restore::plan_restore(&target, &c.host, &c.units, &paths, &session, &now);
+            let now = restore::read_now(
+                &target,
+                &ctx.haproxy,
+                &session,
+                &paths,
+                args.discard_newer_rows,
+            )?;
+            let steps = restore::plan_restore(
+                &target,
+                &c.host,
+                &c.units,
+                &paths,
+                &session,
+                &now,
+                args.discard_newer_rows,
+            );
+            let refused = restore::refusal(&target, &session, &now, args.discard_newer_rows);
             if args.json {
                 plans.push(json::RestoreTarget::new(
                     &target,
@@ -58,6 +73,12 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
             } else {
                 println!("{} ({}):", target.name, c.service);
                 print!("{}", plan::print(&steps, &ctx.haproxy.socket));
+                if let Some(e) = refused {
+                    println!("restore would stop before any change: {e:#}");
+                    for h in e.hints() {
+                        println!("  hint: {h}");
+                    }
+                }
             }
         } else {
             restore::restore_target(
@@ -68,6 +89,7 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
                 &c.units,
                 &paths,
                 session,
+                args.discard_newer_rows,
             )?;
         }
         restored += 1;

@@ -121,6 +121,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
             &placement.units,
             &paths,
             runner.journal.session,
+            false,
         )?;
     } else {
         ctx.ui.step(format!(

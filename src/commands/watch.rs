@@ -143,6 +143,7 @@ fn end_session(ctx: &Context, hooks: &Hooks, dev: &InDev) -> Result<()> {
         &dev.placement.units,
         &dev.paths,
         session,
+        false,
     )
 }
 

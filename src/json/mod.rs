@@ -274,9 +274,11 @@ mod tests {
             running: vec![layout::dev_scope("keystone-wsgi-public")],
             db_sync: None,
             servers: s.servers.clone(),
+            db_undo: None,
         };
         let paths = Paths::new("keystone");
-        let plan = restore::plan_restore(&s.target, &s.host, &s.units, &paths, &session, &now);
+        let plan =
+            restore::plan_restore(&s.target, &s.host, &s.units, &paths, &session, &now, false);
         let doc = valid(&render(&RestorePlan {
             targets: vec![RestoreTarget::new(
                 &s.target,
@@ -391,6 +393,7 @@ mod tests {
             database: "heat".into(),
         });
         session.db_snapshot_at = Some(crate::state::now() - 120);
+        session.db_notes = true;
         st.db_snapshot_size = Some(Ok(20_582));
         let doc = valid(&render(&keystone_status(
             std::slice::from_ref(&st),
@@ -408,7 +411,8 @@ mod tests {
         assert!(
             text.contains(
                 "  db       snapshot of heat on 172.29.236.101 (mysql), 20.1 KiB, taken 2 min ago, \
-                 in /var/lib/git-osa/heat/db-snapshot.sql; `git osa restore` loads it back\n"
+                 in /var/lib/git-osa/heat/db-snapshot.sql; `git osa restore` undoes the session's \
+                 migrations with it, keeping the rows others write\n"
             ),
             "{text}"
         );
