@@ -253,7 +253,9 @@ impl<'a> Cycle<'a> {
     /// We hold the lock: anything of an earlier git-osa still running was orphaned when
     /// it was killed (a pip, a copy, a dev process holding the port). Stop it first.
     fn leftovers(&self) -> Vec<Step> {
-        let active = |u: &String| self.s.probe.unit(u).is_some_and(|i| i.active());
+        // A dev process still in its unit's stop holds its scope's name as much as one
+        // that runs.
+        let active = |u: &String| self.s.probe.unit(u).is_some_and(|i| i.alive());
         let mut steps = Vec::new();
         let dbsync = self.paths.dbsync_scope();
         if active(&dbsync) {

@@ -659,6 +659,7 @@ fn heat_with_a_db_snapshot_and_its_restore() {
     };
     let mut now = Now {
         running: vec!["git-osa-dev-heat-engine.scope".into()],
+        stopping: Vec::new(),
         db_sync: None,
         servers: s.servers.clone(),
         db_undo: Some(report),
@@ -815,6 +816,7 @@ fn restore_after_a_kill_at_each_recording_step() {
             .partition(|u| u.starts_with("git-osa-dbsync-"));
         let now = Now {
             running,
+            stopping: Vec::new(),
             db_sync: db_sync.into_iter().next(),
             servers: s.servers.clone(),
             db_undo: None,

@@ -70,6 +70,9 @@ for f; do case $f in */) ;; *) [ ! -e "$f" ] || { echo "$f is still there" >&2; 
 pub struct Now {
     /// git-osa's scopes (dev processes, long steps) that are active.
     pub running: Vec<String>,
+    /// Of those, dev processes a killed git-osa left still stopping (their unit's stop
+    /// under way): killed, so work they had under way is cut.
+    pub stopping: Vec<String>,
     /// A db sync a killed git-osa left running: waited for, never stopped.
     pub db_sync: Option<String>,
     pub servers: Vec<Server>,
@@ -106,9 +109,15 @@ pub fn read_now(
     let mut ask = scopes.clone();
     ask.push(dbsync.clone());
     let p = probe::probe(target, &ask, &[], "")?;
-    let active = |u: &String| p.unit(u).is_some_and(|i| i.active());
-    let running = scopes.into_iter().filter(active).collect();
-    let db_sync = active(&dbsync).then_some(dbsync);
+    let alive = |u: &String| p.unit(u).is_some_and(|i| i.alive());
+    let stopping = scopes
+        .iter()
+        .filter(|u| s.dev_units.contains(u) || u.starts_with("git-osa-dev-"))
+        .filter(|u| p.unit(u).is_some_and(|i| !i.active() && i.alive()))
+        .cloned()
+        .collect();
+    let running = scopes.into_iter().filter(alive).collect();
+    let db_sync = alive(&dbsync).then_some(dbsync);
     // Servers to put back need HAProxy; without any, its health is only waited for when
     // it can be read.
     let servers = match haproxy.servers() {
@@ -135,6 +144,7 @@ pub fn read_now(
     };
     Ok(Now {
         running,
+        stopping,
         db_sync,
         servers,
         db_undo,
@@ -379,6 +389,12 @@ pub fn restore_target(
     }
     for c in &session.cut {
         ui.warn(format!("in {}: {}", target.name, crate::status::cut(c)));
+    }
+    for scope in &now.stopping {
+        ui.warn(format!(
+            "in {}: {scope} was still stopping (left by a git-osa that was killed): restore kills it, so work it had under way is cut",
+            target.name
+        ));
     }
     let steps = plan_restore(target, host, units, paths, &session, &now, discard);
     let mut runner = Runner::new(ui, haproxy, paths.clone(), session);

@@ -48,6 +48,12 @@ impl UnitInfo {
         self.active_state == "active" || self.active_state == "activating"
     }
 
+    /// Its processes still run: it is active, or stopping (`deactivating`, which a dev
+    /// process stays in for as long as its unit's stop takes).
+    pub fn alive(&self) -> bool {
+        self.active() || self.active_state == "deactivating"
+    }
+
     /// `active (running)` as `systemctl status` shows it.
     pub fn state(&self) -> String {
         if !self.exists() {
@@ -194,14 +200,15 @@ pub fn stop_scopes(scopes: &[String]) -> Vec<String> {
     argv
 }
 
-/// Kills those of `scopes` that are active, at once (SIGKILL): for what a killed git-osa
-/// left behind, which nothing waits for (a dev process, a pip, a copy). A graceful stop
-/// of a uWSGI that is still starting waits out its 15 s stop timeout.
+/// Kills those of `scopes` that still run (active, or still stopping), at once
+/// (SIGKILL): for what a killed git-osa left behind, which nothing waits for (a dev
+/// process, a pip, a copy). A graceful stop of a uWSGI that is still starting waits out
+/// its unit's stop timeout.
 pub fn kill_scopes(scopes: &[String]) -> Vec<String> {
     let mut argv = vec![
         "sh".to_string(),
         "-c".into(),
-        r#"for u; do if systemctl is-active -q "$u"; then systemctl kill --signal=SIGKILL "$u"; systemctl stop "$u" 2>/dev/null; fi; done; exit 0"#
+        r#"for u; do case $(systemctl show -p ActiveState --value "$u") in active|activating|deactivating|reloading) systemctl kill --signal=SIGKILL "$u"; systemctl stop "$u" 2>/dev/null;; esac; done; exit 0"#
             .into(),
         "git-osa-kill".into(),
     ];

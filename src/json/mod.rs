@@ -272,6 +272,7 @@ mod tests {
         let session = golden::after(&steps, None, steps.len() - 1, false);
         let now = Now {
             running: vec![layout::dev_scope("keystone-wsgi-public")],
+            stopping: Vec::new(),
             db_sync: None,
             servers: s.servers.clone(),
             db_undo: None,
