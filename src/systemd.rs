@@ -353,7 +353,7 @@ stop_one() {
     while kill -0 "$main" 2>/dev/null && ! late "$t0" "$(now)" "$limit"; do sleep 0.2; done
     kill -0 "$main" 2>/dev/null && echo "killed $u"
     systemctl kill --signal=SIGKILL "$u" 2>/dev/null
-    systemctl stop "$u"
+    systemctl stop "$u" 2>/dev/null
     return 0
   fi
   systemctl stop "$u"
