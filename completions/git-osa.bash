@@ -754,7 +754,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__restore)
-            opts="-n -v -q -h --all --container --dry-run --json --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-n -v -q -h --all --container --discard-newer-rows --dry-run --json --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -115,7 +115,8 @@ pub enum Command {
     /// Show the project's containers, their units, HAProxy servers and dev sessions.
     Status(StatusArgs),
     /// Put production back: end the checkout's watcher and the dev process, restore the
-    /// venv, start the units.
+    /// venv, undo the session's migrations (with its database snapshot, keeping the rows
+    /// others wrote), start the units.
     Restore(RestoreArgs),
     /// Show the settings in effect and where each comes from.
     ///
@@ -267,8 +268,9 @@ pub struct RunArgs {
     )]
     pub detach: bool,
     /// Dump the service's database into the container before the session's first db sync,
-    /// for `git osa restore` to load back before production starts (the default of
-    /// `git osa review`); git config osa.dbSnapshot.
+    /// and note its rows and what each db sync changes, so that `git osa restore` undoes
+    /// the session's migrations before production starts, keeping the rows others write
+    /// meanwhile (the default of `git osa review`); git config osa.dbSnapshot.
     #[arg(
         long,
         env = "GIT_OSA_DB_SNAPSHOT",
@@ -350,6 +352,15 @@ pub struct RestoreArgs {
     /// Only restore this container.
     #[arg(long, value_name = "NAME", conflicts_with = "all")]
     pub container: Option<String>,
+
+    /// Undo the session's migrations even where that loses rows written since its db
+    /// sync. With a database snapshot, restore drops what the migrations added and puts
+    /// back only the rows they changed, keeping what others wrote; when that would lose
+    /// rows (a row a migration changed that someone changed again, a table to load back
+    /// whole that others wrote to), it names them (table, count) and stops, changing
+    /// nothing, unless given this.
+    #[arg(long)]
+    pub discard_newer_rows: bool,
 
     /// Print the plan and change nothing (-n as for git).
     #[arg(short = 'n', long)]

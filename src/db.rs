@@ -1,6 +1,7 @@
 //! The service's database, as its own config file names it (`[database] connection`), and
-//! the snapshot `--db-snapshot` takes of it before the first db sync of a session, which
-//! `restore` loads back before production starts.
+//! the snapshot `--db-snapshot` takes of it before the first db sync of a session, from
+//! which `restore` takes what undoing the session's migrations needs (`db_undo.rs`), or
+//! which it loads back whole for a snapshot taken without notes of its rows.
 //!
 //! The password never appears on a command line: the snapshot step writes it (from its
 //! stdin) into a file of mode 600 in the session's folder, and the scripts read it into

@@ -91,7 +91,7 @@ impl<'a> Runner<'a> {
         let Some(sync) = &plan.sync else {
             let outcome = self.run_all(&plan.steps)?;
             if let (Some(_), Some(r)) = (&outcome, &plan.then_restore) {
-                self.restore(&plan.target, &r.host, &r.units)?;
+                self.restore(&plan.target, &r.host, &r.units, false)?;
             }
             return Ok(outcome);
         };
@@ -115,10 +115,35 @@ impl<'a> Runner<'a> {
     /// Puts production back in `target` from the session record: reads what runs, plans
     /// the restore and runs it. `units` are the catalog's units of the session's service,
     /// whose HAProxy servers must be healthy again.
-    pub fn restore(&mut self, target: &Target, host: &Host, units: &[Unit]) -> Result<()> {
+    /// `discard`: undo the session's migrations even where that loses rows written since
+    /// (`--discard-newer-rows`); without, restore refuses before it changes anything.
+    pub fn restore(
+        &mut self,
+        target: &Target,
+        host: &Host,
+        units: &[Unit],
+        discard: bool,
+    ) -> Result<()> {
         let paths = self.journal.paths.clone();
-        let now = cycle::read_now(target, self.haproxy, &self.journal.session, &paths)?;
-        let steps = cycle::plan_restore(target, host, units, &paths, &self.journal.session, &now);
+        let session = &self.journal.session;
+        let now = cycle::read_now(target, self.haproxy, session, &paths, discard)?;
+        if let Some(e) = cycle::refusal(target, session, &now, discard) {
+            return Err(e);
+        }
+        for c in &session.cut {
+            self.ui.warn(format!(
+                "in {}: {}",
+                target.name,
+                crate::status::render::cut(c)
+            ));
+        }
+        for scope in &now.stopping {
+            self.ui.warn(format!(
+                "in {}: {scope} was still stopping (left by a git-osa that was killed): restore kills it, so work it had under way is cut",
+                target.name
+            ));
+        }
+        let steps = cycle::plan_restore(target, host, units, &paths, session, &now, discard);
         self.run_all(&steps).map_err(|e| {
             e.hint(format!(
                 "production in {} is partly restored; `git osa restore` can be run again",

@@ -21,9 +21,10 @@ use anyhow::Context as _;
 use crate::error::{Error, Result};
 use crate::haproxy::Haproxy;
 use crate::plan::DevUnit;
+use crate::session::Cut;
 use crate::session::record::{Journal, Record};
 use crate::signals::{self, Interrupts};
-use crate::systemd::{DEV_STOP_TIMEOUT_SECS, stop_scopes};
+use crate::systemd::{Stop, hurry, stop_dev, stop_scopes};
 use crate::traffic::{Pin, Traffic};
 use crate::transport::Target;
 use crate::ui::Ui;
@@ -43,6 +44,97 @@ struct Pinned {
     released: bool,
 }
 
+/// How long past the dev process's own stop limit git-osa waits for it before it stops
+/// waiting, or after a second Ctrl-C killed it.
+const STOP_MARGIN: Duration = Duration::from_secs(30);
+
+/// A stop under way: the units stopping as their units stop, in the container.
+struct Stopping {
+    child: Option<Child>,
+    /// When to stop waiting (None: as long as it takes).
+    deadline: Option<Instant>,
+    /// Why and which scopes were killed at the user's word.
+    hurried: Option<(String, Vec<String>)>,
+}
+
+impl Stopping {
+    fn done(&mut self) -> bool {
+        match &mut self.child {
+            Some(c) => !matches!(c.try_wait(), Ok(None)),
+            None => true,
+        }
+    }
+
+    fn overdue(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() > d)
+    }
+
+    /// Kills the scopes now (the user asked not to wait).
+    fn hurry(&mut self, target: &Target, scopes: &[String], sig: i32, ui: &Ui) {
+        let why = if sig == libc::SIGINT {
+            "a second Ctrl-C".to_string()
+        } else {
+            format!("a second {}", signals::name(sig))
+        };
+        let killed = match target.run(&hurry(scopes), None) {
+            Ok(out) => killed_scopes(&out.stdout),
+            Err(e) => {
+                ui.warn(format!("could not kill the dev process: {e}"));
+                Vec::new()
+            }
+        };
+        self.hurried = Some((why, killed));
+        self.deadline = Some(Instant::now() + STOP_MARGIN);
+    }
+
+    /// The scopes the stop had to kill (still running at their limit).
+    fn finish(mut self) -> Vec<String> {
+        let Some(mut c) = self.child.take() else {
+            return Vec::new();
+        };
+        if matches!(c.try_wait(), Ok(None)) {
+            let _ = c.kill();
+        }
+        let mut out = Vec::new();
+        if let Some(mut stdout) = c.stdout.take() {
+            use std::io::Read;
+            let _ = stdout.read_to_end(&mut out);
+        }
+        let _ = c.wait();
+        killed_scopes(&out)
+    }
+}
+
+/// The scopes a stop or a kill in the container says it killed (`killed SCOPE` lines).
+fn killed_scopes(out: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter_map(|l| l.strip_prefix("killed "))
+        .map(|s| s.trim().to_string())
+        .collect()
+}
+
+/// The units, as a sentence names them.
+fn names(units: &[DevUnit]) -> String {
+    let names: Vec<&str> = units.iter().map(|u| u.unit.as_str()).collect();
+    names.join(", ")
+}
+
+/// How the units stop, as the user is told when it starts: `as its unit stops: heat-engine
+/// gets SIGTERM on each of its processes and up to 2min to finish its work`.
+fn as_units_stop(units: &[DevUnit]) -> String {
+    let each: Vec<String> = units.iter().map(|u| u.stop.describe(&u.unit)).collect();
+    format!(
+        "as {}: {}",
+        if units.len() > 1 {
+            "their units stop"
+        } else {
+            "its unit stops"
+        },
+        each.join("; ")
+    )
+}
+
 /// What the dev run works with: the target, HAProxy, the session's journal, the signals.
 pub struct Dev<'a> {
     pub ui: &'a Ui,
@@ -55,7 +147,7 @@ pub struct Dev<'a> {
 impl Dev<'_> {
     /// Runs the units until one ends or a signal arrives, then ends them all and gives the
     /// pinned servers back. Longer than 80 lines because it is one loop whose every branch
-    /// reads the same state (children, pins, the stop deadline).
+    /// reads the same state (children, pins, the stop under way).
     pub fn run(&mut self, units: &[DevUnit], pins: &[Pin]) -> Result<Outcome> {
         let ui = self.ui;
         let target = self.target;
@@ -70,30 +162,32 @@ impl Dev<'_> {
         let mut children = spawn(ui, target, units)?;
         let mut pins = pins.to_vec();
         let mut pinned = Pinned::default();
-        let mut stop_at: Option<Instant> = None;
+        let mut stop: Option<Stopping> = None;
         let mut got_signal: Option<i32> = None;
         let mut exit_code: Option<i32> = None;
         let mut last_pin_check = Instant::now() - Duration::from_secs(1);
-        let mut stopping: Option<Child> = None;
-        let mut asked_again = false;
         loop {
             if let Some(sig) = self.interrupts.take() {
-                match got_signal {
+                match &mut stop {
                     None => {
                         got_signal = Some(sig);
                         ui.step(format!(
-                            "stopping the dev process ({}): the unit's own stop may take up to {} s",
+                            "stopping the dev process ({}) {}; Ctrl-C again to kill {} now",
                             signals::name(sig),
-                            DEV_STOP_TIMEOUT_SECS
+                            as_units_stop(units),
+                            if units.len() > 1 { "them" } else { "it" }
                         ));
-                        stop_at = Some(Instant::now());
-                        stopping = self.stop(&scopes, &mut pinned);
+                        stop = Some(self.stop(units, &mut pinned));
                     }
-                    Some(_) if !asked_again => {
-                        asked_again = true;
-                        ui.warn("still waiting for the dev process to stop; Ctrl-C once more to stop waiting (`git osa restore` then ends what is left)");
+                    Some(s) if s.hurried.is_none() => {
+                        got_signal.get_or_insert(sig);
+                        ui.step(format!(
+                            "killing {} now (SIGKILL): work under way is cut; Ctrl-C once more stops waiting (`git osa restore` then ends what is left)",
+                            names(units)
+                        ));
+                        s.hurry(self.target, &scopes, sig, ui);
                     }
-                    Some(_) => return Err(abandon(children, stopping, sig)),
+                    Some(_) => return Err(abandon(children, stop, sig)),
                 }
             }
             let mut all_done = true;
@@ -110,24 +204,30 @@ impl Dev<'_> {
                     None => all_done = false,
                 }
             }
+            // One unit ended on its own: end the others too, the run is over.
+            if exit_code.is_some() && stop.is_none() {
+                if !all_done {
+                    ui.step(format!(
+                        "stopping the others {}; Ctrl-C to kill them now",
+                        as_units_stop(units)
+                    ));
+                }
+                stop = Some(self.stop(units, &mut pinned));
+            }
+            if let Some(s) = &mut stop {
+                all_done &= s.done();
+                if s.overdue() {
+                    for (_, child) in children.iter_mut() {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                    }
+                    break;
+                }
+            }
             if all_done {
                 break;
             }
-            // One unit ended on its own: end the others too, the run is over.
-            if exit_code.is_some() && stop_at.is_none() {
-                stop_at = Some(Instant::now());
-                stopping = self.stop(&scopes, &mut pinned);
-            }
-            if let Some(t) = stop_at
-                && t.elapsed() > Duration::from_secs(30)
-            {
-                for (_, child) in children.iter_mut() {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                }
-                break;
-            }
-            if stop_at.is_none()
+            if stop.is_none()
                 && !pins.is_empty()
                 && last_pin_check.elapsed() >= Duration::from_millis(250)
             {
@@ -136,8 +236,8 @@ impl Dev<'_> {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        if let Some(mut c) = stopping {
-            let _ = c.wait();
+        if let Some(s) = stop {
+            self.report_cut(units, s)?;
         }
         // Whatever ended the run, the other servers take traffic again and nothing of it
         // may stay in the container; a failure here is reported after every cleanup ran.
@@ -158,9 +258,9 @@ impl Dev<'_> {
     }
 
     /// Ends the run in an order that never sends a request to a dead server: traffic
-    /// back to the others, then the dev process stopped. The stop goes on while the run's
-    /// loop watches for another Ctrl-C: the returned child is it.
-    fn stop(&mut self, scopes: &[String], pinned: &mut Pinned) -> Option<Child> {
+    /// back to the others, then the dev process stopped as its unit stops. The stop goes
+    /// on while the run's loop watches for another Ctrl-C.
+    fn stop(&mut self, units: &[DevUnit], pinned: &mut Pinned) -> Stopping {
         if let Err(e) = self.release(pinned) {
             let others: Vec<String> = pinned
                 .pins
@@ -172,20 +272,77 @@ impl Dev<'_> {
                 others.join(", ")
             ));
         }
-        let stopping = self.target.command(&stop_scopes(scopes)).and_then(|mut c| {
+        let each: Vec<(&str, &Stop)> = units.iter().map(|u| (u.scope.as_str(), &u.stop)).collect();
+        // Past the longest of the units' limits, systemd has killed what was left; the
+        // margin covers a container too busy to say so at once.
+        let deadline = units
+            .iter()
+            .map(|u| u.stop.limit())
+            .collect::<Option<Vec<Duration>>>()
+            .and_then(|l| l.into_iter().max())
+            .map(|l| Instant::now() + l + STOP_MARGIN);
+        let stopping = self.target.command(&stop_dev(&each)).and_then(|mut c| {
             Ok(c.stdin(Stdio::null())
-                .stdout(Stdio::null())
+                .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()?)
         });
-        match stopping {
+        let child = match stopping {
             Ok(child) => Some(child),
             Err(e) => {
                 self.ui
                     .warn(format!("could not stop the dev process yet: {e}"));
                 None
             }
+        };
+        Stopping {
+            child,
+            deadline,
+            hurried: None,
         }
+    }
+
+    /// Says which dev processes had to be killed, so work they had under way was cut,
+    /// and records it in the session for `git osa status`.
+    fn report_cut(&mut self, units: &[DevUnit], stop: Stopping) -> Result<()> {
+        let mut killed: Vec<(String, String)> = Vec::new();
+        if let Some((why, scopes)) = &stop.hurried {
+            for scope in scopes {
+                killed.push((scope.clone(), why.clone()));
+            }
+        }
+        for scope in stop.finish() {
+            if !killed.iter().any(|(s, _)| *s == scope) {
+                let timeout = units
+                    .iter()
+                    .find(|u| u.scope == scope)
+                    .map(|u| u.stop.timeout.as_str())
+                    .unwrap_or("?");
+                killed.push((
+                    scope,
+                    format!("still running after its unit's TimeoutStopSec of {timeout}"),
+                ));
+            }
+        }
+        let mut records = Vec::new();
+        for (scope, why) in killed {
+            let Some(u) = units.iter().find(|u| u.scope == scope) else {
+                continue;
+            };
+            self.ui.warn(format!(
+                "{} was killed (SIGKILL, {why}): work it had under way was cut; `git osa status` says so until `git osa restore`",
+                u.unit
+            ));
+            records.push(Record::Cut(Cut {
+                unit: u.unit.clone(),
+                why,
+                at: crate::clock::now(),
+            }));
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.journal.record(self.target, &records)
     }
 
     /// Gives the pinned traffic back ([`Traffic::hand_back`]), once.
@@ -312,10 +469,10 @@ fn prefix_lines(unit: &str, stream: Option<impl std::io::Read + Send + 'static>)
 
 /// The user asked a third time: stop waiting. What is left in the container is the
 /// session's, and restore ends it.
-fn abandon(children: Vec<(String, Child)>, stopping: Option<Child>, sig: i32) -> Error {
+fn abandon(children: Vec<(String, Child)>, stop: Option<Stopping>, sig: i32) -> Error {
     for (_, mut child) in children
         .into_iter()
-        .chain(stopping.map(|c| (String::new(), c)))
+        .chain(stop.and_then(|s| s.child).map(|c| (String::new(), c)))
     {
         let _ = child.kill();
         let _ = child.wait();

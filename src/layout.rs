@@ -57,7 +57,8 @@ impl Paths {
         format!("{}/constraints.txt", self.dir)
     }
     /// The snapshot `--db-snapshot` takes of the service's database before the session's
-    /// first db sync (`sql`: a mysqldump; `sqlite`: a copy); restore loads it back.
+    /// first db sync (`sql`: a mysqldump; `sqlite`: a copy); restore takes from it what
+    /// undoing the session's migrations needs.
     pub fn db_snapshot(&self, ext: &str) -> String {
         format!("{}/db-snapshot.{ext}", self.dir)
     }

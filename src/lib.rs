@@ -13,6 +13,7 @@ pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod cycle;
 pub(crate) mod db;
+pub(crate) mod db_undo;
 pub(crate) mod detach;
 pub(crate) mod doctor;
 pub(crate) mod error;

@@ -33,6 +33,8 @@ pub struct DevUnit {
     /// Its HAProxy backend, when it has one: a restart hands that backend's traffic to
     /// the other servers, a reload keeps it pinned.
     pub backend: Option<String>,
+    /// How its unit stops, which is how it stops.
+    pub stop: crate::systemd::Stop,
 }
 
 /// How a sync brings the dev units back on the new code: the uWSGI units reload in place,

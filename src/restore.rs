@@ -27,6 +27,8 @@ pub struct Restore {
     pub container: Option<String>,
     /// Plan only: nothing is locked, nothing changed.
     pub dry_run: bool,
+    /// Undo the session's migrations even where that loses rows written since.
+    pub discard_newer_rows: bool,
 }
 
 /// One container's restore plan, for a dry run.
@@ -34,6 +36,8 @@ pub struct Planned {
     pub target: Target,
     pub service: String,
     pub steps: Vec<Step>,
+    /// Why the restore would stop before any change (rows it would lose), if it would.
+    pub refused: Option<Error>,
 }
 
 /// What a restore did: how many sessions it put back (or planned to), their plans on a
@@ -135,16 +139,21 @@ fn restore_one(ctx: &Context, req: &Restore, c: &Candidate) -> Result<One> {
         Ok(s) => s,
         Err(e) => salvaged(ctx, &target, &paths, c, &record, &e)?,
     };
+    let discard = req.discard_newer_rows;
     if req.dry_run {
-        let now: Now = cycle::read_now(&target, ctx.haproxy(), &session, &paths)?;
-        let steps = cycle::plan_restore(&target, &c.host, &c.units, &paths, &session, &now);
+        let now: Now = cycle::read_now(&target, ctx.haproxy(), &session, &paths, discard)?;
+        let steps =
+            cycle::plan_restore(&target, &c.host, &c.units, &paths, &session, &now, discard);
+        let refused = cycle::refusal(&target, &session, &now, discard);
         return Ok(One::Planned(Planned {
             target,
             service: c.service.clone(),
             steps,
+            refused,
         }));
     }
-    Runner::new(&ctx.ui, ctx.haproxy(), paths, session).restore(&target, &c.host, &c.units)?;
+    Runner::new(&ctx.ui, ctx.haproxy(), paths, session)
+        .restore(&target, &c.host, &c.units, discard)?;
     Ok(One::Restored)
 }
 

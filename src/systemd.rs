@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 /// The properties `systemctl show` is asked for.
-pub const PROPERTIES: &str = "Id,LoadState,ActiveState,SubState,Type,User,Group,ExecStart,Environment,WorkingDirectory,KillSignal,RuntimeDirectory";
+pub const PROPERTIES: &str = "Id,LoadState,ActiveState,SubState,Type,User,Group,ExecStart,Environment,WorkingDirectory,KillSignal,KillMode,TimeoutStopUSec,RuntimeDirectory";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnitInfo {
@@ -24,6 +24,11 @@ pub struct UnitInfo {
     pub environment: Vec<String>,
     pub working_directory: Option<String>,
     pub kill_signal: Option<String>,
+    /// `control-group`, `mixed`, `process` or `none`.
+    pub kill_mode: Option<String>,
+    /// How long a stop may take before SIGKILL, as systemd prints it (`2min`, `1min 30s`,
+    /// `infinity`).
+    pub timeout_stop: Option<String>,
     /// Folders under /run that systemd creates for the unit (and removes when it stops).
     pub runtime_directory: Vec<String>,
 }
@@ -41,6 +46,12 @@ impl UnitInfo {
 
     pub fn active(&self) -> bool {
         self.active_state == "active" || self.active_state == "activating"
+    }
+
+    /// Its processes still run: it is active, or stopping (`deactivating`, which a dev
+    /// process stays in for as long as its unit's stop takes).
+    pub fn alive(&self) -> bool {
+        self.active() || self.active_state == "deactivating"
     }
 
     /// `active (running)` as `systemctl status` shows it.
@@ -85,6 +96,8 @@ pub fn parse_show(text: &str) -> Vec<UnitInfo> {
                 .unwrap_or_default(),
             working_directory: opt("WorkingDirectory").filter(|w| w != "!/" && w != "/"),
             kill_signal: signal,
+            kill_mode: opt("KillMode"),
+            timeout_stop: opt("TimeoutStopUSec"),
             runtime_directory: props
                 .get("RuntimeDirectory")
                 .map(|v| split_words(v))
@@ -183,42 +196,208 @@ pub fn stop_scopes(scopes: &[String]) -> Vec<String> {
     )
 }
 
-/// Kills those of `scopes` that are active, at once (SIGKILL): for what a killed git-osa
-/// left behind, which nothing waits for (a dev process, a pip, a copy). A graceful stop
-/// of a uWSGI that is still starting waits out its 15 s stop timeout.
+/// Kills those of `scopes` that still run (active, or still stopping), at once
+/// (SIGKILL): for what a killed git-osa left behind, which nothing waits for (a dev
+/// process, a pip, a copy). A graceful stop of a uWSGI that is still starting waits out
+/// its unit's stop timeout.
 pub fn kill_scopes(scopes: &[String]) -> Vec<String> {
     crate::exec::sh(
-        r#"for u; do if systemctl is-active -q "$u"; then systemctl kill --signal=SIGKILL "$u"; systemctl stop "$u" 2>/dev/null; fi; done; exit 0"#,
+        r#"for u; do case $(systemctl show -p ActiveState --value "$u") in active|activating|deactivating|reloading) systemctl kill --signal=SIGKILL "$u"; systemctl stop "$u" 2>/dev/null;; esac; done; exit 0"#,
         "git-osa-kill",
         scopes,
     )
 }
 
-/// How long a dev process gets to stop on its unit's own KillSignal before SIGKILL.
-pub const DEV_STOP_TIMEOUT_SECS: u64 = 15;
-
-/// How the dev process stops, as the production unit says (its KillSignal), and how
-/// long it gets before SIGKILL: the same for a foreground scope and a detached service.
-fn stop_properties(info: &UnitInfo) -> [String; 4] {
-    [
-        "-p".into(),
-        format!(
-            "KillSignal={}",
-            info.kill_signal.as_deref().unwrap_or("SIGTERM")
-        ),
-        "-p".into(),
-        format!("TimeoutStopSec={DEV_STOP_TIMEOUT_SECS}"),
-    ]
+/// How a unit stops, as systemd stops it; its dev process gets the same: the same signal,
+/// to the same processes, and as long to finish its work before SIGKILL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop {
+    /// The unit's KillSignal (`SIGTERM`).
+    pub signal: String,
+    /// `control-group` (the signal to every process of the unit) or `mixed` (to its main
+    /// process, SIGKILL to the others once it ended). A unit's `process` or `none` would
+    /// leave processes behind, which a dev run never does: they stop as `mixed`.
+    pub mode: String,
+    /// The unit's TimeoutStopSec as systemd prints it (`2min`, `1min 30s`), `infinity`
+    /// when it has none.
+    pub timeout: String,
 }
 
-/// The argv that runs `info`'s command like systemd would, in a scope named `scope`.
+/// systemd's own default TimeoutStopSec, for a unit that does not say.
+const DEFAULT_TIMEOUT_STOP: &str = "90s";
+
+impl Stop {
+    pub fn of(info: &UnitInfo) -> Stop {
+        let mode = match info.kill_mode.as_deref() {
+            None | Some("control-group") => "control-group",
+            Some(_) => "mixed",
+        };
+        Stop {
+            signal: info.kill_signal.clone().unwrap_or_else(|| "SIGTERM".into()),
+            mode: mode.into(),
+            timeout: info
+                .timeout_stop
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TIMEOUT_STOP.into()),
+        }
+    }
+
+    /// How long the stop may take before SIGKILL; None: as long as it takes.
+    pub fn limit(&self) -> Option<std::time::Duration> {
+        parse_timespan(&self.timeout)
+    }
+
+    /// The same stop for a transient unit, as `systemd-run` properties.
+    pub fn properties(&self) -> [String; 6] {
+        [
+            "-p".into(),
+            format!("KillSignal={}", self.signal),
+            "-p".into(),
+            format!("KillMode={}", self.mode),
+            "-p".into(),
+            format!("TimeoutStopSec={}", self.timeout),
+        ]
+    }
+
+    /// What `unit`'s stop waits for, as the user is told when it starts.
+    pub fn describe(&self, unit: &str) -> String {
+        let whom = if self.mode == "control-group" {
+            "each of its processes"
+        } else {
+            "its main process (SIGKILL to the others once it ended)"
+        };
+        let how_long = match self.limit() {
+            Some(_) => format!("up to {}", self.timeout),
+            None => "as long as it takes".into(),
+        };
+        format!(
+            "{unit} gets {} on {whom} and {how_long} to finish its work",
+            self.signal
+        )
+    }
+
+    /// The argument [`STOP_DEV`] takes for the stop's limit: whole seconds, rounded
+    /// up, or empty for none.
+    fn limit_arg(&self) -> String {
+        self.limit()
+            .map(|d| d.as_secs_f64().ceil().to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// A systemd time span as `systemctl show` prints it (`2min`, `1min 30s`, `500ms`,
+/// `infinity`); None for `infinity` (and anything it cannot read, which waits as long as
+/// it takes).
+pub fn parse_timespan(s: &str) -> Option<std::time::Duration> {
+    let s = s.trim();
+    if s.is_empty() || s == "infinity" {
+        return None;
+    }
+    let mut total = 0f64;
+    for word in s.split_whitespace() {
+        let at = word
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(word.len());
+        let (n, unit) = word.split_at(at);
+        let n: f64 = n.parse().ok()?;
+        let secs = match unit {
+            "us" | "usec" => 1e-6,
+            "ms" | "msec" => 1e-3,
+            "" | "s" | "sec" | "second" | "seconds" => 1.0,
+            "m" | "min" | "minute" | "minutes" => 60.0,
+            "h" | "hr" | "hour" | "hours" => 3600.0,
+            "d" | "day" | "days" => 86400.0,
+            "w" | "week" | "weeks" => 604_800.0,
+            "M" | "month" | "months" => 2_629_800.0,
+            "y" | "year" | "years" => 31_557_600.0,
+            _ => return None,
+        };
+        total += n * secs;
+    }
+    (total > 0.0).then(|| std::time::Duration::from_secs_f64(total))
+}
+
+/// Stops dev scopes as their units would stop, each alongside the others, and prints
+/// `killed SCOPE` for each that was still running at its limit (systemd then SIGKILLed
+/// it). Its arguments come in fours: the scope, its KillMode, its KillSignal, its limit
+/// in seconds (empty: none).
+///
+/// systemd gives a scope no main process, so for `mixed` the scope's first process (the
+/// one whose parent is outside it) gets the signal here, as a service's main process
+/// would, and `systemctl stop` then ends what is left.
+pub const STOP_DEV: &str = r#"
+now() { read -r up _ < /proc/uptime; echo "$up"; }
+late() { awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { exit !(l != "" && b - a >= l - 0.2) }'; }
+main_of() {
+  for f in /proc/[0-9]*/cgroup; do
+    grep -q "/$1\$" "$f" 2>/dev/null || continue
+    p=${f#/proc/}; p=${p%/cgroup}
+    pp=$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+    grep -q "/$1\$" "/proc/$pp/cgroup" 2>/dev/null || { echo "$p"; return; }
+  done
+}
+stop_one() {
+  u=$1 mode=$2 sig=$3 limit=$4
+  systemctl is-active -q "$u" || return 0
+  t0=$(now)
+  if [ "$mode" = mixed ] && main=$(main_of "$u") && [ -n "$main" ]; then
+    kill -s "${sig#SIG}" "$main" 2>/dev/null
+    while kill -0 "$main" 2>/dev/null && ! late "$t0" "$(now)" "$limit"; do sleep 0.2; done
+    kill -0 "$main" 2>/dev/null && echo "killed $u"
+    systemctl kill --signal=SIGKILL "$u" 2>/dev/null
+    systemctl stop "$u" 2>/dev/null
+    return 0
+  fi
+  systemctl stop "$u"
+  late "$t0" "$(now)" "$limit" && echo "killed $u"
+  return 0
+}
+while [ $# -ge 4 ]; do stop_one "$1" "$2" "$3" "$4" & shift 4; done
+wait
+exit 0
+"#;
+
+/// The argv that stops `units` (scope and stop each) with [`STOP_DEV`].
+pub fn stop_dev(units: &[(&str, &Stop)]) -> Vec<String> {
+    let mut argv = vec![
+        "sh".to_string(),
+        "-c".into(),
+        STOP_DEV.into(),
+        "git-osa-stop-dev".into(),
+    ];
+    for (scope, stop) in units {
+        argv.extend([
+            scope.to_string(),
+            stop.mode.clone(),
+            stop.signal.clone(),
+            stop.limit_arg(),
+        ]);
+    }
+    argv
+}
+
+/// Kills those of `scopes` that still run, now, and prints `killed SCOPE` for each: the
+/// user asked not to wait for their stop. A scope that is stopping is `deactivating`,
+/// which `systemctl is-active` does not count as running.
+pub fn hurry(scopes: &[String]) -> Vec<String> {
+    crate::exec::sh(
+        r#"for u; do case $(systemctl show -p ActiveState --value "$u") in active|activating|deactivating|reloading) systemctl kill --signal=SIGKILL "$u" && echo "killed $u";; esac; done; exit 0"#,
+        "git-osa-hurry",
+        scopes,
+    )
+}
+
+/// The argv that runs `info`'s command like systemd would, in a scope named `scope`: as
+/// the unit's user through systemd-run's own `--uid`/`--gid` (no wrapper process of its
+/// own between the scope and the server, such as runuser, which kills its child two
+/// seconds after a SIGTERM), stopped as the unit is ([`Stop`]).
 pub fn dev_argv(info: &UnitInfo, scope: &str) -> Vec<String> {
     let user = info.user.clone().unwrap_or_else(|| "root".into());
     let mut argv = crate::exec::scope_prefix(scope);
-    argv.extend(stop_properties(info));
-    argv.extend(["--".into(), "runuser".into(), "-u".into(), user]);
+    argv.extend(Stop::of(info).properties());
+    argv.push(format!("--uid={user}"));
     if let Some(g) = &info.group {
-        argv.extend(["-g".into(), g.clone()]);
+        argv.push(format!("--gid={g}"));
     }
     argv.extend(["--".into(), "env".into()]);
     if let Some(wd) = &info.working_directory {
@@ -263,7 +442,7 @@ pub fn detached_argv(info: &UnitInfo, service: &str) -> Vec<String> {
             wd.trim_start_matches(['-', '!', '~'])
         ));
     }
-    argv.extend(stop_properties(info));
+    argv.extend(Stop::of(info).properties());
     argv.push("--setenv=PYTHONUNBUFFERED=1".into());
     argv.extend(info.environment.iter().map(|e| format!("--setenv={e}")));
     argv.push("--".into());
@@ -348,7 +527,7 @@ mod tests {
     const SHOW: &str = "Id=keystone-wsgi-public.service\n\
 LoadState=loaded\nActiveState=active\nSubState=running\nUser=keystone\nGroup=keystone\n\
 ExecStart={ path=/openstack/venvs/uwsgi-30.0.0-python3/bin/uwsgi ; argv[]=/openstack/venvs/uwsgi-30.0.0-python3/bin/uwsgi --autoload --ini /etc/uwsgi/keystone-wsgi-public.ini ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n\
-Environment=PYTHONUNBUFFERED=1 \"GREETING=hello world\"\nWorkingDirectory=!/\nKillSignal=3\n\n\
+Environment=PYTHONUNBUFFERED=1 \"GREETING=hello world\"\nWorkingDirectory=!/\nKillSignal=3\nKillMode=control-group\nTimeoutStopUSec=1min 30s\n\n\
 Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\nUser=\nGroup=\nExecStart=\nEnvironment=\nWorkingDirectory=\nKillSignal=15\n";
 
     #[test]
@@ -375,6 +554,8 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
         );
         assert_eq!(ks.working_directory, None);
         assert_eq!(ks.kill_signal.as_deref(), Some("SIGQUIT"));
+        assert_eq!(ks.kill_mode.as_deref(), Some("control-group"));
+        assert_eq!(ks.timeout_stop.as_deref(), Some("1min 30s"));
         let heat = &units[1];
         assert!(!heat.exists());
         assert_eq!(heat.state(), "not-found");
@@ -438,13 +619,73 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
             ..Default::default()
         };
         let argv = dev_argv(&info, "git-osa-dev-k.scope");
-        let text = argv.join(" ");
-        assert!(text.starts_with(
-            "systemd-run --scope --quiet --collect --unit=git-osa-dev-k.scope -p KillSignal=SIGQUIT"
-        ));
-        assert!(text.ends_with(
-            "-- runuser -u keystone -g keystone -- env -C /var/lib/keystone PYTHONUNBUFFERED=1 A=1 /v/bin/uwsgi --ini /etc/uwsgi/k.ini"
-        ));
+        assert_eq!(
+            argv.join(" "),
+            "systemd-run --scope --quiet --collect --unit=git-osa-dev-k.scope \
+             -p KillSignal=SIGQUIT -p KillMode=control-group -p TimeoutStopSec=90s \
+             --uid=keystone --gid=keystone -- env -C /var/lib/keystone PYTHONUNBUFFERED=1 A=1 /v/bin/uwsgi --ini /etc/uwsgi/k.ini"
+        );
+        assert!(
+            !argv.iter().any(|a| a == "runuser" || a == "su"),
+            "no wrapper of its own between the scope and the server: {argv:?}"
+        );
+    }
+
+    /// Regression: the dev process was stopped with `TimeoutStopSec=15` and `runuser`
+    /// killed it two seconds after SIGTERM, while its unit gives it two minutes.
+    #[test]
+    fn the_dev_process_stops_as_its_unit_stops() {
+        let engine = UnitInfo {
+            kill_signal: Some("SIGTERM".into()),
+            kill_mode: Some("control-group".into()),
+            timeout_stop: Some("2min".into()),
+            ..Default::default()
+        };
+        let stop = Stop::of(&engine);
+        assert_eq!(
+            stop.properties().join(" "),
+            "-p KillSignal=SIGTERM -p KillMode=control-group -p TimeoutStopSec=2min"
+        );
+        assert_eq!(stop.limit(), Some(std::time::Duration::from_secs(120)));
+        assert_eq!(
+            stop.describe("heat-engine"),
+            "heat-engine gets SIGTERM on each of its processes and up to 2min to finish its work"
+        );
+        let mixed = Stop::of(&UnitInfo {
+            kill_mode: Some("process".into()),
+            timeout_stop: Some("infinity".into()),
+            ..Default::default()
+        });
+        assert_eq!(mixed.mode, "mixed", "nothing of a dev run is left behind");
+        assert_eq!(mixed.limit(), None);
+        assert_eq!(
+            mixed.describe("x"),
+            "x gets SIGTERM on its main process (SIGKILL to the others once it ended) and as long as it takes to finish its work"
+        );
+        assert_eq!(
+            stop_dev(&[("git-osa-dev-heat-engine.scope", &stop), ("s", &mixed)])[4..],
+            [
+                "git-osa-dev-heat-engine.scope",
+                "control-group",
+                "SIGTERM",
+                "120",
+                "s",
+                "mixed",
+                "SIGTERM",
+                ""
+            ]
+        );
+    }
+
+    #[test]
+    fn time_spans_as_systemctl_prints_them() {
+        let secs = |s: &str| parse_timespan(s).map(|d| d.as_secs_f64());
+        assert_eq!(secs("2min"), Some(120.0));
+        assert_eq!(secs("1min 30s"), Some(90.0));
+        assert_eq!(secs("500ms"), Some(0.5));
+        assert_eq!(secs("1h 2min 3s"), Some(3723.0));
+        assert_eq!(secs("infinity"), None);
+        assert_eq!(secs("soon"), None);
     }
 
     #[test]
@@ -456,6 +697,7 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
             exec_start: vec!["/v/bin/uwsgi".into(), "--ini".into(), "/etc/k.ini".into()],
             environment: vec!["GREETING=hello world".into()],
             kill_signal: Some("SIGQUIT".into()),
+            timeout_stop: Some("2min".into()),
             working_directory: Some("-/var/lib/keystone".into()),
             ..Default::default()
         };
@@ -473,7 +715,9 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
                 "-p",
                 "KillSignal=SIGQUIT",
                 "-p",
-                "TimeoutStopSec=15",
+                "KillMode=control-group",
+                "-p",
+                "TimeoutStopSec=2min",
                 "--setenv=PYTHONUNBUFFERED=1",
                 "--setenv=GREETING=hello world",
                 "--",

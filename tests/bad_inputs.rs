@@ -528,6 +528,12 @@ const CASES: &[Case] = &[
         says: "git finds no checkout for GIT_DIR=$IN/nothing",
         ..GIVEN
     },
+    Case {
+        name: "--discard-newer-rows on a run (it is restore's)",
+        argv: &["run", "--discard-newer-rows"], exit: 2,
+        says: "unexpected argument '--discard-newer-rows'",
+        ..GIVEN
+    },
 ];
 
 /// The temp dirs of one row.

@@ -16,6 +16,7 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
         all: args.all,
         container: args.container.clone(),
         dry_run: args.dry_run,
+        discard_newer_rows: args.discard_newer_rows,
     };
     let done = restore::restore(ctx, &req)?;
     let socket = ctx.haproxy().socket();
@@ -32,6 +33,12 @@ pub fn run(ctx: &Context, args: &RestoreArgs) -> Result<ExitCode> {
         for p in &done.plans {
             output::line(format!("{} ({}):", p.target.name, p.service))?;
             output::print(plan::print(&p.steps, socket))?;
+            if let Some(e) = &p.refused {
+                output::line(format!("restore would stop before any change: {e:#}"))?;
+                for h in e.hints() {
+                    output::line(format!("  hint: {h}"))?;
+                }
+            }
         }
     }
     if !args.json && done.unreachable.is_none() {

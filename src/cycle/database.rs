@@ -58,12 +58,27 @@ impl Cycle<'_> {
         if snapshot {
             steps.extend(self.db_snapshot(skip.as_ref(), taken)?);
         }
+        // The snapshot's rows are noted before any db sync runs on them, then what each
+        // db sync changes, so that restore undoes only that.
+        let snapshotted = taken.is_some() || (snapshot && skip.is_none());
+        let notes_now = snapshotted
+            && skip.is_none()
+            && !self.session.db_notes
+            && self.session.migrations_hash.is_none();
+        if notes_now {
+            steps.extend(self.db_notes());
+        }
+        let noted = notes_now || (taken.is_some() && self.session.db_notes);
         let warning = match (snapshot && skip.is_none(), taken) {
+            (_, Some(t)) if noted => format!(
+                "the database schema was upgraded: `git osa restore` undoes it with the snapshot of {} taken before it, and keeps the rows others write meanwhile",
+                t.describe()
+            ),
             (_, Some(t)) => format!(
                 "the database schema was upgraded: `git osa restore` loads the snapshot of {} taken before it",
                 t.describe()
             ),
-            (true, None) => "the database schema was upgraded: `git osa restore` loads the snapshot taken before it".into(),
+            (true, None) => "the database schema was upgraded: `git osa restore` undoes it with the snapshot taken before it, and keeps the rows others write meanwhile".into(),
             (false, None) => "the database schema was upgraded: `git osa restore` does not undo that".into(),
         };
         let last = service.db_sync.len() - 1;
@@ -72,13 +87,15 @@ impl Cycle<'_> {
             if !argv[0].starts_with('/') {
                 argv[0] = format!("{}/bin/{}", self.s.venv, argv[0]);
             }
+            let exec = if noted {
+                crate::db_undo::noted_db_sync(&self.paths, &self.s.venv, &self.user, &argv)
+            } else {
+                Exec::new(argv).run_as(&self.user)
+            };
             let mut step = Step::exec(
                 format!("db sync: {}", cmd.join(" ")),
                 self.target(),
-                Exec::new(argv)
-                    .run_as(&self.user)
-                    .in_scope(self.paths.dbsync_scope())
-                    .runs_to_the_end(),
+                exec.in_scope(self.paths.dbsync_scope()).runs_to_the_end(),
             )
             .skip_if(skip.clone());
             if i == last {
@@ -150,6 +167,27 @@ impl Cycle<'_> {
         }
         let (exec, snap) = crate::db::snapshot(&self.paths, c);
         Ok(Some(self.snapshot_step(exec, snap)))
+    }
+
+    /// The snapshot's schema and every row's fingerprint, noted beside it with the
+    /// service venv's own Python, which reads the database's URL from the service's
+    /// config file itself.
+    fn db_notes(&self) -> Option<Step> {
+        let c = self.s.database.as_ref().ok()?;
+        let config = self.s.service.config.as_deref()?;
+        let (_, snap) = crate::db::snapshot(&self.paths, c);
+        Some(
+            Step::exec(
+                format!(
+                    "note the schema and rows of {} beside the snapshot, so that restore tells what the db sync changes from what others write",
+                    snap.describe()
+                ),
+                self.target(),
+                crate::db_undo::note_base(&self.paths, &self.s.venv, config)
+                    .in_scope(self.paths.step_scope()),
+            )
+            .after(Record::DbNotes),
+        )
     }
 
     fn snapshot_step(&self, exec: Exec, snap: crate::db::Snapshot) -> Step {

@@ -140,6 +140,7 @@ impl Cycle<'_> {
                 user: info.user.clone().unwrap_or_else(|| "root".into()),
                 reload,
                 backend: crate::catalog::Service::backend(u),
+                stop: systemd::Stop::of(info),
             });
         }
         if detach {

@@ -30,7 +30,7 @@ pub(crate) mod tests;
 
 use crate::systemd::{self, UnitInfo};
 pub use production::await_dbsync;
-pub use restore::{Now, plan_restore, read_now};
+pub use restore::{Now, plan_restore, read_now, refusal};
 
 /// What the user asked for, beyond the target and the units.
 #[derive(Debug, Clone, Default)]

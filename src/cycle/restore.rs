@@ -5,6 +5,7 @@
 //! of a `git osa watch` that started its session.
 
 use crate::catalog::Unit;
+use crate::db_undo;
 use crate::error::Result;
 use crate::exec::Exec;
 use crate::haproxy::ServerRef;
@@ -69,9 +70,15 @@ for f; do case $f in */) ;; *) [ ! -e "$f" ] || { echo "$f is still there" >&2; 
 pub struct Now {
     /// git-osa's scopes (dev processes, long steps) that are active.
     pub running: Vec<String>,
+    /// Of those, dev processes a killed git-osa left still stopping (their unit's stop
+    /// under way): killed, so work they had under way is cut.
+    pub stopping: Vec<String>,
     /// A db sync a killed git-osa left running: waited for, never stopped.
     pub db_sync: Option<String>,
     pub servers: Vec<Server>,
+    /// What undoing the session's migrations takes, when it took a database snapshot
+    /// and noted its rows (read now: others write to the database until restore).
+    pub db_undo: Option<db_undo::Report>,
 }
 
 /// Every scope a session of `service` may have left running.
@@ -90,15 +97,27 @@ pub fn scopes_of(s: &Session, paths: &Paths) -> Vec<String> {
 
 /// Reads what runs now: done at restore time, not earlier (restore-on-exit comes after a
 /// run).
-pub fn read_now(target: &Target, haproxy: &Haproxy, s: &Session, paths: &Paths) -> Result<Now> {
+pub fn read_now(
+    target: &Target,
+    haproxy: &Haproxy,
+    s: &Session,
+    paths: &Paths,
+    discard: bool,
+) -> Result<Now> {
     let scopes = scopes_of(s, paths);
     let dbsync = paths.dbsync_scope();
     let mut ask = scopes.clone();
     ask.push(dbsync.clone());
     let p = probe::probe(target, &ask, &[], "")?;
-    let active = |u: &String| p.unit(u).is_some_and(|i| i.active());
-    let running = scopes.into_iter().filter(active).collect();
-    let db_sync = active(&dbsync).then_some(dbsync);
+    let alive = |u: &String| p.unit(u).is_some_and(|i| i.alive());
+    let stopping = scopes
+        .iter()
+        .filter(|u| s.dev_units.contains(u) || u.starts_with("git-osa-dev-"))
+        .filter(|u| p.unit(u).is_some_and(|i| !i.active() && i.alive()))
+        .cloned()
+        .collect();
+    let running = scopes.into_iter().filter(alive).collect();
+    let db_sync = alive(&dbsync).then_some(dbsync);
     // Servers to put back need HAProxy; without any, its health is only waited for when
     // it can be read.
     let servers = match haproxy.servers() {
@@ -117,11 +136,66 @@ pub fn read_now(target: &Target, haproxy: &Haproxy, s: &Session, paths: &Paths) 
                 .hint(haproxy.hint()));
         }
     };
+    let db_undo = match (&s.db_snapshot, &s.venv) {
+        (Some(snap), Some(venv)) if s.db_notes => {
+            Some(read_db_undo(target, paths, venv, snap, discard)?)
+        }
+        _ => None,
+    };
     Ok(Now {
         running,
+        stopping,
         db_sync,
         servers,
+        db_undo,
     })
+}
+
+/// Compares the database with the snapshot's notes: what undoing the session's
+/// migrations takes, and what it would cost others. Changes nothing.
+fn read_db_undo(
+    target: &Target,
+    paths: &Paths,
+    venv: &str,
+    snap: &crate::db::Snapshot,
+    discard: bool,
+) -> Result<db_undo::Report> {
+    let exec = db_undo::check(paths, venv, snap, discard);
+    let cannot = |why: String| {
+        crate::error::Error::failed(format!(
+            "cannot compare {} with the snapshot of the session in {}: {why}",
+            snap.describe(),
+            target.name
+        ))
+        .hint("restore undoes the session's migrations from that comparison: once the database answers, run `git osa restore` again")
+    };
+    let stdin = match &exec.stdin {
+        Some(crate::exec::Input::Bytes(b)) => Some(b.as_slice()),
+        _ => None,
+    };
+    let out = target
+        .run(&exec.full_argv(), stdin)
+        .map_err(|e| cannot(e.to_string()))?;
+    db_undo::Report::parse(&out.stdout).map_err(cannot)
+}
+
+/// Restore stops before it changes anything when undoing the session's migrations would
+/// lose rows written since, unless told it may (`--discard-newer-rows`).
+pub fn refusal(
+    target: &Target,
+    s: &Session,
+    now: &Now,
+    discard: bool,
+) -> Option<crate::error::Error> {
+    let snap = s.db_snapshot.as_ref()?;
+    if discard {
+        return None;
+    }
+    match &now.db_undo {
+        Some(report) => report.refusal(&target.name, snap),
+        None if !s.db_notes => Some(db_undo::legacy_refusal(&target.name, snap)),
+        None => None,
+    }
 }
 
 /// The restore, as steps: each one undoes one kind of change and says so in the record.
@@ -134,6 +208,7 @@ pub fn plan_restore(
     paths: &Paths,
     s: &Session,
     now: &Now,
+    discard: bool,
 ) -> Vec<Step> {
     let mut steps = Vec::new();
     if let Some(scope) = &now.db_sync {
@@ -149,19 +224,9 @@ pub fn plan_restore(
         .after(Record::Undone(Undone::DevProcess)),
     );
     steps.extend(undo_files(target, s));
-    // The schema and rows of before the db sync, before production starts on them.
+    // The schema of before the db sync, before production starts on it.
     if let Some(snap) = &s.db_snapshot {
-        steps.push(
-            Step::exec(
-                format!(
-                    "load the database snapshot back into {} (its schema and rows of before the db sync), then remove it",
-                    snap.describe()
-                ),
-                target,
-                crate::db::load(snap).in_scope(paths.step_scope()),
-            )
-            .after(Record::Undone(Undone::DbSnapshot)),
-        );
+        steps.push(undo_db(target, paths, s, snap, now, discard));
     }
     // Production as it was: the units that ran before the session run again, the others
     // stay stopped.
@@ -233,6 +298,43 @@ pub fn plan_restore(
         ),
     ));
     steps
+}
+
+/// The session's migrations undone: from the notes, only what they changed; without
+/// notes (a snapshot of an older git-osa), the snapshot loaded back whole.
+fn undo_db(
+    target: &Target,
+    paths: &Paths,
+    s: &Session,
+    snap: &crate::db::Snapshot,
+    now: &Now,
+    discard: bool,
+) -> Step {
+    let step = match (&s.venv, s.db_notes) {
+        (Some(venv), true) => Step::exec(
+            match &now.db_undo {
+                Some(report) => report.title(snap),
+                None => format!(
+                    "undo the session's migrations in {}: drop what they added, put back from the snapshot the rows they changed",
+                    snap.describe()
+                ),
+            },
+            target,
+            // As a db sync: never cut in half, and waited for by a restore after a kill.
+            db_undo::undo(paths, venv, snap, discard)
+                .in_scope(paths.dbsync_scope())
+                .runs_to_the_end(),
+        ),
+        _ => Step::exec(
+            format!(
+                "load the database snapshot back into {} whole (taken without notes of its rows: rows written since are lost), then remove it",
+                snap.describe()
+            ),
+            target,
+            crate::db::load(snap).in_scope(paths.step_scope()),
+        ),
+    };
+    step.after(Record::Undone(Undone::DbSnapshot))
 }
 
 /// The production venv back, and the drop-ins gone.

@@ -272,11 +272,13 @@ mod tests {
         let session = golden::after(&steps, None, steps.len() - 1, false);
         let now = Now {
             running: vec![layout::dev_scope("keystone-wsgi-public")],
+            stopping: Vec::new(),
             db_sync: None,
             servers: s.servers.clone(),
+            db_undo: None,
         };
         let paths = Paths::new("keystone");
-        let plan = cycle::plan_restore(&s.target, &s.host, &s.units, &paths, &session, &now);
+        let plan = cycle::plan_restore(&s.target, &s.host, &s.units, &paths, &session, &now, false);
         let doc = valid(&render(&RestorePlan {
             targets: vec![RestoreTarget::new(
                 &s.target,
@@ -401,6 +403,7 @@ mod tests {
             database: "heat".into(),
         });
         session.db_snapshot_at = Some(crate::clock::now() - 120);
+        session.db_notes = true;
         st.db_snapshot_size = Some(Ok(20_582));
         let doc = valid(&render(&keystone_status(
             std::slice::from_ref(&st),
@@ -418,7 +421,8 @@ mod tests {
         assert!(
             text.contains(
                 "  db       snapshot of heat on 172.29.236.101 (mysql), 20.1 KiB, taken 2 min ago, \
-                 in /var/lib/git-osa/heat/db-snapshot.sql; `git osa restore` loads it back\n"
+                 in /var/lib/git-osa/heat/db-snapshot.sql; `git osa restore` undoes the session's \
+                 migrations with it, keeping the rows others write\n"
             ),
             "{text}"
         );
@@ -441,6 +445,46 @@ mod tests {
         let plain = target_status(&s, LxcState::Running);
         let doc = valid(&render(&keystone_status(&[plain], Vec::new())));
         assert!(doc["containers"][0]["session"].get("db_snapshot").is_none());
+    }
+
+    /// Regression: a dev engine killed while it stopped left a stack IN_PROGRESS, and
+    /// neither status nor its JSON said so.
+    #[test]
+    fn a_dev_process_killed_while_it_stopped_shows_in_status() {
+        let s = golden::second_run(&golden::heat());
+        let mut st = target_status(&s, LxcState::Running);
+        let mut journal = crate::session::Session::default();
+        for why in [
+            "still running after its unit's TimeoutStopSec of 2min",
+            "a second Ctrl-C",
+        ] {
+            crate::session::record::Record::Cut(crate::session::Cut {
+                unit: "heat-engine".into(),
+                why: why.into(),
+                at: crate::clock::now() - 180,
+            })
+            .apply(&mut journal);
+        }
+        st.session.as_mut().unwrap().cut = journal.cut;
+        let doc = valid(&render(&keystone_status(
+            std::slice::from_ref(&st),
+            Vec::new(),
+        )));
+        let cut = &doc["containers"][0]["session"]["cut"];
+        assert_eq!(cut.as_array().map(Vec::len), Some(1), "the last one: {cut}");
+        assert_eq!(cut[0]["unit"], "heat-engine");
+        assert_eq!(cut[0]["why"], "a second Ctrl-C");
+        let mut text = String::new();
+        status::render(&mut text, &st);
+        assert!(
+            text.contains(
+                "  cut      heat-engine was killed (SIGKILL, a second Ctrl-C) 3 min ago: work it had under way was cut\n"
+            ),
+            "{text}"
+        );
+        let plain = target_status(&s, LxcState::Running);
+        let doc = valid(&render(&keystone_status(&[plain], Vec::new())));
+        assert!(doc["containers"][0]["session"].get("cut").is_none());
     }
 
     #[test]

@@ -227,6 +227,9 @@ pub struct SessionView {
     /// The database snapshot restore loads back (absent when the session took none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db_snapshot: Option<DbSnapshotView>,
+    /// Dev processes killed while they stopped, whose work was cut (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cut: Vec<crate::session::Cut>,
 }
 
 #[derive(Serialize)]
@@ -369,6 +372,7 @@ impl SessionView {
                 bytes: st.db_snapshot_size.clone().and_then(|r| r.ok()),
                 size_error: st.db_snapshot_size.clone().and_then(|r| r.err()),
             }),
+            cut: s.cut.clone(),
         }
     }
 }

@@ -76,17 +76,37 @@ pub struct Session {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<Review>,
     /// The database snapshot taken before the session's first db sync (`--db-snapshot`):
-    /// restore loads it back before production starts.
+    /// restore undoes the session's migrations with it before production starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_snapshot: Option<crate::db::Snapshot>,
     /// When that snapshot was complete (Unix seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_snapshot_at: Option<u64>,
+    /// The snapshot's schema and rows are noted beside it (`db_undo`), and so is what
+    /// each db sync since changed: restore undoes only that. Without notes (a snapshot of
+    /// an older git-osa), it can only load the snapshot back whole.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub db_notes: bool,
+    /// Dev processes that had to be killed while they stopped (the last time of each
+    /// unit): the work they had under way was cut.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cut: Vec<Cut>,
     /// How production looked when the session began, for restore to put back as it was
     /// (absent in a session an older git-osa began: restore then brings every unit and
     /// server up).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<Before>,
+}
+
+/// A dev process killed while it stopped, before it finished its work.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cut {
+    pub unit: String,
+    /// Why it was killed: `a second Ctrl-C`, `still running after its unit's
+    /// TimeoutStopSec of 2min`.
+    pub why: String,
+    /// Unix seconds.
+    pub at: u64,
 }
 
 /// Production as the session found it: the units it swaps, and the HAProxy servers of
@@ -273,6 +293,8 @@ impl Session {
             review,
             db_snapshot,
             db_snapshot_at,
+            db_notes,
+            cut,
             before,
         );
         Salvaged { session: s, unread }
@@ -361,5 +383,31 @@ mod tests {
         assert_eq!(s.unread, ["started_at", "disabled_servers"]);
         let truncated = br#"{"service":"keystone","stopped_un"#;
         assert_eq!(Session::salvage(truncated).unread, ["the whole record"]);
+    }
+
+    /// Regression: the cut and the database notes of a damaged record were dropped by
+    /// salvage, so restore loaded the snapshot back whole instead of undoing only the
+    /// session's migrations.
+    #[test]
+    fn salvage_keeps_every_field_a_sound_record_has() {
+        let mut sound = Session {
+            service: "heat".into(),
+            db_notes: true,
+            cut: vec![Cut {
+                unit: "heat-engine".into(),
+                why: "a second Ctrl-C".into(),
+                at: 1_700_000_000,
+            }],
+            before: Some(Before::default()),
+            ..Session::default()
+        };
+        sound.mark("db synced");
+        let bytes = sound.to_json().unwrap();
+        let salvaged = Session::salvage(&bytes);
+        assert!(salvaged.unread.is_empty(), "{:?}", salvaged.unread);
+        assert_eq!(
+            salvaged.session.to_json().unwrap(),
+            Session::read(&bytes, "c", "f").unwrap().to_json().unwrap()
+        );
     }
 }

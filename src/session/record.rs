@@ -31,12 +31,16 @@ pub enum Record {
     ProductionMigrations(String),
     /// A complete snapshot of the service's database (recorded once the dump is whole).
     DbSnapshot(crate::db::Snapshot),
+    /// The snapshot's schema and rows were noted (`db_undo`).
+    DbNotes,
     Disable(ServerRef),
     Enable(ServerRef),
     DevUnits(Vec<String>),
     /// The dev units run detached since then (None: they stopped).
     Detached(Option<u64>),
     LastSync(LastSync),
+    /// A dev process had to be killed while it stopped (replaces the unit's last one).
+    Cut(crate::session::Cut),
     /// Restore undid one kind of change.
     Undone(Undone),
 }
@@ -48,7 +52,7 @@ pub enum Undone {
     Dropins,
     Units,
     Servers,
-    /// The database snapshot was loaded back (and removed).
+    /// The session's migrations were undone with the database snapshot.
     DbSnapshot,
 }
 
@@ -90,11 +94,16 @@ impl Record {
                 s.db_snapshot = Some(snap.clone());
                 s.db_snapshot_at = Some(crate::clock::now());
             }
+            Record::DbNotes => s.db_notes = true,
             Record::Disable(d) => add(&mut s.disabled_servers, std::slice::from_ref(d)),
             Record::Enable(d) => s.disabled_servers.retain(|x| x != d),
             Record::DevUnits(u) => s.dev_units = u.clone(),
             Record::Detached(at) => s.detached_at = *at,
             Record::LastSync(l) => s.last_sync = Some(l.clone()),
+            Record::Cut(c) => {
+                s.cut.retain(|x| x.unit != c.unit);
+                s.cut.push(c.clone());
+            }
             Record::Undone(what) => match what {
                 Undone::DevProcess => {
                     s.dev_units.clear();
@@ -107,6 +116,7 @@ impl Record {
                 Undone::DbSnapshot => {
                     s.db_snapshot = None;
                     s.db_snapshot_at = None;
+                    s.db_notes = false;
                 }
             },
         }

@@ -179,8 +179,16 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                 let _ = writeln!(
                     out,
                     "  db       {}",
-                    db_snapshot(snap, s.db_snapshot_at, st.db_snapshot_size.as_ref())
+                    db_snapshot(
+                        snap,
+                        s.db_snapshot_at,
+                        st.db_snapshot_size.as_ref(),
+                        s.db_notes
+                    )
                 );
+            }
+            for c in &s.cut {
+                let _ = writeln!(out, "  cut      {}", cut(c));
             }
         }
     }
@@ -192,6 +200,7 @@ pub fn db_snapshot(
     snap: &crate::db::Snapshot,
     at: Option<u64>,
     size: Option<&std::result::Result<u64, String>>,
+    noted: bool,
 ) -> String {
     let engine = snap.engine();
     let when = at
@@ -203,9 +212,24 @@ pub fn db_snapshot(
         None => "size not read".into(),
     };
     format!(
-        "snapshot of {} ({engine}), {size}, taken {when}, in {}; `git osa restore` loads it back",
+        "snapshot of {} ({engine}), {size}, taken {when}, in {}; `git osa restore` {}",
         snap.describe(),
-        snap.dump()
+        snap.dump(),
+        if noted {
+            "undoes the session's migrations with it, keeping the rows others write"
+        } else {
+            "loads it back whole"
+        }
+    )
+}
+
+/// A dev process killed while it stopped: which, why, when, and what it means.
+pub fn cut(c: &session::Cut) -> String {
+    format!(
+        "{} was killed (SIGKILL, {}) {}: work it had under way was cut",
+        c.unit,
+        c.why,
+        crate::clock::age(c.at)
     )
 }
 

@@ -148,6 +148,7 @@ fn end_session(ctx: &Context, hooks: &Hooks, dev: &InDev) -> Result<()> {
         &dev.target,
         &dev.placement.host,
         &dev.placement.units,
+        false,
     )
 }
 

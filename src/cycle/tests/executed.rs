@@ -137,7 +137,7 @@ fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order()
 
     let mark = fake.sent().len();
     Runner::new(&ui, &haproxy, paths.clone(), runner.session().clone())
-        .restore(&s.target, &s.host, &s.units)
+        .restore(&s.target, &s.host, &s.units, false)
         .unwrap();
     out += "== git osa restore\n";
     out += &render(&fake.sent()[mark..], &container);

@@ -267,8 +267,9 @@ fn heat_whole_pins_both_backends() {
     golden("heat", &run_text(&heat(), &choice()));
 }
 
-/// `--db-snapshot` (a review's default): heat's database dumped before its db sync, then
-/// the run killed and restored: the dump is loaded back before production starts.
+/// `--db-snapshot` (a review's default): heat's database dumped before its db sync, its
+/// rows noted, the db sync noted; then the run killed and restored: the migrations are
+/// undone before production starts, keeping the rows others wrote.
 #[test]
 fn heat_with_a_db_snapshot_and_its_restore() {
     let s = heat();
@@ -288,14 +289,32 @@ fn heat_with_a_db_snapshot_and_its_restore() {
         .iter()
         .position(|s| s.title.starts_with("db sync"))
         .unwrap();
-    assert_eq!(snap + 1, sync);
+    assert!(
+        steps[snap + 1]
+            .title
+            .starts_with("note the schema and rows of heat")
+    );
+    assert_eq!(snap + 2, sync);
     // killed in the foreground run
     let mut session = after(steps, None, steps.len() - 1, true);
     session.service = "heat".into();
-    let now = Now {
+    assert!(session.db_notes);
+    // What the tool answers when a stack was created meanwhile through the other container.
+    let report = crate::db_undo::Report {
+        drop: vec![
+            "table git_osa_probe".into(),
+            "column stack.git_osa_probe".into(),
+        ],
+        revert: [("alembic_version".to_string(), 2)].into(),
+        kept: [("stack".to_string(), 1), ("raw_template".to_string(), 1)].into(),
+        ..Default::default()
+    };
+    let mut now = Now {
         running: vec!["git-osa-dev-heat-engine.scope".into()],
+        stopping: Vec::new(),
         db_sync: None,
         servers: s.servers.clone(),
+        db_undo: Some(report),
     };
     let restore = cycle::plan_restore(
         &s.target,
@@ -304,11 +323,13 @@ fn heat_with_a_db_snapshot_and_its_restore() {
         &Paths::new("heat"),
         &session,
         &now,
+        false,
     );
+    assert!(cycle::refusal(&s.target, &session, &now, false).is_none());
     let titles: Vec<&str> = restore.iter().map(|s| s.title.as_str()).collect();
     let load = titles
         .iter()
-        .position(|t| t.starts_with("load the database snapshot"))
+        .position(|t| t.starts_with("undo the session's migrations in heat"))
         .unwrap();
     let start = titles
         .iter()
@@ -318,6 +339,31 @@ fn heat_with_a_db_snapshot_and_its_restore() {
     golden(
         "heat-db-snapshot",
         &(text + "== git osa restore\n" + &plan::print(&restore, Path::new(SOCKET))),
+    );
+    // Rows someone changed since the db sync: restore stops first, unless told.
+    now.db_undo.as_mut().unwrap().lost = [("stack".to_string(), 1)].into();
+    assert!(cycle::refusal(&s.target, &session, &now, false).is_some());
+    assert!(cycle::refusal(&s.target, &session, &now, true).is_none());
+    // A snapshot without notes (an older git-osa's) can only be loaded back whole: asked.
+    let mut legacy = session.clone();
+    legacy.db_notes = false;
+    now.db_undo = None;
+    assert!(cycle::refusal(&s.target, &legacy, &now, false).is_some());
+    let whole = cycle::plan_restore(
+        &s.target,
+        &s.host,
+        &s.units,
+        &Paths::new("heat"),
+        &legacy,
+        &now,
+        true,
+    );
+    assert!(
+        whole.iter().any(|s| s
+            .title
+            .starts_with("load the database snapshot back into heat on ")),
+        "{:?}",
+        whole.iter().map(|s| &s.title).collect::<Vec<_>>()
     );
     // a second run of the session: the snapshot stays the one of before the first db sync
     let mut again = second_run(&s);
@@ -422,10 +468,12 @@ fn restore_after_a_kill_at_each_recording_step() {
             .partition(|u| u.starts_with("git-osa-dbsync-"));
         let now = Now {
             running,
+            stopping: Vec::new(),
             db_sync: db_sync.into_iter().next(),
             servers: s.servers.clone(),
+            db_undo: None,
         };
-        let plan = cycle::plan_restore(&s.target, &s.host, &s.units, &paths, &session, &now);
+        let plan = cycle::plan_restore(&s.target, &s.host, &s.units, &paths, &session, &now, false);
         let _ = writeln!(out, "== killed during {}. {}", i + 1, step.title);
         out += &plan::print(&plan, Path::new(SOCKET));
     }
@@ -595,8 +643,10 @@ fn restore_puts_production_back_as_it_was() {
     );
     let now = Now {
         running: Vec::new(),
+        stopping: Vec::new(),
         db_sync: None,
         servers: s.servers.clone(),
+        db_undo: None,
     };
     let restore = cycle::plan_restore(
         &s.target,
@@ -605,6 +655,7 @@ fn restore_puts_production_back_as_it_was() {
         &Paths::new("heat"),
         &session,
         &now,
+        false,
     );
     golden(
         "restore-as-it-was",
@@ -625,6 +676,7 @@ fn restore_puts_production_back_as_it_was() {
         &Paths::new("heat"),
         &session,
         &now,
+        false,
     );
     let wait = restore
         .iter()

@@ -40,6 +40,9 @@ fn unit(name: &str, user: &str, active: bool, exec: &[&str]) -> UnitInfo {
         group: Some(user.into()),
         exec_start: exec.iter().map(|s| s.to_string()).collect(),
         kill_signal: Some("SIGQUIT".into()),
+        // OSA's units: systemd's default KillMode, and its role's TimeoutSec=120.
+        kill_mode: Some("control-group".into()),
+        timeout_stop: Some("2min".into()),
         runtime_directory: vec![name.into()],
         ..UnitInfo::default()
     }
