@@ -429,7 +429,10 @@ fn spawn(ui: &Ui, target: &Target, units: &[DevUnit]) -> Result<Vec<(String, Chi
             }
         ));
         let mut cmd = target.command(&u.argv)?;
-        cmd.stdin(if on_terminal {
+        // Over ssh the dev process has no terminal (ssh runs it in a process group of its
+        // own, see `Process::own_group`): Ctrl-C is git-osa's to handle, which stops it
+        // as its unit stops.
+        cmd.stdin(if on_terminal && !target.via.remote() {
             Stdio::inherit()
         } else {
             Stdio::null()

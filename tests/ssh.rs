@@ -814,3 +814,52 @@ fn without_a_terminal_a_command_outlives_the_ssh_that_started_it() {
     unsafe { libc::kill(pid, libc::SIGKILL) };
     assert!(outlived, "ssh without -tt left its command running");
 }
+
+/// Regression: a Ctrl-C on the user's terminal went to the ssh clients too, which died
+/// with it: the lock's holder let go and a db sync git-osa waits for seemed to fail, while
+/// both went on on the host. Every ssh client but the terminal's own (`-tt`) runs in a
+/// process group of its own; git-osa handles the Ctrl-C itself.
+#[test]
+fn ssh_clients_are_out_of_the_terminals_reach_but_the_terminals_own() {
+    let Some(sshd) = Sshd::start("pgroup") else {
+        return;
+    };
+    let ssh = sshd.ssh(sshd.remote());
+    let group = |pid: u32| -> i32 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // pid (comm) state ppid pgrp ...: comm may hold spaces, so count after its ')'.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        rest.split(' ').nth(2).unwrap().parse().unwrap()
+    };
+    let argv = os(&["sleep", "5"]);
+    let mut child = ssh
+        .process(&argv, None)
+        .unwrap()
+        .command()
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert_eq!(
+        group(child.id()),
+        child.id() as i32,
+        "an ssh client leads a process group of its own"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut on_terminal = ssh
+        .terminal_process(&argv, None)
+        .unwrap()
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert_eq!(
+        group(on_terminal.id()),
+        group(std::process::id()),
+        "the terminal's own stays in its foreground group"
+    );
+    let _ = on_terminal.kill();
+    let _ = on_terminal.wait();
+}

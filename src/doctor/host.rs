@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use crate::context::Context;
 use crate::haproxy::{self, Node};
-use crate::inventory::Inventory;
 use crate::lxc::{self, LxcState};
 
 use super::checkout::{CheckoutFacts, checkout, git_cli, inotify, read_checkout};
@@ -23,12 +22,32 @@ pub struct HostFacts {
     /// what to do.
     pub containers: Result<Vec<String>, (String, String)>,
     pub lxc_path: Option<PathBuf>,
-    /// The containers LXC has, or why they cannot be listed.
+    /// The containers LXC has on git-osa's home machine, or why they cannot be listed.
     pub lxc_names: Result<Vec<String>, String>,
+    /// The other machines the inventory's containers are on, each reached over ssh.
+    pub machines: Vec<MachineFacts>,
+    /// Every host is reached over ssh (a deploy host is set): this machine needs no LXC,
+    /// no systemd, no root.
+    pub all_remote: bool,
     /// Each HAProxy node's facts (one on an all-in-one).
     pub haproxy: Vec<HaproxyFacts>,
     /// The checkout doctor runs from; none outside one.
     pub checkout: Option<CheckoutFacts>,
+}
+
+/// A machine git-osa reaches over ssh, and its containers.
+#[derive(Debug, Clone)]
+pub struct MachineFacts {
+    /// The inventory's name for it.
+    pub name: String,
+    /// How it is reached (`ssh root@172.29.236.2`).
+    pub reach: String,
+    /// Whether a command ran there, or why not and what to do.
+    pub reached: Result<(), (String, String)>,
+    /// The inventory's containers on it.
+    pub containers: Vec<String>,
+    /// The containers its LXC has, or why they cannot be listed.
+    pub lxc_names: Result<Vec<String>, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,12 +66,13 @@ pub struct HaproxyFacts {
 pub type HostCheck = (&'static str, fn(&HostFacts) -> Verdict);
 
 /// Every host check, in the order they are shown.
-pub const HOST_CHECKS: [HostCheck; 9] = [
+pub const HOST_CHECKS: [HostCheck; 10] = [
     ("LXC tools", lxc_tools),
     ("systemd-run on the host", host_systemd_run),
     ("git", git_cli),
     ("root", root),
     ("inventory", inventory),
+    ("ssh to each host", ssh_hosts),
     ("inventory against LXC", inventory_against_lxc),
     ("HAProxy admin socket", haproxy_admin),
     ("checkout", checkout),
@@ -68,19 +88,54 @@ pub fn read_host(ctx: &Context) -> HostFacts {
     tools.push(("systemd-run", crate::transport::find_on_path("systemd-run")));
     tools.push(("git", crate::transport::find_on_path("git")));
     let inventory = ctx.global.inventory.clone();
-    let containers = Inventory::load(&inventory)
-        .map(|inv| {
-            inv.all_containers()
-                .into_iter()
-                .map(|h| h.container_name)
-                .collect()
-        })
+    let all_remote = ctx.site.deploy_host().is_some();
+    let hosts = ctx
+        .inventory()
+        .map(|inv| inv.all_containers())
         .map_err(|e| (e.to_string(), e.hints().join("; ")));
+    let containers = hosts
+        .as_ref()
+        .map(|hosts| {
+            hosts
+                .iter()
+                .map(|h| h.container_name.clone())
+                .collect::<Vec<_>>()
+        })
+        .map_err(Clone::clone);
+    // Containers on this machine (or the deploy host) are listed by its LXC; each other
+    // machine's, over ssh, once reached.
+    let mut machines: Vec<MachineFacts> = Vec::new();
+    for h in hosts.as_deref().unwrap_or_default() {
+        let machine = ctx.machine(h);
+        if ctx.site.reach(machine.as_ref()) == ctx.site.reach(None) {
+            continue;
+        }
+        let Some(m) = machine else { continue };
+        match machines.iter_mut().find(|f| f.name == m.name) {
+            Some(f) => f.containers.push(h.container_name.clone()),
+            None => {
+                let lxc = ctx.site.lxc(Some(&m));
+                let reached = reach(&*lxc.via);
+                machines.push(MachineFacts {
+                    name: m.name.clone(),
+                    reach: ctx.site.reach(Some(&m)).to_string(),
+                    lxc_names: match &reached {
+                        Ok(()) => lxc.list().map_err(|e| e.to_string()),
+                        Err((e, _)) => Err(e.clone()),
+                    },
+                    reached,
+                    containers: vec![h.container_name.clone()],
+                });
+            }
+        }
+    }
     HostFacts {
         tools,
         euid: euid(),
         inventory,
         containers,
+        machines,
+        all_remote,
         lxc_path: ctx.global.lxc_path.clone(),
         lxc_names: ctx.home_lxc().list().map_err(|e| e.to_string()),
         haproxy: ctx.haproxy().nodes().iter().map(read_haproxy).collect(),
@@ -123,7 +178,46 @@ pub(super) fn read_haproxy(h: &Node) -> HaproxyFacts {
     }
 }
 
+/// Runs `true` on the machine `via` reaches: whether git-osa gets there, or why not and
+/// what to do.
+fn reach(via: &dyn crate::transport::Transport) -> Result<(), (String, String)> {
+    let refused = |e: crate::error::Error| (e.to_string(), e.hints().join("; "));
+    let process = via.process(&["true".into()], None).map_err(refused)?;
+    match process.command().stdin(std::process::Stdio::null()).output() {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err((
+            format!(
+                "`true` failed there: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            "run the ssh command of `git osa -v doctor` by hand to see why".into(),
+        )),
+        Err(e) => Err((e.to_string(), "is ssh installed here?".into())),
+    }
+}
+
+/// Every host of the inventory's containers that is not this one answers over ssh.
+pub(super) fn ssh_hosts(h: &HostFacts) -> Verdict {
+    if h.machines.is_empty() {
+        return Verdict::Pass("every container is on this host".into());
+    }
+    for m in &h.machines {
+        if let Err((why, fix)) = &m.reached {
+            return fail(format!("{} ({}): {why}", m.name, m.reach), fix.clone());
+        }
+    }
+    let each: Vec<String> = h
+        .machines
+        .iter()
+        .map(|m| format!("{} ({})", m.name, m.reach))
+        .collect();
+    Verdict::Pass(each.join(", "))
+}
+
 pub(super) fn lxc_tools(h: &HostFacts) -> Verdict {
+    if h.all_remote {
+        return Verdict::Skip("every host is reached over ssh: this one needs no LXC".into());
+    }
     let lxc: Vec<&(&str, Option<PathBuf>)> = h
         .tools
         .iter()
@@ -149,6 +243,9 @@ pub(super) fn lxc_tools(h: &HostFacts) -> Verdict {
 }
 
 pub(super) fn host_systemd_run(h: &HostFacts) -> Verdict {
+    if h.all_remote {
+        return Verdict::Skip("every host is reached over ssh".into());
+    }
     match h.tools.iter().find(|(t, _)| *t == "systemd-run") {
         Some((_, Some(p))) => Verdict::Pass(p.display().to_string()),
         _ => fail(
@@ -159,6 +256,12 @@ pub(super) fn host_systemd_run(h: &HostFacts) -> Verdict {
 }
 
 pub(super) fn root(h: &HostFacts) -> Verdict {
+    if h.all_remote {
+        return Verdict::Skip(
+            "every host is reached over ssh, as the user ssh logs in as (root, as OSA's)"
+                .into(),
+        );
+    }
     match h.euid {
         Some(0) => Verdict::Pass("running as root".into()),
         Some(uid) => fail(
@@ -187,21 +290,71 @@ pub(super) fn inventory_against_lxc(h: &HostFacts) -> Verdict {
     let Ok(names) = &h.containers else {
         return Verdict::Skip("the inventory cannot be read".into());
     };
+    if names.is_empty() {
+        return Verdict::Pass("it names no containers (metal hosts only)".into());
+    }
+    // Each machine's containers against its own LXC; the rest against this host's.
+    let elsewhere: Vec<&String> = h.machines.iter().flat_map(|m| &m.containers).collect();
+    let here: Vec<&String> = names.iter().filter(|n| !elsewhere.contains(n)).collect();
+    for m in &h.machines {
+        let lxc = match &m.lxc_names {
+            Ok(lxc) => lxc,
+            Err(e) => {
+                return Verdict::Skip(format!("LXC on {} cannot be listed: {e}", m.name));
+            }
+        };
+        let missing: Vec<&String> = m.containers.iter().filter(|n| !lxc.contains(n)).collect();
+        if let Some(first) = missing.first() {
+            let shown: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+            return fail(
+                format!(
+                    "on {}: {} of its {} containers there {} not exist: {}",
+                    m.name,
+                    missing.len(),
+                    m.containers.len(),
+                    if missing.len() == 1 { "does" } else { "do" },
+                    shown.join(", ")
+                ),
+                format!(
+                    "on {}: {}",
+                    m.name,
+                    LxcState::Missing.remedy(first, h.lxc_path.as_deref())
+                ),
+            );
+        }
+    }
+    if here.is_empty() {
+        return Verdict::Pass(format!(
+            "all {} containers it names exist on their hosts",
+            names.len()
+        ));
+    }
     let lxc = match &h.lxc_names {
         Ok(lxc) => lxc,
         Err(e) => return Verdict::Skip(format!("LXC cannot be listed: {e}")),
     };
-    if names.is_empty() {
-        return Verdict::Pass("it names no containers (metal hosts only)".into());
-    }
-    let missing: Vec<&String> = names.iter().filter(|n| !lxc.contains(n)).collect();
+    let names: Vec<&String> = here;
+    let missing: Vec<&String> = names.iter().copied().filter(|n| !lxc.contains(n)).collect();
     let place = match &h.lxc_path {
         Some(p) => format!("in {}", p.display()),
         None => "in LXC's default path".into(),
     };
     let Some(first) = missing.first() else {
+        let others = if h.machines.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", and {} on {}",
+                h.machines.iter().map(|m| m.containers.len()).sum::<usize>(),
+                h.machines
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
         return Verdict::Pass(format!(
-            "all {} containers it names exist {place}",
+            "all {} containers it names exist {place}{others}",
             names.len()
         ));
     };

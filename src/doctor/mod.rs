@@ -281,6 +281,8 @@ df /dev/sda1 102400 2048 98304 3% /\n",
             containers: Ok(vec!["c1".into(), "c2".into()]),
             lxc_path: None,
             lxc_names: Ok(vec!["c1".into(), "c2".into(), "other".into()]),
+            machines: Vec::new(),
+            all_remote: false,
             haproxy: vec![HaproxyFacts {
                 node: "this host".into(),
                 socket: "/var/run/haproxy.stat".into(),
@@ -335,6 +337,68 @@ df /dev/sda1 102400 2048 98304 3% /\n",
         assert!(found.ends_with(
             "not at admin level: `set server` is not allowed, so traffic cannot be moved"
         ));
+    }
+
+    fn on_infra2(reached: Result<(), (String, String)>, lxc: &[&str]) -> MachineFacts {
+        MachineFacts {
+            name: "infra2".into(),
+            reach: "ssh 172.29.236.2".into(),
+            reached,
+            containers: vec!["c2".into()],
+            lxc_names: Ok(lxc.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+
+    /// A multi-node cloud: c2 is on infra2, whose LXC has it; this host's LXC does not,
+    /// and need not.
+    #[test]
+    fn containers_on_other_hosts_are_checked_there_over_ssh() {
+        let mut h = HostFacts {
+            lxc_names: Ok(vec!["c1".into()]),
+            machines: vec![on_infra2(Ok(()), &["c2"])],
+            ..host()
+        };
+        assert_eq!(
+            ssh_hosts(&h),
+            Verdict::Pass("infra2 (ssh 172.29.236.2)".into())
+        );
+        assert_eq!(
+            inventory_against_lxc(&h),
+            Verdict::Pass(
+                "all 1 containers it names exist in LXC's default path, and 1 on infra2".into()
+            )
+        );
+        h.machines = vec![on_infra2(Ok(()), &[])];
+        let Verdict::Fail { found, fix } = inventory_against_lxc(&h) else {
+            panic!("passed")
+        };
+        assert_eq!(found, "on infra2: 1 of its 1 containers there does not exist: c2");
+        assert!(fix.starts_with("on infra2: rebuild it with"), "{fix}");
+        h.machines = vec![on_infra2(
+            Err((
+                "cannot reach infra2 (172.29.236.2) with ssh: Connection refused".into(),
+                "is infra2 up".into(),
+            )),
+            &[],
+        )];
+        let Verdict::Fail { found, .. } = ssh_hosts(&h) else {
+            panic!("passed")
+        };
+        assert!(found.starts_with("infra2 (ssh 172.29.236.2): cannot reach"), "{found}");
+    }
+
+    /// From a laptop (a deploy host set), this machine needs no LXC, systemd or root.
+    #[test]
+    fn with_every_host_over_ssh_this_machine_needs_no_lxc_systemd_or_root() {
+        let h = HostFacts {
+            tools: Vec::new(),
+            euid: Some(1000),
+            all_remote: true,
+            ..host()
+        };
+        for check in [lxc_tools, host_systemd_run, root] {
+            assert!(matches!(check(&h), Verdict::Skip(_)), "{:?}", check(&h));
+        }
     }
 
     #[test]

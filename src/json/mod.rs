@@ -312,6 +312,7 @@ mod tests {
             damaged: None,
             from_rootfs: false,
             lost_pins: Vec::new(),
+            unattended: Vec::new(),
             servers: s.servers.clone(),
             review_latest: None,
             db_snapshot_size: None,
@@ -445,6 +446,28 @@ mod tests {
         let plain = target_status(&s, LxcState::Running);
         let doc = valid(&render(&keystone_status(&[plain], Vec::new())));
         assert!(doc["containers"][0]["session"].get("db_snapshot").is_none());
+    }
+
+    /// A foreground dev process whose git-osa was killed or lost its ssh connection keeps
+    /// serving: status says so, as a problem, in text and JSON.
+    #[test]
+    fn a_foreground_process_with_no_git_osa_attached_is_a_problem() {
+        let s = golden::second_run(&golden::keystone());
+        let mut st = target_status(&s, LxcState::Running);
+        assert!(status::problems_of(&st, None).is_empty());
+        st.unattended = vec!["keystone-wsgi-public".into()];
+        let problems = status::problems_of(&st, None);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("keystone-wsgi-public in aio1-keystone-container-b7d24e95 runs in the foreground with no git-osa attached")
+                && problems[0].ends_with("`git osa restore` ends the session"),
+            "{problems:?}"
+        );
+        let doc = valid(&render(&keystone_status(
+            std::slice::from_ref(&st),
+            Vec::new(),
+        )));
+        assert_eq!(doc["containers"][0]["unattended"][0], "keystone-wsgi-public");
     }
 
     /// Regression: a dev engine killed while it stopped left a stack IN_PROGRESS, and

@@ -140,6 +140,9 @@ pub struct Container {
     /// Servers the session took out of rotation that take traffic again: HAProxy
     /// restarted or reloaded and forgot it (`git osa sync` puts them back).
     pub lost_pins: Vec<Server>,
+    /// Foreground dev processes running with no git-osa attached (the one that ran them
+    /// was killed or lost its connection).
+    pub unattended: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -334,6 +337,7 @@ impl Container {
             }),
             session_read_from_rootfs: st.from_rootfs,
             lost_pins: st.lost_pins.iter().map(Server::from).collect(),
+            unattended: st.unattended.clone(),
         }
     }
 }

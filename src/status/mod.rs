@@ -214,6 +214,9 @@ pub struct TargetStatus {
     /// Servers the session took out of rotation that take traffic again (HAProxy
     /// restarted or reloaded and forgot it).
     pub lost_pins: Vec<crate::haproxy::ServerRef>,
+    /// Foreground dev processes that run with no git-osa attached: the one that ran them
+    /// ended without stopping them (killed, or its ssh connection lost).
+    pub unattended: Vec<String>,
     /// For a session from `git osa review`: the change's patchsets on its server, or why
     /// they are not known (`None` unless asked: `git osa status --online`).
     pub review_latest: Option<std::result::Result<u32, String>>,
@@ -280,6 +283,27 @@ pub fn gather(
             .as_ref()
             .and_then(|s| s.db_snapshot.as_ref())
             .map(|snap| dump_size(&ctx.target(&p.host), snap.dump()));
+        let foreground: Vec<String> = match (&probe, &session) {
+            (Some(probe), Some(_)) => p
+                .units
+                .iter()
+                .filter(|u| {
+                    probe
+                        .unit(&layout::dev_scope(&u.name))
+                        .is_some_and(|i| i.active())
+                })
+                .map(|u| u.name.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        // Only then a second round trip: is a git-osa holding the lock?
+        let unattended = if !foreground.is_empty()
+            && lock_free(&ctx.target(&p.host), &paths.lock()).unwrap_or(false)
+        {
+            foreground
+        } else {
+            Vec::new()
+        };
         out.push(TargetStatus {
             reach: ctx.reach(&p.host).1,
             service: service.name.clone(),
@@ -291,6 +315,7 @@ pub fn gather(
             damaged,
             from_rootfs,
             lost_pins,
+            unattended,
             review_latest: None,
             db_snapshot_size,
         });
@@ -323,6 +348,20 @@ fn dev_install_globs(service: &Service) -> String {
 }
 
 /// What needs the user's attention in one target, each with what to do.
+/// No git-osa holds the lock of `lock` in `target` (opened read-only: nothing is made
+/// where there is none).
+fn lock_free(target: &crate::transport::Target, lock: &str) -> Result<bool> {
+    let out = target.output(
+        &crate::exec::sh(
+            r#"exec 9<"$1" 2>/dev/null || exit 0; flock -n 9 && exit 0; exit 1"#,
+            "git-osa-lock-free",
+            &[lock],
+        ),
+        None,
+    )?;
+    Ok(out.status.success())
+}
+
 pub fn problems_of(st: &TargetStatus, lxc_path: Option<&std::path::Path>) -> Vec<String> {
     let h = &st.placement.host;
     let mut problems = Vec::new();
@@ -350,6 +389,13 @@ pub fn problems_of(st: &TargetStatus, lxc_path: Option<&std::path::Path>) -> Vec
         problems.push(format!(
             "HAProxy {}/{}: the dev session in {} took it out of rotation, yet it takes traffic: HAProxy forgot (restarted or reloaded); `git osa sync` or `git osa run` puts it back",
             lost.backend, lost.server, h.container_name
+        ));
+    }
+    if !st.unattended.is_empty() {
+        problems.push(format!(
+            "{} in {} runs in the foreground with no git-osa attached: the git-osa that ran it ended without stopping it (killed, or its connection lost); `git osa logs -f` follows it, `git osa restore` ends the session",
+            st.unattended.join(", "),
+            h.container_name
         ));
     }
     if let Some(found) = st.dev_code_outside_session() {

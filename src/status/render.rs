@@ -160,6 +160,11 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                             .map(crate::clock::age)
                             .unwrap_or_else(|| "(unknown)".into())
                     )
+                } else if !st.unattended.is_empty() {
+                    format!(
+                        "running: {}, with no git-osa attached (the one that ran it ended without stopping it)",
+                        running.join(", ")
+                    )
                 } else if !running.is_empty() {
                     format!("running: {}", running.join(", "))
                 } else if !on_dev.is_empty() {

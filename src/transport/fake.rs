@@ -137,6 +137,7 @@ impl Transport for Fake {
             program: "sh".into(),
             args: vec!["-c".into(), script.into(), "git-osa-fake".into()],
             env: None,
+            own_group: false,
         })
     }
 

@@ -57,6 +57,11 @@ pub trait Transport: Send + Sync + fmt::Debug {
         self.process(argv, env)
     }
 
+    /// The host is another machine: its commands do not share the user's terminal.
+    fn remote(&self) -> bool {
+        false
+    }
+
     /// One conversation with the HAProxy admin socket at `socket` on the host: `line` in,
     /// HAProxy's whole answer out.
     fn haproxy(&self, socket: &Path, line: &str) -> anyhow::Result<String>;
@@ -75,6 +80,11 @@ pub struct Process {
     pub args: Vec<OsString>,
     /// The whole environment, when the program must not get git-osa's.
     pub env: Option<Vec<(String, String)>>,
+    /// Runs in a process group of its own, away from the terminal's signals: an ssh
+    /// client that a Ctrl-C killed would end the command's connection while git-osa,
+    /// which handles the Ctrl-C itself, still waits on it (a db sync never cut in half, a
+    /// dev process stopping as its unit does) or holds the lock with it.
+    pub own_group: bool,
 }
 
 impl Process {
@@ -85,6 +95,9 @@ impl Process {
         if let Some(env) = &self.env {
             cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
         }
+        if self.own_group {
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        }
         cmd
     }
 
@@ -93,6 +106,12 @@ impl Process {
         let mut expr = duct::cmd(&self.program, &self.args).unchecked();
         if let Some(env) = &self.env {
             expr = expr.full_env(env.iter().map(|(k, v)| (k, v)));
+        }
+        if self.own_group {
+            expr = expr.before_spawn(|cmd| {
+                std::os::unix::process::CommandExt::process_group(cmd, 0);
+                Ok(())
+            });
         }
         expr
     }
@@ -128,6 +147,7 @@ impl Transport for Local {
         Ok(Process {
             program: self.find(program)?.into(),
             args: args.to_vec(),
+            own_group: false,
             env: env.map(|e| {
                 e.iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))

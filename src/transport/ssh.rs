@@ -371,6 +371,8 @@ impl Ssh {
             args,
             // git-osa's own: ssh needs the agent's socket (SSH_AUTH_SOCK) and HOME.
             env: None,
+            // A session on the user's terminal (`-tt`) must stay in its foreground.
+            own_group: !flags.contains(&"-tt"),
         })
     }
 
@@ -636,6 +638,10 @@ impl Ssh {
 impl Transport for Ssh {
     fn process(&self, argv: &[OsString], env: Option<&[(&str, &str)]>) -> Result<Process> {
         self.session(&["-T"], argv, env)
+    }
+
+    fn remote(&self) -> bool {
+        true
     }
 
     fn terminal_process(&self, argv: &[OsString], env: Option<&[(&str, &str)]>) -> Result<Process> {

@@ -110,7 +110,7 @@ fn quiet_prints_nothing_on_success_and_still_the_error() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert_eq!(
         stdout(&o).matches("\nok    ").count() + 1,
-        7,
+        8,
         "{}",
         stdout(&o)
     );
