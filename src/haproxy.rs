@@ -305,6 +305,13 @@ fn readiness(state: &State) -> u8 {
 impl Node {
     /// What to tell a user whose socket cannot be reached.
     pub fn hint(&self) -> String {
+        if self.via.remote() {
+            return format!(
+                "HAProxy on {} is asked over ssh: once ssh reaches {0} (`git osa doctor` checks it), its socket is {}",
+                self.name,
+                self.socket.display()
+            );
+        }
         // OSA's socket is root's alone (`mode 600`): for another user it is the right
         // socket, and the fix is to be root, not another path.
         let denied = self.via.haproxy(&self.socket, "help").is_err_and(|e| {

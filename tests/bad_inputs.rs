@@ -53,6 +53,14 @@ const ONE_KEYSTONE: &[u8] = br#"{"_meta": {"hostvars": {"aio1-keystone-container
 
 const TWO_KEYSTONES: &[u8] = br#"{"_meta": {"hostvars": {"aio1_keystone_container-6c0f3a1e": {"container_name": "aio1_keystone_container-6c0f3a1e", "physical_host": "aio1", "container_address": "172.29.236.11"}, "aio1-keystone-container-b7d24e95": {"container_name": "aio1-keystone-container-b7d24e95", "physical_host": "aio1", "management_address": "172.29.236.12"}}}, "keystone_all": {"hosts": ["aio1_keystone_container-6c0f3a1e", "aio1-keystone-container-b7d24e95"]}}"#;
 
+/// keystone's container on infra2, which ssh cannot reach: 0.0.0.0 is none of this
+/// machine's addresses, so git-osa takes infra2 for another host, and Linux refuses the
+/// connection at once (nothing listens on port 1).
+const KEYSTONE_ON_INFRA2: &[u8] = br#"{"_meta": {"hostvars": {"infra2": {"ansible_host": "0.0.0.0", "ansible_port": 1}, "infra2-keystone-container-b7d24e95": {"container_name": "infra2-keystone-container-b7d24e95", "physical_host": "infra2", "management_address": "172.29.236.112"}}}, "keystone_all": {"hosts": ["infra2-keystone-container-b7d24e95"]}}"#;
+
+/// HAProxy on infra2 only, which ssh cannot reach; keystone here.
+const HAPROXY_ON_INFRA2: &[u8] = br#"{"_meta": {"hostvars": {"infra2": {"ansible_host": "0.0.0.0", "ansible_port": 1}, "aio1-keystone-container-b7d24e95": {"container_name": "aio1-keystone-container-b7d24e95", "physical_host": "aio1", "management_address": "172.29.236.12"}}}, "keystone_all": {"hosts": ["aio1-keystone-container-b7d24e95"]}, "haproxy": {"hosts": ["infra2"]}}"#;
+
 /// Bytes that are not text: every one has its high bit set, and the first is a UTF-8
 /// continuation byte.
 const NOISE: [u8; 256] = {
@@ -350,6 +358,27 @@ const CASES: &[Case] = &[
         files: &[("openstack_inventory.json", ONE_KEYSTONE)],
         argv: &["status", "--inventory", "$IN/openstack_inventory.json"], exit: 2,
         says: "container aio1-keystone-container-b7d24e95 does not exist: rebuild it",
+        ..GIVEN
+    },
+    Case {
+        name: "a container on a host ssh cannot reach (status)",
+        files: &[("openstack_inventory.json", KEYSTONE_ON_INFRA2)],
+        argv: &["status", "--inventory", "$IN/openstack_inventory.json"], exit: 2,
+        says: "cannot reach infra2 (0.0.0.0 port 1) with ssh",
+        ..GIVEN
+    },
+    Case {
+        name: "a container on a host ssh cannot reach (run)",
+        files: &[("openstack_inventory.json", KEYSTONE_ON_INFRA2)],
+        argv: &["run", "--inventory", "$IN/openstack_inventory.json"], exit: 2,
+        says: "cannot reach infra2 (0.0.0.0 port 1) with ssh",
+        ..GIVEN
+    },
+    Case {
+        name: "a HAProxy node ssh cannot reach (status)",
+        files: &[("openstack_inventory.json", HAPROXY_ON_INFRA2)],
+        argv: &["status", "--inventory", "$IN/openstack_inventory.json"], exit: 2,
+        says: "cannot reach infra2 (0.0.0.0 port 1) with ssh",
         ..GIVEN
     },
     Case {

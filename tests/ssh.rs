@@ -863,3 +863,85 @@ fn ssh_clients_are_out_of_the_terminals_reach_but_the_terminals_own() {
     let _ = on_terminal.kill();
     let _ = on_terminal.wait();
 }
+
+/// git-osa as a laptop runs it: from a keystone checkout of its own, the deploy host
+/// named by `GIT_OSA_DEPLOY_HOST` (`deploy`, which the test's ssh config sends to this
+/// sshd), the inventory read there.
+fn from_a_laptop(sshd: &Sshd, inventory: &Path, argv: &[&str]) -> std::process::Output {
+    let config = sshd.client_config(
+        "laptop_config",
+        "id",
+        "known_hosts",
+        &format!(
+            "Host deploy\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  HostKeyAlias [127.0.0.1]:{0}",
+            sshd.port, sshd.user
+        ),
+    );
+    let checkout = tempfile::tempdir().unwrap();
+    run("git", &["init", "-q", checkout.path().to_str().unwrap()]);
+    std::fs::write(
+        checkout.path().join(".gitreview"),
+        "[gerrit]\nhost=review.opendev.org\nport=29418\nproject=openstack/keystone.git\n",
+    )
+    .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_git-osa"))
+        .args(argv)
+        .current_dir(checkout.path())
+        .env("GIT_OSA_DEPLOY_HOST", "deploy")
+        .env("GIT_OSA_SSH_CONFIG", &config)
+        .env("GIT_OSA_INVENTORY", inventory)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", checkout.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// A deploy host that has no inventory where git-osa looks: said, naming the host and
+/// the path, exit 2.
+#[test]
+fn a_deploy_host_without_the_inventory_is_named_with_what_to_do() {
+    let Some(sshd) = Sshd::start("deploy-no-inventory") else {
+        return;
+    };
+    let missing = sshd.path("no-such-inventory.json");
+    let o = from_a_laptop(&sshd, &missing, &["status"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "git-osa: error: deploy has no OSA inventory at {}",
+            missing.display()
+        )) && err.contains("set osa.deployHost"),
+        "{err}"
+    );
+    assert!(sshd.logins() >= 1, "asked over ssh:\n{}", sshd.log());
+}
+
+/// From a laptop, the inventory is read on the deploy host and a metal keystone on it
+/// is asked there, over ssh: status says which host and how it is reached.
+#[test]
+fn status_from_a_laptop_reads_the_inventory_on_the_deploy_host() {
+    let Some(sshd) = Sshd::start("deploy-status") else {
+        return;
+    };
+    let inventory = sshd.path("openstack_inventory.json");
+    std::fs::write(
+        &inventory,
+        r#"{"_meta": {"hostvars": {"deploy": {"is_metal": true, "ansible_host": "deploy",
+            "management_address": "172.29.236.100"}}},
+            "keystone_all": {"hosts": ["deploy"]}}"#,
+    )
+    .unwrap();
+    let o = from_a_laptop(&sshd, &inventory, &["status", "--json"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {out}\n{}", String::from_utf8_lossy(&o.stderr)));
+    let c = &doc["containers"][0];
+    assert_eq!(c["name"], "deploy", "{doc:#}");
+    assert_eq!(c["host"], "deploy", "{doc:#}");
+    assert_eq!(c["reached"]["via"], "ssh", "{doc:#}");
+    assert_eq!(c["reached"]["destination"], "deploy", "{doc:#}");
+    assert!(c["reached"]["jump"].is_null(), "{doc:#}");
+    assert!(sshd.logins() >= 1, "asked over ssh:\n{}", sshd.log());
+}

@@ -183,7 +183,11 @@ pub(super) fn read_haproxy(h: &Node) -> HaproxyFacts {
 fn reach(via: &dyn crate::transport::Transport) -> Result<(), (String, String)> {
     let refused = |e: crate::error::Error| (e.to_string(), e.hints().join("; "));
     let process = via.process(&["true".into()], None).map_err(refused)?;
-    match process.command().stdin(std::process::Stdio::null()).output() {
+    match process
+        .command()
+        .stdin(std::process::Stdio::null())
+        .output()
+    {
         Ok(out) if out.status.success() => Ok(()),
         Ok(out) => Err((
             format!(
@@ -258,8 +262,7 @@ pub(super) fn host_systemd_run(h: &HostFacts) -> Verdict {
 pub(super) fn root(h: &HostFacts) -> Verdict {
     if h.all_remote {
         return Verdict::Skip(
-            "every host is reached over ssh, as the user ssh logs in as (root, as OSA's)"
-                .into(),
+            "every host is reached over ssh, as the user ssh logs in as (root, as OSA's)".into(),
         );
     }
     match h.euid {

@@ -372,7 +372,10 @@ df /dev/sda1 102400 2048 98304 3% /\n",
         let Verdict::Fail { found, fix } = inventory_against_lxc(&h) else {
             panic!("passed")
         };
-        assert_eq!(found, "on infra2: 1 of its 1 containers there does not exist: c2");
+        assert_eq!(
+            found,
+            "on infra2: 1 of its 1 containers there does not exist: c2"
+        );
         assert!(fix.starts_with("on infra2: rebuild it with"), "{fix}");
         h.machines = vec![on_infra2(
             Err((
@@ -384,7 +387,10 @@ df /dev/sda1 102400 2048 98304 3% /\n",
         let Verdict::Fail { found, .. } = ssh_hosts(&h) else {
             panic!("passed")
         };
-        assert!(found.starts_with("infra2 (ssh 172.29.236.2): cannot reach"), "{found}");
+        assert!(
+            found.starts_with("infra2 (ssh 172.29.236.2): cannot reach"),
+            "{found}"
+        );
     }
 
     /// From a laptop (a deploy host set), this machine needs no LXC, systemd or root.

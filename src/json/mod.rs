@@ -299,6 +299,7 @@ mod tests {
 
     fn target_status(s: &Survey, lxc: LxcState) -> TargetStatus {
         TargetStatus {
+            machine: None,
             reach: crate::site::Reach::Here,
             service: s.service.name.clone(),
             placement: Placement {
@@ -467,7 +468,10 @@ mod tests {
             std::slice::from_ref(&st),
             Vec::new(),
         )));
-        assert_eq!(doc["containers"][0]["unattended"][0], "keystone-wsgi-public");
+        assert_eq!(
+            doc["containers"][0]["unattended"][0],
+            "keystone-wsgi-public"
+        );
     }
 
     /// Regression: a dev engine killed while it stopped left a stack IN_PROGRESS, and

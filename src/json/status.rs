@@ -284,7 +284,7 @@ impl Container {
         Container {
             name: h.container_name.clone(),
             inventory_name: h.inventory_name.clone(),
-            host: h.physical_host.clone(),
+            host: st.machine.clone().or_else(|| h.physical_host.clone()),
             reached: match &st.reach {
                 crate::site::Reach::Here => Reached {
                     via: "local",

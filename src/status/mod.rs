@@ -209,7 +209,8 @@ pub struct TargetStatus {
     /// The session was read from the files of the stopped container, on the host.
     pub from_rootfs: bool,
     pub servers: Vec<Server>,
-    /// How the machine that runs it is reached.
+    /// The machine that runs it, as the inventory names it, and how it is reached.
+    pub machine: Option<String>,
     pub reach: crate::site::Reach,
     /// Servers the session took out of rotation that take traffic again (HAProxy
     /// restarted or reloaded and forgot it).
@@ -304,8 +305,10 @@ pub fn gather(
         } else {
             Vec::new()
         };
+        let (machine, reach) = ctx.reach(&p.host);
         out.push(TargetStatus {
-            reach: ctx.reach(&p.host).1,
+            machine,
+            reach,
             service: service.name.clone(),
             servers: servers_of(servers, &p.host, &p.units),
             placement: p.clone(),

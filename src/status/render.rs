@@ -11,7 +11,11 @@ pub fn render(out: &mut String, st: &TargetStatus) {
     let h = &st.placement.host;
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", h.container_name);
-    let host = h.physical_host.as_deref().unwrap_or("(this host)");
+    let host = st
+        .machine
+        .as_deref()
+        .or(h.physical_host.as_deref())
+        .unwrap_or("(this host)");
     let _ = match &st.reach {
         crate::site::Reach::Here => writeln!(out, "  host     {host}"),
         ssh => writeln!(out, "  host     {host} ({ssh})"),
