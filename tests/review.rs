@@ -334,6 +334,62 @@ fn review_checks_the_latest_patchset_out_in_its_own_worktree_and_leaves_the_user
     );
 }
 
+/// A dry run changes nothing: a change not fetched yet is named with what a review would
+/// fetch (as `git fetch --dry-run` says it); once fetched and checked out, its plan comes
+/// from the worktree as it is.
+#[test]
+fn a_review_dry_run_fetches_nothing_and_names_what_a_review_would_fetch() {
+    let w = World::new();
+    let before = users_view(&w.user);
+    let o = w.git_osa(&["review", &CHANGE.to_string(), "--dry-run"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(
+        out.contains(&format!(
+            "would fetch refs/changes/{:02}/{CHANGE}/2 (the change {CHANGE} patchset 2) from ",
+            CHANGE % 100
+        )) && out.contains(&format!(
+            "into refs/osa/changes/{CHANGE}/2 and check it out in {}",
+            w.worktree().display()
+        )) && out.ends_with("dry run: nothing was changed (the plan needs the change's code)\n"),
+        "{out}"
+    );
+    assert_eq!(w.own_refs(), "", "nothing fetched");
+    assert_eq!(w.worktree_state(), "no worktree");
+    assert_eq!(users_view(&w.user), before, "the user's repository changed");
+    // With --json there is no plan to print: said, exit 2.
+    let o = w.git_osa(&["review", &CHANGE.to_string(), "--dry-run", "--json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    assert!(stderr(&o).contains("a dry run changes nothing: there is no plan to show"));
+    // Fetched and checked out by a review, the dry run plans from the worktree as it is.
+    w.git_osa(&["review", &CHANGE.to_string()]);
+    let (refs, mtimes) = (w.own_refs(), w.mtimes());
+    let o = w.git_osa(&["review", &CHANGE.to_string(), "--dry-run"]);
+    assert!(
+        stderr(&o).contains(&format!(
+            "change {CHANGE} patchset 2: Say which patchset answers, with a migration (Rev Iewer <rev@git-osa.invalid>), checked out in {} already",
+            w.worktree().display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    stopped_at_the_container(&o);
+    assert_eq!(
+        (w.own_refs(), w.mtimes()),
+        (refs.clone(), mtimes),
+        "nothing written"
+    );
+    // Another patchset is not checked out: named, not fetched.
+    let o = w.git_osa(&["review", &format!("{CHANGE},1"), "--dry-run"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(&format!("(the change {CHANGE} patchset 1)")),
+        "{out}"
+    );
+    assert_eq!(w.own_refs(), refs);
+}
+
 #[test]
 fn another_patchset_reuses_the_worktree_and_rewrites_only_the_files_that_differ() {
     let w = World::new();

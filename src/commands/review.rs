@@ -5,9 +5,13 @@ use std::process::ExitCode;
 
 use crate::cli::ReviewArgs;
 use crate::context::Context;
-use crate::error::Result;
-use crate::gerrit::{self, review::Request};
+use crate::error::{Error, Result};
+use crate::gerrit::{
+    self,
+    review::{Ready, Request},
+};
 use crate::json;
+use crate::output;
 use crate::start::{self, Start, Started};
 
 pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
@@ -20,8 +24,26 @@ pub fn run(ctx: &Context, args: &ReviewArgs) -> Result<ExitCode> {
         patchset: args.patchset,
         clone_dependencies: args.clone_dependencies,
         with: args.run.with.clone(),
+        dry_run: args.run.dry_run,
     };
-    let change = gerrit::review::prepare(ctx, &req)?;
+    let change = match gerrit::review::prepare(ctx, &req)? {
+        Ready::Prepared(change) => change,
+        Ready::WouldFetch(lines) => {
+            // A dry run changes nothing: without the change's code there is no plan.
+            if args.run.json {
+                return Err(Error::user(format!(
+                    "change {} is not fetched and checked out yet, and a dry run changes nothing: there is no plan to show",
+                    req.change
+                ))
+                .hint(format!("{}; `git osa review {}` does that", lines[0], req.change)));
+            }
+            for l in lines {
+                output::line(l)?;
+            }
+            output::line("dry run: nothing was changed (the plan needs the change's code)")?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let run = Start {
         checkout: Some(change.worktree),
         review: Some(change.review),

@@ -21,12 +21,23 @@ pub(super) struct Dep {
     pub(super) server: Server,
 }
 
+/// Whether a missing Depends-On checkout may be cloned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CloneDeps {
+    /// `--clone-dependencies`.
+    Yes,
+    /// On a terminal, the user is asked.
+    Ask,
+    /// A dry run: nothing is cloned, nothing asked.
+    Never,
+}
+
 /// The `Depends-On:` footers of `message` that name changes of other projects, each
 /// resolved to its checkout and patchset; same-project ones come with the patchset's
 /// parents. Any footer that cannot be had is an error naming it.
 pub(super) fn dependencies(
     ctx: &Context,
-    clone: bool,
+    clone: CloneDeps,
     project: &Project,
     server: &Server,
     message: &str,
@@ -147,7 +158,7 @@ pub(super) fn dependency_candidates(
 /// the same Gerrit as this checkout) with the user's consent.
 fn dependency_checkout(
     ctx: &Context,
-    clone: bool,
+    clone: CloneDeps,
     project: &Project,
     server: &Server,
     dep_project: &str,
@@ -173,7 +184,11 @@ fn dependency_checkout(
         "Depends-On: {url} needs a checkout of {dep_project}; clone {from} into {}?",
         cache.display()
     );
-    let consent = clone || (ctx.ui.interactive && ctx.ui.confirm(&question));
+    let consent = match clone {
+        CloneDeps::Yes => true,
+        CloneDeps::Ask => ctx.ui.interactive && ctx.ui.confirm(&question),
+        CloneDeps::Never => false,
+    };
     if !consent {
         return Err(Error::user(format!(
             "Depends-On: {url}: no checkout of {dep_project} (looked in {}); nothing was changed",

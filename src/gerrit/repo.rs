@@ -225,6 +225,34 @@ impl Repo {
             .collect()
     }
 
+    /// The commit a ref names, if it exists.
+    pub fn rev(&self, name: &str) -> Result<Option<String>> {
+        let out = git(&self.root, &["rev-parse", "--verify", "--quiet", name])?;
+        Ok(out
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string()))
+    }
+
+    /// The commit checked out in git-osa's worktree of `change`, if it has one.
+    pub fn worktree_head(&self, change: u64) -> Option<String> {
+        let wt = self.worktree(change);
+        if !wt.join(".git").exists() {
+            return None;
+        }
+        let out = git_ok(&wt, &["rev-parse", "HEAD"]).ok()?;
+        Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// The patchset `ps` of `change` is fetched and checked out in its worktree already:
+    /// its commit.
+    pub fn ready(&self, change: u64, ps: u32) -> Result<Option<String>> {
+        let Some(rev) = self.rev(&gerrit::own_ref(change, ps))? else {
+            return Ok(None);
+        };
+        Ok((self.worktree_head(change).as_deref() == Some(rev.as_str())).then_some(rev))
+    }
+
     /// The ref exists in the user's repository.
     pub fn has_ref(&self, name: &str) -> Result<bool> {
         let out = git(&self.root, &["rev-parse", "--verify", "--quiet", name])?;

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use super::api;
-use super::depends::dependencies;
+use super::depends::{CloneDeps, dependencies};
 use super::repo::{self, Repo};
 use super::{ChangeSpec, Server};
 use crate::context::{Context, Project};
@@ -26,6 +26,17 @@ pub struct Request {
     pub clone_dependencies: bool,
     /// `--with` library checkouts, installed after the Depends-On ones.
     pub with: Vec<PathBuf>,
+    /// Change nothing: plan from what is fetched and checked out already, or say what a
+    /// review would fetch.
+    pub dry_run: bool,
+}
+
+/// What a review has to run.
+pub enum Ready {
+    Prepared(Prepared),
+    /// A dry run of a change (or a Depends-On change) not fetched and checked out yet:
+    /// what a review would fetch, one line each, as `git fetch --dry-run` says it.
+    WouldFetch(Vec<String>),
 }
 
 /// The change, ready to run.
@@ -40,14 +51,93 @@ pub struct Prepared {
 
 /// Fetches the change `req` names (its Depends-On changes too) into git-osa's refs and
 /// worktrees, checking everything that can refuse before the first fetch.
-pub fn prepare(ctx: &Context, req: &Request) -> Result<Prepared> {
+pub fn prepare(ctx: &Context, req: &Request) -> Result<Ready> {
     let project = ctx.project()?;
     let named = name(ctx, req, &project)?;
     // Refusals about the deployment and the --with checkouts come before the fetch too.
     ctx.placements(&project.service)?;
     crate::survey::libraries(&project, &req.with)?;
     let found = find(&project, &named)?;
-    fetch(ctx, req, &project, named, found)
+    if req.dry_run {
+        return at_hand(ctx, &project, named, found);
+    }
+    fetch(ctx, req, &project, named, found).map(Ready::Prepared)
+}
+
+/// A dry run: the change as fetched and checked out already, with its Depends-On
+/// changes, or what a review would fetch first. Nothing is written.
+fn at_hand(ctx: &Context, project: &Project, named: Named, found: Found) -> Result<Ready> {
+    let Found {
+        repo,
+        server,
+        change,
+        ps,
+        ..
+    } = found;
+    let would = |what: &str, change: u64, ps: u32, server: &Server, wt: PathBuf| {
+        format!(
+            "would fetch {} ({what} change {change} patchset {ps}) from {} into {} and check it out in {}",
+            super::patchset_ref(change, ps),
+            server.describe(),
+            super::own_ref(change, ps),
+            wt.display()
+        )
+    };
+    let Some(rev) = repo.ready(change, ps)? else {
+        return Ok(Ready::WouldFetch(vec![
+            would("the", change, ps, &server, repo.worktree(change)),
+            "then read its Depends-On footers, and fetch and check out those changes too".into(),
+        ]));
+    };
+    let mut info = repo.describe(&server, change, ps, &rev)?;
+    if let Some(owner) = named.owner {
+        info.owner = owner;
+    }
+    let deps = dependencies(
+        ctx,
+        CloneDeps::Never,
+        project,
+        &server,
+        &repo.message(&rev)?,
+        &named.branches,
+    )?;
+    let mut missing = Vec::new();
+    let mut libraries = Vec::new();
+    for d in &deps {
+        match d.repo.ready(d.change, d.patchset)? {
+            Some(dep_rev) => {
+                let record = d.repo.describe(&d.server, d.change, d.patchset, &dep_rev)?;
+                info.depends_on.push(Dependency {
+                    project: d.project.clone(),
+                    change: d.change,
+                    patchset: d.patchset,
+                    subject: record.subject,
+                });
+                libraries.push(d.repo.worktree(d.change));
+            }
+            None => missing.push(would(
+                &format!("Depends-On: {}", d.project),
+                d.change,
+                d.patchset,
+                &d.server,
+                d.repo.worktree(d.change),
+            )),
+        }
+    }
+    if !missing.is_empty() {
+        return Ok(Ready::WouldFetch(missing));
+    }
+    ctx.ui.step(format!(
+        "change {change} patchset {ps}: {} ({}), checked out in {} already",
+        info.subject,
+        info.owner,
+        repo.worktree(change).display()
+    ));
+    Ok(Ready::Prepared(Prepared {
+        worktree: repo.worktree(change),
+        review: info,
+        with: libraries,
+    }))
 }
 
 /// The change as the user named it, resolved: its number and project, the patchset
@@ -202,7 +292,11 @@ fn fetch(
     // that fetch back, so a refusal still changes nothing.
     let deps = match dependencies(
         ctx,
-        req.clone_dependencies,
+        if req.clone_dependencies {
+            CloneDeps::Yes
+        } else {
+            CloneDeps::Ask
+        },
         project,
         &server,
         &repo.message(&rev)?,
