@@ -72,6 +72,18 @@ pub fn noted_db_sync(paths: &Paths, venv: &str, user: &str, argv: &[String]) -> 
         .with_stdin(Input::Bytes(TOOL.as_bytes().to_vec()))
 }
 
+/// The revision alembic could not find (`Can't locate revision identified by 'abc'`):
+/// the database is at a migration the checkout does not have.
+pub fn missing_revision(output: &str) -> Option<String> {
+    let (_, rest) = output.split_once("Can't locate revision identified by ")?;
+    let rev: String = rest
+        .trim_start_matches(['\'', '"'])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!rev.is_empty()).then_some(rev)
+}
+
 /// What `undo` would do, as a JSON [`Report`] on stdout; it changes nothing.
 pub fn check(paths: &Paths, venv: &str, snap: &Snapshot, discard: bool) -> Exec {
     let mut args = vec!["check", paths.dir.as_str(), snap.dump()];
@@ -221,6 +233,13 @@ pub fn legacy_refusal(container: &str, snap: &Snapshot) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alembics_missing_revision_is_read_from_its_error() {
+        let out = "ERROR [alembic.util.messaging] Can't locate revision identified by 'c6214ca60943'\n  FAILED: Can't locate revision identified by 'c6214ca60943'";
+        assert_eq!(missing_revision(out).as_deref(), Some("c6214ca60943"));
+        assert_eq!(missing_revision("Target database is not up to date."), None);
+    }
 
     fn snap() -> Snapshot {
         Snapshot::Mysql {

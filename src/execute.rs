@@ -21,7 +21,7 @@ use crate::inventory::Host;
 use crate::journal;
 use crate::layout::Paths;
 use crate::lxc::{Lxc, LxcState};
-use crate::plan::{Action, Missing, Step};
+use crate::plan::{Action, DbAhead, Missing, Step};
 use crate::session::Session;
 use crate::session::record::{Journal, Record};
 use crate::signals::Interrupts;
@@ -189,7 +189,10 @@ impl<'a> Runner<'a> {
             Action::Exec(e) => {
                 settled = self.settles(step, e);
                 if let Err(err) = self.exec(step, e, settled.as_ref()) {
-                    self.missing_requirements(step, err)?;
+                    match &step.on_db_ahead {
+                        Some(ahead) => self.db_ahead(step, e, ahead, err)?,
+                        None => self.missing_requirements(step, err)?,
+                    }
                 }
             }
             Action::Server { server, change } => {
@@ -390,6 +393,53 @@ impl<'a> Runner<'a> {
     /// A failed install: if the repo server lacks requirements, name them and offer the
     /// other index the plan holds (a prompt on a terminal, the flag otherwise); a yes
     /// runs the plan's retry. A source pip could not reach is a failure, not a lack.
+    /// A db sync that failed because the database is at a revision the checkout lacks:
+    /// said, and with the session's snapshot, undoing the session's migrations is offered
+    /// (then the db sync runs again).
+    fn db_ahead(&mut self, step: &Step, e: &Exec, ahead: &DbAhead, err: Error) -> Result<()> {
+        let Some(rev) = crate::db_undo::missing_revision(&err.to_string()) else {
+            return Err(err);
+        };
+        let said = format!(
+            "the database of {} is at revision {rev}, which this checkout does not have: a migration of code synced before in this session (another patchset or branch) upgraded it",
+            step.target.name
+        );
+        let DbAhead::Offer {
+            snapshot,
+            check,
+            undo,
+        } = ahead
+        else {
+            return Err(Error::failed(said).hint(
+                "the session took no database snapshot, so git-osa cannot undo that migration: sync code that has it (the patchset before), or put the database back from a backup; `--db-snapshot` (the default of `git osa review`) makes the next session undoable",
+            ));
+        };
+        let snap = snapshot.describe();
+        let prompt = format!(
+            "{said}. Undo the session's migrations with the snapshot of {snap} taken before them (the rows others wrote stay), then run the db sync again?"
+        );
+        if !self.ui.confirm(&prompt) {
+            return Err(Error::failed(said).hint(format!(
+                "`git osa restore` undoes the session's migrations with the snapshot of {snap} (the rows others wrote stay); then run this again (on a terminal, git-osa offers to do both)"
+            )));
+        }
+        let stdin = match &check.stdin {
+            Some(Input::Bytes(b)) => Some(b.as_slice()),
+            _ => None,
+        };
+        let out = step.target.run(&check.full_argv(), stdin)?;
+        let report = crate::db_undo::Report::parse(&out.stdout).map_err(Error::failed)?;
+        if let Some(refusal) = report.refusal(&step.target.name, snapshot) {
+            return Err(refusal);
+        }
+        let title = report.title(snapshot);
+        self.ui.step(&title);
+        let undo_step = Step::exec(title, &step.target, (**undo).clone());
+        self.exec(&undo_step, undo, None)?;
+        self.ui.step(format!("{} (again)", step.title));
+        self.exec(step, e, None)
+    }
+
     fn missing_requirements(&mut self, step: &Step, err: Error) -> Result<()> {
         let Some(on_missing) = &step.on_missing else {
             return Err(err);

@@ -121,6 +121,23 @@ pub enum Missing {
     Allowed { index: String },
 }
 
+/// What a db sync does when the database is at a revision the checkout lacks (alembic's
+/// "Can't locate revision"): a migration of code synced before in the session (another
+/// patchset, another branch) upgraded it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DbAhead {
+    /// The session's snapshot, with its notes, can undo the session's migrations: a prompt
+    /// on a terminal; a yes runs `check` (would undoing lose rows written since?), then
+    /// `undo`, then the db sync again.
+    Offer {
+        snapshot: crate::db::Snapshot,
+        check: Box<Exec>,
+        undo: Box<Exec>,
+    },
+    /// The session took no snapshot to undo them with: said.
+    NoSnapshot,
+}
+
 #[derive(Debug, Clone)]
 pub struct Step {
     pub title: String,
@@ -133,6 +150,7 @@ pub struct Step {
     pub before: Vec<Record>,
     pub after: Vec<Record>,
     pub on_missing: Option<Missing>,
+    pub on_db_ahead: Option<DbAhead>,
     /// A warning to show once the step ran.
     pub warn: Option<String>,
 }
@@ -148,6 +166,7 @@ impl Step {
             before: Vec::new(),
             after: Vec::new(),
             on_missing: None,
+            on_db_ahead: None,
             warn: None,
         }
     }
@@ -173,6 +192,11 @@ impl Step {
 
     pub fn after(mut self, r: Record) -> Step {
         self.after.push(r);
+        self
+    }
+
+    pub fn on_db_ahead(mut self, a: DbAhead) -> Step {
+        self.on_db_ahead = Some(a);
         self
     }
 
@@ -342,6 +366,13 @@ pub fn print(steps: &[Step], socket: &Path) -> String {
             let _ = writeln!(
                 out,
                 "    if the repo server lacks a requirement: name it and offer {index} (a prompt on a terminal, --allow-public-index otherwise)"
+            );
+        }
+        if let Some(DbAhead::Offer { snapshot, .. }) = &s.on_db_ahead {
+            let _ = writeln!(
+                out,
+                "    if the database is at a revision this checkout lacks: say so and offer to undo the session's migrations with the snapshot of {}, then db sync again (a prompt on a terminal)",
+                snapshot.describe()
             );
         }
         if let Some(w) = &s.warn {

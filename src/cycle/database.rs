@@ -97,7 +97,8 @@ impl Cycle<'_> {
                 self.target(),
                 exec.in_scope(self.paths.dbsync_scope()).runs_to_the_end(),
             )
-            .skip_if(skip.clone());
+            .skip_if(skip.clone())
+            .on_db_ahead(self.db_ahead());
             if i == last {
                 step = step
                     .after(Record::MigrationsHash(hash.clone()))
@@ -167,6 +168,24 @@ impl Cycle<'_> {
         }
         let (exec, snap) = crate::db::snapshot(&self.paths, c);
         Ok(Some(self.snapshot_step(exec, snap)))
+    }
+
+    /// What a db sync offers when the database is at a revision this checkout lacks:
+    /// undoing the session's migrations, when its snapshot was noted before them.
+    fn db_ahead(&self) -> crate::plan::DbAhead {
+        let (Some(snap), true) = (&self.session.db_snapshot, self.session.db_notes) else {
+            return crate::plan::DbAhead::NoSnapshot;
+        };
+        let venv = &self.s.venv;
+        crate::plan::DbAhead::Offer {
+            snapshot: snap.clone(),
+            check: Box::new(crate::db_undo::check(&self.paths, venv, snap, false)),
+            undo: Box::new(
+                crate::db_undo::undo(&self.paths, venv, snap, false)
+                    .in_scope(self.paths.dbsync_scope())
+                    .runs_to_the_end(),
+            ),
+        }
     }
 
     /// The snapshot's schema and every row's fingerprint, noted beside it with the

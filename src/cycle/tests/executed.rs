@@ -143,3 +143,65 @@ fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order()
     out += &render(&fake.sent()[mark..], &container);
     super::golden("executed.sent", &out);
 }
+
+/// A second patchset's db sync finds the database at a revision it lacks (the first
+/// patchset's migration, which the second dropped): said, with the snapshot's way out;
+/// without a terminal to say yes, nothing runs after the db sync.
+#[test]
+fn a_db_sync_that_finds_the_database_ahead_says_so_and_offers_the_snapshot() {
+    let root = tempfile::tempdir().unwrap();
+    let base = super::heat();
+    let servers: Vec<(&str, &str, &str, &str)> = base
+        .servers
+        .iter()
+        .map(|s| {
+            let addr = s.addr.as_deref().unwrap_or_default();
+            (s.backend.as_str(), s.name.as_str(), addr, s.status.as_str())
+        })
+        .collect();
+    let fake = Arc::new(Fake::with_servers(&servers));
+    fake.answer(
+        "git-osa-dbsync",
+        "cat >/dev/null; echo \"FAILED: Can't locate revision identified by 'c6214ca60943'\" >&2; exit 255",
+    );
+    // The container runs: the failure is the db sync's own.
+    fake.answer("lxc-info", "echo RUNNING");
+    let ui = Ui::plain();
+    let haproxy = Haproxy::new(Path::new(SOCKET), fake.clone());
+    let paths = Paths::new("heat");
+    let s = through(&fake, base, root.path());
+    let c = Choice {
+        db_snapshot: true,
+        ..super::choice()
+    };
+    let first = cycle::plan_run(&s, &c).unwrap();
+    let mut session = super::after(&first.steps, None, first.steps.len() - 1, false);
+    session.service = "heat".into();
+    assert!(session.db_notes && session.db_snapshot.is_some());
+    let mut again = super::second_run(&s);
+    session.migrations_hash = Some("patchset 2's migrations".into());
+    again.session = Some(session.clone());
+    let plan = cycle::plan_run(&again, &c).unwrap();
+    let mut runner = Runner::new(&ui, &haproxy, paths, session);
+    let e = runner.execute(&plan).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "the database of {} is at revision c6214ca60943, which this checkout does not have: a migration of code synced before in this session (another patchset or branch) upgraded it",
+            s.target.name
+        )
+    );
+    assert!(
+        e.hints()[0].starts_with(
+            "`git osa restore` undoes the session's migrations with the snapshot of heat on "
+        ),
+        "{:?}",
+        e.hints()
+    );
+    let sent = format!("{:?}", fake.sent());
+    assert!(sent.contains("git-osa-dbsync"), "the db sync ran:\n{sent}");
+    assert!(
+        !sent.contains("git-osa-dev-heat"),
+        "nothing ran after the db sync:\n{sent}"
+    );
+}

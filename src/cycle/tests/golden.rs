@@ -373,6 +373,17 @@ fn heat_with_a_db_snapshot_and_its_restore() {
         text.contains("skipped: taken before this session's first db sync"),
         "{text}"
     );
+    // Another patchset's migrations: its db sync may find the database at a revision it
+    // lacks, and offers to undo the session's migrations with the snapshot first.
+    let mut other = again.clone();
+    if let Some(s) = other.session.as_mut() {
+        s.migrations_hash = Some("patchset 2's migrations".into());
+    }
+    let text = run_text(&other, &c);
+    assert!(
+        text.contains("    if the database is at a revision this checkout lacks: say so and offer to undo the session's migrations with the snapshot of heat on 172.29.236.101, then db sync again (a prompt on a terminal)\n"),
+        "{text}"
+    );
 }
 
 /// `--db-snapshot` for a service whose connection cannot be read, or whose container lacks
