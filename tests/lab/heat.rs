@@ -853,9 +853,9 @@ fn a_detached_heat_sync_reloads_the_apis_and_restarts_only_the_engine() {
     assert_eq!(heat.freeze(target), freeze, "pip freeze in {target}");
 }
 
-/// heat-api-cfn gone from one container, as in a deployment without cfn: its unit masked
-/// and stopped, its server still in HAProxy's config and DOWN; put back however the story
-/// ends.
+/// heat-api-cfn gone from one container, as in a deployment without cfn: stopped, its
+/// unit file moved away (the lab's units are in /etc/systemd/system, where `mask` cannot
+/// go), its server still in HAProxy's config and DOWN; put back however the story ends.
 struct WithoutCfn<'a> {
     lab: &'a Lab,
     node: &'a Node,
@@ -868,7 +868,7 @@ impl<'a> WithoutCfn<'a> {
             &[
                 "sh",
                 "-c",
-                "systemctl stop heat-api-cfn && systemctl mask heat-api-cfn",
+                "systemctl stop heat-api-cfn && mv /etc/systemd/system/heat-api-cfn.service /root/heat-api-cfn.service.git-osa-story && systemctl daemon-reload",
             ],
         );
         assert!(o.status.success(), "{o:?}");
@@ -883,7 +883,7 @@ impl Drop for WithoutCfn<'_> {
             &[
                 "sh",
                 "-c",
-                "systemctl unmask heat-api-cfn && systemctl start heat-api-cfn",
+                "mv /root/heat-api-cfn.service.git-osa-story /etc/systemd/system/heat-api-cfn.service && systemctl daemon-reload && systemctl start heat-api-cfn",
             ],
         );
         if !std::thread::panicking() {
