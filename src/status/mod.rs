@@ -394,13 +394,6 @@ pub fn problems_of(st: &TargetStatus, lxc_path: Option<&std::path::Path>) -> Vec
             lost.backend, lost.server, h.container_name
         ));
     }
-    if !st.unattended.is_empty() {
-        problems.push(format!(
-            "{} in {} runs in the foreground with no git-osa attached: the git-osa that ran it ended without stopping it (killed, or its connection lost); `git osa logs -f` follows it, `git osa restore` ends the session",
-            st.unattended.join(", "),
-            h.container_name
-        ));
-    }
     if let Some(found) = st.dev_code_outside_session() {
         problems.push(format!(
             "{} runs dev code without a git-osa session ({found}): `git osa restore` has no record to undo it",

@@ -166,7 +166,7 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                     )
                 } else if !st.unattended.is_empty() {
                     format!(
-                        "running: {}, with no git-osa attached (the one that ran it ended without stopping it)",
+                        "running: {}, with no git-osa attached: the one that ran it ended without stopping it (killed, or its connection lost); `git osa logs -f` follows it, `git osa restore` ends the session",
                         running.join(", ")
                     )
                 } else if !running.is_empty() {
