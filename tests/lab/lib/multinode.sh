@@ -28,9 +28,14 @@ INFRA2_HAPROXY_CFG=$INFRA2_DIR/haproxy.cfg
 INFRA2_HAPROXY_PID=$INFRA2_DIR/haproxy.pid
 LAPTOP_STUB=$HOSTS_DIR/$LAPTOP/no-lxc
 
-# inns HOST CMD...: CMD in HOST's network, mount and UTS namespaces (nsenter opens them
-# all before it enters any)
-inns() { nsenter --net="/run/netns/gosalab-$1" --mount="$NS_DIR/$1.mnt" --uts="$NS_DIR/$1.uts" -- "${@:2}"; }
+# ns_enter HOST: the argv that runs what follows it in HOST's network, mount and UTS
+# namespaces (nsenter opens them all before it enters any); inns HOST CMD...: runs CMD so
+ns_enter() { NS_ENTER=(nsenter --net="/run/netns/gosalab-$1" --mount="$NS_DIR/$1.mnt" --uts="$NS_DIR/$1.uts" --); }
+inns() {
+  local NS_ENTER
+  ns_enter "$1"
+  "${NS_ENTER[@]}" "${@:2}"
+}
 # on_infra2 FUNCTION ARGS...: a lab function (la, cstate, start_container, wait_booted,
 # ensure_active, hasock) run against infra2: each tool it runs is prefixed with inns
 on_infra2() {
@@ -261,7 +266,7 @@ wait_more_hosts() {
   fi
   on_infra2 ensure_active "$INFRA2_HEAT" "${HEAT_UNITS[@]}"
   la "$COMPUTE_LXC" "$COMPUTE" systemctl is-enabled --quiet ssh ||
-    la "$COMPUTE_LXC" "$COMPUTE" systemctl enable --quiet ssh
+    la "$COMPUTE_LXC" "$COMPUTE" systemctl enable --quiet --now ssh
   LXCPATH=$COMPUTE_LXC ensure_active "$COMPUTE" ssh "$UNIT" apache2
 }
 
@@ -351,14 +356,15 @@ status_more_hosts() {
   if infra2_running; then
     status_line "host $INFRA2" "netns gosalab-$INFRA2 $INFRA2_IP, mount namespace $NS_DIR/$INFRA2.mnt"
     status_sshd "$INFRA2" "$INFRA2_IP" 22 || ok=1
-    local spec n port want
+    local spec n url want
     for spec in "$INFRA2_KEYSTONE=$INFRA2_KEYSTONE_IP:$KS_PORT/v3:200" "$INFRA2_HEAT=$INFRA2_HEAT_IP:8004/:300"; do
-      n=${spec%%=*} ip=${spec#*=}
+      n=${spec%%=*} url=${spec#*=} want=${spec##*:}
+      url=${url%:*}
       st=$(on_infra2 cstate "$LXCPATH" "$n")
       code=-
-      [[ $st == RUNNING ]] && code=$(http_code "http://${ip%:*}" 2)
-      status_line "  container" "$n $st ${ip%%:*} ${ip#*:}:$code"
-      [[ $st == RUNNING && $code == "${ip##*:}" ]] || ok=1
+      [[ $st == RUNNING ]] && code=$(http_code "http://$url" 2)
+      status_line "  container" "$n $st ${url%%:*} ${url#*:}:$code"
+      [[ $st == RUNNING && $code == "$want" ]] || ok=1
     done
     local pid
     pid=$(pid_of "$INFRA2_HAPROXY_PID" "$INFRA2_HAPROXY_CFG")

@@ -110,9 +110,9 @@ ensure_sshd() {
   (cd / && exec setsid "$@" env -i PATH="$SYSPATH" LANG=C.UTF-8 "$SSHD" -D -e -f "$conf" \
     </dev/null >>"$LOG/sshd-$name.log" 2>&1 8>&- 9>&-) &
   echo $! >"$RUN/sshd-$name.pid"
-  local i
+  local i pid=$!
   for i in $(seq 1 50); do
-    [[ -z $(pid_of "sshd-$name" "-f $conf") ]] && break
+    alive "$pid" || break
     "$@" ss -Hltn 2>/dev/null | awk -v a="$addr:$port" '$4 == a { f = 1 } END { exit !f }' && {
       say "started sshd of $name on $addr:$port (pid $(<"$RUN/sshd-$name.pid"))"
       return 0
