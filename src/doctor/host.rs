@@ -23,7 +23,8 @@ pub struct HostFacts {
     /// what to do.
     pub containers: Result<Vec<String>, (String, String)>,
     pub lxc_path: Option<PathBuf>,
-    /// The containers LXC has, or why they cannot be listed.
+    /// The containers LXC has on each host that holds one of the inventory's (this one
+    /// without an inventory), or why one host's cannot be listed.
     pub lxc_names: Result<Vec<String>, String>,
     /// Each HAProxy node's facts (one on an all-in-one).
     pub haproxy: Vec<HaproxyFacts>,
@@ -68,7 +69,9 @@ pub fn read_host(ctx: &Context) -> HostFacts {
     tools.push(("systemd-run", crate::transport::find_on_path("systemd-run")));
     tools.push(("git", crate::transport::find_on_path("git")));
     let inventory = ctx.global.inventory.clone();
-    let containers = Inventory::load(&inventory)
+    let read = Inventory::load(&inventory);
+    let containers = read
+        .as_ref()
         .map(|inv| {
             inv.all_containers()
                 .into_iter()
@@ -82,10 +85,38 @@ pub fn read_host(ctx: &Context) -> HostFacts {
         inventory,
         containers,
         lxc_path: ctx.global.lxc_path.clone(),
-        lxc_names: ctx.home_lxc().list().map_err(|e| e.to_string()),
+        lxc_names: list_lxc(ctx, read.ok().as_ref()),
         haproxy: ctx.haproxy().nodes().iter().map(read_haproxy).collect(),
         checkout: read_checkout(&ctx.cwd),
     }
+}
+
+/// The containers LXC has on every machine that holds one of the inventory's, each listed
+/// where it is (over ssh for another host), as a container's status reads it; this
+/// machine's without an inventory. Container names are the deployment's, unique across it.
+fn list_lxc(ctx: &Context, inv: Option<&Inventory>) -> Result<Vec<String>, String> {
+    let machines: Vec<Option<crate::inventory::Machine>> = match inv {
+        Some(inv) => inv
+            .all_containers()
+            .iter()
+            .map(|h| inv.machine(&h.inventory_name))
+            .collect(),
+        None => vec![None],
+    };
+    let mut seen: Vec<Option<crate::inventory::Machine>> = Vec::new();
+    let mut names = Vec::new();
+    for m in machines {
+        if seen.contains(&m) {
+            continue;
+        }
+        let listed = ctx.site.lxc(m.as_ref()).list().map_err(|e| match &m {
+            Some(m) => format!("on {}: {e}", m.name),
+            None => e.to_string(),
+        })?;
+        names.extend(listed);
+        seen.push(m);
+    }
+    Ok(names)
 }
 
 /// The effective user id: the owner of `/proc/self`.
