@@ -383,14 +383,20 @@ fn infra2s_haproxy_restarted_mid_session_is_reported_and_sync_pins_it_again() {
     );
     assert!(m.status_on_both(KEYSTONE_BACKEND, &m.lab.old.name)[0].starts_with("MAINT"));
 
+    // status shows each node's view, says the pin was lost, and fails.
     let o = m.run(&repo, &["status"]);
     let out = text(&o);
-    let b = block(&out, &target.name);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    let b = block(&out, &m.lab.old.name);
     assert!(
         b.contains(&format!(
             "haproxy  {KEYSTONE_BACKEND}/{}  MAINT (UP on {})",
             m.lab.old.name, m.infra2
         )),
+        "{out}"
+    );
+    assert!(
+        block(&out, &target.name).contains("taken out of rotation, and back in it: HAProxy forgot"),
         "{out}"
     );
     assert!(
@@ -476,13 +482,12 @@ fn from_the_laptop_a_checkout_there_runs_on_infra2_through_the_deploy_host() {
     ] {
         m.served(&url, "git-osa-laptop", &target.name);
     }
-    // status on the laptop sees the session, kept on the target.
+    // status on the laptop sees the session, kept on the target, and who started it.
     let o = m.laptop_git_osa(&repo, &["status"]).output().unwrap();
     let out = text(&o);
-    assert!(
-        block(&out, &target.name).contains("process  running"),
-        "{out}"
-    );
+    let b = block(&out, &target.name);
+    assert!(b.contains("by root@laptop"), "{out}");
+    assert!(b.contains("process  detached: "), "{out}");
 
     let o = m.laptop_git_osa(&repo, &["restore"]).output().unwrap();
     assert!(o.status.success(), "{}", text(&o));
