@@ -93,11 +93,14 @@ ensure_mountns() {
   say "created the mount and UTS namespaces of $h"
 }
 
-# In infra2's: its hostname, its LXC path and run dir over the lab's.
+# In infra2's: its hostname, its LXC path and run dir over the lab's, and a home of its own
+# for root (an infra host's: the ssh sessions' shell must not read this machine's
+# ~/.bashrc, which may start a pyenv or more).
 INFRA2_NS_SH='
 hostname "$0"
 mount --bind "$1" "$2"
-mount --bind "$3" "$4"'
+mount --bind "$3" "$4"
+mount --bind "$5" /root'
 
 # In the laptop's: its hostname; a fresh /run (no LXC state, no ssh master of the host's);
 # every lxc-* tool a stub; the lab's folders, its cache and LXC's out of reach, but for the
@@ -134,11 +137,12 @@ EOF
 ensure_namespaces() {
   ensure_ns_dir
   mkdir -p "$LXCPATH" "$RUN" "$INFRA2_DIR/lxc" "$INFRA2_DIR/run" "$COMPUTE_LXC"
+  install -d -m 700 "$INFRA2_DIR/root"
   if ! { [[ -e /run/netns/gosalab-$INFRA2 ]] && ns_mounted "$NS_DIR/$INFRA2.mnt"; }; then
     stop_infra2
   fi
   ensure_netns "$INFRA2" "$INFRA2_IP" 1
-  ensure_mountns "$INFRA2" "$INFRA2_NS_SH" "$INFRA2_DIR/lxc" "$LXCPATH" "$INFRA2_DIR/run" "$RUN"
+  ensure_mountns "$INFRA2" "$INFRA2_NS_SH" "$INFRA2_DIR/lxc" "$LXCPATH" "$INFRA2_DIR/run" "$RUN" "$INFRA2_DIR/root"
   laptop_stub
   ensure_netns "$LAPTOP" "$LAPTOP_IP" 0
   ensure_mountns "$LAPTOP" "$LAPTOP_NS_SH" "$LAB" "$SSH_DIR" "$CACHE" "$LAPTOP_STUB"
