@@ -264,11 +264,12 @@ wait_more_hosts() {
   done
   MORE_STARTED=()
   on_infra2 ensure_active "$INFRA2_KEYSTONE" "$UNIT" apache2
-  if ! on_infra2 la "$LXCPATH" "$INFRA2_HEAT" systemctl is-enabled --quiet heat-engine; then
-    on_infra2 la "$LXCPATH" "$INFRA2_HEAT" systemctl enable --quiet --now "${HEAT_UNITS[@]}" ||
+  if ! on_infra2 la "$LXCPATH" "$INFRA2_HEAT" systemctl is-enabled --quiet heat-api; then
+    on_infra2 la "$LXCPATH" "$INFRA2_HEAT" systemctl enable --quiet --now heat-api heat-api-cfn ||
       die "heat's units do not start in $INFRA2_HEAT on $INFRA2"
   fi
-  on_infra2 ensure_active "$INFRA2_HEAT" "${HEAT_UNITS[@]}"
+  on_infra2 ensure_active "$INFRA2_HEAT" heat-api heat-api-cfn
+  infra2_engine_for_mode
   la "$COMPUTE_LXC" "$COMPUTE" systemctl is-enabled --quiet ssh ||
     la "$COMPUTE_LXC" "$COMPUTE" systemctl enable --quiet --now ssh
   LXCPATH=$COMPUTE_LXC ensure_active "$COMPUTE" ssh "$UNIT" apache2
@@ -278,6 +279,18 @@ wait_more_hosts() {
 # HAProxy on infra2, and the host's mode
 
 haproxy_mode() { if [[ -s $MODE_FILE ]]; then cat "$MODE_FILE"; else echo single; fi; }
+
+# infra2's heat-engine takes work from the deployment's message queue: it runs only while
+# infra2 is part of the deployment (multinode mode), so that the single host's stories
+# have their two engines and no other (heat.rs stops one to have every stack go to theirs).
+infra2_engine_for_mode() {
+  if [[ $(haproxy_mode) == multinode ]]; then
+    on_infra2 la "$LXCPATH" "$INFRA2_HEAT" systemctl enable --quiet --now heat-engine ||
+      die "heat-engine does not start in $INFRA2_HEAT on $INFRA2"
+  else
+    on_infra2 la "$LXCPATH" "$INFRA2_HEAT" systemctl disable --quiet --now heat-engine
+  fi
+}
 
 ensure_infra2_haproxy() {
   local new pid
@@ -361,6 +374,11 @@ status_more_hosts() {
     status_line "host $INFRA2" "netns gosalab-$INFRA2 $INFRA2_IP, mount namespace $NS_DIR/$INFRA2.mnt"
     status_sshd "$INFRA2" "$INFRA2_IP" 22 || ok=1
     local spec n url want
+    local engine want_engine=inactive
+    [[ $(haproxy_mode) == multinode ]] && want_engine=active
+    engine=$(on_infra2 la "$LXCPATH" "$INFRA2_HEAT" systemctl is-active heat-engine 2>/dev/null || true)
+    status_line "  heat-engine" "$engine in $INFRA2_HEAT (runs in multinode mode only)"
+    [[ $engine == "$want_engine" ]] || ok=1
     for spec in "$INFRA2_KEYSTONE=$INFRA2_KEYSTONE_IP:$KS_PORT/v3:200" "$INFRA2_HEAT=$INFRA2_HEAT_IP:8004/:300"; do
       n=${spec%%=*} url=${spec#*=} want=${spec##*:}
       url=${url%:*}
