@@ -384,7 +384,8 @@ pub fn hurry(scopes: &[String]) -> Vec<String> {
     )
 }
 
-/// The argv that runs `info`'s command like systemd would, in a scope named `scope`: as
+/// The argv that runs `info`'s command like systemd would, in a scope named `scope`: in
+/// the unit's working directory (`/` by default, as systemd's), as
 /// the unit's user through systemd-run's own `--uid`/`--gid` (no wrapper process of its
 /// own between the scope and the server, such as runuser, which kills its child two
 /// seconds after a SIGTERM), stopped as the unit is ([`Stop`]).
@@ -396,13 +397,16 @@ pub fn dev_argv(info: &UnitInfo, scope: &str) -> Vec<String> {
     if let Some(g) = &info.group {
         argv.push(format!("--gid={g}"));
     }
-    argv.extend(["--".into(), "env".into()]);
-    if let Some(wd) = &info.working_directory {
-        argv.extend([
-            "-C".into(),
-            wd.trim_start_matches(['-', '!', '~']).to_string(),
-        ]);
-    }
+    // The unit's working directory, else systemd's for a system unit, `/`: never where
+    // the command happens to start (over ssh, root's home, which the unit's user cannot
+    // read, and uWSGI puts `.` on sys.path).
+    let wd = info.working_directory.as_deref().unwrap_or("/");
+    argv.extend([
+        "--".into(),
+        "env".into(),
+        "-C".into(),
+        wd.trim_start_matches(['-', '!', '~']).to_string(),
+    ]);
     argv.push("PYTHONUNBUFFERED=1".into());
     argv.extend(info.environment.iter().cloned());
     argv.extend(info.exec_start.iter().cloned());

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::running::Running;
 
 /// The lab is one shared thing: its tests run one at a time.
-static LAB: Mutex<()> = Mutex::new(());
+pub(crate) static LAB: Mutex<()> = Mutex::new(());
 
 const MARKED_FILE: &str = "keystone/api/discovery.py";
 /// What `git osa` prints once HAProxy sends the traffic to the dev run.
@@ -70,9 +70,36 @@ pub fn var(name: &str) -> String {
     })
 }
 
+/// The host's HAProxy backends (`tests/lab/lab mode`): the single host's for these
+/// stories, with infra2's containers too for the multi-node ones (`multi.rs`). Switched
+/// when the story before left the other.
+pub fn ensure_mode(mode: &str) {
+    let Ok(file) = std::env::var("GIT_OSA_LAB_HAPROXY_MODE_FILE") else {
+        return; // a lab without other hosts has one mode
+    };
+    let now = std::fs::read_to_string(&file).unwrap_or_default();
+    if now.trim() == mode || (now.trim().is_empty() && mode == "single") {
+        return;
+    }
+    let st = Command::new("tests/lab/lab")
+        .args(["mode", mode])
+        .status()
+        .unwrap();
+    assert!(st.success(), "tests/lab/lab mode {mode}");
+}
+
 impl Lab {
     pub fn get() -> Lab {
         let guard = LAB.lock().unwrap_or_else(|p| p.into_inner());
+        ensure_mode("single");
+        let lab = Lab::with(guard);
+        lab.ensure_production();
+        lab
+    }
+
+    /// The lab's single-host side as `lab env` describes it, holding the lab's lock, as it
+    /// is (no check that it is in production).
+    pub fn with(guard: MutexGuard<'static, ()>) -> Lab {
         let names = [
             "GIT_OSA_INVENTORY",
             "GIT_OSA_LXC_PATH",
@@ -84,7 +111,7 @@ impl Lab {
         ];
         let env: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), var(n))).collect();
         let unit = var("GIT_OSA_LAB_UNIT");
-        let lab = Lab {
+        Lab {
             _guard: guard,
             lxc_path: var("GIT_OSA_LXC_PATH"),
             socket: PathBuf::from(var("GIT_OSA_HAPROXY_SOCKET")),
@@ -98,9 +125,7 @@ impl Lab {
             backend: var("GIT_OSA_LAB_BACKEND"),
             port: var("GIT_OSA_LAB_KEYSTONE_PORT"),
             env,
-        };
-        lab.ensure_production();
-        lab
+        }
     }
 
     /// A command in a container, as the lab's operator would run it.
@@ -341,7 +366,7 @@ pub const DROPIN: &str = "/etc/keystone/keystone.conf.d/99-git-osa-dev.conf";
 
 /// What a container shows of production, in one round trip: sections a story compares
 /// before and after a fault. `traces` must be empty in production.
-const READ_PRODUCTION: &str = r#"
+pub(crate) const READ_PRODUCTION: &str = r#"
 venv=$1 unit=$2 dropin=$3
 echo "@@ unit"; systemctl is-active "$unit"
 echo "@@ process"; systemctl show -p MainPID -p ExecMainStartTimestampMonotonic "$unit"
@@ -542,7 +567,7 @@ pub fn header(head: &str, name: &str) -> Option<String> {
 }
 
 /// Two long texts are equal; if not, the first lines that differ say how.
-fn same(what: &str, before: &str, now: &str) {
+pub(crate) fn same(what: &str, before: &str, now: &str) {
     if before == now {
         return;
     }

@@ -13,6 +13,7 @@
 #[path = "../gerrit/mod.rs"]
 mod gerrit;
 mod harness;
+mod multi;
 mod pty;
 mod running;
 
@@ -28,6 +29,7 @@ mod hooks;
 mod index;
 mod interrupt;
 mod killed;
+mod multinode;
 mod restore;
 mod review;
 mod snapshot;

@@ -11,8 +11,10 @@ INCLUDES=systemd-sysv,dbus,iproute2,netbase,ca-certificates,python3,python3-venv
 # OSA's infrastructure, installed into the rootfs (the containers have no route out) and
 # switched off there: each container turns on what its role runs (MariaDB in the galera
 # container, RabbitMQ in the rabbit one, Apache in front of keystone).
-INFRA_PKGS="mariadb-server mariadb-client rabbitmq-server apache2"
-INFRA_UNITS="mariadb.service rabbitmq-server.service apache2.service apache-htcacheclean.service"
+# openssh-server is for compute1, the lab's metal host (lib/multinode.sh), which turns it
+# on with the lab's host key; no other container runs an sshd (OSA's do not).
+INFRA_PKGS="mariadb-server mariadb-client rabbitmq-server apache2 openssh-server"
+INFRA_UNITS="mariadb.service rabbitmq-server.service apache2.service apache-htcacheclean.service ssh.service"
 MASKED_UNITS="systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket
   systemd-journald-audit.socket sys-kernel-config.mount getty-static.service
   systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service
@@ -167,6 +169,8 @@ infra_config() {
   rm -f "$r/var/lib/rabbitmq/.erlang.cookie"
   # Apache listens where each container's vhost says, nothing on :80
   : >"$r/etc/apache2/ports.conf"
+  # no host key shared by every container: compute1 gets the lab's own for it
+  rm -f "$r"/etc/ssh/ssh_host_*
   rm -f "$r/etc/apache2/sites-enabled/000-default.conf"
 }
 

@@ -3,8 +3,10 @@
 # the cache, kept stopped in an lxcpath of its own), the keystone nodes (overlayfs
 # snapshots of it, in $LXCPATH) and the sqlite database they share through a bind mount.
 
-la() { lxc-attach -P "$1" -n "$2" --clear-env --set-var PATH="$SYSPATH" --set-var LANG=C.UTF-8 --set-var HOME=/root -- "${@:3}"; }
-cstate() { lxc-info -P "$1" -n "$2" -sH 2>/dev/null || echo ABSENT; }
+# AT: a prefix for the LXC tools these run (on_infra2 in multinode.sh: its namespaces)
+AT=()
+la() { "${AT[@]}" lxc-attach -P "$1" -n "$2" --clear-env --set-var PATH="$SYSPATH" --set-var LANG=C.UTF-8 --set-var HOME=/root -- "${@:3}"; }
+cstate() { "${AT[@]}" lxc-info -P "$1" -n "$2" -sH 2>/dev/null || echo ABSENT; }
 cexists() { [[ -f $1/$2/config ]]; }
 
 container_config() { # container_config LXCPATH NAME IP HOSTNAME ROOTFS_SPEC [extra lines]
@@ -31,7 +33,7 @@ container_config() { # container_config LXCPATH NAME IP HOSTNAME ROOTFS_SPEC [ex
 
 start_container() { # start_container LXCPATH NAME
   mkdir -p "$LOG"
-  lxc-start -P "$1" -n "$2" -o "$LOG/lxc-$2.log" -l WARN </dev/null >>"$LOG/lxc-$2.log" 2>&1 8>&- 9>&- ||
+  "${AT[@]}" lxc-start -P "$1" -n "$2" -o "$LOG/lxc-$2.log" -l WARN </dev/null >>"$LOG/lxc-$2.log" 2>&1 8>&- 9>&- ||
     die_log "$LOG/lxc-$2.log" "lxc-start $2 failed"
 }
 
@@ -112,9 +114,12 @@ ensure_golden() {
   if [[ -e $GOLDEN_PATH/.complete && $(cat "$LAB/golden-key" 2>/dev/null) == "$GOLDEN_KEY" ]]; then
     return 0
   fi
-  # the nodes are snapshots of the golden container: they go with it
+  # the nodes are snapshots of the golden container: they go with it (infra2's keystone
+  # and compute1 too)
   local n
   for n in "${NODES[@]}"; do stop_destroy "$LXCPATH" "$n"; done
+  infra2_drop "$INFRA2_KEYSTONE"
+  stop_destroy "$COMPUTE_LXC" "$COMPUTE"
   rm -rf --one-file-system "$SHARED_DB"
   if [[ ! -e $GOLDEN_PATH/.complete ]]; then
     stage golden build_golden

@@ -3,8 +3,14 @@
 # names and an admin socket, started and stopped by pid like the lab's other servers
 # (services.sh).
 
+# haproxy_cfg_text ADDRESS MODE: the config of a node whose frontends bind ADDRESS (and
+# 127.0.0.1); MODE multinode puts infra2's containers in the backends too
 haproxy_cfg_text() {
-  local i
+  local addr=$1 i
+  local ks=("${NODES[@]}") ks_ips=("${NODE_IPS[@]}") heat=("${HEAT_NODES[@]}") heat_ips=("${HEAT_NODE_IPS[@]}")
+  if [[ $2 == multinode ]]; then
+    ks+=("$INFRA2_KEYSTONE") ks_ips+=("$INFRA2_KEYSTONE_IP") heat+=("$INFRA2_HEAT") heat_ips+=("$INFRA2_HEAT_IP")
+  fi
   cat <<EOF
 # git-osa lab HAProxy, modelled on openstack-ansible-haproxy_server
 # (templates/haproxy.cfg.j2 and service.j2). Started by $HERE/lab.
@@ -27,7 +33,7 @@ defaults
 
 frontend keystone_service-front-1
         bind 127.0.0.1:$KS_PORT
-        bind $HOST_IP:$KS_PORT
+        bind $addr:$KS_PORT
         mode http
         option httplog
         option forwardfor except 127.0.0.0/8
@@ -41,8 +47,8 @@ backend $BACKEND
         http-check expect status 200
         http-response set-header X-Lab-Backend %s
 EOF
-  for i in "${!NODES[@]}"; do
-    echo "        server ${NODES[$i]} ${NODE_IPS[$i]}:$KS_PORT check port $KS_PORT inter 1s rise 1 fall 2"
+  for i in "${!ks[@]}"; do
+    echo "        server ${ks[$i]} ${ks_ips[$i]}:$KS_PORT check port $KS_PORT inter 1s rise 1 fall 2"
   done
   # os_heat's haproxy_heat_api and haproxy_heat_api_cfn services: the version document
   # answers 300 Multiple Choices
@@ -54,7 +60,7 @@ EOF
 
 frontend $svc-front-1
         bind 127.0.0.1:$port
-        bind $HOST_IP:$port
+        bind $addr:$port
         mode http
         option httplog
         option forwardfor except 127.0.0.0/8
@@ -68,8 +74,8 @@ backend $svc-back
         http-check expect status 300
         http-response set-header X-Lab-Backend %s
 EOF
-    for i in "${!HEAT_NODES[@]}"; do
-      echo "        server ${HEAT_NODES[$i]} ${HEAT_NODE_IPS[$i]}:$port check port $port inter 1s rise 1 fall 2"
+    for i in "${!heat[@]}"; do
+      echo "        server ${heat[$i]} ${heat_ips[$i]}:$port check port $port inter 1s rise 1 fall 2"
     done
   done
 }
@@ -77,7 +83,7 @@ EOF
 ensure_haproxy() {
   local new pid
   mkdir -p "${HAPROXY_CFG%/*}" "$RUN" "$LOG"
-  new=$(haproxy_cfg_text)
+  new=$(haproxy_cfg_text "$HOST_IP" "$(haproxy_mode)")
   pid=$(pid_of haproxy "$HAPROXY_CFG")
   if [[ -n $pid && -f $HAPROXY_CFG && $new == "$(<"$HAPROXY_CFG")" && -S $HAPROXY_SOCK ]]; then
     return 0
@@ -98,9 +104,10 @@ ensure_haproxy() {
   say "started haproxy (pid $(<"$RUN/haproxy.pid"))"
 }
 
-# hasock COMMAND: talk to HAProxy's admin socket (socat is not installed on OSA hosts)
+# hasock COMMAND: talk to HAProxy's admin socket (socat is not installed on OSA hosts);
+# on_infra2 hasock: to infra2's, at the same path in its mount namespace
 hasock() {
-  /usr/bin/python3 - "$HAPROXY_SOCK" "$1" <<'EOF'
+  "${AT[@]}" /usr/bin/python3 - "$HAPROXY_SOCK" "$1" <<'EOF'
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(5)
@@ -119,17 +126,21 @@ EOF
 BACKENDS=("$BACKEND" heat_api-back heat_api_cfn-back)
 # server_states: "BACKEND/NAME OP_STATE ADMIN_STATE" per server of the lab's backends
 server_states() {
-  [[ -S $HAPROXY_SOCK ]] || return 0
   local b
   for b in "${BACKENDS[@]}"; do
     hasock "show servers state $b" 2>/dev/null | awk -v b="$b" 'NF > 10 && $1 ~ /^[0-9]+$/ { print b "/" $4, $6, $7 }'
   done
 }
-SERVER_COUNT=$((${#NODES[@]} + 2 * ${#HEAT_NODES[@]}))
+# server_count MODE: how many servers the backends have
+server_count() {
+  local extra=0
+  [[ $1 == multinode ]] && extra=1
+  echo $((${#NODES[@]} + extra + 2 * (${#HEAT_NODES[@]} + extra)))
+}
 
 # wait_healthy: keystone and heat answer in every container, and HAProxy has every server UP
 wait_healthy() {
-  local i n ok code line name op adm
+  local i n code
   for i in "${!NODES[@]}"; do
     n=${NODES[$i]}
     for _ in $(seq 1 240); do
@@ -151,30 +162,42 @@ wait_healthy() {
       [[ $code == 300 ]] || die "heat in ${HEAT_NODES[$i]} does not answer $url (last HTTP code: ${code:-none}); see: lxc-attach -P $LXCPATH -n ${HEAT_NODES[$i]} --clear-env -- journalctl -u 'heat-*'"
     done
   done
-  # servers left in maintenance or drain (e.g. by an interrupted test) are put back
+  wait_servers_up "$(server_count "$(haproxy_mode)")" "$HOST_NAME"
+}
+
+# wait_servers_up COUNT NODE: servers left in maintenance or drain (e.g. by an interrupted
+# test) are put back, then HAProxy has COUNT servers UP
+wait_servers_up() {
+  local name op adm ok
   while read -r name op adm; do
-    [[ -n $name && $adm != 0 ]] && { hasock "set server $name state ready" >/dev/null; say "set $name back to ready in HAProxy"; }
+    [[ -n $name && $adm != 0 ]] && { hasock "set server $name state ready" >/dev/null; say "set $name back to ready in HAProxy on $2"; }
   done < <(server_states)
   for _ in $(seq 1 120); do
     ok=0
     while read -r name op adm; do [[ $op == 2 ]] && ok=$((ok + 1)); done < <(server_states)
-    ((ok == SERVER_COUNT)) && return 0
+    ((ok == $1)) && return 0
     sleep 0.25
   done
   server_states >&2
-  die "HAProxy does not report every server UP"
+  die "HAProxy on $2 does not report every server UP"
 }
 
 stop_haproxy() { stop_pid haproxy "$HAPROXY_CFG"; }
 
 status_haproxy() {
-  local pid name op adm st seen=0 ok=0
+  local pid
   pid=$(pid_of haproxy "$HAPROXY_CFG")
   if [[ -z $pid ]]; then
     status_line haproxy "not running"
     return 1
   fi
-  status_line haproxy "pid $pid socket $HAPROXY_SOCK"
+  status_line haproxy "pid $pid socket $HAPROXY_SOCK ($(haproxy_mode) backends)"
+  status_servers "$(server_count "$(haproxy_mode)")"
+}
+
+# status_servers COUNT: a line per server; fails unless COUNT are there, each UP and ready
+status_servers() {
+  local name op adm st seen=0 ok=0
   while read -r name op adm; do
     seen=$((seen + 1))
     case $op in 0) st=DOWN ;; 1) st=STARTING ;; 2) st=UP ;; 3) st=STOPPING ;; *) st=$op ;; esac
@@ -182,6 +205,6 @@ status_haproxy() {
     status_line "  server" "$name $st"
     [[ $op == 2 && $adm == 0 ]] || ok=1
   done < <(server_states)
-  ((seen == SERVER_COUNT)) || ok=1
+  ((seen == $1)) || ok=1
   return $ok
 }

@@ -43,6 +43,7 @@ start_heat_builds() {
   if [[ ! -e $HEAT_GOLDEN_PATH/.complete || $(cat "$LAB/heat-golden-key" 2>/dev/null) != "$HEAT_GOLDEN_KEY" ]]; then
     local n
     for n in "${HEAT_NODES[@]}"; do stop_destroy "$LXCPATH" "$n"; done
+    infra2_drop "$INFRA2_HEAT"
   fi
   if [[ ! -e $HEAT_GOLDEN_PATH/.complete ]]; then
     stage heat-golden build_heat_golden
@@ -134,8 +135,9 @@ enforce_new_defaults = False
 CONF
 }
 
-make_heat_node() { # make_heat_node INDEX
-  local n=${HEAT_NODES[$1]} ip=${HEAT_NODE_IPS[$1]} u port
+make_heat_node() { make_heat_node_at "${HEAT_NODES[$1]}" "${HEAT_NODE_IPS[$1]}"; } # INDEX
+make_heat_node_at() { # make_heat_node_at NAME IP
+  local n=$1 ip=$2 u port
   snapshot "$n" "$ip" "$HEAT_GOLDEN_PATH" "$HEAT_GOLDEN"
   heat_conf "$ip" | write_in_node "$n" /etc/heat/heat.conf 640 heat
   for u in heat-api:8004 heat-api-cfn:8000; do

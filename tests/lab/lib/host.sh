@@ -5,8 +5,10 @@
 
 # lxc-templates holds /usr/share/lxc/config/debian.common.conf, which the containers'
 # config includes: lxc only recommends it, and the lab installs without recommends.
+# openssh-server: the lab's own sshd processes (lib/ssh.sh); the system's stays off.
 HOST_PKGS="lxc lxc-templates debootstrap haproxy zstd python3 python3-venv python3-dev libpython3.11 gcc
-  curl git libsystemd-dev pkg-config iproute2 ca-certificates util-linux procps tar"
+  curl git libsystemd-dev pkg-config iproute2 ca-certificates util-linux procps tar
+  openssh-client openssh-server"
 
 ensure_host_packages() {
   local missing=() p
@@ -30,6 +32,12 @@ ensure_host_packages() {
   } >"$log" 2>&1 9>&- || rc=$?
   remove_policy_rc
   ((rc == 0)) || die_log "$log" "apt-get install ${missing[*]} failed"
+  # openssh-server came for the lab's own sshd processes: the system's must not listen,
+  # now (where a policy-rc.d not ours let it start) or after a reboot.
+  if [[ " ${missing[*]} " == *" openssh-server "* ]] && command -v systemctl >/dev/null; then
+    systemctl disable ssh.service ssh.socket >/dev/null 2>&1 || true
+    systemctl stop ssh.service ssh.socket >/dev/null 2>&1 || true
+  fi
 }
 
 POLICY_RC=""

@@ -4,10 +4,11 @@
 # servers: the repo server (the wheelhouse, the containers' only package source) and the
 # index standing for the public one. HAProxy (haproxy.sh) is tracked the same way.
 
-# pid_of NAME PATTERN: the pid in $RUN/NAME.pid if that process is alive and its
-# command line contains PATTERN; nothing otherwise.
+# pid_of NAME PATTERN: the pid in $RUN/NAME.pid (NAME itself when it is a path) if that
+# process is alive and its command line contains PATTERN; nothing otherwise.
 pid_of() {
   local f=$RUN/$1.pid pid
+  [[ $1 == /* ]] && f=$1
   [[ -s $f ]] || return 0
   pid=$(<"$f")
   [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 0
@@ -32,9 +33,9 @@ stop_pid() { # stop_pid NAME PATTERN
       sleep 0.1
     done
     [[ -n $(pid_of "$1" "$2") ]] && kill -KILL "$pid" 2>/dev/null || true
-    say "stopped $1 (pid $pid)"
+    say "stopped ${1##*/} (pid $pid)"
   fi
-  rm -f "$RUN/$1.pid"
+  if [[ $1 == /* ]]; then rm -f "$1"; else rm -f "$RUN/$1.pid"; fi
 }
 
 server_pattern() { echo "http.server $2 --bind $HOST_IP --directory $3"; } # NAME PORT DIR
