@@ -3,6 +3,7 @@
 //! target's servers down until the dev code passes a check.
 
 use super::Cycle;
+use crate::catalog::Runs;
 use crate::exec::Exec;
 use crate::haproxy::{Change, ServerRef, State};
 use crate::install;
@@ -129,7 +130,12 @@ impl Cycle<'_> {
         (steps, pins)
     }
 
-    pub(super) fn stop(&self) -> Step {
+    /// Production's units stopped, and the wait for their end when it overlaps the
+    /// install. A uWSGI unit's workers end at once on its stop signal (no request reaches
+    /// them: the target is drained), its master only at its next reap tick, a second
+    /// later: pip runs meanwhile. A unit that stops gracefully (an engine finishing its
+    /// work, importing as it goes) ends before pip changes its code.
+    pub(super) fn stop(&self) -> (Step, Option<Step>) {
         let mut argv = vec!["systemctl".to_string(), "stop".into()];
         argv.extend(self.active.iter().map(|u| probe::unit_id(u)));
         let names: Vec<String> = self.s.units.iter().map(|u| u.name.clone()).collect();
@@ -138,12 +144,24 @@ impl Cycle<'_> {
             .active
             .iter()
             .any(|u| self.session.stopped_units.contains(u));
-        Step::exec(
+        let skip = self.active.is_empty().then(|| "not running".to_string());
+        let overlaps = skip.is_none()
+            && self
+                .s
+                .units
+                .iter()
+                .all(|u| u.runs == Runs::Uwsgi || !self.active.contains(&u.name));
+        let step = Step::exec(
             format!(
-                "stop production {}{}",
+                "stop production {}{}{}",
                 names.join(", "),
                 if again {
                     " (it started again with the container)"
+                } else {
+                    ""
+                },
+                if overlaps {
+                    ": uWSGI ends its workers at once, its master while pip runs"
                 } else {
                     ""
                 }
@@ -151,9 +169,18 @@ impl Cycle<'_> {
             self.target(),
             Exec::new(argv),
         )
-        .skip_if(self.active.is_empty().then(|| "not running".into()))
+        .skip_if(skip)
         .before(Record::StoppedUnits(names))
-        .after(Record::Mark("production stopped"))
+        .after(Record::Mark("production stopped"));
+        if !overlaps {
+            return (step, None);
+        }
+        let wait = Step::new(
+            "wait until production has stopped",
+            self.target(),
+            Action::Join,
+        );
+        (step.in_background(), Some(wait))
     }
 
     /// What a sync puts right first in a session: the production units the container
