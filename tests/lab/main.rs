@@ -34,4 +34,5 @@ mod snapshot;
 mod status;
 mod terminal;
 mod users;
+mod venv;
 mod watch;
