@@ -154,7 +154,7 @@ pub enum Command {
     /// root, the inventory against LXC, HAProxy's admin socket at admin level; from a
     /// checkout, that it can be opened and read whole by this user and that inotify allows
     /// `git osa watch` a watch per folder; and in each container of its service: systemd-run, the venv and its
-    /// constraints.txt, room for the copy of the venv, and the repo server as pip there
+    /// constraints.txt, room to keep the venv, and the repo server as pip there
     /// reaches it. Exits 0 when every check passes, 1 when one fails (as a command that
     /// failed); with -q only failed checks are printed.
     Doctor(DoctorArgs),

@@ -160,6 +160,77 @@ pub fn pip_editable(
     Exec::new(argv).with_env(env).in_scope(scope)
 }
 
+/// How the production venv is kept before the first change: a snapshot of hard links
+/// (its cost is a directory walk, not the venv's bytes), or a full copy where git-osa
+/// cannot be sure the install writes only new files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keep {
+    /// `cp -al`: every file of the snapshot is the production file itself. Exact as long
+    /// as nothing writes into an existing file in place: pip from 25.3 installs every
+    /// distribution (editable ones too, PEP 660) from a wheel with its own installer, which
+    /// unlinks a file before it writes one at its path, writes metadata and byte-compiled
+    /// files to a temporary file renamed into place, and uninstalls by moving files away.
+    Links,
+    /// `cp -a`, and why.
+    Copy(String),
+}
+
+/// The first pip that installs everything from a wheel with its own installer: 25.3
+/// removed `setup.py develop` (which rewrites `easy-install.pth` in place) and
+/// `setup.py install` went in 23.1.
+pub const PIP_LINKS_FROM: (u32, u32) = (25, 3);
+
+/// How to keep the venv whose pip is `pip` (its version, from its dist-info; None when
+/// none was found) and whose site-packages has an `easy-install.pth` or not: pip rewrites
+/// that file in place when it uninstalls an egg or a `setup.py develop` install.
+pub fn keeping(pip: Option<&str>, easy_install_pth: bool) -> Keep {
+    let Some(version) = pip else {
+        return Keep::Copy("no pip found in the venv".into());
+    };
+    let Some(release) = release(version) else {
+        return Keep::Copy(format!(
+            "pip {version} in the venv: a version git-osa cannot read"
+        ));
+    };
+    if release < PIP_LINKS_FROM {
+        return Keep::Copy(format!(
+            "pip {version} in the venv may install with setuptools' `setup.py develop`, which writes into files in place"
+        ));
+    }
+    if easy_install_pth {
+        return Keep::Copy(
+            "its easy-install.pth, which pip rewrites in place when it uninstalls an egg".into(),
+        );
+    }
+    Keep::Links
+}
+
+/// The first two numbers of a version (`25.3` of `25.3.1`, `26.0b1`).
+fn release(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor: String = parts
+        .next()
+        .unwrap_or("0")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some((major, minor.parse().ok()?))
+}
+
+/// The version of the pip installed in `venv`, from the `pip-<version>.dist-info` folder
+/// among `paths` (what the survey's probe found).
+pub fn pip_version(venv: &str, paths: &[String]) -> Option<String> {
+    let site = format!("{venv}/lib/python3");
+    paths.iter().find_map(|p| {
+        let rest = p.strip_prefix(&site)?;
+        let (_, name) = rest.split_once("/site-packages/")?;
+        name.strip_prefix("pip-")?
+            .strip_suffix(".dist-info")
+            .map(str::to_string)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +269,41 @@ ERROR: No matching distribution found for uWSGI\n";
         assert_eq!(missing_requirements(pip), ["uWSGI"]);
         let lacks = "ERROR: No matching distribution found for pyjokes\n";
         assert!(unreachable_sources(lacks).is_empty());
+    }
+
+    #[test]
+    fn the_venv_is_linked_only_where_pip_installs_every_file_anew() {
+        assert_eq!(keeping(Some("26.3"), false), Keep::Links);
+        assert_eq!(keeping(Some("25.3"), false), Keep::Links);
+        assert_eq!(keeping(Some("25.3.1"), false), Keep::Links);
+        let Keep::Copy(why) = keeping(Some("25.2"), false) else {
+            panic!("pip 25.2 may run setup.py develop")
+        };
+        assert!(why.contains("pip 25.2"), "{why}");
+        assert!(matches!(keeping(Some("24.0"), false), Keep::Copy(_)));
+        assert!(matches!(keeping(Some("9.0.1"), false), Keep::Copy(_)));
+        assert!(matches!(keeping(None, false), Keep::Copy(_)));
+        assert!(matches!(keeping(Some("main"), false), Keep::Copy(_)));
+        let Keep::Copy(why) = keeping(Some("26.3"), true) else {
+            panic!("easy-install.pth is rewritten in place")
+        };
+        assert!(why.contains("easy-install.pth"), "{why}");
+        assert_eq!(keeping(Some("26.0b1"), false), Keep::Links);
+    }
+
+    #[test]
+    fn pip_s_version_comes_from_its_dist_info_in_the_venv() {
+        let paths = [
+            "/openstack/venvs/keystone-29.0.0/lib/python3.11/site-packages/pip-24.0.dist-info"
+                .to_string(),
+            "/openstack/venvs/keystone-30.0.0".to_string(),
+            "/openstack/venvs/keystone-30.0.0/lib/python3.11/site-packages/pip-26.3.dist-info"
+                .to_string(),
+        ];
+        assert_eq!(
+            pip_version("/openstack/venvs/keystone-30.0.0", &paths).as_deref(),
+            Some("26.3")
+        );
+        assert_eq!(pip_version("/openstack/venvs/heat-1", &paths), None);
     }
 }

@@ -125,6 +125,15 @@ pub fn backup_path(venv: &str) -> String {
     }
 }
 
+/// Where restore sets the dev venv aside (a rename, then `.PID`) before it renames the
+/// production venv back: removed in the background while production starts.
+pub fn aside_path(venv: &str) -> String {
+    match venv.rsplit_once('/') {
+        Some((dir, name)) => format!("{dir}/.git-osa-dev-{name}"),
+        None => format!(".git-osa-dev-{venv}"),
+    }
+}
+
 /// The folder of oslo.config drop-ins for the service's config file (`<file>.d`).
 pub fn dropin_dir(config: Option<&str>) -> Option<String> {
     config.map(|c| format!("{c}.d"))
@@ -149,5 +158,9 @@ mod tests {
             "/openstack/venvs/.git-osa-prod-keystone-30.0.0"
         );
         assert!(!backup_path("/openstack/venvs/heat-33.0.1").starts_with("/openstack/venvs/heat-"));
+        assert_eq!(
+            aside_path("/openstack/venvs/keystone-30.0.0"),
+            "/openstack/venvs/.git-osa-dev-keystone-30.0.0"
+        );
     }
 }

@@ -255,7 +255,7 @@ pub fn wait_healthy(
         if start.elapsed() > TIMEOUT {
             return Ok(Health::TimedOut { active, up });
         }
-        std::thread::sleep(Duration::from_millis(if wanted.dev { 100 } else { 250 }));
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

@@ -171,7 +171,7 @@ impl Cycle<'_> {
 
     pub(super) fn join(&self) -> Step {
         Step::new(
-            "wait for the copy of the production venv",
+            "wait for the production venv to be kept",
             self.target(),
             Action::Join,
         )

@@ -272,15 +272,35 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     steps.push(c.keep_venv());
     let (drains, pins) = c.drain();
     steps.extend(drains);
-    steps.push(c.stop());
-    steps.extend(c.health_down(&pins));
     let constraints = c.constraints();
-    steps.push(c.sync(&constraints));
-    steps.push(c.join());
-    for lib in &s.with {
-        steps.extend(c.with(lib, &constraints, choice));
+    let (stop, stopped) = c.stop();
+    match stopped {
+        // Production serves no request (drained) but runs on while its venv is kept and
+        // the checkout travels, and stops while pip runs (see `Cycle::stop`); it is
+        // marked down in HAProxy once it has stopped.
+        Some(stopped) => {
+            steps.push(c.sync(&constraints));
+            steps.push(c.join());
+            steps.push(stop);
+            for lib in &s.with {
+                steps.extend(c.with(lib, &constraints, choice));
+            }
+            steps.push(c.install(&constraints, choice));
+            steps.push(stopped);
+            steps.extend(c.health_down(&pins));
+        }
+        // It stops while its venv is kept and the checkout travels.
+        None => {
+            steps.push(stop);
+            steps.extend(c.health_down(&pins));
+            steps.push(c.sync(&constraints));
+            steps.push(c.join());
+            for lib in &s.with {
+                steps.extend(c.with(lib, &constraints, choice));
+            }
+            steps.push(c.install(&constraints, choice));
+        }
     }
-    steps.push(c.install(&constraints, choice));
     steps.extend(c.dropin());
     steps.extend(c.db_sync(choice.db_snapshot)?);
     steps.extend(c.runtime_dirs());

@@ -3,8 +3,10 @@
 //! target's servers down until the dev code passes a check.
 
 use super::Cycle;
+use crate::catalog::Runs;
 use crate::exec::Exec;
 use crate::haproxy::{Change, ServerRef, State};
+use crate::install;
 use crate::layout;
 use crate::plan::{Action, Step};
 use crate::probe;
@@ -46,23 +48,41 @@ impl Cycle<'_> {
         steps
     }
 
-    /// Keep the production venv: the copy (seconds) overlaps draining, stopping and
-    /// syncing; production does not write to its venv (it is root's, the service runs as
-    /// its own user), so the copy is exact. Until the session records a copy complete,
-    /// the venv is production's (the install waits for the copy): a copy a killed git-osa
-    /// left, whole or cut, is made again, never nested inside the old one by `mv`.
+    /// Keep the production venv before the first change. Where pip installs every file
+    /// anew (see [`install::Keep::Links`]), a snapshot of hard links: it costs a walk of
+    /// the venv's folders, not a copy of its bytes, and restore renames it back; a file
+    /// anyone but root may write to (a service writing into its own venv) makes it a full
+    /// copy after all. Elsewhere a full copy, which says why. Either overlaps draining,
+    /// stopping and syncing; production does not write to its venv (it is root's, the
+    /// service runs as its own user). Until the session records the snapshot complete,
+    /// the venv is production's (the install waits for it): one a killed git-osa left,
+    /// whole or cut, is made again, never nested inside the old one by `mv`.
     pub(super) fn keep_venv(&self) -> Step {
         let venv = &self.s.venv;
         let backup = layout::backup_path(venv);
+        let keep = install::keeping(self.s.venv_pip.as_deref(), self.s.easy_install_pth);
+        let (title, script) = match &keep {
+            // What the session kept is said by the skip.
+            _ if self.session.venv_kept() => {
+                (format!("keep the production venv {venv}"), KEEP_COPY)
+            }
+            install::Keep::Links => (
+                format!(
+                    "keep the production venv {venv} as a snapshot of hard links (pip {} there replaces files, never writes into one)",
+                    self.s.venv_pip.as_deref().unwrap_or_default()
+                ),
+                KEEP_LINKS,
+            ),
+            install::Keep::Copy(why) => (
+                format!("keep an exact copy of the production venv {venv} (a full copy: {why})"),
+                KEEP_COPY,
+            ),
+        };
         Step::exec(
-            format!("keep an exact copy of the production venv {venv}"),
+            title,
             self.target(),
-            Exec::script(
-                r#"rm -rf "$2.tmp" "$2" && cp -a "$1" "$2.tmp" && mv "$2.tmp" "$2""#,
-                "git-osa-keep",
-                &[venv, &backup],
-            )
-            .in_scope(self.paths.keep_scope()),
+            Exec::script(script, "git-osa-keep", &[venv, &backup])
+                .in_scope(self.paths.keep_scope()),
         )
         .in_background()
         .skip_if(
@@ -110,7 +130,12 @@ impl Cycle<'_> {
         (steps, pins)
     }
 
-    pub(super) fn stop(&self) -> Step {
+    /// Production's units stopped, and the wait for their end when it overlaps the
+    /// install. A uWSGI unit's workers end at once on its stop signal (no request reaches
+    /// them: the target is drained), its master only at its next reap tick, a second
+    /// later: pip runs meanwhile. A unit that stops gracefully (an engine finishing its
+    /// work, importing as it goes) ends before pip changes its code.
+    pub(super) fn stop(&self) -> (Step, Option<Step>) {
         let mut argv = vec!["systemctl".to_string(), "stop".into()];
         argv.extend(self.active.iter().map(|u| probe::unit_id(u)));
         let names: Vec<String> = self.s.units.iter().map(|u| u.name.clone()).collect();
@@ -119,12 +144,24 @@ impl Cycle<'_> {
             .active
             .iter()
             .any(|u| self.session.stopped_units.contains(u));
-        Step::exec(
+        let skip = self.active.is_empty().then(|| "not running".to_string());
+        let overlaps = skip.is_none()
+            && self
+                .s
+                .units
+                .iter()
+                .all(|u| u.runs == Runs::Uwsgi || !self.active.contains(&u.name));
+        let step = Step::exec(
             format!(
-                "stop production {}{}",
+                "stop production {}{}{}",
                 names.join(", "),
                 if again {
                     " (it started again with the container)"
+                } else {
+                    ""
+                },
+                if overlaps {
+                    ": uWSGI ends its workers at once, its master while pip runs"
                 } else {
                     ""
                 }
@@ -132,9 +169,18 @@ impl Cycle<'_> {
             self.target(),
             Exec::new(argv),
         )
-        .skip_if(self.active.is_empty().then(|| "not running".into()))
+        .skip_if(skip)
         .before(Record::StoppedUnits(names))
-        .after(Record::Mark("production stopped"))
+        .after(Record::Mark("production stopped"));
+        if !overlaps {
+            return (step, None);
+        }
+        let wait = Step::new(
+            "wait until production has stopped",
+            self.target(),
+            Action::Join,
+        );
+        (step.in_background(), Some(wait))
     }
 
     /// What a sync puts right first in a session: the production units the container
@@ -219,6 +265,18 @@ impl Cycle<'_> {
             .collect()
     }
 }
+
+/// A full copy of the venv (`$1`) to `$2`, through `$2.tmp`.
+const KEEP_COPY: &str = r#"rm -rf "$2.tmp" "$2" && cp -a "$1" "$2.tmp" && mv "$2.tmp" "$2""#;
+
+/// A snapshot of hard links of the venv (`$1`) at `$2`, through `$2.tmp`: every file of
+/// the snapshot is the venv's own. Where a file may be written by anyone but root, or
+/// linking fails (the venv spans file systems), a full copy instead.
+const KEEP_LINKS: &str = r#"rm -rf "$2.tmp" "$2" || exit 1
+if [ -z "$(find "$1" -type f \( ! -user 0 -o -perm /022 \) -print -quit)" ] && cp -al "$1" "$2.tmp" 2>/dev/null; then :
+else rm -rf "$2.tmp" && cp -a "$1" "$2.tmp" || exit 1
+fi
+mv "$2.tmp" "$2""#;
 
 /// How long a db sync a killed git-osa left running is waited for.
 pub const DBSYNC_LIMIT_SECS: u64 = 900;

@@ -41,12 +41,21 @@ done
 [ -z "$stale" ] || { echo "still running a process from before the production venv went back:$stale" >&2; exit 1; }
 "#;
 
-/// Puts the copy of the production venv back. Without the copy, the venv is
-/// production's when the copy never finished (the install waits for it) or when an earlier
-/// restore already moved it back; but a venv holding an editable install has lost its
-/// production copy: that is said, not passed over.
+/// Puts the kept production venv (`$2`) back at `$1`: the dev venv is renamed aside to
+/// `$5.PID` (removed in the background while production starts, [`REMOVE_ASIDE`]), then
+/// the kept one renamed into place, so neither is copied nor removed on the way. A rename
+/// only: where the dev venv cannot be renamed (an overlay's lower folder), it is removed
+/// here. Without the kept venv, the venv is production's when the snapshot never finished
+/// (the install waits for it) or when an earlier restore already moved it back; but a
+/// venv holding an editable install has lost its production copy: that is said, not
+/// passed over.
 const VENV_BACK: &str = r#"
-if [ -d "$2" ]; then rm -rf "$1" && mv "$2" "$1" || exit 1
+if [ -d "$2" ]; then
+  if [ -e "$1" ]; then
+    # mv would copy what it cannot rename: python3's os.rename never does.
+    python3 -c 'import os, sys; os.rename(sys.argv[1], sys.argv[2])' "$1" "$5.$$" 2>/dev/null || rm -rf "$1" || exit 1
+  fi
+  mv "$2" "$1" || exit 1
 elif [ "$3" = kept ]; then
   for f in "$1"/lib/python3*/site-packages/__editable__*.pth "$1"/lib/python3*/site-packages/*.egg-link; do
     if [ -e "$f" ]; then
@@ -57,6 +66,10 @@ elif [ "$3" = kept ]; then
 fi
 rm -rf "$2.tmp"
 "#;
+
+/// Removes the dev venvs set aside (`$1.*`: this restore's, and any a killed one left).
+const REMOVE_ASIDE: &str =
+    r#"for d in "$1".*; do [ ! -e "$d" ] || nice -n 19 rm -rf -- "$d" || exit 1; done"#;
 
 /// Removes the drop-ins (files, then the folders git-osa created, marked with a trailing
 /// `/`) and checks that none is left.
@@ -223,7 +236,7 @@ pub fn plan_restore(
         .skip_if(now.running.is_empty().then(|| "not running".into()))
         .after(Record::Undone(Undone::DevProcess)),
     );
-    steps.extend(undo_files(target, s));
+    steps.extend(undo_files(target, paths, s));
     // The schema of before the db sync, before production starts on it.
     if let Some(snap) = &s.db_snapshot {
         steps.push(undo_db(target, paths, s, snap, now, discard));
@@ -287,6 +300,13 @@ pub fn plan_restore(
         )
         .after(Record::Undone(Undone::Servers)),
     );
+    if s.venv.is_some() {
+        steps.push(Step::new(
+            "wait for the dev venv's removal",
+            target,
+            Action::Join,
+        ));
+    }
     // No record after this one: it removes the record itself.
     steps.push(Step::exec(
         "end the dev session (its state and synced source)",
@@ -338,7 +358,7 @@ fn undo_db(
 }
 
 /// The production venv back, and the drop-ins gone.
-fn undo_files(target: &Target, s: &Session) -> Vec<Step> {
+fn undo_files(target: &Target, paths: &Paths, s: &Session) -> Vec<Step> {
     let mut steps = Vec::new();
     if let (Some(venv), Some(backup)) = (&s.venv, &s.venv_backup) {
         steps.push(
@@ -353,10 +373,24 @@ fn undo_files(target: &Target, s: &Session) -> Vec<Step> {
                         backup,
                         if s.venv_kept() { "kept" } else { "cut" },
                         &s.service,
+                        &layout::aside_path(venv),
                     ],
                 ),
             )
             .after(Record::Undone(Undone::Venv)),
+        );
+    }
+    if let Some(venv) = &s.venv {
+        // Also when an earlier restore put the venv back already: it may have been killed
+        // before the dev venv was gone.
+        steps.push(
+            Step::exec(
+                "remove the dev venv set aside, while production starts",
+                target,
+                Exec::script(REMOVE_ASIDE, "git-osa-aside", &[&layout::aside_path(venv)])
+                    .in_scope(paths.keep_scope()),
+            )
+            .in_background(),
         );
     }
     if !s.dropins.is_empty() {

@@ -1,5 +1,5 @@
 //! What each of the service's containers needs: running, systemd-run, the venv and its
-//! constraints, room for the venv copy, the repo server reachable from inside.
+//! constraints, room to keep the venv, the repo server reachable from inside.
 
 use crate::catalog::Service;
 use crate::context::Context;
@@ -29,6 +29,10 @@ pub struct ContainerFacts {
     /// A copy of the production venv that a session keeps already.
     pub kept: Option<String>,
     pub venv_kib: Option<u64>,
+    /// The venv's pip version, and whether it has an `easy-install.pth`: whether it is
+    /// kept as a snapshot of hard links or copied whole ([`crate::install::keeping`]).
+    pub pip: Option<String>,
+    pub easy_install_pth: bool,
     /// Free space on the venv's filesystem, and where it is mounted.
     pub free: Option<(u64, String)>,
     /// The package sources in pip's config, or why it could not be read.
@@ -58,7 +62,7 @@ pub const CONTAINER_CHECKS: [ContainerCheck; 6] = [
     ("running", running),
     ("systemd-run", container_systemd_run),
     ("venv", venv),
-    ("room for the venv copy", room),
+    ("room to keep the venv", room),
     ("repo server", repo_server),
     ("dev session", dev_session),
 ];
@@ -111,6 +115,8 @@ pub fn read_container(
         constraints: false,
         kept: None,
         venv_kib: None,
+        pip: None,
+        easy_install_pth: false,
         free: None,
         sources: Err("not read".into()),
         fetched: Vec::new(),
@@ -121,12 +127,16 @@ pub fn read_container(
     }
     let target = ctx.target(host);
     let glob = format!("/openstack/venvs/{}-*", service.venv_name());
+    let site = format!("{glob}/lib/python3*/site-packages");
     let record = layout::Paths::new(&service.name).session();
     let p = probe::probe(
         &target,
         &[],
         &[FACTS.into(), record.clone()],
-        &format!("{glob} {}", layout::backup_path(&glob)),
+        &format!(
+            "{glob} {} {site}/pip-*.dist-info {site}/easy-install.pth",
+            layout::backup_path(&glob)
+        ),
     )?;
     facts.session = match p.file(&record).map(|b| Session::read(b, name, &record)) {
         None => SessionFacts::None,
@@ -144,6 +154,11 @@ pub fn read_container(
     facts.venv = choose_venv(service, &p);
     let venv = facts.venv.clone().unwrap_or_default();
     facts.kept = Some(layout::backup_path(&venv)).filter(|k| p.paths.contains(k));
+    facts.pip = crate::install::pip_version(&venv, &p.paths);
+    facts.easy_install_pth = p.paths.iter().any(|x| {
+        x.starts_with(&format!("{venv}/lib/python3"))
+            && x.ends_with("/site-packages/easy-install.pth")
+    });
     let out = target.run(&crate::exec::sh(SCRIPT, "git-osa-doctor", &[&venv]), None)?;
     read_script(&mut facts, &String::from_utf8_lossy(&out.stdout));
     if venv.is_empty() {
@@ -311,13 +326,23 @@ pub(super) fn venv(c: &ContainerFacts) -> Verdict {
     }
 }
 
-/// Room for the copy of the venv, with a tenth more for what pip writes beside it.
+/// Room to keep the venv: a snapshot of hard links takes the room of its folders; a full
+/// copy that of the venv, with a tenth more for what pip writes beside it.
 pub(super) fn room(c: &ContainerFacts) -> Verdict {
     if let Some(kept) = &c.kept {
-        return Verdict::Pass(format!("the copy is kept already at {kept}"));
+        return Verdict::Pass(format!("kept already at {kept}"));
     }
     let Ok(v) = &c.venv else {
         return Verdict::Skip("no venv".into());
+    };
+    let why = match crate::install::keeping(c.pip.as_deref(), c.easy_install_pth) {
+        crate::install::Keep::Links => {
+            return Verdict::Pass(format!(
+                "{v} is kept as a snapshot of hard links (pip {} there): the room of its folders",
+                c.pip.as_deref().unwrap_or_default()
+            ));
+        }
+        crate::install::Keep::Copy(why) => why,
     };
     let (Some(size), Some((free, mount))) = (c.venv_kib, &c.free) else {
         return fail(
@@ -327,7 +352,7 @@ pub(super) fn room(c: &ContainerFacts) -> Verdict {
     };
     let need = size + size / 10;
     let text = format!(
-        "the copy of {v} needs {}, {} free on {mount}",
+        "the copy of {v} (a full copy: {why}) needs {}, {} free on {mount}",
         human(need),
         human(*free)
     );

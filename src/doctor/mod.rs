@@ -112,6 +112,8 @@ mod tests {
             constraints: true,
             kept: None,
             venv_kib: Some(200 * 1024),
+            pip: Some("26.3".into()),
+            easy_install_pth: false,
             free: Some((10 * 1024 * 1024, "/".into())),
             sources: Ok(vec!["http://172.29.236.1:8181/".into()]),
             fetched: vec![("http://172.29.236.1:8181/".into(), Ok("HTTP 200".into()))],
@@ -142,7 +144,18 @@ mod tests {
         assert_eq!(
             v[3].1,
             Verdict::Pass(
-                "the copy of /openstack/venvs/keystone-30.0.0 needs 220 MiB, 10.0 GiB free on /"
+                "/openstack/venvs/keystone-30.0.0 is kept as a snapshot of hard links (pip 26.3 there): the room of its folders"
+                    .into()
+            )
+        );
+        let old_pip = ContainerFacts {
+            pip: Some("24.0".into()),
+            ..container()
+        };
+        assert_eq!(
+            room(&old_pip),
+            Verdict::Pass(
+                "the copy of /openstack/venvs/keystone-30.0.0 (a full copy: pip 24.0 in the venv may install with setuptools' `setup.py develop`, which writes into files in place) needs 220 MiB, 10.0 GiB free on /"
                     .into()
             )
         );
@@ -167,12 +180,13 @@ mod tests {
     fn no_room_for_the_copy_says_how_much_to_free() {
         let c = ContainerFacts {
             free: Some((100 * 1024, "/openstack".into())),
+            easy_install_pth: true,
             ..container()
         };
         assert_eq!(
             room(&c),
             fail(
-                "the copy of /openstack/venvs/keystone-30.0.0 needs 220 MiB, 100 MiB free on /openstack",
+                "the copy of /openstack/venvs/keystone-30.0.0 (a full copy: its easy-install.pth, which pip rewrites in place when it uninstalls an egg) needs 220 MiB, 100 MiB free on /openstack",
                 "free 120 MiB on /openstack in the container"
             )
         );

@@ -269,7 +269,7 @@ pub fn changes(s: &Session, lost: &[ServerRef]) -> Vec<String> {
         parts.push(if s.venv_kept() {
             format!("production venv kept at {b}")
         } else {
-            format!("production venv being copied to {b}")
+            format!("production venv being kept at {b} (unfinished)")
         });
     }
     if !s.stopped_units.is_empty() {
@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(
             changes(&s, &[]),
             [
-                "production venv being copied to /v/.git-osa-prod-k",
+                "production venv being kept at /v/.git-osa-prod-k (unfinished)",
                 "production keystone-wsgi-public stopped",
                 "HAProxy keystone_service-back/c2 out of rotation"
             ]

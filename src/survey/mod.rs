@@ -48,6 +48,11 @@ pub struct Survey {
     pub probe: Probe,
     pub session: Option<Session>,
     pub venv: String,
+    /// The version of the pip in the venv, and whether its site-packages has an
+    /// `easy-install.pth`: they decide how production's venv is kept
+    /// ([`crate::install::keeping`]).
+    pub venv_pip: Option<String>,
+    pub easy_install_pth: bool,
     pub manifest: Manifest,
     pub constraints: Option<Vec<u8>>,
     pub dropin_dir_exists: bool,
@@ -120,6 +125,11 @@ pub fn survey(
         Some(v) => v,
         None => find_venv(&target, service, &p)?,
     };
+    let venv_pip = crate::install::pip_version(&venv, &p.paths);
+    let easy_install_pth = p.paths.iter().any(|x| {
+        x.starts_with(&format!("{venv}/lib/python3"))
+            && x.ends_with("/site-packages/easy-install.pth")
+    });
     let manifest = p
         .file(&paths.manifest())
         .map(sync::decode_manifest)
@@ -174,6 +184,8 @@ pub fn survey(
         probe: p,
         session,
         venv,
+        venv_pip,
+        easy_install_pth,
         manifest,
         servers,
         checkout: with_migrations(
@@ -340,8 +352,10 @@ fn probe_target(
     unit_names.push(paths.keep_scope());
     let venv_glob = format!("/openstack/venvs/{}-*", service.venv_name());
     let prod_glob = layout::backup_path(&venv_glob);
+    // The venv's pip and easy-install.pth decide how it is kept.
+    let site = format!("{venv_glob}/lib/python3*/site-packages");
     let mut globs = format!(
-        "{venv_glob} {venv_glob}/lib/python3*/site-packages {prod_glob}/lib/python3*/site-packages"
+        "{venv_glob} {site} {prod_glob}/lib/python3*/site-packages {site}/pip-*.dist-info {site}/easy-install.pth"
     );
     if let Some(d) = layout::dropin_dir(service.config.as_deref()) {
         globs = format!("{globs} {d}");

@@ -101,13 +101,15 @@ end
 const MAN_CYCLE_AND_FILES: &str = r#".SH "THE CYCLE"
 \fBgit osa\fR (or \fBgit osa run\fR) maps the checkout to its service through its \fI.gitreview\fR,
 its Python package name or its remote URL, finds the service's containers in OSA's
-inventory, and then, in the chosen container: moves HAProxy traffic to it (once it is
-healthy), stops the production units, syncs the checkout as it is on disk (committed or
-not, minus what git ignores; only changed files after the first time), keeps an exact copy
-of the production venv, installs the checkout editable into the venv (skipped when nothing
-that affects the install changed), runs the service's db sync (skipped when no migration
+inventory, and then, in the chosen container: drains it in HAProxy, keeps the production
+venv (a snapshot of hard links, or a full copy where the venv's pip may write into files in
+place), syncs the checkout as it is on disk (committed or not, minus what git ignores; only
+changed files after the first time), stops the production units, installs the checkout
+editable into the venv (skipped when nothing that affects the install changed), runs the
+service's db sync (skipped when no migration
 changed; a schema upgrade is \fBnot\fR undone by restore), and runs the unit's own command
-in the foreground as the unit's user with the logs on the terminal. Ctrl-C (or SIGINT or
+in the foreground as the unit's user with the logs on the terminal, moving HAProxy traffic
+to it once it passes a health check. Ctrl-C (or SIGINT or
 SIGTERM to git-osa) stops the dev process and re-enables the other HAProxy servers; the
 container stays in dev mode until \fBgit osa restore\fR.
 .SH FILES

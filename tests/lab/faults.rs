@@ -159,14 +159,17 @@ fn a_full_disk_during_the_venv_copy_fails_with_the_copy_s_error_and_installs_not
     );
     assert!(!e.contains("git-osa: install the checkout"), "{e}");
     assert_eq!(editable_installs(&lab, target), "");
-    // Space is freed, then production comes back.
+    // Production, drained, still runs: it stops only once its venv is kept.
+    assert_eq!(lab.unit_state(target, &lab.unit), "active");
+    // Space is freed, then production takes traffic again.
     drop(full);
     let (_, block, _) = lab.status_of(repo, target);
     assert!(
-        block.contains("production keystone-wsgi-public stopped"),
+        block.contains(&format!("HAProxy {}/{target} out of rotation", lab.backend))
+            && !block.contains("stopped"),
         "{block}"
     );
     let o = lab.run(repo, &["restore"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    lab.assert_production_back(&before, &[target]);
+    lab.assert_production_back(&before, &[]);
 }

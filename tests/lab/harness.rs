@@ -377,8 +377,13 @@ systemctl list-units --all --no-legend --plain 'git-osa-*' | awk '{print $1, $3,
 echo "@@ venvs"; ls -A /openstack/venvs
 echo "@@ config"; ls -A /etc/keystone
 echo "@@ freeze"; "$venv/bin/pip" freeze --all --disable-pip-version-check 2>&1
-echo "@@ files"; find "$venv" -printf '%y %m %u:%g %s %T@ %P\n' | LC_ALL=C sort
+echo "@@ files"; find "$venv" -printf '%y %m %u:%g %s %T@ %P %l\n' | LC_ALL=C sort
+echo "@@ hashes"; cd "$venv" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
 "#;
+
+/// The content hash of every file under a folder, by path relative to it (the `hashes`
+/// part of [`READ_PRODUCTION`]).
+const HASHES: &str = r#"cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum"#;
 
 /// Production as restore must give it back exactly, read from both containers, HAProxy
 /// and keystone's answers: taken before a fault, compared after it.
@@ -390,6 +395,18 @@ struct NodeProduction {
     name: String,
     parts: BTreeMap<String, String>,
     v3: String,
+}
+
+impl Production {
+    /// The content hash of every file of the production venv in `node` (a line per file,
+    /// `sha256  ./path`), as read before.
+    pub fn hashes(&self, node: &Node) -> &str {
+        self.nodes
+            .iter()
+            .find(|n| n.name == node.name)
+            .unwrap_or_else(|| panic!("no {node} in the production read"))
+            .part("hashes")
+    }
 }
 
 impl NodeProduction {
@@ -434,6 +451,14 @@ impl Lab {
             .collect();
         for n in &nodes {
             assert_eq!(n.part("unit").trim(), "active", "{}", n.name);
+            // A hash for every file of the venv: the comparison cannot pass on nothing.
+            let files = n
+                .part("files")
+                .lines()
+                .filter(|l| l.starts_with("f "))
+                .count();
+            assert!(files > 1000, "{}: {files} files in the venv", n.name);
+            assert_eq!(n.part("hashes").lines().count(), files, "{}", n.name);
             assert_eq!(n.part("traces"), "", "{} is not production", n.name);
             assert!(
                 n.v3.contains("\"status\": \"stable\""),
@@ -471,7 +496,7 @@ impl Lab {
             } else {
                 assert_eq!(process, before, "{} in {who} was restarted", self.unit);
             }
-            for part in ["venvs", "config", "freeze", "files"] {
+            for part in ["venvs", "config", "freeze", "files", "hashes"] {
                 same(&format!("{part} in {who}"), b.part(part), now.part(part));
             }
             assert_eq!(now.v3, b.v3, "/v3 of {who}");
@@ -507,6 +532,14 @@ impl Lab {
                 .command(&format!("show servers state {}", self.backend))
                 .unwrap_or_default()
         );
+    }
+
+    /// The content hash of every file under `dir` in `node`, by path relative to it, as
+    /// [`Production::hashes`] has production's venv.
+    pub fn hashes(&self, node: &Node, dir: &str) -> String {
+        let o = self.attach(node, &["sh", "-c", HASHES, "hashes", dir]);
+        assert!(o.status.success(), "hashes of {dir} in {node}: {o:?}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
     /// Nothing changed at all since `before`: not even a restart.

@@ -15,6 +15,13 @@ const UNITS: [&str; 3] = ["heat-api", "heat-api-cfn", "heat-engine"];
 /// The version document both APIs answer with; a checkout says its marker there instead.
 const VERSIONS: &str = "heat/api/versions.py";
 
+/// heat's venv as restore must give it back: its packages, its files, their contents.
+const VENV_STATE: &str = r#"
+"$1/bin/pip" freeze --all --disable-pip-version-check || exit 1
+find "$1" -printf '%y %m %u:%g %s %T@ %P %l\n' | LC_ALL=C sort
+cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+"#;
+
 struct Heat<'a> {
     lab: &'a Lab,
     nodes: Vec<Node>,
@@ -104,14 +111,21 @@ impl<'a> Heat<'a> {
             .unwrap_or_default()
     }
 
+    /// heat's venv in `node`: pip freeze, every file's type, mode, owner, size, mtime and
+    /// link target, and every file's content hash.
     fn freeze(&self, node: &Node) -> String {
-        let pip = format!("{}/bin/pip", self.venv);
-        let o = self.lab.attach(
-            node,
-            &[&pip, "freeze", "--all", "--disable-pip-version-check"],
+        let o = self
+            .lab
+            .attach(node, &["sh", "-c", VENV_STATE, "venv-state", &self.venv]);
+        assert!(o.status.success(), "heat's venv in {node}: {o:?}");
+        let state = String::from_utf8_lossy(&o.stdout).into_owned();
+        let files = state.lines().filter(|l| l.starts_with("f ")).count();
+        let hashes = state.lines().filter(|l| l.contains("  ./")).count();
+        assert!(
+            files > 1000 && hashes == files,
+            "heat's venv in {node}: {files} files, {hashes} hashes"
         );
-        assert!(o.status.success(), "pip freeze in {node}: {o:?}");
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        state
     }
 
     /// The galera container, heat's database's.
@@ -490,7 +504,12 @@ fn heat_whole_runs_its_three_units_behind_both_backends_and_creates_a_stack() {
         run.output()
     );
     heat.assert_production();
-    assert_eq!(heat.freeze(target), freeze, "pip freeze in {target}");
+    let now = heat.freeze(target);
+    assert!(
+        now == freeze,
+        "heat's venv in {target} is not as before:\n{}",
+        diff_lines(&freeze, &now)
+    );
     assert_eq!(
         lab.sh(target, "ls /var/lib/git-osa /etc/heat/heat.conf.d 2>&1; systemctl list-units --no-legend 'git-osa-*'"),
         "ls: cannot access '/var/lib/git-osa': No such file or directory\nls: cannot access '/etc/heat/heat.conf.d': No such file or directory\n",
@@ -850,7 +869,12 @@ fn a_detached_heat_sync_reloads_the_apis_and_restarts_only_the_engine() {
     let o = lab.run(&repo, &["restore"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     heat.assert_production();
-    assert_eq!(heat.freeze(target), freeze, "pip freeze in {target}");
+    let now = heat.freeze(target);
+    assert!(
+        now == freeze,
+        "heat's venv in {target} is not as before:\n{}",
+        diff_lines(&freeze, &now)
+    );
 }
 
 /// heat-api-cfn gone from one container, as in a deployment without cfn: stopped, its
@@ -1366,7 +1390,12 @@ fn restore_after_git_osa_was_killed_during_the_engines_stop_kills_it_and_says_so
     assert_ne!(left.trim(), "active");
     assert_ne!(left.trim(), "deactivating");
     heat.assert_production();
-    assert_eq!(heat.freeze(target), freeze, "pip freeze in {target}");
+    let now = heat.freeze(target);
+    assert!(
+        now == freeze,
+        "heat's venv in {target} is not as before:\n{}",
+        diff_lines(&freeze, &now)
+    );
 }
 
 /// Patchset 3 after patchset 2, whose migration 3 drops: its db sync finds the database

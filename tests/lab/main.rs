@@ -36,4 +36,5 @@ mod snapshot;
 mod status;
 mod terminal;
 mod users;
+mod venv;
 mod watch;

@@ -311,7 +311,7 @@ impl<'a> Review<'a> {
 
 /// The library the `--with` story changes: oslo.middleware, whose RequestId middleware
 /// keystone runs on every request (it names the `x-openstack-request-id` header).
-const LIBRARY: &str = "oslo.middleware";
+pub(crate) const LIBRARY: &str = "oslo.middleware";
 const RENAMED_HEADER: &str = "x-git-osa-with-request-id";
 
 #[test]
@@ -469,7 +469,7 @@ fn a_library_checkout_runs_inside_keystone_with_with_and_restore_takes_it_out() 
 /// oslo.middleware as a developer's checkout of it would be: its package and
 /// entry points as the venv has them (read from the container), a pbr setup, tagged with
 /// its version, and one commit on top that renames the request id header.
-fn library_checkout(lab: &Lab, node: &Node, dir: &Path) -> PathBuf {
+pub(crate) fn library_checkout(lab: &Lab, node: &Node, dir: &Path) -> PathBuf {
     let o = lab.attach(
         node,
         &[
@@ -559,7 +559,7 @@ fn library_checkout(lab: &Lab, node: &Node, dir: &Path) -> PathBuf {
 const LIBRARY_CHANGE_ID: &str = "I4242424242424242424242424242424242424242";
 
 /// The lab's keystone checkout, with history, in `dir`/keystone.
-fn keystone_checkout(dir: &Path) -> PathBuf {
+pub(crate) fn keystone_checkout(dir: &Path) -> PathBuf {
     let user = dir.join("keystone");
     let st = Command::new("tests/lab/lab")
         .arg("checkout")

@@ -32,7 +32,7 @@ fn on_a_terminal_it_prompts_for_the_container_and_ctrl_c_stops_the_run() {
     // in place.
     assert!(
         out.lines().any(|l| l.contains("\x1b[2K")
-            && (l.contains("keep an exact copy") || l.contains("install the checkout"))
+            && (l.contains("keep the production venv") || l.contains("install the checkout"))
             && l.contains("s)")),
         "no progress drawn:\n{out}"
     );

@@ -78,10 +78,8 @@ fn restore_while_a_run_is_in_its_steps_is_busy_and_the_run_goes_on() {
     let repo = dir.path().join("keystone");
     let before = lab.production();
     let mut run = lab.start(&repo, &["--container", &target.name]);
-    // The session exists (it is saved before the first step) and the copy runs.
-    lab.wait("the venv copy", Duration::from_secs(60), || {
-        lab.unit_state(target, "git-osa-keep-keystone.scope") == "active"
-    });
+    // The session exists (it is saved before the first step) and pip runs.
+    lab.wait_for_pip(&mut run, target);
     let o = lab.run(&repo, &["restore"]);
     let e = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(75), "{e}");

@@ -22,6 +22,43 @@ fn first_run() {
     golden("first-run", &run_text(&keystone(), &choice()));
 }
 
+/// Where pip may write into installed files in place (before 25.3: `setup.py develop`
+/// rewrites `easy-install.pth`), or the venv has an `easy-install.pth` pip would rewrite,
+/// the production venv is copied whole, and the plan says why; elsewhere it is linked.
+#[test]
+fn the_venv_is_copied_whole_where_pip_may_write_in_place() {
+    let keep = |s: &Survey| {
+        let plan = cycle::plan_run(s, &choice()).unwrap();
+        let step = plan.steps.into_iter().next().unwrap();
+        let Action::Exec(e) = &step.action else {
+            panic!("{}", step.title)
+        };
+        (step.title.clone(), e.argv.join(" "))
+    };
+    let (title, argv) = keep(&keystone());
+    assert!(
+        title.contains("as a snapshot of hard links (pip 26.3"),
+        "{title}"
+    );
+    assert!(argv.contains("cp -al"), "{argv}");
+    let mut old = keystone();
+    old.venv_pip = Some("24.0".into());
+    let (title, argv) = keep(&old);
+    assert_eq!(
+        title,
+        "keep an exact copy of the production venv /openstack/venvs/keystone-30.0.0 (a full copy: pip 24.0 in the venv may install with setuptools' `setup.py develop`, which writes into files in place)"
+    );
+    assert!(
+        argv.contains("cp -a \"$1\"") && !argv.contains("cp -al"),
+        "{argv}"
+    );
+    let mut eggs = keystone();
+    eggs.easy_install_pth = true;
+    let (title, argv) = keep(&eggs);
+    assert!(title.contains("easy-install.pth"), "{title}");
+    assert!(!argv.contains("cp -al"), "{argv}");
+}
+
 #[test]
 fn with_a_library() {
     let mut s = keystone();

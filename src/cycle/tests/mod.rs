@@ -121,6 +121,8 @@ pub(crate) fn keystone() -> Survey {
         },
         session: None,
         venv: "/openstack/venvs/keystone-30.0.0".into(),
+        venv_pip: Some("26.3".into()),
+        easy_install_pth: false,
         manifest: BTreeMap::new(),
         constraints: Some(b"keystone==30.0.0\noslo.db==16.0.0\n".to_vec()),
         dropin_dir_exists: false,
