@@ -22,6 +22,9 @@ _git__osa() {
             git__osa,doctor)
                 cmd="git__osa__subcmd__doctor"
                 ;;
+            git__osa,exec)
+                cmd="git__osa__subcmd__exec"
+                ;;
             git__osa,help)
                 cmd="git__osa__subcmd__help"
                 ;;
@@ -40,6 +43,9 @@ _git__osa() {
             git__osa,run)
                 cmd="git__osa__subcmd__run"
                 ;;
+            git__osa,shell)
+                cmd="git__osa__subcmd__shell"
+                ;;
             git__osa,status)
                 cmd="git__osa__subcmd__status"
                 ;;
@@ -49,6 +55,9 @@ _git__osa() {
             git__osa,sync)
                 cmd="git__osa__subcmd__sync"
                 ;;
+            git__osa,test)
+                cmd="git__osa__subcmd__test"
+                ;;
             git__osa,watch)
                 cmd="git__osa__subcmd__watch"
                 ;;
@@ -57,6 +66,9 @@ _git__osa() {
                 ;;
             git__osa__subcmd__help,doctor)
                 cmd="git__osa__subcmd__help__subcmd__doctor"
+                ;;
+            git__osa__subcmd__help,exec)
+                cmd="git__osa__subcmd__help__subcmd__exec"
                 ;;
             git__osa__subcmd__help,help)
                 cmd="git__osa__subcmd__help__subcmd__help"
@@ -76,6 +88,9 @@ _git__osa() {
             git__osa__subcmd__help,run)
                 cmd="git__osa__subcmd__help__subcmd__run"
                 ;;
+            git__osa__subcmd__help,shell)
+                cmd="git__osa__subcmd__help__subcmd__shell"
+                ;;
             git__osa__subcmd__help,status)
                 cmd="git__osa__subcmd__help__subcmd__status"
                 ;;
@@ -84,6 +99,9 @@ _git__osa() {
                 ;;
             git__osa__subcmd__help,sync)
                 cmd="git__osa__subcmd__help__subcmd__sync"
+                ;;
+            git__osa__subcmd__help,test)
+                cmd="git__osa__subcmd__help__subcmd__test"
                 ;;
             git__osa__subcmd__help,watch)
                 cmd="git__osa__subcmd__help__subcmd__watch"
@@ -128,7 +146,7 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-n -v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync watch hooks help"
+            opts="-n -v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync watch exec shell test hooks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,8 +275,50 @@ _git__osa() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        git__osa__subcmd__exec)
+            opts="-v -q -h --container --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --inventory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --haproxy-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         git__osa__subcmd__help)
-            opts="run status restore config review doctor logs stop sync watch hooks help"
+            opts="run status restore config review doctor logs stop sync watch exec shell test hooks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -286,6 +346,20 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__help__subcmd__exec)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -425,6 +499,20 @@ _git__osa() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        git__osa__subcmd__help__subcmd__shell)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         git__osa__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -454,6 +542,20 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__help__subcmd__test)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -907,6 +1009,48 @@ _git__osa() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        git__osa__subcmd__shell)
+            opts="-v -q -h --container --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --inventory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --haproxy-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         git__osa__subcmd__status)
             opts="-v -q -h --json --online --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -996,6 +1140,56 @@ _git__osa() {
             case "${prev}" in
                 --container)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-public-index)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --inventory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --haproxy-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__test)
+            opts="-v -q -h --container --runner --allow-public-index --force --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --runner)
+                    COMPREPLY=($(compgen -W "stestr pytest" -- "${cur}"))
                     return 0
                     ;;
                 --allow-public-index)

@@ -194,6 +194,41 @@ pub enum Command {
     /// restore` end it). One watcher per checkout; it never syncs while a git hook's
     /// redeploy runs.
     Watch(WatchArgs),
+    /// Run a command in the service's environment, in its container.
+    ///
+    /// COMMAND runs as the service's user (the unit's User=), with the unit's
+    /// Environment=, the service's venv active (VIRTUAL_ENV, its bin first on PATH) and,
+    /// when the container is in a dev session, in the synced tree, where the project's
+    /// package is your checkout (`git osa exec -- python -c 'import keystone;
+    /// print(keystone.__file__)'`); without a session, on production's code, in the unit's
+    /// working directory or the user's home. Its output is streamed and its exit status is
+    /// git osa's. It runs in a transient scope (git-osa-exec-SERVICE-PID.scope): without a
+    /// terminal, a Ctrl-C stops it there; on a terminal, the terminal is its own. The
+    /// container is the one in dev mode (--container when several are), else the one
+    /// --container names, or the only one, or a prompt.
+    Exec(ExecArgs),
+    /// Open an interactive shell in the service's environment, as `git osa exec` runs a
+    /// command: as the service's user, the venv active, in the synced tree.
+    ///
+    /// bash when the container has it (without the user's rc files, the prompt naming the
+    /// service), else sh. Exit it to come back; its exit status is git osa's.
+    Shell(ShellArgs),
+    /// Sync the checkout, then run the project's unit tests in its container.
+    ///
+    /// As `git osa sync` first (the container must be in a dev session of the service).
+    /// The runner is the one the project declares: stestr (.stestr.conf, or `stestr` in
+    /// tox.ini's [testenv] commands) or pytest (pytest.ini, [tool.pytest] in
+    /// pyproject.toml, [tool:pytest] in setup.cfg, [pytest] or `pytest` in tox.ini); ARGS go
+    /// to it (`stestr run ARGS`, `python -m pytest ARGS`), e.g. `git osa test
+    /// keystone.tests.unit.test_exception`. Its test requirements (test-requirements.txt)
+    /// and the runner are installed, under the session's constraints and from the
+    /// deployment's package sources (a missing one is named and another index offered, as
+    /// for the install), into a venv of the session's (test-venv in
+    /// /var/lib/git-osa/SERVICE/, gone at restore) that sees the service venv's packages
+    /// after its own: the service's venv is not changed. It is made again only when
+    /// test-requirements.txt or the runner changed. The tests run as the service's user in
+    /// the synced tree; their output is streamed and their exit status is git osa's.
+    Test(TestArgs),
     /// Install, remove or show the git hooks that redeploy on commit.
     ///
     /// `install` puts git-osa's post-commit, post-merge, post-checkout (branch switches)
@@ -461,6 +496,62 @@ pub struct WatchArgs {
     /// The background watcher itself (what --detach starts).
     #[arg(long, hide = true, conflicts_with = "detach")]
     pub in_background: bool,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ExecArgs {
+    /// The container, when several of the service's are in dev mode, or to run in one
+    /// that is in none (on production's code).
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ShellArgs {
+    /// The container, when several of the service's are in dev mode, or to open one in a
+    /// container that is in none (on production's code).
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct TestArgs {
+    /// The container, when the service has several in dev mode.
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+
+    /// The runner, when the project declares both (it must declare the one named).
+    #[arg(long, value_enum, value_name = "RUNNER")]
+    pub runner: Option<TestRunner>,
+
+    /// Let pip use this index for test requirements (and the checkout's requirements) the
+    /// deployment's repo server lacks.
+    #[arg(long, value_name = "URL")]
+    pub allow_public_index: Option<String>,
+
+    /// Sync this checkout into a session another checkout started without asking, as
+    /// `git osa sync --force`.
+    #[arg(long)]
+    pub force: bool,
+
+    /// What the runner gets: a test filter, its own options.
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<String>,
+}
+
+/// A unit test runner a project declares.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestRunner {
+    Stestr,
+    Pytest,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -73,6 +73,12 @@ impl Paths {
     pub fn uwsgi_preload(&self) -> String {
         format!("{}/uwsgi-preload.py", self.dir)
     }
+    /// The venv `git osa test` runs the project's tests in: the test requirements,
+    /// layered on the service's venv (whose packages it sees after its own), which it
+    /// leaves as it is.
+    pub fn test_venv(&self) -> String {
+        format!("{}/test-venv", self.dir)
+    }
     /// The transient scope long steps (sync, pip, db sync) run in, so that restore can
     /// stop whatever a killed git-osa left running before it touches the venv.
     pub fn step_scope(&self) -> String {

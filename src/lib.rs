@@ -23,6 +23,7 @@ pub(crate) mod foreground;
 pub(crate) mod gerrit;
 pub mod haproxy;
 pub(crate) mod hooks;
+pub(crate) mod inside;
 pub(crate) mod install;
 pub(crate) mod inventory;
 pub(crate) mod journal;
@@ -52,6 +53,7 @@ pub(crate) mod systemd;
 pub(crate) mod traffic;
 pub mod transport;
 pub(crate) mod ui;
+pub(crate) mod unit_tests;
 pub(crate) mod watch;
 
 use std::process::ExitCode;
@@ -103,6 +105,9 @@ fn dispatch(cli: Cli, ui: ui::Ui, matches: &ArgMatches) -> Result<ExitCode> {
         Some(Command::Sync(args)) => commands::sync::run(&ctx, &args),
         Some(Command::Hooks(args)) => commands::hooks::run(&ctx, &args),
         Some(Command::Watch(args)) => commands::watch::run(&ctx, &args),
+        Some(Command::Exec(args)) => commands::exec::run(&ctx, &args),
+        Some(Command::Shell(args)) => commands::shell::run(&ctx, &args),
+        Some(Command::Test(args)) => commands::test::run(&ctx, &args),
     }
 }
 

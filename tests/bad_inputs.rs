@@ -563,6 +563,42 @@ const CASES: &[Case] = &[
         says: "unexpected argument '--discard-newer-rows'",
         ..GIVEN
     },
+    Case {
+        name: "test: a runner the project does not declare",
+        argv: &["test", "--runner", "pytest"], exit: 2,
+        says: "$CWD/ declares no test runner, so not pytest: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "test: a project that declares no runner",
+        argv: &["test", "keystone.tests.unit.test_exception"], exit: 2,
+        says: "$CWD/ declares no test runner: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "test: a runner git osa does not know",
+        argv: &["test", "--runner", "nose"], exit: 2,
+        says: "invalid value 'nose' for '--runner <RUNNER>'",
+        ..GIVEN
+    },
+    Case {
+        name: "exec without a command",
+        argv: &["exec"], exit: 2,
+        says: "the following required arguments were not provided:",
+        ..GIVEN
+    },
+    Case {
+        name: "exec with the command not after --",
+        argv: &["exec", "python"], exit: 2,
+        says: "unexpected argument 'python' found",
+        ..GIVEN
+    },
+    Case {
+        name: "shell without a terminal",
+        argv: &["shell"], exit: 2,
+        says: "git osa shell needs a terminal: nothing was run",
+        ..GIVEN
+    },
 ];
 
 /// The temp dirs of one row.

@@ -2,12 +2,15 @@
 
 pub mod config;
 pub mod doctor;
+pub mod exec;
 pub mod hooks;
 pub mod logs;
 pub mod restore;
 pub mod review;
 pub mod run;
+pub mod shell;
 pub mod status;
 pub mod stop;
 pub mod sync;
+pub mod test;
 pub mod watch;

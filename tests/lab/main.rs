@@ -26,6 +26,7 @@ mod haproxy;
 mod heat;
 mod hooks;
 mod index;
+mod inside;
 mod interrupt;
 mod killed;
 mod restore;
