@@ -16,6 +16,9 @@ _git__osa() {
             ",$1")
                 cmd="git__osa"
                 ;;
+            git__osa,conf)
+                cmd="git__osa__subcmd__conf"
+                ;;
             git__osa,config)
                 cmd="git__osa__subcmd__config"
                 ;;
@@ -60,6 +63,33 @@ _git__osa() {
                 ;;
             git__osa,watch)
                 cmd="git__osa__subcmd__watch"
+                ;;
+            git__osa__subcmd__conf,diff)
+                cmd="git__osa__subcmd__conf__subcmd__diff"
+                ;;
+            git__osa__subcmd__conf,help)
+                cmd="git__osa__subcmd__conf__subcmd__help"
+                ;;
+            git__osa__subcmd__conf,set)
+                cmd="git__osa__subcmd__conf__subcmd__set"
+                ;;
+            git__osa__subcmd__conf,unset)
+                cmd="git__osa__subcmd__conf__subcmd__unset"
+                ;;
+            git__osa__subcmd__conf__subcmd__help,diff)
+                cmd="git__osa__subcmd__conf__subcmd__help__subcmd__diff"
+                ;;
+            git__osa__subcmd__conf__subcmd__help,help)
+                cmd="git__osa__subcmd__conf__subcmd__help__subcmd__help"
+                ;;
+            git__osa__subcmd__conf__subcmd__help,set)
+                cmd="git__osa__subcmd__conf__subcmd__help__subcmd__set"
+                ;;
+            git__osa__subcmd__conf__subcmd__help,unset)
+                cmd="git__osa__subcmd__conf__subcmd__help__subcmd__unset"
+                ;;
+            git__osa__subcmd__help,conf)
+                cmd="git__osa__subcmd__help__subcmd__conf"
                 ;;
             git__osa__subcmd__help,config)
                 cmd="git__osa__subcmd__help__subcmd__config"
@@ -106,6 +136,15 @@ _git__osa() {
             git__osa__subcmd__help,watch)
                 cmd="git__osa__subcmd__help__subcmd__watch"
                 ;;
+            git__osa__subcmd__help__subcmd__conf,diff)
+                cmd="git__osa__subcmd__help__subcmd__conf__subcmd__diff"
+                ;;
+            git__osa__subcmd__help__subcmd__conf,set)
+                cmd="git__osa__subcmd__help__subcmd__conf__subcmd__set"
+                ;;
+            git__osa__subcmd__help__subcmd__conf,unset)
+                cmd="git__osa__subcmd__help__subcmd__conf__subcmd__unset"
+                ;;
             git__osa__subcmd__help__subcmd__hooks,install)
                 cmd="git__osa__subcmd__help__subcmd__hooks__subcmd__install"
                 ;;
@@ -146,7 +185,7 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-n -v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync watch exec shell test hooks help"
+            opts="-n -v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --conf --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync watch exec shell test conf hooks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -165,6 +204,244 @@ _git__osa() {
                     return 0
                     ;;
                 --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --inventory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --haproxy-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__conf)
+            opts="-v -q -h --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help set unset diff help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --inventory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --haproxy-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__conf__subcmd__diff)
+            opts="-v -q -h --container --json --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --inventory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --haproxy-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__conf__subcmd__help)
+            opts="set unset diff help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__conf__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__conf__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__conf__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__conf__subcmd__help__subcmd__unset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__conf__subcmd__set)
+            opts="-v -q -h --container --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --inventory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --haproxy-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__conf__subcmd__unset)
+            opts="-v -q -h --container --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --container)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -318,8 +595,64 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__help)
-            opts="run status restore config review doctor logs stop sync watch exec shell test hooks help"
+            opts="run status restore config review doctor logs stop sync watch exec shell test conf hooks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__help__subcmd__conf)
+            opts="set unset diff"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__help__subcmd__conf__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__help__subcmd__conf__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__help__subcmd__conf__subcmd__unset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -898,7 +1231,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__review)
-            opts="-n -v -q -h --patchset --clean --clone-dependencies --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-n -v -q -h --patchset --clean --clone-dependencies --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --conf --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -921,6 +1254,10 @@ _git__osa() {
                     return 0
                     ;;
                 --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -956,7 +1293,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__run)
-            opts="-n -v -q -h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-n -v -q -h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --conf --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -975,6 +1312,10 @@ _git__osa() {
                     return 0
                     ;;
                 --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

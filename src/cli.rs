@@ -229,6 +229,27 @@ pub enum Command {
     /// test-requirements.txt or the runner changed. The tests run as the service's user in
     /// the synced tree; their output is streamed and their exit status is git osa's.
     Test(TestArgs),
+    /// Change the service's configuration for the dev session; restore puts production's
+    /// back.
+    ///
+    /// When a session begins, git-osa notes what the service's configuration holds: its
+    /// configuration folder (/etc/heat) and its units' uWSGI inis (bytes, owner, mode;
+    /// keys, which rotate on their own, are not configuration). `set` changes a value of
+    /// one of those files: FILE is its path in the container or its name in the folder
+    /// (heat.conf, api-paste.ini, policy.yaml); SECTION.KEY names an ini option
+    /// (DEFAULT.debug), a policy's rule is named as it is (identity:get_user). A value of
+    /// the service's own oslo.config file goes into a drop-in beside it
+    /// (heat.conf.d/98-git-osa-conf.conf), production's file untouched; it must be an
+    /// option the file or the service's code knows (its oslo.config namespaces, asked of
+    /// the venv). Another file (paste ini, uWSGI ini, policy) is changed in place, its
+    /// section must be there. Detached dev units then take it as `git osa sync` would
+    /// redeploy them (a uWSGI unit's workers reload; a change of its uWSGI ini restarts
+    /// it); units in the foreground take it when they start again. `unset` puts
+    /// production's value back. `diff` (and `git osa status`) shows every difference from
+    /// what the session found, hand edits in the container included; `git osa restore`
+    /// puts every noted file back as it was and removes the files added since, and says
+    /// so. `git osa config` is another command: it shows git-osa's own settings.
+    Conf(ConfArgs),
     /// Install, remove or show the git hooks that redeploy on commit.
     ///
     /// `install` puts git-osa's post-commit, post-merge, post-checkout (branch switches)
@@ -332,6 +353,12 @@ pub struct RunArgs {
     /// the container, and requests reach dev and production alike.
     #[arg(long)]
     pub no_haproxy: bool,
+
+    /// Start with this development configuration (repeatable), as `git osa conf set FILE
+    /// SECTION.KEY VALUE` sets it, before the dev units start: e.g. `--conf
+    /// heat.conf:DEFAULT.debug=True`. Restore puts production's back.
+    #[arg(long = "conf", value_name = "FILE:SECTION.KEY=VALUE")]
+    pub conf: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -496,6 +523,56 @@ pub struct WatchArgs {
     /// The background watcher itself (what --detach starts).
     #[arg(long, hide = true, conflicts_with = "detach")]
     pub in_background: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConfArgs {
+    #[command(subcommand)]
+    pub action: ConfAction,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum ConfAction {
+    /// Set a value of the service's configuration for the dev session.
+    Set {
+        /// The container, when the service has several in dev mode.
+        #[arg(long, value_name = "NAME")]
+        container: Option<String>,
+        /// The file: its path in the container, or its name in the service's
+        /// configuration folder (heat.conf, api-paste.ini, policy.yaml).
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// SECTION.KEY of an ini file (DEFAULT.debug); a policy's rule as it is named.
+        #[arg(value_name = "SECTION.KEY")]
+        key: String,
+        /// The value.
+        #[arg(value_name = "VALUE", allow_hyphen_values = true)]
+        value: String,
+    },
+    /// Put production's value back (as the session found it).
+    Unset {
+        /// The container, when the service has several in dev mode.
+        #[arg(long, value_name = "NAME")]
+        container: Option<String>,
+        /// The file, as `set` names it.
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// SECTION.KEY, as `set` names it.
+        #[arg(value_name = "SECTION.KEY")]
+        key: String,
+    },
+    /// Show every difference from the configuration the session found: git osa conf's
+    /// values and hand edits.
+    Diff {
+        /// The container, when the service has several in dev mode.
+        #[arg(long, value_name = "NAME")]
+        container: Option<String>,
+        /// Print JSON instead of text: a versioned document described by
+        /// git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once
+        /// installed).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Debug, Clone, Default)]

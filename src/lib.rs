@@ -15,6 +15,7 @@ pub(crate) mod cycle;
 pub(crate) mod db;
 pub(crate) mod db_undo;
 pub(crate) mod detach;
+pub(crate) mod devconf;
 pub(crate) mod doctor;
 pub(crate) mod error;
 pub(crate) mod exec;
@@ -108,6 +109,7 @@ fn dispatch(cli: Cli, ui: ui::Ui, matches: &ArgMatches) -> Result<ExitCode> {
         Some(Command::Exec(args)) => commands::exec::run(&ctx, &args),
         Some(Command::Shell(args)) => commands::shell::run(&ctx, &args),
         Some(Command::Test(args)) => commands::test::run(&ctx, &args),
+        Some(Command::Conf(args)) => commands::conf::run(&ctx, &args),
     }
 }
 

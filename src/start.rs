@@ -41,6 +41,9 @@ pub struct Start {
     pub force: bool,
     /// Plan only: nothing is locked, nothing changed.
     pub dry_run: bool,
+    /// `--conf FILE:SECTION.KEY=VALUE`: development configuration set before the dev units
+    /// start.
+    pub conf: Vec<String>,
 }
 
 impl Start {
@@ -62,6 +65,7 @@ impl Start {
             no_haproxy: args.no_haproxy,
             force: args.force,
             dry_run: args.dry_run,
+            conf: args.conf.clone(),
         }
     }
 }
@@ -85,8 +89,10 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
         Some(dir) => ctx.project_at(dir)?,
         None => ctx.project()?,
     };
-    // Checked before anything else: a --with that cannot be installed changes nothing.
+    // Checked before anything else: a --with that cannot be installed changes nothing,
+    // nor does a --conf that names no value.
     let with = survey::libraries(&project, &req.with)?;
+    crate::devconf::apply::run_options(&project.service, &req.conf)?;
     let service = &project.service;
     let (placements, _) = ctx.placements(service)?;
     let settings = &ctx.settings;
@@ -125,8 +131,16 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
         detach: req.detach,
         db_snapshot: req.db_snapshot,
         restore_on_exit: req.restore_on_exit,
+        reconfigure: Default::default(),
     };
-    let plan = cycle::plan_run(&survey, &choice)?;
+    let mut plan = cycle::plan_run(&survey, &choice)?;
+    if !req.conf.is_empty() {
+        // Checked and planned before anything changes; set before the dev units start.
+        let session = survey.session.clone().unwrap_or_default();
+        let conf = crate::devconf::apply::run_steps(&target, &survey, &session, &req.conf)?;
+        let at = plan.steps.len().saturating_sub(1);
+        plan.steps.splice(at..at, conf);
+    }
     if req.dry_run {
         return Ok(Started::Planned(Box::new((survey, plan))));
     }

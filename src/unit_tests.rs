@@ -202,6 +202,7 @@ pub fn test(ctx: &Context, req: &Tests) -> Result<ExitCode> {
             allow_public_index: req.allow_public_index.clone(),
             dry_run: false,
             force: req.force,
+            reconfigure: Default::default(),
         },
     )?;
     let inside = Inside::find(ctx, req.container.as_deref())?;

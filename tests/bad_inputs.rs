@@ -594,6 +594,36 @@ const CASES: &[Case] = &[
         ..GIVEN
     },
     Case {
+        name: "conf set: a key that is not SECTION.KEY",
+        argv: &["conf", "set", "keystone.conf", "debug", "True"], exit: 2,
+        says: "`debug` is not SECTION.KEY: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "conf set: a file outside the configuration's folders",
+        argv: &["conf", "set", "../../root/.ssh/authorized_keys.conf", "a.b", "c"], exit: 2,
+        says: "../../root/.ssh/authorized_keys.conf is not a file's path: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "conf set: a file that is no ini nor policy",
+        argv: &["conf", "set", "fernet-keys/0", "a.b", "c"], exit: 2,
+        says: "git osa conf changes ini files (.conf, .ini, .cfg) and policies (.yaml, .json); /etc/keystone/fernet-keys/0 is neither: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "conf without what to do",
+        argv: &["conf"], exit: 2,
+        says: "'git osa conf' requires a subcommand but one was not provided",
+        ..GIVEN
+    },
+    Case {
+        name: "run --conf without a value",
+        argv: &["run", "--conf", "keystone.conf:DEFAULT.debug"], exit: 2,
+        says: "--conf keystone.conf:DEFAULT.debug: no `=` before the value: nothing was changed",
+        ..GIVEN
+    },
+    Case {
         name: "shell without a terminal",
         argv: &["shell"], exit: 2,
         says: "git osa shell needs a terminal: nothing was run",

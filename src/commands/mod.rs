@@ -1,5 +1,6 @@
 //! One module per command; each handler takes the context and its own arguments.
 
+pub mod conf;
 pub mod config;
 pub mod doctor;
 pub mod exec;

@@ -196,6 +196,20 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                     )
                 );
             }
+            match &st.conf {
+                Some(Ok(changes)) => {
+                    for l in crate::devconf::render(changes, "") {
+                        let _ = writeln!(out, "  config   {l}");
+                    }
+                }
+                Some(Err(e)) => {
+                    let _ = writeln!(
+                        out,
+                        "  config   cannot be compared with what the session found: {e}"
+                    );
+                }
+                None => {}
+            }
             for c in &s.cut {
                 let _ = writeln!(out, "  cut      {}", cut(c));
             }

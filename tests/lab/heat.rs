@@ -1368,3 +1368,98 @@ fn restore_after_git_osa_was_killed_during_the_engines_stop_kills_it_and_says_so
     heat.assert_production();
     assert_eq!(heat.freeze(target), freeze, "pip freeze in {target}");
 }
+
+/// The article's step 7: `debug = True` for heat through git-osa. A detached session's
+/// heat-api logs no DEBUG line for a request; `git osa conf set` puts the value in a
+/// drop-in (heat.conf untouched), the uWSGI workers reload and log the request at DEBUG;
+/// `conf diff` and `status` say it; restore says it puts it back, the drop-in is gone, and
+/// production's heat-api logs no DEBUG line.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn debug_set_for_heat_through_git_osa_shows_in_its_logs_and_is_gone_after_restore() {
+    let lab = Lab::get();
+    let heat = Heat::get(&lab);
+    let target = &heat.nodes[0];
+    let (_dir, repo) = heat.checkout("git-osa-heat-conf");
+    let conf_before = lab.sh(target, "sha256sum /etc/heat/heat.conf; ls -A /etc/heat");
+    let o = lab.run(&repo, &["run", "--detach", "--container", &target.name]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A request the version negotiation logs at DEBUG ("Processing request: GET /..."):
+    // said only with debug on.
+    let debug_lines = |unit: &str, since: &str| -> String {
+        let (h, _) = curl(&[&format!("http://{}:8004/", target.address)]);
+        assert!(h.starts_with("HTTP/1.1 300"), "{h}");
+        std::thread::sleep(Duration::from_millis(500));
+        lab.sh(
+            target,
+            &format!("journalctl -u {unit} -o cat --no-pager --since '{since}' | grep -E ' DEBUG .*Processing request' || true"),
+        )
+    };
+    let now = || {
+        lab.sh(target, "date '+%Y-%m-%d %H:%M:%S'")
+            .trim()
+            .to_string()
+    };
+    let t0 = now();
+    assert_eq!(
+        debug_lines("git-osa-dev-heat-api.service", &t0),
+        "",
+        "debug is off"
+    );
+
+    let o = lab.run(
+        &repo,
+        &["conf", "set", "heat.conf", "DEFAULT.debug", "True"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("/etc/heat/heat.conf [DEFAULT] debug = True (through /etc/heat/heat.conf.d/98-git-osa-conf.conf)"),
+        "{err}"
+    );
+    assert!(err.contains("reloading heat-api's uWSGI workers"), "{err}");
+    let t1 = now();
+    let said = debug_lines("git-osa-dev-heat-api.service", &t1);
+    assert!(
+        said.contains("Processing request: GET /"),
+        "heat-api logs at DEBUG now: {said:?}"
+    );
+    assert_eq!(
+        lab.sh(target, "sha256sum /etc/heat/heat.conf").trim(),
+        conf_before.lines().next().unwrap(),
+        "production's heat.conf is untouched"
+    );
+    let o = lab.run(&repo, &["conf", "diff"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        out.contains("/etc/heat/heat.conf  through /etc/heat/heat.conf.d/98-git-osa-conf.conf\n    [DEFAULT] debug: \"False\" -> \"True\""),
+        "{out}"
+    );
+    let o = lab.run(&repo, &["status"]);
+    let status = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        status.contains("  config   /etc/heat/heat.conf  through "),
+        "{status}"
+    );
+
+    let o = lab.run(&repo, &["restore"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("restore puts back the configuration the session found:"),
+        "{err}"
+    );
+    heat.assert_production();
+    assert_eq!(
+        lab.sh(target, "sha256sum /etc/heat/heat.conf; ls -A /etc/heat"),
+        conf_before,
+        "heat's configuration as it was"
+    );
+    let t2 = now();
+    assert_eq!(
+        debug_lines("heat-api", &t2),
+        "",
+        "production's heat-api logs no DEBUG"
+    );
+}

@@ -17,6 +17,7 @@ mod pty;
 mod running;
 
 mod catalog;
+mod conf;
 mod containers;
 mod cycle;
 mod detached;

@@ -309,6 +309,7 @@ pub(crate) fn choice() -> Choice {
         detach: false,
         db_snapshot: false,
         restore_on_exit: false,
+        reconfigure: cycle::Reconfigure::Nothing,
     }
 }
 
