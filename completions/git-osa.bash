@@ -185,7 +185,7 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-n -v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --conf --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync watch exec shell test conf hooks help"
+            opts="-n -v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --debug --debugpy --conf --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync watch exec shell test conf hooks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,6 +204,14 @@ _git__osa() {
                     return 0
                     ;;
                 --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug)
+                    COMPREPLY=($(compgen -W "pdb pudb" -- "${cur}"))
+                    return 0
+                    ;;
+                --debugpy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1231,7 +1239,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__review)
-            opts="-n -v -q -h --patchset --clean --clone-dependencies --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --conf --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-n -v -q -h --patchset --clean --clone-dependencies --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --debug --debugpy --conf --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1254,6 +1262,14 @@ _git__osa() {
                     return 0
                     ;;
                 --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug)
+                    COMPREPLY=($(compgen -W "pdb pudb" -- "${cur}"))
+                    return 0
+                    ;;
+                --debugpy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1293,7 +1309,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__run)
-            opts="-n -v -q -h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --conf --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
+            opts="-n -v -q -h --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --debug --debugpy --conf --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1312,6 +1328,14 @@ _git__osa() {
                     return 0
                     ;;
                 --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug)
+                    COMPREPLY=($(compgen -W "pdb pudb" -- "${cur}"))
+                    return 0
+                    ;;
+                --debugpy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -354,6 +354,43 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_haproxy: bool,
 
+    /// Debug the dev process at this terminal: `breakpoint()` in the code stops there, in
+    /// pdb (the default) or pudb (`--debug=pudb`: installed into the venv for the session,
+    /// as PYTHONBREAKPOINT). A uWSGI unit then runs one worker with the terminal as its
+    /// stdin and no harakiri, so a breakpoint in a request handler stops at the terminal
+    /// (HAProxy's health checks and other clients wait meanwhile); a console script
+    /// (heat-engine) has the terminal already. The terminal is one: the run must swap one
+    /// unit (`--service`), in a container on this host.
+    #[arg(
+        long,
+        value_enum,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "pdb",
+        value_name = "DEBUGGER",
+        conflicts_with_all = ["detach", "debugpy"]
+    )]
+    pub debug: Option<TerminalDebugger>,
+
+    /// Have the dev process listen for a remote debugger (debugpy, which VS Code and the
+    /// other DAP clients attach to) on the container's loopback at PORT (5678 when not
+    /// given), and forward PORT on this machine's loopback to it while the run lasts,
+    /// through the same connection as the rest (lxc-attach, or ssh to another host).
+    /// debugpy is installed into the venv for the session from the deployment's package
+    /// sources (as a missing requirement, another index is offered when they lack it);
+    /// restore puts production's venv back, without it. A uWSGI unit runs one worker
+    /// without harakiri. The attach configuration (VS Code's launch.json, the path mapping
+    /// from the container's copy to your checkout) is printed when the run starts.
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "5678",
+        value_name = "PORT",
+        conflicts_with = "detach"
+    )]
+    pub debugpy: Option<u16>,
+
     /// Start with this development configuration (repeatable), as `git osa conf set FILE
     /// SECTION.KEY VALUE` sets it, before the dev units start: e.g. `--conf
     /// heat.conf:DEFAULT.debug=True`. Restore puts production's back.
@@ -622,6 +659,13 @@ pub struct TestArgs {
         allow_hyphen_values = true
     )]
     pub args: Vec<String>,
+}
+
+/// A debugger at the terminal.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminalDebugger {
+    Pdb,
+    Pudb,
 }
 
 /// A unit test runner a project declares.

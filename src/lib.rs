@@ -21,6 +21,7 @@ pub(crate) mod error;
 pub(crate) mod exec;
 pub(crate) mod execute;
 pub(crate) mod foreground;
+pub(crate) mod forward;
 pub(crate) mod gerrit;
 pub mod haproxy;
 pub(crate) mod hooks;

@@ -61,6 +61,7 @@ pub fn sync(ctx: &Context, req: &Sync) -> Result<Synced> {
         db_snapshot: ctx.settings.db_snapshot.value,
         restore_on_exit: false,
         reconfigure: req.reconfigure,
+        debug: None,
     };
     let plan = cycle::plan_sync(&survey, &choice)?;
     if req.dry_run {

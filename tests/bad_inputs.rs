@@ -624,6 +624,30 @@ const CASES: &[Case] = &[
         ..GIVEN
     },
     Case {
+        name: "a debugger port in use",
+        argv: &["run", "--debugpy=$BUSY_PORT"], exit: 2,
+        says: "port $BUSY_PORT on this machine's loopback cannot be the debugger's (Address already in use (os error 98)): nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "--debug without a terminal",
+        argv: &["run", "--debug"], exit: 2,
+        says: "--debug needs a terminal: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "--debug detached",
+        argv: &["run", "--debug", "--detach"], exit: 2,
+        says: "the argument '--debug[=<DEBUGGER>]' cannot be used with '--detach'",
+        ..GIVEN
+    },
+    Case {
+        name: "--debug with a debugger git osa does not know",
+        argv: &["run", "--debug=gdb"], exit: 2,
+        says: "invalid value 'gdb' for '--debug[=<DEBUGGER>]'",
+        ..GIVEN
+    },
+    Case {
         name: "shell without a terminal",
         argv: &["shell"], exit: 2,
         says: "git osa shell needs a terminal: nothing was run",
@@ -636,6 +660,9 @@ struct World {
     _root: tempfile::TempDir,
     /// (placeholder, path): `CWD`, `IN`, `LXC`, `HOME`, siblings in one temp dir.
     places: Vec<(&'static str, PathBuf)>,
+    /// A port of this machine's loopback that something listens on, for the row's run:
+    /// `$BUSY_PORT`.
+    busy: std::net::TcpListener,
 }
 
 impl World {
@@ -652,6 +679,7 @@ impl World {
         let w = World {
             _root: root,
             places,
+            busy: std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap(),
         };
         w.make_dir(case.dir);
         for (name, bytes) in case.files {
@@ -700,9 +728,13 @@ impl World {
         }
     }
 
+    fn busy_port(&self) -> String {
+        self.busy.local_addr().unwrap().port().to_string()
+    }
+
     /// `text` with `$IN` and the other places filled in.
     fn fill(&self, text: &str) -> String {
-        let mut out = text.to_string();
+        let mut out = text.replace("$BUSY_PORT", &self.busy_port());
         for (place, path) in &self.places {
             out = out.replace(&format!("${place}"), path.to_str().unwrap());
         }
@@ -715,7 +747,7 @@ impl World {
         for (place, path) in &self.places {
             out = out.replace(path.to_str().unwrap(), &format!("${place}"));
         }
-        out
+        out.replace(&format!("port {} ", self.busy_port()), "port $BUSY_PORT ")
     }
 
     /// Everything a failed run must leave as it was.

@@ -22,6 +22,7 @@ use crate::transport::Target;
 
 mod conf;
 mod database;
+mod debug;
 mod deploy;
 mod dev;
 mod production;
@@ -50,6 +51,22 @@ pub struct Choice {
     pub restore_on_exit: bool,
     /// What a change of the configuration asks of the dev units a sync redeploys.
     pub reconfigure: Reconfigure,
+    /// `--debug`, `--debugpy`: the dev units run to be debugged.
+    pub debug: Option<Debug>,
+}
+
+/// How the dev units are debugged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Debug {
+    /// pdb at the terminal (`breakpoint()`): a uWSGI unit runs one worker, its stdin the
+    /// terminal, without harakiri.
+    Pdb,
+    /// pudb at the terminal, as pdb, with pudb installed into the venv for the session
+    /// and `PYTHONBREAKPOINT=pudb.set_trace`.
+    Pudb,
+    /// debugpy, installed into the venv for the session, listening on the container's
+    /// loopback at this port, which git-osa forwards to the developer's machine.
+    Debugpy { port: u16 },
 }
 
 /// What a change of the service's configuration (`git osa conf set`) asks of its detached
@@ -300,7 +317,12 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     steps.extend(c.db_sync(choice.db_snapshot)?);
     steps.extend(c.runtime_dirs());
     steps.extend(c.uwsgi_preload(choice.detach));
-    steps.push(c.foreground(pins, choice.detach)?);
+    let mut foreground = c.foreground(pins, choice.detach)?;
+    if let Some(d) = choice.debug {
+        steps.extend(c.debugger(d, &constraints, choice));
+        c.debugged(&mut foreground, d)?;
+    }
+    steps.push(foreground);
     Ok(RunPlan {
         target: s.target.clone(),
         steps,

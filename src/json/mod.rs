@@ -419,13 +419,20 @@ mod tests {
                 meta: Some("owner 0:0 mode 0644 -> owner 0:0 mode 0600".into()),
             },
         ];
-        let s = golden::second_run(&golden::keystone());
+        let mut s = golden::second_run(&golden::keystone());
+        if let Some(session) = s.session.as_mut() {
+            session.debugger = Some(crate::session::Debugger {
+                kind: "debugpy".into(),
+                port: 5678,
+            });
+        }
         let mut st = target_status(&s, LxcState::Running);
         st.conf = Some(Ok(changes.clone()));
         let doc = valid(&render(&keystone_status(&[st], Vec::new())));
         let got = &doc["containers"][0]["session"]["conf_changes"];
         assert_eq!(got[0]["how"], "drop-in");
         assert_eq!(got[0]["entries"][0]["production"], "False");
+        assert_eq!(doc["containers"][0]["session"]["debugger"]["port"], 5678);
         let diff = crate::devconf::apply::Diff {
             container: "c1".into(),
             started_at: 1_700_000_000,

@@ -240,6 +240,9 @@ pub struct SessionView {
     /// Why the configuration could not be compared (absent when it was).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conf_error: Option<String>,
+    /// The remote debugger installed into the venv for the session (absent when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debugger: Option<crate::session::Debugger>,
 }
 
 #[derive(Serialize)]
@@ -386,6 +389,7 @@ impl SessionView {
             cut: s.cut.clone(),
             conf_changes: st.conf.clone().and_then(|r| r.ok()),
             conf_error: st.conf.clone().and_then(|r| r.err()),
+            debugger: s.debugger.clone(),
         }
     }
 }

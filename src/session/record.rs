@@ -47,6 +47,8 @@ pub enum Record {
     ConfSet(crate::session::ConfSetting),
     /// `git osa conf unset` took a value back to production's.
     ConfUnset(crate::session::ConfSetting),
+    /// The remote debugger installed for the session.
+    Debugger(crate::session::Debugger),
     /// Restore undid one kind of change.
     Undone(Undone),
 }
@@ -126,12 +128,16 @@ impl Record {
                     conf.set.retain(|x| !x.same_key(c));
                 }
             }
+            Record::Debugger(d) => s.debugger = Some(d.clone()),
             Record::Undone(what) => match what {
                 Undone::DevProcess => {
                     s.dev_units.clear();
                     s.detached_at = None;
                 }
-                Undone::Venv => s.venv_backup = None,
+                Undone::Venv => {
+                    s.venv_backup = None;
+                    s.debugger = None;
+                }
                 Undone::Dropins => s.dropins.clear(),
                 Undone::Units => s.stopped_units.clear(),
                 Undone::Servers => s.disabled_servers.clear(),

@@ -1463,3 +1463,84 @@ fn debug_set_for_heat_through_git_osa_shows_in_its_logs_and_is_gone_after_restor
         "production's heat-api logs no DEBUG"
     );
 }
+
+/// pdb in a console-script unit: heat-engine in the foreground has the terminal, so a
+/// `breakpoint()` in the engine's create_stack stops the stack's creation at the
+/// developer's pdb prompt, and `c` lets the stack complete.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn a_breakpoint_in_heat_engine_stops_at_the_terminal_and_c_continues() {
+    let lab = Lab::get();
+    let heat = Heat::get(&lab);
+    let (target, other) = (&heat.nodes[0], &heat.nodes[1]);
+    let (_dir, repo) = heat.checkout("git-osa-engine-pdb");
+    replace(
+        &repo,
+        "heat/engine/service.py",
+        "        LOG.warning('git-osa-engine-pdb creates stack %s', stack_name)",
+        "        LOG.warning('git-osa-engine-pdb creates stack %s', stack_name)\n        breakpoint()",
+    );
+    git(&repo, &["commit", "-q", "-am", "Stop in create_stack"]);
+    let mut run = lab.git_osa(&repo);
+    run.args([
+        "--debug",
+        "--container",
+        &target.name,
+        "--service",
+        "heat-engine",
+        "--restore-on-exit",
+    ]);
+    let mut pty = crate::pty::Pty::spawn(run);
+    pty.wait_for("running heat-engine as heat", Duration::from_secs(300));
+    let engine = OtherEngine::stop(&lab, other);
+    // The API's create_stack call waits for the engine: in the background.
+    let (lab_api, name) = (heat.api.clone(), "git-osa-pdb-stack");
+    let creating = {
+        let token = admin_token(&lab);
+        std::thread::spawn(move || {
+            let (token, project) = token;
+            let body = serde_json::json!({"stack_name": name, "timeout_mins": 5, "template": {
+                "heat_template_version": "2018-08-31",
+                "resources": {"secret": {"type": "OS::Heat::RandomString"}}}});
+            curl(&[
+                "-H",
+                "Content-Type: application/json",
+                "-H",
+                &format!("X-Auth-Token: {token}"),
+                "--data-binary",
+                &body.to_string(),
+                &format!("{lab_api}/v1/{project}/stacks"),
+            ])
+        })
+    };
+    pty.wait_for("(Pdb) ", Duration::from_secs(120));
+    let out = pty.out.lock().unwrap().clone();
+    assert!(
+        out.contains("/var/lib/git-osa/heat/src/heat/engine/service.py(")
+            && out.contains(")create_stack()"),
+        "stopped in the checkout's create_stack:\n{out}"
+    );
+    pty.send(b"p stack_name\r");
+    pty.wait_for("'git-osa-pdb-stack'", Duration::from_secs(30));
+    pty.send(b"c\r");
+    let (h, b) = creating.join().unwrap();
+    assert!(
+        h.starts_with("HTTP/1.1 201"),
+        "create stack, once continued: {h}\n{b}"
+    );
+    let (token, project) = admin_token(&lab);
+    let stack = Stack {
+        api: heat.api.clone(),
+        name: name.to_string(),
+        auth: format!("X-Auth-Token: {token}"),
+        project,
+    };
+    let status = stack.wait_end(Duration::from_secs(90));
+    stack.delete();
+    drop(engine);
+    assert_eq!(status, "CREATE_COMPLETE");
+    pty.send(b"\x03");
+    let (_, out) = pty.finish(Duration::from_secs(180));
+    assert!(out.contains("runs production again"), "{out}");
+    heat.assert_production();
+}

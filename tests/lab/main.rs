@@ -20,6 +20,7 @@ mod catalog;
 mod conf;
 mod containers;
 mod cycle;
+mod debug;
 mod detached;
 mod exit;
 mod faults;

@@ -310,6 +310,7 @@ pub(crate) fn choice() -> Choice {
         db_snapshot: false,
         restore_on_exit: false,
         reconfigure: cycle::Reconfigure::Nothing,
+        debug: None,
     }
 }
 
