@@ -37,6 +37,9 @@ _git__osa() {
             git__osa,logs)
                 cmd="git__osa__subcmd__logs"
                 ;;
+            git__osa,rebuild)
+                cmd="git__osa__subcmd__rebuild"
+                ;;
             git__osa,restore)
                 cmd="git__osa__subcmd__restore"
                 ;;
@@ -108,6 +111,9 @@ _git__osa() {
                 ;;
             git__osa__subcmd__help,logs)
                 cmd="git__osa__subcmd__help__subcmd__logs"
+                ;;
+            git__osa__subcmd__help,rebuild)
+                cmd="git__osa__subcmd__help__subcmd__rebuild"
                 ;;
             git__osa__subcmd__help,restore)
                 cmd="git__osa__subcmd__help__subcmd__restore"
@@ -185,7 +191,7 @@ _git__osa() {
 
     case "${cmd}" in
         git__osa)
-            opts="-n -v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --debug --debugpy --conf --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync watch exec shell test conf hooks help"
+            opts="-n -v -q -h -V --container --service --dry-run --json --allow-public-index --restore-on-exit --no-restore-on-exit --detach --db-snapshot --no-db-snapshot --force --with --no-haproxy --debug --debugpy --conf --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help --version run status restore config review doctor logs stop sync watch exec shell test conf rebuild hooks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -603,7 +609,7 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__help)
-            opts="run status restore config review doctor logs stop sync watch exec shell test conf hooks help"
+            opts="run status restore config review doctor logs stop sync watch exec shell test conf rebuild hooks help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -785,6 +791,20 @@ _git__osa() {
             return 0
             ;;
         git__osa__subcmd__help__subcmd__logs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__help__subcmd__rebuild)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1161,6 +1181,48 @@ _git__osa() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --inventory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lxc-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deploy-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --haproxy-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__osa__subcmd__rebuild)
+            opts="-y -n -v -q -h --container --yes --dry-run --inventory --lxc-path --deploy-host --haproxy-socket --config --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --container)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -250,6 +250,24 @@ pub enum Command {
     /// puts every noted file back as it was and removes the files added since, and says
     /// so. `git osa config` is another command: it shows git-osa's own settings.
     Conf(ConfArgs),
+    /// Destroy the service's container and make it again with the deployment's own
+    /// commands: the article's remedy for a container broken during development.
+    ///
+    /// It asks first (on a terminal; --yes otherwise). The container's dev session, if it
+    /// has one, is restored first (HAProxy's pins and the database are outside the
+    /// container). Then, on the deploy host (this one, or --deploy-host), the commands OSA
+    /// documents for the deployment's release (/etc/openstack-release there): from 2024.2
+    /// on, `openstack-ansible openstack.osa.containers_lxc_destroy --limit
+    /// localhost,CONTAINER -e force_containers_destroy=true -e
+    /// force_containers_data_destroy=false` (the container's data and logs are kept), then
+    /// `openstack.osa.containers_lxc_create --limit localhost,lxc_hosts,CONTAINER`, then the
+    /// service's playbook `openstack.osa.SERVICE --limit localhost,CONTAINER`; before
+    /// 2024.2, lxc-containers-destroy.yml, lxc-containers-create.yml and
+    /// os-SERVICE-install.yml from /opt/openstack-ansible/playbooks. git config
+    /// osa.rebuildCommand replaces them. Their output is streamed; then git-osa waits until
+    /// the new container's units run and its HAProxy servers are UP, and prints its
+    /// status. --dry-run shows all of it and changes nothing.
+    Rebuild(RebuildArgs),
     /// Install, remove or show the git hooks that redeploy on commit.
     ///
     /// `install` puts git-osa's post-commit, post-merge, post-checkout (branch switches)
@@ -610,6 +628,21 @@ pub enum ConfAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct RebuildArgs {
+    /// The container, when the service has several (a terminal asks otherwise).
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+
+    /// Rebuild without asking (without a terminal, rebuild needs it).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Print what would run, where, and change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]

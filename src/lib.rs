@@ -40,6 +40,7 @@ pub mod pbr;
 pub(crate) mod plan;
 pub(crate) mod probe;
 pub(crate) mod project;
+pub(crate) mod rebuild;
 pub(crate) mod redeploy;
 pub(crate) mod restore;
 pub(crate) mod select;
@@ -111,6 +112,7 @@ fn dispatch(cli: Cli, ui: ui::Ui, matches: &ArgMatches) -> Result<ExitCode> {
         Some(Command::Shell(args)) => commands::shell::run(&ctx, &args),
         Some(Command::Test(args)) => commands::test::run(&ctx, &args),
         Some(Command::Conf(args)) => commands::conf::run(&ctx, &args),
+        Some(Command::Rebuild(args)) => commands::rebuild::run(&ctx, &args),
     }
 }
 

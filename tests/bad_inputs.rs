@@ -648,6 +648,20 @@ const CASES: &[Case] = &[
         ..GIVEN
     },
     Case {
+        name: "rebuild without a terminal and without --yes",
+        argv: &["rebuild"], exit: 2,
+        says: "git osa rebuild destroys a container: it asks first, on a terminal, and there is none: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "rebuild with an empty osa.rebuildCommand",
+        files: &[("openstack_inventory.json", ONE_KEYSTONE)],
+        env: &[("GIT_CONFIG_COUNT", "2"), ("GIT_CONFIG_KEY_0", "osa.rebuildCommand"), ("GIT_CONFIG_VALUE_0", "true"), ("GIT_CONFIG_KEY_1", "osa.rebuildCommand"), ("GIT_CONFIG_VALUE_1", " ")],
+        argv: &["rebuild", "--yes", "--inventory", "$IN/openstack_inventory.json"], exit: 2,
+        says: "an osa.rebuildCommand value is empty (other than the first, which starts the list again): nothing was changed",
+        ..GIVEN
+    },
+    Case {
         name: "shell without a terminal",
         argv: &["shell"], exit: 2,
         says: "git osa shell needs a terminal: nothing was run",

@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod exec;
 pub mod hooks;
 pub mod logs;
+pub mod rebuild;
 pub mod restore;
 pub mod review;
 pub mod run;

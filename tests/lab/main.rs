@@ -31,6 +31,7 @@ mod index;
 mod inside;
 mod interrupt;
 mod killed;
+mod rebuild;
 mod restore;
 mod review;
 mod snapshot;
