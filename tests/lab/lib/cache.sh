@@ -209,10 +209,15 @@ build_devwheels() {
   find "$WHEELHOUSE" -maxdepth 1 -name '*.whl' -printf '%f\n' | sed -E 's/^([^-]+)-([^-]+)-.*/\1==\2/' >"$pins"
   hpip wheel --no-cache-dir --find-links "$WHEELHOUSE" -c "$pins" --wheel-dir "$tmp/repo" $DEV_REQS
   tar -xzOf "$SDIST" "keystone-$V/test-requirements.txt" >"$reqs"
+  # tox installs keystone with its `ldap` extra for the tests (python-ldap: built here
+  # against the host's libldap, the one curl brings into the containers)
+  tar -xzOf "$SDIST" "keystone-$V/pyproject.toml" | /usr/bin/python3 -c \
+    'import sys, tomllib; print("\n".join(tomllib.load(sys.stdin.buffer)["project"]["optional-dependencies"]["ldap"]))' >>"$reqs"
   hpip wheel --no-cache-dir --find-links "$WHEELHOUSE" -c "$pins" --wheel-dir "$tmp/tests" -r "$reqs"
   has_file "$tmp/repo" 'debugpy-.*\.whl'
   has_file "$tmp/repo" 'pudb-.*\.whl'
   has_file "$tmp/tests" 'stestr-.*\.whl'
+  has_file "$tmp/tests" 'python_ldap-.*\.whl'
   rm -rf "$DEVWHEELS"
   mv "$tmp" "$DEVWHEELS"
   prune 'devwheels-*' "$DEVWHEELS"

@@ -5,8 +5,10 @@
 
 # lxc-templates holds /usr/share/lxc/config/debian.common.conf, which the containers'
 # config includes: lxc only recommends it, and the lab installs without recommends.
+# libldap2-dev, libsasl2-dev: python-ldap's wheel, for keystone's unit tests (git osa test).
 HOST_PKGS="lxc lxc-templates debootstrap haproxy zstd python3 python3-venv python3-dev libpython3.11 gcc
-  curl git libsystemd-dev pkg-config iproute2 ca-certificates util-linux procps tar"
+  curl git libsystemd-dev pkg-config iproute2 ca-certificates util-linux procps tar
+  libldap2-dev libsasl2-dev"
 
 ensure_host_packages() {
   local missing=() p
