@@ -220,8 +220,9 @@ pub enum Command {
     /// tox.ini's [testenv] commands) or pytest (pytest.ini, [tool.pytest] in
     /// pyproject.toml, [tool:pytest] in setup.cfg, [pytest] or `pytest` in tox.ini); ARGS go
     /// to it (`stestr run ARGS`, `python -m pytest ARGS`), e.g. `git osa test
-    /// keystone.tests.unit.test_exception`. Its test requirements (test-requirements.txt)
-    /// and the runner are installed, under the session's constraints and from the
+    /// keystone.tests.unit.test_exception`. Its test requirements (test-requirements.txt, and
+    /// the extras tox installs the project with, such as keystone's `.[ldap]`) and the
+    /// runner are installed, under the session's constraints and from the
     /// deployment's package sources (a missing one is named and another index offered, as
     /// for the install), into a venv of the session's (test-venv in
     /// /var/lib/git-osa/SERVICE/, gone at restore) that sees the service venv's packages

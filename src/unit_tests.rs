@@ -93,6 +93,92 @@ pub fn declared(root: &Path) -> Vec<(TestRunner, String)> {
 
 /// The lines of tox.ini's `[testenv] commands`, continuation lines included.
 fn tox_commands(tox: &str) -> Vec<String> {
+    testenv_values(tox, "commands")
+}
+
+/// The requirements of the extras tox installs the project with for its tests (`.[ldap]`
+/// in `[testenv] deps`: keystone's unit tests import python-ldap), from the project's
+/// `[project.optional-dependencies]` (pyproject.toml) or `[extras]` (setup.cfg).
+pub fn test_extras(root: &Path) -> Vec<String> {
+    let read = |f: &str| std::fs::read_to_string(root.join(f)).ok();
+    let Some(tox) = read("tox.ini") else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = Vec::new();
+    for dep in testenv_values(&tox, "deps") {
+        let dep = dep.trim_start_matches("-e").trim();
+        let Some(rest) = dep
+            .strip_prefix(".[")
+            .or_else(|| dep.strip_prefix("{toxinidir}["))
+        else {
+            continue;
+        };
+        let Some(list) = rest.split(']').next() else {
+            continue;
+        };
+        names.extend(
+            list.split(',')
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty()),
+        );
+    }
+    let pyproject = read("pyproject.toml").and_then(|t| toml::from_str::<toml::Table>(&t).ok());
+    let setup = read("setup.cfg").unwrap_or_default();
+    let mut out = Vec::new();
+    for name in names {
+        let from_pyproject = pyproject
+            .as_ref()
+            .and_then(|d| {
+                d.get("project")?
+                    .get("optional-dependencies")?
+                    .get(&name)?
+                    .as_array()
+                    .cloned()
+            })
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect::<Vec<_>>()
+            });
+        let reqs = from_pyproject.unwrap_or_else(|| setup_cfg_extra(&setup, &name));
+        for r in reqs {
+            let r = r.split('#').next().unwrap_or_default().trim().to_string();
+            if !r.is_empty() && !out.contains(&r) {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+/// The requirements of `name` in setup.cfg's `[extras]`, a line each below it.
+fn setup_cfg_extra(setup: &str, name: &str) -> Vec<String> {
+    let mut in_extras = false;
+    let mut in_name = false;
+    let mut out = Vec::new();
+    for line in setup.lines() {
+        let t = line.trim();
+        if let Some(section) = t.strip_prefix('[') {
+            in_extras = section.trim_end_matches(']').trim() == "extras";
+            in_name = false;
+            continue;
+        }
+        if !in_extras {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            if in_name && !t.is_empty() {
+                out.push(t.to_string());
+            }
+            continue;
+        }
+        in_name = t.split_once('=').is_some_and(|(k, _)| k.trim() == name);
+    }
+    out
+}
+
+/// The values of `key` in tox.ini's `[testenv]`: on its line and the indented ones after.
+fn testenv_values(tox: &str, key: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut in_testenv = false;
     let mut in_commands = false;
@@ -113,7 +199,7 @@ fn tox_commands(tox: &str) -> Vec<String> {
         }
         in_commands = false;
         if let Some((k, v)) = t.split_once('=')
-            && k.trim() == "commands"
+            && k.trim() == key
         {
             in_commands = true;
             if !v.trim().is_empty() {
@@ -216,6 +302,7 @@ pub fn test(ctx: &Context, req: &Tests) -> Result<ExitCode> {
     let tv = paths.test_venv();
     let reqs = project.checkout.root.join("test-requirements.txt");
     let reqs_text = std::fs::read(&reqs).unwrap_or_default();
+    let extras = test_extras(&project.checkout.root);
     let pip = |index: Option<&str>| -> Exec {
         let mut args: Vec<String> = vec![
             "install".into(),
@@ -238,12 +325,14 @@ pub fn test(ctx: &Context, req: &Tests) -> Result<ExitCode> {
                 format!("{}/test-requirements.txt", paths.src()),
             ]);
         }
+        args.extend(extras.iter().cloned());
         args.push(runner.name().into());
         let want = crate::sync::fingerprint(&[
             inside.venv.as_bytes(),
             &reqs_text,
             runner.name().as_bytes(),
             index.unwrap_or_default().as_bytes(),
+            extras.join("\n").as_bytes(),
         ]);
         let mut script_args: Vec<&str> = vec![&inside.venv, &tv, &want];
         script_args.extend(args.iter().map(String::as_str));
@@ -354,6 +443,41 @@ mod tests {
             choose(both.path(), Some(TestRunner::Pytest)).unwrap(),
             TestRunner::Pytest
         );
+    }
+
+    /// keystone's tox installs it with its `ldap` extra, which its unit tests import.
+    #[test]
+    fn the_extras_tox_installs_for_the_tests_are_test_requirements_too() {
+        let keystone = checkout(&[
+            (
+                "tox.ini",
+                "[testenv]\nusedevelop = True\ndeps =\n  -c{env:TOX_CONSTRAINTS_FILE:https://x}\n  -r{toxinidir}/test-requirements.txt\n  .[ldap]\ncommands =\n  stestr run {posargs}\n\n[testenv:docs]\ndeps = .[docs]\n",
+            ),
+            (
+                "pyproject.toml",
+                "[project]\nname = \"keystone\"\n[project.optional-dependencies]\nldap = [\n    \"python-ldap>=3.0.0\", # PSF\n    \"ldappool>=2.3.1\",\n]\ndocs = [\"sphinx\"]\n",
+            ),
+        ]);
+        assert_eq!(
+            test_extras(keystone.path()),
+            ["python-ldap>=3.0.0", "ldappool>=2.3.1"]
+        );
+        let old = checkout(&[
+            ("tox.ini", "[testenv]\ndeps = -e .[ldap,memcache]\n"),
+            (
+                "setup.cfg",
+                "[metadata]\nname = keystone\n\n[extras]\nldap =\n  python-ldap>=3.0.0 # PSF\n  ldappool>=2.3.1 # MPL\nmemcache =\n  python-memcached>=1.56 # PSF\n",
+            ),
+        ]);
+        assert_eq!(
+            test_extras(old.path()),
+            [
+                "python-ldap>=3.0.0",
+                "ldappool>=2.3.1",
+                "python-memcached>=1.56"
+            ]
+        );
+        assert!(test_extras(checkout(&[("README", "")]).path()).is_empty());
     }
 
     #[test]
