@@ -131,11 +131,8 @@ impl<'a> Runner<'a> {
             return Err(e);
         }
         for c in &session.cut {
-            self.ui.warn(format!(
-                "in {}: {}",
-                target.name,
-                crate::status::render::cut(c)
-            ));
+            self.ui
+                .warn(format!("in {}: {}", target.name, c.describe()));
         }
         self.say_conf_back(target, &paths);
         for scope in &now.stopping {

@@ -2,15 +2,18 @@
 //! travels, the install and the db sync run only when their inputs changed, the detached
 //! dev units reload or restart only when something changed; the outcome is recorded in
 //! the session, for `status` and the git hooks), [`stop`] ends its detached dev units
-//! (traffic back to the other servers first; the container stays in dev mode).
+//! (traffic back to the other servers first; the container stays in dev mode);
+//! [`for_hook`] is what a git hook's worker redeploys.
 //! `git osa sync`, `git osa stop`, the git hooks and `git osa watch` come here.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::context::Context;
 use crate::cycle::{self, Choice, RunPlan};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::execute::Runner;
+use crate::hooks::{Hooks, scrub_git_env};
 use crate::select;
 use crate::session::{self, InDev};
 use crate::survey::{self, Survey};
@@ -148,7 +151,12 @@ pub fn stop(ctx: &Context, container: Option<&str>) -> Result<Stopped> {
     if services.is_empty() {
         return Ok(Stopped::Nothing(dev.target.name));
     }
-    let pins = dev.pins(&ctx.haproxy().servers()?);
+    let pins = crate::traffic::pins(
+        &ctx.haproxy().servers()?,
+        &dev.placement.host,
+        &dev.placement.units,
+        &dev.session.disabled_servers,
+    );
     ctx.ui.step(format!(
         "stopping {} in {}",
         services.join(", "),
@@ -157,4 +165,57 @@ pub fn stop(ctx: &Context, container: Option<&str>) -> Result<Stopped> {
     let mut runner = Runner::new(&ctx.ui, ctx.haproxy(), dev.paths.clone(), dev.session);
     runner.detached(&dev.target).stop(&services, &pins)?;
     Ok(Stopped::Units(dev.target.name))
+}
+
+/// One redeploy: `git osa sync` when the container is in a detached dev session of
+/// this checkout (a foreground run is the terminal's; a stopped one stays stopped), `git osa run --detach` when there is none and the hooks were installed with
+/// `--start`, nothing otherwise. Returns what it did, in a few words.
+pub fn for_hook(ctx: &Context, hooks: &Hooks, exe: &Path) -> Result<String> {
+    let args: &[&str] = match session::find::find(ctx, None) {
+        Ok(dev) => {
+            let ours = dev
+                .session
+                .checkout
+                .as_deref()
+                .is_some_and(|c| crate::project::same_dir(Path::new(c), &hooks.root));
+            if !ours {
+                return Ok(format!(
+                    "nothing to do: {} is in a dev session of another checkout ({})",
+                    dev.target.name,
+                    dev.session.checkout.as_deref().unwrap_or("unknown")
+                ));
+            }
+            if dev.session.detached_at.is_none() {
+                return Ok(format!(
+                    "nothing to do: the dev session in {} is not detached (`git osa run --detach`)",
+                    dev.target.name
+                ));
+            }
+            &["sync"]
+        }
+        Err(e) if e.kind() == Kind::User && hooks.starts() => &["run", "--detach"],
+        Err(e) if e.kind() == Kind::User => {
+            return Ok(format!("nothing to do: {e}"));
+        }
+        Err(e) => return Err(e),
+    };
+    let mut cmd = Command::new(exe);
+    cmd.args(args).current_dir(&hooks.root);
+    scrub_git_env(&mut cmd);
+    let status = cmd.status()?;
+    if !status.success() {
+        return Err(Error::failed(format!(
+            "`git osa {}` exited with {status}",
+            args.join(" ")
+        )));
+    }
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(&hooks.root)
+        .output()?;
+    Ok(format!(
+        "`git osa {}` deployed {}",
+        args.join(" "),
+        String::from_utf8_lossy(&head.stdout).trim()
+    ))
 }

@@ -72,22 +72,15 @@ pub fn restore(ctx: &Context, req: &Restore) -> Result<Restored> {
                 plans.push(plan);
             }
             // One container that cannot be restored does not keep the others as they are.
-            Err(e) if several => {
-                ctx.ui.error(&e.to_string(), e.hints());
-                failed.push(c.host.container_name.clone());
+            // A Ctrl-C stops them all.
+            Err(e) if several && !matches!(e.kind(), crate::error::Kind::Interrupted(_)) => {
+                failed.push((c.host.container_name.clone(), e))
             }
             Err(e) => return Err(e),
         }
     }
-    if !failed.is_empty() {
-        return Err(Error::failed(format!(
-            "{} of the sessions could not be restored (said above): {}",
-            failed.len(),
-            failed.join(", ")
-        ))
-        .hint(format!(
-            "{count} other session(s) were; fix what is said above and run `git osa restore` again"
-        )));
+    if let Some(err) = not_restored(ctx, failed, count) {
+        return Err(err);
     }
     let unreachable = session::find::unreachable(ctx, &todo.stopped);
     if count > 0 && !req.dry_run && !req.all && unreachable.is_none() {
@@ -98,6 +91,34 @@ pub fn restore(ctx: &Context, req: &Restore) -> Result<Restored> {
         plans,
         unreachable,
     })
+}
+
+/// The sessions that could not be restored, as one error: the only one as it is (its
+/// exit status too: busy, refused...), several each said, then named together with the
+/// first one's kind.
+fn not_restored(ctx: &Context, mut failed: Vec<(String, Error)>, restored: usize) -> Option<Error> {
+    if failed.len() == 1 && restored == 0 {
+        return failed.pop().map(|(_, e)| e);
+    }
+    let (_, first) = failed.first()?;
+    let kind = first.kind();
+    for (_, e) in &failed {
+        ctx.ui.error(&e.to_string(), e.hints());
+    }
+    let names: Vec<&str> = failed.iter().map(|(n, _)| n.as_str()).collect();
+    Some(
+        Error::new(
+            kind,
+            anyhow::anyhow!(
+                "{} of the sessions could not be restored (said above): {}",
+                failed.len(),
+                names.join(", ")
+            ),
+        )
+        .hint(format!(
+            "{restored} other session(s) were; fix what is said above and run `git osa restore` again"
+        )),
+    )
 }
 
 /// What became of one container's session.
@@ -223,7 +244,11 @@ fn salvaged(
     if lost("dropins")
         && let Some(d) = dropin.filter(|d| p.file(d).is_some())
     {
-        s.dropins = vec![d];
+        // Its folder too, which git-osa makes where production has none: removed only if
+        // empty once the drop-in is gone (`rmdir`), so a production folder with files in
+        // it stays.
+        let folder = d.rsplit_once('/').map(|(dir, _)| format!("{dir}/"));
+        s.dropins = std::iter::once(d).chain(folder).collect();
     }
     if lost("disabled_servers") {
         let servers = ctx.haproxy().servers().unwrap_or_default();

@@ -359,21 +359,18 @@ exit 0
 
 /// The argv that stops `units` (scope and stop each) with [`STOP_DEV`].
 pub fn stop_dev(units: &[(&str, &Stop)]) -> Vec<String> {
-    let mut argv = vec![
-        "sh".to_string(),
-        "-c".into(),
-        STOP_DEV.into(),
-        "git-osa-stop-dev".into(),
-    ];
-    for (scope, stop) in units {
-        argv.extend([
-            scope.to_string(),
-            stop.mode.clone(),
-            stop.signal.clone(),
-            stop.limit_arg(),
-        ]);
-    }
-    argv
+    let args: Vec<String> = units
+        .iter()
+        .flat_map(|(scope, stop)| {
+            [
+                scope.to_string(),
+                stop.mode.clone(),
+                stop.signal.clone(),
+                stop.limit_arg(),
+            ]
+        })
+        .collect();
+    crate::exec::sh(STOP_DEV, "git-osa-stop-dev", &args)
 }
 
 /// Kills those of `scopes` that still run, now, and prints `killed SCOPE` for each: the

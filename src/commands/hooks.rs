@@ -7,8 +7,9 @@ use std::time::Duration;
 use crate::cli::{HooksAction, HooksArgs};
 use crate::context::Context;
 use crate::error::Result;
-use crate::hooks::{Hooks, redeploy};
+use crate::hooks::Hooks;
 use crate::output;
+use crate::redeploy;
 
 /// How long the worker lets a burst of hooks go on before it redeploys.
 const DEBOUNCE: Duration = Duration::from_millis(300);
@@ -46,7 +47,7 @@ pub fn run(ctx: &Context, args: &HooksArgs) -> Result<ExitCode> {
         }
         HooksAction::Work => {
             let exe = std::env::current_exe()?;
-            hooks.work(DEBOUNCE, &|| redeploy(ctx, &hooks, &exe))?;
+            hooks.work(DEBOUNCE, &|| redeploy::for_hook(ctx, &hooks, &exe))?;
         }
     }
     Ok(ExitCode::SUCCESS)

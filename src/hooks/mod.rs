@@ -21,10 +21,6 @@ use anyhow::Context as _;
 
 use crate::error::{Error, Result};
 
-mod redeploy;
-
-pub use redeploy::redeploy;
-
 /// The hooks, as git names them, with their scripts.
 pub const HOOKS: [(&str, &str); 4] = [
     ("post-commit", include_str!("../../hooks/post-commit")),

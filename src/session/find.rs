@@ -7,14 +7,12 @@
 use crate::catalog::Unit;
 use crate::context::{Context, Placement, Project};
 use crate::error::{Error, Result};
-use crate::haproxy::Server;
 use crate::inventory::Host;
 use crate::layout::{self, Paths};
 use crate::lxc::{Lxc, LxcState};
 use crate::probe;
 use crate::select;
 use crate::session::{Lock, Session};
-use crate::traffic::{self, Pin};
 use crate::transport::Target;
 
 /// Lists the sessions in a target, whatever their service.
@@ -212,16 +210,6 @@ impl InDev {
             .filter(|u| u.ends_with(".service"))
             .cloned()
             .collect()
-    }
-
-    /// The pins of the target's servers (see [`traffic::pins`]).
-    pub fn pins(&self, servers: &[Server]) -> Vec<Pin> {
-        traffic::pins(
-            servers,
-            &self.placement.host,
-            &self.placement.units,
-            &self.session.disabled_servers,
-        )
     }
 }
 

@@ -159,6 +159,18 @@ pub struct Cut {
     pub at: u64,
 }
 
+impl Cut {
+    /// What it means, as status and restore say it.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} was killed (SIGKILL, {}) {}: work it had under way was cut",
+            self.unit,
+            self.why,
+            crate::clock::age(self.at)
+        )
+    }
+}
+
 /// Production as the session found it: the units it swaps, and the HAProxy servers of
 /// their backends.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 //! one HAProxy query in all ([`report`]); rendered as text by `render.rs`, as JSON by
 //! `json/status.rs`.
 
-pub(crate) mod render;
+mod render;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

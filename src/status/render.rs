@@ -218,7 +218,7 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                 None => {}
             }
             for c in &s.cut {
-                let _ = writeln!(out, "  cut      {}", cut(c));
+                let _ = writeln!(out, "  cut      {}", c.describe());
             }
         }
     }
@@ -250,16 +250,6 @@ pub fn db_snapshot(
         } else {
             "loads it back whole"
         }
-    )
-}
-
-/// A dev process killed while it stopped: which, why, when, and what it means.
-pub fn cut(c: &session::Cut) -> String {
-    format!(
-        "{} was killed (SIGKILL, {}) {}: work it had under way was cut",
-        c.unit,
-        c.why,
-        crate::clock::age(c.at)
     )
 }
 

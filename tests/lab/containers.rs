@@ -157,6 +157,12 @@ fn a_detached_session_in_a_container_stopped_and_started_again_is_shown_then_syn
     assert_eq!(lab.server(other), "MAINT");
 
     let stopped = Stopped::stop(&lab, target);
+    // HAProxy finds the server down after its checks fail (`fall` of them).
+    lab.wait(
+        "HAProxy to mark the stopped container DOWN",
+        Duration::from_secs(60),
+        || lab.server(target).starts_with("DOWN"),
+    );
     let (code, block, err) = lab.status_of(&repo, target);
     assert_eq!(code, Some(2), "{block}{err}");
     assert!(block.contains("lxc      STOPPED"), "{block}");

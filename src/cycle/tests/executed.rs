@@ -37,6 +37,19 @@ fn through(fake: &Arc<Fake>, mut s: Survey, root: &Path) -> Survey {
     s
 }
 
+/// A fake transport whose HAProxy has the servers of the fixture `s`, as they are.
+fn fake_haproxy(s: &Survey) -> Arc<Fake> {
+    let servers: Vec<(&str, &str, &str, &str)> = s
+        .servers
+        .iter()
+        .map(|s| {
+            let addr = s.addr.as_deref().unwrap_or_default();
+            (s.backend.as_str(), s.name.as_str(), addr, s.status.as_str())
+        })
+        .collect();
+    Arc::new(Fake::with_servers(&servers))
+}
+
 /// What was sent, one line each: the command in the container (without the
 /// `lxc-attach` that takes it there, which the transport's own tests pin), or the
 /// HAProxy command; the polls of `show stat` left out.
@@ -70,15 +83,7 @@ fn render(sent: &[Sent], container: &str) -> String {
 fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order() {
     let root = tempfile::tempdir().unwrap();
     let base = super::keystone();
-    let servers: Vec<(&str, &str, &str, &str)> = base
-        .servers
-        .iter()
-        .map(|s| {
-            let addr = s.addr.as_deref().unwrap_or_default();
-            (s.backend.as_str(), s.name.as_str(), addr, s.status.as_str())
-        })
-        .collect();
-    let fake = Arc::new(Fake::with_servers(&servers));
+    let fake = fake_haproxy(&base);
     // The dev process serves for a while: the run pins traffic once its server is UP.
     fake.answer(
         "--unit=git-osa-dev-keystone-wsgi-public.scope",
@@ -151,15 +156,7 @@ fn a_run_then_a_detached_run_a_sync_and_a_restore_send_these_commands_in_order()
 fn a_db_sync_that_finds_the_database_ahead_says_so_and_offers_the_snapshot() {
     let root = tempfile::tempdir().unwrap();
     let base = super::heat();
-    let servers: Vec<(&str, &str, &str, &str)> = base
-        .servers
-        .iter()
-        .map(|s| {
-            let addr = s.addr.as_deref().unwrap_or_default();
-            (s.backend.as_str(), s.name.as_str(), addr, s.status.as_str())
-        })
-        .collect();
-    let fake = Arc::new(Fake::with_servers(&servers));
+    let fake = fake_haproxy(&base);
     fake.answer(
         "git-osa-dbsync",
         "cat >/dev/null; echo \"FAILED: Can't locate revision identified by 'c6214ca60943'\" >&2; exit 255",
