@@ -194,6 +194,81 @@ pub enum Command {
     /// restore` end it). One watcher per checkout; it never syncs while a git hook's
     /// redeploy runs.
     Watch(WatchArgs),
+    /// Run a command in the service's environment, in its container.
+    ///
+    /// COMMAND runs as the service's user (the unit's User=), with the unit's
+    /// Environment=, the service's venv active (VIRTUAL_ENV, its bin first on PATH) and,
+    /// when the container is in a dev session, in the synced tree, where the project's
+    /// package is your checkout (`git osa exec -- python -c 'import keystone;
+    /// print(keystone.__file__)'`); without a session, on production's code, in the unit's
+    /// working directory or the user's home. Its output is streamed and its exit status is
+    /// git osa's. It runs in a transient scope (git-osa-exec-SERVICE-PID.scope): without a
+    /// terminal, a Ctrl-C stops it there; on a terminal, the terminal is its own. The
+    /// container is the one in dev mode (--container when several are), else the one
+    /// --container names, or the only one, or a prompt.
+    Exec(ExecArgs),
+    /// Open an interactive shell in the service's environment, as `git osa exec` runs a
+    /// command: as the service's user, the venv active, in the synced tree.
+    ///
+    /// bash when the container has it (without the user's rc files, the prompt naming the
+    /// service), else sh. Exit it to come back; its exit status is git osa's.
+    Shell(ShellArgs),
+    /// Sync the checkout, then run the project's unit tests in its container.
+    ///
+    /// As `git osa sync` first (the container must be in a dev session of the service).
+    /// The runner is the one the project declares: stestr (.stestr.conf, or `stestr` in
+    /// tox.ini's [testenv] commands) or pytest (pytest.ini, [tool.pytest] in
+    /// pyproject.toml, [tool:pytest] in setup.cfg, [pytest] or `pytest` in tox.ini); ARGS go
+    /// to it (`stestr run ARGS`, `python -m pytest ARGS`), e.g. `git osa test
+    /// keystone.tests.unit.test_exception`. Its test requirements (test-requirements.txt, and
+    /// the extras tox installs the project with, such as keystone's `.[ldap]`) and the
+    /// runner are installed, under the session's constraints and from the
+    /// deployment's package sources (a missing one is named and another index offered, as
+    /// for the install), into a venv of the session's (test-venv in
+    /// /var/lib/git-osa/SERVICE/, gone at restore) that sees the service venv's packages
+    /// after its own: the service's venv is not changed. It is made again only when
+    /// test-requirements.txt or the runner changed. The tests run as the service's user in
+    /// the synced tree; their output is streamed and their exit status is git osa's.
+    Test(TestArgs),
+    /// Change the service's configuration for the dev session; restore puts production's
+    /// back.
+    ///
+    /// When a session begins, git-osa notes what the service's configuration holds: its
+    /// configuration folder (/etc/heat) and its units' uWSGI inis (bytes, owner, mode;
+    /// keys, which rotate on their own, are not configuration). `set` changes a value of
+    /// one of those files: FILE is its path in the container or its name in the folder
+    /// (heat.conf, api-paste.ini, policy.yaml); SECTION.KEY names an ini option
+    /// (DEFAULT.debug), a policy's rule is named as it is (identity:get_user). A value of
+    /// the service's own oslo.config file goes into a drop-in beside it
+    /// (heat.conf.d/98-git-osa-conf.conf), production's file untouched; it must be an
+    /// option the file or the service's code knows (its oslo.config namespaces, asked of
+    /// the venv). Another file (paste ini, uWSGI ini, policy) is changed in place, its
+    /// section must be there. Detached dev units then take it as `git osa sync` would
+    /// redeploy them (a uWSGI unit's workers reload; a change of its uWSGI ini restarts
+    /// it); units in the foreground take it when they start again. `unset` puts
+    /// production's value back. `diff` (and `git osa status`) shows every difference from
+    /// what the session found, hand edits in the container included; `git osa restore`
+    /// puts every noted file back as it was and removes the files added since, and says
+    /// so. `git osa config` is another command: it shows git-osa's own settings.
+    Conf(ConfArgs),
+    /// Destroy the service's container and make it again with the deployment's own
+    /// commands: the article's remedy for a container broken during development.
+    ///
+    /// It asks first (on a terminal; --yes otherwise). The container's dev session, if it
+    /// has one, is restored first (HAProxy's pins and the database are outside the
+    /// container). Then, on the deploy host (this one, or --deploy-host), the commands OSA
+    /// documents for the deployment's release (/etc/openstack-release there): from 2024.2
+    /// on, `openstack-ansible openstack.osa.containers_lxc_destroy --limit
+    /// localhost,CONTAINER -e force_containers_destroy=true -e
+    /// force_containers_data_destroy=false` (the container's data and logs are kept), then
+    /// `openstack.osa.containers_lxc_create --limit localhost,lxc_hosts,CONTAINER`, then the
+    /// service's playbook `openstack.osa.SERVICE --limit localhost,CONTAINER`; before
+    /// 2024.2, lxc-containers-destroy.yml, lxc-containers-create.yml and
+    /// os-SERVICE-install.yml from /opt/openstack-ansible/playbooks. git config
+    /// osa.rebuildCommand replaces them. Their output is streamed; then git-osa waits until
+    /// the new container's units run and its HAProxy servers are UP, and prints its
+    /// status. --dry-run shows all of it and changes nothing.
+    Rebuild(RebuildArgs),
     /// Install, remove or show the git hooks that redeploy on commit.
     ///
     /// `install` puts git-osa's post-commit, post-merge, post-checkout (branch switches)
@@ -297,6 +372,49 @@ pub struct RunArgs {
     /// the container, and requests reach dev and production alike.
     #[arg(long)]
     pub no_haproxy: bool,
+
+    /// Debug the dev process at this terminal: `breakpoint()` in the code stops there, in
+    /// pdb (the default) or pudb (`--debug=pudb`: installed into the venv for the session,
+    /// as PYTHONBREAKPOINT). A uWSGI unit then runs one worker with the terminal as its
+    /// stdin and no harakiri, so a breakpoint in a request handler stops at the terminal
+    /// (HAProxy's health checks and other clients wait meanwhile); a console script
+    /// (heat-engine) has the terminal already. The terminal is one: the run must swap one
+    /// unit (`--service`), in a container on this host.
+    #[arg(
+        long,
+        value_enum,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "pdb",
+        value_name = "DEBUGGER",
+        conflicts_with_all = ["detach", "debugpy"]
+    )]
+    pub debug: Option<TerminalDebugger>,
+
+    /// Have the dev process listen for a remote debugger (debugpy, which VS Code and the
+    /// other DAP clients attach to) on the container's loopback at PORT (5678 when not
+    /// given), and forward PORT on this machine's loopback to it while the run lasts,
+    /// through the same connection as the rest (lxc-attach, or ssh to another host).
+    /// debugpy is installed into the venv for the session from the deployment's package
+    /// sources (as a missing requirement, another index is offered when they lack it);
+    /// restore puts production's venv back, without it. A uWSGI unit runs one worker
+    /// without harakiri. The attach configuration (VS Code's launch.json, the path mapping
+    /// from the container's copy to your checkout) is printed when the run starts.
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "5678",
+        value_name = "PORT",
+        conflicts_with = "detach"
+    )]
+    pub debugpy: Option<u16>,
+
+    /// Start with this development configuration (repeatable), as `git osa conf set FILE
+    /// SECTION.KEY VALUE` sets it, before the dev units start: e.g. `--conf
+    /// heat.conf:DEFAULT.debug=True`. Restore puts production's back.
+    #[arg(long = "conf", value_name = "FILE:SECTION.KEY=VALUE")]
+    pub conf: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -461,6 +579,134 @@ pub struct WatchArgs {
     /// The background watcher itself (what --detach starts).
     #[arg(long, hide = true, conflicts_with = "detach")]
     pub in_background: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConfArgs {
+    #[command(subcommand)]
+    pub action: ConfAction,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum ConfAction {
+    /// Set a value of the service's configuration for the dev session.
+    Set {
+        /// The container, when the service has several in dev mode.
+        #[arg(long, value_name = "NAME")]
+        container: Option<String>,
+        /// The file: its path in the container, or its name in the service's
+        /// configuration folder (heat.conf, api-paste.ini, policy.yaml).
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// SECTION.KEY of an ini file (DEFAULT.debug); a policy's rule as it is named.
+        #[arg(value_name = "SECTION.KEY")]
+        key: String,
+        /// The value.
+        #[arg(value_name = "VALUE", allow_hyphen_values = true)]
+        value: String,
+    },
+    /// Put production's value back (as the session found it).
+    Unset {
+        /// The container, when the service has several in dev mode.
+        #[arg(long, value_name = "NAME")]
+        container: Option<String>,
+        /// The file, as `set` names it.
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// SECTION.KEY, as `set` names it.
+        #[arg(value_name = "SECTION.KEY")]
+        key: String,
+    },
+    /// Show every difference from the configuration the session found: git osa conf's
+    /// values and hand edits.
+    Diff {
+        /// The container, when the service has several in dev mode.
+        #[arg(long, value_name = "NAME")]
+        container: Option<String>,
+        /// Print JSON instead of text: a versioned document described by
+        /// git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once
+        /// installed).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct RebuildArgs {
+    /// The container, when the service has several (a terminal asks otherwise).
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+
+    /// Rebuild without asking (without a terminal, rebuild needs it).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Print what would run, where, and change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ExecArgs {
+    /// The container, when several of the service's are in dev mode, or to run in one
+    /// that is in none (on production's code).
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ShellArgs {
+    /// The container, when several of the service's are in dev mode, or to open one in a
+    /// container that is in none (on production's code).
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct TestArgs {
+    /// The container, when the service has several in dev mode.
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+
+    /// The runner, when the project declares both (it must declare the one named).
+    #[arg(long, value_enum, value_name = "RUNNER")]
+    pub runner: Option<TestRunner>,
+
+    /// Let pip use this index for test requirements (and the checkout's requirements) the
+    /// deployment's repo server lacks.
+    #[arg(long, value_name = "URL")]
+    pub allow_public_index: Option<String>,
+
+    /// Sync this checkout into a session another checkout started without asking, as
+    /// `git osa sync --force`.
+    #[arg(long)]
+    pub force: bool,
+
+    /// What the runner gets: a test filter, its own options.
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<String>,
+}
+
+/// A debugger at the terminal.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminalDebugger {
+    Pdb,
+    Pudb,
+}
+
+/// A unit test runner a project declares.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestRunner {
+    Stestr,
+    Pytest,
 }
 
 #[derive(Args, Debug, Clone)]

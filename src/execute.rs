@@ -134,6 +134,7 @@ impl<'a> Runner<'a> {
             self.ui
                 .warn(format!("in {}: {}", target.name, c.describe()));
         }
+        self.say_conf_back(target, &paths);
         for scope in &now.stopping {
             self.ui.warn(format!(
                 "in {}: {scope} was still stopping (left by a git-osa that was killed): restore kills it, so work it had under way is cut",
@@ -150,6 +151,40 @@ impl<'a> Runner<'a> {
         self.ui
             .step(format!("{} runs production again", target.name));
         Ok(())
+    }
+
+    /// Says what of the configuration restore puts back (`git osa conf diff`): git osa
+    /// conf's values and the hand edits made during the session. Said, never a reason not
+    /// to restore.
+    fn say_conf_back(&self, target: &Target, paths: &Paths) {
+        let session = &self.journal.session;
+        let Some(conf) = session.conf.as_ref().filter(|c| !c.roots.is_empty()) else {
+            return;
+        };
+        let changes = match crate::devconf::read(target, paths, conf) {
+            Ok(both) => crate::devconf::changes(
+                Some(&both),
+                session,
+                crate::devconf::config_of(session).as_deref(),
+            ),
+            Err(e) => {
+                self.ui.warn(format!(
+                    "in {}: cannot tell what of the configuration changed: {e}",
+                    target.name
+                ));
+                return;
+            }
+        };
+        if changes.is_empty() {
+            return;
+        }
+        self.ui.step(format!(
+            "in {}: restore puts back the configuration the session found:",
+            target.name
+        ));
+        for l in crate::devconf::render(&changes, "  ") {
+            self.ui.step(l);
+        }
     }
 
     /// Runs every step; returns how the foreground run ended, if the plan has one.

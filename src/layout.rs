@@ -13,6 +13,10 @@ pub const DROPIN: &str = "99-git-osa-dev.conf";
 pub const DROPIN_TEXT: &str = "# Written by git-osa for a dev run: log to the terminal, not the journal.\n\
 # `git osa restore` removes this file.\n[DEFAULT]\nuse_journal = false\nuse_stderr = true\n";
 
+/// The oslo.config drop-in of `git osa conf set`: the development configuration of the
+/// service's own configuration file.
+pub const CONF_DROPIN: &str = "98-git-osa-conf.conf";
+
 /// OSA's local facts, where the service's `venv_tag` is.
 pub const FACTS: &str = "/etc/ansible/facts.d/openstack_ansible.fact";
 
@@ -72,6 +76,17 @@ impl Paths {
     /// is in this folder), so that a reload's new workers import only that.
     pub fn uwsgi_preload(&self) -> String {
         format!("{}/uwsgi-preload.py", self.dir)
+    }
+    /// What the service's configuration folders held when the session began: a tar that
+    /// `git osa conf diff` compares with them and restore puts back.
+    pub fn conf_before(&self) -> String {
+        format!("{}/conf-before.tar", self.dir)
+    }
+    /// The venv `git osa test` runs the project's tests in: the test requirements,
+    /// layered on the service's venv (whose packages it sees after its own), which it
+    /// leaves as it is.
+    pub fn test_venv(&self) -> String {
+        format!("{}/test-venv", self.dir)
     }
     /// The transient scope long steps (sync, pip, db sync) run in, so that restore can
     /// stop whatever a killed git-osa left running before it touches the venv.

@@ -15,14 +15,17 @@ pub(crate) mod cycle;
 pub(crate) mod db;
 pub(crate) mod db_undo;
 pub(crate) mod detach;
+pub(crate) mod devconf;
 pub(crate) mod doctor;
 pub(crate) mod error;
 pub(crate) mod exec;
 pub(crate) mod execute;
 pub(crate) mod foreground;
+pub(crate) mod forward;
 pub(crate) mod gerrit;
 pub mod haproxy;
 pub(crate) mod hooks;
+pub(crate) mod inside;
 pub(crate) mod install;
 pub(crate) mod inventory;
 pub(crate) mod journal;
@@ -37,6 +40,7 @@ pub mod pbr;
 pub(crate) mod plan;
 pub(crate) mod probe;
 pub(crate) mod project;
+pub(crate) mod rebuild;
 pub(crate) mod redeploy;
 pub(crate) mod restore;
 pub(crate) mod select;
@@ -52,6 +56,7 @@ pub(crate) mod systemd;
 pub(crate) mod traffic;
 pub mod transport;
 pub(crate) mod ui;
+pub(crate) mod unit_tests;
 pub(crate) mod watch;
 
 use std::process::ExitCode;
@@ -103,6 +108,11 @@ fn dispatch(cli: Cli, ui: ui::Ui, matches: &ArgMatches) -> Result<ExitCode> {
         Some(Command::Sync(args)) => commands::sync::run(&ctx, &args),
         Some(Command::Hooks(args)) => commands::hooks::run(&ctx, &args),
         Some(Command::Watch(args)) => commands::watch::run(&ctx, &args),
+        Some(Command::Exec(args)) => commands::exec::run(&ctx, &args),
+        Some(Command::Shell(args)) => commands::shell::run(&ctx, &args),
+        Some(Command::Test(args)) => commands::test::run(&ctx, &args),
+        Some(Command::Conf(args)) => commands::conf::run(&ctx, &args),
+        Some(Command::Rebuild(args)) => commands::rebuild::run(&ctx, &args),
     }
 }
 

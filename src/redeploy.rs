@@ -27,6 +27,9 @@ pub struct Sync {
     pub dry_run: bool,
     /// Sync into a session another checkout started without asking.
     pub force: bool,
+    /// The configuration changed (`git osa conf set`): the dev units reload or restart
+    /// even when no file of the checkout did.
+    pub reconfigure: crate::cycle::Reconfigure,
 }
 
 /// How a sync ended.
@@ -60,6 +63,8 @@ pub fn sync(ctx: &Context, req: &Sync) -> Result<Synced> {
         // a snapshot the session took stays the one restore loads
         db_snapshot: ctx.settings.db_snapshot.value,
         restore_on_exit: false,
+        reconfigure: req.reconfigure,
+        debug: None,
     };
     let plan = cycle::plan_sync(&survey, &choice)?;
     if req.dry_run {

@@ -41,6 +41,11 @@ pub struct Start {
     pub force: bool,
     /// Plan only: nothing is locked, nothing changed.
     pub dry_run: bool,
+    /// `--conf FILE:SECTION.KEY=VALUE`: development configuration set before the dev units
+    /// start.
+    pub conf: Vec<String>,
+    /// `--debug`, `--debugpy`.
+    pub debug: Option<crate::cycle::Debug>,
 }
 
 impl Start {
@@ -62,6 +67,13 @@ impl Start {
             no_haproxy: args.no_haproxy,
             force: args.force,
             dry_run: args.dry_run,
+            conf: args.conf.clone(),
+            debug: match (args.debug, args.debugpy) {
+                (Some(crate::cli::TerminalDebugger::Pdb), _) => Some(crate::cycle::Debug::Pdb),
+                (Some(crate::cli::TerminalDebugger::Pudb), _) => Some(crate::cycle::Debug::Pudb),
+                (None, Some(port)) => Some(crate::cycle::Debug::Debugpy { port }),
+                (None, None) => None,
+            },
         }
     }
 }
@@ -85,8 +97,19 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
         Some(dir) => ctx.project_at(dir)?,
         None => ctx.project()?,
     };
-    // Checked before anything else: a --with that cannot be installed changes nothing.
+    // Checked before anything else: a --with that cannot be installed changes nothing,
+    // nor does a --conf that names no value.
     let with = survey::libraries(&project, &req.with)?;
+    crate::devconf::apply::run_options(&project.service, &req.conf)?;
+    // The debugger's port here is taken first: one in use changes nothing.
+    let listener = match req.debug {
+        Some(crate::cycle::Debug::Debugpy { port }) => Some(crate::forward::bind(port)?),
+        Some(_) if !ctx.ui.interactive => {
+            return Err(Error::user("--debug needs a terminal: nothing was changed")
+                .hint("run it at a terminal, or attach a debugger from your IDE with --debugpy"));
+        }
+        _ => None,
+    };
     let service = &project.service;
     let (placements, _) = ctx.placements(service)?;
     let settings = &ctx.settings;
@@ -101,6 +124,13 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
     })?;
     select::running(&ctx.lxc(&placement.host), &placement)?;
     let target = ctx.target(&placement.host);
+    if req.debug.is_some_and(|d| d.at_terminal()) && target.via.remote() {
+        return Err(Error::user(format!(
+            "--debug needs the terminal in {}, which git-osa gives a dev process only on this host (it is reached over ssh): nothing was changed",
+            target.name
+        ))
+        .hint("attach a debugger from your IDE with --debugpy, which works over ssh"));
+    }
     let paths = Paths::new(&service.name);
     let _lock = if req.dry_run {
         None
@@ -125,8 +155,17 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
         detach: req.detach,
         db_snapshot: req.db_snapshot,
         restore_on_exit: req.restore_on_exit,
+        reconfigure: Default::default(),
+        debug: req.debug,
     };
-    let plan = cycle::plan_run(&survey, &choice)?;
+    let mut plan = cycle::plan_run(&survey, &choice)?;
+    if !req.conf.is_empty() {
+        // Checked and planned before anything changes; set before the dev units start.
+        let session = survey.session.clone().unwrap_or_default();
+        let conf = crate::devconf::apply::run_steps(&target, &survey, &session, &req.conf)?;
+        let at = plan.steps.len().saturating_sub(1);
+        plan.steps.splice(at..at, conf);
+    }
     if req.dry_run {
         return Ok(Started::Planned(Box::new((survey, plan))));
     }
@@ -140,7 +179,7 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
     let checkout = project.checkout.root.display().to_string();
     let moved = session.checkout.as_deref() != Some(checkout.as_str());
     session.checkout = Some(checkout);
-    let mut runner = Runner::new(&ctx.ui, ctx.haproxy(), paths, session);
+    let mut runner = Runner::new(&ctx.ui, ctx.haproxy(), paths.clone(), session);
     if survey.session.is_none() || moved {
         runner.save(&target)?;
     }
@@ -152,6 +191,23 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
     }
     for n in &plan.notes {
         ctx.ui.step(n);
+    }
+    // The debugger's port forwarded for as long as this git-osa runs.
+    if let (Some(listener), Some(crate::cycle::Debug::Debugpy { port })) = (listener, req.debug) {
+        crate::forward::start(listener, target.clone(), port);
+        let mut mappings = vec![(project.checkout.root.clone(), paths.src())];
+        for lib in &survey.with {
+            mappings.push((
+                lib.checkout.root.clone(),
+                format!("{}/src", paths.with_dir(&lib.package)),
+            ));
+        }
+        crate::output::print(crate::forward::attach_text(
+            &service.name,
+            &target.name,
+            port,
+            &mappings,
+        ))?;
     }
     let outcome = runner.execute(&plan).map_err(|e| in_dev_mode(e, &target))?;
     Ok(match outcome {

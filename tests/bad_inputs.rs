@@ -563,6 +563,110 @@ const CASES: &[Case] = &[
         says: "unexpected argument '--discard-newer-rows'",
         ..GIVEN
     },
+    Case {
+        name: "test: a runner the project does not declare",
+        argv: &["test", "--runner", "pytest"], exit: 2,
+        says: "$CWD/ declares no test runner, so not pytest: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "test: a project that declares no runner",
+        argv: &["test", "keystone.tests.unit.test_exception"], exit: 2,
+        says: "$CWD/ declares no test runner: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "test: a runner git osa does not know",
+        argv: &["test", "--runner", "nose"], exit: 2,
+        says: "invalid value 'nose' for '--runner <RUNNER>'",
+        ..GIVEN
+    },
+    Case {
+        name: "exec without a command",
+        argv: &["exec"], exit: 2,
+        says: "the following required arguments were not provided:",
+        ..GIVEN
+    },
+    Case {
+        name: "exec with the command not after --",
+        argv: &["exec", "python"], exit: 2,
+        says: "unexpected argument 'python' found",
+        ..GIVEN
+    },
+    Case {
+        name: "conf set: a key that is not SECTION.KEY",
+        argv: &["conf", "set", "keystone.conf", "debug", "True"], exit: 2,
+        says: "`debug` is not SECTION.KEY: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "conf set: a file outside the configuration's folders",
+        argv: &["conf", "set", "../../root/.ssh/authorized_keys.conf", "a.b", "c"], exit: 2,
+        says: "../../root/.ssh/authorized_keys.conf is not a file's path: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "conf set: a file that is no ini nor policy",
+        argv: &["conf", "set", "fernet-keys/0", "a.b", "c"], exit: 2,
+        says: "git osa conf changes ini files (.conf, .ini, .cfg) and policies (.yaml, .json); /etc/keystone/fernet-keys/0 is neither: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "conf without what to do",
+        argv: &["conf"], exit: 2,
+        says: "'git osa conf' requires a subcommand but one was not provided",
+        ..GIVEN
+    },
+    Case {
+        name: "run --conf without a value",
+        argv: &["run", "--conf", "keystone.conf:DEFAULT.debug"], exit: 2,
+        says: "--conf keystone.conf:DEFAULT.debug: no `=` before the value: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "a debugger port in use",
+        argv: &["run", "--debugpy=$BUSY_PORT"], exit: 2,
+        says: "port $BUSY_PORT on this machine's loopback cannot be the debugger's (Address already in use (os error 98)): nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "--debug without a terminal",
+        argv: &["run", "--debug"], exit: 2,
+        says: "--debug needs a terminal: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "--debug detached",
+        argv: &["run", "--debug", "--detach"], exit: 2,
+        says: "the argument '--debug[=<DEBUGGER>]' cannot be used with '--detach'",
+        ..GIVEN
+    },
+    Case {
+        name: "--debug with a debugger git osa does not know",
+        argv: &["run", "--debug=gdb"], exit: 2,
+        says: "invalid value 'gdb' for '--debug[=<DEBUGGER>]'",
+        ..GIVEN
+    },
+    Case {
+        name: "rebuild without a terminal and without --yes",
+        argv: &["rebuild"], exit: 2,
+        says: "git osa rebuild destroys a container: it asks first, on a terminal, and there is none: nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "rebuild with an empty osa.rebuildCommand",
+        files: &[("openstack_inventory.json", ONE_KEYSTONE)],
+        env: &[("GIT_CONFIG_COUNT", "2"), ("GIT_CONFIG_KEY_0", "osa.rebuildCommand"), ("GIT_CONFIG_VALUE_0", "true"), ("GIT_CONFIG_KEY_1", "osa.rebuildCommand"), ("GIT_CONFIG_VALUE_1", " ")],
+        argv: &["rebuild", "--yes", "--inventory", "$IN/openstack_inventory.json"], exit: 2,
+        says: "an osa.rebuildCommand value is empty (other than the first, which starts the list again): nothing was changed",
+        ..GIVEN
+    },
+    Case {
+        name: "shell without a terminal",
+        argv: &["shell"], exit: 2,
+        says: "git osa shell needs a terminal: nothing was run",
+        ..GIVEN
+    },
 ];
 
 /// The temp dirs of one row.
@@ -570,6 +674,9 @@ struct World {
     _root: tempfile::TempDir,
     /// (placeholder, path): `CWD`, `IN`, `LXC`, `HOME`, siblings in one temp dir.
     places: Vec<(&'static str, PathBuf)>,
+    /// A port of this machine's loopback that something listens on, for the row's run:
+    /// `$BUSY_PORT`.
+    busy: std::net::TcpListener,
 }
 
 impl World {
@@ -586,6 +693,7 @@ impl World {
         let w = World {
             _root: root,
             places,
+            busy: std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap(),
         };
         w.make_dir(case.dir);
         for (name, bytes) in case.files {
@@ -634,9 +742,13 @@ impl World {
         }
     }
 
+    fn busy_port(&self) -> String {
+        self.busy.local_addr().unwrap().port().to_string()
+    }
+
     /// `text` with `$IN` and the other places filled in.
     fn fill(&self, text: &str) -> String {
-        let mut out = text.to_string();
+        let mut out = text.replace("$BUSY_PORT", &self.busy_port());
         for (place, path) in &self.places {
             out = out.replace(&format!("${place}"), path.to_str().unwrap());
         }
@@ -649,7 +761,7 @@ impl World {
         for (place, path) in &self.places {
             out = out.replace(path.to_str().unwrap(), &format!("${place}"));
         }
-        out
+        out.replace(&format!("port {} ", self.busy_port()), "port $BUSY_PORT ")
     }
 
     /// Everything a failed run must leave as it was.

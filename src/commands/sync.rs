@@ -14,6 +14,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
         allow_public_index: args.allow_public_index.clone(),
         dry_run: args.dry_run,
         force: args.force,
+        reconfigure: Default::default(),
     };
     match redeploy::sync(ctx, &req)? {
         Synced::Planned(plan) => {

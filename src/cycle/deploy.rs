@@ -149,7 +149,7 @@ impl Cycle<'_> {
 
     /// A pip install, with the public index allowed (`--allow-public-index`) or offered
     /// when the repo server lacks a requirement.
-    fn install_step(
+    pub(super) fn install_step(
         &self,
         title: String,
         pip: impl Fn(Option<&str>) -> Exec,

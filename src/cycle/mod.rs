@@ -20,7 +20,9 @@ use crate::session::{Before, LastSync, Record, ServerBefore, Session, UnitBefore
 use crate::survey::Survey;
 use crate::transport::Target;
 
+mod conf;
 mod database;
+mod debug;
 mod deploy;
 mod dev;
 mod production;
@@ -47,6 +49,35 @@ pub struct Choice {
     pub db_snapshot: bool,
     /// `--restore-on-exit`: production back as soon as the foreground run ends.
     pub restore_on_exit: bool,
+    /// What a change of the configuration asks of the dev units a sync redeploys.
+    pub reconfigure: Reconfigure,
+    /// `--debug`, `--debugpy`: the dev units run to be debugged.
+    pub debug: Option<Debug>,
+}
+
+/// How the dev units are debugged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Debug {
+    /// pdb at the terminal (`breakpoint()`): a uWSGI unit runs one worker, its stdin the
+    /// terminal, without harakiri.
+    Pdb,
+    /// pudb at the terminal, as pdb, with pudb installed into the venv for the session
+    /// and `PYTHONBREAKPOINT=pudb.set_trace`.
+    Pudb,
+    /// debugpy, installed into the venv for the session, listening on the container's
+    /// loopback at this port, which git-osa forwards to the developer's machine.
+    Debugpy { port: u16 },
+}
+
+/// What a change of the service's configuration (`git osa conf set`) asks of its detached
+/// dev units: a uWSGI unit's workers load the app again, and its configuration with it,
+/// on a reload; a change of a uWSGI ini needs its master started again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reconfigure {
+    #[default]
+    Nothing,
+    Reload,
+    Restart,
 }
 
 #[derive(Debug)]
@@ -178,14 +209,14 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     // that failed hands its traffic to the other servers, and the others' too. The units
     // that cannot (heat-engine beside heat's APIs) restart, handing over the traffic of
     // their own backends only.
-    if installs || !down.is_empty() {
+    if installs || !down.is_empty() || choice.reconfigure == Reconfigure::Restart {
         for u in &mut units {
             u.reload = None;
         }
     }
     let skip = if session.detached_at.is_none() {
         Some("no detached dev units (`git osa run --detach` starts them)".to_string())
-    } else if !changed && down.is_empty() {
+    } else if !changed && down.is_empty() && choice.reconfigure == Reconfigure::Nothing {
         Some("nothing changed since the last sync".to_string())
     } else {
         None
@@ -270,6 +301,7 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     let mut steps = Vec::new();
     steps.extend(c.leftovers());
     steps.push(c.keep_venv());
+    steps.extend(c.note_conf());
     let (drains, pins) = c.drain();
     steps.extend(drains);
     let constraints = c.constraints();
@@ -305,7 +337,12 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     steps.extend(c.db_sync(choice.db_snapshot)?);
     steps.extend(c.runtime_dirs());
     steps.extend(c.uwsgi_preload(choice.detach));
-    steps.push(c.foreground(pins, choice.detach)?);
+    let mut foreground = c.foreground(pins, choice.detach)?;
+    if let Some(d) = choice.debug {
+        steps.extend(c.debugger(d, &constraints, choice));
+        c.debugged(&mut foreground, d)?;
+    }
+    steps.push(foreground);
     Ok(RunPlan {
         target: s.target.clone(),
         steps,

@@ -237,6 +237,9 @@ pub fn plan_restore(
         .after(Record::Undone(Undone::DevProcess)),
     );
     steps.extend(undo_files(target, paths, s));
+    if let Some(conf) = s.conf.as_ref().filter(|c| !c.roots.is_empty()) {
+        steps.push(crate::devconf::restore_step(target, paths, conf));
+    }
     // The schema of before the db sync, before production starts on it.
     if let Some(snap) = &s.db_snapshot {
         steps.push(undo_db(target, paths, s, snap, now, discard));
@@ -399,7 +402,7 @@ fn undo_files(target: &Target, paths: &Paths, s: &Session) -> Vec<Step> {
         items.sort_by_key(|d| d.ends_with('/'));
         steps.push(
             Step::exec(
-                "remove the log drop-ins",
+                "remove git-osa's drop-ins (the log's, git osa conf's)",
                 target,
                 Exec::script(REMOVE_DROPINS, "git-osa-dropins", &items),
             )

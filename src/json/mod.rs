@@ -3,7 +3,7 @@
 //! JSON and the text cannot disagree and nothing is read twice.
 //!
 //! Every document is an object with `"version"` ([`VERSION`]) and `"kind"` (`status`,
-//! `run-plan`, `restore-plan`, `config`, `doctor`, `hooks-status`);
+//! `run-plan`, `restore-plan`, `config`, `doctor`, `hooks-status`, `conf-diff`);
 //! `doc/git-osa-json.schema.json` (JSON Schema draft 2020-12) describes them all, and the
 //! tests below check real output against it, made strict (`tests/schema`).
 //!
@@ -21,12 +21,14 @@ use serde::Serialize;
 
 use crate::error::Result;
 
+mod conf;
 mod config;
 mod doctor;
 mod hooks;
 mod plan;
 mod status;
 
+pub use conf::*;
 pub use config::*;
 pub use doctor::*;
 pub use hooks::*;
@@ -299,6 +301,7 @@ mod tests {
 
     fn target_status(s: &Survey, lxc: LxcState) -> TargetStatus {
         TargetStatus {
+            conf: None,
             machine: None,
             reach: crate::site::Reach::Here,
             service: s.service.name.clone(),
@@ -388,6 +391,57 @@ mod tests {
             doc["containers"][0]["session"]["with"][0]["package"],
             "oslo.db"
         );
+    }
+
+    /// A hand edit and git osa conf's value, in status and in `conf diff`.
+    #[test]
+    fn configuration_changes_match_the_schema() {
+        use crate::devconf::{EntryChange, FileChange, How};
+        let changes = vec![
+            FileChange {
+                path: "/etc/keystone/keystone.conf".into(),
+                how: How::DropIn,
+                entries: vec![EntryChange {
+                    section: Some("DEFAULT".into()),
+                    key: "debug".into(),
+                    production: Some("False".into()),
+                    now: Some("True".into()),
+                    by_git_osa: true,
+                }],
+                lines: Vec::new(),
+                meta: None,
+            },
+            FileChange {
+                path: "/etc/keystone/sso_callback_template.html".into(),
+                how: How::Changed,
+                entries: Vec::new(),
+                lines: vec!["- a".into(), "+ b".into()],
+                meta: Some("owner 0:0 mode 0644 -> owner 0:0 mode 0600".into()),
+            },
+        ];
+        let mut s = golden::second_run(&golden::keystone());
+        if let Some(session) = s.session.as_mut() {
+            session.debugger = Some(crate::session::Debugger {
+                kind: "debugpy".into(),
+                port: 5678,
+            });
+        }
+        let mut st = target_status(&s, LxcState::Running);
+        st.conf = Some(Ok(changes.clone()));
+        let doc = valid(&render(&keystone_status(&[st], Vec::new())));
+        let got = &doc["containers"][0]["session"]["conf_changes"];
+        assert_eq!(got[0]["how"], "drop-in");
+        assert_eq!(got[0]["entries"][0]["production"], "False");
+        assert_eq!(doc["containers"][0]["session"]["debugger"]["port"], 5678);
+        let diff = crate::devconf::apply::Diff {
+            container: "c1".into(),
+            started_at: 1_700_000_000,
+            noted: true,
+            changes,
+        };
+        let doc = valid(&render(&ConfDiff::new(&diff)));
+        assert_eq!(doc["kind"], "conf-diff");
+        assert_eq!(doc["files"][1]["lines"][1], "+ b");
     }
 
     #[test]

@@ -233,6 +233,16 @@ pub struct SessionView {
     /// Dev processes killed while they stopped, whose work was cut (absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cut: Vec<crate::session::Cut>,
+    /// Every difference from the configuration the session found (`git osa conf diff`);
+    /// absent when the container could not be asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conf_changes: Option<Vec<crate::devconf::FileChange>>,
+    /// Why the configuration could not be compared (absent when it was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conf_error: Option<String>,
+    /// The remote debugger installed into the venv for the session (absent when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debugger: Option<crate::session::Debugger>,
 }
 
 #[derive(Serialize)]
@@ -377,6 +387,9 @@ impl SessionView {
                 size_error: st.db_snapshot_size.clone().and_then(|r| r.err()),
             }),
             cut: s.cut.clone(),
+            conf_changes: st.conf.clone().and_then(|r| r.ok()),
+            conf_error: st.conf.clone().and_then(|r| r.err()),
+            debugger: s.debugger.clone(),
         }
     }
 }

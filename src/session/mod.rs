@@ -96,6 +96,56 @@ pub struct Session {
     /// server up).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<Before>,
+    /// The service's configuration as the session found it, and what `git osa conf`
+    /// changed since (absent in a session an older git-osa began).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conf: Option<DevConf>,
+    /// The remote debugger installed into the venv for the session (`--debugpy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debugger: Option<Debugger>,
+}
+
+/// The service's configuration in a session: what its configuration folders held when the
+/// session began (noted in `conf-before.tar` in the session's folder, which restore puts
+/// back), and what `git osa conf set` changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevConf {
+    /// The folders and files noted: the service's configuration folder, its units'
+    /// uWSGI inis.
+    pub roots: Vec<String>,
+    /// What `git osa conf set` set, in order.
+    #[serde(default)]
+    pub set: Vec<ConfSetting>,
+}
+
+/// One value `git osa conf set` set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfSetting {
+    /// The file it belongs to (the service's oslo.config file's go into git-osa's drop-in
+    /// beside it; another file is changed in place).
+    pub file: String,
+    /// The ini section; none for a policy rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+    pub key: String,
+    pub value: String,
+}
+
+impl ConfSetting {
+    /// Whether `other` names the same value (file, section and key).
+    pub fn same_key(&self, other: &ConfSetting) -> bool {
+        self.file == other.file && self.section == other.section && self.key == other.key
+    }
+}
+
+/// A remote debugger in the session's venv: the dev process listens on the container's
+/// loopback, and the git-osa that runs it forwards the port.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Debugger {
+    /// `debugpy`.
+    pub kind: String,
+    /// Its port on the container's loopback, and on the developer's machine.
+    pub port: u16,
 }
 
 /// A dev process killed while it stopped, before it finished its work.
@@ -308,6 +358,8 @@ impl Session {
             db_notes,
             cut,
             before,
+            conf,
+            debugger,
         );
         Salvaged { session: s, unread }
     }

@@ -41,6 +41,14 @@ pub enum Record {
     LastSync(LastSync),
     /// A dev process had to be killed while it stopped (replaces the unit's last one).
     Cut(crate::session::Cut),
+    /// The service's configuration roots were noted (`git osa conf diff`, restore).
+    ConfNoted(Vec<String>),
+    /// `git osa conf set` set a value (replaces the one of the same key).
+    ConfSet(crate::session::ConfSetting),
+    /// `git osa conf unset` took a value back to production's.
+    ConfUnset(crate::session::ConfSetting),
+    /// The remote debugger installed for the session.
+    Debugger(crate::session::Debugger),
     /// Restore undid one kind of change.
     Undone(Undone),
 }
@@ -54,6 +62,8 @@ pub enum Undone {
     Servers,
     /// The session's migrations were undone with the database snapshot.
     DbSnapshot,
+    /// The configuration was put back as the session found it.
+    Conf,
 }
 
 impl Record {
@@ -104,12 +114,30 @@ impl Record {
                 s.cut.retain(|x| x.unit != c.unit);
                 s.cut.push(c.clone());
             }
+            Record::ConfNoted(roots) => {
+                let conf = s.conf.get_or_insert_with(Default::default);
+                conf.roots = roots.clone();
+            }
+            Record::ConfSet(c) => {
+                let conf = s.conf.get_or_insert_with(Default::default);
+                conf.set.retain(|x| !x.same_key(c));
+                conf.set.push(c.clone());
+            }
+            Record::ConfUnset(c) => {
+                if let Some(conf) = &mut s.conf {
+                    conf.set.retain(|x| !x.same_key(c));
+                }
+            }
+            Record::Debugger(d) => s.debugger = Some(d.clone()),
             Record::Undone(what) => match what {
                 Undone::DevProcess => {
                     s.dev_units.clear();
                     s.detached_at = None;
                 }
-                Undone::Venv => s.venv_backup = None,
+                Undone::Venv => {
+                    s.venv_backup = None;
+                    s.debugger = None;
+                }
                 Undone::Dropins => s.dropins.clear(),
                 Undone::Units => s.stopped_units.clear(),
                 Undone::Servers => s.disabled_servers.clear(),
@@ -118,6 +146,7 @@ impl Record {
                     s.db_snapshot_at = None;
                     s.db_notes = false;
                 }
+                Undone::Conf => s.conf = None,
             },
         }
     }
@@ -188,6 +217,9 @@ impl Journal {
                 | Record::MigrationsHash(_)
                 | Record::ProductionMigrations(_)
                 | Record::LastSync(_)
+                // The note is only read once something changed the configuration, and
+                // every such change is recorded before it is made.
+                | Record::ConfNoted(_)
         )
     }
 }

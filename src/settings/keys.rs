@@ -203,8 +203,20 @@ pub const CHECKOUTS: Key = Key {
            in git-osa's cache)",
 };
 
+pub const REBUILD_COMMAND: Key = Key {
+    name: "osa.rebuildCommand",
+    kind: Kind::List,
+    option: None,
+    env: None,
+    what: "the commands `git osa rebuild` runs on the deploy host to destroy and recreate a \
+           container and rerun its service's playbook, one per value, in order, split as a \
+           shell would (no shell runs them), `{container}` and `{service}` replaced; an \
+           empty value starts the list again; when unset, the commands OSA documents for \
+           the deployment's release (`git osa rebuild --dry-run` shows them)",
+};
+
 /// Every key, in the order `git osa config` lists them.
-pub const KEYS: [Key; 13] = [
+pub const KEYS: [Key; 14] = [
     CONTAINER,
     SERVICE,
     PUBLIC_INDEX,
@@ -218,4 +230,5 @@ pub const KEYS: [Key; 13] = [
     HAPROXY_SOCKET,
     GERRIT_URL,
     CHECKOUTS,
+    REBUILD_COMMAND,
 ];

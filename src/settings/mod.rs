@@ -141,6 +141,9 @@ pub struct Settings {
     pub gerrit_url: Setting<Option<String>>,
     /// `osa.checkouts`: the folder of the user's checkouts (Depends-On projects).
     pub checkouts: Setting<Option<PathBuf>>,
+    /// `osa.rebuildCommand` (multi-valued): the commands `git osa rebuild` runs instead of
+    /// OSA's documented ones; none: those.
+    pub rebuild_commands: Vec<Setting<String>>,
 }
 
 /// A setting as `git osa config` lists it: a value per line.
@@ -309,7 +312,13 @@ impl Settings {
             Some(v) => v.path().map(|p| (!p.as_os_str().is_empty()).then_some(p)),
             None => Setting::new(None, Origin::Default),
         };
+        let rebuild_commands = git
+            .all(keys::REBUILD_COMMAND.name)
+            .into_iter()
+            .map(GitValue::text)
+            .collect();
         Ok(Settings {
+            rebuild_commands,
             container,
             services,
             public_index,
@@ -375,6 +384,18 @@ impl Settings {
             optional(&keys::GERRIT_URL, &self.gerrit_url),
             optional(&keys::CHECKOUTS, &self.checkouts),
         ]);
+        if self.rebuild_commands.is_empty() {
+            lines.push(Line {
+                key: keys::REBUILD_COMMAND.name,
+                value: Value::Unset,
+                origin: Origin::Default,
+            });
+        }
+        lines.extend(
+            self.rebuild_commands
+                .iter()
+                .map(|s| text(&keys::REBUILD_COMMAND, s)),
+        );
         lines
     }
 

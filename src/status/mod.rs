@@ -224,6 +224,9 @@ pub struct TargetStatus {
     /// For a session with a database snapshot: the dump's size in bytes, or why it is
     /// not known (the file is gone, say).
     pub db_snapshot_size: Option<std::result::Result<u64, String>>,
+    /// For a session of a running container: every difference from the configuration it
+    /// found (`git osa conf diff`), or why it could not be read.
+    pub conf: Option<std::result::Result<Vec<crate::devconf::FileChange>, String>>,
 }
 
 /// Reads the state of every placement; `servers` are HAProxy's (read once for all).
@@ -305,8 +308,13 @@ pub fn gather(
         } else {
             Vec::new()
         };
+        let conf = match (&session, lxc == LxcState::Running) {
+            (Some(s), true) => Some(conf_changes(&ctx.target(&p.host), &paths, s, service)),
+            _ => None,
+        };
         let (machine, reach) = ctx.reach(&p.host);
         out.push(TargetStatus {
+            conf,
             machine,
             reach,
             service: service.name.clone(),
@@ -324,6 +332,25 @@ pub fn gather(
         });
     }
     Ok(out)
+}
+
+/// A session's differences from the configuration it found: one more round trip, for a
+/// session that noted it.
+fn conf_changes(
+    target: &crate::transport::Target,
+    paths: &Paths,
+    s: &Session,
+    service: &Service,
+) -> std::result::Result<Vec<crate::devconf::FileChange>, String> {
+    let both = match s.conf.as_ref().filter(|c| !c.roots.is_empty()) {
+        Some(c) => Some(crate::devconf::read(target, paths, c).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    Ok(crate::devconf::changes(
+        both.as_ref(),
+        s,
+        service.config.as_deref(),
+    ))
 }
 
 /// The size of a snapshot's dump in the target: one `stat` (only sessions that took one).

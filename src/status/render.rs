@@ -196,6 +196,27 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                     )
                 );
             }
+            if let Some(d) = &s.debugger {
+                let _ = writeln!(
+                    out,
+                    "  debugger {} in the venv until restore; the dev process listens on 127.0.0.1:{} in the container while `git osa --debugpy={}` runs (forwarded to 127.0.0.1:{} there)",
+                    d.kind, d.port, d.port, d.port
+                );
+            }
+            match &st.conf {
+                Some(Ok(changes)) => {
+                    for l in crate::devconf::render(changes, "") {
+                        let _ = writeln!(out, "  config   {l}");
+                    }
+                }
+                Some(Err(e)) => {
+                    let _ = writeln!(
+                        out,
+                        "  config   cannot be compared with what the session found: {e}"
+                    );
+                }
+                None => {}
+            }
             for c in &s.cut {
                 let _ = writeln!(out, "  cut      {}", c.describe());
             }

@@ -52,6 +52,21 @@ impl Target {
         Ok(self.process(argv)?.command())
     }
 
+    /// Like [`Target::command`], for a process on the user's terminal (a shell, a debugger
+    /// prompt): over ssh the host gives it a terminal of its own (`ssh -tt`), so that what
+    /// the user types, Ctrl-C included, reaches it there.
+    pub fn terminal_command<S: AsRef<OsStr>>(&self, argv: &[S]) -> Result<Command> {
+        log::debug!(target: LOG, "{} (started, on the terminal)", self.what(argv, None));
+        let argv: Vec<OsString> = argv.iter().map(|a| a.as_ref().to_os_string()).collect();
+        let process = if self.metal {
+            self.via.terminal_process(&argv, Some(&ENV))?
+        } else {
+            self.via
+                .terminal_process(&attach(self.lxc_path.as_deref(), &self.name, argv), None)?
+        };
+        Ok(process.command())
+    }
+
     /// Runs `argv`, feeding `stdin`, and returns its output whatever its exit status.
     pub fn output<S: AsRef<OsStr>>(&self, argv: &[S], stdin: Option<&[u8]>) -> Result<Output> {
         self.start(argv, stdin, false)?.wait()

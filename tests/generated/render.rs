@@ -112,14 +112,53 @@ in the foreground as the unit's user with the logs on the terminal, moving HAPro
 to it once it passes a health check. Ctrl-C (or SIGINT or
 SIGTERM to git-osa) stops the dev process and re-enables the other HAProxy servers; the
 container stays in dev mode until \fBgit osa restore\fR.
+.SH "THE REST OF THE ARTICLE"
+.TP
+\fBConfiguration\fR
+\fBgit osa conf set\fR \fIFILE\fR \fISECTION.KEY\fR \fIVALUE\fR (or \fBgit osa run --conf\fR
+\fIFILE:SECTION.KEY=VALUE\fR) changes the service's configuration for the session: its own
+oslo.config file through a drop-in beside it (production's file untouched), another file in
+place. \fBgit osa conf diff\fR and \fBgit osa status\fR show every difference from what the
+session found, hand edits in the container included; \fBgit osa restore\fR puts it all back
+and says so.
+.TP
+\fBpdb and pudb\fR
+\fBgit osa --debug\fR (\fB--debug=pudb\fR) at a terminal: \fBbreakpoint()\fR in the code
+stops there. A uWSGI unit runs one worker with the terminal as its stdin and no harakiri, so
+a breakpoint in a request handler stops the request at your prompt (\fBc\fR lets it answer);
+a console script such as heat-engine has the terminal already. One unit at a time
+(\fB--service\fR), in a container on this host.
+.TP
+\fBA remote debugger\fR
+\fBgit osa --debugpy\fR[\fB=\fR\fIPORT\fR]: debugpy, installed into the venv for the session
+from the deployment's package sources, listens on the container's loopback; git-osa
+forwards \fIPORT\fR (5678) on this machine to it while the run lasts, through the same
+connection as everything else (ssh for a container on another host), and prints VS Code's
+\fIlaunch.json\fR entry and the path mappings from the container's copy to your checkout.
+.TP
+\fBTests and a shell\fR
+\fBgit osa exec -- \fR\fICOMMAND\fR, \fBgit osa shell\fR: as the service's user, its venv
+active, in the synced tree. \fBgit osa test\fR [\fIARGS\fR]: sync, then the project's unit
+tests (stestr or pytest, as it declares) with its test requirements in a venv layered on the
+service's.
+.TP
+\fBRebuilding a container\fR
+\fBgit osa rebuild\fR: after a prompt (or \fB--yes\fR), restore its session, then the
+deployment's own destroy, create and service playbooks for that container
+(\fB--dry-run\fR shows them; \fBosa.rebuildCommand\fR replaces them).
 .SH FILES
 .TP
 \fI/etc/openstack_deploy/openstack_inventory.json\fR
 OSA's inventory: which containers run which service (in \fB$OSA_CONFIG_DIR\fR when set).
 .TP
 \fI/var/lib/git-osa/<service>/\fR (in the container)
-The dev session: its state, the synced source, the install's constraints. A second
+The dev session: its state, the synced source, the install's constraints, what the
+service's configuration held when it began (\fIconf-before.tar\fR), the test venv. A second
 terminal or another developer sees it; \fBgit osa restore\fR finishes from it after a crash.
+.TP
+\fI<config>.d/98-git-osa-conf.conf\fR (in the container)
+The session's values of the service's own configuration file (\fBgit osa conf set\fR);
+removed by restore.
 .TP
 \fI/etc/git-osa/config.toml\fR, \fI~/.config/git-osa/config.toml\fR
 Optional. \fBpublic_index = "URL"\fR is the index offered when the repo server lacks a
@@ -130,8 +169,8 @@ searched before the built-in ones. \fB[[patch]]\fR entries change a built-in one
 .TP
 \fIshare/doc/git-osa/git-osa-json.schema.json\fR
 The JSON Schema (draft 2020-12) of what \fB--json\fR prints: \fBstatus\fR,
-\fBrun --dry-run\fR, \fBrestore --dry-run\fR, \fBconfig\fR, \fBdoctor\fR and
-\fBhooks status\fR each print one document with \fB"version": 1\fR and a \fB"kind"\fR;
+\fBrun --dry-run\fR, \fBrestore --dry-run\fR, \fBconfig\fR, \fBdoctor\fR,
+\fBhooks status\fR and \fBconf diff\fR each print one document with \fB"version": 1\fR and a \fB"kind"\fR;
 errors stay on stderr, with the same exit status. Within a version, fields and list entries
 may be added (readers ignore what they do not know); a field removed or renamed, or a type,
 meaning or enumerated value changed, takes a new version.
@@ -168,6 +207,13 @@ holds the container; 128+N when signal N (SIGINT, SIGTERM, SIGHUP) stopped it: 1
 ~/src/keystone$ git osa -v --dry-run
 ~/src/keystone$ git osa --container aio1-keystone-container-b7d24e95
 ~/src/keystone$ git osa --dry-run
+~/src/keystone$ git osa --debug
+~/src/keystone$ git osa --debugpy=5678
+~/src/heat$ git osa --conf heat.conf:DEFAULT.debug=True --detach
+~/src/heat$ git osa conf diff
+~/src/keystone$ git osa test keystone.tests.unit.test_exception
+~/src/keystone$ git osa exec -- python -c 'import keystone; print(keystone.__file__)'
+~/src/keystone$ git osa rebuild --dry-run
 ~/src/keystone$ git osa restore
 .fi
 "#;

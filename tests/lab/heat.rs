@@ -1398,6 +1398,182 @@ fn restore_after_git_osa_was_killed_during_the_engines_stop_kills_it_and_says_so
     );
 }
 
+/// The article's step 7: `debug = True` for heat through git-osa. A detached session's
+/// heat-api logs no DEBUG line for a request; `git osa conf set` puts the value in a
+/// drop-in (heat.conf untouched), the uWSGI workers reload and log the request at DEBUG;
+/// `conf diff` and `status` say it; restore says it puts it back, the drop-in is gone, and
+/// production's heat-api logs no DEBUG line.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn debug_set_for_heat_through_git_osa_shows_in_its_logs_and_is_gone_after_restore() {
+    let lab = Lab::get();
+    let heat = Heat::get(&lab);
+    let target = &heat.nodes[0];
+    let (_dir, repo) = heat.checkout("git-osa-heat-conf");
+    let conf_before = lab.sh(target, "sha256sum /etc/heat/heat.conf; ls -A /etc/heat");
+    let o = lab.run(&repo, &["run", "--detach", "--container", &target.name]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A request the version negotiation logs at DEBUG ("Processing request: GET /..."):
+    // said only with debug on.
+    let debug_lines = |unit: &str, since: &str| -> String {
+        let (h, _) = curl(&[&format!("http://{}:8004/", target.address)]);
+        assert!(h.starts_with("HTTP/1.1 300"), "{h}");
+        std::thread::sleep(Duration::from_millis(500));
+        lab.sh(
+            target,
+            &format!("journalctl -u {unit} -o cat --no-pager --since '{since}' | grep -E 'Processing request' || true"),
+        )
+    };
+    let now = || {
+        lab.sh(target, "date '+%Y-%m-%d %H:%M:%S'")
+            .trim()
+            .to_string()
+    };
+    let t0 = now();
+    assert_eq!(
+        debug_lines("git-osa-dev-heat-api.service", &t0),
+        "",
+        "debug is off"
+    );
+
+    let o = lab.run(
+        &repo,
+        &["conf", "set", "heat.conf", "DEFAULT.debug", "True"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("/etc/heat/heat.conf [DEFAULT] debug = True (through /etc/heat/heat.conf.d/98-git-osa-conf.conf)"),
+        "{err}"
+    );
+    assert!(err.contains("reloading heat-api's uWSGI workers"), "{err}");
+    let t1 = now();
+    let said = debug_lines("git-osa-dev-heat-api.service", &t1);
+    assert!(
+        said.contains("Processing request: GET /"),
+        "heat-api logs at DEBUG now: {said:?}"
+    );
+    assert_eq!(
+        lab.sh(target, "sha256sum /etc/heat/heat.conf").trim(),
+        conf_before.lines().next().unwrap(),
+        "production's heat.conf is untouched"
+    );
+    let o = lab.run(&repo, &["conf", "diff"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        out.contains("/etc/heat/heat.conf  through /etc/heat/heat.conf.d/98-git-osa-conf.conf\n    [DEFAULT] debug: \"False\" -> \"True\""),
+        "{out}"
+    );
+    let o = lab.run(&repo, &["status"]);
+    let status = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        status.contains("  config   /etc/heat/heat.conf  through "),
+        "{status}"
+    );
+
+    let o = lab.run(&repo, &["restore"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("restore puts back the configuration the session found:"),
+        "{err}"
+    );
+    heat.assert_production();
+    assert_eq!(
+        lab.sh(target, "sha256sum /etc/heat/heat.conf; ls -A /etc/heat"),
+        conf_before,
+        "heat's configuration as it was"
+    );
+    let t2 = now();
+    assert_eq!(
+        debug_lines("heat-api", &t2),
+        "",
+        "production's heat-api logs no DEBUG"
+    );
+}
+
+/// pdb in a console-script unit: heat-engine in the foreground has the terminal, so a
+/// `breakpoint()` in the engine's create_stack stops the stack's creation at the
+/// developer's pdb prompt, and `c` lets the stack complete.
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn a_breakpoint_in_heat_engine_stops_at_the_terminal_and_c_continues() {
+    let lab = Lab::get();
+    let heat = Heat::get(&lab);
+    let (target, other) = (&heat.nodes[0], &heat.nodes[1]);
+    let (_dir, repo) = heat.checkout("git-osa-engine-pdb");
+    replace(
+        &repo,
+        "heat/engine/service.py",
+        "        LOG.warning('git-osa-engine-pdb creates stack %s', stack_name)",
+        "        LOG.warning('git-osa-engine-pdb creates stack %s', stack_name)\n        breakpoint()",
+    );
+    git(&repo, &["commit", "-q", "-am", "Stop in create_stack"]);
+    let mut run = lab.git_osa(&repo);
+    run.args([
+        "--debug",
+        "--container",
+        &target.name,
+        "--service",
+        "heat-engine",
+        "--restore-on-exit",
+    ]);
+    let mut pty = crate::pty::Pty::spawn(run);
+    pty.wait_for("running heat-engine as heat", Duration::from_secs(300));
+    let engine = OtherEngine::stop(&lab, other);
+    // The API's create_stack call waits for the engine: in the background.
+    let (lab_api, name) = (heat.api.clone(), "git-osa-pdb-stack");
+    let creating = {
+        let token = admin_token(&lab);
+        std::thread::spawn(move || {
+            let (token, project) = token;
+            let body = serde_json::json!({"stack_name": name, "timeout_mins": 5, "template": {
+                "heat_template_version": "2018-08-31",
+                "resources": {"secret": {"type": "OS::Heat::RandomString"}}}});
+            curl(&[
+                "-H",
+                "Content-Type: application/json",
+                "-H",
+                &format!("X-Auth-Token: {token}"),
+                "--data-binary",
+                &body.to_string(),
+                &format!("{lab_api}/v1/{project}/stacks"),
+            ])
+        })
+    };
+    pty.wait_for("(Pdb) ", Duration::from_secs(120));
+    let out = pty.out.lock().unwrap().clone();
+    assert!(
+        out.contains("/var/lib/git-osa/heat/src/heat/engine/service.py(")
+            && out.contains(")create_stack()"),
+        "stopped in the checkout's create_stack:\n{out}"
+    );
+    pty.send(b"p stack_name\r");
+    pty.wait_for("'git-osa-pdb-stack'", Duration::from_secs(30));
+    pty.send(b"c\r");
+    let (h, b) = creating.join().unwrap();
+    assert!(
+        h.starts_with("HTTP/1.1 201"),
+        "create stack, once continued: {h}\n{b}"
+    );
+    let (token, project) = admin_token(&lab);
+    let stack = Stack {
+        api: heat.api.clone(),
+        name: name.to_string(),
+        auth: format!("X-Auth-Token: {token}"),
+        project,
+    };
+    let status = stack.wait_end(Duration::from_secs(90));
+    stack.delete();
+    drop(engine);
+    assert_eq!(status, "CREATE_COMPLETE");
+    pty.send(b"\x03");
+    let (_, out) = pty.finish(Duration::from_secs(180));
+    assert!(out.contains("runs production again"), "{out}");
+    heat.assert_production();
+}
+
 /// Patchset 3 after patchset 2, whose migration 3 drops: its db sync finds the database
 /// at a revision the checkout lacks. On a terminal git-osa says so and offers the
 /// session's snapshot; a yes undoes patchset 2's migration (the rows others wrote stay)

@@ -766,3 +766,71 @@ fn a_sync_puts_back_what_a_restart_of_haproxy_or_of_the_container_undid() {
     let plan = cycle::plan_sync(&quiet, &choice()).unwrap();
     assert!(!plan::print(&plan.steps, Path::new(SOCKET)).contains("out of rotation again"));
 }
+
+/// `--debug`: keystone's uWSGI runs one worker with the terminal as its stdin and no
+/// harakiri; `--debug=pudb` installs pudb for the session and makes it breakpoint()'s.
+#[test]
+fn debugged_at_the_terminal() {
+    let c = Choice {
+        debug: Some(cycle::Debug::Pdb),
+        ..choice()
+    };
+    let text = run_text(&keystone(), &c);
+    assert!(
+        text.contains("--ini /etc/uwsgi/keystone-wsgi-public.ini --processes 1 --threads 1 --harakiri 0 --lazy-apps --enable-threads --honour-stdin"),
+        "{text}"
+    );
+    assert!(!text.contains("install pudb"), "pdb needs nothing: {text}");
+    golden("debug-pdb", &text);
+    let pudb = Choice {
+        debug: Some(cycle::Debug::Pudb),
+        ..choice()
+    };
+    let text = run_text(&keystone(), &pudb);
+    assert!(
+        text.contains("install pudb into the venv for the session"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "env -C / PYTHONUNBUFFERED=1 PYTHONBREAKPOINT=pudb.set_trace /openstack/venvs/uwsgi"
+        ),
+        "{text}"
+    );
+    // heat-engine alone: the terminal is its already.
+    let mut engine = heat();
+    engine.units.retain(|u| u.name == "heat-engine");
+    let text = run_text(&engine, &c);
+    assert!(!text.contains("--honour-stdin"), "{text}");
+    assert!(
+        text.contains("to be debugged with pdb at this terminal"),
+        "{text}"
+    );
+    // heat's three units: one terminal, so one unit.
+    let err = cycle::plan_run(&heat(), &c).unwrap_err();
+    assert!(
+        err.to_string().starts_with("--debug gives the terminal to one unit, and this run has 3: heat-api, heat-api-cfn, heat-engine"),
+        "{err}"
+    );
+}
+
+/// `--debugpy`: debugpy installed for the session, a uWSGI worker listening through an
+/// imported file, a console script under `python -m debugpy`.
+#[test]
+fn debugged_with_debugpy() {
+    let c = Choice {
+        debug: Some(cycle::Debug::Debugpy { port: 5679 }),
+        ..choice()
+    };
+    let text = run_text(&keystone(), &c);
+    golden("debugpy", &text);
+    assert!(
+        text.contains("--import /var/lib/git-osa/keystone/debugpy-listen.py"),
+        "{text}"
+    );
+    let text = run_text(&heat(), &c);
+    assert!(
+        text.contains("/openstack/venvs/heat-27.0.1/bin/python -m debugpy --listen 127.0.0.1:5679 /openstack/venvs/heat-27.0.1/bin/heat-engine"),
+        "{text}"
+    );
+}

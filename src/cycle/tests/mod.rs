@@ -311,6 +311,8 @@ pub(crate) fn choice() -> Choice {
         detach: false,
         db_snapshot: false,
         restore_on_exit: false,
+        reconfigure: cycle::Reconfigure::Nothing,
+        debug: None,
     }
 }
 

@@ -23,13 +23,20 @@ MASKED_UNITS="systemd-udevd.service systemd-udevd-control.socket systemd-udevd-k
 # non-base dependency (the containers have no libxml2/ICU/openssl -dev).
 UWSGI_PROFILE='xml=false;ssl=false;pcre=false;yaml=false;json=false'
 WHEEL_REQS="uwsgi systemd-python pbr setuptools wheel pip PyMySQL"
+# What a developer's session adds to a service's venv, from the deployment's own sources:
+# the repo server carries the debuggers (`git osa run --debugpy`, `--debug=pudb`), as a
+# deployment that offers them would; keystone's test requirements (`git osa test`) are on
+# the public index only, as a repo server builds wheels for what it deploys, not for tests.
+DEV_REQS="debugpy pudb"
 GIT_NAME="git-osa lab"
 GIT_EMAIL="lab@git-osa.invalid"
 
 compute_keys() {
   ROOTFS_KEY=$({ echo "$SUITE $INCLUDES $MASKED_UNITS $INFRA_PKGS $INFRA_UNITS"; declare -f build_rootfs infra_config; } | sha)
   WHEEL_KEY=$({ echo "$V $HV $WHEEL_REQS $UWSGI_PROFILE"; declare -f build_wheelhouse; } | sha)
-  PUB_KEY=$({ echo "$WHEEL_KEY $PUBLIC_ONLY"; declare -f build_pubindex; cat "$HERE/simple_index.py"; } | sha)
+  DEV_KEY=$({ echo "$WHEEL_KEY $V $DEV_REQS"; declare -f build_devwheels; } | sha)
+  REPO_KEY=$({ echo "$WHEEL_KEY $DEV_KEY"; declare -f build_repo; } | sha)
+  PUB_KEY=$({ echo "$WHEEL_KEY $DEV_KEY $PUBLIC_ONLY"; declare -f build_pubindex; cat "$HERE/simple_index.py"; } | sha)
   GOLDEN_KEY=$({
     echo "$ROOTFS_KEY $WHEEL_KEY $V $GOLDEN_IP $HOST_IP"
     declare -f build_golden golden_boot golden_seal secret container_config wait_booted
@@ -53,6 +60,10 @@ compute_keys() {
   } | sha)
   ROOTFS_TAR=$CACHE/rootfs-$ROOTFS_KEY.tar.zst
   WHEELHOUSE=$CACHE/wheelhouse-$WHEEL_KEY
+  # DEVWHEELS/repo: the debuggers; DEVWHEELS/tests: keystone's test requirements
+  DEVWHEELS=$CACHE/devwheels-$DEV_KEY
+  # what the repo server serves: the wheelhouse and the debuggers
+  REPO=$CACHE/repo-$REPO_KEY
   PUBINDEX=$CACHE/pubindex-$PUB_KEY
   SDIST=$CACHE/sdist/keystone-$V.tar.gz
   HEAT_SDIST=$CACHE/sdist/openstack-heat-$HV.tar.gz
@@ -84,7 +95,7 @@ prune() {
 }
 # an `up` marks the entries it uses as used
 touch_entries() {
-  touch -c "$ROOTFS_TAR" "$WHEELHOUSE" "$PUBINDEX" "$ORIGIN" "$HEAT_ORIGIN" "$GOLDEN_PATH" \
+  touch -c "$ROOTFS_TAR" "$WHEELHOUSE" "$DEVWHEELS" "$REPO" "$PUBINDEX" "$ORIGIN" "$HEAT_ORIGIN" "$GOLDEN_PATH" \
     "$HEAT_GOLDEN_PATH" "$BASE_PATH"
 }
 
@@ -191,6 +202,44 @@ build_wheelhouse() {
   prune 'wheelhouse-*' "$WHEELHOUSE"
 }
 
+# Wheels of what a session adds, resolved against the wheelhouse's own versions (pip may
+# not pick another version of a library the services run), so that a venv of the lab
+# takes them under its constraints.txt.
+build_devwheels() {
+  set -x
+  local tmp=$DEVWHEELS.tmp pins=$CACHE/build/wheelhouse-pins.txt reqs=$CACHE/build/keystone-test-requirements.txt
+  rm -rf "$tmp"
+  mkdir -p "$tmp/repo" "$tmp/tests" "$CACHE/build"
+  find "$WHEELHOUSE" -maxdepth 1 -name '*.whl' -printf '%f\n' | sed -E 's/^([^-]+)-([^-]+)-.*/\1==\2/' >"$pins"
+  hpip wheel --no-cache-dir --find-links "$WHEELHOUSE" -c "$pins" --wheel-dir "$tmp/repo" $DEV_REQS
+  tar -xzOf "$SDIST" "keystone-$V/test-requirements.txt" >"$reqs"
+  # tox installs keystone with its `ldap` extra for the tests (python-ldap: built here
+  # against the host's libldap, the one curl brings into the containers)
+  tar -xzOf "$SDIST" "keystone-$V/pyproject.toml" | /usr/bin/python3 -c \
+    'import sys, tomllib; print("\n".join(tomllib.load(sys.stdin.buffer)["project"]["optional-dependencies"]["ldap"]))' >>"$reqs"
+  hpip wheel --no-cache-dir --find-links "$WHEELHOUSE" -c "$pins" --wheel-dir "$tmp/tests" -r "$reqs"
+  has_file "$tmp/repo" 'debugpy-.*\.whl'
+  has_file "$tmp/repo" 'pudb-.*\.whl'
+  has_file "$tmp/tests" 'stestr-.*\.whl'
+  has_file "$tmp/tests" 'python_ldap-.*\.whl'
+  rm -rf "$DEVWHEELS"
+  mv "$tmp" "$DEVWHEELS"
+  prune 'devwheels-*' "$DEVWHEELS"
+}
+
+# The repo server's folder: the wheelhouse and the debuggers, hard links to the cache's.
+build_repo() {
+  set -x
+  local tmp=$REPO.tmp
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  cp -l "$WHEELHOUSE"/* "$tmp/" 2>/dev/null || cp "$WHEELHOUSE"/* "$tmp/"
+  cp -ln "$DEVWHEELS"/repo/* "$tmp/" 2>/dev/null || cp -n "$DEVWHEELS"/repo/* "$tmp/"
+  rm -rf "$REPO"
+  mv "$tmp" "$REPO"
+  prune 'repo-*' "$REPO"
+}
+
 # sdist and origin are also built by `checkout`, which may run next to `up`.
 checkout_lock() {
   mkdir -p "${LOCK%/*}"
@@ -227,6 +276,9 @@ build_pubindex() {
     exit 1
   fi
   cp -l "$WHEELHOUSE"/* "$tmp/files/" 2>/dev/null || cp "$WHEELHOUSE"/* "$tmp/files/"
+  # like PyPI, it has what the repo server lacks: the test requirements too
+  cp -ln "$DEVWHEELS"/repo/* "$DEVWHEELS"/tests/* "$tmp/files/" 2>/dev/null ||
+    cp -n "$DEVWHEELS"/repo/* "$DEVWHEELS"/tests/* "$tmp/files/"
   /usr/bin/python3 "$HERE/simple_index.py" "$tmp"
   rm -rf "$PUBINDEX"
   mv "$tmp" "$PUBINDEX"
@@ -343,6 +395,14 @@ ensure_cache() {
     p7=$STAGE_PID
   fi
   if [[ -n $p2 ]]; then wait_stage wheelhouse "$p2"; fi
+  if [[ ! -d $DEVWHEELS ]]; then
+    stage devwheels build_devwheels
+    wait_stage devwheels "$STAGE_PID"
+  fi
+  if [[ ! -d $REPO ]]; then
+    stage repo build_repo
+    wait_stage repo "$STAGE_PID"
+  fi
   if [[ ! -d $PUBINDEX ]]; then
     stage pubindex build_pubindex
     p5=$STAGE_PID

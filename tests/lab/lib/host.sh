@@ -6,9 +6,10 @@
 # lxc-templates holds /usr/share/lxc/config/debian.common.conf, which the containers'
 # config includes: lxc only recommends it, and the lab installs without recommends.
 # openssh-server: the lab's own sshd processes (lib/ssh.sh); the system's stays off.
+# libldap2-dev, libsasl2-dev: python-ldap's wheel, for keystone's unit tests (git osa test).
 HOST_PKGS="lxc lxc-templates debootstrap haproxy zstd python3 python3-venv python3-dev libpython3.11 gcc
   curl git libsystemd-dev pkg-config iproute2 ca-certificates util-linux procps tar
-  openssh-client openssh-server"
+  openssh-client openssh-server libldap2-dev libsasl2-dev"
 
 ensure_host_packages() {
   local missing=() p

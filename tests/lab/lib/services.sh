@@ -62,7 +62,7 @@ ensure_http_server() { # ensure_http_server NAME PORT DIR
 }
 
 ensure_http_servers() {
-  ensure_http_server repo-server "$REPO_PORT" "$WHEELHOUSE"
+  ensure_http_server repo-server "$REPO_PORT" "$REPO"
   ensure_http_server public-index "$PUB_PORT" "$PUBINDEX"
 }
 
