@@ -451,12 +451,12 @@ pub struct StatusArgs {
 
     /// Ask the Gerrit server whether a reviewed change has a newer patchset: one `git
     /// ls-remote` a change, given up after 5 s, never asking for a password, a passphrase
-    /// or a host key (when it cannot ask, status says why). Without it, status reads
-    /// nothing over the network.
+    /// or a host key (when it cannot ask, status says why). Without it, status asks Gerrit
+    /// nothing (the deployment's other hosts are still read, over ssh).
     #[arg(long)]
     pub online: bool,
 
-    /// Read nothing over the network: the default (kept for scripts that pass it).
+    /// Ask Gerrit nothing: the default (kept for scripts that pass it).
     #[arg(long, hide = true, overrides_with = "online")]
     pub offline: bool,
 }
