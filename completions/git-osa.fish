@@ -112,7 +112,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l color -d 'Col
 always\t''
 never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l json -d 'Print JSON instead of text: a versioned document described by git-osa-json.schema.json (doc/ in the source, share/doc/git-osa/ once installed)'
-complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l online -d 'Ask the Gerrit server whether a reviewed change has a newer patchset: one `git ls-remote` a change, given up after 5 s, never asking for a password, a passphrase or a host key (when it cannot ask, status says why). Without it, status reads nothing over the network'
+complete -c git-osa -n "__fish_git_osa_using_subcommand status" -l online -d 'Ask the Gerrit server whether a reviewed change has a newer patchset: one `git ls-remote` a change, given up after 5 s, never asking for a password, a passphrase or a host key (when it cannot ask, status says why). Without it, status asks Gerrit nothing (the deployment\'s other hosts are still read, over ssh)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand status" -s h -l help -d 'Print help'

@@ -151,12 +151,14 @@ pub enum Command {
     /// Check that this host and the project's containers have what git-osa needs.
     ///
     /// One line per check, with the fix when it fails: the LXC tools, systemd-run and git,
-    /// root, the inventory against LXC, HAProxy's admin socket at admin level; from a
-    /// checkout, that it can be opened and read whole by this user and that inotify allows
-    /// `git osa watch` a watch per folder; and in each container of its service: systemd-run, the venv and its
-    /// constraints.txt, room to keep the venv, and the repo server as pip there
-    /// reaches it. Exits 0 when every check passes, 1 when one fails (as a command that
-    /// failed); with -q only failed checks are printed.
+    /// root, the inventory, ssh to each other host that holds its containers (over the deploy
+    /// host from elsewhere), the inventory against LXC on each of those hosts, HAProxy's
+    /// admin socket at admin level; from a checkout, that it can be opened and read whole by
+    /// this user and that inotify allows `git osa watch` a watch per folder; and in each
+    /// container of its service: that it runs, systemd-run, the venv and its
+    /// constraints.txt, room to keep the venv, the repo server as pip there reaches it, and
+    /// the dev session's record and pins. Exits 0 when every check passes, 1 when one fails
+    /// (as a command that failed); with -q only failed checks are printed.
     Doctor(DoctorArgs),
     /// Show the output of the detached dev units (`git osa run --detach`) from the journal.
     ///
@@ -451,12 +453,12 @@ pub struct StatusArgs {
 
     /// Ask the Gerrit server whether a reviewed change has a newer patchset: one `git
     /// ls-remote` a change, given up after 5 s, never asking for a password, a passphrase
-    /// or a host key (when it cannot ask, status says why). Without it, status reads
-    /// nothing over the network.
+    /// or a host key (when it cannot ask, status says why). Without it, status asks Gerrit
+    /// nothing (the deployment's other hosts are still read, over ssh).
     #[arg(long)]
     pub online: bool,
 
-    /// Read nothing over the network: the default (kept for scripts that pass it).
+    /// Ask Gerrit nothing: the default (kept for scripts that pass it).
     #[arg(long, hide = true, overrides_with = "online")]
     pub offline: bool,
 }

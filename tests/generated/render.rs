@@ -101,13 +101,15 @@ end
 const MAN_CYCLE_AND_FILES: &str = r#".SH "THE CYCLE"
 \fBgit osa\fR (or \fBgit osa run\fR) maps the checkout to its service through its \fI.gitreview\fR,
 its Python package name or its remote URL, finds the service's containers in OSA's
-inventory, and then, in the chosen container: drains it in HAProxy, keeps the production
+inventory, and then, in the chosen container (through \fBlxc-attach\fR on its host, over ssh
+when that host is another): drains it in HAProxy, keeps the production
 venv (a snapshot of hard links, or a full copy where the venv's pip may write into files in
 place), syncs the checkout as it is on disk (committed or not, minus what git ignores; only
-changed files after the first time), stops the production units, installs the checkout
-editable into the venv (skipped when nothing that affects the install changed), runs the
-service's db sync (skipped when no migration
-changed; a schema upgrade is \fBnot\fR undone by restore), and runs the unit's own command
+changed files after the first time), stops the production units (a uWSGI service while the
+install runs), installs the checkout editable into the venv (skipped when nothing that
+affects the install changed), runs the service's db sync (skipped when no migration changed;
+a schema upgrade is \fBnot\fR undone by restore unless the session took a database snapshot,
+\fB--db-snapshot\fR, the default of \fBgit osa review\fR), and runs the unit's own command
 in the foreground as the unit's user with the logs on the terminal, moving HAProxy traffic
 to it once it passes a health check. Ctrl-C (or SIGINT or
 SIGTERM to git-osa) stops the dev process and re-enables the other HAProxy servers; the
@@ -156,9 +158,16 @@ The dev session: its state, the synced source, the install's constraints, what t
 service's configuration held when it began (\fIconf-before.tar\fR), the test venv. A second
 terminal or another developer sees it; \fBgit osa restore\fR finishes from it after a crash.
 .TP
+\fI/openstack/venvs/.git-osa-prod-<venv>\fR (in the container)
+Production's venv, kept during a session (a snapshot of hard links, or a full copy); restore
+renames it back.
+.TP
 \fI<config>.d/98-git-osa-conf.conf\fR (in the container)
 The session's values of the service's own configuration file (\fBgit osa conf set\fR);
 removed by restore.
+.TP
+\fI/run/git-osa-0/\fR (as root), \fI$XDG_RUNTIME_DIR/git-osa/\fR or \fI/tmp/git-osa-<uid>/\fR
+The sockets of ssh's master connections to the deployment's other hosts, one per host.
 .TP
 \fI/etc/git-osa/config.toml\fR, \fI~/.config/git-osa/config.toml\fR
 Optional. \fBpublic_index = "URL"\fR is the index offered when the repo server lacks a
