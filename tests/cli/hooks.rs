@@ -190,7 +190,7 @@ fn hooks_quiet(r: &Path) {
     }
 }
 
-/// Regression (issue 18.7): redeploys ran in the middle of a rebase, one deploying a tree
+/// Regression: redeploys ran in the middle of a rebase, one deploying a tree
 /// with conflict markers. The commits and checkouts of a rebase, a merge or a bisect in
 /// progress now only note the wish; the operation's end redeploys once.
 #[test]
@@ -296,7 +296,7 @@ fn no_redeploy_while_a_git_operation_is_in_progress_and_one_when_it_ends() {
     assert!(hook_log(r).0 > ran, "the next commit redeployed");
 }
 
-/// Regression (issue 18.7): with a core.hooksPath shared with an unrelated repository,
+/// Regression: with a core.hooksPath shared with an unrelated repository,
 /// git-osa's hooks wrote `.git/git-osa/` into that repository. Nothing is written there.
 #[test]
 fn hooks_shared_through_core_hooks_path_write_nothing_in_another_repository() {

@@ -260,7 +260,7 @@ fn status_online_never_prompts_and_says_why_it_could_not_ask() {
     assert!(line.contains("terminal prompts disabled"), "{line}");
 }
 
-/// Regression (issue 18.8): a damaged session record made every command fail with a bare
+/// Regression: a damaged session record made every command fail with a bare
 /// serde message naming no file or container, `status` print nothing and doctor say all
 /// was well. It is named, shown as damaged (never as production), and failed by doctor.
 #[test]
@@ -336,7 +336,7 @@ fn a_damaged_session_record_is_named_shown_and_failed_by_doctor() {
     );
 }
 
-/// Regression (issue 18.10): a watcher killed with SIGKILL just disappeared from
+/// Regression: a watcher killed with SIGKILL just disappeared from
 /// `status`, with no word that edits were no longer synced.
 #[test]
 fn a_dead_watcher_is_reported_with_when_it_was_last_seen() {
@@ -364,7 +364,7 @@ fn a_dead_watcher_is_reported_with_when_it_was_last_seen() {
     assert_eq!(valid_json(&o.stdout)["watcher_died"]["pid"], 999999);
 }
 
-/// Regression (issue 18.6): `GIT_DIR`/`GIT_WORK_TREE` (what `git --git-dir` and
+/// Regression: `GIT_DIR`/`GIT_WORK_TREE` (what `git --git-dir` and
 /// `--work-tree` export) were ignored: run from inside another checkout, git-osa acted on
 /// the current directory's project.
 #[test]

@@ -148,7 +148,7 @@ fn a_hooks_own_sync_does_not_wait_for_itself() {
     drop(other);
 }
 
-/// Regression (issue 18.6): `git osa sync` from another checkout silently took over a
+/// Regression: `git osa sync` from another checkout silently took over a
 /// linked worktree's session. Without a terminal it refuses, saying whose it is; with
 /// --force it goes on.
 #[test]

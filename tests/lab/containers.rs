@@ -140,7 +140,7 @@ fn a_container_stopped_in_dev_mode_is_named_with_how_to_start_it_then_restored()
     lab.assert_production_back(&before, &[target]);
 }
 
-/// Regression (issue 18.4): a stopped container holding a detached session showed "dev
+/// Regression: a stopped container holding a detached session showed "dev
 /// none (production)" and not that the backend had no server up; once started, its
 /// enabled production unit took the port at boot and `git osa sync` failed on uWSGI's
 /// `bind(): Address already in use`.

@@ -248,7 +248,7 @@ fn restart_haproxy() {
     assert!(st.success(), "restarting HAProxy");
 }
 
-/// Regression (issue 18.3): HAProxy restarted mid-session split the traffic between the
+/// Regression: HAProxy restarted mid-session split the traffic between the
 /// dev and production servers while `status` still said "out of rotation", and `sync`
 /// neither noticed nor repaired it.
 #[test]

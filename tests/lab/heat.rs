@@ -916,7 +916,7 @@ impl Drop for WithoutCfn<'_> {
     }
 }
 
-/// Regression (issue 18.5): with heat-api-cfn removed, the run left it alone, but
+/// Regression: with heat-api-cfn removed, the run left it alone, but
 /// restore waited 180 s for its server (DOWN before the session too) and exited 1, the
 /// session never ending. Restore puts back what was, and ends the session.
 #[test]

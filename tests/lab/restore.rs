@@ -125,7 +125,7 @@ fn restore_without_the_production_copy_says_the_venv_holds_the_dev_install() {
     lab.assert_production_back(&before, &[new]);
 }
 
-/// Regression (issue 18.8): a damaged session record made every command fail with a
+/// Regression: a damaged session record made every command fail with a
 /// bare serde message; `restore --all` aborted at the first, and dev code kept serving.
 /// Restore puts production back from what can be read of it and from the container.
 #[test]
