@@ -789,7 +789,7 @@ fn on_a_terminal(mut cmd: Command) -> (Child, std::fs::File) {
 #[test]
 fn without_a_terminal_a_command_outlives_the_ssh_that_started_it() {
     // Why the foreground run needs -tt (and, where there is no terminal, a stop of its own
-    // there is no terminal): ssh sends no signal across.
+    // for the session): ssh sends no signal across.
     let Some(sshd) = Sshd::start("no-terminal") else {
         return;
     };
