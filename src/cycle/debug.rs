@@ -51,23 +51,13 @@ impl Cycle<'_> {
         if !package.is_empty() {
             let venv = &self.s.venv;
             let pip = |index: Option<&str>| {
-                let mut argv = vec![
-                    format!("{venv}/bin/pip"),
-                    "install".into(),
-                    "--no-input".into(),
-                    "--disable-pip-version-check".into(),
-                ];
-                let mut env = Vec::new();
-                match index {
-                    Some(url) => {
-                        argv.extend(["--index-url".into(), url.to_string()]);
-                        env.push(("PIP_NO_INDEX".to_string(), "0".to_string()));
-                    }
-                    None => argv.push("--no-index".into()),
-                }
-                if constraints.is_some() {
-                    argv.extend(["-c".into(), self.paths.constraints()]);
-                }
+                let (args, env) = crate::install::pip_install(
+                    &[],
+                    index,
+                    constraints.is_some().then(|| self.paths.constraints()),
+                );
+                let mut argv = vec![format!("{venv}/bin/pip")];
+                argv.extend(args);
                 argv.push(package.to_string());
                 Exec::new(argv)
                     .with_env(env)
