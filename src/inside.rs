@@ -37,7 +37,7 @@ exec runuser -u "$user" -- env HOME="${home:-/}" USER="$user" LOGNAME="$user" VI
 "#;
 
 /// The command itself, past `env`'s assignments.
-const THEN: [&str; 4] = ["sh", "-c", r#"exec "$@""#, "git-osa-exec"];
+const THEN: &str = r#"exec "$@""#;
 
 /// Where and as whom the developer's commands run.
 pub struct Inside {
@@ -196,8 +196,7 @@ impl Inside {
         ));
         argv.extend(self.env.iter().cloned());
         argv.extend(extra.iter().cloned());
-        argv.extend(THEN.iter().map(|s| s.to_string()));
-        argv.extend(command.iter().cloned());
+        argv.extend(crate::exec::sh(THEN, "git-osa-exec", command));
         argv
     }
 

@@ -12,7 +12,7 @@
 use super::{Choice, Cycle, Debug};
 use crate::catalog::Runs;
 use crate::error::{Error, Result};
-use crate::exec::{Exec, Input};
+use crate::exec::Exec;
 use crate::plan::{Action, Step};
 use crate::session::Record;
 
@@ -98,12 +98,7 @@ impl Cycle<'_> {
             steps.push(Step::exec(
                 format!("write {file}, which makes a uWSGI worker listen for debugpy on 127.0.0.1:{port}"),
                 self.target(),
-                Exec::script(
-                    r#"cat > "$1.new" && chmod 0644 "$1.new" && mv -f "$1.new" "$1""#,
-                    "git-osa-debugpy",
-                    &[&file],
-                )
-                .with_stdin(Input::Bytes(text.into_bytes())),
+                Exec::write_file(&file, "git-osa-debugpy", text.into_bytes()),
             ));
         }
         steps
