@@ -60,7 +60,7 @@ pub fn change(ctx: &Context, req: &Change) -> Result<String> {
         .map(|c| c.set.clone())
         .unwrap_or_default();
     let dropin_dir_exists = p.paths.contains(&dropin_dir);
-    let said = match &req.value {
+    let (content, record, said) = match &req.value {
         Some(value) => {
             check(&dev.target, &dev.session, &named, &current)?;
             let setting = named.setting(value);
@@ -70,21 +70,14 @@ pub fn change(ctx: &Context, req: &Change) -> Result<String> {
                 Kind::Oslo => None,
                 k => Some(devconf::apply(k, &current, &setting)?),
             };
-            steps.push(devconf::write_step(
-                &dev.target,
-                &named,
-                &set,
-                content,
-                dropin_dir_exists,
-                vec![Record::ConfSet(setting)],
-            ));
-            format!(
+            let said = format!(
                 "{}: {} {} = {value} ({}); `git osa restore` puts production's back",
                 dev.target.name,
                 named.file,
                 named.describe(),
                 how(&named)
-            )
+            );
+            (content, Record::ConfSet(setting), said)
         }
         None => {
             let setting = named.setting("");
@@ -114,22 +107,23 @@ pub fn change(ctx: &Context, req: &Change) -> Result<String> {
                     Some(devconf::unapply(&named, &current, production.as_deref())?)
                 }
             };
-            steps.push(devconf::write_step(
-                &dev.target,
-                &named,
-                &set,
-                content,
-                dropin_dir_exists,
-                vec![Record::ConfUnset(setting)],
-            ));
-            format!(
+            let said = format!(
                 "{}: {} {} is production's again",
                 dev.target.name,
                 named.file,
                 named.describe()
-            )
+            );
+            (content, Record::ConfUnset(setting), said)
         }
     };
+    steps.push(devconf::write_step(
+        &dev.target,
+        &named,
+        &set,
+        content,
+        dropin_dir_exists,
+        vec![record],
+    ));
     let mut runner = Runner::new(
         &ctx.ui,
         ctx.haproxy(),
