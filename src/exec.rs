@@ -101,6 +101,17 @@ impl Exec {
         Exec::new(sh(script, name, args))
     }
 
+    /// Writes what it reads on stdin to `path`, readable by all (0644), through a new file
+    /// renamed over it: a reader never sees half of it.
+    pub fn write_file(path: &str, name: &str, bytes: Vec<u8>) -> Exec {
+        Exec::script(
+            r#"cat > "$1.new" && chmod 0644 "$1.new" && mv -f "$1.new" "$1""#,
+            name,
+            &[path],
+        )
+        .with_stdin(Input::Bytes(bytes))
+    }
+
     pub fn run_as(mut self, user: &str) -> Exec {
         self.user = Some(user.to_string());
         self

@@ -37,7 +37,7 @@ exec runuser -u "$user" -- env HOME="${home:-/}" USER="$user" LOGNAME="$user" VI
 "#;
 
 /// The command itself, past `env`'s assignments.
-const THEN: [&str; 4] = ["sh", "-c", r#"exec "$@""#, "git-osa-exec"];
+const THEN: &str = r#"exec "$@""#;
 
 /// Where and as whom the developer's commands run.
 pub struct Inside {
@@ -196,8 +196,7 @@ impl Inside {
         ));
         argv.extend(self.env.iter().cloned());
         argv.extend(extra.iter().cloned());
-        argv.extend(THEN.iter().map(|s| s.to_string()));
-        argv.extend(command.iter().cloned());
+        argv.extend(crate::exec::sh(THEN, "git-osa-exec", command));
         argv
     }
 
@@ -331,17 +330,37 @@ mod tests {
     }
 
     /// The script itself, on this host: as the user, in the folder, the venv first on
-    /// PATH, the unit's environment set, the command's words intact.
+    /// PATH, the unit's environment set, the command's words intact. Not root, git-osa
+    /// cannot be another user: the test's own user stands in, through a `runuser` that
+    /// checks its words and runs the rest.
     #[test]
     fn enter_runs_the_command_as_the_user_in_the_folder_with_the_venv_first() {
-        if unsafe { libc::geteuid() } != 0 {
-            return;
-        }
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap();
-        let out = std::process::Command::new("sh")
-            .args(["-c", ENTER, "git-osa-enter", "nobody", "/v", "/v/bin", d])
-            .args(["GREETING=hello world", "sh", "-c", r#"exec "$@""#, "x"])
+        let bin = tempfile::tempdir().unwrap();
+        let mut sh = std::process::Command::new("sh");
+        let user = if unsafe { libc::geteuid() } == 0 {
+            "nobody".to_string()
+        } else {
+            let runuser = bin.path().join("runuser");
+            std::fs::write(
+                &runuser,
+                "#!/bin/sh\n[ \"$1\" = -u ] && [ \"$3\" = -- ] || exit 99\nshift 3\nexec \"$@\"\n",
+            )
+            .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&runuser, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let path = std::env::var("PATH").unwrap_or_default();
+            sh.env("PATH", format!("{}:{path}", bin.path().display()));
+            let id = std::process::Command::new("id")
+                .arg("-un")
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&id.stdout).trim().to_string()
+        };
+        let out = sh
+            .args(["-c", ENTER, "git-osa-enter", &user, "/v", "/v/bin", d])
+            .args(["GREETING=hello world", "sh", "-c", THEN, "x"])
             .args([
                 "sh",
                 "-c",
@@ -354,7 +373,7 @@ mod tests {
         assert!(out.status.success(), "{out:?}");
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
-            format!("nobody|{d}|/v/bin|/v|hello world|A=1 it's\n")
+            format!("{user}|{d}|/v/bin|/v|hello world|A=1 it's\n")
         );
     }
 }

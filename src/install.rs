@@ -133,31 +133,44 @@ pub fn pip_editable(
     pbr_version: Option<&str>,
     scope: String,
 ) -> Exec {
-    let mut argv = vec![
-        format!("{venv}/bin/pip"),
-        "install".into(),
-        "--no-input".into(),
-        "--disable-pip-version-check".into(),
-        "--no-build-isolation".into(),
-    ];
-    let mut env = Vec::new();
-    match index {
-        // pip.conf may say no-index (OSA before Stein, and the lab); the environment
-        // outranks the config file.
-        Some(url) => {
-            argv.extend(["--index-url".into(), url.to_string()]);
-            env.push(("PIP_NO_INDEX".to_string(), "0".to_string()));
-        }
-        None => argv.push("--no-index".into()),
-    }
-    if let Some(c) = constraints {
-        argv.extend(["-c".into(), c]);
-    }
+    let (args, mut env) = pip_install(&["--no-build-isolation"], index, constraints);
+    let mut argv = vec![format!("{venv}/bin/pip")];
+    argv.extend(args);
     argv.extend(["-e".into(), src.to_string()]);
     if let Some(v) = pbr_version {
         env.push(("PBR_VERSION".into(), v.to_string()));
     }
     Exec::new(argv).with_env(env).in_scope(scope)
+}
+
+/// pip's arguments from `install` on, and the environment they need, as git-osa installs:
+/// without a prompt, `extra` options, from the deployment's sources only unless `index`
+/// is allowed, with the `constraints` file if there is one. What to install comes after.
+pub fn pip_install(
+    extra: &[&str],
+    index: Option<&str>,
+    constraints: Option<String>,
+) -> (Vec<String>, Vec<(String, String)>) {
+    let mut args = vec![
+        "install".to_string(),
+        "--no-input".into(),
+        "--disable-pip-version-check".into(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let mut env = Vec::new();
+    match index {
+        // pip.conf may say no-index (OSA before Stein, and the lab); the environment
+        // outranks the config file.
+        Some(url) => {
+            args.extend(["--index-url".into(), url.to_string()]);
+            env.push(("PIP_NO_INDEX".to_string(), "0".to_string()));
+        }
+        None => args.push("--no-index".into()),
+    }
+    if let Some(c) = constraints {
+        args.extend(["-c".into(), c]);
+    }
+    (args, env)
 }
 
 /// How the production venv is kept before the first change: a snapshot of hard links

@@ -9,6 +9,7 @@ pub(crate) mod clock;
 pub(crate) mod color;
 pub(crate) mod commands;
 pub(crate) mod complete;
+pub(crate) mod conf;
 pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod cycle;

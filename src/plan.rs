@@ -175,6 +175,32 @@ impl Step {
         Step::new(title, target, Action::Exec(exec))
     }
 
+    /// A pip install (`pip` makes it for an index, or for none), with the public index
+    /// allowed (`--allow-public-index`), or `offer`ed when the repo server lacks a
+    /// requirement.
+    pub fn pip(
+        title: String,
+        target: &Target,
+        pip: impl Fn(Option<&str>) -> Exec,
+        allowed: Option<&str>,
+        offer: &str,
+    ) -> Step {
+        match allowed {
+            Some(url) => Step::exec(
+                format!("{title} (pip may use {url})"),
+                target,
+                pip(Some(url)),
+            )
+            .on_missing(Missing::Allowed {
+                index: url.to_string(),
+            }),
+            None => Step::exec(title, target, pip(None)).on_missing(Missing::Offer {
+                index: offer.to_string(),
+                retry: Box::new(pip(Some(offer))),
+            }),
+        }
+    }
+
     pub fn in_background(mut self) -> Step {
         self.background = true;
         self

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::exec::Exec;
 use crate::execute::Runner;
 use crate::inside::Inside;
-use crate::plan::{Missing, Step};
+use crate::plan::Step;
 use crate::redeploy::{self, Sync};
 
 impl TestRunner {
@@ -304,21 +304,8 @@ pub fn test(ctx: &Context, req: &Tests) -> Result<ExitCode> {
     let reqs_text = std::fs::read(&reqs).unwrap_or_default();
     let extras = test_extras(&project.checkout.root);
     let pip = |index: Option<&str>| -> Exec {
-        let mut args: Vec<String> = vec![
-            "install".into(),
-            "--no-input".into(),
-            "--disable-pip-version-check".into(),
-        ];
-        let mut env = Vec::new();
-        match index {
-            Some(url) => {
-                args.extend(["--index-url".into(), url.to_string()]);
-                env.push(("PIP_NO_INDEX".to_string(), "0".to_string()));
-            }
-            None => args.push("--no-index".into()),
-        }
         // The session's constraints: OSA's, without the service's own pin.
-        args.extend(["-c".into(), paths.constraints()]);
+        let (mut args, env) = crate::install::pip_install(&[], index, Some(paths.constraints()));
         if reqs.is_file() {
             args.extend([
                 "-r".into(),
@@ -345,21 +332,13 @@ pub fn test(ctx: &Context, req: &Tests) -> Result<ExitCode> {
         runner.name(),
         inside.venv
     );
-    let step = match &req.allow_public_index {
-        Some(url) => Step::exec(
-            format!("{title} (pip may use {url})"),
-            &inside.target,
-            pip(Some(url)),
-        )
-        .on_missing(Missing::Allowed { index: url.clone() }),
-        None => {
-            let offer = ctx.settings.public_index.value.clone();
-            Step::exec(title, &inside.target, pip(None)).on_missing(Missing::Offer {
-                retry: Box::new(pip(Some(&offer))),
-                index: offer,
-            })
-        }
-    };
+    let step = Step::pip(
+        title,
+        &inside.target,
+        pip,
+        req.allow_public_index.as_deref(),
+        &ctx.settings.public_index.value,
+    );
     Runner::new(&ctx.ui, ctx.haproxy(), paths.clone(), session).run(&step)?;
     let command = runner.argv(req.args);
     ctx.ui.step(format!(

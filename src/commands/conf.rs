@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use crate::cli::{ConfAction, ConfArgs};
+use crate::conf;
 use crate::context::Context;
-use crate::devconf::{self, apply};
+use crate::devconf;
 use crate::error::Result;
 use crate::output;
 
@@ -22,7 +23,7 @@ pub fn run(ctx: &Context, args: &ConfArgs) -> Result<ExitCode> {
             key,
         } => change(ctx, container, file, key, None),
         ConfAction::Diff { container, json } => {
-            let diff = apply::diff(ctx, container.as_deref())?;
+            let diff = conf::diff(ctx, container.as_deref())?;
             if *json {
                 crate::json::print(&crate::json::ConfDiff::new(&diff))?;
                 return Ok(ExitCode::SUCCESS);
@@ -55,9 +56,9 @@ fn change(
     key: &str,
     value: Option<String>,
 ) -> Result<ExitCode> {
-    let said = apply::change(
+    let said = conf::change(
         ctx,
-        &apply::Change {
+        &conf::Change {
             container: container.clone(),
             file: file.to_string(),
             key: key.to_string(),

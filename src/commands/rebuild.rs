@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::cli::RebuildArgs;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::output;
 use crate::rebuild::{self, Rebuild, Rebuilt};
 
@@ -23,14 +23,8 @@ pub fn run(ctx: &Context, args: &RebuildArgs) -> Result<ExitCode> {
         }
         Rebuilt::Done { status, problems } => {
             output::print(status.trim_start_matches('\n'))?;
-            let Some((first, rest)) = problems.split_first() else {
-                return Ok(ExitCode::SUCCESS);
-            };
-            let mut err = Error::user(first.clone());
-            for p in rest {
-                err = err.hint(p.clone());
-            }
-            Err(err)
+            crate::status::verdict(&problems)?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

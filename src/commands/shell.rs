@@ -26,8 +26,6 @@ pub fn run(ctx: &Context, args: &ShellArgs) -> Result<ExitCode> {
         "PS1=(git-osa {}) \\u@{}:\\w\\$ ",
         inside.paths.service, inside.target.name
     ));
-    let command: Vec<String> = ["sh", "-c", SHELL, "git-osa-shell"]
-        .map(String::from)
-        .to_vec();
+    let command = crate::exec::sh::<&str>(SHELL, "git-osa-shell", &[]);
     inside.run(&inside.in_venv(&extra, &command), true)
 }

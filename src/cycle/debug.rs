@@ -12,7 +12,7 @@
 use super::{Choice, Cycle, Debug};
 use crate::catalog::Runs;
 use crate::error::{Error, Result};
-use crate::exec::{Exec, Input};
+use crate::exec::Exec;
 use crate::plan::{Action, Step};
 use crate::session::Record;
 
@@ -51,23 +51,13 @@ impl Cycle<'_> {
         if !package.is_empty() {
             let venv = &self.s.venv;
             let pip = |index: Option<&str>| {
-                let mut argv = vec![
-                    format!("{venv}/bin/pip"),
-                    "install".into(),
-                    "--no-input".into(),
-                    "--disable-pip-version-check".into(),
-                ];
-                let mut env = Vec::new();
-                match index {
-                    Some(url) => {
-                        argv.extend(["--index-url".into(), url.to_string()]);
-                        env.push(("PIP_NO_INDEX".to_string(), "0".to_string()));
-                    }
-                    None => argv.push("--no-index".into()),
-                }
-                if constraints.is_some() {
-                    argv.extend(["-c".into(), self.paths.constraints()]);
-                }
+                let (args, env) = crate::install::pip_install(
+                    &[],
+                    index,
+                    constraints.is_some().then(|| self.paths.constraints()),
+                );
+                let mut argv = vec![format!("{venv}/bin/pip")];
+                argv.extend(args);
                 argv.push(package.to_string());
                 Exec::new(argv)
                     .with_env(env)
@@ -108,12 +98,7 @@ impl Cycle<'_> {
             steps.push(Step::exec(
                 format!("write {file}, which makes a uWSGI worker listen for debugpy on 127.0.0.1:{port}"),
                 self.target(),
-                Exec::script(
-                    r#"cat > "$1.new" && chmod 0644 "$1.new" && mv -f "$1.new" "$1""#,
-                    "git-osa-debugpy",
-                    &[&file],
-                )
-                .with_stdin(Input::Bytes(text.into_bytes())),
+                Exec::write_file(&file, "git-osa-debugpy", text.into_bytes()),
             ));
         }
         steps

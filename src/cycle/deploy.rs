@@ -4,7 +4,7 @@
 use super::{Choice, Cycle};
 use crate::exec::{Exec, Input};
 use crate::install;
-use crate::plan::{Action, Missing, Step};
+use crate::plan::{Action, Step};
 use crate::session::{Record, WithLibrary};
 use crate::survey::{CheckoutScan, Library};
 use crate::sync::{self, SyncPayload};
@@ -155,18 +155,13 @@ impl Cycle<'_> {
         pip: impl Fn(Option<&str>) -> Exec,
         choice: &Choice,
     ) -> Step {
-        match &choice.allow_public_index {
-            Some(url) => Step::exec(
-                format!("{title} (pip may use {url})"),
-                self.target(),
-                pip(Some(url)),
-            )
-            .on_missing(Missing::Allowed { index: url.clone() }),
-            None => Step::exec(title, self.target(), pip(None)).on_missing(Missing::Offer {
-                index: choice.offer_index.clone(),
-                retry: Box::new(pip(Some(&choice.offer_index))),
-            }),
-        }
+        Step::pip(
+            title,
+            self.target(),
+            pip,
+            choice.allow_public_index.as_deref(),
+            &choice.offer_index,
+        )
     }
 
     pub(super) fn join(&self) -> Step {

@@ -82,12 +82,11 @@ impl Cycle<'_> {
         Some(Step::exec(
             format!("write what the uWSGI masters import before their workers ({file})"),
             self.target(),
-            Exec::script(
-                r#"cat > "$1.new" && chmod 0644 "$1.new" && mv -f "$1.new" "$1""#,
+            Exec::write_file(
+                &file,
                 "git-osa-preload",
-                &[&file],
-            )
-            .with_stdin(Input::Bytes(systemd::UWSGI_PRELOAD.as_bytes().to_vec())),
+                systemd::UWSGI_PRELOAD.as_bytes().to_vec(),
+            ),
         ))
     }
 

@@ -207,15 +207,22 @@ pub fn under(roots: &[String], file: &str) -> bool {
         .any(|r| file == r || file.starts_with(&format!("{}/", r.trim_end_matches('/'))))
 }
 
-/// The step that notes what the configuration holds, before anything of it changes.
-pub fn note_step(target: &Target, paths: &Paths, roots: &[String]) -> Step {
+/// `python3 - VERB NOTE ROOT...`: `FOLDER_PY` (on stdin) on the session's note of the
+/// configuration and the roots.
+fn folder_argv(verb: &str, paths: &Paths, roots: &[String]) -> Vec<String> {
     let mut argv = vec![
         "python3".to_string(),
         "-".into(),
-        "note".into(),
+        verb.into(),
         paths.conf_before(),
     ];
     argv.extend(roots.iter().cloned());
+    argv
+}
+
+/// The step that notes what the configuration holds, before anything of it changes.
+pub fn note_step(target: &Target, paths: &Paths, roots: &[String]) -> Step {
+    let argv = folder_argv("note", paths, roots);
     Step::exec(
         format!(
             "note what the service's configuration holds ({}), for `git osa conf diff` and restore",
@@ -229,13 +236,7 @@ pub fn note_step(target: &Target, paths: &Paths, roots: &[String]) -> Step {
 
 /// The step that puts the configuration back as the session found it.
 pub fn restore_step(target: &Target, paths: &Paths, conf: &DevConf) -> Step {
-    let mut argv = vec![
-        "python3".to_string(),
-        "-".into(),
-        "restore".into(),
-        paths.conf_before(),
-    ];
-    argv.extend(conf.roots.iter().cloned());
+    let argv = folder_argv("restore", paths, &conf.roots);
     Step::exec(
         format!(
             "put the service's configuration back as the session found it ({})",
@@ -428,13 +429,7 @@ pub struct Both {
 
 /// Reads the note and the configuration as it is now, in one round trip.
 pub fn read(target: &Target, paths: &Paths, conf: &DevConf) -> crate::error::Result<Both> {
-    let mut argv = vec![
-        "python3".to_string(),
-        "-".into(),
-        "now".into(),
-        paths.conf_before(),
-    ];
-    argv.extend(conf.roots.iter().cloned());
+    let argv = folder_argv("now", paths, &conf.roots);
     let out = target.run(&argv, Some(FOLDER_PY.as_bytes()))?;
     parse_both(&out.stdout).map_err(|e| {
         crate::error::Error::failed(format!(

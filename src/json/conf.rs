@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::Document;
+use crate::conf::Diff;
 use crate::devconf::FileChange;
-use crate::devconf::apply::Diff;
 
 #[derive(Serialize)]
 pub struct ConfDiff<'a> {

@@ -433,7 +433,7 @@ mod tests {
         assert_eq!(got[0]["how"], "drop-in");
         assert_eq!(got[0]["entries"][0]["production"], "False");
         assert_eq!(doc["containers"][0]["session"]["debugger"]["port"], 5678);
-        let diff = crate::devconf::apply::Diff {
+        let diff = crate::conf::Diff {
             container: "c1".into(),
             started_at: 1_700_000_000,
             noted: true,

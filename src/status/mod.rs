@@ -185,15 +185,20 @@ impl Report {
 
     /// The problems as the command's error (exit 2), each with what to do; none: success.
     pub fn verdict(&self) -> Result<()> {
-        let Some((first, rest)) = self.problems.split_first() else {
-            return Ok(());
-        };
-        let mut err = Error::user(first.clone());
-        for p in rest {
-            err = err.hint(p.clone());
-        }
-        Err(err)
+        verdict(&self.problems)
     }
+}
+
+/// Problems found, as an error: the first its message, the others its hints; none, Ok.
+pub fn verdict(problems: &[String]) -> Result<()> {
+    let Some((first, rest)) = problems.split_first() else {
+        return Ok(());
+    };
+    let mut err = Error::user(first.clone());
+    for p in rest {
+        err = err.hint(p.clone());
+    }
+    Err(err)
 }
 
 /// What one target looks like now.
