@@ -118,6 +118,7 @@ pub fn name(service: &Service, file: &str, key: &str) -> crate::error::Result<Na
     if path.split('/').any(|c| c == ".." || c == ".")
         || path.ends_with('/')
         || path.contains(char::is_whitespace)
+        || path.contains(['*', '?', '['])
     {
         return Err(crate::error::Error::user(format!(
             "{file} is not a file's path: nothing was changed"
@@ -794,6 +795,11 @@ mod tests {
                 "../passwd",
                 "a.b",
                 "../passwd is not a file's path: nothing was changed",
+            ),
+            (
+                "heat*.conf",
+                "a.b",
+                "heat*.conf is not a file's path: nothing was changed",
             ),
             (
                 "heat-engine",
