@@ -17,9 +17,9 @@ use crate::plan::{Action, Step};
 use crate::session::Record;
 
 /// What debugpy's listening file says, in a uWSGI worker; `{port}` is the port, `{python}`
-/// the venv's Python, which debugpy starts its adapter with (in uWSGI, `sys.executable` is
-/// uWSGI itself).
-const LISTEN: &str = "# Written by git-osa for `git osa run --debugpy`: the uWSGI worker listens for a\n# remote debugger on the container's loopback. `git osa restore` removes it.\nimport debugpy\n\ndebugpy.configure(python=\"{python}\")\ndebugpy.listen((\"127.0.0.1\", {port}))\n";
+/// the venv's Python as a string literal (JSON's quoting, which Python reads as its own),
+/// which debugpy starts its adapter with (in uWSGI, `sys.executable` is uWSGI itself).
+const LISTEN: &str = "# Written by git-osa for `git osa run --debugpy`: the uWSGI worker listens for a\n# remote debugger on the container's loopback. `git osa restore` removes it.\nimport debugpy\n\ndebugpy.configure(python={python})\ndebugpy.listen((\"127.0.0.1\", {port}))\n";
 
 impl Debug {
     /// The package that brings the debugger.
@@ -92,9 +92,10 @@ impl Cycle<'_> {
             && self.s.units.iter().any(|u| u.runs == Runs::Uwsgi)
         {
             let file = self.listen_file();
-            let text = LISTEN
-                .replace("{port}", &port.to_string())
-                .replace("{python}", &format!("{}/bin/python", self.s.venv));
+            let text = LISTEN.replace("{port}", &port.to_string()).replace(
+                "{python}",
+                &serde_json::Value::from(format!("{}/bin/python", self.s.venv)).to_string(),
+            );
             steps.push(Step::exec(
                 format!("write {file}, which makes a uWSGI worker listen for debugpy on 127.0.0.1:{port}"),
                 self.target(),
