@@ -303,6 +303,16 @@ pub fn test(ctx: &Context, req: &Tests) -> Result<ExitCode> {
     let reqs = project.checkout.root.join("test-requirements.txt");
     let reqs_text = std::fs::read(&reqs).unwrap_or_default();
     let extras = test_extras(&project.checkout.root);
+    // What the test venv is made from: made again when any of it changes.
+    let fingerprint = |index: Option<&str>| {
+        crate::sync::fingerprint(&[
+            inside.venv.as_bytes(),
+            &reqs_text,
+            runner.name().as_bytes(),
+            index.unwrap_or_default().as_bytes(),
+            extras.join("\n").as_bytes(),
+        ])
+    };
     let pip = |index: Option<&str>| -> Exec {
         // The session's constraints: OSA's, without the service's own pin.
         let (mut args, env) = crate::install::pip_install(&[], index, Some(paths.constraints()));
@@ -314,13 +324,7 @@ pub fn test(ctx: &Context, req: &Tests) -> Result<ExitCode> {
         }
         args.extend(extras.iter().cloned());
         args.push(runner.name().into());
-        let want = crate::sync::fingerprint(&[
-            inside.venv.as_bytes(),
-            &reqs_text,
-            runner.name().as_bytes(),
-            index.unwrap_or_default().as_bytes(),
-            extras.join("\n").as_bytes(),
-        ]);
+        let want = fingerprint(index);
         let mut script_args: Vec<&str> = vec![&inside.venv, &tv, &want];
         script_args.extend(args.iter().map(String::as_str));
         Exec::script(TEST_VENV, "git-osa-test-venv", &script_args)
@@ -332,13 +336,31 @@ pub fn test(ctx: &Context, req: &Tests) -> Result<ExitCode> {
         runner.name(),
         inside.venv
     );
+    // A test venv made from the same, with or without the public index, is kept.
+    let made = inside
+        .target
+        .output(&["cat", &format!("{tv}/git-osa-fingerprint")], None)
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let offer = &ctx.settings.public_index.value;
+    let up_to_date = made.is_some_and(|m| {
+        [
+            req.allow_public_index.as_deref(),
+            None,
+            Some(offer.as_str()),
+        ]
+        .iter()
+        .any(|i| fingerprint(*i) == m)
+    });
     let step = Step::pip(
         title,
         &inside.target,
         pip,
         req.allow_public_index.as_deref(),
-        &ctx.settings.public_index.value,
-    );
+        offer,
+    )
+    .skip_if(up_to_date.then(|| format!("the test venv {tv} is up to date")));
     Runner::new(&ctx.ui, ctx.haproxy(), paths.clone(), session).run(&step)?;
     let command = runner.argv(req.args);
     ctx.ui.step(format!(

@@ -70,6 +70,9 @@ struct ManyFolders<'a> {
     lab: &'a Lab,
     node: &'a Node,
     dir: String,
+    /// The venv folder's own modification time before: given back when the folders go,
+    /// so that later stories (and a rebuilt container) find production's venv as it was.
+    mtime: String,
 }
 
 /// How many: `cp -al` makes a folder with its mode, owner and times.
@@ -83,20 +86,38 @@ impl<'a> ManyFolders<'a> {
             &[
                 "sh",
                 "-c",
-                r#"set -e; mkdir "$1"; cd "$1"; seq 1 "$2" | xargs mkdir"#,
+                r#"set -e; stat -c %.9Y "$3"; mkdir "$1"; cd "$1"; seq 1 "$2" | xargs mkdir"#,
                 "many-folders",
                 &dir,
                 &FOLDERS.to_string(),
+                &lab.venv,
             ],
         );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        ManyFolders { lab, node, dir }
+        let mtime = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        ManyFolders {
+            lab,
+            node,
+            dir,
+            mtime,
+        }
     }
 }
 
 impl Drop for ManyFolders<'_> {
     fn drop(&mut self) {
-        let o = self.lab.attach(self.node, &["rm", "-rf", "--", &self.dir]);
+        let o = self.lab.attach(
+            self.node,
+            &[
+                "sh",
+                "-c",
+                r#"rm -rf -- "$1" && touch -m -d "@$3" -- "$2""#,
+                "many-folders-gone",
+                &self.dir,
+                &self.lab.venv,
+                &self.mtime,
+            ],
+        );
         if !std::thread::panicking() {
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         }

@@ -100,3 +100,24 @@ impl Pty {
         (status, out)
     }
 }
+
+/// A story that fails while its git-osa still runs must not leave that git-osa holding
+/// its container for the stories after it: it gets the terminal's Ctrl-C (its own way to
+/// end and put production back), and is killed if it has not ended within two minutes.
+impl Drop for Pty {
+    fn drop(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
+        let _ = self.master.write_all(b"\x03");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(120) {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
