@@ -21,6 +21,15 @@ use crate::session::Record;
 /// which debugpy starts its adapter with (in uWSGI, `sys.executable` is uWSGI itself).
 const LISTEN: &str = "# Written by git-osa for `git osa run --debugpy`: the uWSGI worker listens for a\n# remote debugger on the container's loopback. `git osa restore` removes it.\nimport debugpy\n\ndebugpy.configure(python={python})\ndebugpy.listen((\"127.0.0.1\", {port}))\n";
 
+/// The module `breakpoint()` calls in a console-script unit debugged with pdb: pdb on the
+/// unit's terminal, opened as `/dev/tty`. The process's own stdin is that terminal too, but
+/// a service's worker (a forked process, a thread of an RPC executor, under eventlet) reads
+/// end-of-file from it at once, and pdb then quits (`BdbQuit`) before the developer types.
+const PDB_HOOK: &str = "# Written by git-osa for `git osa run --debug`: breakpoint() opens pdb on the unit's\n# terminal. `git osa restore` removes it.\nimport pdb\nimport sys\n\n\ndef set_trace(*args, **kwargs):\n    tty_in = open(\"/dev/tty\")\n    tty_out = open(\"/dev/tty\", \"w\")\n    pdb.Pdb(stdin=tty_in, stdout=tty_out).set_trace(sys._getframe(1))\n";
+
+/// The module's name, as `PYTHONBREAKPOINT` names its function.
+const PDB_HOOK_MODULE: &str = "git_osa_pdb";
+
 impl Debug {
     /// The package that brings the debugger.
     pub fn package(self) -> &'static str {
@@ -87,6 +96,14 @@ impl Cycle<'_> {
                 }));
             }
             steps.push(step);
+        }
+        if d == Debug::Pdb && self.s.units.iter().any(|u| u.runs != Runs::Uwsgi) {
+            let file = format!("{}/{PDB_HOOK_MODULE}.py", self.paths.dir);
+            steps.push(Step::exec(
+                format!("write {file}, which opens pdb on the unit's terminal at breakpoint()"),
+                self.target(),
+                Exec::write_file(&file, "git-osa-pdb", PDB_HOOK.as_bytes().to_vec()),
+            ));
         }
         if let Debug::Debugpy { port } = d
             && self.s.units.iter().any(|u| u.runs == Runs::Uwsgi)
@@ -171,6 +188,10 @@ impl Cycle<'_> {
                         _ => u.argv.push("--honour-stdin".into()),
                     }
                 }
+                (_, Debug::Pdb) => before.extend([
+                    format!("PYTHONPATH={}", self.paths.dir),
+                    format!("PYTHONBREAKPOINT={PDB_HOOK_MODULE}.set_trace"),
+                ]),
                 (_, Debug::Debugpy { port }) => before.extend([
                     format!("{venv}/bin/python"),
                     "-m".into(),

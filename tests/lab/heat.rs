@@ -1523,12 +1523,14 @@ fn a_breakpoint_in_heat_engine_stops_at_the_terminal_and_c_continues() {
     pty.wait_for("running heat-engine as heat", Duration::from_secs(300));
     let engine = OtherEngine::stop(&lab, other);
     // The API's create_stack call waits for the engine: in the background.
-    let (lab_api, name) = (heat.api.clone(), "git-osa-pdb-stack");
+    // A name of this run's own: a stack left by a run cut short must not answer 409.
+    let name = format!("git-osa-pdb-stack-{}", std::process::id());
+    let (lab_api, name_for_api) = (heat.api.clone(), name.clone());
     let creating = {
         let token = admin_token(&lab);
         std::thread::spawn(move || {
             let (token, project) = token;
-            let body = serde_json::json!({"stack_name": name, "timeout_mins": 5, "template": {
+            let body = serde_json::json!({"stack_name": name_for_api, "timeout_mins": 5, "template": {
                 "heat_template_version": "2018-08-31",
                 "resources": {"secret": {"type": "OS::Heat::RandomString"}}}});
             curl(&[
@@ -1550,7 +1552,7 @@ fn a_breakpoint_in_heat_engine_stops_at_the_terminal_and_c_continues() {
         "stopped in the checkout's create_stack:\n{out}"
     );
     pty.send(b"p stack_name\r");
-    pty.wait_for("'git-osa-pdb-stack'", Duration::from_secs(30));
+    pty.wait_for(&format!("'{name}'"), Duration::from_secs(30));
     pty.send(b"c\r");
     let (h, b) = creating.join().unwrap();
     assert!(
@@ -1560,7 +1562,7 @@ fn a_breakpoint_in_heat_engine_stops_at_the_terminal_and_c_continues() {
     let (token, project) = admin_token(&lab);
     let stack = Stack {
         api: heat.api.clone(),
-        name: name.to_string(),
+        name: name.clone(),
         auth: format!("X-Auth-Token: {token}"),
         project,
     };

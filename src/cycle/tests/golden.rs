@@ -797,13 +797,19 @@ fn debugged_at_the_terminal() {
         ),
         "{text}"
     );
-    // heat-engine alone: the terminal is its already.
+    // heat-engine alone: the terminal is its already; breakpoint() opens pdb on it as
+    // /dev/tty (a worker reads end-of-file from its stdin).
     let mut engine = heat();
     engine.units.retain(|u| u.name == "heat-engine");
     let text = run_text(&engine, &c);
     assert!(!text.contains("--honour-stdin"), "{text}");
     assert!(
         text.contains("to be debugged with pdb at this terminal"),
+        "{text}"
+    );
+    assert!(
+        text.contains("write /var/lib/git-osa/heat/git_osa_pdb.py, which opens pdb on the unit's terminal at breakpoint()")
+            && text.contains("env -C / PYTHONUNBUFFERED=1 PYTHONPATH=/var/lib/git-osa/heat PYTHONBREAKPOINT=git_osa_pdb.set_trace /openstack/venvs/heat-27.0.1/bin/heat-engine"),
         "{text}"
     );
     // heat's three units: one terminal, so one unit.
