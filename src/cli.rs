@@ -380,7 +380,8 @@ pub struct RunArgs {
     /// as PYTHONBREAKPOINT). A uWSGI unit then runs one worker with the terminal as its
     /// stdin and no harakiri, so a breakpoint in a request handler stops at the terminal
     /// (HAProxy's health checks and other clients wait meanwhile); a console script
-    /// (heat-engine) has the terminal already. The terminal is one: the run must swap one
+    /// (heat-engine) has the terminal already, and pdb opens it as /dev/tty (a worker reads
+    /// end-of-file from its stdin). The terminal is one: the run must swap one
     /// unit (`--service`), in a container on this host.
     #[arg(
         long,
