@@ -242,8 +242,9 @@ pub fn gather(
     servers: &[Server],
 ) -> Result<Vec<TargetStatus>> {
     let paths = Paths::new(&service.name);
-    let mut out = Vec::new();
-    for p in placements {
+    // Each target answers on its own (a round trip or two to its host, over ssh for
+    // another one): all at once, so that status on several hosts costs about one host's.
+    let one = |p: &Placement| -> Result<TargetStatus> {
         let lxc = if p.host.metal {
             LxcState::Running
         } else {
@@ -318,7 +319,7 @@ pub fn gather(
             _ => None,
         };
         let (machine, reach) = ctx.reach(&p.host);
-        out.push(TargetStatus {
+        Ok(TargetStatus {
             conf,
             machine,
             reach,
@@ -334,9 +335,18 @@ pub fn gather(
             unattended,
             review_latest: None,
             db_snapshot_size,
-        });
-    }
-    Ok(out)
+        })
+    };
+    std::thread::scope(|scope| {
+        let asked: Vec<_> = placements.iter().map(|p| scope.spawn(|| one(p))).collect();
+        asked
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// A session's differences from the configuration it found: one more round trip, for a
