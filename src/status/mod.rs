@@ -47,12 +47,29 @@ pub fn report(ctx: &Context, online: bool) -> Result<Report> {
     // One HAProxy query in all; a socket that cannot be reached is said, when a unit of
     // the service is balanced.
     let balanced = project.service.units.iter().any(|u| u.haproxy.is_some());
-    let (servers, haproxy_problem) = match ctx.haproxy().servers() {
+    // HAProxy's nodes are read while the targets answer: neither waits for the other.
+    let (read, statuses) = std::thread::scope(|scope| {
+        let read = scope.spawn(|| ctx.haproxy().servers());
+        let statuses = gather(ctx, &project.service, &placements);
+        let read = read
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (read, statuses)
+    });
+    let (servers, haproxy_problem) = match read {
         Ok(servers) => (servers, None),
         Err(e) if balanced => (Vec::new(), Some(e.to_string())),
         Err(_) => (Vec::new(), None),
     };
-    let mut statuses = gather(ctx, &project.service, &placements, &servers)?;
+    let mut statuses = statuses?;
+    for st in &mut statuses {
+        st.servers = servers_of(&servers, &st.placement.host, &st.placement.units);
+        st.lost_pins = st
+            .session
+            .as_ref()
+            .map(|s| crate::traffic::lost(&servers, &s.disabled_servers))
+            .unwrap_or_default();
+    }
     if online {
         latest_patchsets(&project.checkout, &mut statuses);
     }
@@ -234,12 +251,12 @@ pub struct TargetStatus {
     pub conf: Option<std::result::Result<Vec<crate::devconf::FileChange>, String>>,
 }
 
-/// Reads the state of every placement; `servers` are HAProxy's (read once for all).
+/// Reads the state of every placement; HAProxy's view of it (`servers`, `lost_pins`) is
+/// the caller's to fill in, from HAProxy read once for all.
 pub fn gather(
     ctx: &Context,
     service: &Service,
     placements: &[Placement],
-    servers: &[Server],
 ) -> Result<Vec<TargetStatus>> {
     let paths = Paths::new(&service.name);
     // Each target answers on its own (a round trip or two to its host, over ssh for
@@ -285,10 +302,6 @@ pub fn gather(
                 }
             },
         };
-        let lost_pins = session
-            .as_ref()
-            .map(|s| crate::traffic::lost(servers, &s.disabled_servers))
-            .unwrap_or_default();
         let db_snapshot_size = session
             .as_ref()
             .and_then(|s| s.db_snapshot.as_ref())
@@ -324,14 +337,14 @@ pub fn gather(
             machine,
             reach,
             service: service.name.clone(),
-            servers: servers_of(servers, &p.host, &p.units),
+            servers: Vec::new(),
             placement: p.clone(),
             lxc,
             probe,
             session,
             damaged,
             from_rootfs,
-            lost_pins,
+            lost_pins: Vec::new(),
             unattended,
             review_latest: None,
             db_snapshot_size,
