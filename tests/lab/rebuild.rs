@@ -86,5 +86,5 @@ fn rebuild_brings_a_container_with_a_venv_broken_by_hand_back_to_production() {
     assert!(lab.direct_v3(target).contains("\"status\": \"stable\""));
     let (code, block, _) = lab.status_of(&repo, target);
     assert_eq!(code, Some(0), "{block}");
-    lab.assert_production_back(&production, &[target]);
+    lab.assert_production_rebuilt(&production, target);
 }
