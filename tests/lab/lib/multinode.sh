@@ -158,7 +158,7 @@ infra2_running() { [[ -e /run/netns/gosalab-$INFRA2 ]] && ns_mounted "$NS_DIR/$I
 infra2_drop() {
   local n=$1
   if infra2_running && [[ $(on_infra2 cstate "$LXCPATH" "$n") != ABSENT ]]; then
-    on_infra2 lxc-stop -P "$LXCPATH" -n "$n" -k >/dev/null 2>&1 || true
+    inns "$INFRA2" lxc-stop -P "$LXCPATH" -n "$n" -k >/dev/null 2>&1 || true
   fi
   if [[ -d $INFRA2_DIR/lxc/$n ]]; then
     umount_under "$INFRA2_DIR/lxc/$n"
@@ -340,8 +340,8 @@ stop_infra2() {
   stop_pid "$INFRA2_HAPROXY_PID" "$INFRA2_HAPROXY_CFG"
   local n
   if infra2_running; then
-    for n in $(on_infra2 lxc-ls -P "$LXCPATH" -1 2>/dev/null); do
-      on_infra2 lxc-stop -P "$LXCPATH" -n "$n" -k >/dev/null 2>&1 || true
+    for n in $(inns "$INFRA2" lxc-ls -P "$LXCPATH" -1 2>/dev/null); do
+      inns "$INFRA2" lxc-stop -P "$LXCPATH" -n "$n" -k >/dev/null 2>&1 || true
       say "stopped $n on $INFRA2"
     done
   fi
