@@ -761,16 +761,53 @@ fn review_of_a_gerrit_change_runs_on_infra2_through_ssh() {
     restore_exact(&m, &user, &before, &servers);
 }
 
+/// compute1's keystone database: a file of its own.
+const SQLITE_DB: &str = "/var/lib/keystone/db/keystone.db";
+/// The story's own copy of it, to put it back by hand if restore did not.
+const SQLITE_KEEP: &str = "/root/git-osa-story-keystone.db";
+
+/// Every schema statement and row of an SQLite database (`argv[1]`), as SQL in a stable
+/// order, read-only; or, with `argv[2]`, a copy of it there by SQLite's backup API.
+const SQLITE: &str = "import sqlite3, sys
+if len(sys.argv) == 2:
+    db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)
+    for line in db.iterdump():
+        print(line)
+else:
+    src, dst = sqlite3.connect(sys.argv[1]), sqlite3.connect(sys.argv[2])
+    src.backup(dst)
+    dst.close()
+";
+
+fn sqlite(m: &Multi, node: &crate::harness::Node, args: &[&str]) -> String {
+    let mut argv = vec!["python3", "-c", SQLITE];
+    argv.extend_from_slice(args);
+    let o = m.attach(node, &argv);
+    assert!(o.status.success(), "{args:?} in {node}: {o:?}");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A metal keystone (compute1: a venv and a unit on the host, no container, no HAProxy),
+/// reached by ssh, with its own SQLite database: a checkout with a migration runs with
+/// `--db-snapshot` and serves; Ctrl-C leaves nothing; `restore` undoes the migration with
+/// the snapshot (every schema statement and row as before) and gives production back.
 #[test]
 #[ignore = "needs the lab: tests/run"]
-fn a_metal_keystone_on_compute1_runs_and_restores_over_ssh() {
+fn a_metal_keystone_with_its_own_sqlite_database_migrates_and_restores_over_ssh() {
     let m = Multi::get();
     let dir = m.lab.checkout("git-osa-metal");
     let repo = dir.path().join("keystone");
+    crate::snapshot::add_migration(&repo);
     let target = &m.compute;
     let before = m.keystone_production(target);
+    let db_before = sqlite(&m, target, &[SQLITE_DB]);
+    sqlite(&m, target, &[SQLITE_DB, SQLITE_KEEP]);
     let direct = format!("http://{}:5000/v3", target.address);
-    let mut run = m.start(&repo, &["--container", &target.name]);
+    let mut run = m.start(&repo, &["--container", &target.name, "--db-snapshot"]);
+    run.wait_for(
+        &format!("snapshot the database {SQLITE_DB}"),
+        Duration::from_secs(300),
+    );
     // Behind no HAProxy: nothing to pin, the run says when its unit serves.
     run.wait_for(
         &format!("running {} as keystone in {target}", m.lab.unit),
@@ -782,11 +819,44 @@ fn a_metal_keystone_on_compute1_runs_and_restores_over_ssh() {
         || m.http(&direct).1.contains("git-osa-metal"),
     );
     assert_eq!(m.unit_state(target, &m.lab.scope), "active");
+    let db_during = sqlite(&m, target, &[SQLITE_DB]);
+    let status = text(&m.run(&repo, &["status"]));
     run.signal(libc::SIGINT);
     assert_eq!(run.finish(Duration::from_secs(60)), 130, "{}", run.output());
     assert_nothing_left(&m, target);
     let o = m.run(&repo, &["restore"]);
+    let db_after = sqlite(&m, target, &[SQLITE_DB]);
+    if db_after != db_before {
+        // put the database back by hand, for the next stories
+        sqlite(&m, target, &[SQLITE_KEEP, SQLITE_DB]);
+    }
+    m.attach(target, &["rm", "-f", SQLITE_KEEP]);
+
     assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        db_during.contains("CREATE TABLE git_osa_snapshot_probe")
+            && db_during.contains("rewritten by the git-osa probe"),
+        "the migration ran: {}",
+        run.output()
+    );
+    let b = block(&status, &target.name);
+    assert!(
+        b.contains(&format!("  db       snapshot of {SQLITE_DB} (sqlite), "))
+            && b.contains("in /var/lib/git-osa/keystone/db-snapshot.sqlite;"),
+        "status shows the snapshot:\n{status}"
+    );
+    assert!(
+        text(&o).contains(&format!(
+            "undo the session's migrations in {SQLITE_DB}: drop table git_osa_snapshot_probe; put back from the snapshot the rows they changed"
+        )),
+        "restore says what it undoes: {}",
+        text(&o)
+    );
+    assert!(
+        db_after == db_before,
+        "compute1's database differs from before the run:\n{}",
+        crate::harness::diff_lines(&db_before, &db_after)
+    );
     m.assert_back(&before, m.keystone_production(target));
     let (h, body) = m.http(&direct);
     assert!(h.starts_with("HTTP/1.1 200"), "{h}");

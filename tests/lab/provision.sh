@@ -7,14 +7,21 @@
 #   /etc/keystone/keystone.conf (journal logging), local facts, and Apache in front as
 #   os_keystone puts it today: a vhost on :5000 proxying to the unit's uWSGI socket on
 #   127.0.0.1:35358 (tasks/keystone_apache.yml).
+# Its database is MariaDB's, as os_keystone's `[database] connection` names it: the
+# galera container's at DB_IP. That container exists only once the lab is up, so the
+# database is made here on this container's own MariaDB (installed, switched off, in
+# every container's rootfs), dumped to /root/keystone.sql for the lab to load into the
+# galera container, and dropped; then the connection is pointed at DB_IP. A second,
+# SQLite database (/var/lib/keystone/db/keystone.db: schema and bootstrap) is for the
+# lab's metal keystone on compute1, whose database is a file of its own.
 # It also registers heat in keystone as os_heat does (service user, endpoints, roles,
 # the stack user domain and its admin).
 # The repo server on the host is the only package source (/etc/pip.conf).
 #
-# Usage: provision.sh VERSION CONTAINER_IP HOST_IP ADMIN_PASSWORD HEAT_PASSWORD STACK_DOMAIN_ADMIN_PASSWORD
+# Usage: provision.sh VERSION CONTAINER_IP HOST_IP ADMIN_PASSWORD HEAT_PASSWORD STACK_DOMAIN_ADMIN_PASSWORD DB_IP DB_PASSWORD
 set -euo pipefail
 
-V=$1 IP=$2 HOST_IP=$3 ADMIN_PASSWORD=$4 HEAT_PASSWORD=$5 DOMAIN_PASSWORD=$6
+V=$1 IP=$2 HOST_IP=$3 ADMIN_PASSWORD=$4 HEAT_PASSWORD=$5 DOMAIN_PASSWORD=$6 DB_IP=$7 DB_PASSWORD=$8
 VENV=/openstack/venvs/keystone-$V
 UVENV=/openstack/venvs/uwsgi-$V-python3
 UNIT=keystone-wsgi-public
@@ -47,13 +54,14 @@ python3 -m venv "$UVENV"
 step "keystone venv $VENV"
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install --upgrade pip setuptools wheel
-printf '%s\n' "keystone==$V" systemd-python >"$VENV/requirements.txt"
+# PyMySQL: the driver of the mysql+pymysql:// connection
+printf '%s\n' "keystone==$V" PyMySQL systemd-python >"$VENV/requirements.txt"
 "$VENV/bin/pip" install --requirement "$VENV/requirements.txt"
 # As python_venv_build does: every installed distribution pinned with ==,
 # the service itself included.
 "$VENV/bin/pip" freeze --all | LC_ALL=C sort -f >"$VENV/constraints.txt"
 grep -qx "keystone==$V" "$VENV/constraints.txt"
-"$VENV/bin/python" -c 'import systemd.journal, keystone.server.flask'
+"$VENV/bin/python" -c 'import pymysql, systemd.journal, keystone.server.flask'
 
 step "keystone.conf"
 cat >/etc/keystone/keystone.conf <<'EOF'
@@ -73,7 +81,7 @@ driver = noop
 enabled = false
 
 [database]
-connection = sqlite:////var/lib/keystone/db/keystone.db
+connection = @CONNECTION@
 
 [token]
 provider = fernet
@@ -92,8 +100,17 @@ key_repository = /etc/keystone/credential-keys
 EOF
 chown root:keystone /etc/keystone/keystone.conf
 chmod 0640 /etc/keystone/keystone.conf
+# connect URL: the [database] connection of keystone.conf
+connect() { sed -i "s|^connection = .*|connection = $1|" /etc/keystone/keystone.conf; }
 
-step "database and keys"
+step "database (this container's MariaDB for now) and keys"
+systemctl start mariadb
+mysql --batch <<SQL
+CREATE DATABASE keystone;
+CREATE USER 'keystone'@'%' IDENTIFIED BY '$DB_PASSWORD';
+GRANT ALL PRIVILEGES ON keystone.* TO 'keystone'@'%';
+SQL
+connect "mysql+pymysql://keystone:$DB_PASSWORD@127.0.0.1/keystone?charset=utf8"
 as_keystone() { runuser -u keystone -- "$@"; }
 install -d -o keystone -g keystone -m 0750 /etc/keystone/fernet-keys /etc/keystone/credential-keys
 as_keystone "$VENV/bin/keystone-manage" db_sync
@@ -303,5 +320,31 @@ step "journal"
 # keystone logs through oslo.log's journal handler (use_journal = True).
 sleep 1
 journalctl --no-pager -u "$UNIT" | tail -n 30
+
+step "the database moves to the galera container at $DB_IP"
+# keystone still runs (build_golden asks it for /v3, which reads no database); nothing
+# writes to its database any more.
+mysqldump --single-transaction --skip-dump-date keystone >/root/keystone.sql
+grep -q 'INSERT INTO `project`' /root/keystone.sql
+mysql --batch -e "DROP DATABASE keystone; DROP USER 'keystone'@'%';"
+systemctl stop mariadb
+connect "mysql+pymysql://keystone:$DB_PASSWORD@$DB_IP/keystone?charset=utf8"
+
+step "an SQLite database for compute1's metal keystone"
+printf '%s\n' '[database]' 'connection = sqlite:////var/lib/keystone/db/keystone.db' >/etc/keystone/sqlite.conf
+chmod 0644 /etc/keystone/sqlite.conf
+sqlite_manage() {
+  as_keystone "$VENV/bin/keystone-manage" --config-file /etc/keystone/keystone.conf \
+    --config-file /etc/keystone/sqlite.conf "$@"
+}
+sqlite_manage db_sync
+sqlite_manage bootstrap \
+  --bootstrap-username admin --bootstrap-password "$ADMIN_PASSWORD" \
+  --bootstrap-project-name admin --bootstrap-role-name admin \
+  --bootstrap-service-name keystone --bootstrap-region-id RegionOne \
+  --bootstrap-admin-url "http://$HOST_IP:5000" \
+  --bootstrap-internal-url "http://$HOST_IP:5000" \
+  --bootstrap-public-url "http://$HOST_IP:5000"
+rm -f /etc/keystone/sqlite.conf
 rm -rf /root/.cache
 echo "provisioned keystone $V"

@@ -1,6 +1,6 @@
-//! The database snapshot on SQLite: keystone in the lab keeps its database in one SQLite
-//! file both keystone containers share (OSA's keystone uses MariaDB; heat's story,
-//! `heat::a_heat_migration_with_a_db_snapshot_is_undone_by_restore`, covers that engine).
+//! The database snapshot on keystone's database: both keystone containers use the one
+//! MariaDB database in the galera container, as OSA deploys keystone (SQLite is
+//! `multinode::a_metal_keystone_with_its_own_sqlite_database_…`'s, on compute1).
 //! A checkout whose alembic migration adds a table and rewrites rows runs with
 //! `--db-snapshot`; `status` shows the snapshot; restore undoes the migration with it, and
 //! the database's full dump, read from inside the container, is the same as before the
@@ -10,45 +10,83 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Lab, Node, PINNED, diff_lines, git};
+use crate::harness::{Lab, Node, PINNED, diff_lines, git, var};
 
-/// keystone's database in the lab (`[database] connection` of both containers).
-const DB: &str = "/var/lib/keystone/db/keystone.db";
-/// Where the story keeps its own copy, in the target's root home, to put the database back
-/// by hand if restore did not (so the stories after this one start from production).
-const KEEP: &str = "/root/git-osa-story-keystone.db";
+/// keystone's database in the lab, as git-osa names it: `keystone on GALERA_IP`.
+const DB: &str = "keystone on ";
+/// Where the story keeps its own dump, in the galera container's root home, to put the
+/// database back by hand if restore did not (so the stories after this one start from
+/// production).
+const KEEP: &str = "/root/git-osa-story-keystone.sql";
 
-/// Every schema statement and row of an SQLite database, as SQL, in a stable order
-/// (`iterdump`), read-only. The path is an argument: the script is a constant.
-const DUMP: &str = "import sqlite3, sys
-db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)
-for line in db.iterdump():
-    print(line)
-";
-
-/// SQLite's backup API from `argv[1]` into `argv[2]`.
-const COPY: &str = "import sqlite3, sys
-src = sqlite3.connect(sys.argv[1])
-dst = sqlite3.connect(sys.argv[2])
-src.backup(dst)
-dst.close()
-src.close()
-";
-
-fn sqlite_dump(lab: &Lab, node: &Node) -> String {
-    let o = lab.attach(node, &["python3", "-c", DUMP, DB]);
-    assert!(o.status.success(), "dump of {DB}: {o:?}");
-    String::from_utf8_lossy(&o.stdout).into_owned()
+/// The galera container, keystone's database's.
+fn galera() -> Node {
+    Node {
+        name: var("GIT_OSA_LAB_GALERA_CONTAINER"),
+        address: String::new(),
+    }
 }
 
-fn copy(lab: &Lab, node: &Node, from: &str, to: &str) {
-    let o = lab.attach(node, &["python3", "-c", COPY, from, to]);
-    assert!(o.status.success(), "copy {from} to {to}: {o:?}");
+/// Every table and row of keystone's database, as SQL, each row a line in primary-key
+/// order. A table's next AUTO_INCREMENT value is left out: it is the engine's counter
+/// (it moves when a row is added and deleted again), not a row.
+fn db_dump(lab: &Lab) -> String {
+    let o = lab.attach(
+        &galera(),
+        &[
+            "mysqldump",
+            "--skip-dump-date",
+            "--single-transaction",
+            "--skip-extended-insert",
+            "--order-by-primary",
+            "keystone",
+        ],
+    );
+    assert!(o.status.success(), "mysqldump keystone: {o:?}");
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| match l.find(" AUTO_INCREMENT=") {
+            Some(at) => {
+                let rest = &l[at + " AUTO_INCREMENT=".len()..];
+                let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+                format!("{}{}", &l[..at], &rest[digits..])
+            }
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Keeps keystone's database in [`KEEP`] (in the galera container).
+fn keep(lab: &Lab) {
+    let o = lab.attach(
+        &galera(),
+        &[
+            "sh",
+            "-c",
+            r#"mysqldump --single-transaction keystone >"$1""#,
+            "keep",
+            KEEP,
+        ],
+    );
+    assert!(o.status.success(), "keep keystone's database: {o:?}");
+}
+
+/// Puts keystone's database back from [`KEEP`] (the probe's table goes: the dump does not
+/// know it), or only removes [`KEEP`] when `put_back` is false.
+fn put_back(lab: &Lab, put_back: bool) {
+    let script = if put_back {
+        r#"mysql keystone -e 'DROP TABLE IF EXISTS git_osa_snapshot_probe' && mysql keystone <"$1" && rm -f "$1""#
+    } else {
+        r#"rm -f "$1""#
+    };
+    let o = lab.attach(&galera(), &["sh", "-c", script, "put-back", KEEP]);
+    assert!(o.status.success(), "put keystone's database back: {o:?}");
 }
 
 /// A keystone expand migration after 2026.1's head: a new table, and every project's
 /// description rewritten (rows, not only the schema, must come back).
-fn add_migration(repo: &std::path::Path) {
+pub(crate) fn add_migration(repo: &std::path::Path) {
     let dir = repo.join("keystone/common/sql/migrations/versions/2026.1/expand");
     let head =
         std::fs::read_to_string(repo.join("keystone/common/sql/migrations/versions/EXPAND_HEAD"))
@@ -85,13 +123,13 @@ fn add_migration(repo: &std::path::Path) {
 
 #[test]
 #[ignore = "needs the lab: tests/run"]
-fn a_keystone_migration_on_sqlite_with_a_db_snapshot_is_undone_by_restore() {
+fn a_keystone_migration_with_a_db_snapshot_is_undone_by_restore() {
     let lab = Lab::get();
     let production = lab.production();
     let target = &lab.new;
-    let before = sqlite_dump(&lab, target);
-    copy(&lab, target, DB, KEEP);
-    let dir = lab.checkout("git-osa-sqlite-snapshot");
+    let before = db_dump(&lab);
+    keep(&lab);
+    let dir = lab.checkout("git-osa-keystone-snapshot");
     let repo = dir.path().join("keystone");
     add_migration(&repo);
 
@@ -104,7 +142,7 @@ fn a_keystone_migration_on_sqlite_with_a_db_snapshot_is_undone_by_restore() {
     run.wait_for("db sync", Duration::from_secs(120));
     run.wait_for(PINNED, Duration::from_secs(240));
     let served = t0.elapsed();
-    let during = sqlite_dump(&lab, target);
+    let during = db_dump(&lab);
     let status = lab.run(&repo, &["status"]);
     let status_out = String::from_utf8_lossy(&status.stdout).into_owned();
     let json = lab.run(&repo, &["status", "--json"]);
@@ -117,29 +155,26 @@ fn a_keystone_migration_on_sqlite_with_a_db_snapshot_is_undone_by_restore() {
     let restore = lab.run(&repo, &["restore"]);
     let restored_in = t1.elapsed();
     let restore_out = String::from_utf8_lossy(&restore.stderr).into_owned();
-    let after = sqlite_dump(&lab, target);
+    let after = db_dump(&lab);
     let left = lab.sh(
         target,
         "ls -A /var/lib/git-osa/keystone 2>/dev/null; find / -xdev -name 'db-snapshot*' 2>/dev/null",
     );
-    if after != before {
-        // put the database back by hand, for the next stories
-        copy(&lab, target, KEEP, DB);
-    }
-    lab.attach(target, &["rm", "-f", KEEP]);
+    // put the database back by hand if restore did not, for the next stories
+    put_back(&lab, after != before);
     let db_line = status_out
         .lines()
         .find(|l| l.starts_with("  db       "))
         .unwrap_or_default()
         .to_string();
     eprintln!(
-        "sqlite: run to pinned {served:?}; git osa restore {restored_in:?}; \
+        "keystone on MariaDB: run to pinned {served:?}; git osa restore {restored_in:?}; \
          keystone's database: {} lines of SQL; status said: {db_line}",
         before.lines().count()
     );
 
     assert!(
-        during.contains("CREATE TABLE git_osa_snapshot_probe")
+        during.contains("CREATE TABLE `git_osa_snapshot_probe`")
             && during.contains("rewritten by the git-osa probe"),
         "the migration ran during the session: {out}"
     );
@@ -154,9 +189,10 @@ fn a_keystone_migration_on_sqlite_with_a_db_snapshot_is_undone_by_restore() {
         .find(|b| b.starts_with(&format!("{}\n", target.name)))
         .unwrap_or_default();
     assert!(
-        block.contains(&format!("  db       snapshot of {DB} (sqlite), "))
+        block.contains(&format!("  db       snapshot of {DB}"))
+            && block.contains(" (mysql), ")
             && block.contains(
-                "in /var/lib/git-osa/keystone/db-snapshot.sqlite; `git osa restore` undoes the session's migrations with it"
+                "in /var/lib/git-osa/keystone/db-snapshot.sql; `git osa restore` undoes the session's migrations with it"
             ),
         "status shows the snapshot:\n{status_out}"
     );
@@ -165,8 +201,11 @@ fn a_keystone_migration_on_sqlite_with_a_db_snapshot_is_undone_by_restore() {
         .and_then(|cs| cs.iter().find(|c| c["name"] == target.name.as_str()))
         .map(|c| c["session"]["db_snapshot"].clone())
         .unwrap_or_default();
-    assert_eq!(snap["engine"], "sqlite", "{doc}");
-    assert_eq!(snap["database"], DB);
+    assert_eq!(snap["engine"], "mysql", "{doc}");
+    assert!(
+        snap["database"].as_str().is_some_and(|d| d.starts_with(DB)),
+        "{snap}"
+    );
     assert!(
         snap["bytes"].as_u64().is_some_and(|b| b > 4096),
         "the copy's size: {snap}"
@@ -176,8 +215,10 @@ fn a_keystone_migration_on_sqlite_with_a_db_snapshot_is_undone_by_restore() {
     assert!(restore.status.success(), "{restore_out}");
     assert!(
         restore_out.contains(&format!(
-            "undo the session's migrations in {DB}: drop table git_osa_snapshot_probe; put back from the snapshot the rows they changed (alembic_version "
-        )),
+            "undo the session's migrations in {DB}"
+        )) && restore_out.contains(
+            ": drop table git_osa_snapshot_probe; put back from the snapshot the rows they changed (alembic_version "
+        ),
         "restore says what it undoes: {restore_out}"
     );
     assert!(
@@ -260,7 +301,7 @@ fn delete_project(keystone: &str, id: &str) {
 
 /// The same migration (a table, every project's description rewritten) during a session
 /// in one keystone container, while a user creates a project through the *other*
-/// container's own keystone (production, on the same SQLite database): restore drops the
+/// container's own keystone (production, on the same database): restore drops the
 /// table and puts back the descriptions the migration rewrote, and keeps that project
 /// (before, it copied the whole snapshot back over the database: the project was gone).
 #[test]
@@ -269,15 +310,15 @@ fn a_project_created_through_the_other_keystone_during_a_migration_session_survi
     let lab = Lab::get();
     let production = lab.production();
     let (target, other) = (&lab.new, &lab.old);
-    let before = sqlite_dump(&lab, target);
-    copy(&lab, target, DB, KEEP);
-    let dir = lab.checkout("git-osa-sqlite-others");
+    let before = db_dump(&lab);
+    keep(&lab);
+    let dir = lab.checkout("git-osa-keystone-others");
     let repo = dir.path().join("keystone");
     add_migration(&repo);
 
     let mut run = lab.start(&repo, &["--container", &target.name, "--db-snapshot"]);
     run.wait_for(PINNED, Duration::from_secs(300));
-    let during = sqlite_dump(&lab, target);
+    let during = db_dump(&lab);
     // Through the other container's own keystone, not HAProxy's (pinned to the dev run).
     let production_keystone = format!("http://{}:5000", other.address);
     let id = create_project(&production_keystone, "git-osa-others", "made by others");
@@ -287,14 +328,11 @@ fn a_project_created_through_the_other_keystone_during_a_migration_session_survi
 
     let restore = lab.run(&repo, &["restore"]);
     let restored = String::from_utf8_lossy(&restore.stderr).into_owned();
-    let after = sqlite_dump(&lab, target);
+    let after = db_dump(&lab);
     delete_project(&lab.frontend, &id);
-    let cleaned = sqlite_dump(&lab, target);
-    if !restore.status.success() || !after.contains(&id) {
-        // put the database back by hand, for the next stories
-        copy(&lab, target, KEEP, DB);
-    }
-    lab.attach(target, &["rm", "-f", KEEP]);
+    let cleaned = db_dump(&lab);
+    // put the database back by hand if restore did not, for the next stories
+    put_back(&lab, !restore.status.success() || !after.contains(&id));
 
     assert!(
         during.contains("rewritten by the git-osa probe"),

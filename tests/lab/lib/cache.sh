@@ -38,7 +38,7 @@ compute_keys() {
   REPO_KEY=$({ echo "$WHEEL_KEY $DEV_KEY"; declare -f build_repo; } | sha)
   PUB_KEY=$({ echo "$WHEEL_KEY $DEV_KEY $PUBLIC_ONLY"; declare -f build_pubindex; cat "$HERE/simple_index.py"; } | sha)
   GOLDEN_KEY=$({
-    echo "$ROOTFS_KEY $WHEEL_KEY $V $GOLDEN_IP $HOST_IP"
+    echo "$ROOTFS_KEY $WHEEL_KEY $V $GOLDEN_IP $HOST_IP $GALERA_IP"
     declare -f build_golden golden_boot golden_seal secret container_config wait_booted
     cat "$HERE/provision.sh"
   } | sha)
@@ -71,7 +71,10 @@ compute_keys() {
   # own (so `lxc-ls -P $LAB/lxc` shows only the nodes); the nodes' overlays
   # use its rootfs as their lower dir, so a warm `up` unpacks nothing.
   GOLDEN_PATH=$CACHE/golden-$GOLDEN_KEY
-  GOLDEN_DB=$GOLDEN_PATH/keystone-db.tar.zst
+  # keystone's database: MariaDB's dump (for the galera container), and the SQLite file
+  # of compute1's metal keystone
+  GOLDEN_DB=$GOLDEN_PATH/keystone-db.sql.zst
+  GOLDEN_SQLITE=$GOLDEN_PATH/keystone-db.tar.zst
   GOLDEN_PW=$GOLDEN_PATH/admin-password
   ORIGIN=$CACHE/origin-$ORIGIN_KEY.git
   HEAT_ORIGIN=$CACHE/origin-heat-$HEAT_ORIGIN_KEY.git

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Sourced by tests/lab/lab: the LXC containers. The golden container (built once into
 # the cache, kept stopped in an lxcpath of its own), the keystone nodes (overlayfs
-# snapshots of it, in $LXCPATH) and the sqlite database they share through a bind mount.
+# snapshots of it, in $LXCPATH) and keystone's database, loaded into the galera container.
 
 # AT: a prefix for the LXC tools these run (on_infra2 in multinode.sh: its namespaces)
 AT=()
@@ -92,20 +92,24 @@ golden_seal() {
 
 build_golden() {
   set -x
-  local tmp=$GOLDEN_PATH.tmp pw hpw dpw code
+  local tmp=$GOLDEN_PATH.tmp pw hpw dpw dbpw code
   local r=$tmp/$GOLDEN/rootfs
   golden_boot "$tmp" "$GOLDEN" "$GOLDEN_IP"
-  pw=$(secret) hpw=$(secret) dpw=$(secret)
+  pw=$(secret) hpw=$(secret) dpw=$(secret) dbpw=$(secret)
   la "$tmp" "$GOLDEN" sh -c 'cat >/root/provision.sh' <"$HERE/provision.sh"
-  la "$tmp" "$GOLDEN" bash /root/provision.sh "$V" "$GOLDEN_IP" "$HOST_IP" "$pw" "$hpw" "$dpw" </dev/null
+  la "$tmp" "$GOLDEN" bash /root/provision.sh "$V" "$GOLDEN_IP" "$HOST_IP" "$pw" "$hpw" "$dpw" \
+    "$GALERA_IP" "$dbpw" </dev/null
   code=$(http_code "http://$GOLDEN_IP:$KS_PORT/v3")
   [[ $code == 200 ]] || { echo "golden keystone answers $code on /v3 from the host"; exit 1; }
   la "$tmp" "$GOLDEN" systemctl stop apache2 "$UNIT"
-  # the database moves to the shared bind mount
+  # keystone's MariaDB database goes to the galera container at each `up` (ensure_keystone_db);
+  # the SQLite one to compute1 (make_compute); the nodes keep neither
+  zstd -q -3 -o "$tmp/keystone-db.sql.zst" "$r/root/keystone.sql"
+  rm -f "$r/root/keystone.sql"
   tar -C "$r/var/lib/keystone/db" --numeric-owner -cf - . | zstd -q -3 -o "$tmp/keystone-db.tar.zst"
-  find "$r/var/lib/keystone/db" -mindepth 1 -delete
+  rm -rf --one-file-system "$r/var/lib/keystone/db"
   (umask 077 && printf '%s\n' "$pw" >"$tmp/admin-password" && printf '%s\n' "$hpw" >"$tmp/heat-password" &&
-    printf '%s\n' "$dpw" >"$tmp/stack-domain-password")
+    printf '%s\n' "$dpw" >"$tmp/stack-domain-password" && printf '%s\n' "$dbpw" >"$tmp/keystone-db-password")
   golden_seal "$tmp" "$GOLDEN_PATH" "$GOLDEN" "$GOLDEN_IP"
   prune 'golden-*' "$GOLDEN_PATH"
 }
@@ -120,7 +124,6 @@ ensure_golden() {
   for n in "${NODES[@]}"; do stop_destroy "$LXCPATH" "$n"; done
   infra2_drop "$INFRA2_KEYSTONE"
   stop_destroy "$COMPUTE_LXC" "$COMPUTE"
-  rm -rf --one-file-system "$SHARED_DB"
   if [[ ! -e $GOLDEN_PATH/.complete ]]; then
     stage golden build_golden
     wait_stage golden "$STAGE_PID"
@@ -130,12 +133,7 @@ ensure_golden() {
   echo "$GOLDEN_KEY" >"$LAB/golden-key"
 }
 
-ensure_shared_db() {
-  if [[ ! -d $SHARED_DB ]]; then
-    mkdir -p "$SHARED_DB.tmp"
-    zstd -q -dc "$GOLDEN_DB" | tar -C "$SHARED_DB.tmp" --numeric-owner -xpf -
-    mv "$SHARED_DB.tmp" "$SHARED_DB"
-  fi
+golden_secrets() {
   install -m 600 "$GOLDEN_PW" "$LAB/admin-password"
   install -m 600 "$GOLDEN_PATH/heat-password" "$LAB/heat-password"
   install -m 600 "$GOLDEN_PATH/stack-domain-password" "$LAB/stack-domain-password"
@@ -185,8 +183,7 @@ snapshot() {
 
 make_node() { # make_node INDEX
   local n=${NODES[$1]} ip=${NODE_IPS[$1]}
-  snapshot "$n" "$ip" "$GOLDEN_PATH" "$GOLDEN" \
-    "lxc.mount.entry = $SHARED_DB var/lib/keystone/db none bind,create=dir 0 0"
+  snapshot "$n" "$ip" "$GOLDEN_PATH" "$GOLDEN"
   # Apache on the node's management address; uWSGI behind it on 127.0.0.1:35358
   echo "Listen $ip:$KS_PORT" | write_in_node "$n" /etc/apache2/ports.conf 644
 }

@@ -210,6 +210,25 @@ CREATE USER IF NOT EXISTS 'heat'@'%' IDENTIFIED BY '$HEAT_DB_PW';
 ALTER USER 'heat'@'%' IDENTIFIED BY '$HEAT_DB_PW';
 GRANT ALL PRIVILEGES ON heat.* TO 'heat'@'%';
 SQL
+  ensure_keystone_db
+}
+
+# os_keystone db_setup, then its first db_sync and bootstrap: here the golden container's
+# database (its dump, made at the golden's build), loaded once into the galera container.
+ensure_keystone_db() {
+  local pw
+  pw=$(<"$GOLDEN_PATH/keystone-db-password")
+  if [[ -z $(la "$LXCPATH" "$GALERA" mysql --batch --skip-column-names \
+    -e "SHOW DATABASES LIKE 'keystone'") ]]; then
+    zstd -q -dc "$GOLDEN_DB" | la "$LXCPATH" "$GALERA" sh -c \
+      'mysql --batch -e "CREATE DATABASE keystone" && mysql --batch keystone' >"$LOG/keystone-db-load.log" 2>&1 ||
+      die_log "$LOG/keystone-db-load.log" "keystone's database does not load into $GALERA"
+  fi
+  la "$LXCPATH" "$GALERA" mysql --batch <<SQL
+CREATE USER IF NOT EXISTS 'keystone'@'%' IDENTIFIED BY '$pw';
+ALTER USER 'keystone'@'%' IDENTIFIED BY '$pw';
+GRANT ALL PRIVILEGES ON keystone.* TO 'keystone'@'%';
+SQL
 }
 
 ensure_rabbit() {

@@ -168,8 +168,7 @@ infra2_drop() {
 
 make_infra2_keystone() (
   LXCPATH=$INFRA2_DIR/lxc
-  snapshot "$INFRA2_KEYSTONE" "$INFRA2_KEYSTONE_IP" "$GOLDEN_PATH" "$GOLDEN" \
-    "lxc.mount.entry = $SHARED_DB var/lib/keystone/db none bind,create=dir 0 0"
+  snapshot "$INFRA2_KEYSTONE" "$INFRA2_KEYSTONE_IP" "$GOLDEN_PATH" "$GOLDEN"
   echo "Listen $INFRA2_KEYSTONE_IP:$KS_PORT" | write_in_node "$INFRA2_KEYSTONE" /etc/apache2/ports.conf 644
 )
 
@@ -206,7 +205,9 @@ make_compute() (
   root=$LXCPATH/$n/overlay/delta
   echo "Listen $COMPUTE_IP:$KS_PORT" | write_in_node "$n" /etc/apache2/ports.conf 644
   node_mkdir "$LXCPATH" "$n" /var/lib/keystone/db
-  zstd -q -dc "$GOLDEN_DB" | tar -C "$root/var/lib/keystone/db" --numeric-owner -xpf -
+  zstd -q -dc "$GOLDEN_SQLITE" | tar -C "$root/var/lib/keystone/db" --numeric-owner -xpf -
+  sed "s|^connection = .*|connection = sqlite:////var/lib/keystone/db/keystone.db|" \
+    "$GOLDEN_PATH/$GOLDEN/rootfs/etc/keystone/keystone.conf" | write_in_node "$n" /etc/keystone/keystone.conf 640 keystone
   node_mkdir "$LXCPATH" "$n" /root/.ssh
   install -m 700 -d "$root/root/.ssh"
   install -m 600 "$SSH_DIR/authorized_keys" "$root/root/.ssh/authorized_keys"
