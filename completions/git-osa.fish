@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_git_osa_global_optspecs
-    string join \n container= service= n/dry-run json allow-public-index= restore-on-exit no-restore-on-exit detach db-snapshot no-db-snapshot force with= no-haproxy debug= debugpy= conf= inventory= lxc-path= deploy-host= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
+    string join \n container= service= n/dry-run json allow-public-index= restore-on-exit no-restore-on-exit detach db-snapshot no-db-snapshot force with= no-haproxy debug= debugpy= hot-patch conf= inventory= lxc-path= deploy-host= haproxy-socket= config= v/verbose q/quiet color= h/help V/version
 end
 
 function __fish_git_osa_needs_command
@@ -54,6 +54,7 @@ complete -c git-osa -n "__fish_git_osa_needs_command" -l db-snapshot -d 'Dump th
 complete -c git-osa -n "__fish_git_osa_needs_command" -l no-db-snapshot -d 'Run the db sync without a snapshot, whatever osa.dbSnapshot, GIT_OSA_DB_SNAPSHOT or `git osa review` say: restore then cannot undo a schema upgrade'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l force -d 'Take over a dev session another user started, without asking (a terminal asks)'
 complete -c git-osa -n "__fish_git_osa_needs_command" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
+complete -c git-osa -n "__fish_git_osa_needs_command" -l hot-patch -d 'With --detach: a sync whose edits change only the bodies of functions is applied in the running uWSGI workers, each function\'s code replaced in place, with no reload (a save served in tens of milliseconds instead of the workers\' reload). Anything else (an import, module-level code, a class, a signature, a new or deleted file, an install, a db sync) reloads the workers as without it, saying why. Units that are not uWSGI restart as usual'
 complete -c git-osa -n "__fish_git_osa_needs_command" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_needs_command" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -100,6 +101,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l db-snapshot -d '
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-db-snapshot -d 'Run the db sync without a snapshot, whatever osa.dbSnapshot, GIT_OSA_DB_SNAPSHOT or `git osa review` say: restore then cannot undo a schema upgrade'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l force -d 'Take over a dev session another user started, without asking (a terminal asks)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
+complete -c git-osa -n "__fish_git_osa_using_subcommand run" -l hot-patch -d 'With --detach: a sync whose edits change only the bodies of functions is applied in the running uWSGI workers, each function\'s code replaced in place, with no reload (a save served in tens of milliseconds instead of the workers\' reload). Anything else (an import, module-level code, a class, a signature, a new or deleted file, an install, a db sync) reloads the workers as without it, saying why. Units that are not uWSGI restart as usual'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand run" -s h -l help -d 'Print help'
@@ -172,6 +174,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l db-snapshot -
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l no-db-snapshot -d 'Run the db sync without a snapshot, whatever osa.dbSnapshot, GIT_OSA_DB_SNAPSHOT or `git osa review` say: restore then cannot undo a schema upgrade'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l force -d 'Take over a dev session another user started, without asking (a terminal asks)'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l no-haproxy -d 'Go on when HAProxy\'s admin socket cannot be reached: traffic is then not moved to the container, and requests reach dev and production alike'
+complete -c git-osa -n "__fish_git_osa_using_subcommand review" -l hot-patch -d 'With --detach: a sync whose edits change only the bodies of functions is applied in the running uWSGI workers, each function\'s code replaced in place, with no reload (a save served in tens of milliseconds instead of the workers\' reload). Anything else (an import, module-level code, a class, a signature, a new or deleted file, an install, a db sync) reloads the workers as without it, saying why. Units that are not uWSGI restart as usual'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand review" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -241,6 +244,7 @@ complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -l color -d 'Colo
 always\t''
 never\t''"
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -l detach -d 'Watch in the background and return: `git osa logs --watch` shows what it does, `git osa stop` ends it'
+complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -l hot-patch -d 'When watch starts the dev units (no detached session runs them yet), start them as `git osa run --detach --hot-patch` does: a save that changes only function bodies is patched into the running uWSGI workers, with no reload'
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -s v -l verbose -d 'Say more, on stderr: -v logs every command git-osa runs in a container (where, as whom, how long, how it ended); -vv also streams the output of long steps (sync, pip, db sync). GIT_OSA_LOG=debug is -v, GIT_OSA_LOG=trace is -vv'
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -s q -l quiet -d 'Say only warnings and errors on stderr: no step lines, no progress. What a command answers on stdout (status, a dry run\'s plan) is still printed'
 complete -c git-osa -n "__fish_git_osa_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'

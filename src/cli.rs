@@ -413,6 +413,15 @@ pub struct RunArgs {
     )]
     pub debugpy: Option<u16>,
 
+    /// With --detach: a sync whose edits change only the bodies of functions is applied in
+    /// the running uWSGI workers, each function's code replaced in place, with no reload
+    /// (a save served in tens of milliseconds instead of the workers' reload). Anything
+    /// else (an import, module-level code, a class, a signature, a new or deleted file, an
+    /// install, a db sync) reloads the workers as without it, saying why. Units that are
+    /// not uWSGI restart as usual.
+    #[arg(long)]
+    pub hot_patch: bool,
+
     /// Start with this development configuration (repeatable), as `git osa conf set FILE
     /// SECTION.KEY VALUE` sets it, before the dev units start: e.g. `--conf
     /// heat.conf:DEFAULT.debug=True`. Restore puts production's back.
@@ -578,6 +587,12 @@ pub struct WatchArgs {
     /// `git osa stop` ends it.
     #[arg(long)]
     pub detach: bool,
+
+    /// When watch starts the dev units (no detached session runs them yet), start them
+    /// as `git osa run --detach --hot-patch` does: a save that changes only function
+    /// bodies is patched into the running uWSGI workers, with no reload.
+    #[arg(long)]
+    pub hot_patch: bool,
 
     /// The background watcher itself (what --detach starts).
     #[arg(long, hide = true, conflicts_with = "detach")]

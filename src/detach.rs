@@ -11,7 +11,8 @@
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::haproxy::{Haproxy, ServerRef};
-use crate::plan::{Comeback, DevUnit};
+use crate::hot_patch::{self, Answer};
+use crate::plan::{Comeback, DevUnit, HotPatch};
 use crate::session::record::{Journal, Record};
 use crate::signals::Interrupts;
 use crate::systemd::{RELOAD_WORKERS, stop_scopes};
@@ -66,8 +67,26 @@ impl Detached<'_> {
     /// Restarts the units on the new code while the others serve, then pins again. A
     /// unit is stopped and started anew, not `systemctl restart`ed: one that failed is
     /// gone (systemd collected it), and starts again the same way.
-    pub fn restart(&mut self, units: &[DevUnit], pins: &[Pin]) -> Result<()> {
+    /// With `hot` (`--hot-patch`), the workers are asked to apply the edits in place
+    /// first, and reload only when one cannot.
+    pub fn restart(
+        &mut self,
+        units: &[DevUnit],
+        pins: &[Pin],
+        hot: Option<&HotPatch>,
+    ) -> Result<()> {
         let back = Comeback::of(units, pins);
+        if let Some(hot) = hot
+            && back.restarted.is_empty()
+            && !back.reloaded.is_empty()
+        {
+            match self.hot_patch(hot, &back.reloaded)? {
+                None => return Ok(()),
+                Some(why) => self.ui.warn(format!(
+                    "not hot-patched: {why}; reloading the workers instead"
+                )),
+            }
+        }
         let (units, pins) = if back.reloaded.is_empty() {
             (back.restarted, back.pins)
         } else {
@@ -96,6 +115,36 @@ impl Detached<'_> {
             self.traffic().pin(p)?;
         }
         Ok(())
+    }
+
+    /// Asks the workers of `units` to apply `hot` in place: None when every worker did,
+    /// else why not (the units then reload).
+    fn hot_patch(&mut self, hot: &HotPatch, units: &[&DevUnit]) -> Result<Option<String>> {
+        let names: Vec<&str> = units.iter().map(|u| u.unit.as_str()).collect();
+        let scopes: Vec<&str> = units.iter().map(|u| u.scope.as_str()).collect();
+        let id = format!(
+            "{}-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default(),
+            std::process::id()
+        );
+        let out = self
+            .target
+            .output(&hot_patch::ask(hot, &id, &scopes)?, None)?;
+        Ok(match hot_patch::answer(&out) {
+            Answer::Patched { functions, workers } => {
+                self.ui.step(format!(
+                    "hot-patched {}'s {workers} workers in {}: the code of {functions} function{} replaced in place, nothing reloaded",
+                    names.join(", "),
+                    self.target.name,
+                    if functions == 1 { "" } else { "s" }
+                ));
+                None
+            }
+            Answer::Refused(why) => Some(why),
+        })
     }
 
     /// Reloads uWSGI units' workers in place: traffic stays pinned to the target, whose

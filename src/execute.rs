@@ -248,7 +248,10 @@ impl<'a> Runner<'a> {
                 outcome = Some(dev.run(units, pins)?)
             }
             Action::Detach { units, pins } => self.detached(&step.target).start(units, pins)?,
-            Action::Restart { units, pins } => self.detached(&step.target).restart(units, pins)?,
+            Action::Restart { units, pins, hot } => {
+                self.detached(&step.target)
+                    .restart(units, pins, hot.as_ref())?
+            }
         }
         // A step started in the background has not done its work yet: its records come
         // when it is joined.

@@ -77,6 +77,16 @@ impl Paths {
     pub fn uwsgi_preload(&self) -> String {
         format!("{}/uwsgi-preload.py", self.dir)
     }
+    /// The hot-patch agent a detached uWSGI master runs after the preload
+    /// (`hot_patch.py`, `run --detach --hot-patch`).
+    pub fn hot_patch(&self) -> String {
+        format!("{}/hot-patch.py", self.dir)
+    }
+    /// Where a sync asks the hot-patch agents to patch (`request`) and each worker
+    /// answers (`ack-PID`): the service user's, as the workers write there.
+    pub fn hot_dir(&self) -> String {
+        format!("{}/hot", self.dir)
+    }
     /// What the service's configuration folders held when the session began: a tar that
     /// `git osa conf diff` compares with them and restore puts back.
     pub fn conf_before(&self) -> String {

@@ -26,6 +26,7 @@ pub(crate) mod forward;
 pub(crate) mod gerrit;
 pub mod haproxy;
 pub(crate) mod hooks;
+pub(crate) mod hot_patch;
 pub(crate) mod inside;
 pub(crate) mod install;
 pub(crate) mod inventory;

@@ -107,7 +107,21 @@ pub enum Action {
     Restart {
         units: Vec<DevUnit>,
         pins: Vec<Pin>,
+        /// First, the edits applied in the running workers (`run --detach --hot-patch`);
+        /// the reload follows only when a worker cannot apply them.
+        hot: Option<HotPatch>,
     },
+}
+
+/// A sync's edits applied in the running uWSGI workers by git-osa's hot-patch agent
+/// (`hot_patch.py`): each function's code replaced in place, when the edits change only
+/// function bodies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HotPatch {
+    /// Where the request goes and the workers answer (`hot/`).
+    pub dir: String,
+    /// The changed files, as the container has them.
+    pub files: Vec<String>,
 }
 
 /// What an install does when pip cannot find a requirement on the deployment's repo
@@ -319,9 +333,23 @@ impl Step {
                 }));
                 lines
             }
-            Action::Restart { units, pins } => {
+            Action::Restart { units, pins, hot } => {
                 let back = Comeback::of(units, pins);
-                let mut lines: Vec<String> = back
+                let mut lines: Vec<String> = hot
+                    .iter()
+                    .map(|h| {
+                        let services: Vec<&str> =
+                            back.reloaded.iter().map(|u| u.scope.as_str()).collect();
+                        format!(
+                            "{} as root: ask the hot-patch agent in each worker of {} to replace the code of the functions of {} in place ({}/request), and wait for every worker's answer; if one cannot (the edits are more than function bodies), reload as follows",
+                            self.place(),
+                            services.join(", "),
+                            h.files.join(", "),
+                            h.dir
+                        )
+                    })
+                    .collect();
+                lines.extend(back
                     .reloaded
                     .iter()
                     .filter_map(|u| {
@@ -331,8 +359,7 @@ impl Step {
                             self.place(),
                             u.scope
                         ))
-                    })
-                    .collect();
+                    }));
                 let (restarted, pins) = if back.reloaded.is_empty() {
                     (back.restarted, back.pins)
                 } else if back.restarted.is_empty() {

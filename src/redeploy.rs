@@ -63,6 +63,7 @@ pub fn sync(ctx: &Context, req: &Sync) -> Result<Synced> {
         // a snapshot the session took stays the one restore loads
         db_snapshot: ctx.settings.db_snapshot.value,
         restore_on_exit: false,
+        hot_patch: false,
         reconfigure: req.reconfigure,
         debug: None,
     };

@@ -46,6 +46,8 @@ pub struct Start {
     pub conf: Vec<String>,
     /// `--debug`, `--debugpy`.
     pub debug: Option<crate::cycle::Debug>,
+    /// `--hot-patch` (with `--detach`).
+    pub hot_patch: bool,
 }
 
 impl Start {
@@ -68,6 +70,7 @@ impl Start {
             force: args.force,
             dry_run: args.dry_run,
             conf: args.conf.clone(),
+            hot_patch: args.hot_patch,
             debug: match (args.debug, args.debugpy) {
                 (Some(crate::cli::TerminalDebugger::Pdb), _) => Some(crate::cycle::Debug::Pdb),
                 (Some(crate::cli::TerminalDebugger::Pudb), _) => Some(crate::cycle::Debug::Pudb),
@@ -97,6 +100,12 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
         Some(dir) => ctx.project_at(dir)?,
         None => ctx.project()?,
     };
+    if req.hot_patch && !req.detach {
+        return Err(Error::user(
+            "--hot-patch applies to detached dev units: nothing was changed",
+        )
+        .hint("add --detach (or `git config osa.detach true`); then `git osa sync`, `watch` and the hooks patch the workers"));
+    }
     // Checked before anything else: a --with that cannot be installed changes nothing,
     // nor does a --conf that names no value.
     let with = survey::libraries(&project, &req.with)?;
@@ -157,6 +166,7 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
         restore_on_exit: req.restore_on_exit,
         reconfigure: Default::default(),
         debug: req.debug,
+        hot_patch: req.hot_patch,
     };
     let mut plan = cycle::plan_run(&survey, &choice)?;
     if !req.conf.is_empty() {

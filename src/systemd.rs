@@ -478,6 +478,16 @@ pub fn reloadable_uwsgi(argv: &mut Vec<String>, runtime_dir: &str, fifo: &str, p
     ]);
 }
 
+/// Gives a detached uWSGI unit git-osa's hot-patch agent (`hot_patch.py`), run by its
+/// master after the preload, and the threads its workers answer the agent's requests in.
+pub fn hot_patching_uwsgi(argv: &mut Vec<String>, agent: &str) {
+    argv.extend([
+        "--shared-import".to_string(),
+        agent.to_string(),
+        "--enable-threads".into(),
+    ]);
+}
+
 /// The script a detached uWSGI unit's master runs (`--shared-import`): see its comments.
 pub const UWSGI_PRELOAD: &str = include_str!("uwsgi_preload.py");
 

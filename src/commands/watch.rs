@@ -14,6 +14,7 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> Result<ExitCode> {
     let req = Watch {
         container: args.container.clone(),
         detach: args.detach,
+        hot_patch: args.hot_patch,
     };
     watch::watch(ctx, &req)
 }

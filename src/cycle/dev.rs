@@ -90,7 +90,44 @@ impl Cycle<'_> {
         ))
     }
 
-    pub(super) fn foreground(&self, pins: Vec<Pin>, detach: bool) -> Result<Step> {
+    /// The hot-patch agent (`--hot-patch`), beside the preload in the session's folder,
+    /// and the folder its requests and the workers' answers go to, the service user's.
+    pub(super) fn hot_patch_agent(&self, hot: bool) -> Vec<Step> {
+        if !hot || !self.s.units.iter().any(|u| u.runs == Runs::Uwsgi) {
+            return Vec::new();
+        }
+        let file = self.paths.hot_patch();
+        let dir = self.paths.hot_dir();
+        vec![
+            Step::exec(
+                format!("write the hot-patch agent the uWSGI masters run ({file})"),
+                self.target(),
+                Exec::write_file(
+                    &file,
+                    "git-osa-hot-patch",
+                    crate::hot_patch::AGENT.as_bytes().to_vec(),
+                ),
+            ),
+            Step::exec(
+                format!("create the folder of the hot-patch requests and answers ({dir})"),
+                self.target(),
+                Exec::new(vec![
+                    "install".to_string(),
+                    "-d".into(),
+                    "-m".into(),
+                    "0755".into(),
+                    "-o".into(),
+                    self.user.clone(),
+                    "-g".into(),
+                    self.group.clone(),
+                    dir,
+                ]),
+            ),
+        ]
+    }
+
+    /// `hot`: the detached uWSGI units run the hot-patch agent (`--hot-patch`).
+    pub(super) fn foreground(&self, pins: Vec<Pin>, detach: bool, hot: bool) -> Result<Step> {
         let mut units = Vec::new();
         for (u, info) in self.s.units.iter().zip(&self.infos) {
             if u.runs == Runs::Apache {
@@ -119,6 +156,9 @@ impl Cycle<'_> {
                         &fifo,
                         &self.paths.uwsgi_preload(),
                     );
+                    if hot {
+                        systemd::hot_patching_uwsgi(&mut argv, &self.paths.hot_patch());
+                    }
                     reload = Some(fifo);
                 }
                 (service, argv)

@@ -10,7 +10,7 @@
 //! of the cycle: `production.rs` (production out of the way), `deploy.rs` (the dev code
 //! in), `database.rs` (the db sync), `dev.rs` (the dev units).
 
-use crate::catalog::Unit;
+use crate::catalog::{Runs, Unit};
 use crate::error::Result;
 use crate::exec::Exec;
 use crate::inventory::Host;
@@ -53,6 +53,9 @@ pub struct Choice {
     pub reconfigure: Reconfigure,
     /// `--debug`, `--debugpy`: the dev units run to be debugged.
     pub debug: Option<Debug>,
+    /// `--hot-patch` (with `--detach`): a sync of function bodies only is applied in the
+    /// running uWSGI workers instead of reloading them.
+    pub hot_patch: bool,
 }
 
 /// How the dev units are debugged.
@@ -163,6 +166,54 @@ impl RunPlan {
     }
 }
 
+/// What a sync in a session whose workers run the hot-patch agent asks of them: the
+/// checkout's changed Python files, when nothing but those changed (`steps`: the sync of
+/// the checkout and what follows it) and every unit reloads; else why not.
+fn hot_patch(
+    c: &Cycle,
+    units: &[crate::plan::DevUnit],
+    steps: &[Step],
+    choice: &Choice,
+) -> std::result::Result<crate::plan::HotPatch, String> {
+    if choice.reconfigure != Reconfigure::Nothing {
+        return Err("the configuration changed".into());
+    }
+    if let Some(u) = units.iter().find(|u| u.reload.is_none()) {
+        return Err(format!("{} restarts", u.unit));
+    }
+    if let Some(st) = steps.iter().skip(1).find(|st| st.skip.is_none()) {
+        return Err(format!(
+            "more than the checkout's files changed ({})",
+            st.title
+        ));
+    }
+    let delta = crate::sync::delta(&c.s.checkout.tree, &c.s.manifest);
+    if let Some(p) = delta.deleted.first() {
+        return Err(format!("{p} was deleted"));
+    }
+    if let Some(p) = delta.changed.iter().find(|p| !p.ends_with(".py")) {
+        return Err(format!("{p} is not Python source"));
+    }
+    if let Some(p) = delta
+        .changed
+        .iter()
+        .find(|p| !c.s.manifest.contains_key(*p))
+    {
+        return Err(format!("{p} is new"));
+    }
+    if delta.changed.is_empty() {
+        return Err("no file changed".into());
+    }
+    Ok(crate::plan::HotPatch {
+        dir: c.paths.hot_dir(),
+        files: delta
+            .changed
+            .iter()
+            .map(|p| format!("{}/{p}", c.paths.src()))
+            .collect(),
+    })
+}
+
 /// What `git osa sync` does in a container in dev mode: send what changed, install and
 /// db sync only when their inputs changed, and restart the detached dev units when one
 /// of those steps has something to do, or when one of them is not running (it failed).
@@ -180,6 +231,7 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
         ));
     }
     let constraints = c.constraints();
+    let synced_at = steps.len();
     steps.push(c.sync(&constraints));
     // The session's --with libraries travel too, each before the checkout's install, as
     // in a run.
@@ -197,7 +249,8 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     steps.extend(c.db_sync(choice.db_snapshot)?);
     let changed = steps.iter().any(|st| st.skip.is_none());
     let (_, pins) = c.drain();
-    let Action::Detach { mut units, pins } = c.foreground(pins, true)?.action else {
+    let Action::Detach { mut units, pins } = c.foreground(pins, true, session.hot_patch)?.action
+    else {
         unreachable!("a detached foreground step is Action::Detach")
     };
     let down: Vec<String> = units
@@ -230,7 +283,19 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
         names.join(", ")
     };
     let (reloaded, restarted) = (names(true), names(false));
-    let title = if restarted.is_empty() {
+    let hot = match session.hot_patch {
+        false => None,
+        true => Some(hot_patch(&c, &units, &steps[synced_at..], choice)),
+    };
+    let title = if let Some(Ok(_)) = &hot {
+        format!(
+            "hot-patch {reloaded}'s uWSGI workers (reload them if the edits are more than function bodies)"
+        )
+    } else if let Some(Err(why)) = &hot
+        && restarted.is_empty()
+    {
+        format!("reload {reloaded}'s uWSGI workers on the new code (not hot-patched: {why})")
+    } else if restarted.is_empty() {
         format!("reload {reloaded}'s uWSGI workers on the new code")
     } else if !reloaded.is_empty() {
         format!("reload {reloaded}'s uWSGI workers and restart {restarted} on the new code")
@@ -242,7 +307,8 @@ pub fn plan_sync(s: &Survey, choice: &Choice) -> Result<RunPlan> {
             down.join(", ")
         )
     };
-    steps.push(Step::new(title, c.target(), Action::Restart { units, pins }).skip_if(skip));
+    let hot = hot.and_then(|h| h.ok());
+    steps.push(Step::new(title, c.target(), Action::Restart { units, pins, hot }).skip_if(skip));
     let steps = repairs.into_iter().chain(steps).collect();
     let learned = match (&s.production_migrations, &s.production_migrations_digest) {
         (Some(_), Some(d)) => Some(Record::ProductionMigrations(d.clone())),
@@ -337,16 +403,29 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     steps.extend(c.db_sync(choice.db_snapshot)?);
     steps.extend(c.runtime_dirs());
     steps.extend(c.uwsgi_preload(choice.detach));
-    let mut foreground = c.foreground(pins, choice.detach)?;
+    let hot = choice.detach && choice.hot_patch;
+    steps.extend(c.hot_patch_agent(hot));
+    let mut foreground = c.foreground(pins, choice.detach, hot)?;
+    if choice.detach && hot != session.hot_patch {
+        // Before the units start: a sync then knows whether their workers can be patched.
+        foreground = foreground.before(Record::HotPatch(hot));
+    }
     if let Some(d) = choice.debug {
         steps.extend(c.debugger(d, &constraints, choice));
         c.debugged(&mut foreground, d)?;
     }
     steps.push(foreground);
+    let mut notes = c.notes();
+    if hot && let Some(u) = s.units.iter().find(|u| u.runs != Runs::Uwsgi) {
+        notes.push(format!(
+            "{} is not a uWSGI unit: a sync restarts it, and its backend's uWSGI units with it (--hot-patch patches only uWSGI workers)",
+            u.name
+        ));
+    }
     Ok(RunPlan {
         target: s.target.clone(),
         steps,
-        notes: c.notes(),
+        notes,
         warnings: c.warnings(),
         takes_over_from: c.takes_over_from(),
         sync: None,

@@ -121,6 +121,18 @@ pub struct Step {
     pub on_missing: Option<OnMissing>,
     /// A warning shown once the step ran.
     pub warning: Option<String>,
+    /// `restart` with `--hot-patch`: the edits the workers are asked to apply in place
+    /// before any reload (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hot_patch: Option<HotPatch>,
+}
+
+#[derive(Serialize)]
+pub struct HotPatch {
+    /// Where the request goes and each worker answers.
+    pub dir: String,
+    /// The changed files, as the container has them.
+    pub files: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -233,6 +245,7 @@ impl Step {
             wait: None,
             await_scope: None,
             pins: Vec::new(),
+            hot_patch: None,
             skip: s.skip.clone(),
             background: s.background,
             on_missing: s.on_missing.as_ref().map(|m| match m {
@@ -280,7 +293,13 @@ impl Step {
             }
             Action::Detach { units, pins }
             | Action::Foreground { units, pins }
-            | Action::Restart { units, pins } => {
+            | Action::Restart { units, pins, .. } => {
+                if let Action::Restart { hot: Some(h), .. } = &s.action {
+                    step.hot_patch = Some(HotPatch {
+                        dir: h.dir.clone(),
+                        files: h.files.clone(),
+                    });
+                }
                 step.action = match s.action {
                     Action::Detach { .. } => "detach",
                     Action::Foreground { .. } => "foreground",

@@ -103,6 +103,10 @@ pub struct Session {
     /// The remote debugger installed into the venv for the session (`--debugpy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debugger: Option<Debugger>,
+    /// The detached uWSGI units run git-osa's hot-patch agent (`run --detach
+    /// --hot-patch`): a sync of function bodies only is applied in their workers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hot_patch: bool,
 }
 
 /// The service's configuration in a session: what its configuration folders held when the
@@ -360,6 +364,7 @@ impl Session {
             before,
             conf,
             debugger,
+            hot_patch,
         );
         Salvaged { session: s, unread }
     }

@@ -49,6 +49,8 @@ pub enum Record {
     ConfUnset(crate::session::ConfSetting),
     /// The remote debugger installed for the session.
     Debugger(crate::session::Debugger),
+    /// The detached dev units start with (or without) the hot-patch agent.
+    HotPatch(bool),
     /// Restore undid one kind of change.
     Undone(Undone),
 }
@@ -108,7 +110,13 @@ impl Record {
             Record::Disable(d) => add(&mut s.disabled_servers, std::slice::from_ref(d)),
             Record::Enable(d) => s.disabled_servers.retain(|x| x != d),
             Record::DevUnits(u) => s.dev_units = u.clone(),
-            Record::Detached(at) => s.detached_at = *at,
+            Record::Detached(at) => {
+                s.detached_at = *at;
+                if at.is_none() {
+                    s.hot_patch = false;
+                }
+            }
+            Record::HotPatch(on) => s.hot_patch = *on,
             Record::LastSync(l) => s.last_sync = Some(l.clone()),
             Record::Cut(c) => {
                 s.cut.retain(|x| x.unit != c.unit);
@@ -133,6 +141,7 @@ impl Record {
                 Undone::DevProcess => {
                     s.dev_units.clear();
                     s.detached_at = None;
+                    s.hot_patch = false;
                 }
                 Undone::Venv => {
                     s.venv_backup = None;

@@ -42,6 +42,8 @@ pub struct Watch {
     pub container: Option<String>,
     /// Watch in the background and return.
     pub detach: bool,
+    /// Start the dev units with the hot-patch agent, when watch starts them.
+    pub hot_patch: bool,
 }
 
 pub fn watch(ctx: &Context, req: &Watch) -> Result<ExitCode> {
@@ -125,6 +127,7 @@ fn ensure_session(ctx: &Context, req: &Watch, root: &Path) -> Result<bool> {
     let run = Start {
         detach: true,
         restore_on_exit: false,
+        hot_patch: req.hot_patch,
         container: req
             .container
             .clone()

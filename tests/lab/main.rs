@@ -28,6 +28,7 @@ mod faults;
 mod haproxy;
 mod heat;
 mod hooks;
+mod hot;
 mod index;
 mod inside;
 mod interrupt;

@@ -153,6 +153,119 @@ fn sync_after_a_one_line_edit() {
     );
 }
 
+/// `run --detach --hot-patch`: the agent is written beside the preload and given to the
+/// uWSGI master, with threads; the session notes it before the units start.
+#[test]
+fn a_hot_patching_detached_run() {
+    let c = Choice {
+        detach: true,
+        hot_patch: true,
+        ..choice()
+    };
+    let plan = cycle::plan_run(&keystone(), &c).unwrap();
+    let text = plan.text(Path::new(SOCKET));
+    golden("detached-hot-patch", &text);
+    let last = plan.steps.last().unwrap();
+    assert!(
+        last.before
+            .contains(&crate::session::Record::HotPatch(true)),
+        "{:?}",
+        last.before
+    );
+    let plain = Choice {
+        detach: true,
+        ..choice()
+    };
+    let fresh = cycle::plan_run(&keystone(), &plain).unwrap();
+    assert!(!fresh.text(Path::new(SOCKET)).contains("hot-patch"));
+    assert!(
+        !fresh
+            .steps
+            .last()
+            .unwrap()
+            .before
+            .iter()
+            .any(|r| matches!(r, crate::session::Record::HotPatch(_))),
+        "nothing to note in a session without it"
+    );
+    let mut had = second_run(&keystone());
+    had.session.as_mut().unwrap().hot_patch = true;
+    let again = cycle::plan_run(&had, &plain).unwrap();
+    assert!(
+        again
+            .steps
+            .last()
+            .unwrap()
+            .before
+            .contains(&crate::session::Record::HotPatch(false)),
+        "a detached run without it says so, in a session that had it"
+    );
+}
+
+/// In a hot-patching session, a sync of edited Python files asks the workers to patch
+/// them; anything else (a new file, a deleted one, another kind of file, an install)
+/// reloads, and the step says why.
+#[test]
+fn a_hot_patching_sync_patches_python_edits_and_reloads_for_anything_else() {
+    let hot = |s: Survey| {
+        let mut s = detached(s);
+        s.session.as_mut().unwrap().hot_patch = true;
+        s
+    };
+    let mut s = second_run(&keystone());
+    s.checkout
+        .tree
+        .files
+        .get_mut("keystone/api.py")
+        .unwrap()
+        .mtime_ns += 1;
+    let plan = cycle::plan_sync(&hot(s.clone()), &choice()).unwrap();
+    let text = plan::print(&plan.steps, Path::new(SOCKET));
+    golden("sync-hot-patch", &text);
+    let Action::Restart { hot: Some(h), .. } = &plan.steps.last().unwrap().action else {
+        panic!("a hot patch:\n{text}")
+    };
+    assert_eq!(h.files, ["/var/lib/git-osa/keystone/src/keystone/api.py"]);
+    assert_eq!(h.dir, "/var/lib/git-osa/keystone/hot");
+
+    let why = |s: Survey| {
+        let plan = cycle::plan_sync(&hot(s), &choice()).unwrap();
+        let last = plan.steps.last().unwrap();
+        assert!(
+            matches!(last.action, Action::Restart { hot: None, .. }),
+            "{}",
+            last.title
+        );
+        last.title.clone()
+    };
+    let mut new = s.clone();
+    new.checkout.tree.files.insert(
+        "keystone/brand_new.py".into(),
+        new.checkout.tree.files["keystone/api.py"],
+    );
+    assert_eq!(
+        why(new),
+        "reload keystone-wsgi-public's uWSGI workers on the new code (not hot-patched: keystone/brand_new.py is new)"
+    );
+    let mut gone = s.clone();
+    gone.checkout.tree.files.remove("keystone/api.py");
+    assert!(why(gone).ends_with("(not hot-patched: keystone/api.py was deleted)"));
+    let mut other = second_run(&keystone());
+    let name = "etc/keystone.conf.sample";
+    let meta = other.checkout.tree.files["keystone/api.py"];
+    other.manifest.insert(name.into(), meta);
+    let mut edited = meta;
+    edited.mtime_ns += 1;
+    other.checkout.tree.files.insert(name.into(), edited);
+    assert!(why(other).ends_with(&format!("(not hot-patched: {name} is not Python source)")));
+    // Without the agent, the same edit reloads, and says nothing of hot patching.
+    let plain = cycle::plan_sync(&detached(s), &choice()).unwrap();
+    assert_eq!(
+        plain.steps.last().unwrap().title,
+        "reload keystone-wsgi-public's uWSGI workers on the new code"
+    );
+}
+
 /// heat's sync: its two uWSGI APIs reload (their backends stay pinned to the target),
 /// heat-engine, which cannot, restarts alone; with a unit down, all three restart.
 #[test]

@@ -313,6 +313,7 @@ pub(crate) fn choice() -> Choice {
         restore_on_exit: false,
         reconfigure: cycle::Reconfigure::Nothing,
         debug: None,
+        hot_patch: false,
     }
 }
 

@@ -1,0 +1,132 @@
+//! Hot patching (`git osa run --detach --hot-patch`): a sync of an edit to a function's
+//! body is applied in keystone's running uWSGI workers (the same processes answer the new
+//! code, every one of them); an edit of module-level code is refused with its reason and
+//! the workers reload; the new workers patch again; stop and restore give production back
+//! exactly.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::harness::{Lab, Node, PINNED, edit, header};
+
+const SERVICE: &str = "git-osa-dev-keystone-wsgi-public.service";
+const DISCOVERY: &str = "keystone/api/discovery.py";
+
+/// The pids of the uWSGI master's workers, sorted.
+fn workers(lab: &Lab, node: &Node) -> Vec<String> {
+    let out = lab.sh(
+        node,
+        &format!("ps -o pid= --ppid \"$(systemctl show -p MainPID --value {SERVICE})\""),
+    );
+    let mut pids: Vec<String> = out.split_whitespace().map(String::from).collect();
+    pids.sort();
+    pids
+}
+
+/// Every answer of the frontend, `n` in a row, is the target's with `marker`.
+fn serves(lab: &Lab, target: &Node, marker: &str, n: usize) {
+    for _ in 0..n {
+        let (h, body) = lab.http(&format!("{}/v3", lab.frontend));
+        assert!(h.starts_with("HTTP/1.1 200"), "{h}");
+        assert!(
+            body.contains(&format!("\"status\": \"{marker}\"")),
+            "a request did not get {marker}: {body}"
+        );
+        assert_eq!(
+            header(&h, "x-lab-backend").as_deref(),
+            Some(target.name.as_str())
+        );
+    }
+}
+
+/// `git osa sync` after `marker` is saved; its stderr, and how long until it was served.
+fn sync(lab: &Lab, repo: &Path, marker: &str) -> (String, Duration) {
+    let t = Instant::now();
+    let o = lab.run(repo, &["sync"]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    lab.wait(&format!("{marker} served"), Duration::from_secs(60), || {
+        lab.http(&format!("{}/v3", lab.frontend)).1.contains(marker)
+    });
+    (err, t.elapsed())
+}
+
+#[test]
+#[ignore = "needs the lab: tests/run"]
+fn a_function_body_is_patched_into_the_running_workers_and_anything_else_reloads_them() {
+    let lab = Lab::get();
+    let target = &lab.new;
+    let dir = lab.checkout("git-osa-hot-1");
+    let repo = dir.path().join("keystone");
+    let production = lab.production();
+
+    let o = lab.run(
+        &repo,
+        &[
+            "run",
+            "--detach",
+            "--hot-patch",
+            "--container",
+            &target.name,
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success() && err.contains(PINNED), "{err}");
+    serves(&lab, target, "git-osa-hot-1", 10);
+    let first = workers(&lab, target);
+    assert_eq!(first.len(), 2, "keystone's two uWSGI workers: {first:?}");
+
+    // A function's body: patched in place, in every worker, none reloaded.
+    edit(&repo, "git-osa-hot-2");
+    let (err, patched_in) = sync(&lab, &repo, "git-osa-hot-2");
+    assert!(
+        err.contains(&format!(
+            "hot-patched keystone-wsgi-public's 2 workers in {}: the code of ",
+            target.name
+        )) && err.contains("replaced in place, nothing reloaded"),
+        "{err}"
+    );
+    assert!(!err.contains("reloading"), "{err}");
+    serves(&lab, target, "git-osa-hot-2", 20);
+    assert_eq!(workers(&lab, target), first, "the same workers serve");
+
+    // Module-level code: refused with its reason, and the workers reload.
+    edit(&repo, "git-osa-hot-3");
+    let file = repo.join(DISCOVERY);
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{text}\nGIT_OSA_PROBE = 1\n")).unwrap();
+    let (err, reloaded_in) = sync(&lab, &repo, "git-osa-hot-3");
+    assert!(
+        err.contains(&format!(
+            "warning: not hot-patched: {DISCOVERY}: more than function bodies changed, at line "
+        )) && err.contains("reloading the workers instead"),
+        "{err}"
+    );
+    assert!(
+        err.contains("reloading keystone-wsgi-public's uWSGI workers"),
+        "{err}"
+    );
+    serves(&lab, target, "git-osa-hot-3", 20);
+    let second = workers(&lab, target);
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert!(
+        second.iter().all(|p| !first.contains(p)),
+        "new workers: {first:?} then {second:?}"
+    );
+
+    // The new workers run the agent too.
+    edit(&repo, "git-osa-hot-4");
+    let (err, _) = sync(&lab, &repo, "git-osa-hot-4");
+    assert!(err.contains("replaced in place, nothing reloaded"), "{err}");
+    serves(&lab, target, "git-osa-hot-4", 20);
+    assert_eq!(workers(&lab, target), second);
+
+    eprintln!(
+        "timing: a hot-patched sync to served {patched_in:?}; a sync that reloads the workers to served {reloaded_in:?}"
+    );
+    let o = lab.run(&repo, &["stop"]);
+    assert!(o.status.success(), "{o:?}");
+    let o = lab.run(&repo, &["restore"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    lab.assert_production_back(&production, &[target]);
+}
