@@ -383,9 +383,13 @@ pub enum Change {
     Drain,
     /// No traffic, no checks.
     Maint,
-    /// Marks the server down now instead of after `fall` failed checks; the next passing
-    /// check brings it up, so "up" afterwards means a check passed against the new code.
+    /// Marks the server down now instead of after `fall` failed checks; only a check
+    /// that passes after it brings it up, so "up" afterwards means a check passed
+    /// against the new code.
     HealthDown,
+    /// Marks the server up now, once a check passed against what runs (`DOWN 1/3`),
+    /// instead of after `rise` passing checks (OSA's `inter 12000 rise 3`: up to 36 s).
+    HealthUp,
 }
 
 impl Change {
@@ -395,6 +399,7 @@ impl Change {
             Change::Drain => "state drain",
             Change::Maint => "state maint",
             Change::HealthDown => "health down",
+            Change::HealthUp => "health up",
         }
     }
 

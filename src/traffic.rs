@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::catalog::Unit;
 use crate::error::Result;
-use crate::haproxy::{Change, Haproxy, Server, ServerRef, servers_of};
+use crate::haproxy::{Change, Haproxy, Server, ServerRef, State, servers_of};
 use crate::inventory::Host;
 use crate::session::record::{Journal, Record};
 use crate::transport::Target;
@@ -233,7 +233,24 @@ pub fn wait_healthy(
             active = out.status.success();
         }
         let up = wanted.servers.is_empty() || {
-            let all = haproxy.servers()?;
+            let mut all = haproxy.servers()?;
+            // A check passed against what runs now (`DOWN 1/3`): the rest of `rise` would
+            // only repeat it, one `inter` apart (OSA: 12 s each).
+            let rising: Vec<&ServerRef> = wanted
+                .servers
+                .iter()
+                .filter(|w| {
+                    all.iter().any(|s| {
+                        s.backend == w.backend && s.name == w.server && s.state() == State::GoingUp
+                    })
+                })
+                .collect();
+            if !rising.is_empty() {
+                for w in rising {
+                    haproxy.set(&w.backend, &w.server, Change::HealthUp)?;
+                }
+                all = haproxy.servers()?;
+            }
             wanted.servers.iter().all(|w| {
                 all.iter().any(|s| {
                     s.backend == w.backend

@@ -5,6 +5,9 @@
 
 # haproxy_cfg_text ADDRESS MODE: the config of a node whose frontends bind ADDRESS (and
 # 127.0.0.1); MODE multinode puts infra2's containers in the backends too
+# Each server's checks as OSA's service.j2 writes them (`rise 3`: three passing checks
+# bring a server up), one second apart instead of OSA's twelve (`inter 12000`), and
+# `fall 2` instead of 3, so that the stories' own waits stay short.
 haproxy_cfg_text() {
   local addr=$1 i
   local ks=("${NODES[@]}") ks_ips=("${NODE_IPS[@]}") heat=("${HEAT_NODES[@]}") heat_ips=("${HEAT_NODE_IPS[@]}")
@@ -48,7 +51,7 @@ backend $BACKEND
         http-response set-header X-Lab-Backend %s
 EOF
   for i in "${!ks[@]}"; do
-    echo "        server ${ks[$i]} ${ks_ips[$i]}:$KS_PORT check port $KS_PORT inter 1s rise 1 fall 2"
+    echo "        server ${ks[$i]} ${ks_ips[$i]}:$KS_PORT check port $KS_PORT inter 1s rise 3 fall 2"
   done
   # os_heat's haproxy_heat_api and haproxy_heat_api_cfn services: the version document
   # answers 300 Multiple Choices
@@ -75,7 +78,7 @@ backend $svc-back
         http-response set-header X-Lab-Backend %s
 EOF
     for i in "${!heat[@]}"; do
-      echo "        server ${heat[$i]} ${heat_ips[$i]}:$port check port $port inter 1s rise 1 fall 2"
+      echo "        server ${heat[$i]} ${heat_ips[$i]}:$port check port $port inter 1s rise 3 fall 2"
     done
   done
 }
