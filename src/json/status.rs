@@ -243,6 +243,9 @@ pub struct SessionView {
     /// The remote debugger installed into the venv for the session (absent when none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub debugger: Option<crate::session::Debugger>,
+    /// The detached uWSGI units run the hot-patch agent (`run --detach --hot-patch`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hot_patch: bool,
 }
 
 #[derive(Serialize)]
@@ -390,6 +393,7 @@ impl SessionView {
             conf_changes: st.conf.clone().and_then(|r| r.ok()),
             conf_error: st.conf.clone().and_then(|r| r.err()),
             debugger: s.debugger.clone(),
+            hot_patch: s.hot_patch,
         }
     }
 }

@@ -158,11 +158,16 @@ fn render_session(out: &mut String, st: &TargetStatus) {
                 "  process  {}",
                 if !detached.is_empty() {
                     format!(
-                        "detached: {} (git-osa-dev-*.service), since {} (`git osa logs -f` follows, `git osa stop` ends)",
+                        "detached: {} (git-osa-dev-*.service), since {}{} (`git osa logs -f` follows, `git osa stop` ends)",
                         detached.join(", "),
                         s.detached_at
                             .map(crate::clock::age)
-                            .unwrap_or_else(|| "(unknown)".into())
+                            .unwrap_or_else(|| "(unknown)".into()),
+                        if s.hot_patch {
+                            ", hot patching: a sync of function bodies is patched into the workers"
+                        } else {
+                            ""
+                        }
                     )
                 } else if !st.unattended.is_empty() {
                     format!(

@@ -75,6 +75,20 @@ fn a_function_body_is_patched_into_the_running_workers_and_anything_else_reloads
     serves(&lab, target, "git-osa-hot-1", 10);
     let first = workers(&lab, target);
     assert_eq!(first.len(), 2, "keystone's two uWSGI workers: {first:?}");
+    let (code, block, err) = lab.status_of(&repo, target);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        block.contains(", hot patching: a sync of function bodies is patched into the workers"),
+        "{block}"
+    );
+    let json = lab.run(&repo, &["status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap_or_default();
+    let session = doc["containers"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == target.name.as_str()))
+        .map(|c| c["session"].clone())
+        .unwrap_or_default();
+    assert_eq!(session["hot_patch"], true, "{doc}");
 
     // A function's body: patched in place, in every worker, none reloaded.
     edit(&repo, "git-osa-hot-2");
