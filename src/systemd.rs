@@ -480,11 +480,16 @@ pub fn reloadable_uwsgi(argv: &mut Vec<String>, runtime_dir: &str, fifo: &str, p
 
 /// Gives a detached uWSGI unit git-osa's hot-patch agent (`hot_patch.py`), run by its
 /// master after the preload, and the threads its workers answer the agent's requests in.
+/// A request's environ is a new dict each time (`holy`): uWSGI's default reuses one and
+/// fails the request ("unable to set environ") when anything else holds it, as the
+/// agent's walk of the garbage collector's objects does for a moment.
 pub fn hot_patching_uwsgi(argv: &mut Vec<String>, agent: &str) {
     argv.extend([
         "--shared-import".to_string(),
         agent.to_string(),
         "--enable-threads".into(),
+        "--wsgi-env-behaviour".into(),
+        "holy".into(),
     ]);
 }
 

@@ -40,14 +40,18 @@ fn serves(lab: &Lab, target: &Node, marker: &str, n: usize) {
 }
 
 /// `git osa sync` after `marker` is saved; its stderr, and how long until it was served.
-fn sync(lab: &Lab, repo: &Path, marker: &str) -> (String, Duration) {
+fn sync(lab: &Lab, repo: &Path, target: &Node, marker: &str) -> (String, Duration) {
     let t = Instant::now();
     let o = lab.run(repo, &["sync"]);
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(o.status.success(), "{err}");
-    lab.wait(&format!("{marker} served"), Duration::from_secs(60), || {
-        lab.http(&format!("{}/v3", lab.frontend)).1.contains(marker)
-    });
+    while !lab.http(&format!("{}/v3", lab.frontend)).1.contains(marker) {
+        if t.elapsed() > Duration::from_secs(30) {
+            let journal = lab.sh(target, &format!("journalctl -u {SERVICE} -o cat --no-pager | grep -v '^.pid' | tail -n 30; for f in /var/lib/git-osa/keystone/hot/*; do echo \"$f: $(cat \"$f\")\"; done; ls -la --time-style=full-iso /var/lib/git-osa/keystone/src/keystone/api/discovery.py /var/lib/git-osa/keystone/src/keystone/api/__pycache__/discovery*"));
+            panic!("{marker} not served 30 s after the sync:\n{err}\n{journal}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     (err, t.elapsed())
 }
 
@@ -92,7 +96,7 @@ fn a_function_body_is_patched_into_the_running_workers_and_anything_else_reloads
 
     // A function's body: patched in place, in every worker, none reloaded.
     edit(&repo, "git-osa-hot-2");
-    let (err, patched_in) = sync(&lab, &repo, "git-osa-hot-2");
+    let (err, patched_in) = sync(&lab, &repo, target, "git-osa-hot-2");
     assert!(
         err.contains(&format!(
             "hot-patched keystone-wsgi-public's 2 workers in {}: the code of ",
@@ -109,7 +113,7 @@ fn a_function_body_is_patched_into_the_running_workers_and_anything_else_reloads
     let file = repo.join(DISCOVERY);
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, format!("{text}\nGIT_OSA_PROBE = 1\n")).unwrap();
-    let (err, reloaded_in) = sync(&lab, &repo, "git-osa-hot-3");
+    let (err, reloaded_in) = sync(&lab, &repo, target, "git-osa-hot-3");
     assert!(
         err.contains(&format!(
             "warning: not hot-patched: {DISCOVERY}: more than function bodies changed, at line "
@@ -130,7 +134,7 @@ fn a_function_body_is_patched_into_the_running_workers_and_anything_else_reloads
 
     // The new workers run the agent too.
     edit(&repo, "git-osa-hot-4");
-    let (err, _) = sync(&lab, &repo, "git-osa-hot-4");
+    let (err, _) = sync(&lab, &repo, target, "git-osa-hot-4");
     assert!(err.contains("replaced in place, nothing reloaded"), "{err}");
     serves(&lab, target, "git-osa-hot-4", 20);
     assert_eq!(workers(&lab, target), second);
