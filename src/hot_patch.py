@@ -37,7 +37,7 @@ from importlib.machinery import SourceFileLoader
 DEV = os.path.dirname(os.path.realpath(__file__)) + os.sep
 HOT = os.path.join(DEV, "hot")
 REQUEST = os.path.join(HOT, "request")
-POLL = 0.02
+POLL = 0.01
 
 # realpath -> the source bytes this process's modules were compiled from
 SOURCES = {}
@@ -181,13 +181,18 @@ def patch(files):
         src = os.path.join(DEV, "src") + os.sep
         wanted[real] = real[len(src):] if real.startswith(src) else f
     functions = {p: [] for p in wanted}
-    for o in gc.get_objects():
-        if type(o) is types.FunctionType:
-            p = o.__code__.co_filename
-            if p in functions:
-                functions[p].append(o)
-            elif p not in wanted and os.path.realpath(p) in functions:
-                functions[os.path.realpath(p)].append(o)
+    # Each file a function comes from, once: its real path, or None when it is not wanted
+    # (a realpath per function, of a hundred thousand, cost a second).
+    where = {}
+    function = types.FunctionType
+    for o in [o for o in gc.get_objects() if type(o) is function]:
+        p = o.__code__.co_filename
+        real = where.get(p, False)
+        if real is False:
+            real = os.path.realpath(p) if p.startswith(DEV) or os.path.islink(p) else p
+            real = where[p] = real if real in functions else None
+        if real is not None:
+            functions[real].append(o)
     todo = []
     try:
         for p, f in wanted.items():
@@ -225,12 +230,22 @@ def serve():
         answer(seen, 0, None)
     except (OSError, ValueError, AttributeError):
         pass
+    stamp = None
     while True:
+        # A new request is a new file (written aside, then renamed over the old one).
         try:
-            with open(REQUEST) as f:
-                req = json.load(f)
-        except (OSError, ValueError):
-            req = None
+            st = os.stat(REQUEST)
+            now = (st.st_ino, st.st_mtime_ns)
+        except OSError:
+            now = None
+        req = None
+        if now is not None and now != stamp:
+            stamp = now
+            try:
+                with open(REQUEST) as f:
+                    req = json.load(f)
+            except (OSError, ValueError):
+                stamp = None
         if req and req.get("id") != seen:
             seen = req.get("id")
             try:

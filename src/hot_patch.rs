@@ -32,15 +32,16 @@ import json, os, subprocess, sys, time
 hot, rid, req = sys.argv[1:4]
 scopes = sys.argv[4:]
 
+masters = set()
+for s in scopes:
+    main = subprocess.run(["systemctl", "show", "-p", "MainPID", "--value", s],
+                          capture_output=True, text=True).stdout.strip()
+    if not main or main == "0":
+        print("%s is not running" % s, file=sys.stderr)
+        sys.exit(4)
+    masters.add(main)
+
 def workers():
-    masters = set()
-    for s in scopes:
-        main = subprocess.run(["systemctl", "show", "-p", "MainPID", "--value", s],
-                              capture_output=True, text=True).stdout.strip()
-        if not main or main == "0":
-            print("%s is not running" % s, file=sys.stderr)
-            sys.exit(4)
-        masters.add(main)
     pids = []
     for p in os.listdir("/proc"):
         if not p.isdigit():
