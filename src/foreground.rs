@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::error::{Error, Result};
-use crate::haproxy::{Change, Haproxy, State};
+use crate::haproxy::Haproxy;
 use crate::plan::DevUnit;
 use crate::session::Cut;
 use crate::session::record::{Journal, Record};
@@ -383,13 +383,7 @@ impl Dev<'_> {
             servers.iter().any(|s| {
                 s.backend == p.backend
                     && s.name == p.target
-                    && (s.is_healthy()
-                        // A check passed against the dev code (`DOWN 1/3`): the rest of
-                        // `rise` would only repeat it, one `inter` apart (OSA: 12 s each).
-                        || (s.state() == State::GoingUp
-                            && haproxy
-                                .set(&p.backend, &p.target, Change::HealthUp)
-                                .is_ok()))
+                    && (s.is_healthy() || crate::traffic::cut_rise(haproxy, s))
             })
         });
         for p in ready {

@@ -166,6 +166,16 @@ impl Traffic<'_> {
     }
 }
 
+/// Marks `server` up at once when a check has passed against what runs now (`DOWN 1/3`):
+/// the rest of `rise` would only repeat it, one `inter` apart (OSA: 12 s each). True
+/// when it did; a refusal is left to the next checks.
+pub fn cut_rise(haproxy: &Haproxy, server: &Server) -> bool {
+    server.state() == State::GoingUp
+        && haproxy
+            .set(&server.backend, &server.name, Change::HealthUp)
+            .is_ok()
+}
+
 /// What [`wait_healthy`] waits for.
 pub struct Wanted<'a> {
     /// Units that must be active.
@@ -234,21 +244,17 @@ pub fn wait_healthy(
         }
         let up = wanted.servers.is_empty() || {
             let mut all = haproxy.servers()?;
-            // A check passed against what runs now (`DOWN 1/3`): the rest of `rise` would
-            // only repeat it, one `inter` apart (OSA: 12 s each).
-            let rising: Vec<&ServerRef> = wanted
-                .servers
-                .iter()
-                .filter(|w| {
-                    all.iter().any(|s| {
-                        s.backend == w.backend && s.name == w.server && s.state() == State::GoingUp
-                    })
-                })
-                .collect();
-            if !rising.is_empty() {
-                for w in rising {
-                    haproxy.set(&w.backend, &w.server, Change::HealthUp)?;
-                }
+            let wanted_server = |s: &Server| {
+                wanted
+                    .servers
+                    .iter()
+                    .any(|w| s.backend == w.backend && s.name == w.server)
+            };
+            let mut cut = false;
+            for s in all.iter().filter(|s| wanted_server(s)) {
+                cut |= cut_rise(haproxy, s);
+            }
+            if cut {
                 all = haproxy.servers()?;
             }
             wanted.servers.iter().all(|w| {

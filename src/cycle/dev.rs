@@ -56,6 +56,15 @@ impl Cycle<'_> {
         if dirs.is_empty() {
             return None;
         }
+        Some(Step::exec(
+            "create the units' runtime folders",
+            self.target(),
+            self.owned_dirs(dirs),
+        ))
+    }
+
+    /// `install -d`: the folders `dirs`, the service user's (mode 0755).
+    fn owned_dirs(&self, dirs: Vec<String>) -> Exec {
         let mut argv = vec![
             "install".to_string(),
             "-d".into(),
@@ -65,11 +74,7 @@ impl Cycle<'_> {
             self.group.clone(),
         ];
         argv.extend(dirs);
-        Some(Step::exec(
-            "create the units' runtime folders",
-            self.target(),
-            Exec::new(argv),
-        ))
+        Exec::new(argv)
     }
 
     /// The script detached uWSGI masters run before they fork their workers (see
@@ -111,17 +116,7 @@ impl Cycle<'_> {
             Step::exec(
                 format!("create the folder of the hot-patch requests and answers ({dir})"),
                 self.target(),
-                Exec::new(vec![
-                    "install".to_string(),
-                    "-d".into(),
-                    "-m".into(),
-                    "0755".into(),
-                    "-o".into(),
-                    self.user.clone(),
-                    "-g".into(),
-                    self.group.clone(),
-                    dir,
-                ]),
+                self.owned_dirs(vec![dir]),
             ),
         ]
     }

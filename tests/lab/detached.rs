@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Lab, Node, PINNED, edit, git, header};
+use crate::harness::{Lab, Node, PINNED, edit, git};
 
 #[test]
 #[ignore = "needs the lab: tests/run"]
@@ -54,21 +54,8 @@ impl Detached<'_> {
         )
     }
 
-    /// Every answer of the frontend, `n` times, comes from the target with `marker`.
     fn serves(&self, marker: &str, n: usize) {
-        let lab = self.lab;
-        for _ in 0..n {
-            let (h, body) = lab.http(&format!("{}/v3", lab.frontend));
-            assert!(h.starts_with("HTTP/1.1 200"), "{h}");
-            assert!(
-                body.contains(&format!("\"status\": \"{marker}\"")),
-                "a request did not get {marker}: {body}"
-            );
-            assert_eq!(
-                header(&h, "x-lab-backend").as_deref(),
-                Some(self.target.name.as_str())
-            );
-        }
+        self.lab.serves(self.target, marker, n);
     }
 
     fn run_detach_returns_once_the_checkout_serves(&self) -> Duration {

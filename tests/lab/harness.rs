@@ -483,6 +483,23 @@ impl Lab {
         self.compare_production(before, restarted, true);
     }
 
+    /// Every answer of the frontend, `n` in a row, is `target`'s with `marker` as its
+    /// `/v3` status.
+    pub fn serves(&self, target: &Node, marker: &str, n: usize) {
+        for _ in 0..n {
+            let (h, body) = self.http(&format!("{}/v3", self.frontend));
+            assert!(h.starts_with("HTTP/1.1 200"), "{h}");
+            assert!(
+                body.contains(&format!("\"status\": \"{marker}\"")),
+                "a request did not get {marker}: {body}"
+            );
+            assert_eq!(
+                header(&h, "x-lab-backend").as_deref(),
+                Some(target.name.as_str())
+            );
+        }
+    }
+
     /// Production as before in a container made anew (`git osa rebuild`) from the
     /// deployment's image: the same files, modes, owners, sizes, contents and times, but
     /// its folders' own modification times are the image's, not the old container's.

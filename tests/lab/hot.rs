@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Lab, Node, PINNED, edit, header};
+use crate::harness::{Lab, Node, PINNED, edit};
 
 const SERVICE: &str = "git-osa-dev-keystone-wsgi-public.service";
 const DISCOVERY: &str = "keystone/api/discovery.py";
@@ -21,22 +21,6 @@ fn workers(lab: &Lab, node: &Node) -> Vec<String> {
     let mut pids: Vec<String> = out.split_whitespace().map(String::from).collect();
     pids.sort();
     pids
-}
-
-/// Every answer of the frontend, `n` in a row, is the target's with `marker`.
-fn serves(lab: &Lab, target: &Node, marker: &str, n: usize) {
-    for _ in 0..n {
-        let (h, body) = lab.http(&format!("{}/v3", lab.frontend));
-        assert!(h.starts_with("HTTP/1.1 200"), "{h}");
-        assert!(
-            body.contains(&format!("\"status\": \"{marker}\"")),
-            "a request did not get {marker}: {body}"
-        );
-        assert_eq!(
-            header(&h, "x-lab-backend").as_deref(),
-            Some(target.name.as_str())
-        );
-    }
 }
 
 /// `git osa sync` after `marker` is saved; its stderr, and how long until it was served.
@@ -76,7 +60,7 @@ fn a_function_body_is_patched_into_the_running_workers_and_anything_else_reloads
     );
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(o.status.success() && err.contains(PINNED), "{err}");
-    serves(&lab, target, "git-osa-hot-1", 10);
+    lab.serves(target, "git-osa-hot-1", 10);
     let first = workers(&lab, target);
     assert_eq!(first.len(), 2, "keystone's two uWSGI workers: {first:?}");
     let (code, block, err) = lab.status_of(&repo, target);
@@ -105,7 +89,7 @@ fn a_function_body_is_patched_into_the_running_workers_and_anything_else_reloads
         "{err}"
     );
     assert!(!err.contains("reloading"), "{err}");
-    serves(&lab, target, "git-osa-hot-2", 20);
+    lab.serves(target, "git-osa-hot-2", 20);
     assert_eq!(workers(&lab, target), first, "the same workers serve");
 
     // Module-level code: refused with its reason, and the workers reload.
@@ -124,7 +108,7 @@ fn a_function_body_is_patched_into_the_running_workers_and_anything_else_reloads
         err.contains("reloading keystone-wsgi-public's uWSGI workers"),
         "{err}"
     );
-    serves(&lab, target, "git-osa-hot-3", 20);
+    lab.serves(target, "git-osa-hot-3", 20);
     let second = workers(&lab, target);
     assert_eq!(second.len(), 2, "{second:?}");
     assert!(
@@ -136,7 +120,7 @@ fn a_function_body_is_patched_into_the_running_workers_and_anything_else_reloads
     edit(&repo, "git-osa-hot-4");
     let (err, _) = sync(&lab, &repo, target, "git-osa-hot-4");
     assert!(err.contains("replaced in place, nothing reloaded"), "{err}");
-    serves(&lab, target, "git-osa-hot-4", 20);
+    lab.serves(target, "git-osa-hot-4", 20);
     assert_eq!(workers(&lab, target), second);
 
     eprintln!(
