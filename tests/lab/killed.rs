@@ -128,8 +128,10 @@ impl Drop for ManyFolders<'_> {
 /// being made. Production, drained, still runs then: it stops only once its venv is kept.
 fn kill_during_the_copy(lab: &Lab, repo: &Path, target: &Node) {
     let mut run = lab.start(repo, &["--container", &target.name]);
+    // The snapshot runs in the background while the next steps drain the target: the
+    // kill comes once both are under way, as the stories' status expects.
     lab.wait("the venv's snapshot", Duration::from_secs(60), || {
-        lab.unit_state(target, KEEP_SCOPE) == "active"
+        lab.unit_state(target, KEEP_SCOPE) == "active" && lab.server(target) == "DRAIN"
     });
     kill(&mut run);
     assert_eq!(
