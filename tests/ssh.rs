@@ -2,7 +2,9 @@
 //!
 //! Each test starts its own `/usr/sbin/sshd -D -e` on 127.0.0.1 only, on a free high port,
 //! with its own config, host key, authorized key and known_hosts in a folder under cargo's
-//! target dir (sshd's StrictModes refuses keys under /tmp), and kills exactly that sshd,
+//! target dir, or under the user's home when a folder above that dir is writable by
+//! others (a checkout under /tmp: sshd's StrictModes refuses keys there), and kills
+//! exactly that sshd,
 //! by its pid, at the end; the "remote" host is this machine, so a test can look at what
 //! the command did there. Where sshd cannot start (not installed), a test says SKIPPED on
 //! stderr and returns; with `GIT_OSA_REQUIRE_SSHD=1` (tests/run sets it) it fails instead.
@@ -69,6 +71,23 @@ fn free_port() -> u16 {
 
 const SSHD: &str = "/usr/sbin/sshd";
 
+/// Where the sshds' folders go: cargo's target dir, unless a folder on its path is
+/// writable by group or others (sshd's StrictModes then refuses the authorized key, as
+/// for a checkout under /tmp); then under the user's home, which sshd trusts.
+fn key_folder() -> PathBuf {
+    use std::os::unix::fs::MetadataExt;
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(&target).unwrap();
+    let others_write = target
+        .ancestors()
+        .any(|p| std::fs::metadata(p).is_ok_and(|m| m.mode() & 0o022 != 0));
+    if !others_write {
+        return target;
+    }
+    let home = std::env::var_os("HOME").expect("HOME is set");
+    Path::new(&home).join(".cache/git-osa-tests/sshd")
+}
+
 impl Sshd {
     /// An sshd that lets this user in with the fixture's key; `None` (said) where it
     /// cannot run.
@@ -91,11 +110,11 @@ impl Sshd {
         if user == "root" && !Path::new("/run/sshd").is_dir() {
             std::fs::create_dir_all("/run/sshd").unwrap();
         }
-        let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        std::fs::create_dir_all(base).unwrap();
+        let base = key_folder();
+        std::fs::create_dir_all(&base).unwrap();
         let dir = tempfile::Builder::new()
             .prefix("sshd-")
-            .tempdir_in(base)
+            .tempdir_in(&base)
             .unwrap();
         let d = dir.path();
         let host_key = keygen(&d.join("host_key"));
