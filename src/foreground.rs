@@ -383,7 +383,7 @@ impl Dev<'_> {
             servers.iter().any(|s| {
                 s.backend == p.backend
                     && s.name == p.target
-                    && (s.is_healthy() || crate::traffic::cut_rise(haproxy, s))
+                    && (s.is_healthy() || crate::traffic::mark_up_early(haproxy, s))
             })
         });
         for p in ready {

@@ -55,7 +55,7 @@ pub(crate) mod status;
 pub(crate) mod survey;
 pub(crate) mod sync;
 pub(crate) mod systemd;
-pub(crate) mod traffic;
+pub mod traffic;
 pub mod transport;
 pub(crate) mod ui;
 pub(crate) mod unit_tests;

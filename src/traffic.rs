@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::catalog::Unit;
 use crate::error::Result;
+use crate::haproxy::check::Verdict;
 use crate::haproxy::{Change, Haproxy, Server, ServerRef, State, servers_of};
 use crate::inventory::Host;
 use crate::session::record::{Journal, Record};
@@ -166,11 +167,18 @@ impl Traffic<'_> {
     }
 }
 
-/// Marks `server` up at once when a check has passed against what runs now (`DOWN 1/3`):
-/// the rest of `rise` would only repeat it, one `inter` apart (OSA: 12 s each). True
-/// when it did; a refusal is left to the next checks.
-pub fn cut_rise(haproxy: &Haproxy, server: &Server) -> bool {
-    server.state() == State::GoingUp
+/// Marks `server` up at once, down only because HAProxy has not checked what runs now
+/// yet: when a check has passed against it (`DOWN 1/3`), since the rest of `rise` would
+/// only repeat it, one `inter` apart (OSA: 12 s each); or when HAProxy's check, made by
+/// git-osa ([`Haproxy::check`]), passes before HAProxy's next one. True when it did; a
+/// refusal is left to HAProxy's next checks.
+pub fn mark_up_early(haproxy: &Haproxy, server: &Server) -> bool {
+    let passed = match server.state() {
+        State::GoingUp => true,
+        State::Down => haproxy.check(server) == Some(Verdict::Pass),
+        _ => false,
+    };
+    passed
         && haproxy
             .set(&server.backend, &server.name, Change::HealthUp)
             .is_ok()
@@ -252,7 +260,7 @@ pub fn wait_healthy(
             };
             let mut cut = false;
             for s in all.iter().filter(|s| wanted_server(s)) {
-                cut |= cut_rise(haproxy, s);
+                cut |= active && mark_up_early(haproxy, s);
             }
             if cut {
                 all = haproxy.servers()?;

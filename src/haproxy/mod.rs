@@ -5,8 +5,11 @@
 //! changes made here are not persisted by HAProxy across a reload, which is why git-osa
 //! records every change it makes in the session state and undoes it itself.
 
+pub mod check;
+
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
@@ -23,6 +26,12 @@ use crate::transport::Transport;
 #[derive(Debug, Clone)]
 pub struct Haproxy {
     nodes: Vec<Node>,
+    /// HAProxy's checks as its configuration says them, read at the first
+    /// [`Haproxy::check`].
+    checks: Arc<OnceLock<check::Checks>>,
+    /// A check found the servers out of reach from where git-osa runs: HAProxy's own
+    /// checks decide from then on.
+    out_of_reach: Arc<AtomicBool>,
 }
 
 /// One HAProxy: its admin socket, on the host `via` reaches.
@@ -180,7 +189,52 @@ impl Haproxy {
     /// Several nodes, changed alike; at least one.
     pub fn of(nodes: Vec<Node>) -> Haproxy {
         assert!(!nodes.is_empty(), "a HAProxy has a node");
-        Haproxy { nodes }
+        Haproxy {
+            nodes,
+            checks: Arc::default(),
+            out_of_reach: Arc::default(),
+        }
+    }
+
+    /// Makes HAProxy's health check of `server` from here, as HAProxy would make it
+    /// ([`check`]), so that a server whose new process answers need not wait for
+    /// HAProxy's next check, one `inter` away. `None` where git-osa cannot make that
+    /// check as HAProxy does, or cannot reach the server from where it runs.
+    pub fn check(&self, server: &Server) -> Option<check::Verdict> {
+        if self.out_of_reach.load(Ordering::Relaxed) {
+            return None;
+        }
+        let checks = self.checks.get_or_init(|| self.read_checks());
+        let one = checks.of(&server.backend, &server.name)?;
+        let started = std::time::Instant::now();
+        let verdict = one.run();
+        log::debug!(
+            target: "git_osa::haproxy",
+            "HAProxy's check of {}/{}, made by git-osa: {verdict:?} ({} ms)",
+            server.backend,
+            server.name,
+            started.elapsed().as_millis()
+        );
+        if matches!(verdict, check::Verdict::Unreachable(_)) {
+            self.out_of_reach.store(true, Ordering::Relaxed);
+            return None;
+        }
+        Some(verdict)
+    }
+
+    /// The checks of the first node whose configuration can be read.
+    fn read_checks(&self) -> check::Checks {
+        for node in &self.nodes {
+            match node.config() {
+                Ok(text) => return check::Checks::parse(&text),
+                Err(e) => log::debug!(
+                    target: "git_osa::haproxy",
+                    "HAProxy's configuration on {} cannot be read ({e:#}): its checks decide alone",
+                    node.name
+                ),
+            }
+        }
+        check::Checks::default()
     }
 
     pub fn nodes(&self) -> &[Node] {
@@ -353,6 +407,63 @@ impl Node {
             }
         );
         Ok(answer?)
+    }
+
+    /// The configuration this HAProxy runs: the files (or folders of `*.cfg`) of its
+    /// `-f` arguments, read from its process's command line (`show info` names the pid).
+    fn config(&self) -> anyhow::Result<String> {
+        let info = self.command("show info")?;
+        let pid: u32 = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Pid:"))
+            .and_then(|p| p.trim().parse().ok())
+            .context("`show info` names no Pid")?;
+        let cmdline = self
+            .via
+            .read(Path::new(&format!("/proc/{pid}/cmdline")))?
+            .with_context(|| format!("HAProxy's process {pid} is not there"))?;
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let mut files: Vec<&str> = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            match a.strip_prefix("-f") {
+                Some("") => files.extend(args.get(i + 1).map(String::as_str)),
+                Some(path) => files.push(path),
+                None => {}
+            }
+        }
+        if files.is_empty() {
+            files.push("/etc/haproxy/haproxy.cfg");
+        }
+        let mut text = String::new();
+        for f in files {
+            let path = Path::new(f);
+            if !path.is_absolute() {
+                bail!("HAProxy reads {f}, relative to a folder git-osa does not know");
+            }
+            let one = match self.via.read(path) {
+                Ok(Some(bytes)) => vec![bytes],
+                Ok(None) => bail!("{f} is not there"),
+                // A folder: its `*.cfg` files in order, as HAProxy reads them.
+                Err(_) => {
+                    let mut names = self.via.list(path)?;
+                    names.retain(|n| n.ends_with(".cfg"));
+                    names.sort();
+                    let mut all = Vec::new();
+                    for n in names {
+                        all.extend(self.via.read(&path.join(n))?);
+                    }
+                    all
+                }
+            };
+            for bytes in one {
+                text.push_str(&String::from_utf8_lossy(&bytes));
+                text.push('\n');
+            }
+        }
+        Ok(text)
     }
 
     /// Every server of every backend, from `show stat`.
