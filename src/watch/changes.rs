@@ -11,7 +11,7 @@ use crate::error::Result;
 
 /// How long the checkout must stay quiet before a sync: an editor's save is a burst of
 /// events (a temporary file, a rename, a chmod) within a few milliseconds.
-pub const QUIET: Duration = Duration::from_millis(80);
+pub const QUIET: Duration = Duration::from_millis(40);
 /// A burst that never goes quiet (a build writing files) still syncs this often.
 pub const AT_MOST: Duration = Duration::from_secs(2);
 
