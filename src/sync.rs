@@ -206,7 +206,9 @@ pub struct SyncPayload {
 /// already (a `chown -R` of keystone's 2,000 files cost a sync 20 ms).
 /// The bytecode of each changed Python file goes: Python trusts a `.pyc` whose source
 /// has the same size and modification second (a tar keeps whole seconds), so an edit of
-/// the same length within the second of the last import would run the old code.
+/// the same length within the second of the last import would run the old code. Only
+/// what exists is removed, each test a shell builtin: a first sync of keystone's 1,494
+/// files spent 600 ms starting an `rm` for each `.py` when none had bytecode yet.
 pub const UNPACK: &str = r#"
 set -eu
 dir=$1; owner=$2
@@ -218,7 +220,8 @@ if [ -s "$dir/meta/deleted" ]; then (cd "$dir/src" && xargs -0 rm -f -- < "$dir/
 if [ -s "$dir/meta/owned" ]; then (cd "$dir/src" && xargs -0 chown -h "$owner" -- < "$dir/meta/owned"); fi
 if [ -s "$dir/meta/owned" ]; then (cd "$dir/src" && xargs -0 sh -c '
 for f; do case $f in */*.py) d=${f%/*} b=${f##*/} ;; *.py) d=. b=$f ;; *) continue ;; esac
-rm -f -- "$d/__pycache__/${b%.py}".*.pyc; done' git-osa-pyc < "$dir/meta/owned"); fi
+[ -d "$d/__pycache__" ] || continue
+for p in "$d/__pycache__/${b%.py}".*.pyc; do [ ! -e "$p" ] || rm -f -- "$p"; done; done' git-osa-pyc < "$dir/meta/owned"); fi
 for f in "$dir"/meta/*; do
   case ${f##*/} in deleted|owned) ;; *) [ -e "$f" ] && mv -f "$f" "$dir/" ;; esac
 done
@@ -307,6 +310,80 @@ mod tests {
             size: s,
             mode: 0o100644,
         }
+    }
+
+    /// [`UNPACK`] run by `sh` on a tar [`stream`] made of `changed` in `checkout`, into
+    /// `dir` as this user.
+    fn unpack(checkout: &Path, changed: &[&str], dir: &Path) {
+        let payload = SyncPayload {
+            root: checkout.to_path_buf(),
+            changed: changed.iter().map(|c| c.to_string()).collect(),
+            deleted: Vec::new(),
+            manifest: Manifest::new(),
+            extra: Vec::new(),
+            session_dir: true,
+        };
+        let tar = stream(&payload, &[]).unwrap();
+        let uid = unsafe { libc::getuid() };
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", UNPACK, "git-osa-sync"])
+            .arg(dir)
+            .arg(uid.to_string())
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&tar).unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+
+    #[test]
+    fn unpack_drops_the_bytecode_of_changed_files_only() {
+        let checkout = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let c = checkout.path();
+        std::fs::create_dir_all(c.join("pkg")).unwrap();
+        for f in ["pkg/a.py", "pkg/b.py", "top.py", "pkg/data.txt"] {
+            std::fs::write(c.join(f), f).unwrap();
+        }
+        // The first sync: no bytecode anywhere yet.
+        unpack(
+            c,
+            &["pkg/a.py", "pkg/b.py", "top.py", "pkg/data.txt"],
+            dir.path(),
+        );
+        let src = dir.path().join("src");
+        assert_eq!(
+            std::fs::read_to_string(src.join("pkg/a.py")).unwrap(),
+            "pkg/a.py"
+        );
+        // Python's caches of both modules, and of the top-level one.
+        let cache = src.join("pkg/__pycache__");
+        std::fs::create_dir_all(&cache).unwrap();
+        std::fs::create_dir_all(src.join("__pycache__")).unwrap();
+        for pyc in [
+            "a.cpython-311.pyc",
+            "a.cpython-311.opt-1.pyc",
+            "b.cpython-311.pyc",
+            "ab.cpython-311.pyc",
+        ] {
+            std::fs::write(cache.join(pyc), "bytecode").unwrap();
+        }
+        std::fs::write(src.join("__pycache__/top.cpython-311.pyc"), "bytecode").unwrap();
+        std::fs::write(c.join("pkg/a.py"), "edited").unwrap();
+        std::fs::write(c.join("top.py"), "edited").unwrap();
+        unpack(c, &["pkg/a.py", "top.py"], dir.path());
+        let mut left: Vec<String> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["ab.cpython-311.pyc", "b.cpython-311.pyc"]);
+        assert!(!src.join("__pycache__/top.cpython-311.pyc").exists());
+        assert_eq!(
+            std::fs::read_to_string(src.join("pkg/a.py")).unwrap(),
+            "edited"
+        );
     }
 
     #[test]
