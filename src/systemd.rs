@@ -478,6 +478,21 @@ pub fn reloadable_uwsgi(argv: &mut Vec<String>, runtime_dir: &str, fifo: &str, p
     ]);
 }
 
+/// How long a dev uWSGI worker may take to end once its master asks (a stop, a reload).
+/// A worker still loading the app when the master stops ignores the request until
+/// uWSGI's mercy runs out, 60 s by default: a Ctrl-C right after the first worker
+/// served, while the second still loaded, took 62 s to end the run. uWSGI's stop signal
+/// (SIGQUIT) ends the workers without finishing their requests in any case.
+pub const UWSGI_WORKER_MERCY_SECS: u32 = 5;
+
+/// Bounds how long a dev uWSGI's workers may take to end ([`UWSGI_WORKER_MERCY_SECS`]).
+pub fn merciful_uwsgi(argv: &mut Vec<String>) {
+    argv.extend([
+        "--worker-reload-mercy".to_string(),
+        UWSGI_WORKER_MERCY_SECS.to_string(),
+    ]);
+}
+
 /// Gives a detached uWSGI unit git-osa's hot-patch agent (`hot_patch.py`), run by its
 /// master after the preload, and the threads its workers answer the agent's requests in.
 /// A request's environ is a new dict each time (`holy`): uWSGI's default reuses one and

@@ -162,6 +162,9 @@ impl Cycle<'_> {
                 let argv = systemd::dev_argv(info, &scope);
                 (scope, argv)
             };
+            if u.runs == Runs::Uwsgi {
+                systemd::merciful_uwsgi(&mut argv);
+            }
             if u.runs == Runs::Console
                 && let Some(dir) = layout::dropin_dir(self.s.service.config.as_deref())
             {
