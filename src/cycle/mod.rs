@@ -371,12 +371,11 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     let (drains, pins) = c.drain();
     steps.extend(drains);
     let constraints = c.constraints();
-    let (stop, stopped) = c.stop();
-    match stopped {
+    match c.stop() {
         // Production serves no request (drained) but runs on while its venv is kept and
         // the checkout travels, and stops while pip runs (see `Cycle::stop`); it is
         // marked down in HAProxy once it has stopped.
-        Some(stopped) => {
+        production::Stop::BesidePip(stop, stopped) => {
             steps.push(c.sync(&constraints));
             steps.push(c.join());
             steps.push(stop);
@@ -387,8 +386,21 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
             steps.push(stopped);
             steps.extend(c.health_down(&pins));
         }
-        // It stops while its venv is kept and the checkout travels.
-        None => {
+        // It stops gracefully while its venv is kept and the checkout travels; pip waits
+        // for its end.
+        production::Stop::BesideSync(stop, stopped) => {
+            steps.push(stop);
+            steps.push(c.sync(&constraints));
+            steps.push(c.join());
+            steps.push(stopped);
+            steps.extend(c.health_down(&pins));
+            for lib in &s.with {
+                steps.extend(c.with(lib, &constraints, choice));
+            }
+            steps.push(c.install(&constraints, choice));
+        }
+        // Nothing of production runs.
+        production::Stop::Now(stop) => {
             steps.push(stop);
             steps.extend(c.health_down(&pins));
             steps.push(c.sync(&constraints));

@@ -14,6 +14,17 @@ use crate::session::{Record, VENV_KEPT};
 use crate::systemd;
 use crate::traffic::{self, Pin};
 
+/// How production's units stop in a run ([`Cycle::stop`]): each a step, and for a stop
+/// in the background, the wait for its end.
+pub(super) enum Stop {
+    /// Nothing runs: the step says so.
+    Now(Step),
+    /// While pip runs.
+    BesidePip(Step, Step),
+    /// While the venv is kept and the checkout travels; pip after its end.
+    BesideSync(Step, Step),
+}
+
 impl Cycle<'_> {
     /// We hold the lock: anything of an earlier git-osa still running was orphaned when
     /// it was killed (a pip, a copy, a dev process holding the port). Stop it first.
@@ -130,12 +141,14 @@ impl Cycle<'_> {
         (steps, pins)
     }
 
-    /// Production's units stopped, and the wait for their end when it overlaps the
-    /// install. A uWSGI unit's workers end at once on its stop signal (no request reaches
-    /// them: the target is drained), its master only at its next reap tick, a second
-    /// later: pip runs meanwhile. A unit that stops gracefully (an engine finishing its
-    /// work, importing as it goes) ends before pip changes its code.
-    pub(super) fn stop(&self) -> (Step, Option<Step>) {
+    /// Production's units stopped, in the background, and the wait for their end. A
+    /// uWSGI unit's workers end at once on its stop signal (no request reaches them: the
+    /// target is drained), its master only at its next reap tick, a second later: pip
+    /// runs meanwhile ([`Stop::BesidePip`]). A unit that stops gracefully (an engine
+    /// finishing its work, importing as it goes) ends before pip changes its code, while
+    /// the checkout travels to the session's own folder, which it never reads
+    /// ([`Stop::BesideSync`]).
+    pub(super) fn stop(&self) -> Stop {
         let mut argv = vec!["systemctl".to_string(), "stop".into()];
         argv.extend(self.active.iter().map(|u| probe::unit_id(u)));
         let names: Vec<String> = self.s.units.iter().map(|u| u.name.clone()).collect();
@@ -145,12 +158,11 @@ impl Cycle<'_> {
             .iter()
             .any(|u| self.session.stopped_units.contains(u));
         let skip = self.active.is_empty().then(|| "not running".to_string());
-        let overlaps = skip.is_none()
-            && self
-                .s
-                .units
-                .iter()
-                .all(|u| u.runs == Runs::Uwsgi || !self.active.contains(&u.name));
+        let uwsgi_only = self
+            .s
+            .units
+            .iter()
+            .all(|u| u.runs == Runs::Uwsgi || !self.active.contains(&u.name));
         let step = Step::exec(
             format!(
                 "stop production {}{}{}",
@@ -160,27 +172,30 @@ impl Cycle<'_> {
                 } else {
                     ""
                 },
-                if overlaps {
-                    ": uWSGI ends its workers at once, its master while pip runs"
-                } else {
-                    ""
+                match (&skip, uwsgi_only) {
+                    (Some(_), _) => "",
+                    (None, true) => ": uWSGI ends its workers at once, its master while pip runs",
+                    (None, false) => ": they end their work while the checkout travels, before pip",
                 }
             ),
             self.target(),
             Exec::new(argv),
         )
-        .skip_if(skip)
+        .skip_if(skip.clone())
         .before(Record::StoppedUnits(names))
         .after(Record::Mark("production stopped"));
-        if !overlaps {
-            return (step, None);
+        if skip.is_some() {
+            return Stop::Now(step);
         }
         let wait = Step::new(
             "wait until production has stopped",
             self.target(),
             Action::Join,
         );
-        (step.in_background(), Some(wait))
+        match uwsgi_only {
+            true => Stop::BesidePip(step.in_background(), wait),
+            false => Stop::BesideSync(step.in_background(), wait),
+        }
     }
 
     /// What a sync puts right first in a session: the production units the container
