@@ -94,10 +94,6 @@ impl Checks {
     pub fn of(&self, backend: &str, server: &str) -> Option<&Check> {
         self.servers.get(&(backend.to_string(), server.to_string()))
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.servers.is_empty()
-    }
 }
 
 const SECTIONS: &[&str] = &[
