@@ -463,6 +463,13 @@ pub fn detached_argv(info: &UnitInfo, service: &str) -> Vec<String> {
 /// worker imports only that: keystone's workers load in about 0.4 s instead of 2 s. The
 /// workers then end without tearing the interpreter down (`--skip-atexit-teardown`):
 /// finalizing two thousand modules held each reload about a second.
+///
+/// uWSGI guards against a fork bomb: when more workers than it has are respawned, each
+/// within a second of the one before, its master sleeps two seconds, FIFO and all. Two
+/// syncs a second apart (two saves under `watch`) are just that: the second reload and
+/// the one after it waited those two seconds. Here every respawn is a reload git-osa
+/// asked for, so the master does not sleep (`--forkbomb-delay 0`); a worker that fails
+/// to load the app still ends the unit (OSA's `need-app`), as without it.
 /// Options given on the command line after `--ini` add to the ini.
 pub fn reloadable_uwsgi(argv: &mut Vec<String>, runtime_dir: &str, fifo: &str, preload: &str) {
     if let Some(at) = argv.iter().position(|a| a == "--") {
@@ -475,6 +482,8 @@ pub fn reloadable_uwsgi(argv: &mut Vec<String>, runtime_dir: &str, fifo: &str, p
         "--shared-import".into(),
         preload.to_string(),
         "--skip-atexit-teardown".into(),
+        "--forkbomb-delay".into(),
+        "0".into(),
     ]);
 }
 
@@ -630,7 +639,7 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
         );
         assert_eq!(
             argv.join(" "),
-            "systemd-run --unit=x.service --property=RuntimeDirectory=git-osa-dev-k -- uwsgi --ini k.ini --lazy-apps --master-fifo /run/git-osa-dev-k/master.fifo --shared-import /var/lib/git-osa/k/uwsgi-preload.py --skip-atexit-teardown"
+            "systemd-run --unit=x.service --property=RuntimeDirectory=git-osa-dev-k -- uwsgi --ini k.ini --lazy-apps --master-fifo /run/git-osa-dev-k/master.fifo --shared-import /var/lib/git-osa/k/uwsgi-preload.py --skip-atexit-teardown --forkbomb-delay 0"
         );
     }
 

@@ -25,13 +25,15 @@ fn a_detached_session_serves_commits_through_sync_and_ends_with_stop_and_restore
     let started = story.run_detach_returns_once_the_checkout_serves();
     story.status_shows_the_detached_unit();
     story.logs_follow_a_request_from_another_terminal();
+    let in_a_row = story.syncs_in_a_row_are_served_without_uwsgi_pausing();
     let synced = story.a_commit_is_served_after_sync();
     story.a_sync_with_nothing_changed_restarts_nothing();
     story.stop_hands_the_traffic_back_and_leaves_nothing_running();
     story.restore_after_stop_puts_production_back(&production);
 
     eprintln!(
-        "timing: run --detach returned after {started:?}; sync of a one-line commit to served {synced:?}"
+        "timing: run --detach returned after {started:?}; sync of a one-line commit to served {synced:?}; \
+         three syncs in a row {in_a_row:?}"
     );
 }
 
@@ -133,6 +135,51 @@ impl Detached<'_> {
             Duration::from_secs(10),
             || lab.sh(self.target, "pgrep -x journalctl").trim().is_empty(),
         );
+    }
+
+    /// Three edits synced one right after the other (saves a second apart under `watch`):
+    /// each is served, and uWSGI's master never takes the respawns for a fork bomb and
+    /// sleeps two seconds before the next reload (it did: a second and third sync took
+    /// 1-2 s more).
+    fn syncs_in_a_row_are_served_without_uwsgi_pausing(&self) -> Vec<Duration> {
+        let lab = self.lab;
+        let cursor = lab.sh(
+            self.target,
+            &format!(
+                "journalctl -u {SERVICE} -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p'"
+            ),
+        );
+        let cursor = cursor.trim();
+        assert!(!cursor.is_empty(), "no journal cursor for {SERVICE}");
+        let mut took = Vec::new();
+        for i in 1..=3 {
+            let marker = format!("git-osa-in-a-row-{i}");
+            edit(&self.repo, &marker);
+            let start = Instant::now();
+            let (code, _, err) = self.osa(&["sync"]);
+            took.push(start.elapsed());
+            assert_eq!(code, 0, "{err}");
+            self.serves(&marker, 2);
+        }
+        // Every sync respawned both workers (the case the guard is for), the last ones
+        // perhaps a moment after the sync returned.
+        let journal = || {
+            lab.sh(
+                self.target,
+                &format!("journalctl -u {SERVICE} -o cat --no-pager --after-cursor='{cursor}'"),
+            )
+        };
+        lab.wait(
+            "six respawned workers in the journal",
+            Duration::from_secs(10),
+            || journal().matches("Respawned uWSGI worker").count() >= 6,
+        );
+        let journal = journal();
+        assert!(
+            !journal.contains("respawning too fast"),
+            "uWSGI's master slept between the syncs:\n{journal}"
+        );
+        took
     }
 
     fn a_commit_is_served_after_sync(&self) -> Duration {
