@@ -470,6 +470,9 @@ pub fn detached_argv(info: &UnitInfo, service: &str) -> Vec<String> {
 /// the one after it waited those two seconds. Here every respawn is a reload git-osa
 /// asked for, so the master does not sleep (`--forkbomb-delay 0`); a worker that fails
 /// to load the app still ends the unit (OSA's `need-app`), as without it.
+///
+/// Each worker that has loaded the app and accepts requests adds a line to `accepting`
+/// beside the FIFO (`--hook-accepting`): [`RELOAD_WORKERS`] counts them.
 /// Options given on the command line after `--ini` add to the ini.
 pub fn reloadable_uwsgi(argv: &mut Vec<String>, runtime_dir: &str, fifo: &str, preload: &str) {
     if let Some(at) = argv.iter().position(|a| a == "--") {
@@ -484,6 +487,11 @@ pub fn reloadable_uwsgi(argv: &mut Vec<String>, runtime_dir: &str, fifo: &str, p
         "--skip-atexit-teardown".into(),
         "--forkbomb-delay".into(),
         "0".into(),
+        "--hook-accepting".into(),
+        format!(
+            "appendn:{}/accepting",
+            fifo.rsplit_once('/').map_or(".", |(dir, _)| dir)
+        ),
     ]);
 }
 
@@ -521,11 +529,16 @@ pub fn hot_patching_uwsgi(argv: &mut Vec<String>, agent: &str) {
 pub const UWSGI_PRELOAD: &str = include_str!("uwsgi_preload.py");
 
 /// In the container: reloads the workers of the uWSGI unit `$2` through its master FIFO
-/// `$1` and follows its journal (one journalctl, not a poll: the new workers are loading
-/// the app on the same CPUs) until every respawned worker has loaded the app. Exits 4
-/// when the unit cannot reload (no FIFO: started by an older git-osa), 6 when its master
-/// holds some of the dev code (the preload says so beside the FIFO), 3 when a new worker
-/// could not load the app or the unit ended, 5 after a minute.
+/// `$1` and waits until as many new workers as the master had (its children) have
+/// loaded the app and accept requests: each says so by a line in the `accepting` file
+/// beside the FIFO ([`reloadable_uwsgi`]'s hook). Its journal is followed meanwhile, for
+/// a worker that could not load the app or a unit that ended, and for a unit started by
+/// a git-osa without that hook, whose workers are counted ready from the journal. The
+/// journal alone is late: journald tells its followers of new lines only every quarter
+/// second, and a reload waited 0.3 s more than its workers took. Exits 4 when the unit
+/// cannot reload (no FIFO: started by an older git-osa), 6 when its master holds some of
+/// the dev code (the preload says so beside the FIFO), 3 when a new worker could not
+/// load the app or the unit ended, 5 after a minute.
 ///
 /// The FIFO is opened without creating it (`dd conv=nocreat`): the master makes it anew
 /// after each writer, and a redirection landing in between would leave a plain file in
@@ -534,18 +547,20 @@ pub const UWSGI_PRELOAD: &str = include_str!("uwsgi_preload.py");
 /// 50 ms until the new workers are there.
 pub const RELOAD_WORKERS: &str = r#"
 fifo=$1; unit=$2
+ready=${fifo%/*}/accepting
 [ -p "$fifo" ] || exit 4
 [ -e "${fifo%/*}/master-holds-dev-code" ] && exit 6
+master=$(systemctl show -p MainPID --value "$unit")
+[ -n "$master" ] && [ "$master" != 0 ] || exit 4
+workers=$(grep -l "^PPid:[[:space:]]*$master\$" /proc/[0-9]*/status 2>/dev/null | wc -l)
+before=-1
+[ -f "$ready" ] && before=$(wc -l < "$ready")
 cursor=$(journalctl -u "$unit" -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
 [ -n "$cursor" ] || exit 4
 tmp=$(mktemp -d) || exit 1
 mkfifo "$tmp/journal"
 journalctl -u "$unit" -f -o cat --no-pager --after-cursor="$cursor" > "$tmp/journal" & j=$!
-if ! printf w | timeout 5 dd of="$fifo" conv=nocreat status=none; then
-  kill "$j"; rm -rf "$tmp"; exit 4
-fi
-( while sleep 0.05; do echo | timeout 1 dd of="$fifo" conv=nocreat status=none 2>/dev/null; done ) & w=$!
-timeout 60 awk '
+( timeout 60 awk '
   { last[NR % 20] = $0 }
   /failed loading app|GAME OVER|Main process exited|Failed with result|Deactivated successfully/ {
     for (i = NR - 19; i <= NR; i++) if (i > 0) print last[i % 20] > "/dev/stderr"
@@ -554,9 +569,20 @@ timeout 60 awk '
   /^Respawned uWSGI worker/ { respawned++ }
   /^WSGI app .* ready in / { ready++ }
   respawned > 0 && ready >= respawned { exit 0 }
-' < "$tmp/journal"
-rc=$?
-kill "$w" "$j" 2>/dev/null; rm -rf "$tmp"
+' < "$tmp/journal"; echo $? > "$tmp/rc.new"; mv "$tmp/rc.new" "$tmp/rc" ) & a=$!
+if ! printf w | timeout 5 dd of="$fifo" conv=nocreat status=none; then
+  kill "$j" "$a" 2>/dev/null; rm -rf "$tmp"; exit 4
+fi
+( while sleep 0.05; do echo | timeout 1 dd of="$fifo" conv=nocreat status=none 2>/dev/null; done ) & w=$!
+while :; do
+  if [ -f "$tmp/rc" ]; then rc=$(cat "$tmp/rc"); break; fi
+  # The file goes with the runtime folder when the unit ends: the journal says why.
+  if [ "$before" -ge 0 ] && [ "$workers" -gt 0 ] && [ $(($(wc -l 2>/dev/null < "$ready") - before)) -ge "$workers" ]; then
+    rc=0; break
+  fi
+  sleep 0.02
+done
+kill "$w" "$j" 2>/dev/null; wait "$a" 2>/dev/null; rm -rf "$tmp"
 case $rc in 0|3) exit "$rc" ;; *) exit 5 ;; esac
 "#;
 
@@ -639,7 +665,7 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
         );
         assert_eq!(
             argv.join(" "),
-            "systemd-run --unit=x.service --property=RuntimeDirectory=git-osa-dev-k -- uwsgi --ini k.ini --lazy-apps --master-fifo /run/git-osa-dev-k/master.fifo --shared-import /var/lib/git-osa/k/uwsgi-preload.py --skip-atexit-teardown --forkbomb-delay 0"
+            "systemd-run --unit=x.service --property=RuntimeDirectory=git-osa-dev-k -- uwsgi --ini k.ini --lazy-apps --master-fifo /run/git-osa-dev-k/master.fifo --shared-import /var/lib/git-osa/k/uwsgi-preload.py --skip-atexit-teardown --forkbomb-delay 0 --hook-accepting appendn:/run/git-osa-dev-k/accepting"
         );
     }
 

@@ -26,6 +26,7 @@ fn a_detached_session_serves_commits_through_sync_and_ends_with_stop_and_restore
     story.status_shows_the_detached_unit();
     story.logs_follow_a_request_from_another_terminal();
     let in_a_row = story.syncs_in_a_row_are_served_without_uwsgi_pausing();
+    story.a_broken_edit_fails_its_sync_and_the_fix_serves_again();
     let synced = story.a_commit_is_served_after_sync();
     story.a_sync_with_nothing_changed_restarts_nothing();
     story.stop_hands_the_traffic_back_and_leaves_nothing_running();
@@ -180,6 +181,25 @@ impl Detached<'_> {
             "uWSGI's master slept between the syncs:\n{journal}"
         );
         took
+    }
+
+    /// A sync of an edit the app cannot import fails: it says so with Python's own
+    /// words and what to do; the next sync, of the fix, serves again.
+    fn a_broken_edit_fails_its_sync_and_the_fix_serves_again(&self) {
+        let file = self.repo.join("keystone/api/discovery.py");
+        let good = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, format!("{good}def broken(:\n")).unwrap();
+        let (code, _, err) = self.osa(&["sync"]);
+        assert_ne!(code, 0, "{err}");
+        assert!(err.contains("could not load the new code"), "{err}");
+        assert!(err.contains("SyntaxError"), "{err}");
+        assert!(err.contains("fix and `git osa sync`"), "{err}");
+        assert!(!err.contains("cannot open"), "{err}");
+        std::fs::write(&file, &good).unwrap();
+        edit(&self.repo, "git-osa-fixed");
+        let (code, _, err) = self.osa(&["sync"]);
+        assert_eq!(code, 0, "{err}");
+        self.serves("git-osa-fixed", 5);
     }
 
     fn a_commit_is_served_after_sync(&self) -> Duration {
