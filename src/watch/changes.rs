@@ -1,7 +1,7 @@
 //! What changes in the checkout, told apart from what does not matter (`.git/`, what git
 //! ignores), gathered into one sync per burst of saves.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -100,6 +100,10 @@ pub struct Debounce {
     quiet: Duration,
     at_most: Duration,
     paths: BTreeSet<String>,
+    /// The paths the burst made (their first event in it was their creation), with where
+    /// they are: one gone again by the burst's end never was, for a sync (an editor's
+    /// temporary file, `sed -i`'s).
+    made: BTreeMap<String, PathBuf>,
     first: Option<Instant>,
     last: Option<Instant>,
 }
@@ -110,12 +114,19 @@ impl Debounce {
             quiet,
             at_most,
             paths: BTreeSet::new(),
+            made: BTreeMap::new(),
             first: None,
             last: None,
         }
     }
 
-    pub fn add(&mut self, path: String, at: Instant) {
+    /// A change to `path` at `at`; `made` is where it is when the change made it.
+    pub fn add(&mut self, path: String, made: Option<PathBuf>, at: Instant) {
+        if let Some(abs) = made
+            && !self.paths.contains(&path)
+        {
+            self.made.insert(path.clone(), abs);
+        }
         self.paths.insert(path);
         self.first.get_or_insert(at);
         self.last = Some(at);
@@ -129,14 +140,21 @@ impl Debounce {
         Some(quiet_at.min(cap_at).saturating_duration_since(now))
     }
 
-    /// The burst's paths, once it is over.
-    pub fn take(&mut self, now: Instant) -> Option<Vec<String>> {
+    /// The burst's paths, once it is over, but those it made that `exists` says are gone
+    /// again: empty when the burst only made and removed files.
+    pub fn take(&mut self, now: Instant, exists: impl Fn(&Path) -> bool) -> Option<Vec<String>> {
         if self.wait(now)? > Duration::ZERO {
             return None;
         }
         self.first = None;
         self.last = None;
-        Some(std::mem::take(&mut self.paths).into_iter().collect())
+        let made = std::mem::take(&mut self.made);
+        Some(
+            std::mem::take(&mut self.paths)
+                .into_iter()
+                .filter(|p| made.get(p).is_none_or(|abs| exists(abs)))
+                .collect(),
+        )
     }
 }
 
@@ -168,22 +186,22 @@ mod tests {
         let t0 = Instant::now();
         let mut d = Debounce::new(Duration::from_millis(80), Duration::from_secs(2));
         assert_eq!(d.wait(t0), None);
-        assert_eq!(d.take(t0), None);
+        assert_eq!(d.take(t0, |_| true), None);
         // An editor's save: temp file, rename, the same file again, 5 saves 20 ms apart.
         for i in 0..5 {
-            d.add("keystone/a.py".into(), at(t0, i * 20));
+            d.add("keystone/a.py".into(), None, at(t0, i * 20));
         }
-        d.add("keystone/b.py".into(), at(t0, 85));
-        assert_eq!(d.take(at(t0, 120)), None, "not quiet yet");
+        d.add("keystone/b.py".into(), None, at(t0, 85));
+        assert_eq!(d.take(at(t0, 120), |_| true), None, "not quiet yet");
         assert_eq!(d.wait(at(t0, 120)), Some(Duration::from_millis(45)));
         assert_eq!(
-            d.take(at(t0, 165)),
+            d.take(at(t0, 165), |_| true),
             Some(vec![
                 "keystone/a.py".to_string(),
                 "keystone/b.py".to_string()
             ])
         );
-        assert_eq!(d.take(at(t0, 500)), None, "a burst syncs once");
+        assert_eq!(d.take(at(t0, 500), |_| true), None, "a burst syncs once");
     }
 
     #[test]
@@ -191,10 +209,56 @@ mod tests {
         let t0 = Instant::now();
         let mut d = Debounce::new(Duration::from_millis(80), Duration::from_millis(300));
         for i in 0..10 {
-            d.add(format!("f{i}"), at(t0, i * 50));
+            d.add(format!("f{i}"), None, at(t0, i * 50));
         }
         assert_eq!(d.wait(at(t0, 450)), Some(Duration::ZERO));
-        assert_eq!(d.take(at(t0, 450)).map(|p| p.len()), Some(10));
+        assert_eq!(d.take(at(t0, 450), |_| true).map(|p| p.len()), Some(10));
+    }
+
+    #[test]
+    fn a_file_the_burst_made_and_removed_again_is_no_change() {
+        let t0 = Instant::now();
+        let mut d = Debounce::new(Duration::from_millis(40), Duration::from_secs(2));
+        let exists = |p: &Path| p == Path::new("/c/keystone/new.py");
+        // `sed -i`: its temporary file made, then renamed over the file.
+        d.add(
+            "keystone/sedX1".into(),
+            Some("/c/keystone/sedX1".into()),
+            t0,
+        );
+        d.add("keystone/sedX1".into(), None, at(t0, 1));
+        d.add("keystone/a.py".into(), None, at(t0, 1));
+        // A file made that stays; a file that was there, removed, made and removed again.
+        d.add(
+            "keystone/new.py".into(),
+            Some("/c/keystone/new.py".into()),
+            at(t0, 2),
+        );
+        d.add("keystone/old.py".into(), None, at(t0, 3));
+        d.add(
+            "keystone/old.py".into(),
+            Some("/c/keystone/old.py".into()),
+            at(t0, 4),
+        );
+        d.add("keystone/old.py".into(), None, at(t0, 5));
+        assert_eq!(
+            d.take(at(t0, 50), exists),
+            Some(vec![
+                "keystone/a.py".to_string(),
+                "keystone/new.py".to_string(),
+                "keystone/old.py".to_string()
+            ])
+        );
+        // A burst that only made a file and removed it: nothing to sync.
+        d.add("4913".into(), Some("/c/4913".into()), at(t0, 100));
+        d.add("4913".into(), None, at(t0, 101));
+        assert_eq!(d.take(at(t0, 200), exists), Some(vec![]));
+        // What the last burst made is forgotten with it.
+        d.add("keystone/sedX1".into(), None, at(t0, 300));
+        assert_eq!(
+            d.take(at(t0, 400), exists),
+            Some(vec!["keystone/sedX1".to_string()])
+        );
     }
 
     #[test]

@@ -118,9 +118,10 @@ pub(super) fn watch_loop(
             Ok(Ok(event)) => {
                 if !matches!(event.kind, EventKind::Access(_)) {
                     let now = Instant::now();
+                    let made = matches!(event.kind, EventKind::Create(_));
                     for p in event.paths {
                         if let Some(rel) = checkout.relevant(&p) {
-                            burst.add(rel, now);
+                            burst.add(rel, made.then(|| p.clone()), now);
                             // A folder made (or moved in) while watching: followed too.
                             if matches!(
                                 event.kind,
@@ -139,9 +140,12 @@ pub(super) fn watch_loop(
                 return Err(anyhow::anyhow!("the checkout's watcher (inotify) stopped").into());
             }
         }
-        if let Some(paths) = burst.take(Instant::now()) {
-            n += 1;
-            sync_once(ctx, &lock, container, n, &describe(&paths))?;
+        if let Some(paths) = burst.take(Instant::now(), |p| p.symlink_metadata().is_ok()) {
+            // A burst that only made files and removed them again changed nothing.
+            if !paths.is_empty() {
+                n += 1;
+                sync_once(ctx, &lock, container, n, &describe(&paths))?;
+            }
         } else if hooks.pending().exists() {
             lock.lock()?;
             let wanted = std::fs::remove_file(hooks.pending()).is_ok();

@@ -119,14 +119,34 @@ fn saves_are_served_through_a_background_watcher_that_stop_and_restore_end() {
         "{log}"
     );
 
+    // An editor's save through a temporary file renamed over the file: the sync names
+    // only the file. A file made and removed again between two syncs is no change.
+    let file = repo.join("keystone/api/discovery.py");
+    let tmp = repo.join("keystone/api/git-osa-save-tmp");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&tmp, text.replace("git-osa-burst-5", "git-osa-renamed")).unwrap();
+    std::fs::rename(&tmp, &file).unwrap();
+    wait_served(&lab, "git-osa-renamed");
+    wait_syncs(&lab, &repo, 3);
+    let log = watch_log(&lab, &repo);
+    assert!(
+        log.contains("watch: sync 3: keystone/api/discovery.py: ok in "),
+        "{log}"
+    );
+    let scratch = repo.join("keystone/git-osa-scratch");
+    std::fs::write(&scratch, "x").unwrap();
+    std::fs::remove_file(&scratch).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(syncs(&lab, &repo), 3, "{}", watch_log(&lab, &repo));
+
     // A folder made while watching is followed from then on: a later save in it syncs.
     let new = repo.join("keystone/git_osa_new");
     std::fs::create_dir(&new).unwrap();
     std::fs::write(new.join("a.py"), "A = 1\n").unwrap();
-    wait_syncs(&lab, &repo, 3);
+    wait_syncs(&lab, &repo, 4);
     std::thread::sleep(Duration::from_millis(300));
     std::fs::write(new.join("a.py"), "A = 2\n").unwrap();
-    wait_syncs(&lab, &repo, 4);
+    wait_syncs(&lab, &repo, 5);
     assert_eq!(
         lab.sh(
             &lab.new,
@@ -146,7 +166,7 @@ fn saves_are_served_through_a_background_watcher_that_stop_and_restore_end() {
     assert!(doc["watching"].is_null(), "{doc}");
     edit(&repo, "git-osa-unwatched");
     std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(syncs(&lab, &repo), 4);
+    assert_eq!(syncs(&lab, &repo), 5);
 
     // restore: production back, nothing of git-osa on the host or in the container.
     let o = lab.run(&repo, &["restore"]);
