@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Lab, Node, PINNED, edit, git};
+use crate::harness::{Lab, MARKED_FILE, Node, PINNED, edit, git};
 
 #[test]
 #[ignore = "needs the lab: tests/run"]
@@ -186,7 +186,7 @@ impl Detached<'_> {
     /// A sync of an edit the app cannot import fails: it says so with Python's own
     /// words and what to do; the next sync, of the fix, serves again.
     fn a_broken_edit_fails_its_sync_and_the_fix_serves_again(&self) {
-        let file = self.repo.join("keystone/api/discovery.py");
+        let file = self.repo.join(MARKED_FILE);
         let good = std::fs::read_to_string(&file).unwrap();
         std::fs::write(&file, format!("{good}def broken(:\n")).unwrap();
         let (code, _, err) = self.osa(&["sync"]);

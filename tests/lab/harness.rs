@@ -13,7 +13,8 @@ use crate::running::Running;
 /// The lab is one shared thing: its tests run one at a time.
 pub(crate) static LAB: Mutex<()> = Mutex::new(());
 
-const MARKED_FILE: &str = "keystone/api/discovery.py";
+/// The file `edit` marks: keystone's `/v3` answer.
+pub const MARKED_FILE: &str = "keystone/api/discovery.py";
 /// What `git osa` prints once HAProxy sends the traffic to the dev run.
 pub const PINNED: &str = "now goes to it";
 

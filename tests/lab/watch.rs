@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Lab, edit, header};
+use crate::harness::{Lab, MARKED_FILE, edit, header};
 use crate::pty::Pty;
 
 #[test]
@@ -121,7 +121,7 @@ fn saves_are_served_through_a_background_watcher_that_stop_and_restore_end() {
 
     // An editor's save through a temporary file renamed over the file: the sync names
     // only the file. A file made and removed again between two syncs is no change.
-    let file = repo.join("keystone/api/discovery.py");
+    let file = repo.join(MARKED_FILE);
     let tmp = repo.join("keystone/api/git-osa-save-tmp");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&tmp, text.replace("git-osa-burst-5", "git-osa-renamed")).unwrap();
