@@ -855,7 +855,11 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
             spec = importlib.util.spec_from_file_location('preload', sys.argv[3])\n\
             spec.loader.exec_module(importlib.util.module_from_spec(spec))\n\
             names = ['plain', 'plain.sub', 'libopt', 'libhard', 'devpkg', 'appmod', 'devsneak']\n\
-            print(json.dumps({n: n in sys.modules for n in names}))\n";
+            got = {n: n in sys.modules for n in names}\n\
+            import gc\n\
+            got['frozen'] = gc.get_freeze_count() > 0\n\
+            got['collecting'] = gc.isenabled()\n\
+            print(json.dumps(got))\n";
         let preload = |app: &str| {
             let opt = serde_json::json!({
                 "wsgi": format!("{app}:application"),
@@ -882,12 +886,14 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
             got,
             serde_json::json!({
                 "plain": true, "plain.sub": true, "libopt": false, "libhard": false,
-                "devpkg": false, "appmod": false, "devsneak": false
+                "devpkg": false, "appmod": false, "devsneak": false,
+                "frozen": true, "collecting": true
             }),
             "{err}"
         );
         assert!(
-            err.contains("git-osa: the uWSGI master preloaded 2 modules in "),
+            err.contains("git-osa: the uWSGI master preloaded 2 modules in ")
+                && err.contains(" s (frozen for the garbage collector); "),
             "{err}"
         );
         assert!(!err.contains("imported the dev code"), "{err}");
@@ -896,6 +902,10 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
         // Past the finder: said, and marked beside the FIFO, so a sync restarts instead.
         let (got, err) = preload("appsneaky");
         assert_eq!(got["devsneak"], true, "{err}");
+        // Its objects stay collectable: the unit restarts on each sync, and a hot patch
+        // must find every function of the dev code.
+        assert_eq!(got["frozen"], false, "{err}");
+        assert_eq!(got["collecting"], true, "{err}");
         assert!(
             err.contains("git-osa: the uWSGI master imported the dev code (devsneak): a sync restarts this unit"),
             "{err}"

@@ -16,7 +16,17 @@
 # (a library importing it, even optionally) is dropped again: left to the workers whole. No app is made in the master: only modules are imported, which is what
 # uWSGI's own preforking mode does with far more (it makes the app too).
 #
+# The garbage collector: off while the master imports (each of the thousands of imports
+# would otherwise run collections over everything imported before), then one collection
+# of what the imports left, then everything the master holds is frozen (`gc.freeze`)
+# before the fork, as Python's documentation advises for a process that forks without
+# exec. A worker's collections then walk only its own objects, not the libraries'
+# million: keystone's workers imported its code in 0.17 s instead of 0.29 s, measured
+# in the lab's container, and the master preloaded in 0.85 s instead of 1.1 s. Not when
+# the master holds some of the dev code (below): a unit that restarts on each sync.
+#
 # `git osa restore` removes this file with the session's folder.
+import gc
 import importlib
 import os
 import select
@@ -136,8 +146,15 @@ def preload():
     if what is None:
         return
     start = time.monotonic()
+    collecting = gc.isenabled()
+    gc.disable()
     r, w = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        if collecting:
+            gc.enable()
+        raise
     if pid == 0:
         try:
             os.close(r)
@@ -164,6 +181,8 @@ def preload():
                     del sys.modules[n]
     finally:
         sys.meta_path.remove(refuse)
+        if collecting:
+            gc.enable()
     leaked = sorted(
         n
         for n, m in list(sys.modules.items())
@@ -182,9 +201,17 @@ def preload():
             "unit instead of reloading its workers" % ", ".join(leaked),
             file=sys.stderr,
         )
+    elif collecting:
+        gc.collect()
+        gc.freeze()
     print(
-        "git-osa: the uWSGI master preloaded %d modules in %.1f s; the workers import "
-        "the code under development" % (len(sys.modules) - before, time.monotonic() - start),
+        "git-osa: the uWSGI master preloaded %d modules in %.1f s%s; the workers import "
+        "the code under development"
+        % (
+            len(sys.modules) - before,
+            time.monotonic() - start,
+            " (frozen for the garbage collector)" if gc.get_freeze_count() else "",
+        ),
         file=sys.stderr,
     )
 
