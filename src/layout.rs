@@ -77,6 +77,11 @@ impl Paths {
     pub fn uwsgi_preload(&self) -> String {
         format!("{}/uwsgi-preload.py", self.dir)
     }
+    /// The script each dev uWSGI worker imports right before it loads the app, which
+    /// it then loads with Python's garbage collector off (`uwsgi_app_load.py`).
+    pub fn uwsgi_app_load(&self) -> String {
+        format!("{}/uwsgi-app-load.py", self.dir)
+    }
     /// The hot-patch agent a detached uWSGI master runs after the preload
     /// (`hot_patch.py`, `run --detach --hot-patch`).
     pub fn hot_patch(&self) -> String {

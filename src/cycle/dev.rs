@@ -95,6 +95,25 @@ impl Cycle<'_> {
         ))
     }
 
+    /// The script the dev uWSGI workers import before they load the app, which they then
+    /// load with the garbage collector off (see `uwsgi_app_load.py`), in the session's
+    /// folder, which restore removes.
+    pub(super) fn uwsgi_app_load(&self) -> Option<Step> {
+        if !self.s.units.iter().any(|u| u.runs == Runs::Uwsgi) {
+            return None;
+        }
+        let file = self.paths.uwsgi_app_load();
+        Some(Step::exec(
+            format!("write what the uWSGI workers run around the app's load ({file})"),
+            self.target(),
+            Exec::write_file(
+                &file,
+                "git-osa-app-load",
+                systemd::UWSGI_APP_LOAD.as_bytes().to_vec(),
+            ),
+        ))
+    }
+
     /// The hot-patch agent (`--hot-patch`), beside the preload in the session's folder,
     /// and the folder its requests and the workers' answers go to, the service user's.
     pub(super) fn hot_patch_agent(&self, hot: bool) -> Vec<Step> {
@@ -164,6 +183,7 @@ impl Cycle<'_> {
             };
             if u.runs == Runs::Uwsgi {
                 systemd::merciful_uwsgi(&mut argv);
+                systemd::collector_quiet_uwsgi(&mut argv, &self.paths.uwsgi_app_load());
             }
             if u.runs == Runs::Console
                 && let Some(dir) = layout::dropin_dir(self.s.service.config.as_deref())

@@ -415,6 +415,7 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     steps.extend(c.db_sync(choice.db_snapshot)?);
     steps.extend(c.runtime_dirs());
     steps.extend(c.uwsgi_preload(choice.detach));
+    steps.extend(c.uwsgi_app_load());
     let hot = choice.detach && choice.hot_patch;
     steps.extend(c.hot_patch_agent(hot));
     let mut foreground = c.foreground(pins, choice.detach, hot)?;

@@ -890,7 +890,7 @@ fn debugged_at_the_terminal() {
     };
     let text = run_text(&keystone(), &c);
     assert!(
-        text.contains("--ini /etc/uwsgi/keystone-wsgi-public.ini --worker-reload-mercy 5 --processes 1 --threads 1 --harakiri 0 --lazy-apps --enable-threads --honour-stdin"),
+        text.contains("--ini /etc/uwsgi/keystone-wsgi-public.ini --worker-reload-mercy 5 --import /var/lib/git-osa/keystone/uwsgi-app-load.py --processes 1 --threads 1 --harakiri 0 --lazy-apps --enable-threads --honour-stdin"),
         "{text}"
     );
     assert!(!text.contains("install pudb"), "pdb needs nothing: {text}");

@@ -1,0 +1,103 @@
+# Written by git-osa into the session's folder and imported by each dev uWSGI worker
+# (`--import`) right before it loads the app: the app loads with Python's garbage
+# collector off, and the collector is on again as soon as that load ends, however it
+# ends.
+#
+# Loading an OpenStack app imports a couple of thousand modules, and with the collector
+# on, every few hundred allocations run a collection over what is already there:
+# keystone's app loaded in 1.24 s instead of 1.87 s with it off, measured in the lab's
+# container. What the load leaves as garbage goes with the first collection after it.
+#
+# Only an app given as a module (uWSGI's `wsgi`/`module`) loads through Python's import
+# system, where a finder can tell when its load ends: that module's loader, and those of
+# the packages above it (which load first, and may fail first), are wrapped to turn the
+# collector on again. An app given as a file (`wsgi-file`), loaded by uWSGI past any
+# finder, or one some earlier import already loaded, is left as it is.
+#
+# `git osa restore` removes this file with the session's folder.
+import gc
+import sys
+
+
+def uwsgi_opt(*names):
+    """The first of these uWSGI options that is set (the last value of a repeated one)."""
+    import uwsgi
+
+    for n in names:
+        v = uwsgi.opt.get(n)
+        if isinstance(v, list):
+            v = v[-1]
+        if isinstance(v, bytes):
+            v = v.decode()
+        if isinstance(v, str) and v:
+            return v
+    return None
+
+
+def app_module():
+    """The app's module, when the app is one (not a file)."""
+    module = uwsgi_opt("wsgi", "module", "w")
+    if not module:
+        return None
+    name = module.split(":", 1)[0]
+    if name.endswith(".py") or "/" in name:
+        return None
+    return name
+
+
+class Around:
+    """Turns the collector on again when the app's module has loaded, or when it or a
+    package above it failed to."""
+
+    def __init__(self, app):
+        self.app = app
+        parts = app.split(".")
+        self.above = {".".join(parts[:i]) for i in range(1, len(parts))}
+
+    def find_spec(self, name, path=None, target=None):
+        if name != self.app and name not in self.above:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            if name == self.app:
+                self.done()
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            self.done()
+            return spec
+        run = loader.exec_module
+        is_app = name == self.app
+
+        def exec_module(module):
+            try:
+                run(module)
+            except BaseException:
+                self.done()
+                raise
+            if is_app:
+                self.done()
+
+        loader.exec_module = exec_module
+        return spec
+
+    def done(self):
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        gc.enable()
+
+
+def around_app_load():
+    app = app_module()
+    if app is None or app in sys.modules or not gc.isenabled():
+        return
+    gc.disable()
+    sys.meta_path.insert(0, Around(app))
+
+
+around_app_load()
