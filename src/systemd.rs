@@ -503,7 +503,10 @@ pub fn collector_quiet_uwsgi(argv: &mut Vec<String>, app_load: &str) {
 }
 
 /// The script a dev uWSGI's workers import before the app (`--import`): see its comments.
-pub const UWSGI_APP_LOAD: &str = include_str!("uwsgi_app_load.py");
+pub const UWSGI_APP_LOAD: &str = concat!(
+    include_str!("uwsgi_app.py"),
+    include_str!("uwsgi_app_load.py")
+);
 
 /// How long a dev uWSGI worker may take to end once its master asks (a stop, a reload).
 /// A worker still loading the app when the master stops ignores the request until
@@ -536,7 +539,10 @@ pub fn hot_patching_uwsgi(argv: &mut Vec<String>, agent: &str) {
 }
 
 /// The script a detached uWSGI unit's master runs (`--shared-import`): see its comments.
-pub const UWSGI_PRELOAD: &str = include_str!("uwsgi_preload.py");
+pub const UWSGI_PRELOAD: &str = concat!(
+    include_str!("uwsgi_app.py"),
+    include_str!("uwsgi_preload.py")
+);
 
 /// In the container: reloads the workers of the uWSGI unit `$2` through its master FIFO
 /// `$1` and waits until as many new workers as the master had (its children) have

@@ -1,3 +1,5 @@
+# Follows `uwsgi_app.py` (`uwsgi_opt`, `app`) in the file git-osa writes.
+#
 # Written by git-osa into the session's folder and imported by each dev uWSGI worker
 # (`--import`) right before it loads the app: the app loads with Python's garbage
 # collector off, and the collector is on again as soon as that load ends, however it
@@ -19,30 +21,10 @@ import gc
 import sys
 
 
-def uwsgi_opt(*names):
-    """The first of these uWSGI options that is set (the last value of a repeated one)."""
-    import uwsgi
-
-    for n in names:
-        v = uwsgi.opt.get(n)
-        if isinstance(v, list):
-            v = v[-1]
-        if isinstance(v, bytes):
-            v = v.decode()
-        if isinstance(v, str) and v:
-            return v
-    return None
-
-
 def app_module():
     """The app's module, when the app is one (not a file)."""
-    module = uwsgi_opt("wsgi", "module", "w")
-    if not module:
-        return None
-    name = module.split(":", 1)[0]
-    if name.endswith(".py") or "/" in name:
-        return None
-    return name
+    what = app()
+    return what[1] if what and what[0] == "module" else None
 
 
 class Around:

@@ -1,3 +1,5 @@
+# Follows `uwsgi_app.py` (`uwsgi_opt`, `app`) in the file git-osa writes.
+#
 # Written by git-osa beside a detached dev session (`git osa run --detach`) and run by
 # the dev unit's uWSGI master (`--shared-import`) before it forks its workers.
 #
@@ -22,8 +24,8 @@
 # before the fork, as Python's documentation advises for a process that forks without
 # exec. A worker's collections then walk only its own objects, not the libraries'
 # million: keystone's workers imported its code in 0.17 s instead of 0.29 s, measured
-# in the lab's container, and the master preloaded in 0.85 s instead of 1.1 s. Not when
-# the master holds some of the dev code (below): a unit that restarts on each sync.
+# in the lab's container. Not when the master holds some of the dev code (below): a
+# unit that restarts on each sync.
 #
 # `git osa restore` removes this file with the session's folder.
 import gc
@@ -77,33 +79,6 @@ class Report:
         self.out.write(name + "\n")
         self.out.flush()
         return None
-
-
-def uwsgi_opt(*names):
-    """The first of these uWSGI options that is set (the last value of a repeated one)."""
-    import uwsgi
-
-    for n in names:
-        v = uwsgi.opt.get(n)
-        if isinstance(v, list):
-            v = v[-1]
-        if isinstance(v, bytes):
-            v = v.decode()
-        if isinstance(v, str) and v:
-            return v
-    return None
-
-
-def app():
-    """What the worker would load, from uWSGI's options: the loader's module, or file."""
-    module = uwsgi_opt("wsgi", "module", "w")
-    if module:
-        name = module.split(":", 1)[0]
-        if name.endswith(".py") or "/" in name:
-            return ("file", name)
-        return ("module", name)
-    path = uwsgi_opt("wsgi-file", "file")
-    return ("file", path) if path else None
 
 
 def scout(what, out):
