@@ -839,6 +839,28 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
             ("bad/api.py", format!("{record}raise RuntimeError('the app is broken')\n")),
             ("broken/__init__.py", format!("{record}raise ValueError('the package is broken')\n")),
             ("app_load.py", UWSGI_APP_LOAD.into()),
+            // As the hot-patch agent's finder: asks the finders after it, this one too,
+            // and gives the dev code a loader of its own.
+            (
+                "agent.py",
+                "import sys\nfrom importlib.machinery import SourceFileLoader\n\
+                 class Own(SourceFileLoader):\n    pass\n\
+                 class Agent:\n    busy = False\n\
+                 \x20   def find_spec(self, name, path=None, target=None):\n\
+                 \x20       if self.busy:\n            return None\n\
+                 \x20       self.busy = True\n\
+                 \x20       try:\n\
+                 \x20           for f in sys.meta_path:\n\
+                 \x20               if f is self or not hasattr(f, 'find_spec'):\n                    continue\n\
+                 \x20               spec = f.find_spec(name, path, target)\n\
+                 \x20               if spec is not None:\n\
+                 \x20                   if type(spec.loader) is SourceFileLoader:\n\
+                 \x20                       spec.loader = Own(spec.loader.name, spec.loader.path)\n\
+                 \x20                   return spec\n\
+                 \x20       finally:\n            self.busy = False\n\
+                 sys.meta_path.insert(0, Agent())\n"
+                    .into(),
+            ),
         ];
         for (path, text) in files {
             let path = site.join(path);
@@ -849,17 +871,19 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
         let driver = "import gc, importlib, json, sys\n\
             sys.path[:0] = [sys.argv[1]]\n\
             import record\n\
+            if len(sys.argv) > 3:\n    import agent\n\
             import app_load\n\
             err = None\n\
             try:\n    importlib.import_module(sys.argv[2])\n\
             except Exception as e:\n    err = repr(e)\n\
             print(json.dumps({'seen': record.seen, 'after': gc.isenabled(), 'err': err,\n\
                 'finders': [type(f).__name__ for f in sys.meta_path if type(f).__name__ == 'Around']}))\n";
-        let load = |opt: serde_json::Value, module: &str| {
+        let load_with = |opt: serde_json::Value, module: &str, agent: bool| {
             let out = std::process::Command::new("python3")
                 .args(["-c", driver])
                 .arg(&site)
                 .arg(module)
+                .args(agent.then_some("agent"))
                 .env("OPT", opt.to_string())
                 .output()
                 .expect("python3 runs (the host's, as on the lab's machines)");
@@ -870,6 +894,7 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
             );
             serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
         };
+        let load = |opt, module: &str| load_with(opt, module, false);
         let wsgi = |app: &str| serde_json::json!({ "wsgi": format!("{app}:application") });
 
         let got = load(wsgi("good.api"), "good.api");
@@ -893,6 +918,15 @@ Id=heat-engine.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead
         assert_eq!(got["after"], true);
         assert_eq!(got["err"], "ValueError('the package is broken')");
         assert_eq!(got["finders"], serde_json::json!([]));
+        // Behind a finder that asks the others, and replaces the loader they found.
+        let got = load_with(wsgi("good.api"), "good.api", true);
+        assert_eq!(
+            got,
+            serde_json::json!({
+                "seen": {"good": false, "good.api": false},
+                "after": true, "err": null, "finders": []
+            })
+        );
         // A file uWSGI loads itself: no finder would see its end, so nothing changes.
         let got = load(serde_json::json!({ "wsgi-file": "/x/good.py" }), "good.api");
         assert_eq!(

@@ -35,22 +35,31 @@ class Around:
         self.app = app
         parts = app.split(".")
         self.above = {".".join(parts[:i]) for i in range(1, len(parts))}
+        self.busy = False
 
     def find_spec(self, name, path=None, target=None):
-        if name != self.app and name not in self.above:
+        # A finder after this one may ask the others in turn (the hot-patch agent's does),
+        # this one too: it answers only the outer call, and wraps the loader found last.
+        if self.busy or (name != self.app and name not in self.above):
             return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(name, path, target)
-            if spec is not None:
-                break
-        else:
+        self.busy = True
+        try:
+            spec = None
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    break
+        finally:
+            self.busy = False
+        if spec is None:
             if name == self.app:
                 self.done()
             return None
         loader = spec.loader
-        if loader is None or not hasattr(loader, "exec_module"):
+        # A loader that is a class (builtins, frozen modules) is shared: never wrapped.
+        if loader is None or isinstance(loader, type) or not hasattr(loader, "exec_module"):
             self.done()
             return spec
         run = loader.exec_module
