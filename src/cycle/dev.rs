@@ -83,16 +83,21 @@ impl Cycle<'_> {
         if !detach || !self.s.units.iter().any(|u| u.runs == Runs::Uwsgi) {
             return None;
         }
-        let file = self.paths.uwsgi_preload();
-        Some(Step::exec(
-            format!("write what the uWSGI masters import before their workers ({file})"),
-            self.target(),
-            Exec::write_file(
-                &file,
-                "git-osa-preload",
-                systemd::UWSGI_PRELOAD.as_bytes().to_vec(),
-            ),
+        Some(self.write_script(
+            "what the uWSGI masters import before their workers",
+            &self.paths.uwsgi_preload(),
+            "git-osa-preload",
+            systemd::UWSGI_PRELOAD,
         ))
+    }
+
+    /// Writes one of git-osa's scripts for the dev units into the session's folder.
+    fn write_script(&self, what: &str, file: &str, name: &str, text: &str) -> Step {
+        Step::exec(
+            format!("write {what} ({file})"),
+            self.target(),
+            Exec::write_file(file, name, text.as_bytes().to_vec()),
+        )
     }
 
     /// The script the dev uWSGI workers import before they load the app, which they then
@@ -102,15 +107,11 @@ impl Cycle<'_> {
         if !self.s.units.iter().any(|u| u.runs == Runs::Uwsgi) {
             return None;
         }
-        let file = self.paths.uwsgi_app_load();
-        Some(Step::exec(
-            format!("write what the uWSGI workers run around the app's load ({file})"),
-            self.target(),
-            Exec::write_file(
-                &file,
-                "git-osa-app-load",
-                systemd::UWSGI_APP_LOAD.as_bytes().to_vec(),
-            ),
+        Some(self.write_script(
+            "what the uWSGI workers run around the app's load",
+            &self.paths.uwsgi_app_load(),
+            "git-osa-app-load",
+            systemd::UWSGI_APP_LOAD,
         ))
     }
 
@@ -123,14 +124,11 @@ impl Cycle<'_> {
         let file = self.paths.hot_patch();
         let dir = self.paths.hot_dir();
         vec![
-            Step::exec(
-                format!("write the hot-patch agent the uWSGI masters run ({file})"),
-                self.target(),
-                Exec::write_file(
-                    &file,
-                    "git-osa-hot-patch",
-                    crate::hot_patch::AGENT.as_bytes().to_vec(),
-                ),
+            self.write_script(
+                "the hot-patch agent the uWSGI masters run",
+                &file,
+                "git-osa-hot-patch",
+                crate::hot_patch::AGENT,
             ),
             Step::exec(
                 format!("create the folder of the hot-patch requests and answers ({dir})"),
