@@ -201,6 +201,16 @@ fn hot_patch(
     {
         return Err(format!("{p} is new"));
     }
+    // The agent takes where each module's file leads once per worker: a link that
+    // changes, or a file that becomes or stops being one, is loaded anew.
+    let link = |m: Option<&crate::sync::Meta>| m.is_some_and(|m| m.mode & 0o170000 == 0o120000);
+    if let Some(p) = delta
+        .changed
+        .iter()
+        .find(|p| link(c.s.checkout.tree.files.get(*p)) || link(c.s.manifest.get(*p)))
+    {
+        return Err(format!("{p} is a symbolic link"));
+    }
     if delta.changed.is_empty() {
         return Err("no file changed".into());
     }

@@ -258,6 +258,28 @@ fn a_hot_patching_sync_patches_python_edits_and_reloads_for_anything_else() {
     edited.mtime_ns += 1;
     other.checkout.tree.files.insert(name.into(), edited);
     assert!(why(other).ends_with(&format!("(not hot-patched: {name} is not Python source)")));
+    // A link, or a file that was one: the agent takes where a file leads once per worker.
+    for (now_link, was_link) in [(true, false), (false, true), (true, true)] {
+        let mut linked = s.clone();
+        let as_link = |m: &mut crate::sync::Meta| m.mode = 0o120777;
+        if now_link {
+            as_link(
+                linked
+                    .checkout
+                    .tree
+                    .files
+                    .get_mut("keystone/api.py")
+                    .unwrap(),
+            );
+        }
+        if was_link {
+            as_link(linked.manifest.get_mut("keystone/api.py").unwrap());
+        }
+        assert!(
+            why(linked).ends_with("(not hot-patched: keystone/api.py is a symbolic link)"),
+            "now {now_link}, before {was_link}"
+        );
+    }
     // Without the agent, the same edit reloads, and says nothing of hot patching.
     let plain = cycle::plan_sync(&detached(s), &choice()).unwrap();
     assert_eq!(
