@@ -9,8 +9,8 @@ use crate::error::Result;
 use crate::systemd::{self, UnitInfo};
 use crate::transport::Target;
 
-/// Constant script; units, files and globs arrive as arguments.
-const SCRIPT: &str = r#"
+/// Constant script; units, files and globs arrive as arguments ([`args`]).
+pub(crate) const SCRIPT: &str = r#"
 props=$1; units=$2; globs=$3; shift 3
 out=$(
   if command -v systemctl >/dev/null 2>&1; then
@@ -60,21 +60,29 @@ pub fn unit_id(name: &str) -> String {
 
 /// Reads `units`, `files` and which paths match `globs` (blank-separated) in one call.
 pub fn probe(target: &Target, units: &[String], files: &[String], globs: &str) -> Result<Probe> {
+    let argv = crate::exec::sh(SCRIPT, "git-osa-probe", &args(units, files, globs)?);
+    let out = target.run(&argv, None)?;
+    parse(&out.stdout).map_err(|e| anyhow::anyhow!("{e} (probing {})", target.name).into())
+}
+
+/// The arguments [`SCRIPT`] takes for `units`, `files` and `globs`.
+pub(crate) fn args(units: &[String], files: &[String], globs: &str) -> Result<Vec<String>> {
     for u in units {
         if u.is_empty() || u.chars().any(|c| c.is_whitespace() || "*?[".contains(c)) {
             return Err(anyhow::anyhow!("not a systemd unit name: {u:?}").into());
         }
     }
     let ids: Vec<String> = units.iter().map(|u| unit_id(u)).collect();
-    let ids = ids.join(" ");
-    let mut args = vec![systemd::PROPERTIES, &ids, globs];
-    args.extend(files.iter().map(String::as_str));
-    let argv = crate::exec::sh(SCRIPT, "git-osa-probe", &args);
-    let out = target.run(&argv, None)?;
-    parse(&out.stdout).map_err(|e| anyhow::anyhow!("{e} (probing {})", target.name).into())
+    let mut args = vec![
+        systemd::PROPERTIES.to_string(),
+        ids.join(" "),
+        globs.to_string(),
+    ];
+    args.extend(files.iter().cloned());
+    Ok(args)
 }
 
-fn parse(mut data: &[u8]) -> std::result::Result<Probe, String> {
+pub(crate) fn parse(mut data: &[u8]) -> std::result::Result<Probe, String> {
     let mut probe = Probe::default();
     while !data.is_empty() {
         let nl = data

@@ -15,6 +15,7 @@ use crate::error::{Error, Kind, Result};
 use crate::execute::Runner;
 use crate::hooks::{Hooks, scrub_git_env};
 use crate::select;
+use crate::session::lock::Lock;
 use crate::session::{self, InDev};
 use crate::survey::{self, Survey};
 
@@ -46,7 +47,7 @@ pub enum Synced {
 
 pub fn sync(ctx: &Context, req: &Sync) -> Result<Synced> {
     // The session is read under the lock, taken in the same round trip.
-    let (found, _lock) = if req.dry_run {
+    let (found, mut lock) = if req.dry_run {
         (session::find::find(ctx, req.container.as_deref())?, None)
     } else {
         let (found, lock) = session::find::find_locked(ctx, req.container.as_deref(), "sync")?;
@@ -55,7 +56,7 @@ pub fn sync(ctx: &Context, req: &Sync) -> Result<Synced> {
     if !req.dry_run {
         another_checkout(ctx, &found, req.force)?;
     }
-    let survey = survey_session(ctx, &found)?;
+    let survey = survey_session(ctx, &found, lock.as_mut())?;
     let choice = Choice {
         allow_public_index: req.allow_public_index.clone(),
         offer_index: ctx.settings.public_index.value.clone(),
@@ -116,7 +117,8 @@ fn another_checkout(ctx: &Context, found: &InDev, force: bool) -> Result<()> {
 
 /// The survey of a session's container, as the session says it runs: its units, its
 /// venv, its `--with` libraries' checkouts.
-fn survey_session(ctx: &Context, found: &InDev) -> Result<Survey> {
+/// The probe goes through `lock`'s holder when there is one.
+fn survey_session(ctx: &Context, found: &InDev, lock: Option<&mut Lock>) -> Result<Survey> {
     let units = select::units(&found.placement, &found.session.stopped_units)?;
     let with_paths: Vec<PathBuf> = found
         .session
@@ -132,7 +134,15 @@ fn survey_session(ctx: &Context, found: &InDev) -> Result<Survey> {
         review: None,
     };
     let (all, _) = ctx.placements(&found.project.service)?;
-    survey::survey(ctx, &found.project, &found.placement, &all, units, &asked)
+    survey::survey(
+        ctx,
+        &found.project,
+        &found.placement,
+        &all,
+        units,
+        &asked,
+        lock,
+    )
 }
 
 /// How a stop ended.

@@ -157,7 +157,7 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
         venv: None,
         review: req.review.clone(),
     };
-    let survey = survey::survey(ctx, &project, &placement, &placements, units, &asked)?;
+    let survey = survey::survey(ctx, &project, &placement, &placements, units, &asked, None)?;
     let choice = Choice {
         allow_public_index: req.allow_public_index.clone(),
         offer_index: req.offer_index.clone(),

@@ -88,6 +88,7 @@ pub fn survey(
     others: &[Placement],
     units: Vec<Unit>,
     choice: &Asked,
+    lock: Option<&mut crate::session::lock::Lock>,
 ) -> Result<Survey> {
     let service = &project.service;
     let target = ctx.target(&placement.host);
@@ -102,7 +103,7 @@ pub fn survey(
     extra.extend(known_constraints.clone());
     // The checkout is scanned on the host while the target answers the probe.
     let (p, scan) = std::thread::scope(|s| {
-        let probing = s.spawn(|| probe_target(&target, service, &units, &paths, &extra));
+        let probing = s.spawn(|| probe_target(&target, lock, service, &units, &paths, &extra));
         let scan = scan_tree(&project.checkout, |_| false);
         (probing.join().expect("probing the target panicked"), scan)
     });
@@ -336,9 +337,11 @@ fn read_servers(
 }
 
 /// The first round trip: the units and git-osa's scopes, the session, OSA's facts, the
-/// sync manifest, the venvs and the drop-in folder.
+/// sync manifest, the venvs and the drop-in folder. Through `lock`'s holder when the
+/// caller holds one taken with the session (a sync): no round trip of its own.
 fn probe_target(
     target: &Target,
+    lock: Option<&mut crate::session::lock::Lock>,
     service: &Service,
     units: &[Unit],
     paths: &Paths,
@@ -367,7 +370,10 @@ fn probe_target(
     // Its [database] connection, for a snapshot of the database.
     files.extend(service.config.clone());
     files.extend(extra_files.iter().cloned());
-    probe::probe(target, &unit_names, &files, &globs)
+    match lock {
+        Some(lock) => lock.probe(&unit_names, &files, &globs),
+        None => probe::probe(target, &unit_names, &files, &globs),
+    }
 }
 
 /// Production's migrations, until this session ran a db sync (the schema is production's

@@ -245,7 +245,7 @@ pub(crate) fn run_on_host(via: &dyn Transport, argv: &[OsString]) -> Result<Outp
 }
 
 /// The log target of commands (`-v`) and of their output (`-vv`).
-const LOG: &str = "git_osa::command";
+pub(crate) const LOG: &str = "git_osa::command";
 const OUTPUT: &str = "git_osa::output";
 
 /// A command started in a target, its output being collected; logged when it ends.
