@@ -15,10 +15,11 @@ const UNITS: [&str; 3] = ["heat-api", "heat-api-cfn", "heat-engine"];
 /// The version document both APIs answer with; a checkout says its marker there instead.
 const VERSIONS: &str = "heat/api/versions.py";
 
-/// heat's venv as restore must give it back: its packages, its files, their contents.
+/// heat's venv as restore must give it back: its packages, its files, their contents. A
+/// folder's size is left out, as in `harness::READ_PRODUCTION` (why: there).
 const VENV_STATE: &str = r#"
 "$1/bin/pip" freeze --all --disable-pip-version-check || exit 1
-find "$1" -printf '%y %m %u:%g %s %T@ %P %l\n' | LC_ALL=C sort
+find "$1" \( -type d -printf '%y %m %u:%g - %T@ %P %l\n' \) -o -printf '%y %m %u:%g %s %T@ %P %l\n' | LC_ALL=C sort
 cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
 "#;
 

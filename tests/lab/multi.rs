@@ -46,7 +46,8 @@ pub const HEAT_UNITS: [&str; 3] = ["heat-api", "heat-api-cfn", "heat-engine"];
 
 /// What a node shows of production, in one round trip: the units, git-osa's traces
 /// (none in production), the venvs, the config folder, `pip freeze --all` and every file
-/// of the venv. Arguments: the venv, the config folder, the units.
+/// of the venv (a folder's size left out, as in `harness::READ_PRODUCTION`: why there).
+/// Arguments: the venv, the config folder, the units.
 const READ: &str = r#"
 venv=$1 conf=$2; shift 2
 echo "@@ units"; systemctl is-active "$@"
@@ -57,7 +58,7 @@ systemctl list-units --all --no-legend --plain 'git-osa-*' | awk '{print $1, $3,
 echo "@@ venvs"; ls -A /openstack/venvs
 echo "@@ config"; ls -A "$conf"
 echo "@@ freeze"; "$venv/bin/pip" freeze --all --disable-pip-version-check 2>&1
-echo "@@ files"; find "$venv" -printf '%y %m %u:%g %s %T@ %P\n' | LC_ALL=C sort
+echo "@@ files"; find "$venv" \( -type d -printf '%y %m %u:%g - %T@ %P\n' \) -o -printf '%y %m %u:%g %s %T@ %P\n' | LC_ALL=C sort
 "#;
 
 /// A node's production, read by [`Multi::production`].
