@@ -27,7 +27,7 @@ use crate::ui::Ui;
 /// (`locked <bytes>`, then the record as read under the lock), or `none`. A holder of a
 /// session then runs the probes git-osa sends ([`Lock::probe`]): a line with their
 /// arguments' length, the arguments NUL-terminated (`xargs -0` hands them to the probe's
-/// script, `$5`, as they are), and `@@end` after each answer.
+/// script, `$5`, as they are), and `@@end STATUS` after each answer.
 const HOLD: &str = r#"
 if [ "$4" = session ] && [ ! -e "$1/session.json" ]; then echo none; exit 0; fi
 while :; do
@@ -45,8 +45,10 @@ else echo none
 fi
 if [ "$4" = session ]; then
   while read -r n && [ "$n" -gt 0 ] 2>/dev/null; do
-    head -c "$n" | xargs -0 -x sh -c "$5" git-osa-probe
-    echo "@@end 0"
+    # One command line or none (GNU xargs splits a long one unless -n is given with -x);
+    # what xargs leaves is read all the same: the next request starts after this one.
+    head -c "$n" | { xargs -0 -x -n 65536 sh -c "$5" git-osa-probe; s=$?; cat >/dev/null; exit $s; }
+    echo "@@end $?"
   done
 fi
 cat >/dev/null
@@ -203,8 +205,16 @@ impl Lock {
             if out.read_until(b'\n', &mut header).map_err(ended)? == 0 {
                 return Err(ended(std::io::ErrorKind::UnexpectedEof.into()));
             }
-            if header == b"@@end 0\n" {
-                break;
+            if let Some(status) = header.strip_prefix(b"@@end ") {
+                let status = String::from_utf8_lossy(status).trim().to_string();
+                if status == "0" {
+                    break;
+                }
+                return Err(anyhow::anyhow!(
+                    "the probe through the git-osa lock in {} failed (exit {status})",
+                    self.target
+                )
+                .into());
             }
             let len = String::from_utf8_lossy(&header)
                 .split(' ')
@@ -330,6 +340,20 @@ mod tests {
             assert_eq!(through_lock.paths, [odd.to_str().unwrap()]);
         }
         assert!(lock.probe(&["bad unit".into()], &[], "").is_err());
+        // More than xargs puts on one command line (and more than it and a pipe hold): an
+        // error, not half an answer.
+        let long: Vec<String> = (0..150)
+            .map(|i| format!("/{}{i}", "x".repeat(4000)))
+            .collect();
+        let err = lock
+            .probe(&[], &long, "")
+            .expect_err("too long for one probe");
+        assert!(err.to_string().contains("failed (exit"), "{err}");
+        // The holder answers the next probe as before.
+        assert_eq!(
+            lock.probe(&[], &files, "").unwrap().files,
+            probe::probe(&target, &[], &files, "").unwrap().files
+        );
         drop(lock);
         let (again, _) = Lock::acquire_session(&target, &paths, "test")
             .unwrap()
