@@ -197,8 +197,10 @@ fn a_debugpy_client_attaches_through_the_forwarded_port_and_stops_at_a_breakpoin
     let port: u16 = 5679;
     let mut run = lab.start(&repo, &["--debugpy=5679", "--container", &target.name]);
     run.wait_for(PINNED, Duration::from_secs(300));
-    let out = run.output();
-    // The launch.json entry git-osa printed, as VS Code would send it.
+    // The launch.json entry git-osa printed, as VS Code would send it: from stdout alone,
+    // where git-osa writes it whole (in the merged output a step's line on stderr could
+    // come between two of its lines, and did once).
+    let out = run.stdout();
     let start = out.find("{\n").expect("the launch.json entry");
     let end = start + out[start..].find("\n}\n").expect("its end") + 2;
     let launch: serde_json::Value = serde_json::from_str(&out[start..end]).unwrap();

@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 /// A running `git osa` whose stderr and stdout are collected as they come.
 pub struct Running {
     child: Child,
+    /// stdout and stderr, line by line as each thread read them: a line of one may come
+    /// between two lines the other wrote before it.
     out: Arc<Mutex<String>>,
+    /// stdout alone, in the order git-osa wrote it.
+    stdout: Arc<Mutex<String>>,
     pub started: Instant,
 }
 
@@ -22,13 +26,22 @@ impl Running {
             .spawn()
             .unwrap();
         let out = Arc::new(Mutex::new(String::new()));
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
+        let stdout = Arc::new(Mutex::new(String::new()));
+        for (stream, alone) in [
+            (
+                Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+                Some(stdout.clone()),
+            ),
+            (Box::new(child.stderr.take().unwrap()), None),
         ] {
             let out = out.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Some(alone) = &alone {
+                        let mut a = alone.lock().unwrap();
+                        a.push_str(&line);
+                        a.push('\n');
+                    }
                     let mut o = out.lock().unwrap();
                     o.push_str(&line);
                     o.push('\n');
@@ -38,12 +51,19 @@ impl Running {
         Running {
             child,
             out,
+            stdout,
             started: Instant::now(),
         }
     }
 
     pub fn output(&self) -> String {
         self.out.lock().unwrap().clone()
+    }
+
+    /// What git-osa wrote to stdout alone, for a text of several lines that stderr's
+    /// lines must not come between (the merged [`Running::output`] may have them there).
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
     }
 
     pub fn wait_for(&mut self, text: &str, timeout: Duration) -> Duration {
