@@ -89,18 +89,9 @@ pub(crate) fn parse(mut data: &[u8]) -> std::result::Result<Probe, String> {
             .iter()
             .position(|&b| b == b'\n')
             .ok_or("truncated probe answer")?;
-        let header = String::from_utf8_lossy(&data[..nl]).into_owned();
+        let line = String::from_utf8_lossy(&data[..nl]).into_owned();
         data = &data[nl + 1..];
-        let mut parts = header.splitn(3, ' ');
-        let (kind, len, name) = (
-            parts.next().unwrap_or_default(),
-            parts.next().unwrap_or_default(),
-            parts.next().unwrap_or_default(),
-        );
-        let len: usize = len
-            .trim()
-            .parse()
-            .map_err(|_| format!("bad probe header {header:?}"))?;
+        let (kind, len, name) = header(&line)?;
         if len > data.len() {
             return Err("truncated probe answer".into());
         }
@@ -113,10 +104,56 @@ pub(crate) fn parse(mut data: &[u8]) -> std::result::Result<Probe, String> {
             }
             "@@missing" => {}
             "@@path" => probe.paths.push(name.to_string()),
-            _ => return Err(format!("bad probe header {header:?}")),
+            _ => return Err(format!("bad probe header {line:?}")),
         }
     }
     Ok(probe)
+}
+
+/// A section's header line: its kind, the length of its body, its name.
+fn header(line: &str) -> std::result::Result<(&str, usize, &str), String> {
+    let mut parts = line.splitn(3, ' ');
+    let (kind, len, name) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let len = len
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad probe header {line:?}"))?;
+    Ok((kind, len, name))
+}
+
+/// Reads one answer from a stream that goes on after it (the lock's holder ends each with
+/// `@@end STATUS`): the sections as [`parse`] takes them, or why not. An I/O error is the
+/// stream's end.
+pub(crate) fn read_until_end(
+    out: &mut impl std::io::BufRead,
+) -> std::io::Result<std::result::Result<Vec<u8>, String>> {
+    let mut answer = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        if out.read_until(b'\n', &mut line)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches('\n');
+        if let Some(status) = text.strip_prefix("@@end ") {
+            return Ok(match status {
+                "0" => Ok(answer),
+                _ => Err(format!("the probe failed (exit {status})")),
+            });
+        }
+        let len = match header(text) {
+            Ok((_, len, _)) => len,
+            Err(e) => return Ok(Err(e)),
+        };
+        answer.extend_from_slice(&line);
+        let at = answer.len();
+        answer.resize(at + len, 0);
+        out.read_exact(&mut answer[at..])?;
+    }
 }
 
 #[cfg(test)]

@@ -199,39 +199,9 @@ impl Lock {
             .and_then(|()| stdin.write_all(&request))
             .and_then(|()| stdin.flush())
             .map_err(ended)?;
-        let mut answer = Vec::new();
-        loop {
-            let mut header = Vec::new();
-            if out.read_until(b'\n', &mut header).map_err(ended)? == 0 {
-                return Err(ended(std::io::ErrorKind::UnexpectedEof.into()));
-            }
-            if let Some(status) = header.strip_prefix(b"@@end ") {
-                let status = String::from_utf8_lossy(status).trim().to_string();
-                if status == "0" {
-                    break;
-                }
-                return Err(anyhow::anyhow!(
-                    "the probe through the git-osa lock in {} failed (exit {status})",
-                    self.target
-                )
-                .into());
-            }
-            let len = String::from_utf8_lossy(&header)
-                .split(' ')
-                .nth(1)
-                .and_then(|n| n.trim().parse::<usize>().ok())
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "bad probe answer from the lock holder in {}: {:?}",
-                        self.target,
-                        String::from_utf8_lossy(&header)
-                    )
-                })?;
-            answer.extend_from_slice(&header);
-            let at = answer.len();
-            answer.resize(at + len, 0);
-            out.read_exact(&mut answer[at..]).map_err(ended)?;
-        }
+        let answer = probe::read_until_end(out).map_err(ended)?.map_err(|e| {
+            anyhow::anyhow!("{e} (probing {} through the git-osa lock)", self.target)
+        })?;
         log::debug!(
             target: crate::transport::LOG,
             "in {} through the lock holder: the probe of {} ({} ms, {} bytes)",
