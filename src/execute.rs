@@ -233,7 +233,7 @@ impl<'a> Runner<'a> {
             Action::WaitHealthy { units, servers } => {
                 self.production_healthy(step, units, servers)?
             }
-            Action::Join => self.join()?,
+            Action::Join { of } => self.join(of)?,
             Action::AwaitScope { scope, limit_secs } => {
                 self.await_scope(&step.target, scope, *limit_secs)?
             }
@@ -286,7 +286,17 @@ impl<'a> Runner<'a> {
     /// Starts a background step; [`Action::Join`] waits for it.
     fn start(&mut self, step: &Step, e: &Exec) -> Result<()> {
         let full = e.full_argv();
-        let running = step.target.spawn(&full, None)?;
+        let stdin = match &e.stdin {
+            None => None,
+            Some(Input::Bytes(b)) => Some(b.as_slice()),
+            Some(_) => {
+                return Err(Error::failed(format!(
+                    "git-osa cannot send this input to a step in the background: {}",
+                    step.title
+                )));
+            }
+        };
+        let running = step.target.spawn(&full, stdin)?;
         self.pending.push(Pending {
             step: step.clone(),
             argv: full,
@@ -297,8 +307,12 @@ impl<'a> Runner<'a> {
     }
 
     /// The background steps' own spinners say what is waited for.
-    fn join(&mut self) -> Result<()> {
-        for p in std::mem::take(&mut self.pending) {
+    fn join(&mut self, of: &[&str]) -> Result<()> {
+        let (joined, others): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| of.is_empty() || of.contains(&p.step.tag));
+        self.pending = others;
+        for p in joined {
             let out = p.running.wait()?;
             p.step.target.check(&p.argv, out)?;
             self.journal.record(&p.step.target, &p.step.after)?;

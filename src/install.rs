@@ -5,7 +5,7 @@
 //! [`pip`] is the install command the plan runs (`cycle.rs`).
 
 use crate::catalog::normalize_package;
-use crate::exec::Exec;
+use crate::exec::{Exec, Input};
 use crate::layout::Paths;
 use crate::sync;
 
@@ -105,42 +105,136 @@ pub fn fingerprint(venv: &str, constraints: Option<&[u8]>, inputs: &[(String, Ve
 }
 
 /// `pip install -e` of the synced checkout into `venv`, from the deployment's sources
-/// only unless `index` is allowed, in the service's step scope.
+/// only unless `index` is allowed, in the service's step scope; `built`: this run built
+/// its editable wheel beforehand ([`build_editable`]).
 pub fn pip(
     venv: &str,
     paths: &Paths,
     index: Option<&str>,
     constraints: bool,
     pbr_version: Option<&str>,
+    built: bool,
 ) -> Exec {
     pip_editable(
         venv,
         &paths.src(),
-        constraints.then(|| paths.constraints()),
-        index,
-        pbr_version,
+        &paths.editable(),
+        built,
+        Editable {
+            constraints: constraints.then(|| paths.constraints()),
+            index,
+            pbr_version,
+        },
         paths.step_scope(),
     )
 }
 
-/// `pip install -e SRC` into `venv`, from the deployment's sources only unless `index`
-/// is allowed, with the `constraints` file if there is one, in `scope`.
-pub fn pip_editable(
+/// What an editable install of a checkout depends on besides its folders.
+pub struct Editable<'a> {
+    /// The constraints file, if there is one.
+    pub constraints: Option<String>,
+    /// The package index pip may use besides the deployment's sources.
+    pub index: Option<&'a str>,
+    /// `PBR_VERSION` for pbr, which cannot read a version from the synced tree.
+    pub pbr_version: Option<&'a str>,
+}
+
+/// The program that builds a checkout's editable wheel and says how pip is to install
+/// it (`editable_wheel.py`).
+pub const EDITABLE_WHEEL: &str = include_str!("editable_wheel.py");
+
+/// Empties `$out` for a new build and keeps `editable_wheel.py` there, read on stdin:
+/// only this can fail the build.
+macro_rules! empty_sh {
+    () => {
+        r#"rm -rf "$out" && mkdir -p "$out" && cat > "$out/editable_wheel.py" || exit 1
+"#
+    };
+}
+
+/// Builds, in `$out`, the editable wheel of the checkout in `$src` with the venv's Python
+/// `$python`. Without a wheel, pip builds one.
+macro_rules! build_sh {
+    () => {
+        r#""$python" -I -B "$out/editable_wheel.py" build "$out" "$src" >&2 || echo "git-osa: no editable wheel built beforehand; pip builds it" >&2
+"#
+    };
+}
+
+/// The build ahead of the install.
+const BUILD: &str = concat!("out=$1 src=$2 python=$3\n", empty_sh!(), build_sh!());
+
+/// Installs the checkout in `$src` from what [`BUILD`] made in `$out` (built first unless
+/// `$built` is 1: this run built it), with pip's argv after them up to what to install:
+/// its wheel (`--no-deps` when it requires what the installed one did), recorded then as
+/// the editable install of `$src` it is; or `-e` of the checkout when there is no wheel.
+const INSTALL: &str = concat!(
+    "out=$1 src=$2 built=$3 python=$4\nshift 4\nif [ \"$built\" != 1 ]; then\n",
+    empty_sh!(),
+    build_sh!(),
+    r#"fi
+if [ -f "$out/ready" ] && read -r mode wheel < "$out/ready" && [ -f "$wheel" ]; then
+  case $mode in
+    same) "$@" --no-deps --force-reinstall "$wheel" ;;
+    *) "$@" "$wheel" ;;
+  esac || exit
+  exec "$python" -I -B "$out/editable_wheel.py" editable "$wheel" "$src"
+fi
+exec "$@" -e "$src""#
+);
+
+/// The editable wheel of the checkout in `src`, built into `out` with the venv's own
+/// build backend, in `scope`: what pip would build for `-e`, in one process, ahead of the
+/// install that needs it (the install with `built` uses it).
+pub fn build_editable(
     venv: &str,
     src: &str,
-    constraints: Option<String>,
-    index: Option<&str>,
+    out: &str,
     pbr_version: Option<&str>,
     scope: String,
 ) -> Exec {
-    let (args, mut env) = pip_install(&["--no-build-isolation"], index, constraints);
-    let mut argv = vec![format!("{venv}/bin/pip")];
-    argv.extend(args);
-    argv.extend(["-e".into(), src.to_string()]);
-    if let Some(v) = pbr_version {
-        env.push(("PBR_VERSION".into(), v.to_string()));
+    let python = format!("{venv}/bin/python");
+    Exec::script(BUILD, "git-osa-build", &[out, src, &python])
+        .with_stdin(Input::Bytes(EDITABLE_WHEEL.as_bytes().to_vec()))
+        .with_env(pbr_env(pbr_version))
+        .in_scope(scope)
+}
+
+fn pbr_env(pbr_version: Option<&str>) -> Vec<(String, String)> {
+    pbr_version
+        .map(|v| ("PBR_VERSION".to_string(), v.to_string()))
+        .into_iter()
+        .collect()
+}
+
+/// `pip install -e SRC` into `venv` as git-osa installs, in `scope`: through the editable
+/// wheel in `out` ([`build_editable`], there already when `built`, else built first),
+/// which is what pip would build for `-e`, in one process instead of pip's three, and
+/// without resolving the requirements again when they are the installed distribution's.
+pub fn pip_editable(
+    venv: &str,
+    src: &str,
+    out: &str,
+    built: bool,
+    with: Editable,
+    scope: String,
+) -> Exec {
+    let (pip_args, mut env) = pip_install(&["--no-build-isolation"], with.index, with.constraints);
+    env.extend(pbr_env(with.pbr_version));
+    let python = format!("{venv}/bin/python");
+    let pip = format!("{venv}/bin/pip");
+    let flag = if built { "1" } else { "0" };
+    let mut args: Vec<&str> = vec![out, src, flag, &python, &pip];
+    args.extend(pip_args.iter().map(String::as_str));
+    let exec = Exec::script(INSTALL, "git-osa-install", &args)
+        .with_env(env)
+        .in_scope(scope);
+    // pip reads nothing (`--no-input`): the program is for the build, when it runs here.
+    if built {
+        exec
+    } else {
+        exec.with_stdin(Input::Bytes(EDITABLE_WHEEL.as_bytes().to_vec()))
     }
-    Exec::new(argv).with_env(env).in_scope(scope)
 }
 
 /// pip's arguments from `install` on, and the environment they need, as git-osa installs:
@@ -318,5 +412,186 @@ ERROR: No matching distribution found for uWSGI\n";
             Some("26.3")
         );
         assert_eq!(pip_version("/openstack/venvs/heat-1", &paths), None);
+    }
+
+    /// `editable_wheel.py` as the container runs it, with the host's Python: a project
+    /// whose in-tree backend builds a wheel (a METADATA and a line on stdout), against
+    /// what the venv has installed of it.
+    #[test]
+    fn the_editable_wheel_says_how_pip_installs_it_and_its_record_says_editable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src");
+        let out = tmp.path().join("out");
+        std::fs::create_dir_all(&src).unwrap();
+        let write = |path: &std::path::Path, text: &str| {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            &src.join("pyproject.toml"),
+            "[build-system]\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n",
+        );
+        write(
+            &src.join("backend.py"),
+            "import os, zipfile\n\
+             def build_editable(wheel_directory, config_settings=None, metadata_directory=None):\n\
+             \x20   print('building on stdout')\n\
+             \x20   name = 'demo-1.1-0.editable-py3-none-any.whl'\n\
+             \x20   with zipfile.ZipFile(os.path.join(wheel_directory, name), 'w') as z:\n\
+             \x20       z.writestr('demo-1.1.dist-info/METADATA', 'Metadata-Version: 2.1\\nName: demo\\nVersion: 1.1\\nRequires-Dist: alpha>=1\\nRequires-Dist: beta\\n')\n\
+             \x20       z.writestr('__editable__.demo-1.1.pth', '/src\\n')\n\
+             \x20   return name\n",
+        );
+        let wheel = out.join("demo-1.1-0.editable-py3-none-any.whl");
+        // The venv's site-packages, where pip installed it: on the path of `editable`.
+        let site = tmp.path().join("site");
+        let run = |args: &[&std::path::Path]| {
+            let mut python = std::process::Command::new("python3");
+            if args[0] == std::path::Path::new("editable") {
+                python.arg("-B").env("PYTHONPATH", &site);
+            } else {
+                python.args(["-I", "-B"]);
+            }
+            let o = python
+                .arg(out.join("editable_wheel.py"))
+                .args(args)
+                .output()
+                .expect("python3 runs (the host's, as on the lab's machines)");
+            (
+                o.status.success(),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        };
+        // As the build step does: an empty folder holding the program.
+        let build = || {
+            let _ = std::fs::remove_dir_all(&out);
+            std::fs::create_dir_all(&out).unwrap();
+            std::fs::write(out.join("editable_wheel.py"), EDITABLE_WHEEL).unwrap();
+            let r = run(&[std::path::Path::new("build"), &out, &src]);
+            (r, std::fs::read_to_string(out.join("ready")).ok())
+        };
+        let uninstall = || {
+            for d in std::fs::read_dir(&src).unwrap() {
+                let d = d.unwrap().path();
+                if d.to_string_lossy().ends_with(".dist-info") {
+                    std::fs::remove_dir_all(d).unwrap();
+                }
+            }
+        };
+        // What the venv has installed of it: a dist-info on the path (the backend's).
+        let installed = |version: &str, requires: &[&str], direct_url: Option<&str>| {
+            uninstall();
+            let info = src.join(format!("demo-{version}.dist-info"));
+            let mut meta = format!("Metadata-Version: 2.1\nName: demo\nVersion: {version}\n");
+            for r in requires {
+                meta.push_str(&format!("Requires-Dist: {r}\n"));
+            }
+            write(&info.join("METADATA"), &meta);
+            if let Some(u) = direct_url {
+                write(&info.join("direct_url.json"), u);
+            }
+        };
+        let resolve = format!("resolve {}\n", wheel.display());
+        let same = format!("same {}\n", wheel.display());
+
+        // Nothing installed: pip resolves its requirements.
+        let ((ok, stdout, stderr), ready) = build();
+        assert!(ok, "{stderr}");
+        assert_eq!(ready.as_deref(), Some(resolve.as_str()));
+        assert!(wheel.is_file());
+        assert_eq!(stdout, "", "the backend's log goes to stderr");
+        assert!(stderr.contains("building on stdout"), "{stderr}");
+        // Production at another version requiring the same, in another order: pip
+        // installs the wheel alone.
+        installed("1.0", &["beta", "alpha>=1"], None);
+        assert_eq!(build().1.as_deref(), Some(same.as_str()));
+        // ... requiring something else: resolved.
+        installed("1.0", &["alpha>=2", "beta"], None);
+        assert_eq!(build().1.as_deref(), Some(resolve.as_str()));
+        // The wheel's version, editable (an earlier install of the session): resolved.
+        installed(
+            "1.1",
+            &["alpha>=2"],
+            Some(r#"{"dir_info": {"editable": true}, "url": "file:///x"}"#),
+        );
+        assert_eq!(build().1.as_deref(), Some(resolve.as_str()));
+        // The wheel's version, not editable: pip would keep it, so no wheel is offered.
+        installed(
+            "1.1",
+            &["alpha>=2"],
+            Some(r#"{"archive_info": {}, "url": "file:///x.whl"}"#),
+        );
+        let ((ok, _, stderr), ready) = build();
+        assert!(!ok && ready.is_none(), "{stderr}");
+        assert!(
+            stderr.contains("demo 1.1 is installed, not editable"),
+            "{stderr}"
+        );
+        // A backend that builds no editables: no wheel.
+        let pyproject = std::fs::read_to_string(src.join("pyproject.toml")).unwrap();
+        write(
+            &src.join("pyproject.toml"),
+            "[build-system]\nbuild-backend = \"json\"\n",
+        );
+        let ((ok, _, stderr), ready) = build();
+        assert!(!ok && ready.is_none(), "{stderr}");
+        assert!(
+            stderr.contains("the build backend json builds no editable wheel"),
+            "{stderr}"
+        );
+        write(&src.join("pyproject.toml"), &pyproject);
+        uninstall();
+        assert_eq!(build().1.as_deref(), Some(resolve.as_str()));
+
+        // After pip installed the wheel, its record says editable, as `-e` would; RECORD
+        // hashes the new file.
+        let info = site.join("demo-1.1.dist-info");
+        write(
+            &info.join("METADATA"),
+            "Metadata-Version: 2.1\nName: demo\nVersion: 1.1\n",
+        );
+        let old = r#"{"archive_info": {}, "url": "file:///out/demo.whl"}"#;
+        write(&info.join("direct_url.json"), old);
+        let record = "demo-1.1.dist-info/METADATA,sha256=abc,40\r\n\
+                      demo-1.1.dist-info/direct_url.json,sha256=old,51\r\n\
+                      demo-1.1.dist-info/RECORD,,\r\n";
+        write(&info.join("RECORD"), record);
+        // The snapshot's hard link keeps production's bytes.
+        std::fs::hard_link(info.join("direct_url.json"), tmp.path().join("kept")).unwrap();
+        let (ok, _, stderr) = run(&[std::path::Path::new("editable"), &wheel, &src]);
+        assert!(ok, "{stderr}");
+        let url = format!(
+            r#"{{"dir_info": {{"editable": true}}, "url": "file://{}"}}"#,
+            src.display()
+        );
+        assert_eq!(
+            std::fs::read_to_string(info.join("direct_url.json")).unwrap(),
+            url
+        );
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join("kept")).unwrap(),
+            old
+        );
+        // The hash as the wheel format spells it, by Python's own hashlib.
+        let digest = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import base64, hashlib, sys; print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).rstrip(b'=').decode())",
+                &url,
+            ])
+            .output()
+            .unwrap();
+        let digest = String::from_utf8(digest.stdout).unwrap();
+        let digest = digest.trim();
+        assert_eq!(
+            std::fs::read_to_string(info.join("RECORD")).unwrap(),
+            format!(
+                "demo-1.1.dist-info/METADATA,sha256=abc,40\r\n\
+                 demo-1.1.dist-info/direct_url.json,sha256={digest},{}\r\n\
+                 demo-1.1.dist-info/RECORD,,\r\n",
+                url.len()
+            )
+        );
     }
 }

@@ -52,6 +52,10 @@ impl Paths {
     pub fn with_dir(&self, package: &str) -> String {
         format!("{}/with/{package}", self.dir)
     }
+    /// The checkout's editable wheel, built for its install (`editable_wheel.py`).
+    pub fn editable(&self) -> String {
+        format!("{}/editable", self.dir)
+    }
     /// What the container received at the last sync.
     pub fn manifest(&self) -> String {
         format!("{}/manifest", self.dir)

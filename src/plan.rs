@@ -82,8 +82,11 @@ pub enum Action {
         units: Vec<String>,
         servers: Vec<ServerRef>,
     },
-    /// Wait for the steps started in the background, and fail if one failed.
-    Join,
+    /// Wait for steps started in the background, and fail if one failed: those started
+    /// as one of `of` ([`Step::in_background_as`]), all of them when `of` is empty.
+    Join {
+        of: Vec<&'static str>,
+    },
     /// Wait, at most `limit_secs`, until a scope that must not be stopped (a db sync a
     /// killed git-osa left running) has ended.
     AwaitScope {
@@ -161,6 +164,8 @@ pub struct Step {
     pub skip: Option<String>,
     /// Started, not waited for: it overlaps the next steps until an [`Action::Join`].
     pub background: bool,
+    /// What a join that waits for some background steps names this one by.
+    pub tag: &'static str,
     pub before: Vec<Record>,
     pub after: Vec<Record>,
     pub on_missing: Option<Missing>,
@@ -177,6 +182,7 @@ impl Step {
             action,
             skip: None,
             background: false,
+            tag: "",
             before: Vec::new(),
             after: Vec::new(),
             on_missing: None,
@@ -217,6 +223,13 @@ impl Step {
 
     pub fn in_background(mut self) -> Step {
         self.background = true;
+        self
+    }
+
+    /// In the background, named `tag` for the join that waits for it.
+    pub fn in_background_as(mut self, tag: &'static str) -> Step {
+        self.background = true;
+        self.tag = tag;
         self
     }
 
@@ -298,7 +311,13 @@ impl Step {
                 );
                 vec![format!("wait until {}", parts.join(", "))]
             }
-            Action::Join => vec!["wait for the steps running in the background".into()],
+            Action::Join { of } if of.is_empty() => {
+                vec!["wait for the steps running in the background".into()]
+            }
+            Action::Join { of } => vec![format!(
+                "wait for the background step {} (the others run on)",
+                of.join(", ")
+            )],
             Action::AwaitScope { scope, limit_secs } => vec![format!(
                 "{}: wait until {scope} has ended (at most {limit_secs} s; it is never stopped)",
                 self.place()

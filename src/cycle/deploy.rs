@@ -1,7 +1,7 @@
 //! The dev code in: the checkout (and the `--with` libraries) synced into the session's
 //! folder, installed editable into the service's venv under production's constraints.
 
-use super::{Choice, Cycle};
+use super::{BUILD, Choice, Cycle, KEEP};
 use crate::exec::{Exec, Input};
 use crate::install;
 use crate::plan::{Action, Step};
@@ -120,9 +120,13 @@ impl Cycle<'_> {
             install::pip_editable(
                 &self.s.venv,
                 &src,
-                constraints.is_some().then(|| self.paths.constraints()),
-                index,
-                lib.checkout.pbr_version.as_deref(),
+                &format!("{dir}/editable"),
+                false,
+                install::Editable {
+                    constraints: constraints.is_some().then(|| self.paths.constraints()),
+                    index,
+                    pbr_version: lib.checkout.pbr_version.as_deref(),
+                },
                 self.paths.step_scope(),
             )
         };
@@ -168,17 +172,66 @@ impl Cycle<'_> {
         Step::new(
             "wait for the production venv to be kept",
             self.target(),
-            Action::Join,
+            Action::Join { of: vec![KEEP] },
         )
         .skip_if(self.session.venv_kept().then(|| "kept earlier".into()))
     }
 
-    pub(super) fn install(&self, constraints: &Option<Vec<u8>>, choice: &Choice) -> Step {
+    /// The install's fingerprint, and whether the session installed with it last.
+    fn installed(&self, constraints: &Option<Vec<u8>>) -> (String, bool) {
         let hash = install::fingerprint(
             &self.s.venv,
             constraints.as_deref(),
             &self.s.checkout.install_inputs,
         );
+        let same = self.session.install_hash.as_deref() == Some(hash.as_str());
+        (hash, same)
+    }
+
+    /// Whether the checkout's editable wheel is built beside the venv's keeping: when the
+    /// install will run and the venv is kept in this run (a join for the keeping follows,
+    /// then one for the build). Otherwise the install builds it.
+    fn builds_ahead(&self, constraints: &Option<Vec<u8>>) -> bool {
+        !self.installed(constraints).1 && !self.session.venv_kept()
+    }
+
+    /// The checkout's editable wheel, built in the background once it is synced, while
+    /// the venv is kept and production stops: pip then only installs it. It runs in the
+    /// step scope, which nothing else uses until the join that waits for it.
+    pub(super) fn build_ahead(&self, constraints: &Option<Vec<u8>>) -> Option<Step> {
+        if !self.builds_ahead(constraints) {
+            return None;
+        }
+        Some(
+            Step::exec(
+                "build the checkout's editable wheel",
+                self.target(),
+                install::build_editable(
+                    &self.s.venv,
+                    &self.paths.src(),
+                    &self.paths.editable(),
+                    self.s.checkout.pbr_version.as_deref(),
+                    self.paths.step_scope(),
+                ),
+            )
+            .in_background_as(BUILD),
+        )
+    }
+
+    /// The wait for the editable wheel built ahead, if it is.
+    pub(super) fn join_build(&self, constraints: &Option<Vec<u8>>) -> Option<Step> {
+        self.builds_ahead(constraints).then(|| {
+            Step::new(
+                "wait for the editable wheel to be built",
+                self.target(),
+                Action::Join { of: vec![BUILD] },
+            )
+        })
+    }
+
+    pub(super) fn install(&self, constraints: &Option<Vec<u8>>, choice: &Choice) -> Step {
+        let (hash, same) = self.installed(constraints);
+        let built = self.builds_ahead(constraints);
         let pip = |index: Option<&str>| {
             install::pip(
                 &self.s.venv,
@@ -186,15 +239,14 @@ impl Cycle<'_> {
                 index,
                 constraints.is_some(),
                 self.s.checkout.pbr_version.as_deref(),
+                built,
             )
         };
         let step = self.install_step("install the checkout into the venv".into(), pip, choice);
-        step.skip_if(
-            (self.session.install_hash.as_deref() == Some(hash.as_str())).then(|| {
-                "requirements, packaging metadata and entry points unchanged since the last install"
-                    .into()
-            }),
-        )
+        step.skip_if(same.then(|| {
+            "requirements, packaging metadata and entry points unchanged since the last install"
+                .into()
+        }))
         .before(Record::InstallHash(None))
         .after(Record::InstallHash(Some(hash)))
         .after(Record::Mark("installed"))

@@ -370,6 +370,11 @@ pub fn before(s: &Survey) -> Before {
     }
 }
 
+/// What the joins that wait for some background steps name them by.
+const KEEP: &str = "keep";
+const BUILD: &str = "build";
+const STOP: &str = "stop";
+
 /// Builds the run's plan. Fails only when the units cannot run in the foreground.
 pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     let session = s.session.clone().unwrap_or_default();
@@ -382,13 +387,15 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     steps.extend(drains);
     let constraints = c.constraints();
     match c.stop() {
-        // Production serves no request (drained) but runs on while its venv is kept and
-        // the checkout travels, and stops while pip runs (see `Cycle::stop`); it is
-        // marked down in HAProxy once it has stopped.
+        // Production serves no request (drained) but runs on while the checkout travels
+        // and its venv is kept, and stops while the wheel is built and pip runs (see
+        // `Cycle::stop`); it is marked down in HAProxy once it has stopped.
         production::Stop::BesidePip(stop, stopped) => {
             steps.push(c.sync(&constraints));
+            steps.extend(c.build_ahead(&constraints));
             steps.push(c.join());
             steps.push(stop);
+            steps.extend(c.join_build(&constraints));
             for lib in &s.with {
                 steps.extend(c.with(lib, &constraints, choice));
             }
@@ -401,7 +408,9 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
         production::Stop::BesideSync(stop, stopped) => {
             steps.push(stop);
             steps.push(c.sync(&constraints));
+            steps.extend(c.build_ahead(&constraints));
             steps.push(c.join());
+            steps.extend(c.join_build(&constraints));
             steps.push(stopped);
             steps.extend(c.health_down(&pins));
             for lib in &s.with {
@@ -414,7 +423,9 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
             steps.push(stop);
             steps.extend(c.health_down(&pins));
             steps.push(c.sync(&constraints));
+            steps.extend(c.build_ahead(&constraints));
             steps.push(c.join());
+            steps.extend(c.join_build(&constraints));
             for lib in &s.with {
                 steps.extend(c.with(lib, &constraints, choice));
             }

@@ -2,7 +2,7 @@
 //! production venv, HAProxy draining the target, production's units stopped, the
 //! target's servers down until the dev code passes a check.
 
-use super::Cycle;
+use super::{Cycle, KEEP, STOP};
 use crate::catalog::Runs;
 use crate::exec::Exec;
 use crate::haproxy::{Change, ServerRef, State};
@@ -19,7 +19,8 @@ use crate::traffic::{self, Pin};
 pub(super) enum Stop {
     /// Nothing runs: the step says so.
     Now(Step),
-    /// While pip runs.
+    /// Once the checkout has travelled and the venv is kept, while the wheel is built and
+    /// pip runs.
     BesidePip(Step, Step),
     /// While the venv is kept and the checkout travels; pip after its end.
     BesideSync(Step, Step),
@@ -95,7 +96,7 @@ impl Cycle<'_> {
             Exec::script(script, "git-osa-keep", &[venv, &backup])
                 .in_scope(self.paths.keep_scope()),
         )
-        .in_background()
+        .in_background_as(KEEP)
         .skip_if(
             self.session
                 .venv_kept()
@@ -143,10 +144,11 @@ impl Cycle<'_> {
 
     /// Production's units stopped, in the background, and the wait for their end. A
     /// uWSGI unit's workers end at once on its stop signal (no request reaches them: the
-    /// target is drained), its master only at its next reap tick, a second later: pip
-    /// runs meanwhile ([`Stop::BesidePip`]). A unit that stops gracefully (an engine
-    /// finishing its work, importing as it goes) ends before pip changes its code, while
-    /// the checkout travels to the session's own folder, which it never reads
+    /// target is drained), its master only at its next reap tick, a second later: the
+    /// wheel's build and pip run meanwhile ([`Stop::BesidePip`]), once the venv is kept
+    /// (a failed keeping leaves production running). A unit that stops gracefully (an
+    /// engine finishing its work, importing as it goes) ends before pip changes its code,
+    /// while the checkout travels to the session's own folder, which it never reads
     /// ([`Stop::BesideSync`]).
     pub(super) fn stop(&self) -> Stop {
         let mut argv = vec!["systemctl".to_string(), "stop".into()];
@@ -190,10 +192,10 @@ impl Cycle<'_> {
         let wait = Step::new(
             "wait until production has stopped",
             self.target(),
-            Action::Join,
+            Action::Join { of: Vec::new() },
         );
         match uwsgi_only {
-            true => Stop::BesidePip(step.in_background(), wait),
+            true => Stop::BesidePip(step.in_background_as(STOP), wait),
             false => Stop::BesideSync(step.in_background(), wait),
         }
     }

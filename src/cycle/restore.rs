@@ -307,7 +307,7 @@ pub fn plan_restore(
         steps.push(Step::new(
             "wait for the dev venv's removal",
             target,
-            Action::Join,
+            Action::Join { of: Vec::new() },
         ));
     }
     // No record after this one: it removes the record itself.

@@ -283,7 +283,7 @@ impl Step {
                     servers: servers.iter().map(Server::from).collect(),
                 });
             }
-            Action::Join => step.action = "join",
+            Action::Join { .. } => step.action = "join",
             Action::AwaitScope { scope, limit_secs } => {
                 step.action = "await-scope";
                 step.await_scope = Some(AwaitScope {
