@@ -79,6 +79,12 @@ impl<'a> Runner<'a> {
         &self.journal.session
     }
 
+    /// Writes the session record through the holder of `lock` (this git-osa's), rather
+    /// than with a command of its own each time.
+    pub fn write_through(&mut self, lock: &crate::session::Lock) {
+        self.journal.writer = Some(lock.writer());
+    }
+
     /// Writes the session record as it is (a new session, before its first step).
     pub fn save(&mut self, target: &Target) -> Result<()> {
         self.journal.save(target)

@@ -74,6 +74,9 @@ pub fn sync(ctx: &Context, req: &Sync) -> Result<Synced> {
     }
     let session = survey.session.clone().unwrap_or(found.session);
     let mut runner = Runner::new(&ctx.ui, ctx.haproxy(), found.paths.clone(), session);
+    if let Some(lock) = &lock {
+        runner.write_through(lock);
+    }
     runner.execute(&plan)?;
     Ok(Synced::Done {
         container: found.target.name,
@@ -157,7 +160,7 @@ pub enum Stopped {
 pub fn stop(ctx: &Context, container: Option<&str>) -> Result<Stopped> {
     // Read under the lock, taken in the same round trip: a run or sync may change it
     // until then.
-    let (dev, _lock) = session::find::find_locked(ctx, container, "stop")?;
+    let (dev, lock) = session::find::find_locked(ctx, container, "stop")?;
     let services = dev.services();
     if services.is_empty() {
         return Ok(Stopped::Nothing(dev.target.name));
@@ -174,6 +177,7 @@ pub fn stop(ctx: &Context, container: Option<&str>) -> Result<Stopped> {
         dev.target.name
     ));
     let mut runner = Runner::new(&ctx.ui, ctx.haproxy(), dev.paths.clone(), dev.session);
+    runner.write_through(&lock);
     runner.detached(&dev.target).stop(&services, &pins)?;
     Ok(Stopped::Units(dev.target.name))
 }

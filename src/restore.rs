@@ -144,7 +144,7 @@ fn restore_one(ctx: &Context, req: &Restore, c: &Candidate) -> Result<One> {
     if let (false, Some(checkout)) = (req.dry_run, &checkout) {
         watch::end_watcher_of(ctx, Path::new(checkout))?;
     }
-    let _lock = if req.dry_run {
+    let lock = if req.dry_run {
         None
     } else {
         Some(crate::session::lock::waiting_for_redeploy(
@@ -173,8 +173,11 @@ fn restore_one(ctx: &Context, req: &Restore, c: &Candidate) -> Result<One> {
             refused,
         }));
     }
-    Runner::new(&ctx.ui, ctx.haproxy(), paths, session)
-        .restore(&target, &c.host, &c.units, discard)?;
+    let mut runner = Runner::new(&ctx.ui, ctx.haproxy(), paths, session);
+    if let Some(lock) = &lock {
+        runner.write_through(lock);
+    }
+    runner.restore(&target, &c.host, &c.units, discard)?;
     Ok(One::Restored)
 }
 

@@ -141,7 +141,7 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
         .hint("attach a debugger from your IDE with --debugpy, which works over ssh"));
     }
     let paths = Paths::new(&service.name);
-    let _lock = if req.dry_run {
+    let lock = if req.dry_run {
         None
     } else {
         Some(crate::session::lock::waiting_for_redeploy(
@@ -190,6 +190,9 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
     let moved = session.checkout.as_deref() != Some(checkout.as_str());
     session.checkout = Some(checkout);
     let mut runner = Runner::new(&ctx.ui, ctx.haproxy(), paths.clone(), session);
+    if let Some(lock) = &lock {
+        runner.write_through(lock);
+    }
     if survey.session.is_none() || moved {
         runner.save(&target)?;
     }

@@ -5,6 +5,7 @@
 use crate::error::Result;
 use crate::haproxy::ServerRef;
 use crate::layout::Paths;
+use crate::session::lock::Writer;
 use crate::session::{LastSync, Session};
 use crate::transport::Target;
 
@@ -169,6 +170,9 @@ pub struct Journal {
     pub session: Session,
     /// Records applied to `session` and not written yet ([`Journal::note`]).
     pub unwritten: bool,
+    /// Writes through the holder of the target's lock, where the lock is held by this
+    /// git-osa: no command of its own per write.
+    pub writer: Option<Writer>,
 }
 
 impl Journal {
@@ -177,11 +181,18 @@ impl Journal {
             paths,
             session,
             unwritten: false,
+            writer: None,
         }
     }
 
     pub fn save(&mut self, target: &Target) -> Result<()> {
-        self.session.save(target, &self.paths)?;
+        let through_lock = match &self.writer {
+            Some(w) if w.target == target.name => w.save(&self.session.to_json()?)?,
+            _ => false,
+        };
+        if !through_lock {
+            self.session.save(target, &self.paths)?;
+        }
         self.unwritten = false;
         Ok(())
     }
