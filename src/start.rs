@@ -141,7 +141,7 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
         .hint("attach a debugger from your IDE with --debugpy, which works over ssh"));
     }
     let paths = Paths::new(&service.name);
-    let lock = if req.dry_run {
+    let mut lock = if req.dry_run {
         None
     } else {
         Some(crate::session::lock::waiting_for_redeploy(
@@ -157,7 +157,16 @@ pub fn start(ctx: &Context, req: &Start) -> Result<Started> {
         venv: None,
         review: req.review.clone(),
     };
-    let survey = survey::survey(ctx, &project, &placement, &placements, units, &asked, None)?;
+    // The probe goes through the lock's holder: no round trip of its own.
+    let survey = survey::survey(
+        ctx,
+        &project,
+        &placement,
+        &placements,
+        units,
+        &asked,
+        lock.as_mut(),
+    )?;
     let choice = Choice {
         allow_public_index: req.allow_public_index.clone(),
         offer_index: req.offer_index.clone(),

@@ -374,6 +374,7 @@ pub fn before(s: &Survey) -> Before {
 const KEEP: &str = "keep";
 const BUILD: &str = "build";
 const STOP: &str = "stop";
+const NOTE: &str = "note";
 
 /// Builds the run's plan. Fails only when the units cannot run in the foreground.
 pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
@@ -382,7 +383,16 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
     let mut steps = Vec::new();
     steps.extend(c.leftovers());
     steps.push(c.keep_venv());
-    steps.extend(c.note_conf());
+    // In the background: nothing reads the configuration's note before the drop-in.
+    let noted = c.note_conf().map(|n| n.in_background_as(NOTE));
+    let join_note = noted.as_ref().map(|_| {
+        Step::new(
+            "wait for the note of the service's configuration",
+            c.target(),
+            Action::Join { of: vec![NOTE] },
+        )
+    });
+    steps.extend(noted);
     let (drains, pins) = c.drain();
     steps.extend(drains);
     let constraints = c.constraints();
@@ -432,6 +442,7 @@ pub fn plan_run(s: &Survey, choice: &Choice) -> Result<RunPlan> {
             steps.push(c.install(&constraints, choice));
         }
     }
+    steps.extend(join_note);
     steps.extend(c.dropin());
     steps.extend(c.db_sync(choice.db_snapshot)?);
     steps.extend(c.runtime_dirs());

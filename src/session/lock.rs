@@ -30,7 +30,7 @@ use crate::ui::Ui;
 /// Then the holder answers git-osa's requests on the pipe, each a line `KIND LENGTH` and
 /// LENGTH bytes, with `@@end STATUS` after each answer: `probe`, with the probe's
 /// arguments NUL-terminated (`xargs -0` hands them to the probe's script, `$5`, as they
-/// are; a holder of a session only, [`Lock::probe`]); `save`, with the session record,
+/// are: [`Lock::probe`]); `save`, with the session record,
 /// written to a new file renamed over the record ([`Lock::save`]). One round trip each,
 /// through the connection the lock already has: a write of the record cost 10-40 ms as a
 /// command of its own in the lab's containers.
@@ -72,8 +72,6 @@ pub struct Lock {
     /// The holder's pipe, shared with the session's [`Journal`](super::record::Journal)
     /// for its writes ([`Lock::writer`]); closed when the lock is dropped.
     pipe: Arc<Mutex<Pipe>>,
-    /// Taken with its session: the holder runs probes.
-    probes: bool,
     target: String,
 }
 
@@ -208,7 +206,7 @@ impl Lock {
                     &paths.lock(),
                     &owner,
                     if session { "session" } else { "" },
-                    if session { probe::SCRIPT } else { "" },
+                    probe::SCRIPT,
                 ],
             ))?
             .stdin(Stdio::piped())
@@ -227,7 +225,6 @@ impl Lock {
                 answers: out,
             })),
             child,
-            probes: session,
             target: name.clone(),
         };
         if first == "locked" {
@@ -270,18 +267,14 @@ impl Lock {
 }
 
 impl Lock {
-    /// [`probe::probe`], answered by the holder of a lock taken with its session: in the
-    /// round trip the lock already has, one `lxc-attach` (or ssh command) fewer, 8-20 ms
-    /// of a sync's in the lab.
+    /// [`probe::probe`], answered by the lock's holder: in the round trip the lock already
+    /// has, one `lxc-attach` (or ssh command) fewer, 8-20 ms of a sync's in the lab.
     pub fn probe(&mut self, units: &[String], files: &[String], globs: &str) -> Result<Probe> {
         let started = Instant::now();
         let mut request = Vec::new();
         for a in probe::args(units, files, globs)? {
             request.extend_from_slice(a.as_bytes());
             request.push(0);
-        }
-        if !self.probes {
-            return Err(anyhow::anyhow!("the lock in {} takes no probe", self.target).into());
         }
         let mut pipe = self.pipe.lock().unwrap_or_else(|p| p.into_inner());
         let answer = pipe

@@ -102,8 +102,18 @@ pub fn survey(
     let mut extra = lib_manifests.clone();
     extra.extend(known_constraints.clone());
     // The checkout is scanned on the host while the target answers the probe.
+    let mut lock = lock;
     let (p, scan) = std::thread::scope(|s| {
-        let probing = s.spawn(|| probe_target(&target, lock, service, &units, &paths, &extra));
+        let probing = s.spawn(|| {
+            probe_target(
+                &target,
+                lock.as_deref_mut(),
+                service,
+                &units,
+                &paths,
+                &extra,
+            )
+        });
         let scan = scan_tree(&project.checkout, |_| false);
         (probing.join().expect("probing the target panicked"), scan)
     });
@@ -139,9 +149,13 @@ pub fn survey(
     let constraints = if known_constraints.as_deref() == Some(constraints_file.as_str()) {
         p.file(&constraints_file).map(<[u8]>::to_vec)
     } else {
-        probe::probe(&target, &[], std::slice::from_ref(&constraints_file), "")?
-            .file(&constraints_file)
-            .map(<[u8]>::to_vec)
+        let files = std::slice::from_ref(&constraints_file);
+        match lock {
+            Some(lock) => lock.probe(&[], files, "")?,
+            None => probe::probe(&target, &[], files, "")?,
+        }
+        .file(&constraints_file)
+        .map(<[u8]>::to_vec)
     };
     let database = match &service.config {
         Some(conf) => crate::db::connection_of(conf, p.file(conf)),
@@ -338,7 +352,7 @@ fn read_servers(
 
 /// The first round trip: the units and git-osa's scopes, the session, OSA's facts, the
 /// sync manifest, the venvs and the drop-in folder. Through `lock`'s holder when the
-/// caller holds one taken with the session (a sync): no round trip of its own.
+/// caller holds the lock (a run, a sync): no round trip of its own.
 fn probe_target(
     target: &Target,
     lock: Option<&mut crate::session::lock::Lock>,
