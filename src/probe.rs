@@ -126,8 +126,8 @@ fn header(line: &str) -> std::result::Result<(&str, usize, &str), String> {
 }
 
 /// Reads one answer from a stream that goes on after it (the lock's holder ends each with
-/// `@@end STATUS`): the sections as [`parse`] takes them, or why not. An I/O error is the
-/// stream's end.
+/// `@@end STATUS`): the sections as [`parse`] takes them (none for a record's write), or
+/// why not. An I/O error is the stream's end.
 pub(crate) fn read_until_end(
     out: &mut impl std::io::BufRead,
 ) -> std::io::Result<std::result::Result<Vec<u8>, String>> {
@@ -142,7 +142,7 @@ pub(crate) fn read_until_end(
         if let Some(status) = text.strip_prefix("@@end ") {
             return Ok(match status {
                 "0" => Ok(answer),
-                _ => Err(format!("the probe failed (exit {status})")),
+                _ => Err(format!("the request failed (exit {status})")),
             });
         }
         let len = match header(text) {

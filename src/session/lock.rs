@@ -121,21 +121,16 @@ impl Writer {
     pub fn save(&self, record: &[u8]) -> Result<bool> {
         let started = Instant::now();
         let mut pipe = self.pipe.lock().unwrap_or_else(|p| p.into_inner());
-        let status = pipe
-            .ask("save", record, |out| {
-                let mut line = String::new();
-                out.read_line(&mut line)?;
-                Ok(line)
-            })
+        let answer = pipe
+            .ask("save", record, probe::read_until_end)
             .map_err(|e| ended(&self.target, e))?;
-        let Some(line) = status else {
+        let Some(answer) = answer else {
             return Ok(false);
         };
-        if line.trim_end() != "@@end 0" {
+        if let Err(e) = answer {
             return Err(anyhow::anyhow!(
-                "could not write the session record in {} ({})",
-                self.target,
-                line.trim_end()
+                "could not write the session record in {} ({e})",
+                self.target
             )
             .into());
         }
